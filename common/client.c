@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+
+#include "client.h"
+#include "macro.h"
+
+static long long now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for events until the deadline; 0, -ETIMEDOUT or -errno. */
+static int wait_for(int fd, short events, long long deadline) {
+        for (;;) {
+                long long left = deadline - now_ms();
+                if (left <= 0)
+                        return -ETIMEDOUT;
+                struct pollfd p = { .fd = fd, .events = events };
+                int r = poll(&p, 1, (int) (left > 60000 ? 60000 : left));
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return negative_errno();
+                if (r > 0)
+                        return 0;
+        }
+}
+
+static int trusted_uid(uid_t uid) {
+        return uid == 0 || uid == geteuid();
+}
+
+static int connect_to(const char *path, long long deadline, int *ret_fd) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct stat st;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        if (lstat(path, &st) < 0)
+                return negative_errno();
+        if (!S_ISSOCK(st.st_mode) || !trusted_uid(st.st_uid))
+                return -EPERM;
+
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return negative_errno();
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                if (errno != EINPROGRESS && errno != EAGAIN)
+                        return negative_errno();
+                int r = wait_for(fd, POLLOUT, deadline);
+                if (r < 0)
+                        return r;
+                int err = 0;
+                socklen_t len = sizeof(err);
+                if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+                        return negative_errno();
+                if (err)
+                        return -err;
+        }
+
+        struct ucred cred;
+        socklen_t clen = sizeof(cred);
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0)
+                return negative_errno();
+        if (cred.uid != st.st_uid)
+                return -EPERM;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static int send_all(int fd, const uint8_t *p, size_t n, long long deadline) {
+        while (n > 0) {
+                ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0 && errno == EAGAIN) {
+                        int r = wait_for(fd, POLLOUT, deadline);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (k < 0)
+                        return negative_errno();
+                p += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+static int recv_all(int fd, uint8_t *p, size_t n, long long deadline) {
+        while (n > 0) {
+                ssize_t k = recv(fd, p, n, 0);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0 && errno == EAGAIN) {
+                        int r = wait_for(fd, POLLIN, deadline);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (k < 0)
+                        return negative_errno();
+                if (k == 0)
+                        return -ECONNRESET;
+                p += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+int acctsec_call(const char *socket_path, unsigned timeout_ms, struct acctsec_frame *req,
+                 struct acctsec_msg *reply) {
+        long long deadline = now_ms() + timeout_ms;
+        uint8_t hdr[ACCTSEC_HEADER_SIZE], type;
+        uint32_t len;
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        r = acctsec_frame_finish(req);
+        if (r < 0)
+                return r;
+        r = connect_to(socket_path, deadline, &fd);
+        if (r < 0)
+                return r;
+        r = send_all(fd, req->buf, req->len, deadline);
+        if (r < 0)
+                return r;
+        r = recv_all(fd, hdr, sizeof(hdr), deadline);
+        if (r < 0)
+                return r;
+        r = acctsec_header_parse(hdr, &type, &len);
+        if (r < 0)
+                return r;
+        r = recv_all(fd, (uint8_t *) reply->arena, len, deadline);
+        if (r < 0)
+                return r;
+        return acctsec_msg_parse(reply, type, (const uint8_t *) reply->arena, len);
+}
+
+int acctsec_reply_errno(const struct acctsec_msg *reply) {
+        uint64_t e = 0;
+        if (reply->type == ACCTSEC_REPLY_OK)
+                return 0;
+        if (acctsec_msg_u64(reply, ACCTSEC_TAG_ERRNO, &e) < 0 || e == 0 || e > 4095)
+                return EPROTO;
+        return (int) e;
+}

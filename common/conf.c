@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "conf.h"
+#include "macro.h"
+
+enum key_type { T_BOOL, T_UINT, T_SECONDS, T_MSEC, T_PATH, T_GROUP, T_FAILMODE, T_SCOPE };
+
+/* Origins a key may come from. */
+#define O_GLOBAL (1u << ACCTSEC_CONF_GLOBAL)
+#define O_SECTION (1u << ACCTSEC_CONF_SECTION)
+#define O_ARGV (1u << ACCTSEC_CONF_ARGV)
+#define O_OVERRIDE (1u << ACCTSEC_CONF_OVERRIDE)
+#define O_CLIENT (O_GLOBAL | O_ARGV)
+#define O_POLICY (O_GLOBAL | O_SECTION | O_ARGV | O_OVERRIDE)
+
+struct key {
+        const char *name;
+        enum key_type type;
+        size_t offset;
+        size_t size;
+        unsigned long long min, max;
+        unsigned origins;
+};
+
+#define F(field) offsetof(struct acctsec_conf, field), sizeof(((struct acctsec_conf *) 0)->field)
+#define DAY (24ULL * 3600ULL)
+
+static const struct key keys[] = {
+        { "socket", T_PATH, F(socket), 0, 0, O_CLIENT },
+        { "timeout", T_MSEC, F(timeout_ms), 10, 600000, O_CLIENT },
+        { "failmode", T_FAILMODE, F(failmode), 0, 0, O_CLIENT },
+        { "debug", T_BOOL, F(debug), 0, 0, O_CLIENT },
+        { "silent", T_BOOL, F(silent), 0, 0, O_CLIENT },
+        { "deny", T_UINT, F(deny), 0, 1000000, O_POLICY },
+        { "fail_interval", T_SECONDS, F(fail_interval), 1, 366 * DAY, O_POLICY },
+        { "unlock_time", T_SECONDS, F(unlock_time), 0, 366 * DAY, O_POLICY },
+        { "even_deny_root", T_BOOL, F(even_deny_root), 0, 0, O_POLICY },
+        { "lock_scope", T_SCOPE, F(lock_scope), 0, 0, O_POLICY },
+        { "lock_message", T_BOOL, F(lock_message), 0, 0, O_POLICY },
+        { "admin_group", T_GROUP, F(admin_group), 0, 0, O_GLOBAL },
+        { "audit_group", T_GROUP, F(audit_group), 0, 0, O_GLOBAL },
+};
+
+void acctsec_conf_defaults(struct acctsec_conf *c) {
+        *c = (struct acctsec_conf){
+                .timeout_ms = 3000,
+                .failmode = ACCTSEC_FAILMODE_SECURE,
+                .deny = 3,
+                .fail_interval = 3600,
+                .unlock_time = 3600,
+                .lock_scope = ACCTSEC_LOCK_SCOPE_USER,
+        };
+        strcpy(c->socket, ACCTSEC_DEFAULT_SOCKET);
+}
+
+int acctsec_parse_bool(const char *s, bool *ret) {
+        static const char *const yes[] = { "yes", "true", "on", "1" };
+        static const char *const no[] = { "no", "false", "off", "0" };
+        for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+                if (strcmp(s, yes[i]) == 0)
+                        return *ret = true, 0;
+                if (strcmp(s, no[i]) == 0)
+                        return *ret = false, 0;
+        }
+        return -EINVAL;
+}
+
+/* Digits only: no sign, no spaces, no hex, no overflow. */
+static int parse_digits(const char *s, const char **ret_end, unsigned long long *ret) {
+        unsigned long long v = 0;
+        const char *p = s;
+        if (!isdigit((unsigned char) *p))
+                return -EINVAL;
+        for (; isdigit((unsigned char) *p); p++) {
+                unsigned d = (unsigned) (*p - '0');
+                if (v > (ULLONG_MAX - d) / 10)
+                        return -ERANGE;
+                v = v * 10 + d;
+        }
+        *ret_end = p;
+        *ret = v;
+        return 0;
+}
+
+static int parse_scaled(const char *s, const char *const *suffixes, const unsigned long long *scale,
+                        size_t n, unsigned long long *ret) {
+        const char *end;
+        unsigned long long v;
+        int r = parse_digits(s, &end, &v);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(end, suffixes[i]) == 0) {
+                        if (v > ULLONG_MAX / scale[i])
+                                return -ERANGE;
+                        *ret = v * scale[i];
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+int acctsec_parse_duration(const char *s, unsigned long long *ret_seconds) {
+        static const char *const suf[] = { "", "s", "m", "h", "d" };
+        static const unsigned long long mul[] = { 1, 1, 60, 3600, DAY };
+        return parse_scaled(s, suf, mul, ARRAY_SIZE(suf), ret_seconds);
+}
+
+static int parse_msec(const char *s, unsigned long long *ret) {
+        static const char *const suf[] = { "", "ms", "s" };
+        static const unsigned long long mul[] = { 1, 1, 1000 };
+        return parse_scaled(s, suf, mul, ARRAY_SIZE(suf), ret);
+}
+
+static bool valid_group_name(const char *s) {
+        size_t n = strlen(s);
+        if (n == 0 || n >= ACCTSEC_GROUP_MAX || s[0] == '-')
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!isalnum((unsigned char) *p) && !strchr("_.-", *p))
+                        return false;
+        return true;
+}
+
+static int set_number(void *field, const struct key *k, unsigned long long v, const char **why) {
+        if (v < k->min || v > k->max) {
+                *why = "value out of range";
+                return -EINVAL;
+        }
+        *(unsigned *) field = (unsigned) v;
+        return 0;
+}
+
+static int set_value(struct acctsec_conf *c, const struct key *k, const char *v, const char **why) {
+        void *field = (char *) c + k->offset;
+        unsigned long long n;
+        bool b;
+
+        switch (k->type) {
+        case T_BOOL:
+                if (acctsec_parse_bool(v, &b) < 0)
+                        return *why = "expected yes or no", -EINVAL;
+                *(bool *) field = b;
+                return 0;
+        case T_UINT:
+                if (parse_digits(v, &(const char *){ NULL }, &n) < 0 || strspn(v, "0123456789") != strlen(v))
+                        return *why = "expected a whole number", -EINVAL;
+                return set_number(field, k, n, why);
+        case T_SECONDS:
+                if (acctsec_parse_duration(v, &n) < 0)
+                        return *why = "expected a duration such as 90, 15m, 1h or 1d", -EINVAL;
+                return set_number(field, k, n, why);
+        case T_MSEC:
+                if (parse_msec(v, &n) < 0)
+                        return *why = "expected milliseconds, such as 3000 or 3s", -EINVAL;
+                return set_number(field, k, n, why);
+        case T_PATH:
+                if (v[0] != '/' || strlen(v) >= k->size)
+                        return *why = "expected an absolute path of at most 107 bytes", -EINVAL;
+                strcpy(field, v);
+                return 0;
+        case T_GROUP:
+                if (v[0] != '\0' && !valid_group_name(v))
+                        return *why = "expected a group name", -EINVAL;
+                strcpy(field, v);
+                return 0;
+        case T_FAILMODE:
+                if (strcmp(v, "secure") == 0)
+                        c->failmode = ACCTSEC_FAILMODE_SECURE;
+                else if (strcmp(v, "open") == 0)
+                        c->failmode = ACCTSEC_FAILMODE_OPEN;
+                else
+                        return *why = "expected secure or open", -EINVAL;
+                return 0;
+        case T_SCOPE:
+                if (strcmp(v, "user") == 0)
+                        c->lock_scope = ACCTSEC_LOCK_SCOPE_USER;
+                else if (strcmp(v, "user+source") == 0)
+                        c->lock_scope = ACCTSEC_LOCK_SCOPE_USER_SOURCE;
+                else
+                        return *why = "expected user or user+source", -EINVAL;
+                return 0;
+        }
+        return *why = "internal error", -EINVAL;
+}
+
+static const struct key *find_key(const char *name, size_t len) {
+        for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+                if (strlen(keys[i].name) == len && memcmp(keys[i].name, name, len) == 0)
+                        return &keys[i];
+        return NULL;
+}
+
+int acctsec_conf_set(struct acctsec_conf *c, const char *key, const char *value,
+                     enum acctsec_conf_origin origin, const char **ret_why) {
+        const char *why_unused;
+        const char **why = ret_why ? ret_why : &why_unused;
+        const struct key *k = find_key(key, strlen(key));
+
+        if (!k)
+                return *why = "unknown key", -ENOENT;
+        if (!(k->origins & (1u << origin))) {
+                *why = origin == ACCTSEC_CONF_SECTION ? "not allowed inside a section"
+                                                       : "only allowed in the config file";
+                if (k->origins == O_CLIENT)
+                        *why = "only allowed outside sections or as a module argument";
+                return -EPERM;
+        }
+        return set_value(c, k, value, why);
+}
+
+bool acctsec_conf_key_is_policy(const char *arg) {
+        const struct key *k = find_key(arg, strcspn(arg, "="));
+        return k && (k->origins & O_OVERRIDE);
+}
+
+int acctsec_conf_set_arg(struct acctsec_conf *c, const char *arg, enum acctsec_conf_origin origin,
+                         const char **ret_why) {
+        char key[64];
+        const char *eq = strchr(arg, '=');
+        size_t klen = eq ? (size_t) (eq - arg) : strlen(arg);
+
+        if (klen == 0 || klen >= sizeof(key)) {
+                if (ret_why)
+                        *ret_why = "unknown key";
+                return -ENOENT;
+        }
+        memcpy(key, arg, klen);
+        key[klen] = '\0';
+        if (!eq) {
+                const struct key *k = find_key(key, klen);
+                if (k && k->type == T_BOOL) /* "debug" means "debug=yes" */
+                        return acctsec_conf_set(c, key, "yes", origin, ret_why);
+                if (k) {
+                        if (ret_why)
+                                *ret_why = "expected key=value";
+                        return -EINVAL;
+                }
+        }
+        return acctsec_conf_set(c, key, eq ? eq + 1 : "", origin, ret_why);
+}

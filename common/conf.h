@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The one option parser: /etc/security/acctsec.conf lines and module
+ * arguments use the same keys and go through acctsec_conf_set().  An unknown
+ * key or a malformed value is always an error, never a warning.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define ACCTSEC_DEFAULT_SOCKET "/run/acctsec/acctsecd.sock"
+#define ACCTSEC_DEFAULT_CONF "/etc/security/acctsec.conf"
+#define ACCTSEC_DEFAULT_STATE_DIR "/var/lib/acctsec"
+#define ACCTSEC_GROUP_MAX 64
+#define ACCTSEC_SOCKET_PATH_MAX 108
+#define ACCTSEC_CONF_FILE_MAX (1024 * 1024)
+#define ACCTSEC_CONF_LINE_MAX 4096
+
+enum acctsec_failmode { ACCTSEC_FAILMODE_SECURE, ACCTSEC_FAILMODE_OPEN };
+enum acctsec_lock_scope { ACCTSEC_LOCK_SCOPE_USER, ACCTSEC_LOCK_SCOPE_USER_SOURCE };
+
+struct acctsec_conf {
+        /* client side: used by the module (and the CLI for socket) */
+        char socket[ACCTSEC_SOCKET_PATH_MAX];
+        unsigned timeout_ms;
+        enum acctsec_failmode failmode;
+        bool debug;
+        bool silent;
+        /* lockout policy: decided by the daemon */
+        unsigned deny;          /* 0: never lock (failures are still logged) */
+        unsigned fail_interval; /* seconds */
+        unsigned unlock_time;   /* seconds; 0: locked until an admin unlocks */
+        bool even_deny_root;
+        enum acctsec_lock_scope lock_scope;
+        bool lock_message; /* tell a locked user "locked until HH:MM" */
+        /* roles: global section only */
+        char admin_group[ACCTSEC_GROUP_MAX];
+        char audit_group[ACCTSEC_GROUP_MAX];
+};
+
+/* Where a key=value came from; not every key is allowed everywhere. */
+enum acctsec_conf_origin {
+        ACCTSEC_CONF_GLOBAL,   /* the config file, outside any section */
+        ACCTSEC_CONF_SECTION,  /* a [user]/[group]/[service] section */
+        ACCTSEC_CONF_ARGV,     /* module arguments in /etc/pam.d */
+        ACCTSEC_CONF_OVERRIDE, /* policy arguments the module forwards to the daemon */
+};
+
+void acctsec_conf_defaults(struct acctsec_conf *c);
+
+/* 0, or -ENOENT (unknown key), -EINVAL (bad value), -EPERM (key not allowed
+ * from this origin); *ret_why then points to a static explanation. */
+int acctsec_conf_set(struct acctsec_conf *c, const char *key, const char *value,
+                     enum acctsec_conf_origin origin, const char **ret_why);
+/* "key=value", or a bare boolean key such as "debug". */
+int acctsec_conf_set_arg(struct acctsec_conf *c, const char *arg, enum acctsec_conf_origin origin,
+                         const char **ret_why);
+/* Policy keys are decided by the daemon; the module forwards them. */
+bool acctsec_conf_key_is_policy(const char *arg);
+
+/* Which [user]/[group]/[service] sections apply.  NULL fields never match. */
+struct acctsec_conf_match {
+        const char *user;
+        const char *service;
+        bool (*in_group)(const char *group, void *userdata);
+        void *userdata;
+};
+
+struct acctsec_conf_error {
+        unsigned line;
+        char msg[192];
+};
+
+/* Parse a whole config file.  Sections that do not match are still checked,
+ * so a typo is reported whoever logs in.  -ENOENT when the file is missing. */
+int acctsec_conf_load(struct acctsec_conf *c, const char *path, const struct acctsec_conf_match *m,
+                      struct acctsec_conf_error *ret_err);
+/* Same, from memory (used by acctsec_conf_load and the fuzzer). */
+int acctsec_conf_parse(struct acctsec_conf *c, const char *text, size_t len,
+                       const struct acctsec_conf_match *m, struct acctsec_conf_error *ret_err);
+
+/* Parse "90", "90s", "15m", "2h", "1d" into seconds. */
+int acctsec_parse_duration(const char *s, unsigned long long *ret_seconds);
+int acctsec_parse_bool(const char *s, bool *ret);

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Wire protocol between pam_acctsec.so / acctsec and acctsecd.  See
+ * doc/protocol.md.  A frame is an 8-byte header (magic "AS", version, type,
+ * big-endian u32 body length) and a body of fields (u8 tag, big-endian u16
+ * length, value).  Strings never contain NUL; integers are 8-byte big-endian.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ACCTSEC_PROTO_VERSION 1
+#define ACCTSEC_HEADER_SIZE 8
+#define ACCTSEC_FRAME_MAX 65536 /* header included */
+#define ACCTSEC_BODY_MAX (ACCTSEC_FRAME_MAX - ACCTSEC_HEADER_SIZE)
+#define ACCTSEC_FIELDS_MAX 1024
+#define ACCTSEC_STR_MAX 4096 /* longest string field */
+
+/* Request types. */
+enum acctsec_op {
+        ACCTSEC_OP_PING = 1,
+        ACCTSEC_OP_PREAUTH = 2,  /* is the user locked?            (module, auth)    */
+        ACCTSEC_OP_AUTHFAIL = 3, /* count a failed attempt          (module, auth)    */
+        ACCTSEC_OP_AUTHSUCC = 4, /* a successful authentication     (module, auth)    */
+        ACCTSEC_OP_ACCOUNT = 5,  /* may the user log in now?        (module, account) */
+        ACCTSEC_OP_STATUS = 6,   /* a user's security status        (CLI)             */
+        ACCTSEC_OP_LOCKOUT_SHOW = 7,
+        ACCTSEC_OP_LOCKOUT_RESET = 8,
+};
+
+/* Reply types. */
+enum acctsec_reply {
+        ACCTSEC_REPLY_OK = 0x80,
+        ACCTSEC_REPLY_ERROR = 0x81, /* TAG_ERRNO and TAG_MESSAGE */
+};
+
+enum acctsec_tag {
+        ACCTSEC_TAG_USER = 1,
+        ACCTSEC_TAG_SERVICE = 2,
+        ACCTSEC_TAG_RHOST = 3,
+        ACCTSEC_TAG_TTY = 4,
+        ACCTSEC_TAG_CONF = 5, /* policy overrides from module arguments, "key=value\n"... */
+        ACCTSEC_TAG_ERRNO = 16,
+        ACCTSEC_TAG_MESSAGE = 17,
+        ACCTSEC_TAG_DECISION = 18, /* enum acctsec_decision */
+        ACCTSEC_TAG_FAILURES = 19,
+        ACCTSEC_TAG_LOCKED_UNTIL = 20, /* unix time; 0 not locked; UINT64_MAX until unlocked */
+        ACCTSEC_TAG_LAST_FAILURE = 21,
+        ACCTSEC_TAG_DENY = 22,
+        ACCTSEC_TAG_SOURCE = 23, /* lock_scope=user+source: the source a tally counts */
+        ACCTSEC_TAG_RECORD = 24, /* starts one record in a list reply */
+        ACCTSEC_TAG_UID = 25,
+        ACCTSEC_TAG_ROLE = 26,
+        ACCTSEC_TAG_LAST_SUCCESS = 27,
+        ACCTSEC_TAG_COUNT = 28,
+};
+
+enum acctsec_decision {
+        ACCTSEC_ALLOW = 0,
+        ACCTSEC_DENY_LOCKED = 1,
+};
+
+#define ACCTSEC_LOCKED_FOREVER UINT64_MAX
+
+/* Building a frame.  Errors are sticky: check once with acctsec_frame_finish(). */
+struct acctsec_frame {
+        size_t len;
+        int error;
+        uint8_t buf[ACCTSEC_FRAME_MAX];
+};
+
+void acctsec_frame_init(struct acctsec_frame *f, uint8_t type);
+void acctsec_frame_add_str(struct acctsec_frame *f, uint8_t tag, const char *s);
+void acctsec_frame_add_u64(struct acctsec_frame *f, uint8_t tag, uint64_t v);
+/* Add a string only if it is not NULL. */
+void acctsec_frame_add_str_opt(struct acctsec_frame *f, uint8_t tag, const char *s);
+/* Fill in the header; 0 or the first error (-EMSGSIZE, -EINVAL). */
+int acctsec_frame_finish(struct acctsec_frame *f);
+
+/* A parsed frame.  Strings are NUL-terminated copies inside the message. */
+struct acctsec_field {
+        uint8_t tag;
+        uint16_t len;
+        const char *val;
+};
+
+struct acctsec_msg {
+        uint8_t type;
+        size_t nfields;
+        struct acctsec_field f[ACCTSEC_FIELDS_MAX];
+        size_t used;
+        char arena[ACCTSEC_BODY_MAX + ACCTSEC_FIELDS_MAX];
+};
+
+/* Check a header; returns the body length or -EPROTO (bad magic),
+ * -EPROTONOSUPPORT (version), -EMSGSIZE (too long). */
+int acctsec_header_parse(const uint8_t hdr[ACCTSEC_HEADER_SIZE], uint8_t *ret_type, uint32_t *ret_len);
+/* Parse a body (the header already checked).  -EBADMSG when malformed. */
+int acctsec_msg_parse(struct acctsec_msg *m, uint8_t type, const uint8_t *body, size_t len);
+
+/* First field with this tag, from index *pos onward when pos is given
+ * (iteration over records). */
+const char *acctsec_msg_str(const struct acctsec_msg *m, uint8_t tag);
+int acctsec_msg_u64(const struct acctsec_msg *m, uint8_t tag, uint64_t *ret);
+int acctsec_field_u64(const struct acctsec_field *f, uint64_t *ret);
+/* Whether a string field is text without control characters. */
+bool acctsec_field_is_string(const struct acctsec_field *f);
+
+/* Wipe a message or frame that may have carried a secret. */
+void acctsec_msg_wipe(struct acctsec_msg *m);
+void acctsec_frame_wipe(struct acctsec_frame *f);
+
+const char *acctsec_op_name(uint8_t op);

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-journal.h>
+
+#include "log.h"
+#include "seclog.h"
+
+static const struct {
+        const char *name;
+        const char *message_id;
+        int priority;
+} types[_EV_MAX] = {
+        [EV_AUTH_SUCCESS] = { "auth_success", "28593984699d42aba68c3361e075fee0", LOG_INFO },
+        [EV_AUTH_FAILURE] = { "auth_failure", "00cb934898b442039e1603c36265de7f", LOG_NOTICE },
+        [EV_LOCKOUT] = { "lockout", "f24dacdff45943a2be72adc6c0ce36d9", LOG_WARNING },
+        [EV_UNLOCK] = { "unlock", "6988fae179d044d99673707dfc2ff56d", LOG_NOTICE },
+        [EV_LOGIN_DENIED] = { "login_denied", "9e91236bf68944a8ac6ea7ac16dc3723", LOG_NOTICE },
+};
+
+const char *seclog_type_name(enum event_type t) {
+        return t < _EV_MAX ? types[t].name : "unknown";
+}
+
+static const char *or_empty(const char *s) {
+        return s ? s : "";
+}
+
+int seclog_add(struct store *s, int64_t now, const struct event *e) {
+        static const char sql[] =
+                "INSERT INTO events (time, type, user, service, rhost, tty, actor, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+        sqlite3_stmt *st = store_stmt(s, sql);
+        if (!st)
+                return -EIO;
+        sqlite3_bind_int64(st, 1, now);
+        sqlite3_bind_text(st, 2, seclog_type_name(e->type), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, or_empty(e->user), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, or_empty(e->service), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, or_empty(e->rhost), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, or_empty(e->tty), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, or_empty(e->actor), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 8, or_empty(e->detail), -1, SQLITE_STATIC);
+        return store_exec_stmt(st);
+}
+
+void seclog_emit(const struct event *e) {
+        const char *name = seclog_type_name(e->type);
+        char msg[768];
+
+        /* Every string here passed the protocol's no-control-character check,
+         * so one event is one line wherever it is shown. */
+        snprintf(msg, sizeof(msg), "%s user=%s service=%s rhost=%s tty=%s%s%s%s%s", name, or_empty(e->user),
+                 or_empty(e->service), or_empty(e->rhost), or_empty(e->tty), e->actor ? " actor=" : "",
+                 or_empty(e->actor), e->detail ? " detail=" : "", or_empty(e->detail));
+        if (!log_to_journal()) {
+                log_msg(types[e->type].priority, "%s", msg);
+                return;
+        }
+        sd_journal_send("MESSAGE=%s", msg, "MESSAGE_ID=%s", types[e->type].message_id, "PRIORITY=%d",
+                        types[e->type].priority, "SYSLOG_IDENTIFIER=acctsecd", "ACCTSEC_EVENT=%s", name,
+                        "ACCTSEC_USER=%s", or_empty(e->user), "ACCTSEC_SERVICE=%s", or_empty(e->service),
+                        "ACCTSEC_RHOST=%s", or_empty(e->rhost), "ACCTSEC_TTY=%s", or_empty(e->tty),
+                        "ACCTSEC_ACTOR=%s", or_empty(e->actor), "ACCTSEC_DETAIL=%s", or_empty(e->detail), NULL);
+}

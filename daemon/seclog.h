@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#pragma once
+
+#include <stdint.h>
+
+#include "store.h"
+
+enum event_type {
+        EV_AUTH_SUCCESS,
+        EV_AUTH_FAILURE,
+        EV_LOCKOUT,
+        EV_UNLOCK,
+        EV_LOGIN_DENIED,
+        _EV_MAX,
+};
+
+struct event {
+        enum event_type type;
+        const char *user;
+        const char *service;
+        const char *rhost;
+        const char *tty;
+        const char *actor;  /* who acted, when not the user: "root", an admin's name */
+        const char *detail; /* free text, never a secret */
+};
+
+/* Insert into the events table, inside the caller's transaction. */
+int seclog_add(struct store *s, int64_t now, const struct event *e);
+/* Send to the journal (or stderr) with the event type's MESSAGE_ID; call
+ * only after the transaction committed. */
+void seclog_emit(const struct event *e);
+const char *seclog_type_name(enum event_type t);

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "macro.h"
+#include "store.h"
+
+/* Schema migrations, applied in order by PRAGMA user_version.  Never edit a
+ * shipped step: add a new one. */
+static const char *const migrations[] = {
+        /* 1: lockout tallies and the security log */
+        "CREATE TABLE lockout ("
+        "  user TEXT NOT NULL,"
+        "  source TEXT NOT NULL DEFAULT '',"        /* '' unless lock_scope=user+source */
+        "  failures INTEGER NOT NULL DEFAULT 0,"
+        "  first_failure INTEGER NOT NULL DEFAULT 0,"
+        "  last_failure INTEGER NOT NULL DEFAULT 0,"
+        "  locked_until INTEGER NOT NULL DEFAULT 0," /* unix time; 0 not locked; -1 until unlocked */
+        "  PRIMARY KEY (user, source)) WITHOUT ROWID;"
+        "CREATE TABLE events ("
+        "  id INTEGER PRIMARY KEY,"
+        "  time INTEGER NOT NULL,"
+        "  type TEXT NOT NULL,"
+        "  user TEXT NOT NULL,"
+        "  service TEXT NOT NULL DEFAULT '',"
+        "  rhost TEXT NOT NULL DEFAULT '',"
+        "  tty TEXT NOT NULL DEFAULT '',"
+        "  actor TEXT NOT NULL DEFAULT '',"          /* who acted, when not the user */
+        "  detail TEXT NOT NULL DEFAULT '');"
+        "CREATE INDEX events_by_user ON events (user, id);",
+};
+
+int store_schema_version(void) {
+        return (int) ARRAY_SIZE(migrations);
+}
+
+int store_errno(int rc) {
+        switch (rc & 0xff) {
+        case SQLITE_OK:
+        case SQLITE_DONE:
+        case SQLITE_ROW:
+                return 0;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EBUSY;
+        case SQLITE_NOMEM:
+                return -ENOMEM;
+        case SQLITE_READONLY:
+        case SQLITE_PERM:
+        case SQLITE_AUTH:
+                return -EACCES;
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+                return -EUCLEAN;
+        case SQLITE_CONSTRAINT:
+        case SQLITE_MISMATCH:
+        case SQLITE_RANGE:
+                return -EINVAL;
+        default:
+                return -EIO;
+        }
+}
+
+int store_exec_stmt(sqlite3_stmt *st) {
+        if (!st)
+                return -EIO;
+        int rc = sqlite3_step(st);
+        int r = store_errno(rc);
+        sqlite3_reset(st);
+        return rc == SQLITE_ROW ? -EINVAL : r;
+}
+
+sqlite3_stmt *store_stmt(struct store *s, const char *sql) {
+        size_t i;
+        for (i = 0; i < STORE_STMT_MAX && s->cache[i].sql; i++)
+                if (s->cache[i].sql == sql) {
+                        sqlite3_reset(s->cache[i].stmt);
+                        sqlite3_clear_bindings(s->cache[i].stmt);
+                        return s->cache[i].stmt;
+                }
+        if (i == STORE_STMT_MAX)
+                return NULL;
+        if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->cache[i].stmt, NULL) != SQLITE_OK)
+                return NULL;
+        s->cache[i].sql = sql;
+        return s->cache[i].stmt;
+}
+
+static int exec(struct store *s, const char *sql) {
+        return store_errno(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
+}
+
+int store_begin(struct store *s) {
+        return store_exec_stmt(store_stmt(s, "BEGIN IMMEDIATE"));
+}
+
+int store_commit(struct store *s) {
+        int r = store_exec_stmt(store_stmt(s, "COMMIT"));
+        if (r < 0)
+                store_rollback(s);
+        return r;
+}
+
+void store_rollback(struct store *s) {
+        if (!sqlite3_get_autocommit(s->db))
+                (void) store_exec_stmt(store_stmt(s, "ROLLBACK"));
+}
+
+/* The state directory must be a real directory, ours, and not writable by
+ * anyone else: we never write where another user could plant a link. */
+static int check_state_dir(const char *dir, const char **why) {
+        struct stat st;
+
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return *why = "cannot create the state directory", negative_errno();
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return *why = "cannot open the state directory (a symlink?)", negative_errno();
+        if (fstat(fd, &st) < 0)
+                return *why = "cannot stat the state directory", negative_errno();
+        if (st.st_uid != geteuid())
+                return *why = "the state directory is not owned by the daemon's user", -EPERM;
+        if (st.st_mode & (S_IWGRP | S_IWOTH))
+                return *why = "the state directory is writable by group or others", -EPERM;
+        return 0;
+}
+
+static int check_db_file(const char *path, const char **why) {
+        struct stat st;
+        if (lstat(path, &st) < 0)
+                return errno == ENOENT ? 0 : (*why = "cannot stat the database", negative_errno());
+        if (!S_ISREG(st.st_mode))
+                return *why = "the database is not a regular file", -EPERM;
+        if (st.st_uid != geteuid())
+                return *why = "the database is not owned by the daemon's user", -EPERM;
+        return 0;
+}
+
+static int migrate(struct store *s, const char **why) {
+        sqlite3_stmt *st = store_stmt(s, "PRAGMA user_version");
+        int r = store_begin(s);
+        if (r < 0)
+                return *why = "cannot start the migration transaction", r;
+        if (!st || sqlite3_step(st) != SQLITE_ROW) {
+                store_rollback(s);
+                return *why = "cannot read user_version", -EIO;
+        }
+        int v = sqlite3_column_int(st, 0);
+        sqlite3_reset(st);
+        if (v > store_schema_version()) {
+                store_rollback(s);
+                return *why = "the database was written by a newer acctsecd", -EPROTONOSUPPORT;
+        }
+        for (; v < store_schema_version(); v++) {
+                char pragma[64];
+                snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
+                if (exec(s, migrations[v]) < 0 || exec(s, pragma) < 0) {
+                        store_rollback(s);
+                        return *why = "a schema migration failed", -EIO;
+                }
+        }
+        r = store_commit(s);
+        return r < 0 ? (*why = "cannot commit the migration", r) : 0;
+}
+
+static int quick_check(struct store *s, const char **why) {
+        sqlite3_stmt *st = NULL;
+        int ok = 0;
+        if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check", -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+                ok = strcmp((const char *) sqlite3_column_text(st, 0), "ok") == 0;
+        sqlite3_finalize(st);
+        return ok ? 0 : (*why = "the database failed PRAGMA quick_check (corrupt?)", -EUCLEAN);
+}
+
+int store_open(struct store *s, const char *state_dir, const char **why) {
+        static const char pragmas[] = "PRAGMA journal_mode = WAL;"
+                                      "PRAGMA synchronous = FULL;"
+                                      "PRAGMA foreign_keys = ON;"
+                                      "PRAGMA secure_delete = ON;";
+        char path[4096];
+        int r;
+
+        memset(s, 0, sizeof(*s));
+        r = check_state_dir(state_dir, why);
+        if (r < 0)
+                return r;
+        if (snprintf(path, sizeof(path), "%s/%s", state_dir, STORE_DB_NAME) >= (int) sizeof(path))
+                return *why = "state directory path too long", -ENAMETOOLONG;
+        r = check_db_file(path, why);
+        if (r < 0)
+                return r;
+        int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX |
+                    SQLITE_OPEN_EXRESCODE;
+        if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+                *why = s->db ? sqlite3_errmsg(s->db) : "cannot open the database";
+                return -EIO;
+        }
+        sqlite3_busy_timeout(s->db, 5000);
+        if (exec(s, pragmas) < 0)
+                return *why = "cannot set the database pragmas", -EIO;
+        r = quick_check(s, why);
+        if (r < 0)
+                return r;
+        return migrate(s, why);
+}
+
+void store_close(struct store *s) {
+        for (size_t i = 0; i < STORE_STMT_MAX && s->cache[i].sql; i++)
+                sqlite3_finalize(s->cache[i].stmt);
+        if (s->db)
+                sqlite3_close(s->db);
+        memset(s, 0, sizeof(*s));
+}

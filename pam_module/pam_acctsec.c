@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pam_acctsec.so: the PAM entry points.  Thin on purpose: it collects the
+ * PAM items, asks acctsecd over its socket, and turns the answer into a PAM
+ * code.  No threads, no signal handlers, no state kept between calls (sshd
+ * runs auth and account in different processes), every fd closed on return.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "args.h"
+#include "client.h"
+#include "pamerr.h"
+#include "secret.h"
+
+#define FIELD_MAX 255 /* rhost and tty are trimmed to this and made printable */
+
+struct exchange {
+        struct acctsec_frame req;
+        struct acctsec_msg reply;
+};
+
+static void exchange_free(struct exchange **x) {
+        if (*x) {
+                acctsec_frame_wipe(&(*x)->req);
+                acctsec_msg_wipe(&(*x)->reply);
+                free(*x);
+        }
+}
+
+/* PAM_RHOST and PAM_TTY come from the client side (an attacker's DNS name,
+ * "UNKNOWN", an IPv6 literal): never trusted, only recorded. */
+static void add_item(pam_handle_t *pamh, struct acctsec_frame *f, uint8_t tag, int item) {
+        const void *v = NULL;
+        char buf[FIELD_MAX + 1];
+        size_t i;
+
+        if (pam_get_item(pamh, item, &v) != PAM_SUCCESS || !v)
+                return;
+        for (i = 0; i < FIELD_MAX && ((const char *) v)[i]; i++) {
+                unsigned char c = (unsigned char) ((const char *) v)[i];
+                buf[i] = (c < 0x20 || c == 0x7f) ? '?' : (char) c;
+        }
+        buf[i] = '\0';
+        acctsec_frame_add_str(f, tag, buf);
+}
+
+static bool transport_error(int r) {
+        return r == -ENOENT || r == -ECONNREFUSED || r == -ECONNRESET || r == -EPIPE || r == -ETIMEDOUT ||
+               r == -EAGAIN;
+}
+
+/* Ask the daemon.  PAM_SUCCESS with x->reply an OK reply, or a PAM error;
+ * *ret_open is set when failmode=open let an unreachable daemon pass. */
+static int ask(pam_handle_t *pamh, const struct module_args *a, uint8_t op, const char *user,
+               struct exchange *x, bool *ret_open) {
+        struct acctsec_frame *f = &x->req;
+
+        *ret_open = false;
+        acctsec_frame_init(f, op);
+        acctsec_frame_add_str(f, ACCTSEC_TAG_USER, user);
+        add_item(pamh, f, ACCTSEC_TAG_SERVICE, PAM_SERVICE);
+        add_item(pamh, f, ACCTSEC_TAG_RHOST, PAM_RHOST);
+        add_item(pamh, f, ACCTSEC_TAG_TTY, PAM_TTY);
+        if (a->overrides_len > 0)
+                acctsec_frame_add_str(f, ACCTSEC_TAG_CONF, a->overrides);
+
+        int r = acctsec_call(a->conf.socket, a->conf.timeout_ms, f, &x->reply);
+        if (r == 0 && x->reply.type != ACCTSEC_REPLY_OK)
+                r = -acctsec_reply_errno(&x->reply);
+        if (r == 0)
+                return PAM_SUCCESS;
+
+        if (transport_error(r) && a->conf.failmode == ACCTSEC_FAILMODE_OPEN) {
+                pam_syslog(pamh, LOG_WARNING, "acctsecd at %s unreachable (%s) during %s for %s: "
+                           "failmode=open lets the login continue without acctsec",
+                           a->conf.socket, strerror(-r), acctsec_op_name(op), user);
+                *ret_open = true;
+                return PAM_SUCCESS;
+        }
+        pam_syslog(pamh, LOG_ERR, "acctsecd at %s: %s during %s for %s; denying", a->conf.socket,
+                   strerror(-r), acctsec_op_name(op), user);
+        return acctsec_errno_to_pam(r);
+}
+
+static bool is_locked(const struct acctsec_msg *reply) {
+        uint64_t d = ACCTSEC_ALLOW;
+        /* A reply without a decision is malformed: treat it as a denial. */
+        if (acctsec_msg_u64(reply, ACCTSEC_TAG_DECISION, &d) < 0)
+                return true;
+        return d != ACCTSEC_ALLOW;
+}
+
+/* The daemon sends LOCKED_UNTIL only when the admin chose lock_message=yes. */
+static void tell_locked(pam_handle_t *pamh, const struct module_args *a, const struct acctsec_msg *reply) {
+        uint64_t until;
+        char when[64];
+        struct tm tm;
+
+        if (a->conf.silent || acctsec_msg_u64(reply, ACCTSEC_TAG_LOCKED_UNTIL, &until) < 0 || until == 0)
+                return;
+        if (until == ACCTSEC_LOCKED_FOREVER) {
+                pam_error(pamh, "The account is locked until an administrator unlocks it.");
+                return;
+        }
+        time_t t = (time_t) until;
+        if (!localtime_r(&t, &tm) || strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm) == 0)
+                return;
+        pam_error(pamh, "The account is locked until %s.", when);
+}
+
+/* A locked user sees what a wrong password looks like: the same prompt, the
+ * same delay, the same failure.  The password typed is never checked. */
+static int deny_like_wrong_password(pam_handle_t *pamh, const struct module_args *a,
+                                    const struct acctsec_msg *reply) {
+        const char *tok = NULL;
+        tell_locked(pamh, a, reply);
+        (void) pam_get_authtok(pamh, PAM_AUTHTOK, &tok, NULL);
+        (void) pam_fail_delay(pamh, 2000000);
+        return PAM_AUTH_ERR;
+}
+
+static int get_user(pam_handle_t *pamh, const char **ret_user) {
+        int r = pam_get_user(pamh, ret_user, NULL);
+        if (r != PAM_SUCCESS)
+                return r;
+        if (!*ret_user || !**ret_user)
+                return PAM_USER_UNKNOWN;
+        return PAM_SUCCESS;
+}
+
+static int do_auth(pam_handle_t *pamh, const struct module_args *a, const char *user, struct exchange *x) {
+        static const uint8_t ops[] = {
+                [MODE_PREAUTH] = ACCTSEC_OP_PREAUTH,
+                [MODE_AUTHFAIL] = ACCTSEC_OP_AUTHFAIL,
+                [MODE_AUTHSUCC] = ACCTSEC_OP_AUTHSUCC,
+        };
+        bool open = false;
+        int r = ask(pamh, a, ops[a->mode], user, x, &open);
+
+        /* authfail runs only after the password failed: it never passes. */
+        if (a->mode == MODE_AUTHFAIL) {
+                if (r == PAM_SUCCESS && !open && is_locked(&x->reply))
+                        tell_locked(pamh, a, &x->reply);
+                return PAM_AUTH_ERR;
+        }
+        if (r != PAM_SUCCESS || open)
+                return r;
+        if (!is_locked(&x->reply))
+                return PAM_SUCCESS;
+        if (a->conf.debug)
+                pam_syslog(pamh, LOG_DEBUG, "%s: %s is locked", acctsec_op_name(ops[a->mode]), user);
+        if (a->mode == MODE_PREAUTH)
+                return deny_like_wrong_password(pamh, a, &x->reply);
+        return PAM_AUTH_ERR;
+}
+
+PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv) {
+        struct module_args a;
+        struct exchange *x __attribute__((cleanup(exchange_free))) = NULL;
+        const char *user = NULL;
+
+        int r = module_args_parse(pamh, flags, argc, argv, &a);
+        if (r != PAM_SUCCESS)
+                return r;
+        if (a.mode == MODE_NONE) {
+                pam_syslog(pamh, LOG_ERR, "auth needs a mode: preauth, authfail or authsucc");
+                return PAM_SERVICE_ERR;
+        }
+        r = get_user(pamh, &user);
+        if (r != PAM_SUCCESS)
+                return a.mode == MODE_AUTHFAIL ? PAM_AUTH_ERR : r;
+        x = calloc(1, sizeof(*x));
+        if (!x)
+                return PAM_BUF_ERR;
+        return do_auth(pamh, &a, user, x);
+}
+
+PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv) {
+        return PAM_SUCCESS;
+}
+
+/* The account phase runs for every login, public-key SSH included (which
+ * skips auth), so a lock is enforced here too. */
+PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv) {
+        struct module_args a;
+        struct exchange *x __attribute__((cleanup(exchange_free))) = NULL;
+        const char *user = NULL;
+        bool open = false;
+
+        int r = module_args_parse(pamh, flags, argc, argv, &a);
+        if (r != PAM_SUCCESS)
+                return r;
+        if (a.mode != MODE_NONE) {
+                pam_syslog(pamh, LOG_ERR, "account takes no mode argument");
+                return PAM_SERVICE_ERR;
+        }
+        r = get_user(pamh, &user);
+        if (r != PAM_SUCCESS)
+                return r;
+        x = calloc(1, sizeof(*x));
+        if (!x)
+                return PAM_BUF_ERR;
+        r = ask(pamh, &a, ACCTSEC_OP_ACCOUNT, user, x, &open);
+        if (r != PAM_SUCCESS || open)
+                return r;
+        if (is_locked(&x->reply)) {
+                tell_locked(pamh, &a, &x->reply);
+                return PAM_PERM_DENIED;
+        }
+        return PAM_SUCCESS;
+}
