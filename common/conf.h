@@ -76,6 +76,9 @@ struct acctsec_conf_error {
  * so a typo is reported whoever logs in.  -ENOENT when the file is missing. */
 int acctsec_conf_load(struct acctsec_conf *c, const char *path, const struct acctsec_conf_match *m,
                       struct acctsec_conf_error *ret_err);
+/* Read a config file with those checks (regular file, not a FIFO, owned by
+ * root or us, not world-writable, at most 1 MiB); NUL-terminated. */
+int acctsec_conf_read_file(const char *path, char **ret_text, size_t *ret_len, struct acctsec_conf_error *ret_err);
 /* Same, from memory (used by acctsec_conf_load and the fuzzer). */
 int acctsec_conf_parse(struct acctsec_conf *c, const char *text, size_t len,
                        const struct acctsec_conf_match *m, struct acctsec_conf_error *ret_err);

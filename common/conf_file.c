@@ -111,8 +111,7 @@ int acctsec_conf_parse(struct acctsec_conf *c, const char *text, size_t len,
         return 0;
 }
 
-int acctsec_conf_load(struct acctsec_conf *c, const char *path, const struct acctsec_conf_match *m,
-                      struct acctsec_conf_error *e) {
+int acctsec_conf_read_file(const char *path, char **ret_text, size_t *ret_len, struct acctsec_conf_error *e) {
         struct stat st;
         /* O_NONBLOCK: a FIFO planted at the path must not hang a login. */
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -144,5 +143,18 @@ int acctsec_conf_load(struct acctsec_conf *c, const char *path, const struct acc
                         break;
                 got += (size_t) k;
         }
-        return acctsec_conf_parse(c, buf, got, m, e);
+        buf[got] = '\0';
+        *ret_text = TAKE_PTR(buf);
+        *ret_len = got;
+        return 0;
+}
+
+int acctsec_conf_load(struct acctsec_conf *c, const char *path, const struct acctsec_conf_match *m,
+                      struct acctsec_conf_error *e) {
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        int r = acctsec_conf_read_file(path, &text, &len, e);
+        if (r < 0)
+                return r;
+        return acctsec_conf_parse(c, text, len, m, e);
 }

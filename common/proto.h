@@ -41,7 +41,7 @@ enum acctsec_tag {
         ACCTSEC_TAG_SERVICE = 2,
         ACCTSEC_TAG_RHOST = 3,
         ACCTSEC_TAG_TTY = 4,
-        ACCTSEC_TAG_CONF = 5, /* policy overrides from module arguments, "key=value\n"... */
+        ACCTSEC_TAG_CONF = 5, /* policy overrides from module arguments, "key=value key=value" */
         ACCTSEC_TAG_ERRNO = 16,
         ACCTSEC_TAG_MESSAGE = 17,
         ACCTSEC_TAG_DECISION = 18, /* enum acctsec_decision */

@@ -34,15 +34,21 @@ static int load_file(pam_handle_t *pamh, const char *path, bool explicit, struct
         return PAM_SUCCESS;
 }
 
+/* Policy arguments travel to the daemon space-separated: no value of a
+ * policy key can contain a space, so one that does is malformed. */
 static int add_override(pam_handle_t *pamh, struct module_args *a, const char *arg) {
         size_t n = strlen(arg);
+        if (strchr(arg, ' ')) {
+                pam_syslog(pamh, LOG_ERR, "module argument \"%s\": malformed", arg);
+                return PAM_SERVICE_ERR;
+        }
         if (a->overrides_len + n + 2 > sizeof(a->overrides)) {
                 pam_syslog(pamh, LOG_ERR, "too many module arguments");
                 return PAM_SERVICE_ERR;
         }
         memcpy(a->overrides + a->overrides_len, arg, n);
         a->overrides_len += n;
-        a->overrides[a->overrides_len++] = '\n';
+        a->overrides[a->overrides_len++] = ' ';
         a->overrides[a->overrides_len] = '\0';
         return PAM_SUCCESS;
 }

@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* acctsec: account security settings for users (themselves) and admins. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "conf.h"
+#include "output.h"
+
+#define EXIT_USAGE 2
+#define EXIT_DENIED 4
+#define EXIT_UNAVAILABLE 69
+#define CLI_TIMEOUT_MS 10000
+
+struct cli {
+        char socket[ACCTSEC_SOCKET_PATH_MAX];
+        const char *user;
+        bool json;
+        struct acctsec_frame req;
+        struct acctsec_msg reply;
+};
+
+static void usage(FILE *f) {
+        fputs("Usage: acctsec [--socket PATH] [--json] COMMAND [--user NAME]\n\n"
+              "Commands:\n"
+              "  status [--user NAME]          your account's security status (admins/auditors: anyone's)\n"
+              "  lockout show [--user NAME]    failed-login tallies and locks\n"
+              "  lockout reset --user NAME     unlock a user and clear the tally (admins)\n\n"
+              "Options:\n"
+              "  --socket PATH   the acctsecd socket (default: socket= in " ACCTSEC_DEFAULT_CONF ",\n"
+              "                  else " ACCTSEC_DEFAULT_SOCKET ")\n"
+              "  --json          print one JSON document\n"
+              "  --help, --version\n",
+              f);
+}
+
+static int fail(const struct cli *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(const struct cli *c, int code, const char *fmt, ...) {
+        char msg[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "acctsec: %s\n", msg);
+        if (c->json) {
+                struct json j;
+                json_begin(&j, stdout);
+                json_open(&j, NULL, '{');
+                json_str(&j, "error", msg);
+                json_int(&j, "exit_status", code);
+                json_close(&j, '}');
+                json_end(&j);
+        }
+        return code;
+}
+
+/* Send c->req; on failure print why and return the exit status. */
+static int call(struct cli *c) {
+        int r = acctsec_call(c->socket, CLI_TIMEOUT_MS, &c->req, &c->reply);
+        if (r == -ENOENT || r == -ECONNREFUSED || r == -ETIMEDOUT || r == -ECONNRESET || r == -EPIPE)
+                return fail(c, EXIT_UNAVAILABLE, "cannot reach acctsecd at %s: %s", c->socket, strerror(-r));
+        if (r == -EPERM)
+                return fail(c, EXIT_UNAVAILABLE,
+                            "%s is not served by a trusted acctsecd (owner or peer is neither root nor you)",
+                            c->socket);
+        if (r < 0)
+                return fail(c, EXIT_FAILURE, "talking to acctsecd at %s: %s", c->socket, strerror(-r));
+        int e = acctsec_reply_errno(&c->reply);
+        if (e == 0)
+                return 0;
+        const char *m = acctsec_msg_str(&c->reply, ACCTSEC_TAG_MESSAGE);
+        if (e == EPERM || e == EACCES)
+                return fail(c, EXIT_DENIED, "permission denied: %s", m ? m : strerror(e));
+        return fail(c, EXIT_FAILURE, "%s", m ? m : strerror(e));
+}
+
+static uint64_t u64(const struct acctsec_msg *m, uint8_t tag) {
+        uint64_t v = 0;
+        (void) acctsec_msg_u64(m, tag, &v);
+        return v;
+}
+
+/* Unix time for JSON: null when unset, -1 for "until an admin unlocks". */
+static void json_time(struct json *j, const char *key, uint64_t t) {
+        if (t == 0)
+                json_null(j, key);
+        else
+                json_int(j, key, t == ACCTSEC_LOCKED_FOREVER ? -1 : (long long) t);
+}
+
+static const char *lock_text(uint64_t until, char *buf, size_t n) {
+        if (until == 0)
+                return "no";
+        if (until == ACCTSEC_LOCKED_FOREVER)
+                return "yes, until an admin unlocks";
+        char t[64];
+        snprintf(buf, n, "yes, until %s", fmt_time(until, t, sizeof(t)));
+        return buf;
+}
+
+static int cmd_status(struct cli *c) {
+        const struct acctsec_msg *m = &c->reply;
+        char b1[64], b2[96];
+
+        acctsec_frame_init(&c->req, ACCTSEC_OP_STATUS);
+        acctsec_frame_add_str_opt(&c->req, ACCTSEC_TAG_USER, c->user);
+        int r = call(c);
+        if (r)
+                return r;
+        const char *user = acctsec_msg_str(m, ACCTSEC_TAG_USER), *role = acctsec_msg_str(m, ACCTSEC_TAG_ROLE);
+        uint64_t until = u64(m, ACCTSEC_TAG_LOCKED_UNTIL), last = u64(m, ACCTSEC_TAG_LAST_FAILURE);
+        if (c->json) {
+                struct json j;
+                json_begin(&j, stdout);
+                json_open(&j, NULL, '{');
+                json_str(&j, "user", user);
+                json_int(&j, "uid", (long long) u64(m, ACCTSEC_TAG_UID));
+                json_str(&j, "role", role);
+                json_int(&j, "failures", (long long) u64(m, ACCTSEC_TAG_FAILURES));
+                json_int(&j, "deny", (long long) u64(m, ACCTSEC_TAG_DENY));
+                json_time(&j, "last_failure", last);
+                json_bool(&j, "locked", until != 0);
+                json_time(&j, "locked_until", until);
+                json_close(&j, '}');
+                json_end(&j);
+                return 0;
+        }
+        printf("User:            ");
+        print_safe(stdout, user ? user : "?");
+        printf(" (uid %llu)\nRole:            %s\n", (unsigned long long) u64(m, ACCTSEC_TAG_UID), role ? role : "?");
+        printf("Failed logins:   %llu (locked at %llu; last %s)\n", (unsigned long long) u64(m, ACCTSEC_TAG_FAILURES),
+               (unsigned long long) u64(m, ACCTSEC_TAG_DENY), fmt_time(last, b1, sizeof(b1)));
+        printf("Locked:          %s\n", lock_text(until, b2, sizeof(b2)));
+        return 0;
+}
+
+static void show_record(struct cli *c, struct json *j, const struct acctsec_field *f, size_t n) {
+        const char *user = "", *source = "";
+        uint64_t failures = 0, last = 0, until = 0;
+        char b1[64], b2[64];
+
+        for (size_t i = 0; i < n; i++) {
+                if (f[i].tag == ACCTSEC_TAG_USER && acctsec_field_is_string(&f[i]))
+                        user = f[i].val;
+                else if (f[i].tag == ACCTSEC_TAG_SOURCE && acctsec_field_is_string(&f[i]))
+                        source = f[i].val;
+                else if (f[i].tag == ACCTSEC_TAG_FAILURES)
+                        (void) acctsec_field_u64(&f[i], &failures);
+                else if (f[i].tag == ACCTSEC_TAG_LAST_FAILURE)
+                        (void) acctsec_field_u64(&f[i], &last);
+                else if (f[i].tag == ACCTSEC_TAG_LOCKED_UNTIL)
+                        (void) acctsec_field_u64(&f[i], &until);
+        }
+        if (c->json) {
+                json_open(j, NULL, '{');
+                json_str(j, "user", user);
+                json_str(j, "source", *source ? source : NULL);
+                json_int(j, "failures", (long long) failures);
+                json_time(j, "last_failure", last);
+                json_bool(j, "locked", until != 0);
+                json_time(j, "locked_until", until);
+                json_close(j, '}');
+                return;
+        }
+        print_safe(stdout, user);
+        printf("\t");
+        print_safe(stdout, *source ? source : "-");
+        printf("\t%llu\t%s\t%s\n", (unsigned long long) failures, fmt_time(last, b1, sizeof(b1)),
+               until == ACCTSEC_LOCKED_FOREVER ? "until unlocked" : until ? fmt_time(until, b2, sizeof(b2)) : "-");
+}
+
+static int cmd_lockout_show(struct cli *c) {
+        const struct acctsec_msg *m = &c->reply;
+        struct json j;
+
+        acctsec_frame_init(&c->req, ACCTSEC_OP_LOCKOUT_SHOW);
+        acctsec_frame_add_str_opt(&c->req, ACCTSEC_TAG_USER, c->user);
+        int r = call(c);
+        if (r)
+                return r;
+        if (c->json) {
+                json_begin(&j, stdout);
+                json_open(&j, NULL, '{');
+                json_open(&j, "tallies", '[');
+        } else
+                printf("USER\tSOURCE\tFAILURES\tLAST FAILURE\tLOCKED UNTIL\n");
+        size_t shown = 0;
+        for (size_t i = 0; i < m->nfields; i++) {
+                if (m->f[i].tag != ACCTSEC_TAG_RECORD)
+                        continue;
+                size_t end = i + 1;
+                while (end < m->nfields && m->f[end].tag != ACCTSEC_TAG_RECORD && m->f[end].tag != ACCTSEC_TAG_COUNT)
+                        end++;
+                show_record(c, &j, &m->f[i + 1], end - i - 1);
+                shown++;
+        }
+        uint64_t total = u64(m, ACCTSEC_TAG_COUNT);
+        if (c->json) {
+                json_close(&j, ']');
+                json_int(&j, "total", (long long) total);
+                json_close(&j, '}');
+                json_end(&j);
+        } else if (total > shown)
+                printf("(%llu more not shown)\n", (unsigned long long) (total - shown));
+        return 0;
+}
+
+static int cmd_lockout_reset(struct cli *c) {
+        if (!c->user) {
+                fprintf(stderr, "acctsec: lockout reset needs --user NAME\n");
+                return EXIT_USAGE;
+        }
+        acctsec_frame_init(&c->req, ACCTSEC_OP_LOCKOUT_RESET);
+        acctsec_frame_add_str(&c->req, ACCTSEC_TAG_USER, c->user);
+        int r = call(c);
+        if (r)
+                return r;
+        bool was_locked = u64(&c->reply, ACCTSEC_TAG_DECISION) == ACCTSEC_DENY_LOCKED;
+        uint64_t cleared = u64(&c->reply, ACCTSEC_TAG_COUNT);
+        if (c->json) {
+                struct json j;
+                json_begin(&j, stdout);
+                json_open(&j, NULL, '{');
+                json_str(&j, "user", c->user);
+                json_bool(&j, "was_locked", was_locked);
+                json_int(&j, "tallies_cleared", (long long) cleared);
+                json_close(&j, '}');
+                json_end(&j);
+        } else {
+                print_safe(stdout, c->user);
+                printf(": %s (%llu tall%s cleared)\n", was_locked ? "unlocked" : "was not locked",
+                       (unsigned long long) cleared, cleared == 1 ? "y" : "ies");
+        }
+        return 0;
+}
+
+static const struct command {
+        const char *noun, *verb;
+        int (*run)(struct cli *c);
+} commands[] = {
+        { "status", NULL, cmd_status },
+        { "lockout", "show", cmd_lockout_show },
+        { "lockout", "reset", cmd_lockout_reset },
+};
+
+/* The socket named in the config file, if it names one and is readable. */
+static void default_socket(struct cli *c) {
+        struct acctsec_conf conf;
+        acctsec_conf_defaults(&conf);
+        (void) acctsec_conf_load(&conf, ACCTSEC_DEFAULT_CONF, NULL, NULL);
+        snprintf(c->socket, sizeof(c->socket), "%s", conf.socket);
+}
+
+static int parse_options(struct cli *c, int argc, char **argv) {
+        enum { ARG_SOCKET = 256, ARG_JSON, ARG_USER, ARG_VERSION };
+        static const struct option longopts[] = {
+                { "socket", required_argument, NULL, ARG_SOCKET }, { "json", no_argument, NULL, ARG_JSON },
+                { "user", required_argument, NULL, ARG_USER },     { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },     {},
+        };
+        int o;
+        while ((o = getopt_long(argc, argv, "h", longopts, NULL)) >= 0)
+                switch (o) {
+                case ARG_SOCKET:
+                        if (strlen(optarg) >= sizeof(c->socket)) {
+                                fprintf(stderr, "acctsec: --socket: path too long\n");
+                                return EXIT_USAGE;
+                        }
+                        strcpy(c->socket, optarg);
+                        break;
+                case ARG_JSON:
+                        c->json = true;
+                        break;
+                case ARG_USER:
+                        c->user = optarg;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                case ARG_VERSION:
+                        puts(PACKAGE_STRING);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return EXIT_USAGE;
+                }
+        return -1;
+}
+
+int main(int argc, char **argv) {
+        static struct cli c; /* large: keep it off the stack */
+
+        int r = parse_options(&c, argc, argv);
+        if (r >= 0)
+                return r;
+        if (!c.socket[0])
+                default_socket(&c);
+        const char *noun = optind < argc ? argv[optind] : NULL;
+        const char *verb = optind + 1 < argc ? argv[optind + 1] : NULL;
+        for (size_t i = 0; noun && i < sizeof(commands) / sizeof(commands[0]); i++) {
+                const struct command *k = &commands[i];
+                int words = k->verb ? 2 : 1;
+                if (strcmp(k->noun, noun) != 0 || (k->verb && (!verb || strcmp(k->verb, verb) != 0)))
+                        continue;
+                if (optind + words != argc) {
+                        fprintf(stderr, "acctsec: unexpected argument \"%s\"\n", argv[optind + words]);
+                        return EXIT_USAGE;
+                }
+                return k->run(&c);
+        }
+        fprintf(stderr, "acctsec: %s\n", noun ? "unknown command" : "no command given");
+        usage(stderr);
+        return EXIT_USAGE;
+}

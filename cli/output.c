@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "config.h"
+
+#include <time.h>
+
+#include "output.h"
+
+void json_begin(struct json *j, FILE *f) {
+        *j = (struct json){ .f = f };
+}
+
+static void sep(struct json *j, const char *key) {
+        if (j->need_comma[j->depth])
+                fputc(',', j->f);
+        j->need_comma[j->depth] = true;
+        if (key) {
+                json_str(&(struct json){ .f = j->f }, NULL, key);
+                fputc(':', j->f);
+        }
+}
+
+void json_open(struct json *j, const char *key, char bracket) {
+        if (j->depth > 0)
+                sep(j, key);
+        fputc(bracket, j->f);
+        if (j->depth < 15)
+                j->need_comma[++j->depth] = false;
+}
+
+void json_close(struct json *j, char bracket) {
+        fputc(bracket, j->f);
+        if (j->depth > 0)
+                j->depth--;
+}
+
+void json_str(struct json *j, const char *key, const char *v) {
+        if (j->depth > 0)
+                sep(j, key);
+        if (!v) {
+                fputs("null", j->f);
+                return;
+        }
+        fputc('"', j->f);
+        for (const unsigned char *p = (const unsigned char *) v; *p; p++) {
+                if (*p == '"' || *p == '\\')
+                        fprintf(j->f, "\\%c", *p);
+                else if (*p < 0x20 || *p == 0x7f)
+                        fprintf(j->f, "\\u%04x", *p);
+                else
+                        fputc(*p, j->f);
+        }
+        fputc('"', j->f);
+}
+
+void json_int(struct json *j, const char *key, long long v) {
+        sep(j, key);
+        fprintf(j->f, "%lld", v);
+}
+
+void json_bool(struct json *j, const char *key, bool v) {
+        sep(j, key);
+        fputs(v ? "true" : "false", j->f);
+}
+
+void json_null(struct json *j, const char *key) {
+        sep(j, key);
+        fputs("null", j->f);
+}
+
+void json_end(struct json *j) {
+        fputc('\n', j->f);
+}
+
+const char *fmt_time(uint64_t t, char *buf, size_t n) {
+        struct tm tm;
+        time_t tt = (time_t) t;
+        if (t == 0 || !localtime_r(&tt, &tm) || strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+                return "-";
+        return buf;
+}
+
+void print_safe(FILE *f, const char *s) {
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                if (*p < 0x20 || *p == 0x7f)
+                        fprintf(f, "\\x%02x", *p);
+                else
+                        fputc(*p, f);
+        }
+}

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Requests: who may do what is decided here, from SO_PEERCRED only. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon.h"
+#include "lockout.h"
+#include "log.h"
+#include "users.h"
+
+#define LIST_MAX 500 /* records in one reply; the rest is counted */
+
+static int reply_error(struct acctsec_frame *reply, int negative_errno, const char *message) {
+        acctsec_frame_init(reply, ACCTSEC_REPLY_ERROR);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_ERRNO, (uint64_t) -negative_errno);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_MESSAGE, message);
+        return 0;
+}
+
+static int refuse(struct acctsec_frame *reply, const struct ucred *peer, uint8_t op, const char *why) {
+        log_warning("refused %s from uid %u (pid %d): %s", acctsec_op_name(op), (unsigned) peer->uid,
+                    (int) peer->pid, why);
+        return reply_error(reply, -EPERM, why);
+}
+
+/* A string field: absent is fine unless required; present must be clean text. */
+static int get_str(const struct acctsec_msg *m, uint8_t tag, bool required, const char **ret) {
+        *ret = NULL;
+        for (size_t i = 0; i < m->nfields; i++)
+                if (m->f[i].tag == tag) {
+                        if (!acctsec_field_is_string(&m->f[i]))
+                                return -EINVAL;
+                        *ret = m->f[i].val;
+                        return 0;
+                }
+        return required ? -EINVAL : 0;
+}
+
+static uint64_t wire_until(int64_t locked_until) {
+        return locked_until == LOCKED_FOREVER ? ACCTSEC_LOCKED_FOREVER : (uint64_t) locked_until;
+}
+
+static int handle_login(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                        struct acctsec_frame *reply) {
+        struct attempt a = { 0 };
+        struct acctsec_conf conf;
+        struct principal p;
+        struct lock_result res;
+        const char *overrides, *why = NULL;
+        int64_t now = (int64_t) time(NULL);
+        uint8_t op = req->type;
+
+        if (get_str(req, ACCTSEC_TAG_USER, true, &a.user) < 0 || get_str(req, ACCTSEC_TAG_SERVICE, false, &a.service) < 0 ||
+            get_str(req, ACCTSEC_TAG_RHOST, false, &a.rhost) < 0 || get_str(req, ACCTSEC_TAG_TTY, false, &a.tty) < 0 ||
+            get_str(req, ACCTSEC_TAG_CONF, false, &overrides) < 0)
+                return reply_error(reply, -EINVAL, "missing or malformed field");
+        int r = user_by_name(a.user, &p);
+        if (r < 0 && r != -ENOENT) /* NSS is down: do not guess */
+                return reply_error(reply, r, "user lookup failed");
+        a.known = r == 0;
+        a.root = a.known && p.uid == 0;
+        a.privileged = peer->uid == 0;
+        /* A screen locker runs as the user: it may ask about that user only. */
+        if (!a.privileged && (!a.known || p.uid != peer->uid))
+                return refuse(reply, peer, op, "you may only ask about your own account");
+        if (overrides && !a.privileged) {
+                log_notice("ignoring policy arguments from unprivileged uid %u", (unsigned) peer->uid);
+                overrides = NULL;
+        }
+        r = policy_for(&d->policy, a.known ? &p : NULL, a.service, overrides, &conf, &why);
+        if (r < 0)
+                return reply_error(reply, r, why);
+        a.conf = &conf;
+
+        if (op == ACCTSEC_OP_AUTHFAIL)
+                r = lockout_fail(&d->store, &a, now, &res);
+        else if (op == ACCTSEC_OP_AUTHSUCC)
+                r = lockout_success(&d->store, &a, now, &res);
+        else
+                r = lockout_check(&d->store, &a, now, &res);
+        if (r < 0) {
+                log_error("%s for %s failed: %s", acctsec_op_name(op), a.user, strerror(-r));
+                return reply_error(reply, r, "database error");
+        }
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_DECISION, res.locked ? ACCTSEC_DENY_LOCKED : ACCTSEC_ALLOW);
+        if (res.locked && conf.lock_message)
+                acctsec_frame_add_u64(reply, ACCTSEC_TAG_LOCKED_UNTIL, wire_until(res.locked_until));
+        return 0;
+}
+
+/* The user a CLI request is about: --user, or the caller itself. */
+static int target_of(const struct acctsec_msg *req, const struct ucred *peer, struct principal *ret) {
+        const char *user;
+        if (get_str(req, ACCTSEC_TAG_USER, false, &user) < 0)
+                return -EINVAL;
+        return user ? user_by_name(user, ret) : user_by_uid(peer->uid, ret);
+}
+
+static bool may_read(const struct daemon *d, const struct ucred *peer, uid_t target) {
+        return peer->uid == target || role_of(peer->uid, &d->policy.global) >= ROLE_AUDITOR;
+}
+
+struct status_sum {
+        int64_t failures, last_failure, locked_until;
+        int64_t now;
+};
+
+static int sum_tally(const char *user, const struct tally *t, void *ud) {
+        struct status_sum *s = ud;
+        s->failures += t->failures;
+        if (t->last_failure > s->last_failure)
+                s->last_failure = t->last_failure;
+        if (tally_is_locked(t, s->now) && s->locked_until != LOCKED_FOREVER &&
+            (t->locked_until == LOCKED_FOREVER || t->locked_until > s->locked_until))
+                s->locked_until = t->locked_until;
+        return 0;
+}
+
+static int handle_status(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                         struct acctsec_frame *reply) {
+        struct principal p;
+        struct acctsec_conf conf;
+        struct status_sum sum = { .now = (int64_t) time(NULL) };
+        const char *why;
+
+        static const char others[] = "only admins and auditors may see other users";
+        int r = target_of(req, peer, &p);
+        /* Non-readers get the same answer for unknown users and others' accounts. */
+        if (r == -ENOENT)
+                return may_read(d, peer, (uid_t) -1) ? reply_error(reply, r, "no such user")
+                                                     : refuse(reply, peer, req->type, others);
+        if (r < 0)
+                return reply_error(reply, r, "user lookup failed");
+        if (!may_read(d, peer, p.uid))
+                return refuse(reply, peer, req->type, others);
+        r = policy_for(&d->policy, &p, NULL, NULL, &conf, &why);
+        if (r < 0)
+                return reply_error(reply, r, why);
+        r = lockout_list(&d->store, p.name, sum_tally, &sum);
+        if (r < 0)
+                return reply_error(reply, r, "database error");
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p.name);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_UID, p.uid);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_ROLE, role_name(role_of(p.uid, &d->policy.global)));
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_FAILURES, (uint64_t) sum.failures);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_LAST_FAILURE, (uint64_t) sum.last_failure);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_LOCKED_UNTIL, wire_until(sum.locked_until));
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_DENY, conf.deny);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_DECISION, sum.locked_until ? ACCTSEC_DENY_LOCKED : ACCTSEC_ALLOW);
+        return 0;
+}
+
+struct list_ctx {
+        struct acctsec_frame *reply;
+        int64_t now;
+        uint64_t n;
+};
+
+static int add_tally(const char *user, const struct tally *t, void *ud) {
+        struct list_ctx *c = ud;
+        if (c->n++ >= LIST_MAX)
+                return 0;
+        acctsec_frame_add_u64(c->reply, ACCTSEC_TAG_RECORD, c->n);
+        acctsec_frame_add_str(c->reply, ACCTSEC_TAG_USER, user);
+        acctsec_frame_add_str(c->reply, ACCTSEC_TAG_SOURCE, t->source);
+        acctsec_frame_add_u64(c->reply, ACCTSEC_TAG_FAILURES, (uint64_t) t->failures);
+        acctsec_frame_add_u64(c->reply, ACCTSEC_TAG_LAST_FAILURE, (uint64_t) t->last_failure);
+        acctsec_frame_add_u64(c->reply, ACCTSEC_TAG_LOCKED_UNTIL,
+                              tally_is_locked(t, c->now) ? wire_until(t->locked_until) : 0);
+        return 0;
+}
+
+static int count_tally(const char *user, const struct tally *t, void *ud) {
+        ((struct list_ctx *) ud)->n++;
+        return 0;
+}
+
+static int handle_lockout_show(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                               struct acctsec_frame *reply) {
+        const char *user;
+        struct principal self;
+        struct list_ctx c = { .reply = reply, .now = (int64_t) time(NULL) };
+
+        if (get_str(req, ACCTSEC_TAG_USER, false, &user) < 0)
+                return reply_error(reply, -EINVAL, "malformed user");
+        bool reader = role_of(peer->uid, &d->policy.global) >= ROLE_AUDITOR;
+        if (!reader) {
+                /* Everyone else sees only their own tallies. */
+                if (user_by_uid(peer->uid, &self) < 0)
+                        return refuse(reply, peer, req->type, "unknown caller");
+                if (user && strcmp(user, self.name) != 0)
+                        return refuse(reply, peer, req->type, "only admins and auditors may see other users");
+                user = self.name;
+        }
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        int r = lockout_list(&d->store, user, add_tally, &c);
+        if (r < 0)
+                return reply_error(reply, r, "database error");
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_COUNT, c.n);
+        return 0;
+}
+
+static int handle_lockout_reset(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                                struct acctsec_frame *reply) {
+        const char *user;
+        struct principal admin, target;
+        char actor[USER_NAME_MAX + 16];
+        int removed = 0;
+        bool was_locked = false;
+
+        if (get_str(req, ACCTSEC_TAG_USER, true, &user) < 0)
+                return reply_error(reply, -EINVAL, "lockout reset needs a user");
+        if (role_of(peer->uid, &d->policy.global) != ROLE_ADMIN)
+                return refuse(reply, peer, req->type, "only admins may unlock users");
+        if (user_by_uid(peer->uid, &admin) == 0)
+                snprintf(actor, sizeof(actor), "%s", admin.name);
+        else
+                snprintf(actor, sizeof(actor), "uid=%u", (unsigned) peer->uid);
+        /* A user that no longer exists may still have a tally to clear. */
+        if (user_by_name(user, &target) == -ENOENT) {
+                struct list_ctx c = { .reply = NULL };
+                if (lockout_list(&d->store, user, count_tally, &c) < 0 || c.n == 0)
+                        return reply_error(reply, -ENOENT, "no such user");
+        }
+        int r = lockout_reset(&d->store, user, actor, (int64_t) time(NULL), &removed, &was_locked);
+        if (r < 0)
+                return reply_error(reply, r, "database error");
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, user);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_COUNT, (uint64_t) removed);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_DECISION, was_locked ? ACCTSEC_DENY_LOCKED : ACCTSEC_ALLOW);
+        return 0;
+}
+
+int handle_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                   struct acctsec_frame *reply) {
+        switch (req->type) {
+        case ACCTSEC_OP_PING:
+                acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+                acctsec_frame_add_str(reply, ACCTSEC_TAG_MESSAGE, PACKAGE_STRING);
+                return 0;
+        case ACCTSEC_OP_PREAUTH:
+        case ACCTSEC_OP_AUTHFAIL:
+        case ACCTSEC_OP_AUTHSUCC:
+        case ACCTSEC_OP_ACCOUNT:
+                return handle_login(d, peer, req, reply);
+        case ACCTSEC_OP_STATUS:
+                return handle_status(d, peer, req, reply);
+        case ACCTSEC_OP_LOCKOUT_SHOW:
+                return handle_lockout_show(d, peer, req, reply);
+        case ACCTSEC_OP_LOCKOUT_RESET:
+                return handle_lockout_reset(d, peer, req, reply);
+        default:
+                reply_error(reply, -EOPNOTSUPP, "unknown request type");
+                return -EOPNOTSUPP;
+        }
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "policy.h"
+
+int policy_load(struct policy *p, const char *path, bool explicit, struct acctsec_conf_error *e) {
+        struct policy n = { 0 };
+        struct acctsec_conf_match none = { 0 };
+
+        if (strlen(path) >= sizeof(n.path))
+                return -ENAMETOOLONG;
+        strcpy(n.path, path);
+        acctsec_conf_defaults(&n.global);
+        int r = acctsec_conf_read_file(path, &n.text, &n.len, e);
+        if (r == -ENOENT && !explicit) {
+                policy_free(p);
+                *p = n;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        /* Every section is checked now, so a typo stops the daemon at start. */
+        r = acctsec_conf_parse(&n.global, n.text, n.len, &none, e);
+        if (r < 0) {
+                free(n.text);
+                return r;
+        }
+        policy_free(p);
+        *p = n;
+        return 0;
+}
+
+void policy_free(struct policy *p) {
+        free(p->text);
+        p->text = NULL;
+        p->len = 0;
+}
+
+static bool in_group(const char *group, void *userdata) {
+        return user_in_group(userdata, group);
+}
+
+static int apply_overrides(struct acctsec_conf *c, const char *overrides, const char **why) {
+        char line[ACCTSEC_CONF_LINE_MAX];
+        for (const char *s = overrides; *s;) {
+                size_t n = strcspn(s, " ");
+                if (n >= sizeof(line))
+                        return *why = "override too long", -EINVAL;
+                memcpy(line, s, n);
+                line[n] = '\0';
+                if (n > 0) {
+                        int r = acctsec_conf_set_arg(c, line, ACCTSEC_CONF_OVERRIDE, why);
+                        if (r < 0)
+                                return r;
+                }
+                s += n + (s[n] == ' ');
+        }
+        return 0;
+}
+
+int policy_for(const struct policy *p, const struct principal *user, const char *service, const char *overrides,
+               struct acctsec_conf *ret, const char **why) {
+        struct acctsec_conf c;
+        struct acctsec_conf_error e;
+        struct acctsec_conf_match m = {
+                .user = user ? user->name : NULL,
+                .service = service,
+                .in_group = user ? in_group : NULL,
+                .userdata = (void *) user,
+        };
+
+        acctsec_conf_defaults(&c);
+        if (p->text && acctsec_conf_parse(&c, p->text, p->len, &m, &e) < 0)
+                return *why = "config file changed under us", -EINVAL;
+        if (overrides) {
+                int r = apply_overrides(&c, overrides, why);
+                if (r < 0)
+                        return r;
+        }
+        *ret = c;
+        return 0;
+}

@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The event loop: one thread, non-blocking sockets, requests handled one at
+ * a time.  Every change to the database happens inside one handler call and
+ * one transaction, so a SIGTERM can never leave anything half-written.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+
+#include "log.h"
+#include "secret.h"
+#include "server.h"
+
+struct conn {
+        struct server *srv;
+        struct conn *prev, *next;
+        int fd;
+        struct ucred peer;
+        sd_event_source *io;
+        sd_event_source *timer;
+        uint8_t hdr[ACCTSEC_HEADER_SIZE];
+        size_t hdr_got;
+        uint8_t type;
+        uint32_t body_len;
+        uint8_t *body;
+        size_t body_got;
+        uint8_t *out;
+        size_t out_len, out_sent;
+        bool close_after_write;
+};
+
+static void maybe_exit(struct server *s);
+
+static void conn_reset_request(struct conn *c) {
+        if (c->body) {
+                acctsec_wipe(c->body, c->body_len);
+                free(c->body);
+                c->body = NULL;
+        }
+        c->hdr_got = c->body_got = 0;
+        c->body_len = 0;
+}
+
+static void conn_free(struct conn *c) {
+        struct server *s = c->srv;
+        conn_reset_request(c);
+        if (c->out) {
+                acctsec_wipe(c->out, c->out_len);
+                free(c->out);
+        }
+        sd_event_source_disable_unref(c->io);
+        sd_event_source_disable_unref(c->timer);
+        close(c->fd);
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                s->conns = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        s->nconns--;
+        free(c);
+        maybe_exit(s);
+}
+
+static void arm_deadline(struct conn *c) {
+        sd_event_source_set_time_relative(c->timer, CONN_DEADLINE_USEC);
+        sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
+}
+
+/* Returns <0 when the connection was freed. */
+static int conn_flush(struct conn *c) {
+        while (c->out_sent < c->out_len) {
+                ssize_t k = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent, MSG_NOSIGNAL);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0 && errno == EAGAIN) {
+                        sd_event_source_set_io_events(c->io, EPOLLOUT);
+                        return 0;
+                }
+                if (k < 0) {
+                        conn_free(c);
+                        return -1;
+                }
+                c->out_sent += (size_t) k;
+        }
+        acctsec_wipe(c->out, c->out_len);
+        free(c->out);
+        c->out = NULL;
+        c->out_len = c->out_sent = 0;
+        if (c->close_after_write || c->srv->stopping) {
+                conn_free(c);
+                return -1;
+        }
+        sd_event_source_set_io_events(c->io, EPOLLIN);
+        arm_deadline(c);
+        return 0;
+}
+
+static int conn_queue_reply(struct conn *c, struct acctsec_frame *f) {
+        if (acctsec_frame_finish(f) < 0) {
+                /* Our own reply did not fit: say so in a frame that does. */
+                acctsec_frame_init(f, ACCTSEC_REPLY_ERROR);
+                acctsec_frame_add_u64(f, ACCTSEC_TAG_ERRNO, EMSGSIZE);
+                acctsec_frame_finish(f);
+        }
+        c->out = malloc(f->len);
+        if (!c->out) {
+                conn_free(c);
+                return -1;
+        }
+        memcpy(c->out, f->buf, f->len);
+        c->out_len = f->len;
+        c->out_sent = 0;
+        acctsec_frame_wipe(f);
+        return conn_flush(c);
+}
+
+static int conn_protocol_error(struct conn *c, int r) {
+        struct acctsec_frame *f = c->srv->frame;
+        log_notice("closing connection from uid %u (pid %d): %s", (unsigned) c->peer.uid, (int) c->peer.pid,
+                   strerror(-r));
+        acctsec_frame_init(f, ACCTSEC_REPLY_ERROR);
+        acctsec_frame_add_u64(f, ACCTSEC_TAG_ERRNO, (uint64_t) -r);
+        acctsec_frame_add_str(f, ACCTSEC_TAG_MESSAGE, "malformed request");
+        c->close_after_write = true;
+        conn_reset_request(c);
+        return conn_queue_reply(c, f);
+}
+
+static int conn_dispatch(struct conn *c) {
+        struct server *s = c->srv;
+        int r = acctsec_msg_parse(s->msg, c->type, c->body, c->body_len);
+        if (r < 0)
+                return conn_protocol_error(c, r);
+        sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+        r = handle_request(s->d, &c->peer, s->msg, s->frame);
+        acctsec_msg_wipe(s->msg);
+        conn_reset_request(c);
+        if (r < 0)
+                c->close_after_write = true;
+        return conn_queue_reply(c, s->frame);
+}
+
+static int conn_read(struct conn *c) {
+        for (;;) {
+                uint8_t *dst;
+                size_t want;
+                if (c->hdr_got < sizeof(c->hdr)) {
+                        dst = c->hdr + c->hdr_got;
+                        want = sizeof(c->hdr) - c->hdr_got;
+                } else {
+                        dst = c->body + c->body_got;
+                        want = c->body_len - c->body_got;
+                }
+                ssize_t k = want ? recv(c->fd, dst, want, 0) : 0;
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0 && errno == EAGAIN)
+                        return 0;
+                if (want && k <= 0) { /* EOF or error: the peer is gone */
+                        conn_free(c);
+                        return -1;
+                }
+                if (c->hdr_got < sizeof(c->hdr)) {
+                        c->hdr_got += (size_t) k;
+                        if (c->hdr_got < sizeof(c->hdr))
+                                continue;
+                        int r = acctsec_header_parse(c->hdr, &c->type, &c->body_len);
+                        if (r < 0)
+                                return conn_protocol_error(c, r);
+                        c->body = malloc(c->body_len ? c->body_len : 1);
+                        if (!c->body) {
+                                conn_free(c);
+                                return -1;
+                        }
+                } else
+                        c->body_got += (size_t) k;
+                if (c->body_got == c->body_len)
+                        return conn_dispatch(c);
+        }
+}
+
+static int on_conn_io(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        struct conn *c = userdata;
+        if (c->out)
+                (void) conn_flush(c);
+        else if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
+                (void) conn_read(c);
+        return 0;
+}
+
+static int on_conn_deadline(sd_event_source *src, uint64_t usec, void *userdata) {
+        struct conn *c = userdata;
+        log_notice("closing connection from uid %u (pid %d): request not completed in time", (unsigned) c->peer.uid,
+                   (int) c->peer.pid);
+        conn_free(c);
+        return 0;
+}
+
+static bool over_limit(struct server *s, const struct ucred *peer) {
+        unsigned mine = 0;
+        if (s->nconns >= CONN_MAX)
+                return true;
+        if (peer->uid == 0)
+                return false;
+        for (struct conn *c = s->conns; c; c = c->next)
+                mine += c->peer.uid == peer->uid;
+        return mine >= CONN_MAX_PER_USER;
+}
+
+static void conn_new(struct server *s, int fd) {
+        struct ucred peer;
+        socklen_t len = sizeof(peer);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) < 0) {
+                close(fd);
+                return;
+        }
+        if (over_limit(s, &peer)) {
+                if (s->refused++ % 100 == 0)
+                        log_warning("connection limit reached (uid %u, %u open); refusing connections",
+                                    (unsigned) peer.uid, s->nconns);
+                close(fd);
+                return;
+        }
+        struct conn *c = calloc(1, sizeof(*c));
+        if (!c) {
+                close(fd);
+                return;
+        }
+        *c = (struct conn){ .srv = s, .fd = fd, .peer = peer, .next = s->conns };
+        if (s->conns)
+                s->conns->prev = c;
+        s->conns = c;
+        s->nconns++;
+        sd_event_source_set_enabled(s->idle_src, SD_EVENT_OFF);
+        if (sd_event_add_io(s->event, &c->io, fd, EPOLLIN, on_conn_io, c) < 0 ||
+            sd_event_add_time_relative(s->event, &c->timer, CLOCK_MONOTONIC, CONN_DEADLINE_USEC, 0,
+                                       on_conn_deadline, c) < 0)
+                conn_free(c);
+}
+
+static int on_listen(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        struct server *s = userdata;
+        for (int i = 0; i < 64; i++) {
+                int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (cfd < 0) {
+                        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                                log_warning("accept: %s", strerror(errno));
+                        return 0;
+                }
+                conn_new(s, cfd);
+        }
+        return 0;
+}
+
+static void maybe_exit(struct server *s) {
+        if (s->nconns > 0)
+                return;
+        if (s->stopping)
+                sd_event_exit(s->event, 0);
+        else if (s->idle_exit_usec) {
+                sd_event_source_set_time_relative(s->idle_src, s->idle_exit_usec);
+                sd_event_source_set_enabled(s->idle_src, SD_EVENT_ONESHOT);
+        }
+}
+
+static int on_idle(sd_event_source *src, uint64_t usec, void *userdata) {
+        struct server *s = userdata;
+        log_info("idle, exiting (socket activation restarts on demand)");
+        sd_event_exit(s->event, 0);
+        return 0;
+}
+
+static int on_grace(sd_event_source *src, uint64_t usec, void *userdata) {
+        struct server *s = userdata;
+        log_notice("%u connection(s) still open at shutdown; closing them", s->nconns);
+        sd_event_exit(s->event, 0);
+        return 0;
+}
+
+static int on_term(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata) {
+        struct server *s = userdata;
+        if (s->stopping)
+                return 0;
+        s->stopping = true;
+        sd_notify(0, "STOPPING=1");
+        log_info("stopping on signal %u", si->ssi_signo);
+        sd_event_source_set_enabled(s->listen_src, SD_EVENT_OFF);
+        /* Idle connections go now; one mid-request gets its reply first. */
+        for (struct conn *c = s->conns, *next; c; c = next) {
+                next = c->next;
+                if (c->hdr_got == 0 && !c->out)
+                        conn_free(c);
+        }
+        if (s->nconns > 0)
+                sd_event_add_time_relative(s->event, &s->grace_src, CLOCK_MONOTONIC, 3 * 1000000ULL, 0, on_grace, s);
+        maybe_exit(s);
+        return 0;
+}
+
+static int on_hup(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata) {
+        struct server *s = userdata;
+        struct acctsec_conf_error e = { 0 };
+        int r = policy_load(&s->d->policy, s->d->policy.path, true, &e);
+        if (r < 0)
+                log_error("reload of %s failed, keeping the old settings: line %u: %s", s->d->policy.path, e.line,
+                          e.msg);
+        else
+                log_info("reloaded %s", s->d->policy.path);
+        return 0;
+}
+
+int server_init(struct server *s, struct daemon *d, int listen_fd, uint64_t idle_exit_usec) {
+        sigset_t mask;
+        int r;
+
+        memset(s, 0, sizeof(*s));
+        s->d = d;
+        s->listen_fd = listen_fd;
+        s->idle_exit_usec = idle_exit_usec;
+        s->msg = calloc(1, sizeof(*s->msg));
+        s->frame = calloc(1, sizeof(*s->frame));
+        if (!s->msg || !s->frame)
+                return -ENOMEM;
+        if (fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK) < 0)
+                return negative_errno();
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        if ((r = sd_event_new(&s->event)) < 0 ||
+            (r = sd_event_add_io(s->event, &s->listen_src, listen_fd, EPOLLIN, on_listen, s)) < 0 ||
+            (r = sd_event_add_signal(s->event, NULL, SIGTERM, on_term, s)) < 0 ||
+            (r = sd_event_add_signal(s->event, NULL, SIGINT, on_term, s)) < 0 ||
+            (r = sd_event_add_signal(s->event, NULL, SIGHUP, on_hup, s)) < 0 ||
+            (r = sd_event_add_time_relative(s->event, &s->idle_src, CLOCK_MONOTONIC, idle_exit_usec, 0, on_idle,
+                                            s)) < 0)
+                return r;
+        sd_event_source_set_enabled(s->idle_src, idle_exit_usec ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
+        return 0;
+}
+
+int server_run(struct server *s) {
+        return sd_event_loop(s->event);
+}
+
+void server_done(struct server *s) {
+        while (s->conns)
+                conn_free(s->conns);
+        sd_event_source_disable_unref(s->listen_src);
+        sd_event_source_disable_unref(s->idle_src);
+        sd_event_source_disable_unref(s->grace_src);
+        sd_event_unref(s->event);
+        free(s->msg);
+        free(s->frame);
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "daemon.h"
+
+#define CONN_MAX 128          /* connections at once */
+#define CONN_MAX_PER_USER 16  /* for a non-root uid: a local user cannot starve logins */
+#define CONN_DEADLINE_USEC (10 * 1000000ULL) /* to send one whole request */
+
+struct conn;
+
+struct server {
+        sd_event *event;
+        struct daemon *d;
+        int listen_fd;
+        sd_event_source *listen_src;
+        sd_event_source *idle_src;
+        sd_event_source *grace_src;
+        uint64_t idle_exit_usec; /* 0: never */
+        struct conn *conns;
+        unsigned nconns;
+        bool stopping;
+        uint64_t refused; /* connections refused over the limits */
+        struct acctsec_msg *msg;     /* scratch: requests are handled one at a time */
+        struct acctsec_frame *frame; /* scratch */
+};
+
+int server_init(struct server *s, struct daemon *d, int listen_fd, uint64_t idle_exit_usec);
+/* Runs until SIGTERM/SIGINT or idle exit; returns the exit code. */
+int server_run(struct server *s);
+void server_done(struct server *s);

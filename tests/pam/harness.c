@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <security/pam_appl.h>
+
+#include "harness.h"
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        fprintf(stderr, "harness: ");
+        vfprintf(stderr, fmt, ap);
+        fprintf(stderr, "\n");
+        va_end(ap);
+        exit(99);
+}
+
+void write_file(const char *path, const char *text) {
+        FILE *f = fopen(path, "we");
+        if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+                die("cannot write %s: %s", path, strerror(errno));
+}
+
+static const char *matrix_path(void) {
+        static const char *const candidates[] = {
+                "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so",
+                "/usr/lib/aarch64-linux-gnu/pam_wrapper/pam_matrix.so",
+                "/usr/lib64/pam_wrapper/pam_matrix.so",
+                "/usr/lib/pam_wrapper/pam_matrix.so",
+        };
+        const char *env = getenv("PAM_MATRIX_SO");
+        if (env)
+                return env;
+        for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
+                if (access(candidates[i], R_OK) == 0)
+                        return candidates[i];
+        die("pam_matrix.so not found (Debian: libpam-wrapper); set PAM_MATRIX_SO");
+}
+
+static void write_service(const char *base, const char *build, const struct service_def *d) {
+        char path[PATH_MAX + 64], text[8192], mod[PATH_MAX * 2 + 512];
+        snprintf(mod, sizeof(mod), "%s/.libs/pam_acctsec.so socket=%s/%s conf=%s/acctsec.conf %s", build, base,
+                 d->socket ? d->socket : "sock", base, d->extra ? d->extra : "");
+        snprintf(text, sizeof(text),
+                 "auth     requisite                  %s preauth\n"
+                 "auth     [success=1 default=ignore] %s passdb=%s/passdb\n"
+                 "auth     [default=die]              %s authfail\n"
+                 "auth     required                   %s authsucc\n"
+                 "account  required                   %s\n",
+                 mod, matrix_path(), base, mod, mod, mod);
+        snprintf(path, sizeof(path), "%s/services/%s", base, d->name);
+        write_file(path, text);
+}
+
+static void write_users(const char *base) {
+        char path[PATH_MAX + 32], text[4096];
+        snprintf(text, sizeof(text),
+                 "root:x:0:0:root:/root:/bin/sh\n"
+                 "alice:x:1001:1001:Alice:/home/alice:/bin/sh\n"
+                 "bob:x:1002:1002:Bob:/home/bob:/bin/sh\n"
+                 "carol:x:1003:1003:Carol (admin):/home/carol:/bin/sh\n"
+                 "dave:x:1004:1004:Dave (auditor):/home/dave:/bin/sh\n"
+                 "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
+        /* The runner itself, so that the daemon can name a non-root caller. */
+        if (getuid() != 0 && getuid() != 65534 && (getuid() < 1001 || getuid() > 1004)) {
+                size_t n = strlen(text);
+                snprintf(text + n, sizeof(text) - n, "tester:x:%u:%u:the test runner:/tmp:/bin/sh\n",
+                         (unsigned) getuid(), (unsigned) getgid());
+        }
+        snprintf(path, sizeof(path), "%s/passwd", base);
+        write_file(path, text);
+        snprintf(path, sizeof(path), "%s/group", base);
+        write_file(path, "root:x:0:\nalice:x:1001:\nbob:x:1002:\ncarol:x:1003:\ndave:x:1004:\n"
+                         "acctsec-admin:x:2000:carol\nacctsec-audit:x:2001:dave\nnogroup:x:65534:\n");
+        /* pam_matrix: user:password:service (the service only matters for its account phase). */
+        snprintf(text, sizeof(text), "alice:%s:any\nbob:%s:any\nroot:%s:any\n", ALICE_PW, BOB_PW, ROOT_PW);
+        snprintf(path, sizeof(path), "%s/passdb", base);
+        write_file(path, text);
+}
+
+static void remove_base(void) {
+        char cmd[PATH_MAX + 16];
+        const char *base = getenv("ACCTSEC_TEST_BASE");
+        if (!base || getenv("ACCTSEC_KEEP_TEST_DIR"))
+                return;
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+        if (system(cmd) != 0)
+                fprintf(stderr, "harness: could not remove %s\n", base);
+}
+
+void harness_main(int argc, char **argv, const struct service_def *services) {
+        char base[PATH_MAX], path[PATH_MAX + 32];
+        const char *build = getenv("ACCTSEC_BUILD_DIR");
+
+        (void) argc;
+        if (getenv("ACCTSEC_TEST_BASE") && getenv("PAM_WRAPPER")) {
+                atexit(remove_base);
+                return;
+        }
+        if (!build)
+                die("set ACCTSEC_BUILD_DIR to the build directory (scripts/test.sh does)");
+        snprintf(base, sizeof(base), "%s/acctsec-test.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        if (!mkdtemp(base))
+                die("mkdtemp: %s", strerror(errno));
+        chmod(base, 0755); /* the CLI runs as other uids in some tests */
+        snprintf(path, sizeof(path), "%s/services", base);
+        if (mkdir(path, 0755) < 0)
+                die("mkdir %s: %s", path, strerror(errno));
+        write_users(base);
+        for (const struct service_def *d = services; d->name; d++)
+                write_service(base, build, d);
+        setenv("ACCTSEC_TEST_BASE", base, 1);
+        setenv("PAM_WRAPPER", "1", 1);
+        setenv("PAM_WRAPPER_SERVICE_DIR", path, 1);
+        /* Sanitizer runtimes must come first: keep what is preloaded already. */
+        const char *pre = getenv("LD_PRELOAD");
+        char preload[PATH_MAX];
+        snprintf(preload, sizeof(preload), "%s%slibpam_wrapper.so", pre ? pre : "", pre && *pre ? " " : "");
+        setenv("LD_PRELOAD", preload, 1);
+        execv("/proc/self/exe", argv);
+        die("re-exec: %s", strerror(errno));
+}
+
+void env_setup(struct env *e) {
+        char cmd[PATH_MAX + 32];
+        const char *base = getenv("ACCTSEC_TEST_BASE");
+
+        memset(e, 0, sizeof(*e));
+        if (!base)
+                die("harness_main() was not called");
+        snprintf(e->build, sizeof(e->build), "%s", getenv("ACCTSEC_BUILD_DIR"));
+        snprintf(e->dir, sizeof(e->dir), "%s", base);
+        snprintf(e->services, sizeof(e->services), "%s/services", base);
+        snprintf(e->sock, sizeof(e->sock), "%s/sock", e->dir);
+        snprintf(e->state, sizeof(e->state), "%s/state", e->dir);
+        snprintf(e->conf, sizeof(e->conf), "%s/acctsec.conf", e->dir);
+        snprintf(e->passdb, sizeof(e->passdb), "%s/passdb", e->dir);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->state);
+        if (system(cmd) != 0)
+                die("cannot clear %s", e->state);
+        env_write_conf(e, "");
+}
+
+void env_write_conf(struct env *e, const char *extra) {
+        char text[4096];
+        snprintf(text, sizeof(text), "# written by the test harness\nadmin_group = acctsec-admin\n"
+                                     "audit_group = acctsec-audit\n%s", extra);
+        write_file(e->conf, text);
+}
+
+void env_teardown(struct env *e) {
+        if (e->daemon > 0)
+                daemon_stop(e);
+}
+
+static void set_nss_env(const struct env *e) {
+        char p[PATH_MAX + 16];
+        setenv("LD_PRELOAD", "libnss_wrapper.so", 1); /* not pam_wrapper: the daemon is no PAM app */
+        snprintf(p, sizeof(p), "%s/passwd", e->dir);
+        setenv("NSS_WRAPPER_PASSWD", p, 1);
+        snprintf(p, sizeof(p), "%s/group", e->dir);
+        setenv("NSS_WRAPPER_GROUP", p, 1);
+        unsetenv("PAM_WRAPPER");
+}
+
+/* The daemon may run under a wrapper (valgrind) named in ACCTSEC_DAEMON_WRAPPER. */
+int daemon_start(struct env *e) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        char daemon_path[PATH_MAX + 16], buf[256];
+
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", e->dir);
+        unlink(sa.sun_path);
+        int nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (nfd < 0 || bind(nfd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                die("notify socket: %s", strerror(errno));
+        snprintf(daemon_path, sizeof(daemon_path), "%s/acctsecd", e->build);
+        pid_t pid = fork();
+        if (pid < 0)
+                die("fork: %s", strerror(errno));
+        if (pid == 0) {
+                set_nss_env(e);
+                setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+                const char *wrapper = getenv("ACCTSEC_DAEMON_WRAPPER");
+                if (wrapper && *wrapper)
+                        execlp(wrapper, wrapper, daemon_path, "--socket", e->sock, "--state-dir", e->state,
+                               "--config", e->conf, "--foreground", (char *) NULL);
+                else
+                        execl(daemon_path, daemon_path, "--socket", e->sock, "--state-dir", e->state, "--config",
+                              e->conf, "--foreground", (char *) NULL);
+                _exit(127);
+        }
+        e->daemon = pid;
+        /* Wait for READY=1, or for the daemon to die; 60 s bounds a broken start. */
+        for (int waited = 0; waited < 600; waited++) {
+                struct pollfd p = { .fd = nfd, .events = POLLIN };
+                if (poll(&p, 1, 100) > 0) {
+                        ssize_t n = recv(nfd, buf, sizeof(buf) - 1, 0);
+                        if (n > 0) {
+                                buf[n] = '\0';
+                                if (strstr(buf, "READY=1")) {
+                                        close(nfd);
+                                        return 0;
+                                }
+                        }
+                }
+                int status;
+                if (waitpid(pid, &status, WNOHANG) == pid) {
+                        e->daemon = 0;
+                        close(nfd);
+                        return -1;
+                }
+        }
+        close(nfd);
+        return -1;
+}
+
+int daemon_stop(struct env *e) {
+        int status;
+        if (e->daemon <= 0)
+                return -1;
+        kill(e->daemon, SIGTERM);
+        if (waitpid(e->daemon, &status, 0) != e->daemon)
+                return -1;
+        e->daemon = 0;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static sqlite3 *db_open(struct env *e, int flags) {
+        char path[PATH_MAX + 32];
+        sqlite3 *db = NULL;
+        snprintf(path, sizeof(path), "%s/acctsec.db", e->state);
+        if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK)
+                die("open %s: %s", path, db ? sqlite3_errmsg(db) : "?");
+        sqlite3_busy_timeout(db, 10000);
+        return db;
+}
+
+long long db_int(struct env *e, const char *sql, const char *arg) {
+        sqlite3 *db = db_open(e, SQLITE_OPEN_READONLY);
+        sqlite3_stmt *st = NULL;
+        long long v = -1;
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+                die("prepare %s: %s", sql, sqlite3_errmsg(db));
+        if (arg)
+                sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                v = sqlite3_column_int64(st, 0);
+        else if (rc != SQLITE_DONE)
+                die("step %s: %s", sql, sqlite3_errmsg(db));
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        return v;
+}
+
+void db_exec(struct env *e, const char *sql) {
+        sqlite3 *db = db_open(e, SQLITE_OPEN_READWRITE);
+        if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+                die("exec %s: %s", sql, sqlite3_errmsg(db));
+        sqlite3_close(db);
+}
+
+int run_cli(struct env *e, uid_t uid, char *out, size_t outlen, const char *const *args) {
+        char cli[PATH_MAX + 16];
+        const char *argv[32];
+        int pfd[2], status, n = 0;
+
+        snprintf(cli, sizeof(cli), "%s/acctsec", e->build);
+        argv[n++] = cli;
+        argv[n++] = "--socket";
+        argv[n++] = e->sock;
+        for (; args && *args && n < 30; args++)
+                argv[n++] = *args;
+        argv[n] = NULL;
+        if (pipe2(pfd, O_CLOEXEC) < 0)
+                die("pipe: %s", strerror(errno));
+        pid_t pid = fork();
+        if (pid == 0) {
+                dup2(pfd[1], STDOUT_FILENO);
+                set_nss_env(e);
+                if (uid != (uid_t) -1 && (setgroups(0, NULL) < 0 || setgid(uid) < 0 || setuid(uid) < 0))
+                        _exit(126);
+                execv(cli, (char *const *) argv);
+                _exit(127);
+        }
+        close(pfd[1]);
+        size_t got = 0;
+        ssize_t k;
+        while (got + 1 < outlen && (k = read(pfd[0], out + got, outlen - 1 - got)) > 0)
+                got += (size_t) k;
+        if (outlen)
+                out[got] = '\0';
+        close(pfd[0]);
+        if (waitpid(pid, &status, 0) != pid)
+                return -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int answer_password(int n, const struct pam_message **msg, struct pam_response **resp, void *data) {
+        struct pam_response *r = calloc((size_t) n, sizeof(*r));
+        if (!r)
+                return PAM_BUF_ERR;
+        for (int i = 0; i < n; i++)
+                if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF || msg[i]->msg_style == PAM_PROMPT_ECHO_ON)
+                        r[i].resp = strdup(data);
+        *resp = r;
+        return PAM_SUCCESS;
+}
+
+int login(const char *service, const char *user, const char *password, const char *rhost) {
+        struct pam_conv conv = { answer_password, (void *) password };
+        pam_handle_t *pamh = NULL;
+        int r = pam_start(service, user, &conv, &pamh);
+        if (r != PAM_SUCCESS)
+                return r;
+        if (rhost)
+                pam_set_item(pamh, PAM_RHOST, rhost);
+        r = pam_authenticate(pamh, 0);
+        if (r == PAM_SUCCESS)
+                r = pam_acct_mgmt(pamh, 0);
+        pam_end(pamh, r);
+        return r;
+}

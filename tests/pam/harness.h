@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Test harness for the PAM-stack tier: a temp dir with nss_wrapper users, a
+ * pam_matrix password file, service files for pam_wrapper, and a real
+ * acctsecd started on a temp socket (ready when it sends READY=1 on our
+ * NOTIFY_SOCKET — no sleeps).
+ */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define ALICE_PW "alice-Secret-1"
+#define BOB_PW "bob-Secret-2"
+#define ROOT_PW "root-Secret-0"
+
+struct env {
+        char dir[PATH_MAX];
+        char sock[PATH_MAX];
+        char state[PATH_MAX];
+        char conf[PATH_MAX];
+        char passdb[PATH_MAX];
+        char services[PATH_MAX]; /* PAM_WRAPPER_SERVICE_DIR */
+        char build[PATH_MAX];
+        pid_t daemon;
+};
+
+/* A PAM service the test program uses.  pam_wrapper copies the service
+ * directory when it loads, so every service is written before that:
+ * harness_main() writes them, then re-executes the program under
+ * LD_PRELOAD=libpam_wrapper.so. */
+struct service_def {
+        const char *name;
+        const char *socket; /* file name in the base dir instead of "sock", or NULL */
+        const char *extra;  /* more pam_acctsec.so arguments, or NULL */
+};
+
+/* Call first in main(); returns only in the re-executed program. */
+void harness_main(int argc, char **argv, const struct service_def *services);
+
+/* Fresh state for one test (empty database, default config); aborts on failure. */
+void env_setup(struct env *e);
+void env_teardown(struct env *e);
+/* Write the daemon's config file (replacing it). */
+void env_write_conf(struct env *e, const char *text);
+/* Start acctsecd and wait for READY=1; returns 0 or -1. */
+int daemon_start(struct env *e);
+/* SIGTERM and wait; returns the exit status (0 clean) or -1. */
+int daemon_stop(struct env *e);
+
+void write_file(const char *path, const char *text);
+
+/* SQL helpers on the daemon's database, opened read-only. */
+long long db_int(struct env *e, const char *sql, const char *arg);
+/* Run SQL that changes the database (tests that fake the passing of time). */
+void db_exec(struct env *e, const char *sql);
+
+/* Run the CLI as uid (or as ourselves when uid is (uid_t)-1); returns its
+ * exit status, stdout into out. */
+int run_cli(struct env *e, uid_t uid, char *out, size_t outlen, const char *const *args);
+
+/* One login through libpam with PAM_RHOST set: authenticate, then account
+ * if that passed.  Returns the first failing PAM code, or PAM_SUCCESS. */
+int login(const char *service, const char *user, const char *password, const char *rhost);

@@ -1,0 +1,16 @@
+# Tier 3: PAM stacks through pam_wrapper with a real daemon.  Run by
+# scripts/test.sh (they need LD_PRELOAD=libpam_wrapper.so and the build dir),
+# not by `make check`.
+if HAVE_PAMTEST
+if HAVE_CMOCKA
+check_PROGRAMS += tests/pam/test_pam_lockout tests/pam/test_pam_concurrency
+PAM_TEST_CFLAGS = $(AM_CFLAGS) -Wno-format-truncation $(CMOCKA_CFLAGS) $(PAMTEST_CFLAGS) $(SQLITE_CFLAGS)
+PAM_TEST_LIBS = $(CMOCKA_LIBS) $(PAMTEST_LIBS) $(SQLITE_LIBS) $(PAM_LIBS)
+tests_pam_test_pam_lockout_SOURCES = tests/pam/test_pam_lockout.c tests/pam/harness.c tests/pam/harness.h
+tests_pam_test_pam_lockout_CFLAGS = $(PAM_TEST_CFLAGS)
+tests_pam_test_pam_lockout_LDADD = $(PAM_TEST_LIBS)
+tests_pam_test_pam_concurrency_SOURCES = tests/pam/test_pam_concurrency.c tests/pam/harness.c tests/pam/harness.h
+tests_pam_test_pam_concurrency_CFLAGS = $(PAM_TEST_CFLAGS)
+tests_pam_test_pam_concurrency_LDADD = $(PAM_TEST_LIBS)
+endif
+endif

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Concurrent logins through the real stack: counts must be exact.  Children
+ * are released together from a barrier (a pipe the parent closes).
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <security/pam_appl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static int setup(void **state) {
+        static struct env e;
+        env_setup(&e);
+        assert_int_equal(daemon_start(&e), 0);
+        *state = &e;
+        return 0;
+}
+
+static int teardown(void **state) {
+        struct env *e = *state;
+        int status = daemon_stop(e);
+        env_teardown(e);
+        assert_int_equal(status, 0);
+        return 0;
+}
+
+/* n parallel logins; returns how many ended with `want`. */
+static int parallel_logins(const char *service, const char *user, const char *pw, int n, int want) {
+        int barrier[2], ok = 0;
+        pid_t pids[64];
+        assert_true(n <= 64);
+        assert_int_equal(pipe(barrier), 0);
+        for (int i = 0; i < n; i++) {
+                pids[i] = fork();
+                assert_true(pids[i] >= 0);
+                if (pids[i] == 0) {
+                        char c;
+                        close(barrier[1]);
+                        (void) read(barrier[0], &c, 1); /* returns at EOF: all start together */
+                        _exit(login(service, user, pw, "198.51.100.4"));
+                }
+        }
+        close(barrier[0]);
+        close(barrier[1]);
+        for (int i = 0; i < n; i++) {
+                int status;
+                assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+                ok += WIFEXITED(status) && WEXITSTATUS(status) == want;
+        }
+        return ok;
+}
+
+static long long q(struct env *e, const char *sql, const char *arg) {
+        return db_int(e, sql, arg);
+}
+
+static void test_50_parallel_failures_counted_exactly(void **state) {
+        struct env *e = *state;
+        assert_int_equal(parallel_logins("deny1000", "alice", "wrong", 50, PAM_AUTH_ERR), 50);
+        assert_int_equal(q(e, "SELECT failures FROM lockout WHERE user = ?", "alice"), 50);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'auth_failure' AND user = ?", "alice"), 50);
+}
+
+static void test_20_parallel_good_logins_no_lock(void **state) {
+        struct env *e = *state;
+        assert_int_equal(parallel_logins("lockout", "alice", ALICE_PW, 20, PAM_SUCCESS), 20);
+        assert_int_equal(q(e, "SELECT count(*) FROM lockout", NULL), 0);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'auth_success'", NULL), 20);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'lockout'", NULL), 0);
+}
+
+static void test_parallel_failures_lock_once(void **state) {
+        struct env *e = *state;
+        assert_int_equal(parallel_logins("lockout", "alice", "wrong", 20, PAM_AUTH_ERR), 20);
+        /* Exactly one lock, and every attempt is either counted or denied at preauth. */
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'lockout'", NULL), 1);
+        long long counted = q(e, "SELECT failures FROM lockout WHERE user = ?", "alice");
+        long long denied = q(e, "SELECT count(*) FROM events WHERE type = 'login_denied'", NULL);
+        assert_true(counted >= 3);
+        assert_int_equal(counted + denied, 20);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'auth_failure'", NULL), counted);
+}
+
+static const struct service_def services[] = {
+        { "lockout", NULL, NULL },
+        { "deny1000", NULL, "deny=1000" },
+        {},
+};
+
+int main(int argc, char **argv) {
+        harness_main(argc, argv, services);
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_50_parallel_failures_counted_exactly, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_20_parallel_good_logins_no_lock, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_parallel_failures_lock_once, setup, teardown),
+        };
+        return cmocka_run_group_tests_name("pam_concurrency", tests, NULL, NULL);
+}
