@@ -10,8 +10,14 @@
 #include <stddef.h>
 
 #define ACCTSEC_DEFAULT_SOCKET "/run/acctsec/acctsecd.sock"
-#define ACCTSEC_DEFAULT_CONF "/etc/security/acctsec.conf"
-#define ACCTSEC_DEFAULT_STATE_DIR "/var/lib/acctsec"
+#ifndef SYSCONFDIR /* set by the build from ./configure --sysconfdir */
+#define SYSCONFDIR "/etc"
+#endif
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+#define ACCTSEC_DEFAULT_CONF SYSCONFDIR "/security/acctsec.conf"
+#define ACCTSEC_DEFAULT_STATE_DIR LOCALSTATEDIR "/lib/acctsec"
 #define ACCTSEC_GROUP_MAX 64
 #define ACCTSEC_SOCKET_PATH_MAX 108
 #define ACCTSEC_CONF_FILE_MAX (1024 * 1024)

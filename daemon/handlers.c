@@ -12,7 +12,7 @@
 #include "log.h"
 #include "users.h"
 
-#define LIST_MAX 500 /* records in one reply; the rest is counted */
+#define LIST_MAX 500 /* records in one reply (and what fits in a frame); the rest is counted */
 
 static int reply_error(struct acctsec_frame *reply, int negative_errno, const char *message) {
         acctsec_frame_init(reply, ACCTSEC_REPLY_ERROR);
@@ -164,7 +164,8 @@ struct list_ctx {
 
 static int add_tally(const char *user, const struct tally *t, void *ud) {
         struct list_ctx *c = ud;
-        if (c->n++ >= LIST_MAX)
+        /* One record is at most ~600 bytes: stop while it surely fits. */
+        if (c->n++ >= LIST_MAX || c->reply->len > ACCTSEC_FRAME_MAX - 1024)
                 return 0;
         acctsec_frame_add_u64(c->reply, ACCTSEC_TAG_RECORD, c->n);
         acctsec_frame_add_str(c->reply, ACCTSEC_TAG_USER, user);

@@ -81,7 +81,9 @@ static int conn_flush(struct conn *c) {
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k < 0 && errno == EAGAIN) {
+                        /* A client that never reads its reply loses its slot. */
                         sd_event_source_set_io_events(c->io, EPOLLOUT);
+                        arm_deadline(c);
                         return 0;
                 }
                 if (k < 0) {
@@ -204,12 +206,15 @@ static int on_conn_deadline(sd_event_source *src, uint64_t usec, void *userdata)
         return 0;
 }
 
+/* Local users cannot take the slots that sshd, login, su and sudo need. */
 static bool over_limit(struct server *s, const struct ucred *peer) {
         unsigned mine = 0;
         if (s->nconns >= CONN_MAX)
                 return true;
         if (peer->uid == 0)
                 return false;
+        if (s->nconns >= CONN_MAX - CONN_RESERVED_ROOT)
+                return true;
         for (struct conn *c = s->conns; c; c = c->next)
                 mine += c->peer.uid == peer->uid;
         return mine >= CONN_MAX_PER_USER;

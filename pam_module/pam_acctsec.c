@@ -73,8 +73,14 @@ static int ask(pam_handle_t *pamh, const struct module_args *a, uint8_t op, cons
                 acctsec_frame_add_str(f, ACCTSEC_TAG_CONF, a->overrides);
 
         int r = acctsec_call(a->conf.socket, a->conf.timeout_ms, f, &x->reply);
-        if (r == 0 && x->reply.type != ACCTSEC_REPLY_OK)
+        if (r == 0 && x->reply.type != ACCTSEC_REPLY_OK) {
+                /* The daemon answered and said no: never a case for failmode=open. */
+                const char *m = acctsec_msg_str(&x->reply, ACCTSEC_TAG_MESSAGE);
                 r = -acctsec_reply_errno(&x->reply);
+                pam_syslog(pamh, LOG_ERR, "acctsecd refused %s for %s: %s (%s); denying", acctsec_op_name(op),
+                           user, m ? m : "no reason given", strerror(-r));
+                return r == -EPERM ? PAM_PERM_DENIED : PAM_SERVICE_ERR;
+        }
         if (r == 0)
                 return PAM_SUCCESS;
 

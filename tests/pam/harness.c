@@ -108,7 +108,6 @@ void harness_main(int argc, char **argv, const struct service_def *services) {
         char base[PATH_MAX], path[PATH_MAX + 32];
         const char *build = getenv("ACCTSEC_BUILD_DIR");
 
-        (void) argc;
         if (getenv("ACCTSEC_TEST_BASE") && getenv("PAM_WRAPPER")) {
                 atexit(remove_base);
                 return;
@@ -133,8 +132,24 @@ void harness_main(int argc, char **argv, const struct service_def *services) {
         char preload[PATH_MAX];
         snprintf(preload, sizeof(preload), "%s%slibpam_wrapper.so", pre ? pre : "", pre && *pre ? " " : "");
         setenv("LD_PRELOAD", preload, 1);
-        execv("/proc/self/exe", argv);
-        die("re-exec: %s", strerror(errno));
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n < 0)
+                die("readlink /proc/self/exe: %s", strerror(errno));
+        self[n] = '\0';
+        /* ACCTSEC_TEST_WRAPPER="valgrind -q ..." runs the real test under a tool. */
+        char *wrap = getenv("ACCTSEC_TEST_WRAPPER") ? strdup(getenv("ACCTSEC_TEST_WRAPPER")) : NULL;
+        char *args[64];
+        int k = 0;
+        for (char *save = NULL, *w = wrap ? strtok_r(wrap, " ", &save) : NULL; w && k < 40;
+             w = strtok_r(NULL, " ", &save))
+                args[k++] = w;
+        args[k++] = self;
+        for (int i = 1; i < argc && k < 63; i++)
+                args[k++] = argv[i];
+        args[k] = NULL;
+        execvp(args[0], args);
+        die("re-exec %s: %s", args[0], strerror(errno));
 }
 
 void env_setup(struct env *e) {

@@ -4,7 +4,7 @@
 if HAVE_PAMTEST
 if HAVE_CMOCKA
 check_PROGRAMS += tests/pam/test_pam_lockout tests/pam/test_pam_concurrency
-PAM_TEST_CFLAGS = $(AM_CFLAGS) -Wno-format-truncation $(CMOCKA_CFLAGS) $(PAMTEST_CFLAGS) $(SQLITE_CFLAGS)
+PAM_TEST_CFLAGS = $(AM_CFLAGS) $(NO_FORMAT_TRUNCATION) $(CMOCKA_CFLAGS) $(PAMTEST_CFLAGS) $(SQLITE_CFLAGS)
 PAM_TEST_LIBS = $(CMOCKA_LIBS) $(PAMTEST_LIBS) $(SQLITE_LIBS) $(PAM_LIBS)
 tests_pam_test_pam_lockout_SOURCES = tests/pam/test_pam_lockout.c tests/pam/harness.c tests/pam/harness.h
 tests_pam_test_pam_lockout_CFLAGS = $(PAM_TEST_CFLAGS)

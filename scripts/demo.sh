@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# acctsec demo: a real acctsecd in a temporary state dir, real PAM logins
+# (libpam's pam_start_confdir with a temporary service file), a good login,
+# three bad ones, the lockout, and an admin unlock.  Nothing in /etc changes.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+"$top/scripts/deps.sh" demo
+echo "== building (in build/)"
+build build
+
+B=$top/build
+work=$(mktemp -d /tmp/acctsec-demo.XXXXXX)
+chmod 755 "$work"
+daemon_pid=
+cleanup() {
+    [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A user "alice" the daemon can resolve (nss_wrapper: no real account is
+# created), her password for pam_matrix (the demo's password module), and a
+# config that makes the person running the demo an acctsec admin.
+nss_files "$work" alice
+echo "alice:correct-horse-battery:demo-login" >"$work/passdb"
+cat >"$work/acctsec.conf" <<CONF
+# demo settings: the defaults, spelled out
+deny = 3
+fail_interval = 1h
+unlock_time = 1h
+admin_group = acctsec-admin
+CONF
+mkdir "$work/pam.d"
+mod="$B/.libs/pam_acctsec.so socket=$work/acctsecd.sock conf=$work/acctsec.conf"
+cat >"$work/pam.d/demo-login" <<PAM
+auth     requisite                  $mod preauth
+auth     [success=1 default=ignore] $(pam_matrix_so) passdb=$work/passdb
+auth     [default=die]              $mod authfail
+auth     required                   $mod authsucc
+account  required                   $mod
+PAM
+
+echo "== starting acctsecd (state in $work/state)"
+env $(nss_env "$work") "$B/acctsecd" --socket "$work/acctsecd.sock" --state-dir "$work/state" \
+    --config "$work/acctsec.conf" --foreground 2>"$work/acctsecd.log" &
+daemon_pid=$!
+wait_ready "$B/acctsec" "$work/acctsecd.sock" "$daemon_pid" || { cat "$work/acctsecd.log"; exit 1; }
+
+echo
+echo "== the PAM service file (/etc/pam.d style, in $work/pam.d/demo-login)"
+sed "s#$B/.libs/##; s#$work#\$DEMO#g" "$work/pam.d/demo-login" | sed 's/^/    /'
+
+try() { # try PASSWORD: one login as alice
+    echo "$1" | "$B/tests/tools/pam_login" "$work/pam.d" demo-login alice 203.0.113.7 || true
+}
+acctsec() { "$B/acctsec" --socket "$work/acctsecd.sock" "$@"; }
+
+echo
+echo "== 1. alice logs in with her password";          try correct-horse-battery
+echo "== 2. three wrong passwords";                     for i in 1 2 3; do try "guess-$i"; done
+echo "== 3. the right password is now refused too (it looks exactly like a wrong one)"
+try correct-horse-battery
+echo
+echo "== 4. what an admin sees: acctsec lockout show"
+acctsec lockout show | column -t -s $'\t' | sed 's/^/    /'
+echo
+echo "== 5. an admin unlocks alice: acctsec lockout reset --user alice"
+acctsec lockout reset --user alice | sed 's/^/    /'
+echo "== 6. alice logs in again";                       try correct-horse-battery
+echo
+echo "== acctsec status --user alice --json"
+acctsec status --user alice --json | sed 's/^/    /'
+echo
+echo "== the daemon's log (under systemd these go to the journal with a MESSAGE_ID each)"
+sed 's/^/    /' "$work/acctsecd.log"
+echo
+echo "Demo done. Next: scripts/test.sh runs every test tier."

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install what acctsec needs from Debian's archive, only what is missing.
+#   scripts/deps.sh build   compiler, autotools and the libraries
+#   scripts/deps.sh demo    build + what the demo uses (nss_wrapper, pam_matrix)
+#   scripts/deps.sh test    demo + every test tier (cmocka, libpamtest, clang, valgrind, ...)
+set -euo pipefail
+
+build_pkgs=(build-essential autoconf automake libtool pkg-config
+            libpam0g-dev libsodium-dev libsqlite3-dev libsystemd-dev)
+demo_pkgs=(libnss-wrapper libpam-wrapper)
+test_pkgs=(libcmocka-dev libpamtest0-dev python3 sqlite3 clang libclang-rt-14-dev
+           valgrind pamtester libpam-modules)
+
+want=("${build_pkgs[@]}")
+case "${1:-test}" in
+build) ;;
+demo) want+=("${demo_pkgs[@]}") ;;
+test) want+=("${demo_pkgs[@]}" "${test_pkgs[@]}") ;;
+*) echo "usage: $0 build|demo|test" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}"
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+    sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,58 @@
+# Shared by scripts/demo.sh and scripts/test.sh (sourced, not run).
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# build DIR [configure args...]: autotools build out of tree in $top/DIR.
+build() {
+    local dir=$1; shift
+    if [ ! -x "$top/configure" ] || [ "$top/configure.ac" -nt "$top/configure" ]; then
+        (cd "$top" && autoreconf -fi >/dev/null 2>&1) || { (cd "$top" && autoreconf -fi); return 1; }
+    fi
+    mkdir -p "$top/$dir"
+    if [ ! -f "$top/$dir/config.status" ] || [ "$top/configure" -nt "$top/$dir/config.status" ]; then
+        (cd "$top/$dir" && "$top/configure" -q "$@") || return 1
+    fi
+    # shellcheck disable=SC2086 # word splitting wanted
+    make -C "$top/$dir" -j"$(nproc)" -s ${MAKE_TARGETS:-all} ${MAKE_ARGS:-} >/dev/null ||
+        make -C "$top/$dir" ${MAKE_TARGETS:-all} ${MAKE_ARGS:-}
+}
+
+# nss_files DIR USER...: an nss_wrapper passwd/group in DIR with the given
+# users (uid 1001...), root, and the caller; group acctsec-admin holds the caller.
+nss_files() {
+    local dir=$1; shift
+    local uid=1001 me; me=$(id -un)
+    {
+        echo "root:x:0:0:root:/root:/bin/sh"
+        for u in "$@"; do echo "$u:x:$uid:$uid:$u:/home/$u:/bin/sh"; uid=$((uid + 1)); done
+        [ "$(id -u)" -ne 0 ] && echo "$me:x:$(id -u):$(id -g):$me:/tmp:/bin/sh"
+    } >"$dir/passwd"
+    {
+        echo "root:x:0:"
+        uid=1001; for u in "$@"; do echo "$u:x:$uid:"; uid=$((uid + 1)); done
+        echo "acctsec-admin:x:2000:$me"
+    } >"$dir/group"
+}
+
+nss_env() {
+    echo "LD_PRELOAD=libnss_wrapper.so NSS_WRAPPER_PASSWD=$1/passwd NSS_WRAPPER_GROUP=$1/group"
+}
+
+pam_matrix_so() {
+    local f
+    for f in /usr/lib/*/pam_wrapper/pam_matrix.so /usr/lib64/pam_wrapper/pam_matrix.so; do
+        [ -f "$f" ] && { echo "$f"; return; }
+    done
+    echo "pam_matrix.so not found (apt-get install libpam-wrapper)" >&2
+    return 1
+}
+
+# wait_ready CLI SOCKET DAEMON_PID: until the daemon answers (or dies).
+wait_ready() {
+    local i
+    for i in $(seq 1 200); do
+        "$1" --socket "$2" status >/dev/null 2>&1 && return 0
+        kill -0 "$3" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Every test tier; ends with "N passed, N failed".  Logs in build/test-logs/.
+#   units (cmocka) · daemon integration · PAM stacks (pam_wrapper) ·
+#   concurrency · real clients (root only) · fuzzers · the same suites under
+#   ASan+UBSan · valgrind on the module tests · bench smoke · make distcheck
+# Environment: FUZZ_SECONDS (default 20 per target), SKIP_DISTCHECK=1, SKIP_ASAN=1.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+"$top/scripts/deps.sh" test || exit 1
+echo "== build (build/)"
+export MAKE_TARGETS="all check" MAKE_ARGS="TESTS="  # build the test programs, run them below
+build build --enable-werror || { echo "0 passed, 1 failed"; exit 1; }
+
+logs=$top/build/test-logs
+rm -rf "$logs"; mkdir -p "$logs"
+passed=0 failed=0 skipped=0
+failures=()
+
+# tap NAME CMD...: run a suite that prints TAP ("ok N - x" / "not ok N - x");
+# a suite that exits non-zero without a "not ok" line counts as one failure,
+# exit 77 without output as a skip.
+tap() {
+    local name=$1; shift
+    local log="$logs/$name.log"
+    timeout -k 10 "${SUITE_TIMEOUT:-900}" "$@" >"$log.out" 2>"$log" </dev/null
+    local rc=$?
+    local ok nok skip
+    ok=$(grep -cE '^ok( [0-9]+)?( |$)' "$log.out")
+    skip=$(grep -cE '^ok( [0-9]+)?( |$).*# *(SKIP|skip)' "$log.out")
+    nok=$(grep -cE '^not ok( [0-9]+)?( |$)' "$log.out")
+    ok=$((ok - skip))
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+        nok=$((nok + 1))
+        echo "not ok - $name timed out" >>"$log.out"
+    elif [ "$rc" -eq 77 ] && [ "$ok" -eq 0 ] && [ "$nok" -eq 0 ]; then
+        skip=1
+    elif [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then
+        nok=1
+        echo "not ok - $name exited with status $rc" >>"$log.out"
+    fi
+    passed=$((passed + ok)); failed=$((failed + nok)); skipped=$((skipped + skip))
+    printf '%-28s %3d passed, %d failed%s\n' "$name" "$ok" "$nok" "$([ "$skip" -gt 0 ] && echo ", $skip skipped")"
+    if [ "$nok" -gt 0 ]; then
+        failures+=("$name")
+        grep -E '^not ok' "$log.out" | head -20 | sed 's/^/    /'
+        tail -15 "$log" | sed 's/^/    | /'
+    fi
+}
+
+# check NAME CMD...: one test that passes when CMD exits 0.
+check() {
+    local name=$1; shift
+    if timeout -k 10 "${SUITE_TIMEOUT:-900}" "$@" >"$logs/$name.run.log" 2>&1 </dev/null; then
+        echo "ok 1 - $name" >"$logs/$name.result"
+    else
+        echo "not ok 1 - $name (see $logs/$name.run.log)" >"$logs/$name.result"
+        tail -20 "$logs/$name.run.log" >>"$logs/$name.result"
+    fi
+    tap "$name" cat "$logs/$name.result"
+}
+
+export CMOCKA_MESSAGE_OUTPUT=TAP
+
+# suites BUILD_DIR PREFIX: the tiers that run against one build.
+suites() {
+    local b=$1 p=$2
+    local t
+    for t in "$b"/tests/unit/test_*; do
+        [ -x "$t" ] && [ -f "$t" ] && tap "$p$(basename "$t")" "$t"
+    done
+    ACCTSEC_BUILD_DIR=$b tap "${p}daemon_integration" python3 "$top/tests/integration/test_daemon.py"
+    ACCTSEC_BUILD_DIR=$b tap "${p}pam_lockout" "$b/tests/pam/test_pam_lockout"
+    ACCTSEC_BUILD_DIR=$b tap "${p}pam_concurrency" "$b/tests/pam/test_pam_concurrency"
+}
+
+echo "== tiers 1-3: units, daemon integration, PAM stacks, concurrency"
+suites "$top/build" ""
+
+echo "== tier 4: real clients (root only)"
+for t in "$top"/tests/system/test_*.sh; do
+    [ -f "$t" ] && ACCTSEC_BUILD_DIR=$top/build tap "$(basename "$t" .sh)" bash "$t"
+done
+
+echo "== tier 5: robustness"
+[ -x "$top/tests/fuzz/run.sh" ] && FUZZ_SECONDS=${FUZZ_SECONDS:-20} tap fuzz "$top/tests/fuzz/run.sh" "$top/build"
+if [ "${SKIP_ASAN:-0}" != 1 ]; then
+    echo "   (ASan+UBSan build in build-asan/)"
+    # (Debian's pam_wrapper 1.1.4 reads UID_WRAPPER_DISABLE_DEEPBIND: set both names.)
+    if CC=clang build build-asan \
+        CFLAGS="-g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"; then
+        # Test programs, module and daemon are all instrumented; pam_wrapper and
+        # nss_wrapper are preloaded ahead of the ASan runtime, hence link order off.
+        ASAN_OPTIONS=detect_leaks=1:verify_asan_link_order=0 \
+        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        LSAN_OPTIONS=suppressions=$top/tests/lsan.supp:print_suppressions=0 \
+        PAM_WRAPPER_DISABLE_DEEPBIND=1 UID_WRAPPER_DISABLE_DEEPBIND=1 \
+            suites "$top/build-asan" "asan:"
+    else
+        check asan_build false
+    fi
+fi
+# The module inside the test program under memcheck (the harness re-executes
+# the program through ACCTSEC_TEST_WRAPPER once its PAM services are written).
+ACCTSEC_BUILD_DIR=$top/build PAM_WRAPPER_DISABLE_DEEPBIND=1 UID_WRAPPER_DISABLE_DEEPBIND=1 \
+    ACCTSEC_TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$top/tests/valgrind.supp" \
+    tap valgrind:pam_lockout "$top/build/tests/pam/test_pam_lockout"
+
+echo "== benchmark smoke run and distcheck"
+[ -x "$top/bench/run.sh" ] && BUILD_DIR=$top/build check bench_smoke "$top/bench/run.sh" --quick
+[ "${SKIP_DISTCHECK:-0}" != 1 ] && check distcheck make -C "$top/build" -s distcheck
+
+echo
+[ ${#failures[@]} -gt 0 ] && echo "failed suites: ${failures[*]} (logs in $logs)"
+echo "$passed passed, $failed failed${skipped:+ ($skipped skipped)}"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,55 @@
+# systemd units and the sample /etc/security/acctsec.conf.
+# Included from the top-level Makefile.am: paths are relative to the top.
+
+systemdsystemunit_DATA = systemd/acctsecd.socket systemd/acctsecd.service
+CLEANFILES += systemd/acctsecd.service
+EXTRA_DIST += \
+	systemd/acctsecd.socket \
+	systemd/acctsecd.service.in \
+	doc/acctsec.conf.sample
+
+# Substituted by make, not by configure: configure leaves sbindir as
+# "${exec_prefix}/sbin", and only make expands it to a real path.
+systemd/acctsecd.service: $(srcdir)/systemd/acctsecd.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) systemd && \
+	rm -f $@ $@.tmp && \
+	sed -e 's|@sbindir[@]|$(sbindir)|g' $(srcdir)/systemd/acctsecd.service.in >$@.tmp && \
+	mv -f $@.tmp $@
+
+# The sample configuration: installed as $(sysconfdir)/security/acctsec.conf
+# only when there is no such file yet (an admin's file is never replaced),
+# and uninstalled only when it is still the unchanged sample.
+acctsec_conf = $(DESTDIR)$(sysconfdir)/security/acctsec.conf
+
+install-data-local: install-acctsec-conf
+uninstall-local: uninstall-acctsec-conf
+
+install-acctsec-conf:
+	@$(NORMAL_INSTALL)
+	$(MKDIR_P) '$(DESTDIR)$(sysconfdir)/security'
+	@if test -e '$(acctsec_conf)' || test -h '$(acctsec_conf)'; then \
+	  echo "keeping the existing $(acctsec_conf)"; \
+	else \
+	  echo " $(INSTALL) -m 0644 $(srcdir)/doc/acctsec.conf.sample '$(acctsec_conf)'"; \
+	  $(INSTALL) -m 0644 $(srcdir)/doc/acctsec.conf.sample '$(acctsec_conf)'; \
+	fi
+
+uninstall-acctsec-conf:
+	@$(NORMAL_UNINSTALL)
+	@if test -f '$(acctsec_conf)' && test ! -h '$(acctsec_conf)' && \
+	    cmp -s '$(acctsec_conf)' $(srcdir)/doc/acctsec.conf.sample; then \
+	  echo " rm -f '$(acctsec_conf)'"; \
+	  rm -f '$(acctsec_conf)'; \
+	elif test -e '$(acctsec_conf)'; then \
+	  echo "keeping $(acctsec_conf): it differs from the sample"; \
+	fi
+
+.PHONY: install-acctsec-conf uninstall-acctsec-conf
+
+# distcheck installs under a scratch prefix as whoever runs it: keep every
+# installation directory inside that prefix.  (configure detects the PAM
+# module directory as an absolute system path such as
+# /usr/lib/x86_64-linux-gnu/security, which distcheck must not write to.)
+AM_DISTCHECK_CONFIGURE_FLAGS = \
+	--with-systemdsystemunitdir='$${prefix}/lib/systemd/system' \
+	--with-pamdir='$${libdir}/security'

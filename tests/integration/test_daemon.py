@@ -1,0 +1,538 @@
+#!/usr/bin/env python3
+"""Tier 2: a real acctsecd on a temp socket and state dir, spoken to in raw
+frames (doc/protocol.md).  Prints TAP.  Needs ACCTSEC_BUILD_DIR."""
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+BUILD = os.environ.get("ACCTSEC_BUILD_DIR") or sys.exit("set ACCTSEC_BUILD_DIR")
+DAEMON = os.path.join(BUILD, "acctsecd")
+ROOT = os.geteuid() == 0
+
+OP_PING, OP_PREAUTH, OP_AUTHFAIL, OP_AUTHSUCC, OP_ACCOUNT, OP_STATUS = 1, 2, 3, 4, 5, 6
+REPLY_OK, REPLY_ERROR = 0x80, 0x81
+T_USER, T_SERVICE, T_RHOST, T_CONF = 1, 2, 3, 5
+T_ERRNO, T_MESSAGE, T_DECISION, T_FAILURES, T_LOCKED_UNTIL = 16, 17, 18, 19, 20
+FRAME_MAX = 65536
+
+
+def field(tag, value):
+    if isinstance(value, int):
+        value = struct.pack(">Q", value)
+    elif isinstance(value, str):
+        value = value.encode()
+    return struct.pack(">BH", tag, len(value)) + value
+
+
+def frame(op, *fields, version=1, magic=b"AS"):
+    body = b"".join(field(t, v) for t, v in fields)
+    return struct.pack(">2sBBI", magic, version, op, len(body)) + body
+
+
+def recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise EOFError("connection closed after %d of %d bytes" % (len(buf), n))
+        buf += chunk
+    return buf
+
+
+def read_reply(s):
+    magic, version, rtype, length = struct.unpack(">2sBBI", recv_exact(s, 8))
+    assert magic == b"AS" and version == 1, (magic, version)
+    body = recv_exact(s, length)
+    fields, pos = [], 0
+    while pos < len(body):
+        tag, n = struct.unpack(">BH", body[pos:pos + 3])
+        fields.append((tag, body[pos + 3:pos + 3 + n]))
+        pos += 3 + n
+    return rtype, fields
+
+
+def get(fields, tag, as_int=False):
+    for t, v in fields:
+        if t == tag:
+            return struct.unpack(">Q", v)[0] if as_int else v.decode()
+    return None
+
+
+class Daemon:
+    """acctsecd with nss_wrapper users; ready when it sends READY=1."""
+
+    def __init__(self, conf="", extra_args=(), start=True, socket_activate=None):
+        self.dir = tempfile.mkdtemp(prefix="acctsec-it.")
+        os.chmod(self.dir, 0o755)
+        self.sock = os.path.join(self.dir, "sock")
+        self.state = os.path.join(self.dir, "state")
+        self.conf = os.path.join(self.dir, "acctsec.conf")
+        self.log = os.path.join(self.dir, "daemon.log")
+        with open(os.path.join(self.dir, "passwd"), "w") as f:
+            f.write("root:x:0:0:root:/root:/bin/sh\n"
+                    "alice:x:1001:1001::/home/alice:/bin/sh\n"
+                    "bob:x:1002:1002::/home/bob:/bin/sh\n")
+            if not ROOT:
+                f.write("tester:x:%d:%d::/tmp:/bin/sh\n" % (os.getuid(), os.getgid()))
+        with open(os.path.join(self.dir, "group"), "w") as f:
+            f.write("root:x:0:\nalice:x:1001:\nbob:x:1002:\n")
+        self.write_conf(conf)
+        self.proc = None
+        if start:
+            self.start(extra_args, socket_activate)
+
+    def write_conf(self, text):
+        with open(self.conf, "w") as f:
+            f.write(text)
+
+    def env(self):
+        env = dict(os.environ)
+        env.update(LD_PRELOAD="libnss_wrapper.so",
+                   NSS_WRAPPER_PASSWD=os.path.join(self.dir, "passwd"),
+                   NSS_WRAPPER_GROUP=os.path.join(self.dir, "group"))
+        return env
+
+    def argv(self, extra_args=()):
+        return [DAEMON, "--state-dir", self.state, "--config", self.conf, "--foreground", *extra_args]
+
+    def start(self, extra_args=(), socket_activate=None, expect_ready=True):
+        notify = os.path.join(self.dir, "notify")
+        if os.path.exists(notify):
+            os.unlink(notify)
+        ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        ns.bind(notify)
+        env = self.env()
+        env["NOTIFY_SOCKET"] = notify
+        argv = self.argv(extra_args)
+        if socket_activate is not None:
+            argv = ["systemd-socket-activate", *socket_activate] + argv
+        else:
+            argv += ["--socket", self.sock]
+        self.proc = subprocess.Popen(argv, env=env, stderr=open(self.log, "a"), stdin=subprocess.DEVNULL)
+        if not expect_ready:
+            ns.close()
+            return
+        ns.settimeout(0.1)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # a bound for a broken start, not a sync
+            try:
+                if b"READY=1" in ns.recv(4096):
+                    ns.close()
+                    return
+            except socket.timeout:
+                pass
+            if self.proc.poll() is not None:
+                break
+        ns.close()
+        raise AssertionError("daemon not ready: " + open(self.log).read())
+
+    def wait(self, timeout=30):
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            return self.proc.wait(timeout=30)
+        return self.proc.returncode if self.proc else None
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(20)
+        s.connect(self.sock)
+        return s
+
+    def call(self, data, s=None):
+        own = s is None
+        s = s or self.connect()
+        s.sendall(data)
+        r = read_reply(s)
+        if own:
+            s.close()
+        return r
+
+    def db(self, sql, *args):
+        con = sqlite3.connect(os.path.join(self.state, "acctsec.db"), timeout=10)
+        try:
+            return con.execute(sql, args).fetchall()
+        finally:
+            con.close()
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def as_uid(uid, fn):
+    """Run fn() in a child with this uid; returns what it returned (repr'd)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            out = repr(fn())
+        except BaseException as e:  # noqa: BLE001 - reported to the parent
+            out = "EXC " + repr(e)
+        os.write(w, out.encode())
+        os._exit(0)
+    os.close(w)
+    data = b""
+    while True:
+        chunk = os.read(r, 65536)
+        if not chunk:
+            break
+        data += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    return data.decode()
+
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def login_frame(op, user="alice", conf=None, **kw):
+    fields = [(T_USER, user), (T_SERVICE, kw.get("service", "sshd"))]
+    if kw.get("rhost"):
+        fields.append((T_RHOST, kw["rhost"]))
+    if conf:
+        fields.append((T_CONF, conf))
+    return frame(op, *fields)
+
+
+@test
+def ping_and_several_requests_on_one_connection(d):
+    s = d.connect()
+    for _ in range(3):
+        rtype, f = d.call(frame(OP_PING), s)
+        assert rtype == REPLY_OK and get(f, T_MESSAGE).startswith("acctsec "), f
+    s.close()
+
+
+def expect_error_and_close(d, data, errno_):
+    s = d.connect()
+    s.sendall(data)
+    rtype, f = read_reply(s)
+    assert rtype == REPLY_ERROR, rtype
+    assert get(f, T_ERRNO, True) == errno_, (get(f, T_ERRNO, True), errno_)
+    assert s.recv(1) == b"", "the daemon should close after a malformed frame"
+    s.close()
+
+
+@test
+def bad_magic_is_refused(d):
+    expect_error_and_close(d, frame(OP_PING, magic=b"XX"), 71)  # EPROTO
+
+
+@test
+def unknown_version_is_refused(d):
+    expect_error_and_close(d, frame(OP_PING, version=2), 93)  # EPROTONOSUPPORT
+
+
+@test
+def oversized_frame_refused_before_body(d):
+    # Only the header is sent: the cap is checked before anything is allocated.
+    expect_error_and_close(d, struct.pack(">2sBBI", b"AS", 1, OP_PING, FRAME_MAX), 90)  # EMSGSIZE
+    expect_error_and_close(d, struct.pack(">2sBBI", b"AS", 1, OP_PING, 0xFFFFFFFF), 90)
+
+
+@test
+def truncated_field_is_refused(d):
+    body = struct.pack(">BH", T_USER, 10) + b"abc"
+    expect_error_and_close(d, struct.pack(">2sBBI", b"AS", 1, OP_PREAUTH, len(body)) + body, 74)  # EBADMSG
+
+
+@test
+def unknown_op_is_refused(d):
+    expect_error_and_close(d, frame(99), 95)  # EOPNOTSUPP
+
+
+@test
+def control_characters_in_fields_are_refused(d):
+    s = d.connect()
+    for bad in ("ali\nce", "alice\x1b[2J", ""):
+        rtype, f = d.call(frame(OP_PREAUTH, (T_USER, bad)) if bad else frame(OP_PREAUTH), s)
+        assert rtype == REPLY_ERROR and get(f, T_ERRNO, True) == 22, (bad, f)  # EINVAL
+    rtype, f = d.call(login_frame(OP_PREAUTH), s)  # the connection is still usable
+    assert rtype == REPLY_OK
+    s.close()
+    assert d.db("SELECT count(*) FROM events")[0][0] == 0
+
+
+@test
+def lockout_in_frames(d):
+    for i in range(1, 4):
+        rtype, f = d.call(login_frame(OP_AUTHFAIL))
+        assert rtype == REPLY_OK
+        assert get(f, T_DECISION, True) == (1 if i == 3 else 0), (i, f)
+        assert get(f, T_LOCKED_UNTIL, True) is None  # lock_message is off
+    for op in (OP_PREAUTH, OP_ACCOUNT, OP_AUTHSUCC):
+        assert get(d.call(login_frame(op))[1], T_DECISION, True) == 1, op
+    row = d.db("SELECT failures, locked_until - last_failure FROM lockout WHERE user='alice'")
+    assert row == [(3, 3600)], row
+    types = [r[0] for r in d.db("SELECT type FROM events ORDER BY id")]
+    assert types == ["auth_failure"] * 3 + ["lockout"] + ["login_denied"] * 3, types
+
+
+@test
+def root_overrides_are_honoured(d):
+    rtype, f = d.call(login_frame(OP_AUTHFAIL, conf="deny=1 lock_message=yes"))
+    assert get(f, T_DECISION, True) == 1 and get(f, T_LOCKED_UNTIL, True) > time.time(), f
+    rtype, f = d.call(login_frame(OP_AUTHFAIL, user="bob", conf="socket=/tmp/x"))
+    assert rtype == REPLY_ERROR and get(f, T_ERRNO, True) == 1, f  # EPERM: not a policy key
+
+
+@test
+def a_stuck_client_does_not_block_others(d):
+    stuck = d.connect()
+    stuck.sendall(frame(OP_PING)[:5])  # half a header, then nothing
+    assert d.call(frame(OP_PING))[0] == REPLY_OK
+    stuck.close()
+
+
+@test
+def unprivileged_callers_only_for_themselves(d):
+    if not ROOT:
+        return "SKIP needs root to act as other uids"
+
+    def as_alice():
+        out = []
+        for frm in (login_frame(OP_PREAUTH, "bob"), login_frame(OP_AUTHFAIL, "root"),
+                    login_frame(OP_PREAUTH, "nosuchuser"), login_frame(OP_AUTHFAIL, "alice"),
+                    login_frame(OP_AUTHFAIL, "alice"), login_frame(OP_AUTHSUCC, "alice"),
+                    login_frame(OP_AUTHFAIL, "alice", conf="deny=100")):
+            rtype, f = d.call(frm)
+            out.append(get(f, T_ERRNO, True) if rtype == REPLY_ERROR else get(f, T_DECISION, True))
+        return out
+
+    out = as_uid(1001, as_alice)
+    # others: EPERM; own failures count; own authsucc does not reset; overrides ignored.
+    assert out == repr([1, 1, 1, 0, 0, 0, 1]), out
+    assert d.db("SELECT failures FROM lockout WHERE user='alice'") == [(3,)]
+    assert d.db("SELECT count(*) FROM lockout WHERE user IN ('bob', 'root')") == [(0,)]
+    assert "refused preauth from uid 1001" in open(d.log).read()
+
+
+@test
+def per_uid_connection_cap(d):
+    if not ROOT:
+        return "SKIP needs root to act as another uid"
+
+    def hog():
+        conns, closed = [], 0
+        for _ in range(24):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(10)
+            s.connect(d.sock)
+            conns.append(s)
+        for s in conns:  # a refused connection reads EOF; an accepted one answers
+            try:
+                s.sendall(frame(OP_PING))
+                read_reply(s)
+            except (EOFError, ConnectionResetError, BrokenPipeError):
+                closed += 1
+        return closed
+
+    assert as_uid(1002, hog) == "8", "16 connections per uid, the rest refused"
+    assert d.call(frame(OP_PING))[0] == REPLY_OK  # root is not affected
+
+
+@test
+def sigterm_lets_an_inflight_request_finish(d):
+    s = d.connect()
+    data = login_frame(OP_AUTHFAIL)
+    s.sendall(data[:10])
+    # The daemon has read part of a request (the ping round trip below is
+    # ordered after it on the same loop) when it gets SIGTERM.
+    assert d.call(frame(OP_PING))[0] == REPLY_OK
+    d.proc.send_signal(signal.SIGTERM)
+    time.sleep(0)  # no wait needed: the request completes whenever it arrives
+    s.sendall(data[10:])
+    rtype, f = read_reply(s)
+    assert rtype == REPLY_OK and get(f, T_DECISION, True) == 0
+    assert s.recv(1) == b""
+    assert d.wait() == 0
+    assert d.db("SELECT failures FROM lockout") == [(1,)]
+    assert not os.path.exists(d.sock), "standalone socket removed at exit"
+
+
+@test
+def idle_exit(d):
+    d.stop()
+    d.start(["--idle-exit", "1"])
+    assert d.wait(timeout=30) == 0
+
+
+def wait_for_path(path):
+    deadline = time.monotonic() + 30
+    while not os.path.exists(path):  # bounded wait for a condition, not a sleep-as-sync
+        assert time.monotonic() < deadline, "%s never appeared" % path
+        time.sleep(0.01)
+
+
+@test
+def socket_activation(d):
+    if not shutil.which("systemd-socket-activate"):
+        return "SKIP systemd-socket-activate not installed"
+    d.stop()
+    # systemd-socket-activate binds, then starts the daemon on the first connection.
+    d.start(socket_activate=["-l", d.sock], expect_ready=False)
+    wait_for_path(d.sock)
+    assert d.call(frame(OP_PING))[0] == REPLY_OK
+    assert d.stop() == 0
+    # Exactly one socket: two is a configuration error.
+    d.start(socket_activate=["-l", d.sock + "1", "-l", d.sock + "2"], expect_ready=False)
+    wait_for_path(d.sock + "2")
+    sa = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sa.connect(d.sock + "1")
+    sa.close()
+    assert d.wait() == 1
+    assert "exactly one" in open(d.log).read()
+
+
+def refuses_to_start(d, why):
+    d.stop()
+    d.start(expect_ready=False)
+    assert d.wait() != 0, "daemon should refuse to start"
+    assert why in open(d.log).read(), open(d.log).read()
+
+
+@test
+def refuses_bad_config(d):
+    d.write_conf("deny = 3\n[user alice]\nunlock_time = soon\n")
+    refuses_to_start(d, "acctsec.conf:3: unlock_time")
+
+
+@test
+def refuses_unknown_config_key(d):
+    d.write_conf("mfa_typo = required\n")
+    refuses_to_start(d, "unknown key")
+
+
+@test
+def refuses_corrupt_database(d):
+    d.stop()
+    db = os.path.join(d.state, "acctsec.db")
+    for suffix in ("-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            os.unlink(db + suffix)
+    with open(db, "r+b") as f:
+        f.seek(0)
+        f.write(b"this is not an sqlite database" * 100)
+    refuses_to_start(d, "refusing to start")
+
+
+@test
+def refuses_newer_schema(d):
+    d.stop()
+    con = sqlite3.connect(os.path.join(d.state, "acctsec.db"))
+    con.execute("PRAGMA user_version = 999")
+    con.commit()
+    con.close()
+    refuses_to_start(d, "newer acctsecd")
+
+
+@test
+def refuses_unsafe_state_dir(d):
+    d.stop()
+    os.chmod(d.state, 0o777)
+    refuses_to_start(d, "writable by group or others")
+
+
+@test
+def refuses_symlinked_database(d):
+    d.stop()
+    db = os.path.join(d.state, "acctsec.db")
+    shutil.move(db, db + ".real")
+    os.symlink(db + ".real", db)
+    refuses_to_start(d, "not a regular file")
+
+
+@test
+def second_daemon_on_same_socket_refused(d):
+    other = subprocess.run(d.argv(["--socket", d.sock]), env=d.env(), capture_output=True, text=True, timeout=30)
+    assert other.returncode != 0 and "already listening" in other.stderr, other.stderr
+    assert d.call(frame(OP_PING))[0] == REPLY_OK
+
+
+@test
+def stale_socket_replaced(d):
+    d.proc.send_signal(signal.SIGKILL)
+    d.proc.wait()
+    assert os.path.exists(d.sock)  # left behind by the killed daemon
+    d.start()
+    assert d.call(frame(OP_PING))[0] == REPLY_OK
+
+
+@test
+def state_survives_restart_and_schema_pragmas(d):
+    d.call(login_frame(OP_AUTHFAIL))
+    assert d.stop() == 0
+    d.start()
+    assert d.db("SELECT failures FROM lockout WHERE user='alice'") == [(1,)]
+    assert d.db("PRAGMA journal_mode") == [("wal",)]
+    assert d.db("PRAGMA user_version") == [(1,)]
+    mode = os.stat(os.path.join(d.state, "acctsec.db")).st_mode & 0o777
+    assert mode == 0o600, oct(mode)
+
+
+@test
+def sighup_reloads_config(d):
+    d.write_conf("deny = 1\n")
+    d.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 30
+    while "reloaded" not in open(d.log).read():  # wait for the event, bounded
+        assert time.monotonic() < deadline, "no reload logged"
+        time.sleep(0.01)
+    assert get(d.call(login_frame(OP_AUTHFAIL))[1], T_DECISION, True) == 1
+    d.write_conf("deny = many\n")
+    d.proc.send_signal(signal.SIGHUP)
+    while "keeping the old settings" not in open(d.log).read():
+        assert time.monotonic() < deadline, "no failed reload logged"
+        time.sleep(0.01)
+    assert get(d.call(login_frame(OP_AUTHFAIL, user="bob"))[1], T_DECISION, True) == 1
+
+
+def main():
+    print("1..%d" % len(TESTS))
+    failed = 0
+    for i, fn in enumerate(TESTS, 1):
+        d = None
+        try:
+            d = Daemon()
+            result = fn(d)
+            if isinstance(result, str) and result.startswith("SKIP"):
+                print("ok %d - %s # %s" % (i, fn.__name__, result))
+            else:
+                print("ok %d - %s" % (i, fn.__name__))
+        except Exception:  # noqa: BLE001 - reported as TAP
+            failed += 1
+            print("not ok %d - %s" % (i, fn.__name__))
+            for line in traceback.format_exc().splitlines():
+                print("# " + line)
+            if d:
+                for line in open(d.log).read().splitlines()[-10:]:
+                    print("#   daemon: " + line)
+        finally:
+            if d:
+                d.cleanup()
+        sys.stdout.flush()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

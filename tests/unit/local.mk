@@ -1,0 +1,23 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# cmocka unit tests for common/; included from the top-level Makefile.am.
+# Paths are relative to the top directory (non-recursive, subdir-objects).
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_conf tests/unit/test_proto
+TESTS += tests/unit/test_conf tests/unit/test_proto
+
+tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
+tests_unit_test_conf_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_conf_LDADD = libacctsec_common.la $(CMOCKA_LIBS)
+
+tests_unit_test_proto_SOURCES = tests/unit/test_proto.c
+tests_unit_test_proto_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_proto_LDADD = libacctsec_common.la $(CMOCKA_LIBS)
+endif
+
+# libFuzzer targets: built and run by tests/fuzz/run.sh (clang), not by make.
+EXTRA_DIST += \
+	tests/fuzz/run.sh \
+	tests/fuzz/fuzz_conf.c \
+	tests/fuzz/fuzz_proto.c \
+	tests/fuzz/corpus

@@ -1,0 +1,1248 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Unit tests for the option parser: common/conf.c and common/conf_file.c. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+#include "macro.h"
+
+#define DAY 86400u
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static struct acctsec_conf fresh(void) {
+        struct acctsec_conf c;
+        memset(&c, 0xAA, sizeof(c)); /* defaults must set every field we look at */
+        acctsec_conf_defaults(&c);
+        return c;
+}
+
+static void assert_defaults(const struct acctsec_conf *c) {
+        assert_string_equal(c->socket, "/run/acctsec/acctsecd.sock");
+        assert_int_equal(c->timeout_ms, 3000);
+        assert_int_equal(c->failmode, ACCTSEC_FAILMODE_SECURE);
+        assert_false(c->debug);
+        assert_false(c->silent);
+        assert_int_equal(c->deny, 3);
+        assert_int_equal(c->fail_interval, 3600);
+        assert_int_equal(c->unlock_time, 3600);
+        assert_false(c->even_deny_root);
+        assert_int_equal(c->lock_scope, ACCTSEC_LOCK_SCOPE_USER);
+        assert_false(c->lock_message);
+        assert_string_equal(c->admin_group, "");
+        assert_string_equal(c->audit_group, "");
+}
+
+/* Set key=value from the global part of the file; returns the result and
+ * checks that an error comes with an explanation and leaves c untouched. */
+static int set_g(struct acctsec_conf *c, const char *key, const char *value) {
+        struct acctsec_conf before;
+        const char *why = NULL;
+        memcpy(&before, c, sizeof(before));
+        int r = acctsec_conf_set(c, key, value, ACCTSEC_CONF_GLOBAL, &why);
+        if (r < 0) {
+                assert_non_null(why);
+                assert_true(strlen(why) > 0);
+                assert_memory_equal(&before, c, sizeof(before));
+        }
+        return r;
+}
+
+static int set_o(struct acctsec_conf *c, const char *key, const char *value, enum acctsec_conf_origin o) {
+        struct acctsec_conf before;
+        const char *why = NULL;
+        memcpy(&before, c, sizeof(before));
+        int r = acctsec_conf_set(c, key, value, o, &why);
+        if (r < 0) {
+                assert_non_null(why);
+                assert_memory_equal(&before, c, sizeof(before));
+        } else
+                assert_null(why);
+        return r;
+}
+
+static int parse_str(struct acctsec_conf *c, const char *text, const struct acctsec_conf_match *m,
+                     struct acctsec_conf_error *e) {
+        if (e)
+                *e = (struct acctsec_conf_error){ .line = 12345 };
+        return acctsec_conf_parse(c, text, strlen(text), m, e);
+}
+
+struct groups {
+        const char *const *names; /* NULL-terminated: groups the user is in */
+        unsigned calls;
+};
+
+static bool in_group(const char *group, void *userdata) {
+        struct groups *g = userdata;
+        g->calls++;
+        for (const char *const *p = g->names; *p; p++)
+                if (strcmp(*p, group) == 0)
+                        return true;
+        return false;
+}
+
+static const char *const alice_groups[] = { "wheel", "staff", NULL };
+static struct groups alice_g = { .names = alice_groups };
+static const struct acctsec_conf_match alice_sshd = {
+        .user = "alice",
+        .service = "sshd",
+        .in_group = in_group,
+        .userdata = &alice_g,
+};
+
+static const char *const bob_groups[] = { "users", NULL };
+static struct groups bob_g = { .names = bob_groups };
+static const struct acctsec_conf_match bob_login = {
+        .user = "bob",
+        .service = "login",
+        .in_group = in_group,
+        .userdata = &bob_g,
+};
+
+/* ---- defaults ------------------------------------------------------------ */
+
+static void test_defaults(void **state) {
+        struct acctsec_conf c = fresh();
+        assert_defaults(&c);
+        assert_string_equal(ACCTSEC_DEFAULT_SOCKET, "/run/acctsec/acctsecd.sock");
+}
+
+/* ---- scalar parsers ------------------------------------------------------ */
+
+static void test_parse_bool(void **state) {
+        static const char *const yes[] = { "yes", "true", "on", "1" };
+        static const char *const no[] = { "no", "false", "off", "0" };
+        static const char *const bad[] = { "", "2", "y", "n", "yess", " yes", "yes ", "10", "-1", "nope", "o" };
+        bool b;
+
+        for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+                b = false;
+                assert_int_equal(acctsec_parse_bool(yes[i], &b), 0);
+                assert_true(b);
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(no); i++) {
+                b = true;
+                assert_int_equal(acctsec_parse_bool(no[i], &b), 0);
+                assert_false(b);
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+                b = true;
+                assert_int_equal(acctsec_parse_bool(bad[i], &b), -EINVAL);
+                assert_true(b); /* untouched */
+        }
+}
+
+static void test_parse_duration(void **state) {
+        static const struct {
+                const char *s;
+                unsigned long long v;
+        } good[] = {
+                { "0", 0 },
+                { "90", 90 },
+                { "90s", 90 },
+                { "15m", 900 },
+                { "2h", 7200 },
+                { "1d", 86400 },
+                { "0d", 0 },
+                { "007m", 420 },
+                { "18446744073709551615", ULLONG_MAX },
+                { "18446744073709551615s", ULLONG_MAX },
+                { "213503982334601d", 213503982334601ULL * 86400ULL },
+                { "5124095576030431h", 5124095576030431ULL * 3600ULL },
+                { "307445734561825860m", 307445734561825860ULL * 60ULL },
+        };
+        static const char *const bad[] = {
+                "", "s", "m", "-1", "+1", " 1", "1 ", "1 s", "1x", "1ms", "1w", "1S", "1M",
+                "1.5h", "0x10", "1ss", "1hm", "1d1h", "h1",
+        };
+        static const char *const overflow[] = {
+                "18446744073709551616",  "99999999999999999999999", "213503982334602d",
+                "5124095576030432h",     "307445734561825861m",     "18446744073709551616s",
+        };
+        unsigned long long v;
+
+        for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+                v = 12345;
+                assert_int_equal(acctsec_parse_duration(good[i].s, &v), 0);
+                assert_true(v == good[i].v);
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+                v = 12345;
+                assert_int_equal(acctsec_parse_duration(bad[i], &v), -EINVAL);
+                assert_true(v == 12345);
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(overflow); i++) {
+                v = 12345;
+                assert_int_equal(acctsec_parse_duration(overflow[i], &v), -ERANGE);
+                assert_true(v == 12345);
+        }
+}
+
+/* ---- every key, good and bad values -------------------------------------- */
+
+static void test_key_socket(void **state) {
+        struct acctsec_conf c = fresh();
+        char path[ACCTSEC_SOCKET_PATH_MAX + 1];
+
+        assert_int_equal(set_g(&c, "socket", "/tmp/x.sock"), 0);
+        assert_string_equal(c.socket, "/tmp/x.sock");
+        assert_int_equal(set_g(&c, "socket", "/"), 0);
+        assert_string_equal(c.socket, "/");
+
+        /* 107 bytes is the longest path that fits sun_path with its NUL */
+        memset(path, 'a', sizeof(path));
+        path[0] = '/';
+        path[107] = '\0';
+        assert_int_equal(set_g(&c, "socket", path), 0);
+        assert_string_equal(c.socket, path);
+        path[107] = 'a';
+        path[108] = '\0';
+        assert_int_equal(set_g(&c, "socket", path), -EINVAL);
+
+        assert_int_equal(set_g(&c, "socket", ""), -EINVAL);
+        assert_int_equal(set_g(&c, "socket", "relative.sock"), -EINVAL);
+        assert_int_equal(set_g(&c, "socket", "./x.sock"), -EINVAL);
+        assert_int_equal(set_g(&c, "socket", " /x.sock"), -EINVAL);
+}
+
+static void test_key_timeout(void **state) {
+        static const struct {
+                const char *s;
+                unsigned ms;
+        } good[] = {
+                { "10", 10 },     { "10ms", 10 },         { "3000", 3000 },     { "3000ms", 3000 },
+                { "3s", 3000 },   { "1s", 1000 },         { "600s", 600000 },   { "600000", 600000 },
+                { "600000ms", 600000 },                   { "0001500", 1500 },
+        };
+        static const char *const bad[] = {
+                "",     "9",       "9ms",   "0",    "0s",   "600001", "601s", "1m",  "1h",   "1d",
+                "3 s",  "3sec",    "3S",    "3MS",  "-1",   "+10",    "3.5s", "abc", "0x10", "ms",
+                "s",    "3000 ",   " 3000", "99999999999999999999999", "18446744073709551615s",
+        };
+        struct acctsec_conf c = fresh();
+
+        for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+                c.timeout_ms = 1;
+                assert_int_equal(set_g(&c, "timeout", good[i].s), 0);
+                assert_int_equal(c.timeout_ms, good[i].ms);
+        }
+        c = fresh();
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+                assert_int_equal(set_g(&c, "timeout", bad[i]), -EINVAL);
+                assert_int_equal(c.timeout_ms, 3000);
+        }
+}
+
+static void test_key_failmode(void **state) {
+        struct acctsec_conf c = fresh();
+
+        assert_int_equal(set_g(&c, "failmode", "open"), 0);
+        assert_int_equal(c.failmode, ACCTSEC_FAILMODE_OPEN);
+        assert_int_equal(set_g(&c, "failmode", "secure"), 0);
+        assert_int_equal(c.failmode, ACCTSEC_FAILMODE_SECURE);
+        assert_int_equal(set_g(&c, "failmode", "open"), 0);
+        assert_int_equal(set_g(&c, "failmode", ""), -EINVAL);
+        assert_int_equal(set_g(&c, "failmode", "closed"), -EINVAL);
+        assert_int_equal(set_g(&c, "failmode", "Secure"), -EINVAL);
+        assert_int_equal(set_g(&c, "failmode", "secure "), -EINVAL);
+        assert_int_equal(set_g(&c, "failmode", "1"), -EINVAL);
+        assert_int_equal(set_g(&c, "failmode", "opened"), -EINVAL);
+        assert_int_equal(set_g(&c, "failmode", "securely"), -EINVAL);
+        assert_int_equal(set_g(&c, "failmode", "ope"), -EINVAL);
+        assert_int_equal(c.failmode, ACCTSEC_FAILMODE_OPEN);
+}
+
+static void check_bool_key(const char *key, size_t offset) {
+        static const char *const yes[] = { "yes", "true", "on", "1" };
+        static const char *const no[] = { "no", "false", "off", "0" };
+        struct acctsec_conf c = fresh();
+        bool *field = (bool *) ((char *) &c + offset);
+
+        for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+                *field = false;
+                assert_int_equal(set_g(&c, key, yes[i]), 0);
+                assert_true(*field);
+                assert_int_equal(set_g(&c, key, no[i]), 0);
+                assert_false(*field);
+        }
+        *field = true;
+        assert_int_equal(set_g(&c, key, ""), -EINVAL);
+        assert_int_equal(set_g(&c, key, "2"), -EINVAL);
+        assert_int_equal(set_g(&c, key, "maybe"), -EINVAL);
+        assert_int_equal(set_g(&c, key, "yes please"), -EINVAL);
+        assert_true(*field);
+}
+
+static void test_key_bools(void **state) {
+        check_bool_key("debug", offsetof(struct acctsec_conf, debug));
+        check_bool_key("silent", offsetof(struct acctsec_conf, silent));
+        check_bool_key("even_deny_root", offsetof(struct acctsec_conf, even_deny_root));
+        check_bool_key("lock_message", offsetof(struct acctsec_conf, lock_message));
+}
+
+static void test_key_deny(void **state) {
+        static const char *const bad[] = {
+                "",  "-1", "+1", "1000001", "3x", "3s", " 3", "3 ", "0x3", "3.0", "1e3",
+                "99999999999999999999999", "4294967296", "4294967299",
+        };
+        struct acctsec_conf c = fresh();
+
+        assert_int_equal(set_g(&c, "deny", "0"), 0);
+        assert_int_equal(c.deny, 0);
+        assert_int_equal(set_g(&c, "deny", "5"), 0);
+        assert_int_equal(c.deny, 5);
+        assert_int_equal(set_g(&c, "deny", "1000000"), 0);
+        assert_int_equal(c.deny, 1000000);
+        assert_int_equal(set_g(&c, "deny", "007"), 0);
+        assert_int_equal(c.deny, 7);
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+                assert_int_equal(set_g(&c, "deny", bad[i]), -EINVAL);
+                assert_int_equal(c.deny, 7);
+        }
+}
+
+static void test_key_fail_interval(void **state) {
+        static const char *const bad[] = {
+                "",       "0",  "0s", "0d", "367d", "31622401", "8785h", "-1", "1w", "1 h", "h", "1.5h",
+                "18446744073709551615", "213503982334602d", "4294967296", "49711d",
+        };
+        struct acctsec_conf c = fresh();
+
+        assert_int_equal(set_g(&c, "fail_interval", "1"), 0);
+        assert_int_equal(c.fail_interval, 1);
+        assert_int_equal(set_g(&c, "fail_interval", "90s"), 0);
+        assert_int_equal(c.fail_interval, 90);
+        assert_int_equal(set_g(&c, "fail_interval", "15m"), 0);
+        assert_int_equal(c.fail_interval, 900);
+        assert_int_equal(set_g(&c, "fail_interval", "2h"), 0);
+        assert_int_equal(c.fail_interval, 7200);
+        assert_int_equal(set_g(&c, "fail_interval", "1d"), 0);
+        assert_int_equal(c.fail_interval, DAY);
+        assert_int_equal(set_g(&c, "fail_interval", "366d"), 0);
+        assert_int_equal(c.fail_interval, 366 * DAY);
+        assert_int_equal(set_g(&c, "fail_interval", "31622400"), 0);
+        assert_int_equal(c.fail_interval, 366 * DAY);
+        assert_int_equal(set_g(&c, "fail_interval", "8784h"), 0);
+        assert_int_equal(c.fail_interval, 366 * DAY);
+        assert_int_equal(set_g(&c, "fail_interval", "600"), 0);
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+                assert_int_equal(set_g(&c, "fail_interval", bad[i]), -EINVAL);
+                assert_int_equal(c.fail_interval, 600);
+        }
+}
+
+static void test_key_unlock_time(void **state) {
+        static const char *const bad[] = {
+                "", "367d", "31622401", "-1", "1y", "forever", "never", "4294967296", "213503982334602d",
+        };
+        struct acctsec_conf c = fresh();
+
+        assert_int_equal(set_g(&c, "unlock_time", "0"), 0); /* until an admin unlocks */
+        assert_int_equal(c.unlock_time, 0);
+        assert_int_equal(set_g(&c, "unlock_time", "0m"), 0);
+        assert_int_equal(c.unlock_time, 0);
+        assert_int_equal(set_g(&c, "unlock_time", "30m"), 0);
+        assert_int_equal(c.unlock_time, 1800);
+        assert_int_equal(set_g(&c, "unlock_time", "366d"), 0);
+        assert_int_equal(c.unlock_time, 366 * DAY);
+        assert_int_equal(set_g(&c, "unlock_time", "45s"), 0);
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+                assert_int_equal(set_g(&c, "unlock_time", bad[i]), -EINVAL);
+                assert_int_equal(c.unlock_time, 45);
+        }
+}
+
+static void test_key_lock_scope(void **state) {
+        struct acctsec_conf c = fresh();
+
+        assert_int_equal(set_g(&c, "lock_scope", "user+source"), 0);
+        assert_int_equal(c.lock_scope, ACCTSEC_LOCK_SCOPE_USER_SOURCE);
+        assert_int_equal(set_g(&c, "lock_scope", "user"), 0);
+        assert_int_equal(c.lock_scope, ACCTSEC_LOCK_SCOPE_USER);
+        assert_int_equal(set_g(&c, "lock_scope", "user+source"), 0);
+        assert_int_equal(set_g(&c, "lock_scope", ""), -EINVAL);
+        assert_int_equal(set_g(&c, "lock_scope", "source"), -EINVAL);
+        assert_int_equal(set_g(&c, "lock_scope", "user source"), -EINVAL);
+        assert_int_equal(set_g(&c, "lock_scope", "User"), -EINVAL);
+        assert_int_equal(set_g(&c, "lock_scope", "user+"), -EINVAL);
+        assert_int_equal(set_g(&c, "lock_scope", "users"), -EINVAL);
+        assert_int_equal(set_g(&c, "lock_scope", "user+sources"), -EINVAL);
+        assert_int_equal(set_g(&c, "lock_scope", "use"), -EINVAL);
+        assert_int_equal(c.lock_scope, ACCTSEC_LOCK_SCOPE_USER_SOURCE);
+}
+
+static void check_group_key(const char *key, size_t offset) {
+        struct acctsec_conf c = fresh();
+        const char *field = (const char *) &c + offset;
+        char name[ACCTSEC_GROUP_MAX + 1];
+
+        assert_int_equal(set_g(&c, key, "wheel"), 0);
+        assert_string_equal(field, "wheel");
+        assert_int_equal(set_g(&c, key, "acct-sec_admins.2"), 0);
+        assert_string_equal(field, "acct-sec_admins.2");
+        assert_int_equal(set_g(&c, key, "a"), 0);
+        assert_string_equal(field, "a");
+
+        memset(name, 'g', sizeof(name));
+        name[ACCTSEC_GROUP_MAX - 1] = '\0'; /* 63 characters: fits */
+        assert_int_equal(set_g(&c, key, name), 0);
+        assert_string_equal(field, name);
+        name[ACCTSEC_GROUP_MAX - 1] = 'g';
+        name[ACCTSEC_GROUP_MAX] = '\0'; /* 64: does not */
+        assert_int_equal(set_g(&c, key, name), -EINVAL);
+
+        assert_int_equal(set_g(&c, key, "wheel"), 0);
+        assert_int_equal(set_g(&c, key, "-wheel"), -EINVAL);
+        assert_int_equal(set_g(&c, key, "wh eel"), -EINVAL);
+        assert_int_equal(set_g(&c, key, "wh:eel"), -EINVAL);
+        assert_int_equal(set_g(&c, key, "wh/eel"), -EINVAL);
+        assert_int_equal(set_g(&c, key, "wheel\t"), -EINVAL);
+        assert_int_equal(set_g(&c, key, "wh\xc3\xa9" "el"), -EINVAL);
+        assert_string_equal(field, "wheel");
+
+        /* empty: no such role */
+        assert_int_equal(set_g(&c, key, ""), 0);
+        assert_string_equal(field, "");
+}
+
+static void test_key_groups(void **state) {
+        check_group_key("admin_group", offsetof(struct acctsec_conf, admin_group));
+        check_group_key("audit_group", offsetof(struct acctsec_conf, audit_group));
+}
+
+static void test_unknown_key(void **state) {
+        static const char *const unknown[] = {
+                "", "denyx", "den", "Deny", "DENY", " deny", "deny ", "nosuchkey", "socket_path", "timeout_ms",
+                "admin-group",
+        };
+        static const enum acctsec_conf_origin origins[] = {
+                ACCTSEC_CONF_GLOBAL, ACCTSEC_CONF_SECTION, ACCTSEC_CONF_ARGV, ACCTSEC_CONF_OVERRIDE,
+        };
+        struct acctsec_conf c = fresh();
+
+        for (size_t i = 0; i < ARRAY_SIZE(unknown); i++)
+                for (size_t o = 0; o < ARRAY_SIZE(origins); o++)
+                        assert_int_equal(set_o(&c, unknown[i], "1", origins[o]), -ENOENT);
+        /* ret_why may be NULL */
+        assert_int_equal(acctsec_conf_set(&c, "nosuchkey", "1", ACCTSEC_CONF_GLOBAL, NULL), -ENOENT);
+        assert_int_equal(acctsec_conf_set(&c, "deny", "x", ACCTSEC_CONF_GLOBAL, NULL), -EINVAL);
+        assert_int_equal(acctsec_conf_set(&c, "admin_group", "x", ACCTSEC_CONF_SECTION, NULL), -EPERM);
+        assert_int_equal(acctsec_conf_set(&c, "deny", "4", ACCTSEC_CONF_GLOBAL, NULL), 0);
+        assert_int_equal(c.deny, 4);
+}
+
+/* ---- origin rules -------------------------------------------------------- */
+
+static void test_origin_roles(void **state) {
+        static const char *const keys[] = { "admin_group", "audit_group" };
+        struct acctsec_conf c = fresh();
+
+        for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+                assert_int_equal(set_o(&c, keys[i], "wheel", ACCTSEC_CONF_SECTION), -EPERM);
+                assert_int_equal(set_o(&c, keys[i], "wheel", ACCTSEC_CONF_ARGV), -EPERM);
+                assert_int_equal(set_o(&c, keys[i], "wheel", ACCTSEC_CONF_OVERRIDE), -EPERM);
+                /* the origin is checked before the value */
+                assert_int_equal(set_o(&c, keys[i], "-bad name", ACCTSEC_CONF_ARGV), -EPERM);
+                assert_int_equal(set_o(&c, keys[i], "", ACCTSEC_CONF_OVERRIDE), -EPERM);
+        }
+        assert_defaults(&c);
+        assert_int_equal(set_o(&c, "admin_group", "wheel", ACCTSEC_CONF_GLOBAL), 0);
+        assert_int_equal(set_o(&c, "audit_group", "adm", ACCTSEC_CONF_GLOBAL), 0);
+        assert_string_equal(c.admin_group, "wheel");
+        assert_string_equal(c.audit_group, "adm");
+}
+
+static void test_origin_client(void **state) {
+        static const struct {
+                const char *key, *value;
+        } kv[] = {
+                { "socket", "/tmp/s.sock" }, { "timeout", "5s" }, { "failmode", "open" },
+                { "debug", "yes" },          { "silent", "yes" },
+        };
+        struct acctsec_conf c = fresh();
+
+        for (size_t i = 0; i < ARRAY_SIZE(kv); i++) {
+                assert_int_equal(set_o(&c, kv[i].key, kv[i].value, ACCTSEC_CONF_SECTION), -EPERM);
+                assert_int_equal(set_o(&c, kv[i].key, kv[i].value, ACCTSEC_CONF_OVERRIDE), -EPERM);
+                assert_int_equal(set_o(&c, kv[i].key, "garbage", ACCTSEC_CONF_OVERRIDE), -EPERM);
+                assert_int_equal(acctsec_conf_key_is_policy(kv[i].key), false);
+        }
+        assert_defaults(&c);
+
+        for (size_t i = 0; i < ARRAY_SIZE(kv); i++)
+                assert_int_equal(set_o(&c, kv[i].key, kv[i].value, ACCTSEC_CONF_ARGV), 0);
+        assert_string_equal(c.socket, "/tmp/s.sock");
+        assert_int_equal(c.timeout_ms, 5000);
+        assert_int_equal(c.failmode, ACCTSEC_FAILMODE_OPEN);
+        assert_true(c.debug);
+        assert_true(c.silent);
+
+        c = fresh();
+        for (size_t i = 0; i < ARRAY_SIZE(kv); i++)
+                assert_int_equal(set_o(&c, kv[i].key, kv[i].value, ACCTSEC_CONF_GLOBAL), 0);
+        assert_string_equal(c.socket, "/tmp/s.sock");
+        assert_int_equal(c.timeout_ms, 5000);
+        assert_int_equal(c.failmode, ACCTSEC_FAILMODE_OPEN);
+        assert_true(c.debug);
+        assert_true(c.silent);
+}
+
+static void test_origin_policy(void **state) {
+        static const enum acctsec_conf_origin origins[] = {
+                ACCTSEC_CONF_GLOBAL, ACCTSEC_CONF_SECTION, ACCTSEC_CONF_ARGV, ACCTSEC_CONF_OVERRIDE,
+        };
+
+        for (size_t o = 0; o < ARRAY_SIZE(origins); o++) {
+                struct acctsec_conf c = fresh();
+                assert_int_equal(set_o(&c, "deny", "7", origins[o]), 0);
+                assert_int_equal(set_o(&c, "fail_interval", "10m", origins[o]), 0);
+                assert_int_equal(set_o(&c, "unlock_time", "0", origins[o]), 0);
+                assert_int_equal(set_o(&c, "even_deny_root", "yes", origins[o]), 0);
+                assert_int_equal(set_o(&c, "lock_scope", "user+source", origins[o]), 0);
+                assert_int_equal(set_o(&c, "lock_message", "on", origins[o]), 0);
+                assert_int_equal(c.deny, 7);
+                assert_int_equal(c.fail_interval, 600);
+                assert_int_equal(c.unlock_time, 0);
+                assert_true(c.even_deny_root);
+                assert_int_equal(c.lock_scope, ACCTSEC_LOCK_SCOPE_USER_SOURCE);
+                assert_true(c.lock_message);
+                /* a bad value is still a bad value */
+                assert_int_equal(set_o(&c, "deny", "x", origins[o]), -EINVAL);
+                assert_int_equal(set_o(&c, "lock_scope", "x", origins[o]), -EINVAL);
+        }
+}
+
+static void test_key_is_policy(void **state) {
+        static const char *const policy[] = {
+                "deny", "deny=5", "deny=", "fail_interval", "fail_interval=1h", "unlock_time=0",
+                "even_deny_root", "even_deny_root=yes", "lock_scope=user+source", "lock_message",
+                "deny=not a number", /* the value is not looked at */
+        };
+        static const char *const not_policy[] = {
+                "", "=", "=deny", "debug", "debug=yes", "silent", "socket=/x", "timeout=5", "failmode=open",
+                "admin_group=wheel", "audit_group", "nosuchkey", "nosuchkey=1", "den", "denyx", "denyx=1",
+                " deny", "deny =5", "Deny",
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(policy); i++)
+                assert_true(acctsec_conf_key_is_policy(policy[i]));
+        for (size_t i = 0; i < ARRAY_SIZE(not_policy); i++)
+                assert_false(acctsec_conf_key_is_policy(not_policy[i]));
+}
+
+/* ---- key=value arguments ------------------------------------------------- */
+
+static void test_set_arg(void **state) {
+        struct acctsec_conf c = fresh();
+        const char *why = NULL;
+        char longkey[100];
+
+        assert_int_equal(acctsec_conf_set_arg(&c, "deny=5", ACCTSEC_CONF_ARGV, &why), 0);
+        assert_int_equal(c.deny, 5);
+        assert_int_equal(acctsec_conf_set_arg(&c, "timeout=250ms", ACCTSEC_CONF_ARGV, &why), 0);
+        assert_int_equal(c.timeout_ms, 250);
+        assert_int_equal(acctsec_conf_set_arg(&c, "socket=/a=b", ACCTSEC_CONF_ARGV, &why), 0);
+        assert_string_equal(c.socket, "/a=b"); /* split at the first '=' */
+
+        /* bare booleans */
+        assert_int_equal(acctsec_conf_set_arg(&c, "debug", ACCTSEC_CONF_ARGV, &why), 0);
+        assert_true(c.debug);
+        assert_int_equal(acctsec_conf_set_arg(&c, "silent", ACCTSEC_CONF_ARGV, &why), 0);
+        assert_true(c.silent);
+        assert_int_equal(acctsec_conf_set_arg(&c, "even_deny_root", ACCTSEC_CONF_OVERRIDE, &why), 0);
+        assert_true(c.even_deny_root);
+        assert_int_equal(acctsec_conf_set_arg(&c, "debug=no", ACCTSEC_CONF_ARGV, &why), 0);
+        assert_false(c.debug);
+        /* a bare boolean is still subject to the origin rules */
+        why = NULL;
+        assert_int_equal(acctsec_conf_set_arg(&c, "debug", ACCTSEC_CONF_OVERRIDE, &why), -EPERM);
+        assert_non_null(why);
+        assert_false(c.debug);
+        assert_int_equal(acctsec_conf_set_arg(&c, "debug", ACCTSEC_CONF_SECTION, &why), -EPERM);
+        assert_false(c.debug);
+
+        /* a bare non-boolean key needs a value */
+        why = NULL;
+        assert_int_equal(acctsec_conf_set_arg(&c, "deny", ACCTSEC_CONF_ARGV, &why), -EINVAL);
+        assert_non_null(why);
+        assert_int_equal(c.deny, 5);
+        assert_int_equal(acctsec_conf_set_arg(&c, "socket", ACCTSEC_CONF_ARGV, NULL), -EINVAL);
+        assert_int_equal(acctsec_conf_set_arg(&c, "admin_group", ACCTSEC_CONF_ARGV, NULL), -EINVAL);
+
+        /* key=empty value */
+        assert_int_equal(acctsec_conf_set_arg(&c, "debug=", ACCTSEC_CONF_ARGV, NULL), -EINVAL);
+        assert_int_equal(acctsec_conf_set_arg(&c, "deny=", ACCTSEC_CONF_ARGV, NULL), -EINVAL);
+        assert_int_equal(acctsec_conf_set_arg(&c, "deny=5=6", ACCTSEC_CONF_ARGV, NULL), -EINVAL);
+        assert_int_equal(acctsec_conf_set_arg(&c, "deny= 6", ACCTSEC_CONF_ARGV, NULL), -EINVAL);
+
+        /* unknown keys */
+        why = NULL;
+        assert_int_equal(acctsec_conf_set_arg(&c, "nosuchkey", ACCTSEC_CONF_ARGV, &why), -ENOENT);
+        assert_non_null(why);
+        assert_int_equal(acctsec_conf_set_arg(&c, "nosuchkey=1", ACCTSEC_CONF_ARGV, NULL), -ENOENT);
+        assert_int_equal(acctsec_conf_set_arg(&c, "", ACCTSEC_CONF_ARGV, NULL), -ENOENT);
+        assert_int_equal(acctsec_conf_set_arg(&c, "=5", ACCTSEC_CONF_ARGV, NULL), -ENOENT);
+        assert_int_equal(acctsec_conf_set_arg(&c, "=", ACCTSEC_CONF_ARGV, NULL), -ENOENT);
+        assert_int_equal(acctsec_conf_set_arg(&c, "deny =5", ACCTSEC_CONF_ARGV, NULL), -ENOENT);
+        memset(longkey, 'd', sizeof(longkey));
+        longkey[sizeof(longkey) - 1] = '\0';
+        assert_int_equal(acctsec_conf_set_arg(&c, longkey, ACCTSEC_CONF_ARGV, NULL), -ENOENT);
+        memcpy(longkey + 64, "=1", 3);
+        assert_int_equal(acctsec_conf_set_arg(&c, longkey, ACCTSEC_CONF_ARGV, NULL), -ENOENT);
+
+        /* origin rules through set_arg */
+        assert_int_equal(acctsec_conf_set_arg(&c, "admin_group=wheel", ACCTSEC_CONF_ARGV, NULL), -EPERM);
+        assert_int_equal(acctsec_conf_set_arg(&c, "socket=/x", ACCTSEC_CONF_OVERRIDE, NULL), -EPERM);
+        assert_int_equal(acctsec_conf_set_arg(&c, "unlock_time=1d", ACCTSEC_CONF_OVERRIDE, NULL), 0);
+        assert_int_equal(c.unlock_time, DAY);
+        assert_string_equal(c.admin_group, "");
+        assert_string_equal(c.socket, "/a=b");
+        assert_int_equal(c.deny, 5);
+}
+
+/* ---- whole files --------------------------------------------------------- */
+
+static void test_parse_empty(void **state) {
+        struct acctsec_conf c = fresh();
+        struct acctsec_conf_error e;
+
+        assert_int_equal(parse_str(&c, "", &alice_sshd, &e), 0);
+        assert_defaults(&c);
+        assert_int_equal(acctsec_conf_parse(&c, NULL, 0, NULL, NULL), 0);
+        assert_defaults(&c);
+        assert_int_equal(parse_str(&c, "\n\n\n", NULL, &e), 0);
+        assert_int_equal(parse_str(&c, "# only a comment", NULL, &e), 0);
+        assert_defaults(&c);
+}
+
+static void test_parse_basic(void **state) {
+        static const char text[] = "# acctsec.conf\n"
+                                   "; another comment style\n"
+                                   "\n"
+                                   "   # indented comment with = sign\n"
+                                   "deny = 5\n"
+                                   "  fail_interval\t=\t15m  \n"
+                                   "unlock_time=2h\n"
+                                   "\t\n"
+                                   "even_deny_root = yes\n"
+                                   "lock_scope = user+source\n"
+                                   "lock_message = on\n"
+                                   "admin_group = wheel\n"
+                                   "audit_group = adm\n"
+                                   "socket = /run/other.sock\n"
+                                   "timeout = 2s\n"
+                                   "failmode = open\n"
+                                   "debug = true\n"
+                                   "silent = 1\n";
+        struct acctsec_conf c = fresh();
+        struct acctsec_conf_error e;
+
+        assert_int_equal(parse_str(&c, text, &alice_sshd, &e), 0);
+        assert_int_equal(c.deny, 5);
+        assert_int_equal(c.fail_interval, 900);
+        assert_int_equal(c.unlock_time, 7200);
+        assert_true(c.even_deny_root);
+        assert_int_equal(c.lock_scope, ACCTSEC_LOCK_SCOPE_USER_SOURCE);
+        assert_true(c.lock_message);
+        assert_string_equal(c.admin_group, "wheel");
+        assert_string_equal(c.audit_group, "adm");
+        assert_string_equal(c.socket, "/run/other.sock");
+        assert_int_equal(c.timeout_ms, 2000);
+        assert_int_equal(c.failmode, ACCTSEC_FAILMODE_OPEN);
+        assert_true(c.debug);
+        assert_true(c.silent);
+}
+
+static void test_parse_crlf_and_no_final_newline(void **state) {
+        struct acctsec_conf c = fresh();
+        struct acctsec_conf_error e;
+
+        assert_int_equal(parse_str(&c, "# comment\r\ndeny = 7\r\n\r\n[user alice]\r\nunlock_time = 1h\r\n"
+                                       "admin_group =\r\n",
+                                   &alice_sshd, &e),
+                         -EPERM);
+        assert_int_equal(e.line, 6);
+
+        c = fresh();
+        assert_int_equal(parse_str(&c, "# comment\r\ndeny = 7\r\n\r\n[user alice]\r\nunlock_time = 1h\r\n",
+                                   &alice_sshd, &e),
+                         0);
+        assert_int_equal(c.deny, 7);
+        assert_int_equal(c.unlock_time, 3600);
+
+        c = fresh();
+        assert_int_equal(parse_str(&c, "deny = 8\r\nsocket = /x.sock\r", NULL, &e), 0);
+        assert_int_equal(c.deny, 8);
+        assert_string_equal(c.socket, "/x.sock");
+
+        c = fresh();
+        assert_int_equal(parse_str(&c, "deny = 1\nlock_scope=user+source", NULL, &e), 0);
+        assert_int_equal(c.lock_scope, ACCTSEC_LOCK_SCOPE_USER_SOURCE);
+}
+
+static void test_parse_override_order(void **state) {
+        struct acctsec_conf c = fresh();
+        struct acctsec_conf_error e;
+
+        assert_int_equal(parse_str(&c, "deny = 5\ndeny = 6\nunlock_time = 1m\nunlock_time = 2m\n", NULL, &e), 0);
+        assert_int_equal(c.deny, 6);
+        assert_int_equal(c.unlock_time, 120);
+
+        /* two matching sections: the later one wins */
+        c = fresh();
+        assert_int_equal(parse_str(&c, "deny = 5\n[group wheel]\ndeny = 2\n[user alice]\ndeny = 1\n", &alice_sshd, &e), 0);
+        assert_int_equal(c.deny, 1);
+        c = fresh();
+        assert_int_equal(parse_str(&c, "deny = 5\n[user alice]\ndeny = 1\n[group wheel]\ndeny = 2\n", &alice_sshd, &e), 0);
+        assert_int_equal(c.deny, 2);
+        /* a key missing from the later section keeps the earlier value */
+        c = fresh();
+        assert_int_equal(parse_str(&c, "[user alice]\ndeny = 1\nunlock_time = 5m\n[service sshd]\ndeny = 9\n",
+                                   &alice_sshd, &e),
+                         0);
+        assert_int_equal(c.deny, 9);
+        assert_int_equal(c.unlock_time, 300);
+}
+
+static void test_parse_sections(void **state) {
+        static const char text[] = "deny = 5\n"
+                                   "unlock_time = 10m\n"
+                                   "[user alice]\n"
+                                   "deny = 1\n"
+                                   "[group users]\n"
+                                   "unlock_time = 0\n"
+                                   "[service sshd]\n"
+                                   "even_deny_root = yes\n"
+                                   "[service login]\n"
+                                   "lock_message = yes\n"
+                                   "[group wheel]\n"
+                                   "lock_scope = user+source\n"
+                                   "[user bob]\n"
+                                   "fail_interval = 1d\n";
+        struct acctsec_conf c = fresh();
+        struct acctsec_conf_error e;
+
+        alice_g.calls = 0;
+        assert_int_equal(parse_str(&c, text, &alice_sshd, &e), 0);
+        assert_int_equal(alice_g.calls, 2); /* "users" and "wheel" */
+        assert_int_equal(c.deny, 1);
+        assert_int_equal(c.unlock_time, 600);
+        assert_true(c.even_deny_root);
+        assert_false(c.lock_message);
+        assert_int_equal(c.lock_scope, ACCTSEC_LOCK_SCOPE_USER_SOURCE);
+        assert_int_equal(c.fail_interval, 3600);
+
+        c = fresh();
+        bob_g.calls = 0;
+        assert_int_equal(parse_str(&c, text, &bob_login, &e), 0);
+        assert_int_equal(bob_g.calls, 2);
+        assert_int_equal(c.deny, 5);
+        assert_int_equal(c.unlock_time, 0);
+        assert_false(c.even_deny_root);
+        assert_true(c.lock_message);
+        assert_int_equal(c.lock_scope, ACCTSEC_LOCK_SCOPE_USER);
+        assert_int_equal(c.fail_interval, DAY);
+
+        /* no match struct: only the global part applies */
+        c = fresh();
+        assert_int_equal(parse_str(&c, text, NULL, &e), 0);
+        assert_int_equal(c.deny, 5);
+        assert_int_equal(c.unlock_time, 600);
+        assert_false(c.even_deny_root);
+        assert_false(c.lock_message);
+        assert_int_equal(c.lock_scope, ACCTSEC_LOCK_SCOPE_USER);
+        assert_int_equal(c.fail_interval, 3600);
+
+        /* NULL fields never match; a NULL in_group is never called */
+        const struct acctsec_conf_match empty = { 0 };
+        c = fresh();
+        assert_int_equal(parse_str(&c, text, &empty, &e), 0);
+        assert_int_equal(c.deny, 5);
+        assert_int_equal(c.unlock_time, 600);
+        assert_false(c.even_deny_root);
+        assert_int_equal(c.lock_scope, ACCTSEC_LOCK_SCOPE_USER);
+        assert_int_equal(c.fail_interval, 3600);
+
+        /* names match exactly */
+        c = fresh();
+        assert_int_equal(parse_str(&c, "[user alic]\ndeny = 1\n[user alice2]\ndeny = 2\n[user Alice]\ndeny = 4\n"
+                                       "[service ssh]\ndeny = 8\n[group whee]\ndeny = 9\n",
+                                   &alice_sshd, &e),
+                         0);
+        assert_int_equal(c.deny, 3);
+
+        /* whitespace inside and around the header */
+        c = fresh();
+        assert_int_equal(parse_str(&c, "  [ user\talice ]  \ndeny = 1\n", &alice_sshd, &e), 0);
+        assert_int_equal(c.deny, 1);
+        c = fresh();
+        assert_int_equal(parse_str(&c, "[user   alice]\r\ndeny = 2\r\n", &alice_sshd, &e), 0);
+        assert_int_equal(c.deny, 2);
+}
+
+static bool group_userdata_check(const char *group, void *userdata) {
+        int *magic = userdata;
+        assert_int_equal(*magic, 4242);
+        return strcmp(group, "wheel") == 0;
+}
+
+static void test_parse_group_userdata(void **state) {
+        int magic = 4242;
+        const struct acctsec_conf_match m = { .in_group = group_userdata_check, .userdata = &magic };
+        struct acctsec_conf c = fresh();
+
+        assert_int_equal(parse_str(&c, "[group wheel]\ndeny = 11\n[group other]\ndeny = 12\n", &m, NULL), 0);
+        assert_int_equal(c.deny, 11);
+}
+
+static void test_parse_section_origin(void **state) {
+        static const char *const forbidden[] = {
+                "admin_group = wheel", "audit_group = adm", "socket = /x", "timeout = 5s",
+                "failmode = open",     "debug = yes",       "silent = yes",
+        };
+        static const char *const headers[] = { "[user alice]", "[user bob]", "[group wheel]", "[service other]" };
+        char text[256];
+
+        for (size_t h = 0; h < ARRAY_SIZE(headers); h++)
+                for (size_t i = 0; i < ARRAY_SIZE(forbidden); i++) {
+                        struct acctsec_conf c = fresh();
+                        struct acctsec_conf_error e;
+
+                        /* whether or not the section applies */
+                        snprintf(text, sizeof(text), "deny = 4\n\n%s\n# x\n%s\n", headers[h], forbidden[i]);
+                        assert_int_equal(parse_str(&c, text, &alice_sshd, &e), -EPERM);
+                        assert_int_equal(e.line, 5);
+                        assert_true(strncmp(e.msg, forbidden[i], strcspn(forbidden[i], " ")) == 0);
+                        assert_non_null(strstr(e.msg, i < 2 ? "not allowed inside a section" : "outside sections"));
+                        assert_int_equal(c.deny, 4);
+                        assert_string_equal(c.admin_group, "");
+                        assert_string_equal(c.socket, ACCTSEC_DEFAULT_SOCKET);
+                        assert_false(c.debug);
+                }
+}
+
+static void test_parse_nonmatching_errors(void **state) {
+        struct acctsec_conf c = fresh();
+        struct acctsec_conf_error e;
+
+        /* bob's section is checked when alice logs in */
+        assert_int_equal(parse_str(&c, "deny = 4\n[user bob]\ndeny = 1\nunlock_time = soon\n", &alice_sshd, &e),
+                         -EINVAL);
+        assert_int_equal(e.line, 4);
+        assert_non_null(strstr(e.msg, "unlock_time"));
+        assert_int_equal(c.deny, 4); /* bob's value did not leak */
+
+        c = fresh();
+        assert_int_equal(parse_str(&c, "\n\n[service ftp]\n\n\nnosuchkey = 1\n", &alice_sshd, &e), -ENOENT);
+        assert_int_equal(e.line, 6);
+        assert_non_null(strstr(e.msg, "nosuchkey"));
+        assert_non_null(strstr(e.msg, "unknown key"));
+
+        c = fresh();
+        assert_int_equal(parse_str(&c, "[group nobody]\nlock_scope = everything\n", &alice_sshd, &e), -EINVAL);
+        assert_int_equal(e.line, 2);
+        c = fresh();
+        assert_int_equal(parse_str(&c, "[group nobody]\nlock_scope = everything\n", NULL, &e), -EINVAL);
+        assert_int_equal(e.line, 2);
+
+        /* values in a non-matching section never reach c */
+        c = fresh();
+        assert_int_equal(parse_str(&c, "[user bob]\ndeny = 1\nunlock_time = 0\neven_deny_root = yes\n"
+                                       "lock_scope = user+source\nlock_message = yes\nfail_interval = 1d\n",
+                                   &alice_sshd, &e),
+                         0);
+        assert_defaults(&c);
+}
+
+static void test_parse_errors(void **state) {
+        static const struct {
+                const char *text;
+                int r;
+                unsigned line;
+                const char *msg; /* substring of the message */
+        } cases[] = {
+                { "deny 5\n", -EINVAL, 1, "expected key = value" },
+                { "# c\n\ndeny\n", -EINVAL, 3, "expected key = value" },
+                { "debug\n", -EINVAL, 1, "expected key = value" }, /* no bare booleans in the file */
+                { "deny = 5\nunlock_time\n", -EINVAL, 2, "expected key = value" },
+                { "deny = 5 # trailing comment\n", -EINVAL, 1, "deny" },
+                { "= 5\n", -ENOENT, 1, "unknown key" },
+                { "nosuchkey = 5\n", -ENOENT, 1, "nosuchkey" },
+                { "Deny = 5\n", -ENOENT, 1, "unknown key" },
+                { "deny = \n", -EINVAL, 1, "deny" },
+                { "deny = -1\n", -EINVAL, 1, "deny" },
+                { "deny = 1000001\n", -EINVAL, 1, "out of range" },
+                { "timeout = 1m\n", -EINVAL, 1, "timeout" },
+                { "fail_interval = 400d\n", -EINVAL, 1, "out of range" },
+                { "debug = perhaps\n", -EINVAL, 1, "debug" },
+                { "socket = relative\n", -EINVAL, 1, "socket" },
+                { "deny = 1\n\n\n\n\n\n\n\n\n\ndeny = x\n", -EINVAL, 11, "deny" },
+                /* malformed section headers */
+                { "[user]\n", -EINVAL, 1, "malformed section header" },
+                { "[user ]\n", -EINVAL, 1, "malformed section header" },
+                { "[user alice\n", -EINVAL, 1, "malformed section header" },
+                { "deny = 1\n[]\n", -EINVAL, 2, "malformed section header" },
+                { "[ ]\n", -EINVAL, 1, "malformed section header" },
+                { "[\n", -EINVAL, 1, "malformed section header" },
+                { "[x]\n", -EINVAL, 1, "malformed section header" },
+                { "[host foo]\n", -EINVAL, 1, "malformed section header" },
+                { "[USER alice]\n", -EINVAL, 1, "malformed section header" },
+                { "[user alice bob]\n", -EINVAL, 1, "malformed section header" },
+                { "[user a]b]\n", -EINVAL, 1, "malformed section header" },
+                { "[user [a]\n", -EINVAL, 1, "malformed section header" },
+                { "[user alice] # comment\n", -EINVAL, 1, "malformed section header" },
+                { "[user alice]\ndeny = 1\n[group]\n", -EINVAL, 3, "malformed section header" },
+                /* admin_group after a section is inside that section */
+                { "[user bob]\nadmin_group = wheel\n", -EPERM, 2, "admin_group" },
+        };
+
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                struct acctsec_conf c = fresh();
+                struct acctsec_conf_error e;
+                int r = parse_str(&c, cases[i].text, &alice_sshd, &e);
+                if (r != cases[i].r || e.line != cases[i].line || !strstr(e.msg, cases[i].msg))
+                        fail_msg("case %zu (%s): r=%d line=%u msg='%s'", i, cases[i].text, r, e.line, e.msg);
+                /* and without an error struct */
+                c = fresh();
+                assert_int_equal(acctsec_conf_parse(&c, cases[i].text, strlen(cases[i].text), &alice_sshd, NULL),
+                                 cases[i].r);
+        }
+}
+
+static void test_parse_long_lines(void **state) {
+        const size_t max = ACCTSEC_CONF_LINE_MAX;
+        _cleanup_free_ char *text = malloc(3 * max);
+        struct acctsec_conf c;
+        struct acctsec_conf_error e;
+        size_t n;
+
+        assert_non_null(text);
+
+        /* ACCTSEC_CONF_LINE_MAX - 1 bytes before the newline: accepted */
+        c = fresh();
+        memset(text, ' ', max - 1);
+        memcpy(text + max - 1 - strlen("deny = 9"), "deny = 9", strlen("deny = 9"));
+        memcpy(text + max - 1, "\ndeny = 8\n", 11);
+        n = strlen(text);
+        assert_int_equal(n, max - 1 + 10);
+        assert_int_equal(acctsec_conf_parse(&c, text, n, NULL, &e), 0);
+        assert_int_equal(c.deny, 8);
+        assert_int_equal(acctsec_conf_parse(&c, text, max - 1, NULL, &e), 0);
+        assert_int_equal(c.deny, 9);
+
+        /* one more: refused, whether it is padding or a comment */
+        c = fresh();
+        memset(text, ' ', max);
+        memcpy(text + max - strlen("deny = 9"), "deny = 9", strlen("deny = 9"));
+        memcpy(text + max, "\n", 2);
+        assert_int_equal(acctsec_conf_parse(&c, text, strlen(text), NULL, &e), -EINVAL);
+        assert_int_equal(e.line, 1);
+        assert_non_null(strstr(e.msg, "too long"));
+        assert_int_equal(c.deny, 3);
+
+        /* a long comment on line 3, with no final newline */
+        memcpy(text, "deny = 2\n\n#", 11);
+        memset(text + 11, 'x', 2 * max);
+        text[11 + 2 * max] = '\0';
+        c = fresh();
+        assert_int_equal(acctsec_conf_parse(&c, text, strlen(text), NULL, &e), -EINVAL);
+        assert_int_equal(e.line, 3);
+        assert_non_null(strstr(e.msg, "too long"));
+
+        /* the CR of a CRLF counts */
+        memset(text, ' ', max - 2);
+        memcpy(text + max - 2, "\r\n", 3);
+        assert_int_equal(acctsec_conf_parse(&c, text, strlen(text), NULL, &e), 0);
+        memset(text, ' ', max - 1);
+        memcpy(text + max - 1, "\r\n", 3);
+        assert_int_equal(acctsec_conf_parse(&c, text, strlen(text), NULL, &e), -EINVAL);
+}
+
+static void test_parse_nul(void **state) {
+        static const char t1[] = "deny = 5\0\n";
+        static const char t2[] = "deny = 5\n# ok\nunlock_time = 1\0h\n";
+        static const char t3[] = "deny = 5\n\0";
+        static const char t4[] = "\0# comment\n";
+        struct acctsec_conf c = fresh();
+        struct acctsec_conf_error e;
+
+        assert_int_equal(acctsec_conf_parse(&c, t1, sizeof(t1) - 1, NULL, &e), -EINVAL);
+        assert_int_equal(e.line, 1);
+        assert_non_null(strstr(e.msg, "NUL"));
+        assert_int_equal(c.deny, 3);
+
+        c = fresh();
+        assert_int_equal(acctsec_conf_parse(&c, t2, sizeof(t2) - 1, NULL, &e), -EINVAL);
+        assert_int_equal(e.line, 3);
+        assert_int_equal(c.unlock_time, 3600);
+
+        assert_int_equal(acctsec_conf_parse(&c, t3, sizeof(t3) - 1, NULL, &e), -EINVAL);
+        assert_int_equal(e.line, 2);
+        assert_int_equal(acctsec_conf_parse(&c, t4, sizeof(t4) - 1, NULL, &e), -EINVAL);
+        assert_int_equal(e.line, 1);
+        /* but a NUL beyond len is not looked at */
+        c = fresh();
+        assert_int_equal(acctsec_conf_parse(&c, t1, 8, NULL, &e), 0);
+        assert_int_equal(c.deny, 5);
+}
+
+static void test_parse_len_bounded(void **state) {
+        /* not NUL-terminated, and len stops in the middle of the text */
+        static const char text[] = { 'd', 'e', 'n', 'y', '=', '4', '\n', 'd', 'e', 'n', 'y', '=', '5', '0' };
+        _cleanup_free_ char *heap = malloc(sizeof(text));
+        struct acctsec_conf c = fresh();
+
+        assert_non_null(heap);
+        memcpy(heap, text, sizeof(text));
+        assert_int_equal(acctsec_conf_parse(&c, heap, sizeof(text), NULL, NULL), 0);
+        assert_int_equal(c.deny, 50);
+        assert_int_equal(acctsec_conf_parse(&c, heap, 13, NULL, NULL), 0);
+        assert_int_equal(c.deny, 5);
+        assert_int_equal(acctsec_conf_parse(&c, heap, 7, NULL, NULL), 0);
+        assert_int_equal(c.deny, 4);
+        assert_int_equal(acctsec_conf_parse(&c, heap, 3, NULL, NULL), -EINVAL); /* "den" */
+}
+
+/* ---- acctsec_conf_load --------------------------------------------------- */
+
+struct tmp {
+        char dir[64];
+        char path[128];
+};
+
+static int tmp_setup(void **state) {
+        struct tmp *t = calloc(1, sizeof(*t));
+        const char *tmpdir = getenv("TMPDIR");
+        if (!t)
+                return -1;
+        if (!tmpdir || tmpdir[0] != '/' || strlen(tmpdir) > 40)
+                tmpdir = "/tmp";
+        snprintf(t->dir, sizeof(t->dir), "%s/test_conf.XXXXXX", tmpdir);
+        if (!mkdtemp(t->dir)) {
+                free(t);
+                return -1;
+        }
+        snprintf(t->path, sizeof(t->path), "%s/acctsec.conf", t->dir);
+        *state = t;
+        return 0;
+}
+
+static int tmp_teardown(void **state) {
+        struct tmp *t = *state;
+        struct stat st;
+
+        if (lstat(t->path, &st) == 0) {
+                if (S_ISDIR(st.st_mode))
+                        (void) rmdir(t->path);
+                else
+                        (void) unlink(t->path);
+        }
+        (void) rmdir(t->dir);
+        free(t);
+        return 0;
+}
+
+static void write_file(const char *path, const char *text, mode_t mode) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        size_t n = strlen(text);
+        assert_int_equal(write(fd, text, n), (ssize_t) n);
+        assert_int_equal(fchmod(fd, mode), 0); /* not subject to the umask */
+        assert_int_equal(close(fd), 0);
+}
+
+static void test_load_ok(void **state) {
+        struct tmp *t = *state;
+        struct acctsec_conf c = fresh();
+        struct acctsec_conf_error e = { 0 };
+
+        write_file(t->path, "deny = 9\n[user alice]\nunlock_time = 0\n", 0644);
+        assert_int_equal(acctsec_conf_load(&c, t->path, &alice_sshd, &e), 0);
+        assert_int_equal(c.deny, 9);
+        assert_int_equal(c.unlock_time, 0);
+
+        c = fresh();
+        write_file(t->path, "deny = 8\n", 0600);
+        assert_int_equal(acctsec_conf_load(&c, t->path, NULL, NULL), 0);
+        assert_int_equal(c.deny, 8);
+
+        c = fresh();
+        write_file(t->path, "", 0640);
+        assert_int_equal(acctsec_conf_load(&c, t->path, NULL, &e), 0);
+        assert_defaults(&c);
+
+        /* group-writable is the admin's choice; only world-writable is refused */
+        write_file(t->path, "deny = 7\n", 0664);
+        assert_int_equal(acctsec_conf_load(&c, t->path, NULL, &e), 0);
+        assert_int_equal(c.deny, 7);
+}
+
+static void test_load_parse_error(void **state) {
+        struct tmp *t = *state;
+        struct acctsec_conf c = fresh();
+        struct acctsec_conf_error e = { 0 };
+
+        write_file(t->path, "deny = 9\n\n[user bob]\ndeny = lots\n", 0644);
+        assert_int_equal(acctsec_conf_load(&c, t->path, &alice_sshd, &e), -EINVAL);
+        assert_int_equal(e.line, 4);
+        assert_non_null(strstr(e.msg, "deny"));
+}
+
+static void test_load_missing(void **state) {
+        struct tmp *t = *state;
+        struct acctsec_conf c = fresh();
+        struct acctsec_conf_error e = { .line = 99 };
+
+        assert_int_equal(acctsec_conf_load(&c, t->path, NULL, &e), -ENOENT);
+        assert_int_equal(e.line, 0);
+        assert_non_null(strstr(e.msg, t->path));
+        assert_int_equal(acctsec_conf_load(&c, t->path, NULL, NULL), -ENOENT);
+        assert_defaults(&c);
+}
+
+static void test_load_fifo(void **state) {
+        struct tmp *t = *state;
+        struct acctsec_conf c = fresh();
+        struct acctsec_conf_error e = { .line = 99 };
+        int r;
+
+        assert_int_equal(mkfifo(t->path, 0644), 0);
+        /* no writer: a blocking open would hang forever; SIGALRM kills the test instead */
+        alarm(10);
+        r = acctsec_conf_load(&c, t->path, NULL, &e);
+        alarm(0);
+        assert_int_equal(r, -EINVAL);
+        assert_int_equal(e.line, 0);
+        assert_non_null(strstr(e.msg, "not a regular file"));
+        assert_defaults(&c);
+}
+
+static void test_load_directory(void **state) {
+        struct tmp *t = *state;
+        struct acctsec_conf c = fresh();
+        struct acctsec_conf_error e = { .line = 99 };
+
+        assert_int_equal(mkdir(t->path, 0755), 0);
+        assert_int_equal(acctsec_conf_load(&c, t->path, NULL, &e), -EINVAL);
+        assert_int_equal(e.line, 0);
+        assert_non_null(strstr(e.msg, "not a regular file"));
+        assert_defaults(&c);
+}
+
+static void test_load_device(void **state) {
+        struct acctsec_conf c = fresh();
+        struct acctsec_conf_error e = { .line = 99 };
+
+        assert_int_equal(acctsec_conf_load(&c, "/dev/null", NULL, &e), -EINVAL);
+        assert_int_equal(e.line, 0);
+        assert_non_null(strstr(e.msg, "not a regular file"));
+}
+
+static void test_load_world_writable(void **state) {
+        struct tmp *t = *state;
+        struct acctsec_conf c = fresh();
+        struct acctsec_conf_error e = { .line = 99 };
+
+        write_file(t->path, "deny = 9\n", 0646);
+        assert_int_equal(acctsec_conf_load(&c, t->path, NULL, &e), -EPERM);
+        assert_int_equal(e.line, 0);
+        assert_non_null(strstr(e.msg, "world-writable"));
+        assert_defaults(&c);
+        write_file(t->path, "deny = 9\n", 0666);
+        assert_int_equal(acctsec_conf_load(&c, t->path, NULL, &e), -EPERM);
+        write_file(t->path, "deny = 9\n", 01777);
+        assert_int_equal(acctsec_conf_load(&c, t->path, NULL, &e), -EPERM);
+        assert_defaults(&c);
+}
+
+static void test_load_foreign_owner(void **state) {
+        struct tmp *t = *state;
+        struct acctsec_conf c = fresh();
+        struct acctsec_conf_error e = { .line = 99 };
+
+        if (geteuid() != 0)
+                skip(); /* only root can give a file away */
+        write_file(t->path, "deny = 9\n", 0644);
+        if (chown(t->path, 65534, 65534) < 0)
+                skip(); /* e.g. a user namespace without that uid */
+        assert_int_equal(acctsec_conf_load(&c, t->path, NULL, &e), -EPERM);
+        assert_non_null(strstr(e.msg, "not owned by root"));
+        assert_defaults(&c);
+}
+
+static void test_load_too_big(void **state) {
+        struct tmp *t = *state;
+        struct acctsec_conf c = fresh();
+        struct acctsec_conf_error e = { .line = 99 };
+
+        write_file(t->path, "", 0644);
+        assert_int_equal(truncate(t->path, ACCTSEC_CONF_FILE_MAX + 1), 0);
+        assert_int_equal(acctsec_conf_load(&c, t->path, NULL, &e), -EFBIG);
+        assert_int_equal(e.line, 0);
+        /* exactly 1 MiB is read (and rejected for its NUL bytes, on line 1) */
+        assert_int_equal(truncate(t->path, ACCTSEC_CONF_FILE_MAX), 0);
+        assert_int_equal(acctsec_conf_load(&c, t->path, NULL, &e), -EINVAL);
+        assert_int_equal(e.line, 1);
+        assert_non_null(strstr(e.msg, "too long"));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_defaults),
+                cmocka_unit_test(test_parse_bool),
+                cmocka_unit_test(test_parse_duration),
+                cmocka_unit_test(test_key_socket),
+                cmocka_unit_test(test_key_timeout),
+                cmocka_unit_test(test_key_failmode),
+                cmocka_unit_test(test_key_bools),
+                cmocka_unit_test(test_key_deny),
+                cmocka_unit_test(test_key_fail_interval),
+                cmocka_unit_test(test_key_unlock_time),
+                cmocka_unit_test(test_key_lock_scope),
+                cmocka_unit_test(test_key_groups),
+                cmocka_unit_test(test_unknown_key),
+                cmocka_unit_test(test_origin_roles),
+                cmocka_unit_test(test_origin_client),
+                cmocka_unit_test(test_origin_policy),
+                cmocka_unit_test(test_key_is_policy),
+                cmocka_unit_test(test_set_arg),
+                cmocka_unit_test(test_parse_empty),
+                cmocka_unit_test(test_parse_basic),
+                cmocka_unit_test(test_parse_crlf_and_no_final_newline),
+                cmocka_unit_test(test_parse_override_order),
+                cmocka_unit_test(test_parse_sections),
+                cmocka_unit_test(test_parse_group_userdata),
+                cmocka_unit_test(test_parse_section_origin),
+                cmocka_unit_test(test_parse_nonmatching_errors),
+                cmocka_unit_test(test_parse_errors),
+                cmocka_unit_test(test_parse_long_lines),
+                cmocka_unit_test(test_parse_nul),
+                cmocka_unit_test(test_parse_len_bounded),
+                cmocka_unit_test_setup_teardown(test_load_ok, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_load_parse_error, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_load_missing, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_load_fifo, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_load_directory, tmp_setup, tmp_teardown),
+                cmocka_unit_test(test_load_device),
+                cmocka_unit_test_setup_teardown(test_load_world_writable, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_load_foreign_owner, tmp_setup, tmp_teardown),
+                cmocka_unit_test_setup_teardown(test_load_too_big, tmp_setup, tmp_teardown),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
