@@ -77,6 +77,14 @@ suites() {
 echo "== tiers 1-3: units, daemon integration, PAM stacks, concurrency"
 suites "$top/build" ""
 
+# The installed module exports only the PAM entry points.
+exports_only_pam_sm() {
+    local syms; syms=$(nm -D --defined-only "$top/build/.libs/pam_acctsec.so" | awk '{print $3}')
+    echo "$syms"
+    [ -n "$syms" ] && ! echo "$syms" | grep -qv '^pam_sm_'
+}
+check module_exports exports_only_pam_sm
+
 echo "== tier 4: real clients (root only)"
 for t in "$top"/tests/system/test_*.sh; do
     [ -f "$t" ] && ACCTSEC_BUILD_DIR=$top/build tap "$(basename "$t" .sh)" bash "$t"

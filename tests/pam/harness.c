@@ -2,6 +2,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -124,6 +129,11 @@ void harness_main(int argc, char **argv, const struct service_def *services) {
         write_users(base);
         for (const struct service_def *d = services; d->name; d++)
                 write_service(base, build, d);
+        /* libpam falls back to "other" for a missing service: deny, as distributions do. */
+        snprintf(path, sizeof(path), "%s/services/other", base);
+        write_file(path, "auth required pam_deny.so\naccount required pam_deny.so\n"
+                         "password required pam_deny.so\nsession required pam_deny.so\n");
+        snprintf(path, sizeof(path), "%s/services", base);
         setenv("ACCTSEC_TEST_BASE", base, 1);
         setenv("PAM_WRAPPER", "1", 1);
         setenv("PAM_WRAPPER_SERVICE_DIR", path, 1);
@@ -177,6 +187,22 @@ void env_write_conf(struct env *e, const char *extra) {
         snprintf(text, sizeof(text), "# written by the test harness\nadmin_group = acctsec-admin\n"
                                      "audit_group = acctsec-audit\n%s", extra);
         write_file(e->conf, text);
+}
+
+int env_start(void **state) {
+        static struct env e;
+        env_setup(&e);
+        assert_int_equal(daemon_start(&e), 0);
+        *state = &e;
+        return 0;
+}
+
+int env_stop(void **state) {
+        struct env *e = *state;
+        int status = e->daemon > 0 ? daemon_stop(e) : 0;
+        env_teardown(e);
+        assert_int_equal(status, 0); /* a clean SIGTERM exit */
+        return 0;
 }
 
 void env_teardown(struct env *e) {

@@ -42,6 +42,10 @@ void harness_main(int argc, char **argv, const struct service_def *services);
 /* Fresh state for one test (empty database, default config); aborts on failure. */
 void env_setup(struct env *e);
 void env_teardown(struct env *e);
+/* cmocka setup/teardown: a fresh env with a running daemon; teardown asserts
+ * the daemon (if still running) exits cleanly on SIGTERM. */
+int env_start(void **state);
+int env_stop(void **state);
 /* Write the daemon's config file (replacing it). */
 void env_write_conf(struct env *e, const char *text);
 /* Start acctsecd and wait for READY=1; returns 0 or -1. */

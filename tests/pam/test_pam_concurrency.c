@@ -24,22 +24,6 @@
 
 #include "harness.h"
 
-static int setup(void **state) {
-        static struct env e;
-        env_setup(&e);
-        assert_int_equal(daemon_start(&e), 0);
-        *state = &e;
-        return 0;
-}
-
-static int teardown(void **state) {
-        struct env *e = *state;
-        int status = daemon_stop(e);
-        env_teardown(e);
-        assert_int_equal(status, 0);
-        return 0;
-}
-
 /* n parallel logins; returns how many ended with `want`. */
 static int parallel_logins(const char *service, const char *user, const char *pw, int n, int want) {
         int barrier[2], ok = 0;
@@ -121,9 +105,9 @@ static const struct service_def services[] = {
 int main(int argc, char **argv) {
         harness_main(argc, argv, services);
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_50_parallel_failures_counted_exactly, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_20_parallel_good_logins_no_lock, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_parallel_failures_lock_once, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_50_parallel_failures_counted_exactly, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_20_parallel_good_logins_no_lock, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_parallel_failures_lock_once, env_start, env_stop),
         };
         return cmocka_run_group_tests_name("pam_concurrency", tests, NULL, NULL);
 }

@@ -20,27 +20,13 @@
 #include <sys/un.h>
 #include <time.h>
 #include <dirent.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <security/pam_appl.h>
 
 #include "harness.h"
 
 #define WRONG "wrong-password"
-
-static int setup(void **state) {
-        static struct env e;
-        env_setup(&e);
-        assert_int_equal(daemon_start(&e), 0);
-        *state = &e;
-        return 0;
-}
-
-static int teardown(void **state) {
-        struct env *e = *state;
-        int status = e->daemon > 0 ? daemon_stop(e) : 0;
-        env_teardown(e);
-        assert_int_equal(status, 0); /* a clean SIGTERM exit */
-        return 0;
-}
 
 /* Messages the module showed (PAM_ERROR_MSG); libpamtest copies into our buffers. */
 struct msgs {
@@ -311,6 +297,44 @@ static void test_bad_options_fail_closed(void **state) {
         assert_int_equal(events(e, "auth_success"), 0);
 }
 
+static int answer(int n, const struct pam_message **msg, struct pam_response **resp, void *data) {
+        struct pam_response *r = calloc((size_t) n, sizeof(*r));
+        for (int i = 0; r && i < n; i++)
+                if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF)
+                        r[i].resp = strdup(data);
+        *resp = r;
+        return r ? PAM_SUCCESS : PAM_BUF_ERR;
+}
+
+/* sshd authenticates in one process and runs the account phase in another:
+ * the module keeps no state between phases, so the lock placed in between
+ * is seen by the forked child. */
+static void test_fork_between_phases(void **state) {
+        struct env *e = *state;
+        struct pam_conv conv = { answer, (void *) ALICE_PW };
+        pam_handle_t *pamh = NULL;
+        int status;
+
+        assert_int_equal(pam_start("lockout", "alice", &conv, &pamh), PAM_SUCCESS);
+        assert_int_equal(pam_authenticate(pamh, 0), PAM_SUCCESS);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+                _exit(pam_acct_mgmt(pamh, 0));
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), PAM_SUCCESS);
+        /* Now the account gets locked elsewhere before the next child's account phase. */
+        lock_alice(e);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+                _exit(pam_acct_mgmt(pamh, 0));
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_int_equal(WEXITSTATUS(status), PAM_PERM_DENIED);
+        pam_end(pamh, PAM_SUCCESS);
+}
+
 static int count_fds(void) {
         int n = 0;
         DIR *d = opendir("/proc/self/fd");
@@ -356,23 +380,24 @@ static const struct service_def services[] = {
 int main(int argc, char **argv) {
         harness_main(argc, argv, services);
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_good_login, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_failures_counted_then_cleared, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_lockout_after_three, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_account_phase_enforces_lock, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_lock_message_opt_in, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_lock_expires, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_fail_interval_restarts_count, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_admin_reset, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_root_not_locked_by_default, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_unknown_user_same_answer, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_lock_survives_restart, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_scope_user_source, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_daemon_stopped_failmode, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_hung_daemon_denied, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_bad_options_fail_closed, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_no_leaked_fds_or_signals, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_good_login, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_failures_counted_then_cleared, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_lockout_after_three, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_account_phase_enforces_lock, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_lock_message_opt_in, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_lock_expires, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_fail_interval_restarts_count, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_admin_reset, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_roles, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_root_not_locked_by_default, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_unknown_user_same_answer, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_lock_survives_restart, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_scope_user_source, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_daemon_stopped_failmode, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_hung_daemon_denied, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_bad_options_fail_closed, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_no_leaked_fds_or_signals, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_fork_between_phases, env_start, env_stop),
         };
         return cmocka_run_group_tests_name("pam_lockout", tests, NULL, NULL);
 }
