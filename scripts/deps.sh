@@ -9,7 +9,7 @@ build_pkgs=(build-essential autoconf automake libtool pkg-config
             libpam0g-dev libsodium-dev libsqlite3-dev libsystemd-dev)
 demo_pkgs=(libnss-wrapper libpam-wrapper)
 test_pkgs=(libcmocka-dev libpamtest0-dev python3 sqlite3 clang libclang-rt-14-dev
-           valgrind pamtester libpam-modules)
+           valgrind pamtester libpam-modules systemd passwd)
 
 want=("${build_pkgs[@]}")
 case "${1:-test}" in
