@@ -1,0 +1,7 @@
+# --- bench/: login latency against the peers (a benchmark, never a test) -----
+# bench/run.sh starts a real acctsecd and runs bench/bench_login; see
+# bench/RESULTS.md for the latest numbers and the machine they ran on.
+noinst_PROGRAMS += bench/bench_login
+bench_bench_login_SOURCES = bench/bench_login.c
+bench_bench_login_LDADD = $(PAM_LIBS)
+EXTRA_DIST += bench/run.sh

@@ -1,0 +1,302 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# bench/run.sh [--quick]: full-login latency of acctsec against its peers.
+#
+# Makes a throw-away world in a temp dir (nss_wrapper passwd/group with the
+# bench users, a real acctsecd on its own socket and state dir, PAM service
+# files, TOTP secrets for the peers) and runs bench_login over these stacks,
+# the password step stubbed with pam_permit.so in every one:
+#   permit                          the floor: libpam and two pam_permit.so
+#   faillock                        pam_faillock.so alone
+#   acctsec                         pam_acctsec.so lockout (preauth/authfail/authsucc/account)
+#   faillock+google-authenticator   if pam_google_authenticator.so is installed
+#   faillock+oath                   if pam_oath.so is installed
+#
+# Environment: LOGINS (default 20000), USERS (default 2000), WARMUP (default
+# USERS, at most 2000), BUILD_DIR (default ../build from this script).
+# --quick: LOGINS=300 USERS=50 WARMUP=50, a smoke test for scripts/test.sh.
+#
+# Exit status: 0 when every stack completed every login with PAM_SUCCESS;
+# 1 when any login failed or the harness or daemon failed; 77 when the
+# benchmark cannot run here (not root, nss_wrapper missing, not built).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+quick=0
+for arg in "$@"; do
+        case $arg in
+        --quick) quick=1 ;;
+        -h | --help)
+                sed -n '4,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+                exit 0
+                ;;
+        *)
+                echo "run.sh: unknown argument '$arg' (try --help)" >&2
+                exit 2
+                ;;
+        esac
+done
+
+if [ "$quick" = 1 ]; then
+        LOGINS=300 USERS=50 WARMUP=50
+fi
+LOGINS=${LOGINS:-20000}
+USERS=${USERS:-2000}
+WARMUP=${WARMUP:-$((USERS < 2000 ? USERS : 2000))}
+BUILD_DIR=${BUILD_DIR:-$here/../build}
+# The peers' TOTP modules accept codes this many 30 s steps either side of
+# now; the harness hands each user strictly newer steps inside that window.
+TOTP_WINDOW=8
+pamdir=/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/security
+
+skip() {
+        echo "run.sh: SKIP: $*" >&2
+        exit 77
+}
+
+[ "$(id -u)" = 0 ] || skip "must run as root: acctsecd answers about other users only to uid 0 (SO_PEERCRED), and pam_faillock writes root-owned tally files"
+for f in acctsecd acctsec .libs/pam_acctsec.so bench/bench_login; do
+        [ -x "$BUILD_DIR/$f" ] || [ -f "$BUILD_DIR/$f" ] ||
+                skip "$BUILD_DIR/$f not built (make -C $BUILD_DIR acctsecd acctsec pam_acctsec.la bench/bench_login)"
+done
+nsswrapper=
+for d in /usr/lib/*-linux-gnu /usr/lib64 /usr/lib; do
+        if [ -f "$d/libnss_wrapper.so" ]; then
+                nsswrapper=$d/libnss_wrapper.so
+                break
+        fi
+done
+[ -n "$nsswrapper" ] || skip "libnss_wrapper.so not found (Debian: apt-get install libnss-wrapper)"
+command -v python3 >/dev/null || skip "python3 not found (used to wait for the daemon's READY=1)"
+for m in pam_permit.so pam_faillock.so; do
+        [ -f "$pamdir/$m" ] || skip "$pamdir/$m not found (Debian: libpam-modules)"
+done
+
+BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
+module=$BUILD_DIR/.libs/pam_acctsec.so
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/acctsec-bench.XXXXXX")
+daemon_pid=
+
+# shellcheck disable=SC2317 # invoked by the EXIT trap
+cleanup() {
+        local rc=$?
+        if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
+                kill -TERM "$daemon_pid" 2>/dev/null || true
+                # Not our child (the READY=1 waiter started it): poll for its exit.
+                for _ in $(seq 1 500); do
+                        kill -0 "$daemon_pid" 2>/dev/null || break
+                        sleep 0.01
+                done
+                kill -KILL "$daemon_pid" 2>/dev/null || true
+        fi
+        rm -rf "$tmp"
+        exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- users: root, the caller, bench users PREFIX0.. with uids 20000+ --------
+prefix=bench
+{
+        echo "root:x:0:0:root:/root:/bin/sh"
+        if [ "$(id -u)" != 0 ]; then
+                echo "$(id -un):x:$(id -u):$(id -g):caller:$HOME:/bin/sh"
+        fi
+        for ((i = 0; i < USERS; i++)); do
+                echo "$prefix$i:x:$((20000 + i)):20000:bench user:$tmp/home/$prefix$i:/bin/sh"
+        done
+} >"$tmp/passwd"
+{
+        echo "root:x:0:"
+        echo "bench:x:20000:"
+} >"$tmp/group"
+nss=(env "LD_PRELOAD=$nsswrapper" "NSS_WRAPPER_PASSWD=$tmp/passwd" "NSS_WRAPPER_GROUP=$tmp/group")
+
+# --- acctsecd -----------------------------------------------------------------
+cat >"$tmp/acctsec.conf" <<EOF
+# bench: the built-in lockout policy (3 failures), this run's socket
+socket = $tmp/sock
+EOF
+
+# Start the daemon with NOTIFY_SOCKET pointing at a datagram socket and wait
+# for its READY=1 (or its death, or 10 s), as systemd would.
+ready=0
+python3 - "$tmp/notify" "$tmp/acctsecd.log" "$tmp/acctsecd.pid" \
+        "${nss[@]}" "$BUILD_DIR/acctsecd" --socket "$tmp/sock" --state-dir "$tmp/state" \
+        --config "$tmp/acctsec.conf" --foreground <<'PY' || ready=$?
+import os, select, socket, subprocess, sys, time
+notify, log, pidfile, cmd = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+s.bind(notify)
+with open(log, "ab") as lf:
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=lf, stderr=lf,
+                         env=dict(os.environ, NOTIFY_SOCKET=notify))
+with open(pidfile, "w") as f:
+    f.write("%d\n" % p.pid)
+deadline = time.monotonic() + 10
+while True:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        sys.exit("run.sh: acctsecd sent no READY=1 within 10 s")
+    if select.select([s], [], [], min(left, 0.05))[0]:
+        if b"READY=1" in s.recv(4096).split(b"\n"):
+            sys.exit(0)
+    if p.poll() is not None:
+        sys.exit("run.sh: acctsecd exited with status %d before READY=1" % p.returncode)
+PY
+daemon_pid=$(cat "$tmp/acctsecd.pid" 2>/dev/null || true)
+if [ "$ready" != 0 ]; then
+        cat "$tmp/acctsecd.log" >&2
+        exit 1
+fi
+# The same answer a client gets: the socket really serves requests.
+"${nss[@]}" "$BUILD_DIR/acctsec" --socket "$tmp/sock" status >/dev/null || {
+        echo "run.sh: acctsecd is READY but 'acctsec status' failed" >&2
+        cat "$tmp/acctsecd.log" >&2
+        exit 1
+}
+
+# --- PAM service files ----------------------------------------------------------
+conf=$tmp/pam.d
+mkdir -p "$conf" "$tmp/faillock"
+fl="dir=$tmp/faillock"
+as="socket=$tmp/sock conf=$tmp/acctsec.conf"
+services=(permit faillock acctsec)
+
+cat >"$conf/permit" <<EOF
+auth     required pam_permit.so
+account  required pam_permit.so
+EOF
+
+cat >"$conf/faillock" <<EOF
+auth     required                    pam_faillock.so preauth $fl
+auth     [success=1 default=bad]     pam_permit.so
+auth     [default=die]               pam_faillock.so authfail $fl
+auth     sufficient                  pam_faillock.so authsucc $fl
+account  required                    pam_faillock.so $fl
+EOF
+
+cat >"$conf/acctsec" <<EOF
+auth     requisite                   $module preauth $as
+auth     [success=1 default=ignore]  pam_permit.so
+auth     [default=die]               $module authfail $as
+auth     sufficient                  $module authsucc $as
+account  required                    $module $as
+EOF
+
+# The TOTP peers: the code step sits between the password and authfail, so a
+# wrong code counts as a failure and authsucc runs only after both passed.
+totp_args=()
+if [ -f "$pamdir/pam_google_authenticator.so" ] || [ -f "$pamdir/pam_oath.so" ]; then
+        # One random 20-byte key per user, hex for the harness and pam_oath,
+        # base32 for google-authenticator's secret files.
+        mkdir -p "$tmp/ga"
+        python3 - "$tmp" "$prefix" "$USERS" "$TOTP_WINDOW" <<'PY'
+import base64, os, sys
+tmp, prefix, users, window = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+with open(tmp + "/totp.secrets", "w") as sec, open(tmp + "/users.oath", "w") as oath:
+    for i in range(users):
+        name, key = "%s%d" % (prefix, i), os.urandom(20)
+        sec.write("%s %s\n" % (name, key.hex()))
+        oath.write("HOTP/T30/6\t%s\t-\t%s\n" % (name, key.hex()))
+        path = "%s/ga/%s" % (tmp, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(base64.b32encode(key).decode() + "\n")
+            f.write('" TOTP_AUTH\n" DISALLOW_REUSE\n" WINDOW_SIZE %d\n' % (2 * window + 1))
+os.chmod(tmp + "/users.oath", 0o600)
+PY
+        totp_args=(--totp-secrets "$tmp/totp.secrets" --totp-window "$TOTP_WINDOW")
+fi
+
+if [ -f "$pamdir/pam_google_authenticator.so" ]; then
+        cat >"$conf/faillock+google-authenticator" <<EOF
+auth     required                    pam_faillock.so preauth $fl
+auth     [success=ok default=1]      pam_permit.so
+auth     [success=1 default=bad]     pam_google_authenticator.so secret=$tmp/ga/\${USER} user=root
+auth     [default=die]               pam_faillock.so authfail $fl
+auth     sufficient                  pam_faillock.so authsucc $fl
+account  required                    pam_faillock.so $fl
+EOF
+        services+=(faillock+google-authenticator)
+else
+        echo "run.sh: pam_google_authenticator.so not installed: no faillock+google-authenticator row" >&2
+fi
+
+if [ -f "$pamdir/pam_oath.so" ]; then
+        cat >"$conf/faillock+oath" <<EOF
+auth     required                    pam_faillock.so preauth $fl
+auth     [success=ok default=1]      pam_permit.so
+auth     [success=1 default=bad]     pam_oath.so usersfile=$tmp/users.oath window=$TOTP_WINDOW digits=6
+auth     [default=die]               pam_faillock.so authfail $fl
+auth     sufficient                  pam_faillock.so authsucc $fl
+account  required                    pam_faillock.so $fl
+EOF
+        services+=(faillock+oath)
+else
+        echo "run.sh: pam_oath.so not installed: no faillock+oath row" >&2
+fi
+
+# --- run ------------------------------------------------------------------------
+# The floor under acctsec's durable commit: one fsync of a 4 KiB write in the
+# temp dir (what SQLite's WAL commit does at synchronous=FULL), in place and
+# appending (a growing file also commits the file system's journal).
+python3 - "$tmp/fsync.probe" "$([ "$quick" = 1 ] && echo 50 || echo 300)" <<'PY' || true
+import os, sys, time
+path, n = sys.argv[1], int(sys.argv[2])
+res = []
+for mode in ("in place", "appending"):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.write(fd, b"\0" * 4096)
+    os.fsync(fd)
+    buf, ts = os.urandom(4096), []
+    for _ in range(n):
+        if mode == "appending":
+            os.write(fd, buf)
+        else:
+            os.pwrite(fd, buf, 0)
+        t = time.perf_counter()
+        os.fsync(fd)
+        ts.append((time.perf_counter() - t) * 1e3)
+    os.close(fd)
+    os.unlink(path)
+    ts.sort()
+    res.append("%s p50 %.3f ms" % (mode, ts[len(ts) // 2]))
+print("# fsync of a 4 KiB write in %s (%d rounds): %s" % (os.path.dirname(path), n, ", ".join(res)))
+PY
+svc_args=()
+for s in "${services[@]}"; do
+        svc_args+=(--service "$s")
+done
+status=0
+"${nss[@]}" "$BUILD_DIR/bench/bench_login" --confdir "$conf" "${svc_args[@]}" \
+        --users-prefix "$prefix" --users "$USERS" --logins "$LOGINS" --warmup "$WARMUP" \
+        "${totp_args[@]}" || status=$?
+
+# --- the daemon's side: alive, no errors, one durable row per authsucc ----------
+if ! kill -0 "$daemon_pid" 2>/dev/null; then
+        echo "run.sh: acctsecd died during the run" >&2
+        status=1
+fi
+if grep -Ev ' ready \(|^acctsecd: auth_success ' "$tmp/acctsecd.log" >"$tmp/daemon-other.log"; then
+        echo "run.sh: acctsecd logged something besides auth_success events:" >&2
+        head -20 "$tmp/daemon-other.log" >&2
+        status=1
+fi
+if command -v sqlite3 >/dev/null; then
+        rows=$(sqlite3 "file:$tmp/state/acctsec.db?mode=ro" \
+                "SELECT count(*) FROM events WHERE type = 'auth_success' AND service = 'acctsec'" 2>&1) || true
+        want=$((LOGINS + WARMUP))
+        echo "# acctsec security log: $rows auth_success rows for $want logins (one durable commit each)"
+        if [ "$rows" != "$want" ]; then
+                echo "run.sh: expected $want auth_success rows in the acctsec database, found '$rows'" >&2
+                status=1
+        fi
+fi
+if [ "$status" != 0 ]; then
+        echo "run.sh: FAILED (status $status)" >&2
+        exit 1
+fi
+exit 0
