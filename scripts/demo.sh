@@ -19,11 +19,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A user "alice" the daemon can resolve (nss_wrapper: no real account is
-# created), her password for pam_matrix (the demo's password module), and a
-# config that makes the person running the demo an acctsec admin.
+# The user who logs in: "alice" (resolved through nss_wrapper: no real account
+# is created) when run as root.  Run as anyone else, the daemon lets you act
+# only for your own account (SO_PEERCRED), so the demo logs in as you.
+# pam_matrix is the demo's password module; the config makes the person
+# running the demo an acctsec admin.
+if [ "$(id -u)" -eq 0 ]; then
+    who=alice
+else
+    who=$(id -un)
+    echo "(not root: the demo logs in as $who, the only account this caller may act for)"
+fi
 nss_files "$work" alice
-echo "alice:correct-horse-battery:demo-login" >"$work/passdb"
+echo "$who:correct-horse-battery:demo-login" >"$work/passdb"
 cat >"$work/acctsec.conf" <<CONF
 # demo settings: the defaults, spelled out
 deny = 3
@@ -51,13 +59,13 @@ echo
 echo "== the PAM service file (/etc/pam.d style, in $work/pam.d/demo-login)"
 sed "s#$B/.libs/##; s#$work#\$DEMO#g" "$work/pam.d/demo-login" | sed 's/^/    /'
 
-try() { # try PASSWORD: one login as alice
-    echo "$1" | "$B/tests/tools/pam_login" "$work/pam.d" demo-login alice 203.0.113.7 || true
+try() { # try PASSWORD: one login as $who
+    echo "$1" | "$B/tests/tools/pam_login" "$work/pam.d" demo-login "$who" 203.0.113.7 || true
 }
 acctsec() { "$B/acctsec" --socket "$work/acctsecd.sock" "$@"; }
 
 echo
-echo "== 1. alice logs in with her password";          try correct-horse-battery
+echo "== 1. $who logs in with the right password";      try correct-horse-battery
 echo "== 2. three wrong passwords";                     for i in 1 2 3; do try "guess-$i"; done
 echo "== 3. the right password is now refused too (it looks exactly like a wrong one)"
 try correct-horse-battery
@@ -65,12 +73,12 @@ echo
 echo "== 4. what an admin sees: acctsec lockout show"
 acctsec lockout show | column -t -s $'\t' | sed 's/^/    /'
 echo
-echo "== 5. an admin unlocks alice: acctsec lockout reset --user alice"
-acctsec lockout reset --user alice | sed 's/^/    /'
-echo "== 6. alice logs in again";                       try correct-horse-battery
+echo "== 5. an admin unlocks $who: acctsec lockout reset --user $who"
+acctsec lockout reset --user "$who" | sed 's/^/    /'
+echo "== 6. $who logs in again";                        try correct-horse-battery
 echo
-echo "== acctsec status --user alice --json"
-acctsec status --user alice --json | sed 's/^/    /'
+echo "== acctsec status --user $who --json"
+acctsec status --user "$who" --json | sed 's/^/    /'
 echo
 echo "== the daemon's log (under systemd these go to the journal with a MESSAGE_ID each)"
 sed 's/^/    /' "$work/acctsecd.log"

@@ -4,7 +4,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # build DIR [configure args...]: autotools build out of tree in $top/DIR.
 build() {
     local dir=$1; shift
-    if [ ! -x "$top/configure" ] || [ "$top/configure.ac" -nt "$top/configure" ]; then
+    if [ ! -x "$top/configure" ] || [ ! -f "$top/build-aux/ltmain.sh" ] || [ "$top/configure.ac" -nt "$top/configure" ]; then
         (cd "$top" && autoreconf -fi >/dev/null 2>&1) || { (cd "$top" && autoreconf -fi); return 1; }
     fi
     mkdir -p "$top/$dir"
@@ -17,10 +17,11 @@ build() {
 }
 
 # nss_files DIR USER...: an nss_wrapper passwd/group in DIR with the given
-# users (uid 1001...), root, and the caller; group acctsec-admin holds the caller.
+# users (uid 61001..., clear of real accounts), root, and the caller; group
+# acctsec-admin holds the caller.
 nss_files() {
     local dir=$1; shift
-    local uid=1001 me; me=$(id -un)
+    local uid=61001 me; me=$(id -un)
     {
         echo "root:x:0:0:root:/root:/bin/sh"
         for u in "$@"; do echo "$u:x:$uid:$uid:$u:/home/$u:/bin/sh"; uid=$((uid + 1)); done
@@ -28,7 +29,7 @@ nss_files() {
     } >"$dir/passwd"
     {
         echo "root:x:0:"
-        uid=1001; for u in "$@"; do echo "$u:x:$uid:"; uid=$((uid + 1)); done
+        uid=61001; for u in "$@"; do echo "$u:x:$uid:"; uid=$((uid + 1)); done
         echo "acctsec-admin:x:2000:$me"
     } >"$dir/group"
 }
