@@ -168,10 +168,9 @@ static void show_record(struct cli *c, struct json *j, const struct acctsec_fiel
                 json_close(j, '}');
                 return;
         }
-        print_safe(stdout, user);
-        printf("\t");
-        print_safe(stdout, *source ? source : "-");
-        printf("\t%llu\t%s\t%s\n", (unsigned long long) failures, fmt_time(last, b1, sizeof(b1)),
+        print_padded(stdout, user, 16);
+        print_padded(stdout, *source ? source : "-", 24);
+        printf("%8llu  %-19s  %s\n", (unsigned long long) failures, fmt_time(last, b1, sizeof(b1)),
                until == ACCTSEC_LOCKED_FOREVER ? "until unlocked" : until ? fmt_time(until, b2, sizeof(b2)) : "-");
 }
 
@@ -189,7 +188,7 @@ static int cmd_lockout_show(struct cli *c) {
                 json_open(&j, NULL, '{');
                 json_open(&j, "tallies", '[');
         } else
-                printf("USER\tSOURCE\tFAILURES\tLAST FAILURE\tLOCKED UNTIL\n");
+                printf("%-16s %-24s %8s  %-19s  %s\n", "USER", "SOURCE", "FAILURES", "LAST FAILURE", "LOCKED UNTIL");
         size_t shown = 0;
         for (size_t i = 0; i < m->nfields; i++) {
                 if (m->f[i].tag != ACCTSEC_TAG_RECORD)

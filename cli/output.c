@@ -79,11 +79,23 @@ const char *fmt_time(uint64_t t, char *buf, size_t n) {
         return buf;
 }
 
-void print_safe(FILE *f, const char *s) {
+static int put_safe(FILE *f, const char *s) {
+        int n = 0;
         for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
                 if (*p < 0x20 || *p == 0x7f)
-                        fprintf(f, "\\x%02x", *p);
+                        n += fprintf(f, "\\x%02x", *p);
                 else
-                        fputc(*p, f);
+                        n += fputc(*p, f) != EOF;
         }
+        return n;
+}
+
+void print_safe(FILE *f, const char *s) {
+        (void) put_safe(f, s);
+}
+
+void print_padded(FILE *f, const char *s, int width) {
+        for (int n = put_safe(f, s); n < width; n++)
+                fputc(' ', f);
+        fputc(' ', f); /* as printf("%-*s ") does */
 }

@@ -25,3 +25,5 @@ void json_end(struct json *j);
 const char *fmt_time(uint64_t t, char *buf, size_t n);
 /* Print a string for a terminal: control characters become \xNN. */
 void print_safe(FILE *f, const char *s);
+/* print_safe, padded to width, then one space: like printf("%-*s "). */
+void print_padded(FILE *f, const char *s, int width);

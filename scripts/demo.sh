@@ -71,7 +71,7 @@ echo "== 3. the right password is now refused too (it looks exactly like a wrong
 try correct-horse-battery
 echo
 echo "== 4. what an admin sees: acctsec lockout show"
-acctsec lockout show | column -t -s $'\t' | sed 's/^/    /'
+acctsec lockout show | sed 's/^/    /'
 echo
 echo "== 5. an admin unlocks $who: acctsec lockout reset --user $who"
 acctsec lockout reset --user "$who" | sed 's/^/    /'
