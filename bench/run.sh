@@ -182,7 +182,7 @@ cat >"$conf/acctsec" <<EOF
 auth     requisite                   $module preauth $as
 auth     [success=1 default=ignore]  pam_permit.so
 auth     [default=die]               $module authfail $as
-auth     sufficient                  $module authsucc $as
+auth     required                    $module authsucc $as
 account  required                    $module $as
 EOF
 

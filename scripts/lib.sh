@@ -8,8 +8,13 @@ build() {
         (cd "$top" && autoreconf -fi >/dev/null 2>&1) || { (cd "$top" && autoreconf -fi); return 1; }
     fi
     mkdir -p "$top/$dir"
-    if [ ! -f "$top/$dir/config.status" ] || [ "$top/configure" -nt "$top/$dir/config.status" ]; then
+    # Configure again when the arguments differ from the last run's (the demo
+    # configures without the test libraries; test.sh needs them).
+    local args="$* CC=${CC:-}"
+    if [ ! -f "$top/$dir/config.status" ] || [ "$top/configure" -nt "$top/$dir/config.status" ] ||
+        [ "$(cat "$top/$dir/.configure-args" 2>/dev/null)" != "$args" ]; then
         (cd "$top/$dir" && "$top/configure" -q "$@") || return 1
+        echo "$args" >"$top/$dir/.configure-args"
     fi
     # shellcheck disable=SC2086 # word splitting wanted
     make -C "$top/$dir" -j"$(nproc)" -s ${MAKE_TARGETS:-all} ${MAKE_ARGS:-} >/dev/null ||

@@ -10,7 +10,7 @@ set -uo pipefail
 "$top/scripts/deps.sh" test || exit 1
 echo "== build (build/)"
 export MAKE_TARGETS="all check" MAKE_ARGS="TESTS="  # build the test programs, run them below
-build build --enable-werror || { echo "0 passed, 1 failed"; exit 1; }
+build build --enable-werror --enable-tests || { echo "0 passed, 1 failed"; exit 1; }
 
 logs=$top/build/test-logs
 rm -rf "$logs"; mkdir -p "$logs"
@@ -97,7 +97,7 @@ echo "== tier 5: robustness"
 if [ "${SKIP_ASAN:-0}" != 1 ]; then
     echo "   (ASan+UBSan build in build-asan/)"
     # (Debian's pam_wrapper 1.1.4 reads UID_WRAPPER_DISABLE_DEEPBIND: set both names.)
-    if CC=clang build build-asan \
+    if CC=clang build build-asan --enable-tests \
         CFLAGS="-g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"; then
         # Test programs, module and daemon are all instrumented; pam_wrapper and
         # nss_wrapper are preloaded ahead of the ASan runtime, hence link order off.
