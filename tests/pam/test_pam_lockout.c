@@ -113,8 +113,13 @@ static void test_lockout_after_three(void **state) {
         assert_string_equal(errs.buf[0], "");
         assert_int_equal(events(e, "auth_success"), 0);
         assert_int_equal(events(e, "login_denied"), 1);
-        /* The password module never ran for the locked attempt: no new failure. */
+        /* preauth stops a locked user before the password module: a wrong
+         * password is not even counted. */
+        auth("lockout", "alice", WRONG, PAM_AUTH_ERR, 0, &errs);
+        assert_string_equal(errs.buf[0], "");
         assert_int_equal(tally(e, "alice"), 3);
+        assert_int_equal(events(e, "auth_failure"), 3);
+        assert_int_equal(events(e, "login_denied"), 2);
         /* Only alice is locked. */
         auth("lockout", "bob", BOB_PW, PAM_SUCCESS, PAM_SUCCESS, NULL);
 }
