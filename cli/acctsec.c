@@ -9,29 +9,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
-#include "conf.h"
+#include "cli.h"
 #include "output.h"
 
-#define EXIT_USAGE 2
-#define EXIT_DENIED 4
-#define EXIT_UNAVAILABLE 69
 #define CLI_TIMEOUT_MS 10000
-
-struct cli {
-        char socket[ACCTSEC_SOCKET_PATH_MAX];
-        const char *user;
-        bool json;
-        struct acctsec_frame req;
-        struct acctsec_msg reply;
-};
 
 static void usage(FILE *f) {
         fputs("Usage: acctsec [--socket PATH] [--json] COMMAND [--user NAME]\n\n"
               "Commands:\n"
               "  status [--user NAME]          your account's security status (admins/auditors: anyone's)\n"
               "  lockout show [--user NAME]    failed-login tallies and locks\n"
-              "  lockout reset --user NAME     unlock a user and clear the tally (admins)\n\n"
+              "  lockout reset --user NAME     unlock a user and clear the tally (admins)\n"
+              "  mfa enroll totp               set up an authenticator app (QR code, then a code to confirm)\n"
+              "  mfa confirm CODE              confirm a pending enrolment (for scripts: enroll --json first)\n"
+              "  mfa status [--user NAME]      second-factor state and policy\n"
+              "  mfa reset --user NAME         remove a user's second factor (admins)\n\n"
               "Options:\n"
               "  --socket PATH   the acctsecd socket (default: socket= in " ACCTSEC_DEFAULT_CONF ",\n"
               "                  else " ACCTSEC_DEFAULT_SOCKET ")\n"
@@ -40,8 +32,7 @@ static void usage(FILE *f) {
               f);
 }
 
-static int fail(const struct cli *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(const struct cli *c, int code, const char *fmt, ...) {
+int cli_fail(const struct cli *c, int code, const char *fmt, ...) {
         char msg[512];
         va_list ap;
         va_start(ap, fmt);
@@ -60,24 +51,23 @@ static int fail(const struct cli *c, int code, const char *fmt, ...) {
         return code;
 }
 
-/* Send c->req; on failure print why and return the exit status. */
-static int call(struct cli *c) {
+int cli_call(struct cli *c) {
         int r = acctsec_call(c->socket, CLI_TIMEOUT_MS, &c->req, &c->reply);
         if (r == -ENOENT || r == -ECONNREFUSED || r == -ETIMEDOUT || r == -ECONNRESET || r == -EPIPE)
-                return fail(c, EXIT_UNAVAILABLE, "cannot reach acctsecd at %s: %s", c->socket, strerror(-r));
+                return cli_fail(c, EXIT_UNAVAILABLE, "cannot reach acctsecd at %s: %s", c->socket, strerror(-r));
         if (r == -EPERM)
-                return fail(c, EXIT_UNAVAILABLE,
+                return cli_fail(c, EXIT_UNAVAILABLE,
                             "%s is not served by a trusted acctsecd (owner or peer is neither root nor you)",
                             c->socket);
         if (r < 0)
-                return fail(c, EXIT_FAILURE, "talking to acctsecd at %s: %s", c->socket, strerror(-r));
+                return cli_fail(c, EXIT_FAILURE, "talking to acctsecd at %s: %s", c->socket, strerror(-r));
         int e = acctsec_reply_errno(&c->reply);
         if (e == 0)
                 return 0;
         const char *m = acctsec_msg_str(&c->reply, ACCTSEC_TAG_MESSAGE);
         if (e == EPERM || e == EACCES)
-                return fail(c, EXIT_DENIED, "permission denied: %s", m ? m : strerror(e));
-        return fail(c, EXIT_FAILURE, "%s", m ? m : strerror(e));
+                return cli_fail(c, EXIT_DENIED, "permission denied: %s", m ? m : strerror(e));
+        return cli_fail(c, EXIT_FAILURE, "%s", m ? m : strerror(e));
 }
 
 static uint64_t u64(const struct acctsec_msg *m, uint8_t tag) {
@@ -110,7 +100,7 @@ static int cmd_status(struct cli *c) {
 
         acctsec_frame_init(&c->req, ACCTSEC_OP_STATUS);
         acctsec_frame_add_str_opt(&c->req, ACCTSEC_TAG_USER, c->user);
-        int r = call(c);
+        int r = cli_call(c);
         if (r)
                 return r;
         const char *user = acctsec_msg_str(m, ACCTSEC_TAG_USER), *role = acctsec_msg_str(m, ACCTSEC_TAG_ROLE);
@@ -180,7 +170,7 @@ static int cmd_lockout_show(struct cli *c) {
 
         acctsec_frame_init(&c->req, ACCTSEC_OP_LOCKOUT_SHOW);
         acctsec_frame_add_str_opt(&c->req, ACCTSEC_TAG_USER, c->user);
-        int r = call(c);
+        int r = cli_call(c);
         if (r)
                 return r;
         if (c->json) {
@@ -217,7 +207,7 @@ static int cmd_lockout_reset(struct cli *c) {
         }
         acctsec_frame_init(&c->req, ACCTSEC_OP_LOCKOUT_RESET);
         acctsec_frame_add_str(&c->req, ACCTSEC_TAG_USER, c->user);
-        int r = call(c);
+        int r = cli_call(c);
         if (r)
                 return r;
         bool was_locked = u64(&c->reply, ACCTSEC_TAG_DECISION) == ACCTSEC_DENY_LOCKED;
@@ -241,11 +231,16 @@ static int cmd_lockout_reset(struct cli *c) {
 
 static const struct command {
         const char *noun, *verb;
+        int nargs; /* positional arguments after the verb */
         int (*run)(struct cli *c);
 } commands[] = {
-        { "status", NULL, cmd_status },
-        { "lockout", "show", cmd_lockout_show },
-        { "lockout", "reset", cmd_lockout_reset },
+        { "status", NULL, 0, cmd_status },
+        { "lockout", "show", 0, cmd_lockout_show },
+        { "lockout", "reset", 0, cmd_lockout_reset },
+        { "mfa", "enroll", 1, cmd_mfa_enroll },
+        { "mfa", "confirm", 1, cmd_mfa_confirm },
+        { "mfa", "status", 0, cmd_mfa_status },
+        { "mfa", "reset", 0, cmd_mfa_reset },
 };
 
 /* The socket named in the config file, if it names one and is readable. */
@@ -307,10 +302,12 @@ int main(int argc, char **argv) {
                 int words = k->verb ? 2 : 1;
                 if (strcmp(k->noun, noun) != 0 || (k->verb && (!verb || strcmp(k->verb, verb) != 0)))
                         continue;
-                if (optind + words != argc) {
-                        fprintf(stderr, "acctsec: unexpected argument \"%s\"\n", argv[optind + words]);
+                if (optind + words + k->nargs != argc) {
+                        fprintf(stderr, "acctsec: %s %s takes %d argument(s)\n", k->noun, k->verb ? k->verb : "",
+                                k->nargs);
                         return EXIT_USAGE;
                 }
+                c.args = argv + optind + words;
                 return k->run(&c);
         }
         fprintf(stderr, "acctsec: %s\n", noun ? "unknown command" : "no command given");

@@ -14,7 +14,7 @@
 #include "conf.h"
 #include "macro.h"
 
-enum key_type { T_BOOL, T_UINT, T_SECONDS, T_MSEC, T_PATH, T_GROUP, T_FAILMODE, T_SCOPE };
+enum key_type { T_BOOL, T_UINT, T_SECONDS, T_MSEC, T_PATH, T_GROUP, T_FAILMODE, T_SCOPE, T_MFA };
 
 /* Origins a key may come from. */
 #define O_GLOBAL (1u << ACCTSEC_CONF_GLOBAL)
@@ -48,6 +48,8 @@ static const struct key keys[] = {
         { "even_deny_root", T_BOOL, F(even_deny_root), 0, 0, O_POLICY },
         { "lock_scope", T_SCOPE, F(lock_scope), 0, 0, O_POLICY },
         { "lock_message", T_BOOL, F(lock_message), 0, 0, O_POLICY },
+        { "mfa", T_MFA, F(mfa), 0, 0, O_POLICY },
+        { "totp_window", T_UINT, F(totp_window), 0, 10, O_POLICY },
         { "admin_group", T_GROUP, F(admin_group), 0, 0, O_GLOBAL },
         { "audit_group", T_GROUP, F(audit_group), 0, 0, O_GLOBAL },
 };
@@ -60,8 +62,14 @@ void acctsec_conf_defaults(struct acctsec_conf *c) {
                 .fail_interval = 3600,
                 .unlock_time = 3600,
                 .lock_scope = ACCTSEC_LOCK_SCOPE_USER,
+                .mfa = ACCTSEC_MFA_OPTIONAL,
+                .totp_window = 1,
         };
         strcpy(c->socket, ACCTSEC_DEFAULT_SOCKET);
+}
+
+const char *acctsec_mfa_name(enum acctsec_mfa m) {
+        return m == ACCTSEC_MFA_REQUIRED ? "required" : m == ACCTSEC_MFA_OFF ? "off" : "optional";
 }
 
 int acctsec_parse_bool(const char *s, bool *ret) {
@@ -181,6 +189,16 @@ static int set_value(struct acctsec_conf *c, const struct key *k, const char *v,
                         c->failmode = ACCTSEC_FAILMODE_OPEN;
                 else
                         return *why = "expected secure or open", -EINVAL;
+                return 0;
+        case T_MFA:
+                if (strcmp(v, "required") == 0)
+                        c->mfa = ACCTSEC_MFA_REQUIRED;
+                else if (strcmp(v, "optional") == 0)
+                        c->mfa = ACCTSEC_MFA_OPTIONAL;
+                else if (strcmp(v, "off") == 0)
+                        c->mfa = ACCTSEC_MFA_OFF;
+                else
+                        return *why = "expected required, optional or off", -EINVAL;
                 return 0;
         case T_SCOPE:
                 if (strcmp(v, "user") == 0)

@@ -25,6 +25,7 @@
 
 enum acctsec_failmode { ACCTSEC_FAILMODE_SECURE, ACCTSEC_FAILMODE_OPEN };
 enum acctsec_lock_scope { ACCTSEC_LOCK_SCOPE_USER, ACCTSEC_LOCK_SCOPE_USER_SOURCE };
+enum acctsec_mfa { ACCTSEC_MFA_OFF, ACCTSEC_MFA_OPTIONAL, ACCTSEC_MFA_REQUIRED };
 
 struct acctsec_conf {
         /* client side: used by the module (and the CLI for socket) */
@@ -40,6 +41,9 @@ struct acctsec_conf {
         bool even_deny_root;
         enum acctsec_lock_scope lock_scope;
         bool lock_message; /* tell a locked user "locked until HH:MM" */
+        /* second factor: decided by the daemon */
+        enum acctsec_mfa mfa;
+        unsigned totp_window; /* steps of 30 s accepted either side of now */
         /* roles: global section only */
         char admin_group[ACCTSEC_GROUP_MAX];
         char audit_group[ACCTSEC_GROUP_MAX];
@@ -92,3 +96,4 @@ int acctsec_conf_parse(struct acctsec_conf *c, const char *text, size_t len,
 /* Parse "90", "90s", "15m", "2h", "1d" into seconds. */
 int acctsec_parse_duration(const char *s, unsigned long long *ret_seconds);
 int acctsec_parse_bool(const char *s, bool *ret);
+const char *acctsec_mfa_name(enum acctsec_mfa m);

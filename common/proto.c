@@ -171,6 +171,12 @@ const char *acctsec_op_name(uint8_t op) {
                 [ACCTSEC_OP_STATUS] = "status",
                 [ACCTSEC_OP_LOCKOUT_SHOW] = "lockout-show",
                 [ACCTSEC_OP_LOCKOUT_RESET] = "lockout-reset",
+                [ACCTSEC_OP_MFA_BEGIN] = "mfa-begin",
+                [ACCTSEC_OP_MFA_VERIFY] = "mfa-verify",
+                [ACCTSEC_OP_TOTP_ENROLL] = "totp-enroll",
+                [ACCTSEC_OP_TOTP_CONFIRM] = "totp-confirm",
+                [ACCTSEC_OP_MFA_STATUS] = "mfa-status",
+                [ACCTSEC_OP_MFA_RESET] = "mfa-reset",
         };
         if (op < ARRAY_SIZE(names) && names[op])
                 return names[op];

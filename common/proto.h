@@ -28,6 +28,12 @@ enum acctsec_op {
         ACCTSEC_OP_STATUS = 6,   /* a user's security status        (CLI)             */
         ACCTSEC_OP_LOCKOUT_SHOW = 7,
         ACCTSEC_OP_LOCKOUT_RESET = 8,
+        ACCTSEC_OP_MFA_BEGIN = 9,    /* which second factor to ask for     (module, auth)    */
+        ACCTSEC_OP_MFA_VERIFY = 10,  /* check a typed code                 (module, auth)    */
+        ACCTSEC_OP_TOTP_ENROLL = 11, /* new TOTP secret, pending           (CLI)             */
+        ACCTSEC_OP_TOTP_CONFIRM = 12, /* first code activates it           (CLI)             */
+        ACCTSEC_OP_MFA_STATUS = 13,
+        ACCTSEC_OP_MFA_RESET = 14,   /* admin: remove a user's factors     (CLI)             */
 };
 
 /* Reply types. */
@@ -41,6 +47,7 @@ enum acctsec_tag {
         ACCTSEC_TAG_SERVICE = 2,
         ACCTSEC_TAG_RHOST = 3,
         ACCTSEC_TAG_TTY = 4,
+        ACCTSEC_TAG_CODE = 6, /* a typed one-time code (a secret: wiped after use) */
         ACCTSEC_TAG_CONF = 5, /* policy overrides from module arguments, "key=value key=value" */
         ACCTSEC_TAG_ERRNO = 16,
         ACCTSEC_TAG_MESSAGE = 17,
@@ -55,11 +62,29 @@ enum acctsec_tag {
         ACCTSEC_TAG_ROLE = 26,
         ACCTSEC_TAG_LAST_SUCCESS = 27,
         ACCTSEC_TAG_COUNT = 28,
+        ACCTSEC_TAG_MFA = 29,    /* enum acctsec_mfa_ask (MFA_BEGIN), enum acctsec_mfa_state (MFA_STATUS) */
+        ACCTSEC_TAG_URI = 30,    /* otpauth:// URI (TOTP_ENROLL) */
+        ACCTSEC_TAG_SECRET = 31, /* base32 TOTP secret (TOTP_ENROLL) */
+        ACCTSEC_TAG_POLICY = 32, /* "required", "optional" or "off" */
+};
+
+/* What the module must ask for after MFA_BEGIN. */
+enum acctsec_mfa_ask {
+        ACCTSEC_MFA_NONE = 0,     /* nothing: not enrolled and not required (the module returns PAM_IGNORE) */
+        ACCTSEC_MFA_TOTP = 1,     /* a code from the authenticator app */
+        ACCTSEC_MFA_ENROL = 2,    /* required but not enrolled: refuse, saying how to enrol */
+};
+
+enum acctsec_mfa_state {
+        ACCTSEC_MFA_STATE_NONE = 0,
+        ACCTSEC_MFA_STATE_PENDING = 1, /* enrolment started, not confirmed */
+        ACCTSEC_MFA_STATE_ACTIVE = 2,
 };
 
 enum acctsec_decision {
         ACCTSEC_ALLOW = 0,
         ACCTSEC_DENY_LOCKED = 1,
+        ACCTSEC_DENY_CODE = 2, /* MFA_VERIFY: wrong, replayed or missing code */
 };
 
 #define ACCTSEC_LOCKED_FOREVER UINT64_MAX

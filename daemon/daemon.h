@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
+#include "keyfile.h"
+#include "mfa.h"
 #include "policy.h"
 #include "proto.h"
 #include "store.h"
@@ -11,6 +13,8 @@
 struct daemon {
         struct store store;
         struct policy policy;
+        uint8_t key[KEYFILE_KEY_SIZE]; /* master key: seals TOTP secrets */
+        struct mfa mfa;
 };
 
 /* Handle one request from a peer known by SO_PEERCRED; always fills reply

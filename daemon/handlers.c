@@ -8,27 +8,28 @@
 #include <time.h>
 
 #include "daemon.h"
+#include "handlers.h"
 #include "lockout.h"
 #include "log.h"
 #include "users.h"
 
 #define LIST_MAX 500 /* records in one reply (and what fits in a frame); the rest is counted */
 
-static int reply_error(struct acctsec_frame *reply, int negative_errno, const char *message) {
+int reply_error(struct acctsec_frame *reply, int negative_errno, const char *message) {
         acctsec_frame_init(reply, ACCTSEC_REPLY_ERROR);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_ERRNO, (uint64_t) -negative_errno);
         acctsec_frame_add_str(reply, ACCTSEC_TAG_MESSAGE, message);
         return 0;
 }
 
-static int refuse(struct acctsec_frame *reply, const struct ucred *peer, uint8_t op, const char *why) {
+int refuse(struct acctsec_frame *reply, const struct ucred *peer, uint8_t op, const char *why) {
         log_warning("refused %s from uid %u (pid %d): %s", acctsec_op_name(op), (unsigned) peer->uid,
                     (int) peer->pid, why);
         return reply_error(reply, -EPERM, why);
 }
 
 /* A string field: absent is fine unless required; present must be clean text. */
-static int get_str(const struct acctsec_msg *m, uint8_t tag, bool required, const char **ret) {
+int get_str(const struct acctsec_msg *m, uint8_t tag, bool required, const char **ret) {
         *ret = NULL;
         for (size_t i = 0; i < m->nfields; i++)
                 if (m->f[i].tag == tag) {
@@ -40,68 +41,85 @@ static int get_str(const struct acctsec_msg *m, uint8_t tag, bool required, cons
         return required ? -EINVAL : 0;
 }
 
-static uint64_t wire_until(int64_t locked_until) {
+uint64_t wire_until(int64_t locked_until) {
         return locked_until == LOCKED_FOREVER ? ACCTSEC_LOCKED_FOREVER : (uint64_t) locked_until;
+}
+
+int login_prologue(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req, struct login *l,
+                   struct acctsec_frame *reply) {
+        struct attempt *a = &l->a;
+        const char *overrides, *why = NULL;
+        uint8_t op = req->type;
+
+        memset(l, 0, sizeof(*l));
+        if (get_str(req, ACCTSEC_TAG_USER, true, &a->user) < 0 || get_str(req, ACCTSEC_TAG_SERVICE, false, &a->service) < 0 ||
+            get_str(req, ACCTSEC_TAG_RHOST, false, &a->rhost) < 0 || get_str(req, ACCTSEC_TAG_TTY, false, &a->tty) < 0 ||
+            get_str(req, ACCTSEC_TAG_CONF, false, &overrides) < 0)
+                return reply_error(reply, -EINVAL, "missing or malformed field"), 1;
+        int r = user_by_name(a->user, &l->p);
+        if (r < 0 && r != -ENOENT) /* NSS is down: do not guess */
+                return reply_error(reply, r, "user lookup failed"), 1;
+        a->known = r == 0;
+        a->root = a->known && l->p.uid == 0;
+        a->privileged = peer->uid == 0;
+        /* A screen locker runs as the user: it may ask about that user only. */
+        if (!a->privileged && (!a->known || l->p.uid != peer->uid))
+                return refuse(reply, peer, op, "you may only ask about your own account"), 1;
+        if (overrides && !a->privileged) {
+                log_notice("ignoring policy arguments from unprivileged uid %u", (unsigned) peer->uid);
+                overrides = NULL;
+        }
+        r = policy_for(&d->policy, a->known ? &l->p : NULL, a->service, overrides, &l->conf, &why);
+        if (r < 0)
+                return reply_error(reply, r, why), 1;
+        a->conf = &l->conf;
+        return 0;
 }
 
 static int handle_login(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
                         struct acctsec_frame *reply) {
-        struct attempt a = { 0 };
-        struct acctsec_conf conf;
-        struct principal p;
+        struct login l;
+        struct attempt *a = &l.a;
         struct lock_result res;
-        const char *overrides, *why = NULL;
         int64_t now = (int64_t) time(NULL);
         uint8_t op = req->type;
+        int r;
 
-        if (get_str(req, ACCTSEC_TAG_USER, true, &a.user) < 0 || get_str(req, ACCTSEC_TAG_SERVICE, false, &a.service) < 0 ||
-            get_str(req, ACCTSEC_TAG_RHOST, false, &a.rhost) < 0 || get_str(req, ACCTSEC_TAG_TTY, false, &a.tty) < 0 ||
-            get_str(req, ACCTSEC_TAG_CONF, false, &overrides) < 0)
-                return reply_error(reply, -EINVAL, "missing or malformed field");
-        int r = user_by_name(a.user, &p);
-        if (r < 0 && r != -ENOENT) /* NSS is down: do not guess */
-                return reply_error(reply, r, "user lookup failed");
-        a.known = r == 0;
-        a.root = a.known && p.uid == 0;
-        a.privileged = peer->uid == 0;
-        /* A screen locker runs as the user: it may ask about that user only. */
-        if (!a.privileged && (!a.known || p.uid != peer->uid))
-                return refuse(reply, peer, op, "you may only ask about your own account");
-        if (overrides && !a.privileged) {
-                log_notice("ignoring policy arguments from unprivileged uid %u", (unsigned) peer->uid);
-                overrides = NULL;
-        }
-        r = policy_for(&d->policy, a.known ? &p : NULL, a.service, overrides, &conf, &why);
-        if (r < 0)
-                return reply_error(reply, r, why);
-        a.conf = &conf;
-
+        if (login_prologue(d, peer, req, &l, reply))
+                return 0;
         if (op == ACCTSEC_OP_AUTHFAIL)
-                r = lockout_fail(&d->store, &a, now, &res);
+                r = lockout_fail(&d->store, a, now, &res);
         else if (op == ACCTSEC_OP_AUTHSUCC)
-                r = lockout_success(&d->store, &a, now, &res);
+                r = lockout_success(&d->store, a, now, &res);
         else
-                r = lockout_check(&d->store, &a, now, &res);
-        if (r < 0) {
-                log_error("%s for %s failed: %s", acctsec_op_name(op), a.user, strerror(-r));
-                return reply_error(reply, r, "database error");
-        }
-        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
-        acctsec_frame_add_u64(reply, ACCTSEC_TAG_DECISION, res.locked ? ACCTSEC_DENY_LOCKED : ACCTSEC_ALLOW);
-        if (res.locked && conf.lock_message)
-                acctsec_frame_add_u64(reply, ACCTSEC_TAG_LOCKED_UNTIL, wire_until(res.locked_until));
+                r = lockout_check(&d->store, a, now, &res);
+        if (r < 0)
+                return reply_db_error(reply, op, a->user, r);
+        reply_decision(reply, &l.conf, &res);
         return 0;
 }
 
+int reply_db_error(struct acctsec_frame *reply, uint8_t op, const char *user, int r) {
+        log_error("%s for %s failed: %s", acctsec_op_name(op), user, strerror(-r));
+        return reply_error(reply, r, "database error");
+}
+
+void reply_decision(struct acctsec_frame *reply, const struct acctsec_conf *conf, const struct lock_result *res) {
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_DECISION, res->locked ? ACCTSEC_DENY_LOCKED : ACCTSEC_ALLOW);
+        if (res->locked && conf->lock_message)
+                acctsec_frame_add_u64(reply, ACCTSEC_TAG_LOCKED_UNTIL, wire_until(res->locked_until));
+}
+
 /* The user a CLI request is about: --user, or the caller itself. */
-static int target_of(const struct acctsec_msg *req, const struct ucred *peer, struct principal *ret) {
+int target_of(const struct acctsec_msg *req, const struct ucred *peer, struct principal *ret) {
         const char *user;
         if (get_str(req, ACCTSEC_TAG_USER, false, &user) < 0)
                 return -EINVAL;
         return user ? user_by_name(user, ret) : user_by_uid(peer->uid, ret);
 }
 
-static bool may_read(const struct daemon *d, const struct ucred *peer, uid_t target) {
+bool may_read(const struct daemon *d, const struct ucred *peer, uid_t target) {
         return peer->uid == target || role_of(peer->uid, &d->policy.global) >= ROLE_AUDITOR;
 }
 
@@ -210,7 +228,7 @@ static int handle_lockout_show(struct daemon *d, const struct ucred *peer, const
 static int handle_lockout_reset(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
                                 struct acctsec_frame *reply) {
         const char *user;
-        struct principal admin, target;
+        struct principal target;
         char actor[USER_NAME_MAX + 16];
         int removed = 0;
         bool was_locked = false;
@@ -219,10 +237,7 @@ static int handle_lockout_reset(struct daemon *d, const struct ucred *peer, cons
                 return reply_error(reply, -EINVAL, "lockout reset needs a user");
         if (role_of(peer->uid, &d->policy.global) != ROLE_ADMIN)
                 return refuse(reply, peer, req->type, "only admins may unlock users");
-        if (user_by_uid(peer->uid, &admin) == 0)
-                snprintf(actor, sizeof(actor), "%s", admin.name);
-        else
-                snprintf(actor, sizeof(actor), "uid=%u", (unsigned) peer->uid);
+        actor_name(peer, actor, sizeof(actor));
         /* A user that no longer exists may still have a tally to clear. */
         if (user_by_name(user, &target) == -ENOENT) {
                 struct list_ctx c = { .reply = NULL };
@@ -237,6 +252,14 @@ static int handle_lockout_reset(struct daemon *d, const struct ucred *peer, cons
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_COUNT, (uint64_t) removed);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_DECISION, was_locked ? ACCTSEC_DENY_LOCKED : ACCTSEC_ALLOW);
         return 0;
+}
+
+void actor_name(const struct ucred *peer, char *buf, size_t n) {
+        struct principal p;
+        if (user_by_uid(peer->uid, &p) == 0)
+                snprintf(buf, n, "%s", p.name);
+        else
+                snprintf(buf, n, "uid=%u", (unsigned) peer->uid);
 }
 
 int handle_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
@@ -257,6 +280,13 @@ int handle_request(struct daemon *d, const struct ucred *peer, const struct acct
                 return handle_lockout_show(d, peer, req, reply);
         case ACCTSEC_OP_LOCKOUT_RESET:
                 return handle_lockout_reset(d, peer, req, reply);
+        case ACCTSEC_OP_MFA_BEGIN:
+        case ACCTSEC_OP_MFA_VERIFY:
+        case ACCTSEC_OP_TOTP_ENROLL:
+        case ACCTSEC_OP_TOTP_CONFIRM:
+        case ACCTSEC_OP_MFA_STATUS:
+        case ACCTSEC_OP_MFA_RESET:
+                return handle_mfa_request(d, peer, req, reply);
         default:
                 reply_error(reply, -EOPNOTSUPP, "unknown request type");
                 return -EOPNOTSUPP;

@@ -147,7 +147,7 @@ static bool count_failure(const struct attempt *a, struct tally *t, int64_t now)
 }
 
 int lockout_fail(struct store *s, const struct attempt *a, int64_t now, struct lock_result *ret) {
-        struct event ev[2];
+        struct event ev[3];
         struct tally t;
         char detail[96];
         size_t n = 0;
@@ -156,6 +156,8 @@ int lockout_fail(struct store *s, const struct attempt *a, int64_t now, struct l
         int r = store_begin(s);
         if (r < 0)
                 return r;
+        if (a->factor)
+                ev[n++] = event_of(a, EV_CODE_REFUSED, a->refusal ? a->refusal : a->factor);
         /* An unknown user has no tally (nothing to lock, nothing to fill the
          * database with) but the attempt is logged all the same. */
         if (!a->known) {
@@ -173,7 +175,8 @@ int lockout_fail(struct store *s, const struct attempt *a, int64_t now, struct l
                 store_rollback(s);
                 return r;
         }
-        snprintf(detail, sizeof(detail), "failures=%lld", (long long) t.failures);
+        snprintf(detail, sizeof(detail), "%s%sfailures=%lld", a->factor ? a->factor : "", a->factor ? " " : "",
+                 (long long) t.failures);
         ev[n++] = event_of(a, EV_AUTH_FAILURE, detail);
         if (locked_now)
                 ev[n++] = event_of(a, EV_LOCKOUT, detail);
@@ -214,6 +217,8 @@ int lockout_success(struct store *s, const struct attempt *a, int64_t now, struc
                 ret->failures = 0;
         } else if (!a->privileged && t.failures > 0)
                 detail = "unprivileged caller: failure count kept";
+        if (a->factor && !detail)
+                detail = a->factor;
         struct event ev = event_of(a, EV_AUTH_SUCCESS, detail);
         return commit_events(s, now, &ev, 1);
 }

@@ -18,6 +18,8 @@ struct attempt {
         bool known;      /* the user exists (NSS) */
         bool root;       /* uid 0 */
         bool privileged; /* the caller is root: may reset the tally */
+        const char *factor; /* "totp" when this is a second-factor attempt, else NULL */
+        const char *refusal; /* why a code was refused (logged as code_refused) */
         const struct acctsec_conf *conf;
 };
 

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <liboath/oath.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "secret.h"
 #include "server.h"
 
 struct options {
@@ -176,6 +178,16 @@ int main(int argc, char **argv) {
                 log_error("database in %s: %s (%s); refusing to start", o.state_dir, why, strerror(-r));
                 goto out;
         }
+        r = keyfile_load(o.state_dir, d.key, &why);
+        if (r < 0) {
+                log_error("key file in %s: %s (%s); refusing to start", o.state_dir, why, strerror(-r));
+                goto out;
+        }
+        d.mfa = (struct mfa){ .store = &d.store, .key = d.key };
+        if (oath_init() != OATH_OK) {
+                log_error("liboath initialisation failed; refusing to start");
+                goto out;
+        }
         int fd = get_listener(&o);
         if (fd < 0)
                 goto out;
@@ -194,6 +206,7 @@ int main(int argc, char **argv) {
         if (o.socket)
                 unlink(o.socket);
 out:
+        acctsec_wipe(d.key, sizeof(d.key));
         store_close(&d.store);
         policy_free(&d.policy);
         return ret;

@@ -18,6 +18,10 @@ static const struct {
         [EV_LOCKOUT] = { "lockout", "f24dacdff45943a2be72adc6c0ce36d9", LOG_WARNING },
         [EV_UNLOCK] = { "unlock", "6988fae179d044d99673707dfc2ff56d", LOG_NOTICE },
         [EV_LOGIN_DENIED] = { "login_denied", "9e91236bf68944a8ac6ea7ac16dc3723", LOG_NOTICE },
+        [EV_MFA_ENROLLED] = { "mfa_enrolled", "65b5149bda144d9a968ca447d7d112ee", LOG_NOTICE },
+        [EV_MFA_RESET] = { "mfa_reset", "3713ea839b824d65ab00bb5988a72343", LOG_NOTICE },
+        [EV_CODE_USED] = { "code_used", "dbfc81ac3a59469a9a86a390badecb38", LOG_INFO },
+        [EV_CODE_REFUSED] = { "code_refused", "e2111c988c734048a18e5198af34c4ed", LOG_NOTICE },
 };
 
 const char *seclog_type_name(enum event_type t) {

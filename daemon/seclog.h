@@ -11,6 +11,10 @@ enum event_type {
         EV_LOCKOUT,
         EV_UNLOCK,
         EV_LOGIN_DENIED,
+        EV_MFA_ENROLLED,
+        EV_MFA_RESET,
+        EV_CODE_USED,
+        EV_CODE_REFUSED,
         _EV_MAX,
 };
 

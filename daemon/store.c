@@ -33,6 +33,14 @@ static const char *const migrations[] = {
         "  actor TEXT NOT NULL DEFAULT '',"          /* who acted, when not the user */
         "  detail TEXT NOT NULL DEFAULT '');"
         "CREATE INDEX events_by_user ON events (user, id);",
+        /* 2: TOTP second factor; the secret is sealed with the key file */
+        "CREATE TABLE mfa_totp ("
+        "  user TEXT PRIMARY KEY,"
+        "  sealed BLOB NOT NULL,"                   /* nonce || secretbox(secret) */
+        "  active INTEGER NOT NULL DEFAULT 0,"      /* 0: enrolment not confirmed yet */
+        "  last_step INTEGER NOT NULL DEFAULT 0,"   /* the last time step used: only moves forward */
+        "  created INTEGER NOT NULL,"
+        "  activated INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
 };
 
 int store_schema_version(void) {

@@ -15,6 +15,7 @@ static const struct {
         { "preauth", MODE_PREAUTH },
         { "authfail", MODE_AUTHFAIL },
         { "authsucc", MODE_AUTHSUCC },
+        { "mfa", MODE_MFA },
 };
 
 static int load_file(pam_handle_t *pamh, const char *path, bool explicit, struct acctsec_conf *c) {

@@ -10,6 +10,7 @@ enum acctsec_mode {
         MODE_PREAUTH,
         MODE_AUTHFAIL,
         MODE_AUTHSUCC,
+        MODE_MFA,
 };
 
 #define OVERRIDES_MAX 2048

@@ -59,7 +59,7 @@ static bool transport_error(int r) {
 
 /* Ask the daemon.  PAM_SUCCESS with x->reply an OK reply, or a PAM error;
  * *ret_open is set when failmode=open let an unreachable daemon pass. */
-static int ask(pam_handle_t *pamh, const struct module_args *a, uint8_t op, const char *user,
+static int ask(pam_handle_t *pamh, const struct module_args *a, uint8_t op, const char *user, const char *code,
                struct exchange *x, bool *ret_open) {
         struct acctsec_frame *f = &x->req;
 
@@ -71,6 +71,8 @@ static int ask(pam_handle_t *pamh, const struct module_args *a, uint8_t op, cons
         add_item(pamh, f, ACCTSEC_TAG_TTY, PAM_TTY);
         if (a->overrides_len > 0)
                 acctsec_frame_add_str(f, ACCTSEC_TAG_CONF, a->overrides);
+        if (code)
+                acctsec_frame_add_str(f, ACCTSEC_TAG_CODE, code);
 
         int r = acctsec_call(a->conf.socket, a->conf.timeout_ms, f, &x->reply);
         if (r == 0 && x->reply.type != ACCTSEC_REPLY_OK) {
@@ -149,7 +151,7 @@ static int do_auth(pam_handle_t *pamh, const struct module_args *a, const char *
                 [MODE_AUTHSUCC] = ACCTSEC_OP_AUTHSUCC,
         };
         bool open = false;
-        int r = ask(pamh, a, ops[a->mode], user, x, &open);
+        int r = ask(pamh, a, ops[a->mode], user, NULL, x, &open);
 
         /* authfail runs only after the password failed: it never passes. */
         if (a->mode == MODE_AUTHFAIL) {
@@ -168,6 +170,60 @@ static int do_auth(pam_handle_t *pamh, const struct module_args *a, const char *
         return PAM_AUTH_ERR;
 }
 
+/* The second factor.  The typed code goes to the daemon whatever it is
+ * (empty, or a failed conversation, counts as a wrong code: CVE-2021-31924). */
+static int verify_code(pam_handle_t *pamh, const struct module_args *a, const char *user, struct exchange *x) {
+        _cleanup_erase_ char *code = NULL;
+        bool open = false;
+
+        if (pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &code, "Verification code: ") != PAM_SUCCESS || !code) {
+                acctsec_erase_and_free(code);
+                code = strdup("");
+                if (!code)
+                        return PAM_BUF_ERR;
+        }
+        int r = ask(pamh, a, ACCTSEC_OP_MFA_VERIFY, user, code, x, &open);
+        if (r != PAM_SUCCESS)
+                return r;
+        if (open) /* failmode=open never grants a second factor by itself */
+                return PAM_IGNORE;
+        if (!is_locked(&x->reply))
+                return PAM_SUCCESS;
+        tell_locked(pamh, a, &x->reply);
+        (void) pam_fail_delay(pamh, 2000000);
+        return PAM_AUTH_ERR;
+}
+
+static int do_mfa(pam_handle_t *pamh, const struct module_args *a, const char *user, struct exchange *x) {
+        uint64_t what;
+        bool open = false;
+
+        int r = ask(pamh, a, ACCTSEC_OP_MFA_BEGIN, user, NULL, x, &open);
+        if (r != PAM_SUCCESS)
+                return r;
+        if (open)
+                return PAM_IGNORE;
+        if (acctsec_msg_u64(&x->reply, ACCTSEC_TAG_MFA, &what) < 0)
+                return PAM_SERVICE_ERR;
+        /* A locked user is asked for a code like anyone else, and refused. */
+        if (is_locked(&x->reply))
+                what = ACCTSEC_MFA_TOTP;
+        switch (what) {
+        case ACCTSEC_MFA_NONE: /* not required, not enrolled: the stack decides, never us */
+                return PAM_IGNORE;
+        case ACCTSEC_MFA_ENROL:
+                if (!a->conf.silent)
+                        pam_error(pamh, "This account needs a second factor and has none. "
+                                        "Set one up with 'acctsec mfa enroll totp' (or ask an administrator).");
+                return PAM_AUTH_ERR;
+        case ACCTSEC_MFA_TOTP:
+                acctsec_msg_wipe(&x->reply);
+                return verify_code(pamh, a, user, x);
+        default:
+                return PAM_SERVICE_ERR;
+        }
+}
+
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv) {
         struct module_args a;
         struct exchange *x __attribute__((cleanup(exchange_free))) = NULL;
@@ -177,7 +233,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         if (r != PAM_SUCCESS)
                 return r;
         if (a.mode == MODE_NONE) {
-                pam_syslog(pamh, LOG_ERR, "auth needs a mode: preauth, authfail or authsucc");
+                pam_syslog(pamh, LOG_ERR, "auth needs a mode: preauth, authfail, authsucc or mfa");
                 return PAM_SERVICE_ERR;
         }
         r = get_user(pamh, &user);
@@ -186,7 +242,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         x = calloc(1, sizeof(*x));
         if (!x)
                 return PAM_BUF_ERR;
-        return do_auth(pamh, &a, user, x);
+        return a.mode == MODE_MFA ? do_mfa(pamh, &a, user, x) : do_auth(pamh, &a, user, x);
 }
 
 PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv) {
@@ -214,7 +270,7 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
         x = calloc(1, sizeof(*x));
         if (!x)
                 return PAM_BUF_ERR;
-        r = ask(pamh, &a, ACCTSEC_OP_ACCOUNT, user, x, &open);
+        r = ask(pamh, &a, ACCTSEC_OP_ACCOUNT, user, NULL, x, &open);
         if (r != PAM_SUCCESS || open)
                 return r;
         if (is_locked(&x->reply)) {

@@ -6,10 +6,11 @@
 set -euo pipefail
 
 build_pkgs=(build-essential autoconf automake libtool pkg-config
-            libpam0g-dev libsodium-dev libsqlite3-dev libsystemd-dev)
+            libpam0g-dev libsodium-dev libsqlite3-dev libsystemd-dev liboath-dev libqrencode-dev)
 demo_pkgs=(libnss-wrapper libpam-wrapper)
 test_pkgs=(libcmocka-dev libpamtest0-dev python3 sqlite3 clang libclang-rt-14-dev
-           valgrind pamtester libpam-modules systemd passwd)
+           valgrind pamtester libpam-modules systemd passwd
+           openssh-server openssh-client python3-paramiko)
 
 want=("${build_pkgs[@]}")
 case "${1:-test}" in

@@ -74,6 +74,7 @@ suites() {
     ACCTSEC_BUILD_DIR=$b tap "${p}daemon_integration" python3 "$top/tests/integration/test_daemon.py"
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_lockout" "$b/tests/pam/test_pam_lockout"
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_concurrency" "$b/tests/pam/test_pam_concurrency"
+    ACCTSEC_BUILD_DIR=$b tap "${p}pam_mfa" "$b/tests/pam/test_pam_mfa"
 }
 
 echo "== tiers 1-3: units, daemon integration, PAM stacks, concurrency"
@@ -90,6 +91,10 @@ check module_exports exports_only_pam_sm
 echo "== tier 4: real clients (root only)"
 for t in "$top"/tests/system/test_*.sh; do
     [ -f "$t" ] && ACCTSEC_BUILD_DIR=$top/build tap "$(basename "$t" .sh)" bash "$t"
+done
+# Debian's python3 (paramiko comes from python3-paramiko), not one earlier on PATH.
+for t in "$top"/tests/system/test_*.py; do
+    [ -f "$t" ] && ACCTSEC_BUILD_DIR=$top/build tap "$(basename "$t" .py)" /usr/bin/python3 "$t"
 done
 
 echo "== tier 5: robustness"

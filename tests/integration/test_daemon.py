@@ -463,6 +463,23 @@ def refuses_symlinked_database(d):
 
 
 @test
+def key_file_created_private_and_checked(d):
+    key = os.path.join(d.state, "secret.key")
+    st = os.stat(key)
+    assert st.st_size == 32 and st.st_mode & 0o777 == 0o600, oct(st.st_mode)
+    d.stop()
+    os.chmod(key, 0o644)
+    refuses_to_start(d, "readable or writable by others")
+    os.chmod(key, 0o600)
+    with open(key, "ab") as f:
+        f.write(b"x")
+    refuses_to_start(d, "exactly 32 bytes")
+    os.unlink(key)
+    os.symlink("/etc/hostname", key)
+    refuses_to_start(d, "a symlink")
+
+
+@test
 def second_daemon_on_same_socket_refused(d):
     other = subprocess.run(d.argv(["--socket", d.sock]), env=d.env(), capture_output=True, text=True, timeout=30)
     assert other.returncode != 0 and "already listening" in other.stderr, other.stderr
@@ -485,7 +502,7 @@ def state_survives_restart_and_schema_pragmas(d):
     d.start()
     assert d.db("SELECT failures FROM lockout WHERE user='alice'") == [(1,)]
     assert d.db("PRAGMA journal_mode") == [("wal",)]
-    assert d.db("PRAGMA user_version") == [(1,)]
+    assert d.db("PRAGMA user_version") == [(2,)]
     mode = os.stat(os.path.join(d.state, "acctsec.db")).st_mode & 0o777
     assert mode == 0o600, oct(mode)
 

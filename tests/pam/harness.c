@@ -66,9 +66,10 @@ static void write_service(const char *base, const char *build, const struct serv
                  "auth     requisite                  %s preauth\n"
                  "auth     [success=1 default=ignore] %s passdb=%s/passdb\n"
                  "auth     [default=die]              %s authfail\n"
-                 "auth     required                   %s authsucc\n"
+                 "auth     %-26s %s %s\n"
                  "account  required                   %s\n",
-                 mod, matrix_path(), base, mod, mod, mod);
+                 mod, matrix_path(), base, mod, d->mfa ? "requisite" : "required", mod,
+                 d->mfa ? "mfa" : "authsucc", mod);
         snprintf(path, sizeof(path), "%s/services/%s", base, d->name);
         write_file(path, text);
 }

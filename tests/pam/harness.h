@@ -34,6 +34,7 @@ struct service_def {
         const char *name;
         const char *socket; /* file name in the base dir instead of "sock", or NULL */
         const char *extra;  /* more pam_acctsec.so arguments, or NULL */
+        bool mfa;           /* the MFA stack: the last auth line is "mfa", not "authsucc" */
 };
 
 /* Call first in main(); returns only in the re-executed program. */

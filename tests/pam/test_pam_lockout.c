@@ -371,14 +371,14 @@ static void test_no_leaked_fds_or_signals(void **state) {
 }
 
 static const struct service_def services[] = {
-        { "lockout", NULL, NULL },
-        { "lockmsg", NULL, "lock_message=yes" },
-        { "rootlock", NULL, "even_deny_root=yes" },
-        { "scoped", NULL, "lock_scope=user+source" },
-        { "open", NULL, "failmode=open" },
-        { "hung", "hung.sock", "timeout=300" },
-        { "badvalue", NULL, "deny=three" },
-        { "badkey", NULL, "no_such_option=1" },
+        { "lockout", NULL, NULL, false },
+        { "lockmsg", NULL, "lock_message=yes", false },
+        { "rootlock", NULL, "even_deny_root=yes", false },
+        { "scoped", NULL, "lock_scope=user+source", false },
+        { "open", NULL, "failmode=open", false },
+        { "hung", "hung.sock", "timeout=300", false },
+        { "badvalue", NULL, "deny=three", false },
+        { "badkey", NULL, "no_such_option=1", false },
         {},
 };
 

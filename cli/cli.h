@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#pragma once
+
+#include <stdbool.h>
+
+#include "client.h"
+#include "conf.h"
+
+#define EXIT_USAGE 2
+#define EXIT_DENIED 4
+#define EXIT_UNAVAILABLE 69
+
+struct cli {
+        char socket[ACCTSEC_SOCKET_PATH_MAX];
+        const char *user;
+        bool json;
+        char **args; /* the command's own positional arguments */
+        struct acctsec_frame req;
+        struct acctsec_msg reply;
+};
+
+/* Send c->req; on failure print why and return the exit status (else 0). */
+int cli_call(struct cli *c);
+int cli_fail(const struct cli *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+int cmd_mfa_enroll(struct cli *c);
+int cmd_mfa_confirm(struct cli *c);
+int cmd_mfa_status(struct cli *c);
+int cmd_mfa_reset(struct cli *c);

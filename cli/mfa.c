@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* acctsec mfa ...: TOTP enrolment, status, admin reset. */
+#include "config.h"
+
+#include <qrencode.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "output.h"
+#include "secret.h"
+
+static const char *state_name(uint64_t s) {
+        return s == ACCTSEC_MFA_STATE_ACTIVE ? "active" : s == ACCTSEC_MFA_STATE_PENDING ? "pending" : "none";
+}
+
+/* Two modules per character cell, light on dark, with a quiet zone. */
+static void print_qr(const char *text) {
+        QRcode *qr = QRcode_encodeString(text, 0, QR_ECLEVEL_L, QR_MODE_8, 1);
+        if (!qr)
+                return;
+        int w = qr->width, q = 2;
+        for (int y = -q; y < w + q; y += 2) {
+                fputs("  ", stdout);
+                for (int x = -q; x < w + q; x++) {
+                        int top = y >= 0 && y < w && x >= 0 && x < w && (qr->data[y * w + x] & 1);
+                        int bot = y + 1 >= 0 && y + 1 < w && x >= 0 && x < w && (qr->data[(y + 1) * w + x] & 1);
+                        fputs(top && bot ? " " : top ? "\u2584" : bot ? "\u2580" : "\u2588", stdout);
+                }
+                fputc('\n', stdout);
+        }
+        QRcode_free(qr);
+}
+
+static int confirm(struct cli *c, const char *code) {
+        acctsec_frame_init(&c->req, ACCTSEC_OP_TOTP_CONFIRM);
+        acctsec_frame_add_str_opt(&c->req, ACCTSEC_TAG_USER, c->user);
+        acctsec_frame_add_str(&c->req, ACCTSEC_TAG_CODE, code);
+        int r = cli_call(c);
+        acctsec_frame_wipe(&c->req);
+        if (r)
+                return r;
+        if (c->json)
+                printf("{\"user\":\"%s\",\"totp\":\"active\"}\n", acctsec_msg_str(&c->reply, ACCTSEC_TAG_USER));
+        else
+                printf("TOTP is now active: logins will ask for a verification code.\n");
+        return 0;
+}
+
+int cmd_mfa_enroll(struct cli *c) {
+        char line[64];
+
+        if (strcmp(c->args[0], "totp") != 0) {
+                fprintf(stderr, "acctsec: only 'mfa enroll totp' is available\n");
+                return EXIT_USAGE;
+        }
+        acctsec_frame_init(&c->req, ACCTSEC_OP_TOTP_ENROLL);
+        acctsec_frame_add_str_opt(&c->req, ACCTSEC_TAG_USER, c->user);
+        int r = cli_call(c);
+        if (r)
+                return r;
+        const char *uri = acctsec_msg_str(&c->reply, ACCTSEC_TAG_URI);
+        const char *secret = acctsec_msg_str(&c->reply, ACCTSEC_TAG_SECRET);
+        if (!uri || !secret)
+                return cli_fail(c, EXIT_FAILURE, "acctsecd sent no secret");
+        if (c->json) { /* scripts confirm with: acctsec mfa confirm CODE */
+                struct json j;
+                json_begin(&j, stdout);
+                json_open(&j, NULL, '{');
+                json_str(&j, "uri", uri);
+                json_str(&j, "secret", secret);
+                json_str(&j, "state", "pending");
+                json_close(&j, '}');
+                json_end(&j);
+                acctsec_msg_wipe(&c->reply);
+                return 0;
+        }
+        printf("Scan this with an authenticator app (or enter the key by hand):\n\n");
+        print_qr(uri);
+        printf("\n  key: %s\n  uri: %s\n\n", secret, uri);
+        acctsec_msg_wipe(&c->reply);
+        printf("Then type the 6-digit code the app shows: ");
+        fflush(stdout);
+        if (!fgets(line, sizeof(line), stdin)) {
+                printf("\nNot confirmed; TOTP stays inactive. Confirm later with: acctsec mfa confirm CODE\n");
+                return EXIT_FAILURE;
+        }
+        line[strcspn(line, "\r\n")] = '\0';
+        r = confirm(c, line);
+        acctsec_wipe(line, sizeof(line));
+        return r;
+}
+
+int cmd_mfa_confirm(struct cli *c) {
+        return confirm(c, c->args[0]);
+}
+
+int cmd_mfa_status(struct cli *c) {
+        uint64_t state = 0;
+        acctsec_frame_init(&c->req, ACCTSEC_OP_MFA_STATUS);
+        acctsec_frame_add_str_opt(&c->req, ACCTSEC_TAG_USER, c->user);
+        int r = cli_call(c);
+        if (r)
+                return r;
+        (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_MFA, &state);
+        const char *user = acctsec_msg_str(&c->reply, ACCTSEC_TAG_USER);
+        const char *policy = acctsec_msg_str(&c->reply, ACCTSEC_TAG_POLICY);
+        if (c->json) {
+                struct json j;
+                json_begin(&j, stdout);
+                json_open(&j, NULL, '{');
+                json_str(&j, "user", user);
+                json_str(&j, "totp", state_name(state));
+                json_str(&j, "policy", policy);
+                json_close(&j, '}');
+                json_end(&j);
+                return 0;
+        }
+        printf("User:    ");
+        print_safe(stdout, user ? user : "?");
+        printf("\nTOTP:    %s\nPolicy:  mfa = %s\n", state_name(state), policy ? policy : "?");
+        return 0;
+}
+
+int cmd_mfa_reset(struct cli *c) {
+        uint64_t had = 0;
+        if (!c->user) {
+                fprintf(stderr, "acctsec: mfa reset needs --user NAME\n");
+                return EXIT_USAGE;
+        }
+        acctsec_frame_init(&c->req, ACCTSEC_OP_MFA_RESET);
+        acctsec_frame_add_str(&c->req, ACCTSEC_TAG_USER, c->user);
+        int r = cli_call(c);
+        if (r)
+                return r;
+        (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_COUNT, &had);
+        if (c->json) {
+                struct json j;
+                json_begin(&j, stdout);
+                json_open(&j, NULL, '{');
+                json_str(&j, "user", c->user);
+                json_bool(&j, "removed", had);
+                json_close(&j, '}');
+                json_end(&j);
+        } else {
+                print_safe(stdout, c->user);
+                printf(": %s\n", had ? "second factor removed" : "had no second factor");
+        }
+        return 0;
+}

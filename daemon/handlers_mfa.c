@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Second-factor requests: the module's mfa mode and the CLI's enrolment. */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "handlers.h"
+#include "log.h"
+#include "secret.h"
+
+/* What to ask this user for.  An unknown user is asked like an enrolled one
+ * when a factor is required, so the answer does not tell who exists. */
+static enum acctsec_mfa_ask what_to_ask(const struct login *l, enum acctsec_mfa_state state) {
+        if (l->conf.mfa == ACCTSEC_MFA_OFF)
+                return ACCTSEC_MFA_NONE;
+        if (state == ACCTSEC_MFA_STATE_ACTIVE || (!l->a.known && l->conf.mfa == ACCTSEC_MFA_REQUIRED))
+                return ACCTSEC_MFA_TOTP;
+        return l->conf.mfa == ACCTSEC_MFA_REQUIRED ? ACCTSEC_MFA_ENROL : ACCTSEC_MFA_NONE;
+}
+
+static int handle_begin(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                        struct acctsec_frame *reply) {
+        struct login l;
+        struct lock_result res;
+        enum acctsec_mfa_state state = ACCTSEC_MFA_STATE_NONE;
+        int64_t now = (int64_t) time(NULL);
+
+        if (login_prologue(d, peer, req, &l, reply))
+                return 0;
+        int r = lockout_check(&d->store, &l.a, now, &res);
+        if (r == 0 && l.a.known)
+                r = mfa_totp_state(&d->mfa, l.a.user, &state);
+        enum acctsec_mfa_ask ask = what_to_ask(&l, state);
+        /* Nothing to ask: this line ends a successful authentication, as
+         * authsucc would.  (authsucc must not run before mfa: it would clear
+         * the count before every guess of the code.) */
+        if (r == 0 && !res.locked && ask == ACCTSEC_MFA_NONE)
+                r = lockout_success(&d->store, &l.a, now, &res);
+        if (r < 0)
+                return reply_db_error(reply, req->type, l.a.user, r);
+        reply_decision(reply, &l.conf, &res);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_MFA, ask);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_POLICY, acctsec_mfa_name(l.conf.mfa));
+        return 0;
+}
+
+static void reply_refused_code(struct acctsec_frame *reply) {
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_DECISION, ACCTSEC_DENY_CODE);
+}
+
+/* A typed code: right → the tally is cleared like a good password; wrong or
+ * replayed → it counts toward the lockout like a wrong password. */
+static int handle_verify(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                         struct acctsec_frame *reply) {
+        struct login l;
+        struct lock_result res;
+        const char *code = NULL;
+        int64_t now = (int64_t) time(NULL);
+
+        if (login_prologue(d, peer, req, &l, reply))
+                return 0;
+        (void) get_str(req, ACCTSEC_TAG_CODE, true, &code); /* a malformed code is a wrong code */
+        int r = lockout_check(&d->store, &l.a, now, &res);
+        if (r < 0)
+                return reply_db_error(reply, req->type, l.a.user, r);
+        if (res.locked) {
+                reply_decision(reply, &l.conf, &res);
+                return 0;
+        }
+        r = l.a.known && code ? mfa_totp_verify(&d->mfa, l.a.user, now, l.conf.totp_window, code) : -ENOENT;
+        bool good = r == 0;
+        l.a.factor = "totp";
+        if (good)
+                r = lockout_success(&d->store, &l.a, now, &res);
+        else if (r == -EACCES || r == -EALREADY || r == -ENOENT) {
+                l.a.refusal = r == -EALREADY ? "totp: code already used" : r == -ENOENT ? "totp: not enrolled"
+                                                                                       : "totp: wrong code";
+                r = lockout_fail(&d->store, &l.a, now, &res);
+        }
+        if (r < 0)
+                return reply_db_error(reply, req->type, l.a.user, r);
+        reply_decision(reply, &l.conf, &res);
+        if (!good && !res.locked) /* replace the decision: this code was refused */
+                reply_refused_code(reply);
+        return 0;
+}
+
+/* Enrolment is for oneself; root may enrol another user (provisioning). */
+static int enrol_target(const struct acctsec_msg *req, const struct ucred *peer, struct principal *ret,
+                        struct acctsec_frame *reply) {
+        struct principal self;
+        int r = target_of(req, peer, ret);
+        if (r == -ENOENT)
+                return reply_error(reply, r, "no such user"), 1;
+        if (r < 0)
+                return reply_error(reply, r, "user lookup failed"), 1;
+        if (peer->uid != 0 && (user_by_uid(peer->uid, &self) < 0 || self.uid != ret->uid))
+                return refuse(reply, peer, req->type, "you may only enrol your own account"), 1;
+        return 0;
+}
+
+static int handle_enroll(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                         struct acctsec_frame *reply) {
+        struct principal p;
+        _cleanup_erase_ char *uri = NULL, *b32 = NULL;
+
+        if (enrol_target(req, peer, &p, reply))
+                return 0;
+        int r = mfa_totp_enroll(&d->mfa, p.name, (int64_t) time(NULL), &uri, &b32);
+        if (r == -EEXIST)
+                return reply_error(reply, r, "TOTP is already enabled (an admin can reset it: acctsec mfa reset)");
+        if (r < 0)
+                return reply_db_error(reply, req->type, p.name, r);
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p.name);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_URI, uri);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_SECRET, b32);
+        return 0;
+}
+
+static int handle_confirm(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                          struct acctsec_frame *reply) {
+        struct principal p;
+        const char *code = NULL;
+
+        if (enrol_target(req, peer, &p, reply))
+                return 0;
+        if (get_str(req, ACCTSEC_TAG_CODE, true, &code) < 0)
+                return reply_error(reply, -EINVAL, "a code is needed");
+        int r = mfa_totp_confirm(&d->mfa, p.name, (int64_t) time(NULL), d->policy.global.totp_window, code);
+        if (r == -ENOENT)
+                return reply_error(reply, r, "no TOTP enrolment in progress: run acctsec mfa enroll totp");
+        if (r == -EACCES || r == -EALREADY)
+                return reply_error(reply, -EKEYREJECTED, "wrong code: check the app and the clock, then try again");
+        if (r < 0)
+                return reply_db_error(reply, req->type, p.name, r);
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p.name);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_MFA, ACCTSEC_MFA_STATE_ACTIVE);
+        return 0;
+}
+
+static int handle_status(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                         struct acctsec_frame *reply) {
+        struct principal p;
+        struct acctsec_conf conf;
+        enum acctsec_mfa_state state;
+        const char *why;
+
+        int r = target_of(req, peer, &p);
+        if (r < 0 || !may_read(d, peer, p.uid))
+                return refuse(reply, peer, req->type, "only admins and auditors may see other users");
+        r = policy_for(&d->policy, &p, NULL, NULL, &conf, &why);
+        if (r < 0)
+                return reply_error(reply, r, why);
+        r = mfa_totp_state(&d->mfa, p.name, &state);
+        if (r < 0)
+                return reply_db_error(reply, req->type, p.name, r);
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p.name);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_MFA, state);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_POLICY, acctsec_mfa_name(conf.mfa));
+        return 0;
+}
+
+static int handle_reset(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                        struct acctsec_frame *reply) {
+        const char *user;
+        char actor[USER_NAME_MAX + 16];
+        bool had = false;
+
+        if (get_str(req, ACCTSEC_TAG_USER, true, &user) < 0)
+                return reply_error(reply, -EINVAL, "mfa reset needs a user");
+        if (role_of(peer->uid, &d->policy.global) != ROLE_ADMIN)
+                return refuse(reply, peer, req->type, "only admins may reset a second factor");
+        actor_name(peer, actor, sizeof(actor));
+        int r = mfa_reset(&d->mfa, user, actor, (int64_t) time(NULL), &had);
+        if (r < 0)
+                return reply_db_error(reply, req->type, user, r);
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, user);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_COUNT, had);
+        return 0;
+}
+
+int handle_mfa_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                       struct acctsec_frame *reply) {
+        switch (req->type) {
+        case ACCTSEC_OP_MFA_BEGIN:
+                return handle_begin(d, peer, req, reply);
+        case ACCTSEC_OP_MFA_VERIFY:
+                return handle_verify(d, peer, req, reply);
+        case ACCTSEC_OP_TOTP_ENROLL:
+                return handle_enroll(d, peer, req, reply);
+        case ACCTSEC_OP_TOTP_CONFIRM:
+                return handle_confirm(d, peer, req, reply);
+        case ACCTSEC_OP_MFA_STATUS:
+                return handle_status(d, peer, req, reply);
+        default:
+                return handle_reset(d, peer, req, reply);
+        }
+}

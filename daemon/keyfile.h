@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KEYFILE_NAME "secret.key"
+#define KEYFILE_KEY_SIZE 32
+
+/* The daemon's master key: STATE_DIR/secret.key, 32 random bytes, mode 0600,
+ * owned by the daemon's user, created on first start (O_EXCL, O_NOFOLLOW).
+ * A key file that is not exactly that is refused, never repaired. */
+int keyfile_load(const char *state_dir, uint8_t key[KEYFILE_KEY_SIZE], const char **ret_why);
+
+/* Seal and open small secrets with a subkey of the master key (secretbox:
+ * nonce || MAC || ciphertext).  sealed must hold len + VAULT_OVERHEAD bytes. */
+#define VAULT_OVERHEAD (24 + 16)
+void vault_seal(const uint8_t key[KEYFILE_KEY_SIZE], const uint8_t *plain, size_t len, uint8_t *sealed);
+int vault_open(const uint8_t key[KEYFILE_KEY_SIZE], const uint8_t *sealed, size_t sealed_len, uint8_t *plain);

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * TOTP as a second factor.  The secret is sealed with the key file; a time
+ * step, once used, can never be used again: last_step only moves forward,
+ * by one conditional UPDATE inside BEGIN IMMEDIATE.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "mfa.h"
+#include "secret.h"
+#include "seclog.h"
+#include "totp.h"
+
+#define SEALED_SIZE (TOTP_SECRET_SIZE + VAULT_OVERHEAD)
+#define ISSUER "acctsec"
+
+int mfa_totp_state(struct mfa *m, const char *user, enum acctsec_mfa_state *ret) {
+        sqlite3_stmt *st = store_stmt(m->store, "SELECT active FROM mfa_totp WHERE user = ?");
+        if (!st)
+                return -EIO;
+        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        *ret = rc != SQLITE_ROW                 ? ACCTSEC_MFA_STATE_NONE
+               : sqlite3_column_int(st, 0) != 0 ? ACCTSEC_MFA_STATE_ACTIVE
+                                                : ACCTSEC_MFA_STATE_PENDING;
+        sqlite3_reset(st);
+        return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_errno(rc);
+}
+
+/* Read and open a user's secret; active says which kind of row is wanted. */
+static int load_secret(struct mfa *m, const char *user, bool active, uint8_t secret[TOTP_SECRET_SIZE],
+                       int64_t *ret_last_step) {
+        sqlite3_stmt *st =
+                store_stmt(m->store, "SELECT sealed, last_step FROM mfa_totp WHERE user = ? AND active = ?");
+        if (!st)
+                return -EIO;
+        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, active);
+        int rc = sqlite3_step(st), r = -ENOENT;
+        if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == SEALED_SIZE) {
+                r = vault_open(m->key, sqlite3_column_blob(st, 0), SEALED_SIZE, secret);
+                *ret_last_step = sqlite3_column_int64(st, 1);
+        } else if (rc == SQLITE_ROW)
+                r = -EBADMSG;
+        else if (rc != SQLITE_DONE)
+                r = store_errno(rc);
+        sqlite3_reset(st);
+        return r;
+}
+
+int mfa_totp_enroll(struct mfa *m, const char *user, int64_t now, char **ret_uri, char **ret_base32) {
+        uint8_t secret[TOTP_SECRET_SIZE], sealed[SEALED_SIZE];
+        enum acctsec_mfa_state state;
+
+        int r = store_begin(m->store);
+        if (r < 0)
+                return r;
+        r = mfa_totp_state(m, user, &state);
+        if (r == 0 && state == ACCTSEC_MFA_STATE_ACTIVE)
+                r = -EEXIST;
+        if (r < 0) {
+                store_rollback(m->store);
+                return r;
+        }
+        randombytes_buf(secret, sizeof(secret));
+        vault_seal(m->key, secret, sizeof(secret), sealed);
+        sqlite3_stmt *st = store_stmt(m->store, "INSERT OR REPLACE INTO mfa_totp (user, sealed, active, last_step, "
+                                                "created) VALUES (?, ?, 0, 0, ?)");
+        if (!st) {
+                store_rollback(m->store);
+                acctsec_wipe(secret, sizeof(secret));
+                return -EIO;
+        }
+        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 2, sealed, sizeof(sealed), SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, now);
+        r = store_exec_stmt(st);
+        if (r == 0)
+                r = store_commit(m->store);
+        else
+                store_rollback(m->store);
+        if (r == 0)
+                r = totp_uri(secret, sizeof(secret), user, ISSUER, ret_uri, ret_base32);
+        acctsec_wipe(secret, sizeof(secret));
+        return r;
+}
+
+/* Consume a step: the UPDATE matches only if no later step was used since. */
+static int consume_step(struct mfa *m, const char *user, int64_t step, bool activate, int64_t now) {
+        sqlite3_stmt *st = store_stmt(m->store, "UPDATE mfa_totp SET last_step = ?, active = 1,"
+                                                " activated = CASE WHEN active THEN activated ELSE ? END"
+                                                " WHERE user = ? AND active = ? AND last_step < ?");
+        if (!st)
+                return -EIO;
+        sqlite3_bind_int64(st, 1, step);
+        sqlite3_bind_int64(st, 2, now);
+        sqlite3_bind_text(st, 3, user, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 4, !activate);
+        sqlite3_bind_int64(st, 5, step);
+        int r = store_exec_stmt(st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(m->store->db) == 1 ? 0 : -EALREADY;
+}
+
+static int check_and_consume(struct mfa *m, const char *user, int64_t now, unsigned window, const char *code,
+                             bool activate) {
+        uint8_t secret[TOTP_SECRET_SIZE];
+        int64_t last_step = 0, step = 0;
+        struct event ev = { .type = activate ? EV_MFA_ENROLLED : EV_CODE_USED, .user = user, .detail = "totp" };
+
+        int r = store_begin(m->store);
+        if (r < 0)
+                return r;
+        r = load_secret(m, user, !activate, secret, &last_step);
+        if (r == 0)
+                r = totp_check(secret, sizeof(secret), now, window, last_step, code, &step);
+        acctsec_wipe(secret, sizeof(secret));
+        if (r == 0)
+                r = consume_step(m, user, step, activate, now);
+        if (r == 0)
+                r = seclog_add(m->store, now, &ev);
+        if (r < 0) {
+                store_rollback(m->store);
+                return r;
+        }
+        r = store_commit(m->store);
+        if (r == 0)
+                seclog_emit(&ev);
+        return r;
+}
+
+int mfa_totp_confirm(struct mfa *m, const char *user, int64_t now, unsigned window, const char *code) {
+        return check_and_consume(m, user, now, window, code, true);
+}
+
+int mfa_totp_verify(struct mfa *m, const char *user, int64_t now, unsigned window, const char *code) {
+        return check_and_consume(m, user, now, window, code, false);
+}
+
+int mfa_reset(struct mfa *m, const char *user, const char *actor, int64_t now, bool *ret_had) {
+        int r = store_begin(m->store);
+        if (r < 0)
+                return r;
+        sqlite3_stmt *st = store_stmt(m->store, "DELETE FROM mfa_totp WHERE user = ?");
+        if (!st) {
+                store_rollback(m->store);
+                return -EIO;
+        }
+        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+        r = store_exec_stmt(st);
+        bool had = r == 0 && sqlite3_changes(m->store->db) > 0;
+        struct event ev = { .type = EV_MFA_RESET, .user = user, .actor = actor, .detail = had ? "totp removed" : "none" };
+        if (r == 0)
+                r = seclog_add(m->store, now, &ev);
+        if (r == 0)
+                r = store_commit(m->store);
+        else
+                store_rollback(m->store);
+        if (r == 0) {
+                seclog_emit(&ev);
+                *ret_had = had;
+        }
+        return r;
+}

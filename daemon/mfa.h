@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "keyfile.h"
+#include "lockout.h"
+#include "proto.h"
+#include "store.h"
+
+struct mfa {
+        struct store *store;
+        const uint8_t *key; /* the master key (keyfile.h) */
+};
+
+/* Whether the user has TOTP, and in which state (enum acctsec_mfa_state). */
+int mfa_totp_state(struct mfa *m, const char *user, enum acctsec_mfa_state *ret);
+
+/* Start (or restart) enrolment: a new secret, stored sealed and inactive.
+ * -EEXIST when TOTP is already active.  *ret_uri and *ret_base32 must be
+ * erased and freed by the caller. */
+int mfa_totp_enroll(struct mfa *m, const char *user, int64_t now, char **ret_uri, char **ret_base32);
+/* The first good code activates a pending enrolment (and is used up). */
+int mfa_totp_confirm(struct mfa *m, const char *user, int64_t now, unsigned window, const char *code);
+
+/* A login's second factor: 0 (the code's step is consumed, atomically),
+ * -EACCES wrong code, -EALREADY replayed code, -ENOENT not enrolled. */
+int mfa_totp_verify(struct mfa *m, const char *user, int64_t now, unsigned window, const char *code);
+
+/* Admin: remove every factor of a user; *ret_had whether there was one. */
+int mfa_reset(struct mfa *m, const char *user, const char *actor, int64_t now, bool *ret_had);

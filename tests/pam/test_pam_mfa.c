@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Tier 3, second factor: password then TOTP through the real stack.  Codes
+ * are computed here from the secret that enrolment printed; the daemon runs
+ * with totp_window = 3 so that a step boundary passing mid-test cannot make
+ * a chosen step fall out of the window.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <libpamtest.h>
+#include <liboath/oath.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness.h"
+
+static char secret[64];
+static size_t secret_len;
+
+static int start(void **state) {
+        int r = env_start(state);
+        env_write_conf(*state, "totp_window = 3\n");
+        /* The config is read at start: restart with it. */
+        struct env *e = *state;
+        assert_int_equal(daemon_stop(e), 0);
+        assert_int_equal(daemon_start(e), 0);
+        return r;
+}
+
+/* Enrol alice (root may provision another user) and confirm with step now-2. */
+static void enrol_alice(struct env *e) {
+        char out[4096], code[16];
+        const char *enroll[] = { "--json", "mfa", "enroll", "totp", "--user", "alice", NULL };
+        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), enroll), 0);
+        char *p = strstr(out, "\"secret\":\"");
+        assert_non_null(p);
+        p += strlen("\"secret\":\"");
+        p[strcspn(p, "\"")] = '\0';
+        char *bin = NULL;
+        assert_int_equal(oath_base32_decode(p, strlen(p), &bin, &secret_len), OATH_OK);
+        assert_true(secret_len <= sizeof(secret));
+        memcpy(secret, bin, secret_len);
+        free(bin);
+        assert_int_equal(oath_totp_generate(secret, secret_len, time(NULL) - 60, 30, 0, 6, code), OATH_OK);
+        const char *confirm[] = { "mfa", "confirm", code, "--user", "alice", NULL };
+        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), confirm), 0);
+}
+
+/* The code for now + offset steps. */
+static const char *code_at(int offset, char buf[16]) {
+        assert_int_equal(oath_totp_generate(secret, secret_len, time(NULL) + 30 * offset, 30, 0, 6, buf), OATH_OK);
+        return buf;
+}
+
+struct msgs {
+        char buf[4][PAM_MAX_MSG_SIZE];
+        char *ptr[5];
+};
+
+static void login2(const char *service, const char *user, const char *pw, const char *code, int want, struct msgs *m) {
+        const char *answers[] = { pw, code, NULL };
+        struct msgs local;
+        struct msgs *out = m ? m : &local;
+        memset(out, 0, sizeof(*out));
+        for (int i = 0; i < 4; i++)
+                out->ptr[i] = out->buf[i];
+        struct pamtest_conv_data conv = { .in_echo_off = answers, .out_err = out->ptr };
+        struct pam_testcase tests[] = { pam_test(PAMTEST_AUTHENTICATE, want) };
+        enum pamtest_err r = run_pamtest(service, user, &conv, tests, NULL);
+        if (r != PAMTEST_ERR_OK)
+                fail_msg("%s/%s: pamtest %s (returned %d, wanted %d)", service, user, pamtest_strerror(r),
+                         tests[0].op_rv, want);
+}
+
+static long long q(struct env *e, const char *sql, const char *arg) {
+        return db_int(e, sql, arg);
+}
+
+static void test_unenrolled_optional_passes_on_password(void **state) {
+        struct env *e = *state;
+        login2("mfa", "alice", "wrong", NULL, PAM_AUTH_ERR, NULL);
+        login2("mfa", "alice", ALICE_PW, NULL, PAM_SUCCESS, NULL);
+        /* mfa had nothing to ask: it ended the authentication and cleared the tally. */
+        assert_int_equal(q(e, "SELECT count(*) FROM lockout", NULL), 0);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'auth_success'", NULL), 1);
+}
+
+static void test_unenrolled_required_is_told_how_to_enrol(void **state) {
+        struct env *e = *state;
+        struct msgs m;
+        login2("mfareq", "alice", ALICE_PW, NULL, PAM_AUTH_ERR, &m);
+        assert_non_null(strstr(m.buf[0], "acctsec mfa enroll totp"));
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'auth_success'", NULL), 0);
+}
+
+static void test_totp_login_and_replay(void **state) {
+        struct env *e = *state;
+        char c[16];
+        enrol_alice(e);
+        assert_int_equal(q(e, "SELECT active FROM mfa_totp WHERE user = ?", "alice"), 1);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'mfa_enrolled'", NULL), 1);
+        code_at(-1, c);
+        login2("mfa", "alice", ALICE_PW, c, PAM_SUCCESS, NULL);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_used'", NULL), 1);
+        /* The same code again is refused, and counts as a failure. */
+        login2("mfa", "alice", ALICE_PW, c, PAM_AUTH_ERR, NULL);
+        assert_int_equal(q(e, "SELECT failures FROM lockout WHERE user = ?", "alice"), 1);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_refused' AND detail LIKE '%already%'",
+                           NULL),
+                         1);
+        /* So is an older one; a newer one works and clears the count. */
+        login2("mfa", "alice", ALICE_PW, code_at(-2, c), PAM_AUTH_ERR, NULL);
+        login2("mfa", "alice", ALICE_PW, code_at(0, c), PAM_SUCCESS, NULL);
+        assert_int_equal(q(e, "SELECT count(*) FROM lockout", NULL), 0);
+        /* mfa=off never asks, even an enrolled user. */
+        login2("mfaoff", "alice", ALICE_PW, NULL, PAM_SUCCESS, NULL);
+}
+
+static void test_wrong_codes_lock(void **state) {
+        struct env *e = *state;
+        char c[16];
+        enrol_alice(e);
+        login2("mfa", "alice", ALICE_PW, "000000", PAM_AUTH_ERR, NULL);
+        login2("mfa", "alice", ALICE_PW, "", PAM_AUTH_ERR, NULL);        /* empty: a failure */
+        login2("mfa", "alice", ALICE_PW, "12345x", PAM_AUTH_ERR, NULL);  /* malformed: a failure */
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'lockout'", NULL), 1);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_refused'", NULL), 3);
+        /* Locked: the right password and a right code no longer help. */
+        login2("mfa", "alice", ALICE_PW, code_at(0, c), PAM_AUTH_ERR, NULL);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_used'", NULL), 0);
+}
+
+static void test_admin_reset_removes_factor(void **state) {
+        struct env *e = *state;
+        char out[4096];
+        const char *reset[] = { "mfa", "reset", "--user", "alice", NULL };
+        enrol_alice(e);
+        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), reset), 0);
+        assert_int_equal(q(e, "SELECT count(*) FROM mfa_totp", NULL), 0);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'mfa_reset' AND actor = 'root'", NULL), 1);
+        login2("mfa", "alice", ALICE_PW, NULL, PAM_SUCCESS, NULL); /* optional again: password only */
+}
+
+static void test_secret_sealed_at_rest(void **state) {
+        struct env *e = *state;
+        enrol_alice(e);
+        /* 20-byte secret + nonce + MAC; the plain secret appears nowhere in the file. */
+        assert_int_equal(q(e, "SELECT length(sealed) FROM mfa_totp WHERE user = ?", "alice"), 20 + 40);
+        char path[PATH_MAX + 32], cmd[2 * PATH_MAX];
+        snprintf(path, sizeof(path), "%s/secret.key", e->state);
+        snprintf(cmd, sizeof(cmd), "test \"$(stat -c %%a '%s')\" = 600", path);
+        assert_int_equal(system(cmd), 0);
+}
+
+static const struct service_def services[] = {
+        { "mfa", NULL, NULL, true },
+        { "mfareq", NULL, "mfa=required", true },
+        { "mfaoff", NULL, "mfa=off", true },
+        {},
+};
+
+int main(int argc, char **argv) {
+        harness_main(argc, argv, services);
+        if (oath_init() != OATH_OK)
+                return 1;
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_unenrolled_optional_passes_on_password, start, env_stop),
+                cmocka_unit_test_setup_teardown(test_unenrolled_required_is_told_how_to_enrol, start, env_stop),
+                cmocka_unit_test_setup_teardown(test_totp_login_and_replay, start, env_stop),
+                cmocka_unit_test_setup_teardown(test_wrong_codes_lock, start, env_stop),
+                cmocka_unit_test_setup_teardown(test_admin_reset_removes_factor, start, env_stop),
+                cmocka_unit_test_setup_teardown(test_secret_sealed_at_rest, start, env_stop),
+        };
+        return cmocka_run_group_tests_name("pam_mfa", tests, NULL, NULL);
+}
