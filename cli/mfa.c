@@ -40,9 +40,15 @@ static int confirm(struct cli *c, const char *code) {
         acctsec_frame_wipe(&c->req);
         if (r)
                 return r;
-        if (c->json)
-                printf("{\"user\":\"%s\",\"totp\":\"active\"}\n", acctsec_msg_str(&c->reply, ACCTSEC_TAG_USER));
-        else
+        if (c->json) {
+                struct json j;
+                json_begin(&j, stdout);
+                json_open(&j, NULL, '{');
+                json_str(&j, "user", acctsec_msg_str(&c->reply, ACCTSEC_TAG_USER));
+                json_str(&j, "totp", "active");
+                json_close(&j, '}');
+                json_end(&j);
+        } else
                 printf("TOTP is now active: logins will ask for a verification code.\n");
         return 0;
 }

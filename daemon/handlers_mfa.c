@@ -76,8 +76,10 @@ static int handle_verify(struct daemon *d, const struct ucred *peer, const struc
         if (good)
                 r = lockout_success(&d->store, &l.a, now, &res);
         else if (r == -EACCES || r == -EALREADY || r == -ENOENT) {
-                l.a.refusal = r == -EALREADY ? "totp: code already used" : r == -ENOENT ? "totp: not enrolled"
-                                                                                       : "totp: wrong code";
+                l.a.refusal = !code            ? "totp: no code"
+                              : r == -EALREADY ? "totp: code already used"
+                              : r == -ENOENT   ? "totp: not enrolled"
+                                               : "totp: wrong code";
                 r = lockout_fail(&d->store, &l.a, now, &res);
         }
         if (r < 0)
@@ -150,9 +152,16 @@ static int handle_status(struct daemon *d, const struct ucred *peer, const struc
         enum acctsec_mfa_state state;
         const char *why;
 
+        static const char others[] = "only admins and auditors may see other users";
         int r = target_of(req, peer, &p);
-        if (r < 0 || !may_read(d, peer, p.uid))
-                return refuse(reply, peer, req->type, "only admins and auditors may see other users");
+        /* As for status: non-readers get the same answer for unknown users and others. */
+        if (r == -ENOENT)
+                return may_read(d, peer, (uid_t) -1) ? reply_error(reply, r, "no such user")
+                                                     : refuse(reply, peer, req->type, others);
+        if (r < 0)
+                return reply_error(reply, r, "user lookup failed");
+        if (!may_read(d, peer, p.uid))
+                return refuse(reply, peer, req->type, others);
         r = policy_for(&d->policy, &p, NULL, NULL, &conf, &why);
         if (r < 0)
                 return reply_error(reply, r, why);

@@ -45,11 +45,15 @@ static int create_key(int dirfd, uint8_t key[KEYFILE_KEY_SIZE], const char **why
         return 0;
 }
 
-int keyfile_load(const char *state_dir, uint8_t key[KEYFILE_KEY_SIZE], const char **why) {
+int keyfile_load(const char *state_dir, bool may_create, uint8_t key[KEYFILE_KEY_SIZE], const char **why) {
         _cleanup_close_ int dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dirfd < 0)
                 return *why = "cannot open the state directory", negative_errno();
         _cleanup_close_ int fd = openat(dirfd, KEYFILE_NAME, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT && !may_create)
+                return *why = "the key file is missing but the database holds secrets sealed with it "
+                              "(restore secret.key from the backup taken with the database)",
+                       -ENOKEY;
         if (fd < 0 && errno == ENOENT)
                 return create_key(dirfd, key, why);
         if (fd < 0)

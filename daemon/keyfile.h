@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -9,8 +10,9 @@
 
 /* The daemon's master key: STATE_DIR/secret.key, 32 random bytes, mode 0600,
  * owned by the daemon's user, created on first start (O_EXCL, O_NOFOLLOW).
- * A key file that is not exactly that is refused, never repaired. */
-int keyfile_load(const char *state_dir, uint8_t key[KEYFILE_KEY_SIZE], const char **ret_why);
+ * A key file that is not exactly that is refused, never repaired; a missing
+ * one is created only when may_create (nothing is sealed with an old one). */
+int keyfile_load(const char *state_dir, bool may_create, uint8_t key[KEYFILE_KEY_SIZE], const char **ret_why);
 
 /* Seal and open small secrets with a subkey of the master key (secretbox:
  * nonce || MAC || ciphertext).  sealed must hold len + VAULT_OVERHEAD bytes. */

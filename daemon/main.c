@@ -178,7 +178,12 @@ int main(int argc, char **argv) {
                 log_error("database in %s: %s (%s); refusing to start", o.state_dir, why, strerror(-r));
                 goto out;
         }
-        r = keyfile_load(o.state_dir, d.key, &why);
+        int64_t sealed = 0;
+        r = mfa_sealed_count(&d.store, &sealed);
+        if (r == 0)
+                r = keyfile_load(o.state_dir, sealed == 0, d.key, &why);
+        else
+                why = "cannot count the sealed secrets";
         if (r < 0) {
                 log_error("key file in %s: %s (%s); refusing to start", o.state_dir, why, strerror(-r));
                 goto out;

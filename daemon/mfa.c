@@ -18,6 +18,16 @@
 #define SEALED_SIZE (TOTP_SECRET_SIZE + VAULT_OVERHEAD)
 #define ISSUER "acctsec"
 
+int mfa_sealed_count(struct store *s, int64_t *ret) {
+        sqlite3_stmt *st = store_stmt(s, "SELECT count(*) FROM mfa_totp");
+        if (!st)
+                return -EIO;
+        int rc = sqlite3_step(st);
+        *ret = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_reset(st);
+        return rc == SQLITE_ROW ? 0 : store_errno(rc);
+}
+
 int mfa_totp_state(struct mfa *m, const char *user, enum acctsec_mfa_state *ret) {
         sqlite3_stmt *st = store_stmt(m->store, "SELECT active FROM mfa_totp WHERE user = ?");
         if (!st)

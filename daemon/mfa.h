@@ -14,6 +14,9 @@ struct mfa {
         const uint8_t *key; /* the master key (keyfile.h) */
 };
 
+/* How many sealed secrets the database holds (any user, any state). */
+int mfa_sealed_count(struct store *s, int64_t *ret);
+
 /* Whether the user has TOTP, and in which state (enum acctsec_mfa_state). */
 int mfa_totp_state(struct mfa *m, const char *user, enum acctsec_mfa_state *ret);
 

@@ -477,6 +477,14 @@ def key_file_created_private_and_checked(d):
     os.unlink(key)
     os.symlink("/etc/hostname", key)
     refuses_to_start(d, "a symlink")
+    os.unlink(key)
+    # A lost key file is recreated only while nothing is sealed with the old one.
+    con = sqlite3.connect(os.path.join(d.state, "acctsec.db"))
+    con.execute("INSERT INTO mfa_totp (user, sealed, created) VALUES ('alice', x'00', 0)")
+    con.commit()
+    con.close()
+    refuses_to_start(d, "the key file is missing")
+    assert not os.path.exists(key)
 
 
 @test

@@ -765,8 +765,14 @@ static void test_op_name(void **state) {
         assert_string_equal(acctsec_op_name(ACCTSEC_OP_STATUS), "status");
         assert_string_equal(acctsec_op_name(ACCTSEC_OP_LOCKOUT_SHOW), "lockout-show");
         assert_string_equal(acctsec_op_name(ACCTSEC_OP_LOCKOUT_RESET), "lockout-reset");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_MFA_BEGIN), "mfa-begin");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_MFA_VERIFY), "mfa-verify");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_TOTP_ENROLL), "totp-enroll");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_TOTP_CONFIRM), "totp-confirm");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_MFA_STATUS), "mfa-status");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_MFA_RESET), "mfa-reset");
         assert_string_equal(acctsec_op_name(0), "unknown");
-        assert_string_equal(acctsec_op_name(ACCTSEC_OP_LOCKOUT_RESET + 1), "unknown");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_MFA_RESET + 1), "unknown");
         assert_string_equal(acctsec_op_name(ACCTSEC_REPLY_OK), "unknown");
         assert_string_equal(acctsec_op_name(255), "unknown");
 }
