@@ -10,10 +10,12 @@
  * The conversation answers the password prompt with --password and, when
  * --totp-secrets is given, a code prompt ("Verification code", "One-time
  * password") with a valid current TOTP (RFC 6238, HMAC-SHA1, 30 s, 6 digits).
- * The peers refuse a code that is not newer than the last one a user used
- * (google-authenticator DISALLOW_REUSE, pam_oath's last-OTP check), so each
- * user is given strictly increasing time steps inside +-TOTP_WINDOW steps of
- * now; run.sh configures both modules with the same window.
+ * Every TOTP stack refuses a code that is not newer than the last one a user
+ * used (google-authenticator DISALLOW_REUSE, pam_oath's last-OTP check,
+ * acctsecd's last_step), so each user is given strictly increasing time steps
+ * inside +-TOTP_WINDOW steps of now; run.sh configures all three with the same
+ * window, and confirms acctsec enrolments with step now-TOTP_WINDOW so that
+ * the first step given here (now-TOTP_WINDOW+1 or later) is already newer.
  *
  * Any result other than PAM_SUCCESS is a failed login: it is printed, the
  * row is marked, and the exit status is 1.  Exit 2 is a usage or setup error.

@@ -5,11 +5,13 @@
 #
 # Makes a throw-away world in a temp dir (nss_wrapper passwd/group with the
 # bench users, a real acctsecd on its own socket and state dir, PAM service
-# files, TOTP secrets for the peers) and runs bench_login over these stacks,
+# files, every bench user enrolled in acctsec's TOTP through the CLI, the same
+# secrets handed to the peers) and runs bench_login over these stacks,
 # the password step stubbed with pam_permit.so in every one:
 #   permit                          the floor: libpam and two pam_permit.so
 #   faillock                        pam_faillock.so alone
 #   acctsec                         pam_acctsec.so lockout (preauth/authfail/authsucc/account)
+#   acctsec+totp                    pam_acctsec.so lockout + TOTP (preauth/authfail/mfa/account)
 #   faillock+google-authenticator   if pam_google_authenticator.so is installed
 #   faillock+oath                   if pam_oath.so is installed
 #
@@ -28,7 +30,7 @@ for arg in "$@"; do
         case $arg in
         --quick) quick=1 ;;
         -h | --help)
-                sed -n '4,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+                sed -n '4,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
                 exit 0
                 ;;
         *)
@@ -116,8 +118,10 @@ nss=(env "LD_PRELOAD=$nsswrapper" "NSS_WRAPPER_PASSWD=$tmp/passwd" "NSS_WRAPPER_
 
 # --- acctsecd -----------------------------------------------------------------
 cat >"$tmp/acctsec.conf" <<EOF
-# bench: the built-in lockout policy (3 failures), this run's socket
+# bench: the built-in lockout policy (3 failures), this run's socket, TOTP
+# codes accepted $TOTP_WINDOW steps either side of now like the peers
 socket = $tmp/sock
+totp_window = $TOTP_WINDOW
 EOF
 
 # Start the daemon with NOTIFY_SOCKET pointing at a datagram socket and wait
@@ -158,12 +162,59 @@ fi
         exit 1
 }
 
+# --- TOTP enrolment ---------------------------------------------------------------
+# Every bench user enrols through the CLI, as an administrator would provision
+# them: 'mfa enroll totp' prints the secret, 'mfa confirm' activates it with
+# the code of step now-TOTP_WINDOW, the oldest the daemon accepts, so that
+# every step the harness gives later is strictly newer (replay protection).
+# The daemon's secrets also serve the peers: one key per user for every stack.
+enrol_start=$(date +%s.%N)
+python3 - "$tmp" "$prefix" "$USERS" "$TOTP_WINDOW" "${nss[@]}" "$BUILD_DIR/acctsec" --socket "$tmp/sock" <<'PY' || {
+import base64, hashlib, hmac, json, struct, subprocess, sys, time
+tmp, prefix, users, window, cli = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5:]
+
+def code(key, step):
+    mac = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    off = mac[19] & 0xF
+    return "%06d" % ((struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+with open(tmp + "/totp.secrets", "w") as sec:
+    for i in range(users):
+        name = "%s%d" % (prefix, i)
+        p = subprocess.run(cli + ["--json", "mfa", "enroll", "totp", "--user", name],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        if p.returncode != 0:
+            sys.exit("run.sh: 'acctsec mfa enroll totp --user %s' failed (%d): %s" % (name, p.returncode, p.stderr.strip()))
+        b32 = json.loads(p.stdout)["secret"]
+        key = base64.b32decode(b32 + "=" * (-len(b32) % 8))
+        for attempt in range(2):
+            # Not in the last second of a step: now-window must still be in
+            # the window when the daemon looks.
+            t = time.time()
+            if t % 30 > 29:
+                time.sleep(30.05 - t % 30)
+            step = int(time.time()) // 30 - window
+            p = subprocess.run(cli + ["mfa", "confirm", code(key, step), "--user", name],
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True)
+            if p.returncode == 0:
+                break
+        else:
+            sys.exit("run.sh: 'acctsec mfa confirm CODE --user %s' failed (%d): %s" % (name, p.returncode, p.stderr.strip()))
+        sec.write("%s %s\n" % (name, key.hex()))
+PY
+        cat "$tmp/acctsecd.log" >&2
+        exit 1
+}
+enrol_end=$(date +%s.%N)
+awk -v a="$enrol_start" -v b="$enrol_end" -v n="$USERS" 'BEGIN {
+        printf "# TOTP enrolment through the CLI (enroll + confirm, sequential): %d users in %.1f s, %.1f ms per user\n", n, b - a, (b - a) * 1e3 / n }'
+
 # --- PAM service files ----------------------------------------------------------
 conf=$tmp/pam.d
 mkdir -p "$conf" "$tmp/faillock"
 fl="dir=$tmp/faillock"
 as="socket=$tmp/sock conf=$tmp/acctsec.conf"
-services=(permit faillock acctsec)
+services=(permit faillock acctsec acctsec+totp)
 
 cat >"$conf/permit" <<EOF
 auth     required pam_permit.so
@@ -186,20 +237,30 @@ auth     required                    $module authsucc $as
 account  required                    $module $as
 EOF
 
+# No authsucc with mfa: the mfa line ends a successful authentication itself
+# (authsucc first would clear the failure count before every guessed code).
+cat >"$conf/acctsec+totp" <<EOF
+auth     requisite                   $module preauth $as
+auth     [success=1 default=ignore]  pam_permit.so
+auth     [default=die]               $module authfail $as
+auth     requisite                   $module mfa $as
+account  required                    $module $as
+EOF
+
 # The TOTP peers: the code step sits between the password and authfail, so a
 # wrong code counts as a failure and authsucc runs only after both passed.
-totp_args=()
+totp_args=(--totp-secrets "$tmp/totp.secrets" --totp-window "$TOTP_WINDOW")
 if [ -f "$pamdir/pam_google_authenticator.so" ] || [ -f "$pamdir/pam_oath.so" ]; then
-        # One random 20-byte key per user, hex for the harness and pam_oath,
-        # base32 for google-authenticator's secret files.
+        # The daemon's 20-byte key of each user: hex for pam_oath, base32 for
+        # google-authenticator's secret files.
         mkdir -p "$tmp/ga"
-        python3 - "$tmp" "$prefix" "$USERS" "$TOTP_WINDOW" <<'PY'
+        python3 - "$tmp" "$TOTP_WINDOW" <<'PY'
 import base64, os, sys
-tmp, prefix, users, window = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-with open(tmp + "/totp.secrets", "w") as sec, open(tmp + "/users.oath", "w") as oath:
-    for i in range(users):
-        name, key = "%s%d" % (prefix, i), os.urandom(20)
-        sec.write("%s %s\n" % (name, key.hex()))
+tmp, window = sys.argv[1], int(sys.argv[2])
+with open(tmp + "/totp.secrets") as sec, open(tmp + "/users.oath", "w") as oath:
+    for line in sec:
+        name, key = line.split()
+        key = bytes.fromhex(key)
         oath.write("HOTP/T30/6\t%s\t-\t%s\n" % (name, key.hex()))
         path = "%s/ga/%s" % (tmp, name)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -208,7 +269,6 @@ with open(tmp + "/totp.secrets", "w") as sec, open(tmp + "/users.oath", "w") as 
             f.write('" TOTP_AUTH\n" DISALLOW_REUSE\n" WINDOW_SIZE %d\n' % (2 * window + 1))
 os.chmod(tmp + "/users.oath", 0o600)
 PY
-        totp_args=(--totp-secrets "$tmp/totp.secrets" --totp-window "$TOTP_WINDOW")
 fi
 
 if [ -f "$pamdir/pam_google_authenticator.so" ]; then
@@ -275,25 +335,31 @@ status=0
         --users-prefix "$prefix" --users "$USERS" --logins "$LOGINS" --warmup "$WARMUP" \
         "${totp_args[@]}" || status=$?
 
-# --- the daemon's side: alive, no errors, one durable row per authsucc ----------
+# --- the daemon's side: alive, no errors, one durable row per authsucc / code ---
 if ! kill -0 "$daemon_pid" 2>/dev/null; then
         echo "run.sh: acctsecd died during the run" >&2
         status=1
 fi
-if grep -Ev ' ready \(|^acctsecd: auth_success ' "$tmp/acctsecd.log" >"$tmp/daemon-other.log"; then
-        echo "run.sh: acctsecd logged something besides auth_success events:" >&2
+if grep -Ev ' ready \(|^acctsecd: (auth_success|mfa_enrolled|code_used) ' "$tmp/acctsecd.log" >"$tmp/daemon-other.log"; then
+        echo "run.sh: acctsecd logged something besides auth_success, mfa_enrolled and code_used events:" >&2
         head -20 "$tmp/daemon-other.log" >&2
         status=1
 fi
 if command -v sqlite3 >/dev/null; then
-        rows=$(sqlite3 "file:$tmp/state/acctsec.db?mode=ro" \
-                "SELECT count(*) FROM events WHERE type = 'auth_success' AND service = 'acctsec'" 2>&1) || true
         want=$((LOGINS + WARMUP))
-        echo "# acctsec security log: $rows auth_success rows for $want logins (one durable commit each)"
-        if [ "$rows" != "$want" ]; then
-                echo "run.sh: expected $want auth_success rows in the acctsec database, found '$rows'" >&2
-                status=1
-        fi
+        # One auth_success row per login of each acctsec stack; with TOTP also
+        # one code_used row per login; one mfa_enrolled row per user.
+        for check in "auth_success acctsec $want" "auth_success acctsec+totp $want" \
+                "code_used % $want" "mfa_enrolled % $USERS"; do
+                read -r type svc n <<<"$check"
+                rows=$(sqlite3 "file:$tmp/state/acctsec.db?mode=ro" \
+                        "SELECT count(*) FROM events WHERE type = '$type' AND coalesce(service, '') LIKE '$svc'" 2>&1) || true
+                echo "# acctsec security log: $rows $type rows (service $svc, want $n)"
+                if [ "$rows" != "$n" ]; then
+                        echo "run.sh: expected $n $type rows ($svc) in the acctsec database, found '$rows'" >&2
+                        status=1
+                fi
+        done
 fi
 if [ "$status" != 0 ]; then
         echo "run.sh: FAILED (status $status)" >&2

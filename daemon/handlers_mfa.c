@@ -70,12 +70,10 @@ static int handle_verify(struct daemon *d, const struct ucred *peer, const struc
                 reply_decision(reply, &l.conf, &res);
                 return 0;
         }
-        r = l.a.known && code ? mfa_totp_verify(&d->mfa, l.a.user, now, l.conf.totp_window, code) : -ENOENT;
-        bool good = r == 0;
         l.a.factor = "totp";
-        if (good)
-                r = lockout_success(&d->store, &l.a, now, &res);
-        else if (r == -EACCES || r == -EALREADY || r == -ENOENT) {
+        r = l.a.known && code ? mfa_totp_verify(&d->mfa, &l.a, now, l.conf.totp_window, code, &res) : -ENOENT;
+        bool good = r == 0;
+        if (r == -EACCES || r == -EALREADY || r == -ENOENT) {
                 l.a.refusal = !code            ? "totp: no code"
                               : r == -EALREADY ? "totp: code already used"
                               : r == -ENOENT   ? "totp: not enrolled"

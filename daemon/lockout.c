@@ -76,7 +76,7 @@ static int tally_del(struct store *s, const char *user, const char *source) {
         return store_exec_stmt(st);
 }
 
-static struct event event_of(const struct attempt *a, enum event_type type, const char *detail) {
+struct event event_of(const struct attempt *a, enum event_type type, const char *detail) {
         return (struct event){ .type = type,
                                .user = a->user,
                                .service = a->service,
@@ -91,23 +91,6 @@ static void result_of(const struct tally *t, int64_t now, struct lock_result *re
         ret->failures = t->failures;
 }
 
-/* Commit the transaction with its events, then tell the journal. */
-static int commit_events(struct store *s, int64_t now, const struct event *ev, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                int r = seclog_add(s, now, &ev[i]);
-                if (r < 0) {
-                        store_rollback(s);
-                        return r;
-                }
-        }
-        int r = store_commit(s);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++)
-                seclog_emit(&ev[i]);
-        return 0;
-}
-
 int lockout_check(struct store *s, const struct attempt *a, int64_t now, struct lock_result *ret) {
         struct tally t;
         int r = tally_get(s, a->user, source_of(a), &t);
@@ -118,7 +101,7 @@ int lockout_check(struct store *s, const struct attempt *a, int64_t now, struct 
                 return 0;
         struct event ev = event_of(a, EV_LOGIN_DENIED, "locked");
         r = store_begin(s);
-        return r < 0 ? r : commit_events(s, now, &ev, 1);
+        return r < 0 ? r : seclog_commit(s, now, &ev, 1);
 }
 
 static bool may_lock(const struct attempt *a) {
@@ -162,7 +145,7 @@ int lockout_fail(struct store *s, const struct attempt *a, int64_t now, struct l
          * database with) but the attempt is logged all the same. */
         if (!a->known) {
                 ev[n++] = event_of(a, EV_AUTH_FAILURE, "unknown user");
-                return commit_events(s, now, ev, n);
+                return seclog_commit(s, now, ev, n);
         }
         r = tally_get(s, a->user, source_of(a), &t);
         if (r < 0) {
@@ -180,47 +163,54 @@ int lockout_fail(struct store *s, const struct attempt *a, int64_t now, struct l
         ev[n++] = event_of(a, EV_AUTH_FAILURE, detail);
         if (locked_now)
                 ev[n++] = event_of(a, EV_LOCKOUT, detail);
-        r = commit_events(s, now, ev, n);
+        r = seclog_commit(s, now, ev, n);
         if (r < 0)
                 return r;
         result_of(&t, now, ret);
         return 0;
 }
 
-int lockout_success(struct store *s, const struct attempt *a, int64_t now, struct lock_result *ret) {
+int lockout_success_in(struct store *s, const struct attempt *a, int64_t now, struct lock_result *ret,
+                       struct event *ret_event) {
         struct tally t;
         const char *detail = NULL;
 
         memset(ret, 0, sizeof(*ret));
-        int r = store_begin(s);
+        int r = tally_get(s, a->user, source_of(a), &t);
         if (r < 0)
                 return r;
-        r = tally_get(s, a->user, source_of(a), &t);
-        if (r < 0) {
-                store_rollback(s);
-                return r;
-        }
         result_of(&t, now, ret);
         if (ret->locked) {
                 /* Locked after this login's preauth: the lock wins. */
-                struct event ev = event_of(a, EV_LOGIN_DENIED, "locked");
-                return commit_events(s, now, &ev, 1);
+                *ret_event = event_of(a, EV_LOGIN_DENIED, "locked");
+                return 0;
         }
         /* A process running as the user must not be able to clear its own
          * tally (and so brute-force sudo): only root callers reset it. */
         if (a->privileged && t.failures > 0) {
                 r = tally_del(s, a->user, t.source);
-                if (r < 0) {
-                        store_rollback(s);
+                if (r < 0)
                         return r;
-                }
                 ret->failures = 0;
         } else if (!a->privileged && t.failures > 0)
                 detail = "unprivileged caller: failure count kept";
         if (a->factor && !detail)
                 detail = a->factor;
-        struct event ev = event_of(a, EV_AUTH_SUCCESS, detail);
-        return commit_events(s, now, &ev, 1);
+        *ret_event = event_of(a, EV_AUTH_SUCCESS, detail);
+        return 0;
+}
+
+int lockout_success(struct store *s, const struct attempt *a, int64_t now, struct lock_result *ret) {
+        struct event ev;
+        int r = store_begin(s);
+        if (r < 0)
+                return r;
+        r = lockout_success_in(s, a, now, ret, &ev);
+        if (r < 0) {
+                store_rollback(s);
+                return r;
+        }
+        return seclog_commit(s, now, &ev, 1);
 }
 
 int lockout_list(struct store *s, const char *user, int (*cb)(const char *user, const struct tally *t, void *ud),
@@ -290,7 +280,7 @@ int lockout_reset(struct store *s, const char *user, const char *actor, int64_t 
         snprintf(detail, sizeof(detail), "%s, tallies cleared=%d", was_locked ? "was locked" : "was not locked",
                  removed);
         struct event ev = { .type = EV_UNLOCK, .user = user, .actor = actor, .detail = detail };
-        r = commit_events(s, now, &ev, 1);
+        r = seclog_commit(s, now, &ev, 1);
         if (r < 0)
                 return r;
         *ret_removed = removed;

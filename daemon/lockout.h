@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "seclog.h"
 #include "store.h"
 
 #define LOCKED_FOREVER (-1) /* locked_until in the table: until an admin unlocks */
@@ -45,6 +46,12 @@ int lockout_check(struct store *s, const struct attempt *a, int64_t now, struct 
 int lockout_fail(struct store *s, const struct attempt *a, int64_t now, struct lock_result *ret);
 /* A successful authentication: clear the tally (root callers only), log it. */
 int lockout_success(struct store *s, const struct attempt *a, int64_t now, struct lock_result *ret);
+/* The same inside the caller's transaction: *ret_event is the event to
+ * commit with it (auth_success, or login_denied when locked meanwhile). */
+int lockout_success_in(struct store *s, const struct attempt *a, int64_t now, struct lock_result *ret,
+                       struct event *ret_event);
+/* An event about this attempt (user, service, rhost, tty filled in). */
+struct event event_of(const struct attempt *a, enum event_type type, const char *detail);
 
 /* Tallies of one user (all sources), or of everyone when user is NULL.
  * The callback returns <0 to stop. */

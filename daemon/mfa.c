@@ -117,39 +117,50 @@ static int consume_step(struct mfa *m, const char *user, int64_t step, bool acti
         return sqlite3_changes(m->store->db) == 1 ? 0 : -EALREADY;
 }
 
+/* Check a code against the user's secret and consume its step, inside the
+ * caller's transaction. */
 static int check_and_consume(struct mfa *m, const char *user, int64_t now, unsigned window, const char *code,
                              bool activate) {
         uint8_t secret[TOTP_SECRET_SIZE];
         int64_t last_step = 0, step = 0;
-        struct event ev = { .type = activate ? EV_MFA_ENROLLED : EV_CODE_USED, .user = user, .detail = "totp" };
 
-        int r = store_begin(m->store);
-        if (r < 0)
-                return r;
-        r = load_secret(m, user, !activate, secret, &last_step);
+        int r = load_secret(m, user, !activate, secret, &last_step);
         if (r == 0)
                 r = totp_check(secret, sizeof(secret), now, window, last_step, code, &step);
         acctsec_wipe(secret, sizeof(secret));
         if (r == 0)
                 r = consume_step(m, user, step, activate, now);
-        if (r == 0)
-                r = seclog_add(m->store, now, &ev);
-        if (r < 0) {
-                store_rollback(m->store);
-                return r;
-        }
-        r = store_commit(m->store);
-        if (r == 0)
-                seclog_emit(&ev);
         return r;
 }
 
 int mfa_totp_confirm(struct mfa *m, const char *user, int64_t now, unsigned window, const char *code) {
-        return check_and_consume(m, user, now, window, code, true);
+        struct event ev = { .type = EV_MFA_ENROLLED, .user = user, .detail = "totp" };
+        int r = store_begin(m->store);
+        if (r < 0)
+                return r;
+        r = check_and_consume(m, user, now, window, code, true);
+        if (r < 0) {
+                store_rollback(m->store);
+                return r;
+        }
+        return seclog_commit(m->store, now, &ev, 1);
 }
 
-int mfa_totp_verify(struct mfa *m, const char *user, int64_t now, unsigned window, const char *code) {
-        return check_and_consume(m, user, now, window, code, false);
+int mfa_totp_verify(struct mfa *m, const struct attempt *a, int64_t now, unsigned window, const char *code,
+                    struct lock_result *ret) {
+        struct event ev[2];
+        int r = store_begin(m->store);
+        if (r < 0)
+                return r;
+        r = check_and_consume(m, a->user, now, window, code, false);
+        if (r == 0)
+                r = lockout_success_in(m->store, a, now, ret, &ev[1]);
+        if (r < 0) {
+                store_rollback(m->store);
+                return r;
+        }
+        ev[0] = event_of(a, EV_CODE_USED, "totp");
+        return seclog_commit(m->store, now, ev, 2);
 }
 
 int mfa_reset(struct mfa *m, const char *user, const char *actor, int64_t now, bool *ret_had) {

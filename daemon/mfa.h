@@ -27,9 +27,12 @@ int mfa_totp_enroll(struct mfa *m, const char *user, int64_t now, char **ret_uri
 /* The first good code activates a pending enrolment (and is used up). */
 int mfa_totp_confirm(struct mfa *m, const char *user, int64_t now, unsigned window, const char *code);
 
-/* A login's second factor: 0 (the code's step is consumed, atomically),
- * -EACCES wrong code, -EALREADY replayed code, -ENOENT not enrolled. */
-int mfa_totp_verify(struct mfa *m, const char *user, int64_t now, unsigned window, const char *code);
+/* A login's second factor.  0: the code's step is consumed and the login's
+ * success recorded (tally cleared, code_used + auth_success logged) in one
+ * transaction, *ret filled; -EACCES wrong code, -EALREADY replayed code,
+ * -ENOENT not enrolled (nothing written). */
+int mfa_totp_verify(struct mfa *m, const struct attempt *a, int64_t now, unsigned window, const char *code,
+                    struct lock_result *ret);
 
 /* Admin: remove every factor of a user; *ret_had whether there was one. */
 int mfa_reset(struct mfa *m, const char *user, const char *actor, int64_t now, bool *ret_had);

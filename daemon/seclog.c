@@ -50,6 +50,22 @@ int seclog_add(struct store *s, int64_t now, const struct event *e) {
         return store_exec_stmt(st);
 }
 
+int seclog_commit(struct store *s, int64_t now, const struct event *ev, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                int r = seclog_add(s, now, &ev[i]);
+                if (r < 0) {
+                        store_rollback(s);
+                        return r;
+                }
+        }
+        int r = store_commit(s);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                seclog_emit(&ev[i]);
+        return 0;
+}
+
 void seclog_emit(const struct event *e) {
         const char *name = seclog_type_name(e->type);
         char msg[768];

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "store.h"
@@ -30,6 +31,9 @@ struct event {
 
 /* Insert into the events table, inside the caller's transaction. */
 int seclog_add(struct store *s, int64_t now, const struct event *e);
+/* Add the events, commit the caller's transaction (rolled back on any
+ * error), then emit them: the journal never shows what did not commit. */
+int seclog_commit(struct store *s, int64_t now, const struct event *ev, size_t n);
 /* Send to the journal (or stderr) with the event type's MESSAGE_ID; call
  * only after the transaction committed. */
 void seclog_emit(const struct event *e);

@@ -109,7 +109,9 @@ static void test_totp_login_and_replay(void **state) {
         assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'mfa_enrolled'", NULL), 1);
         code_at(-1, c);
         login2("mfa", "alice", ALICE_PW, c, PAM_SUCCESS, NULL);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_used'", NULL), 1);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_used' AND service = ?", "mfa"), 1);
+        /* The step was consumed in the same transaction as the success. */
+        assert_true(q(e, "SELECT last_step FROM mfa_totp WHERE user = ?", "alice") > 0);
         /* The same code again is refused, and counts as a failure. */
         login2("mfa", "alice", ALICE_PW, c, PAM_AUTH_ERR, NULL);
         assert_int_equal(q(e, "SELECT failures FROM lockout WHERE user = ?", "alice"), 1);
