@@ -23,7 +23,9 @@ static void usage(FILE *f) {
               "  mfa enroll totp               set up an authenticator app (QR code, then a code to confirm)\n"
               "  mfa confirm CODE              confirm a pending enrolment (for scripts: enroll --json first)\n"
               "  mfa status [--user NAME]      second-factor state and policy\n"
-              "  mfa reset --user NAME         remove a user's second factor (admins)\n\n"
+              "  mfa reset --user NAME         remove a user's second factor (admins)\n"
+              "  backup-codes generate         a new set of 10 single-use codes (voids the old set)\n"
+              "  backup-codes status [--user NAME]  how many are left\n\n"
               "Options:\n"
               "  --socket PATH   the acctsecd socket (default: socket= in " ACCTSEC_DEFAULT_CONF ",\n"
               "                  else " ACCTSEC_DEFAULT_SOCKET ")\n"
@@ -241,6 +243,8 @@ static const struct command {
         { "mfa", "confirm", 1, cmd_mfa_confirm },
         { "mfa", "status", 0, cmd_mfa_status },
         { "mfa", "reset", 0, cmd_mfa_reset },
+        { "backup-codes", "generate", 0, cmd_backup_generate },
+        { "backup-codes", "status", 0, cmd_backup_status },
 };
 
 /* The socket named in the config file, if it names one and is readable. */

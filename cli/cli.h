@@ -27,3 +27,5 @@ int cmd_mfa_enroll(struct cli *c);
 int cmd_mfa_confirm(struct cli *c);
 int cmd_mfa_status(struct cli *c);
 int cmd_mfa_reset(struct cli *c);
+int cmd_backup_generate(struct cli *c);
+int cmd_backup_status(struct cli *c);

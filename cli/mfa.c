@@ -32,6 +32,28 @@ static void print_qr(const char *text) {
         QRcode_free(qr);
 }
 
+/* The codes in a reply: printed once, never stored by the CLI. */
+static void print_codes(struct cli *c, struct json *j) {
+        int n = 0;
+        if (j)
+                json_open(j, "backup_codes", '[');
+        for (size_t i = 0; i < c->reply.nfields; i++) {
+                const struct acctsec_field *f = &c->reply.f[i];
+                if (f->tag != ACCTSEC_TAG_CODE || !acctsec_field_is_string(f))
+                        continue;
+                if (j)
+                        json_str(j, NULL, f->val);
+                else
+                        printf("%s  %s", n % 2 ? "" : "\n   ", f->val);
+                n++;
+        }
+        if (j)
+                json_close(j, ']');
+        else if (n)
+                printf("\n\nBackup codes: each works once where a verification code is asked. Keep them\n"
+                       "somewhere safe (a password manager, or paper); they are not shown again.\n");
+}
+
 static int confirm(struct cli *c, const char *code) {
         acctsec_frame_init(&c->req, ACCTSEC_OP_TOTP_CONFIRM);
         acctsec_frame_add_str_opt(&c->req, ACCTSEC_TAG_USER, c->user);
@@ -46,10 +68,14 @@ static int confirm(struct cli *c, const char *code) {
                 json_open(&j, NULL, '{');
                 json_str(&j, "user", acctsec_msg_str(&c->reply, ACCTSEC_TAG_USER));
                 json_str(&j, "totp", "active");
+                print_codes(c, &j);
                 json_close(&j, '}');
                 json_end(&j);
-        } else
+        } else {
                 printf("TOTP is now active: logins will ask for a verification code.\n");
+                print_codes(c, NULL);
+        }
+        acctsec_msg_wipe(&c->reply);
         return 0;
 }
 
@@ -108,7 +134,9 @@ int cmd_mfa_status(struct cli *c) {
         int r = cli_call(c);
         if (r)
                 return r;
+        uint64_t left = 0;
         (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_MFA, &state);
+        (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_COUNT, &left);
         const char *user = acctsec_msg_str(&c->reply, ACCTSEC_TAG_USER);
         const char *policy = acctsec_msg_str(&c->reply, ACCTSEC_TAG_POLICY);
         if (c->json) {
@@ -117,6 +145,7 @@ int cmd_mfa_status(struct cli *c) {
                 json_open(&j, NULL, '{');
                 json_str(&j, "user", user);
                 json_str(&j, "totp", state_name(state));
+                json_int(&j, "backup_codes_left", (long long) left);
                 json_str(&j, "policy", policy);
                 json_close(&j, '}');
                 json_end(&j);
@@ -124,7 +153,8 @@ int cmd_mfa_status(struct cli *c) {
         }
         printf("User:    ");
         print_safe(stdout, user ? user : "?");
-        printf("\nTOTP:    %s\nPolicy:  mfa = %s\n", state_name(state), policy ? policy : "?");
+        printf("\nTOTP:    %s\nBackup codes left: %llu\nPolicy:  mfa = %s\n", state_name(state),
+               (unsigned long long) left, policy ? policy : "?");
         return 0;
 }
 
@@ -152,5 +182,43 @@ int cmd_mfa_reset(struct cli *c) {
                 print_safe(stdout, c->user);
                 printf(": %s\n", had ? "second factor removed" : "had no second factor");
         }
+        return 0;
+}
+
+int cmd_backup_generate(struct cli *c) {
+        acctsec_frame_init(&c->req, ACCTSEC_OP_BACKUP_GENERATE);
+        acctsec_frame_add_str_opt(&c->req, ACCTSEC_TAG_USER, c->user);
+        int r = cli_call(c);
+        if (r)
+                return r;
+        if (c->json) {
+                struct json j;
+                json_begin(&j, stdout);
+                json_open(&j, NULL, '{');
+                json_str(&j, "user", acctsec_msg_str(&c->reply, ACCTSEC_TAG_USER));
+                print_codes(c, &j);
+                json_close(&j, '}');
+                json_end(&j);
+        } else {
+                printf("A new set of backup codes; the previous set no longer works.\n");
+                print_codes(c, NULL);
+        }
+        acctsec_msg_wipe(&c->reply);
+        return 0;
+}
+
+int cmd_backup_status(struct cli *c) {
+        uint64_t left = 0;
+        acctsec_frame_init(&c->req, ACCTSEC_OP_BACKUP_STATUS);
+        acctsec_frame_add_str_opt(&c->req, ACCTSEC_TAG_USER, c->user);
+        int r = cli_call(c);
+        if (r)
+                return r;
+        (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_COUNT, &left);
+        if (c->json)
+                printf("{\"backup_codes_left\":%llu}\n", (unsigned long long) left);
+        else
+                printf("%llu of %d backup codes left%s\n", (unsigned long long) left, 10,
+                       left <= 3 ? ": run 'acctsec backup-codes generate' for a new set" : "");
         return 0;
 }

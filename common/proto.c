@@ -177,6 +177,8 @@ const char *acctsec_op_name(uint8_t op) {
                 [ACCTSEC_OP_TOTP_CONFIRM] = "totp-confirm",
                 [ACCTSEC_OP_MFA_STATUS] = "mfa-status",
                 [ACCTSEC_OP_MFA_RESET] = "mfa-reset",
+                [ACCTSEC_OP_BACKUP_GENERATE] = "backup-generate",
+                [ACCTSEC_OP_BACKUP_STATUS] = "backup-status",
         };
         if (op < ARRAY_SIZE(names) && names[op])
                 return names[op];

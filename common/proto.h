@@ -34,6 +34,8 @@ enum acctsec_op {
         ACCTSEC_OP_TOTP_CONFIRM = 12, /* first code activates it           (CLI)             */
         ACCTSEC_OP_MFA_STATUS = 13,
         ACCTSEC_OP_MFA_RESET = 14,   /* admin: remove a user's factors     (CLI)             */
+        ACCTSEC_OP_BACKUP_GENERATE = 15, /* a new set of backup codes      (CLI)             */
+        ACCTSEC_OP_BACKUP_STATUS = 16,
 };
 
 /* Reply types. */

@@ -286,6 +286,8 @@ int handle_request(struct daemon *d, const struct ucred *peer, const struct acct
         case ACCTSEC_OP_TOTP_CONFIRM:
         case ACCTSEC_OP_MFA_STATUS:
         case ACCTSEC_OP_MFA_RESET:
+        case ACCTSEC_OP_BACKUP_GENERATE:
+        case ACCTSEC_OP_BACKUP_STATUS:
                 return handle_mfa_request(d, peer, req, reply);
         default:
                 reply_error(reply, -EOPNOTSUPP, "unknown request type");

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -70,8 +71,9 @@ static int handle_verify(struct daemon *d, const struct ucred *peer, const struc
                 reply_decision(reply, &l.conf, &res);
                 return 0;
         }
+        int64_t left = -1;
         l.a.factor = "totp";
-        r = l.a.known && code ? mfa_totp_verify(&d->mfa, &l.a, now, l.conf.totp_window, code, &res) : -ENOENT;
+        r = l.a.known && code ? mfa_totp_verify(&d->mfa, &l.a, now, l.conf.totp_window, code, &res, &left) : -ENOENT;
         bool good = r == 0;
         if (r == -EACCES || r == -EALREADY || r == -ENOENT) {
                 l.a.refusal = !code            ? "totp: no code"
@@ -85,6 +87,12 @@ static int handle_verify(struct daemon *d, const struct ucred *peer, const struc
         reply_decision(reply, &l.conf, &res);
         if (!good && !res.locked) /* replace the decision: this code was refused */
                 reply_refused_code(reply);
+        if (good && left >= 0 && left <= BACKUP_WARN_AT) {
+                char msg[160];
+                snprintf(msg, sizeof(msg), "Backup code accepted. %lld backup code%s left: "
+                         "run 'acctsec backup-codes generate' for a new set.", (long long) left, left == 1 ? "" : "s");
+                acctsec_frame_add_str(reply, ACCTSEC_TAG_MESSAGE, msg);
+        }
         return 0;
 }
 
@@ -121,6 +129,8 @@ static int handle_enroll(struct daemon *d, const struct ucred *peer, const struc
         return 0;
 }
 
+static void add_codes(struct acctsec_frame *reply, char codes[BACKUP_CODES][BACKUP_CODE_TEXT]);
+
 static int handle_confirm(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
                           struct acctsec_frame *reply) {
         struct principal p;
@@ -130,7 +140,8 @@ static int handle_confirm(struct daemon *d, const struct ucred *peer, const stru
                 return 0;
         if (get_str(req, ACCTSEC_TAG_CODE, true, &code) < 0)
                 return reply_error(reply, -EINVAL, "a code is needed");
-        int r = mfa_totp_confirm(&d->mfa, p.name, (int64_t) time(NULL), d->policy.global.totp_window, code);
+        char codes[BACKUP_CODES][BACKUP_CODE_TEXT];
+        int r = mfa_totp_confirm(&d->mfa, p.name, (int64_t) time(NULL), d->policy.global.totp_window, code, codes);
         if (r == -ENOENT)
                 return reply_error(reply, r, "no TOTP enrolment in progress: run acctsec mfa enroll totp");
         if (r == -EACCES || r == -EALREADY)
@@ -140,6 +151,33 @@ static int handle_confirm(struct daemon *d, const struct ucred *peer, const stru
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
         acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p.name);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_MFA, ACCTSEC_MFA_STATE_ACTIVE);
+        add_codes(reply, codes);
+        return 0;
+}
+
+/* Shown once, here; only their keyed hashes are kept. */
+static void add_codes(struct acctsec_frame *reply, char codes[BACKUP_CODES][BACKUP_CODE_TEXT]) {
+        for (int i = 0; i < BACKUP_CODES; i++)
+                acctsec_frame_add_str(reply, ACCTSEC_TAG_CODE, codes[i]);
+        acctsec_wipe(codes, sizeof(char[BACKUP_CODES][BACKUP_CODE_TEXT]));
+}
+
+static int handle_backup_generate(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                                  struct acctsec_frame *reply) {
+        struct principal p;
+        char codes[BACKUP_CODES][BACKUP_CODE_TEXT], actor[USER_NAME_MAX + 16];
+
+        if (enrol_target(req, peer, &p, reply))
+                return 0;
+        actor_name(peer, actor, sizeof(actor));
+        int r = mfa_backup_generate(&d->mfa, p.name, peer->uid == p.uid ? NULL : actor, (int64_t) time(NULL), codes);
+        if (r == -ENOENT)
+                return reply_error(reply, r, "backup codes go with an active TOTP: run acctsec mfa enroll totp first");
+        if (r < 0)
+                return reply_db_error(reply, req->type, p.name, r);
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p.name);
+        add_codes(reply, codes);
         return 0;
 }
 
@@ -163,12 +201,16 @@ static int handle_status(struct daemon *d, const struct ucred *peer, const struc
         r = policy_for(&d->policy, &p, NULL, NULL, &conf, &why);
         if (r < 0)
                 return reply_error(reply, r, why);
+        int64_t left = 0;
         r = mfa_totp_state(&d->mfa, p.name, &state);
+        if (r == 0)
+                r = mfa_backup_left(&d->mfa, p.name, &left);
         if (r < 0)
                 return reply_db_error(reply, req->type, p.name, r);
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
         acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p.name);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_MFA, state);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_COUNT, (uint64_t) left);
         acctsec_frame_add_str(reply, ACCTSEC_TAG_POLICY, acctsec_mfa_name(conf.mfa));
         return 0;
 }
@@ -205,7 +247,10 @@ int handle_mfa_request(struct daemon *d, const struct ucred *peer, const struct 
         case ACCTSEC_OP_TOTP_CONFIRM:
                 return handle_confirm(d, peer, req, reply);
         case ACCTSEC_OP_MFA_STATUS:
+        case ACCTSEC_OP_BACKUP_STATUS: /* the same reply: state, policy, codes left */
                 return handle_status(d, peer, req, reply);
+        case ACCTSEC_OP_BACKUP_GENERATE:
+                return handle_backup_generate(d, peer, req, reply);
         default:
                 return handle_reset(d, peer, req, reply);
         }

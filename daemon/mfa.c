@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mfa.h"
@@ -133,12 +134,63 @@ static int check_and_consume(struct mfa *m, const char *user, int64_t now, unsig
         return r;
 }
 
-int mfa_totp_confirm(struct mfa *m, const char *user, int64_t now, unsigned window, const char *code) {
-        struct event ev = { .type = EV_MFA_ENROLLED, .user = user, .detail = "totp" };
+/* Replace the user's backup codes, inside the caller's transaction. */
+static int new_backup_set(struct mfa *m, const char *user, int64_t now, char codes[BACKUP_CODES][BACKUP_CODE_TEXT]) {
+        char canon[BACKUP_CODE_CHARS + 1];
+        uint8_t hash[BACKUP_HASH_SIZE];
+        sqlite3_stmt *st = store_stmt(m->store, "DELETE FROM backup_codes WHERE user = ?");
+        if (!st)
+                return -EIO;
+        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+        int r = store_exec_stmt(st);
+        for (int i = 0; r == 0 && i < BACKUP_CODES; i++) {
+                backup_code_new(codes[i]);
+                (void) backup_code_normalize(codes[i], canon);
+                backup_code_hash(m->key, canon, hash);
+                st = store_stmt(m->store, "INSERT INTO backup_codes (user, hash, created) VALUES (?, ?, ?)");
+                if (!st)
+                        return -EIO;
+                sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+                sqlite3_bind_blob(st, 2, hash, sizeof(hash), SQLITE_STATIC);
+                sqlite3_bind_int64(st, 3, now);
+                r = store_exec_stmt(st);
+        }
+        acctsec_wipe(canon, sizeof(canon));
+        return r;
+}
+
+int mfa_totp_confirm(struct mfa *m, const char *user, int64_t now, unsigned window, const char *code,
+                     char codes[BACKUP_CODES][BACKUP_CODE_TEXT]) {
+        struct event ev[2] = {
+                { .type = EV_MFA_ENROLLED, .user = user, .detail = "totp" },
+                { .type = EV_BACKUP_GENERATED, .user = user, .detail = "10 codes, with the enrolment" },
+        };
         int r = store_begin(m->store);
         if (r < 0)
                 return r;
         r = check_and_consume(m, user, now, window, code, true);
+        if (r == 0)
+                r = new_backup_set(m, user, now, codes);
+        if (r < 0) {
+                store_rollback(m->store);
+                return r;
+        }
+        return seclog_commit(m->store, now, ev, 2);
+}
+
+int mfa_backup_generate(struct mfa *m, const char *user, const char *actor, int64_t now,
+                        char codes[BACKUP_CODES][BACKUP_CODE_TEXT]) {
+        struct event ev = { .type = EV_BACKUP_GENERATED, .user = user, .actor = actor,
+                            .detail = "10 codes; the previous set is void" };
+        enum acctsec_mfa_state state;
+        int r = store_begin(m->store);
+        if (r < 0)
+                return r;
+        r = mfa_totp_state(m, user, &state);
+        if (r == 0 && state != ACCTSEC_MFA_STATE_ACTIVE)
+                r = -ENOENT;
+        if (r == 0)
+                r = new_backup_set(m, user, now, codes);
         if (r < 0) {
                 store_rollback(m->store);
                 return r;
@@ -146,20 +198,64 @@ int mfa_totp_confirm(struct mfa *m, const char *user, int64_t now, unsigned wind
         return seclog_commit(m->store, now, &ev, 1);
 }
 
+int mfa_backup_left(struct mfa *m, const char *user, int64_t *ret) {
+        sqlite3_stmt *st = store_stmt(m->store, "SELECT count(*) FROM backup_codes WHERE user = ? AND used = 0");
+        if (!st)
+                return -EIO;
+        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        *ret = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_reset(st);
+        return rc == SQLITE_ROW ? 0 : store_errno(rc);
+}
+
+/* Use up a backup code: one conditional UPDATE; exactly one racer wins. */
+static int use_backup_code(struct mfa *m, const char *user, const char *typed, int64_t now) {
+        char canon[BACKUP_CODE_CHARS + 1];
+        uint8_t hash[BACKUP_HASH_SIZE];
+        if (!backup_code_normalize(typed, canon))
+                return -EACCES;
+        backup_code_hash(m->key, canon, hash);
+        acctsec_wipe(canon, sizeof(canon));
+        sqlite3_stmt *st =
+                store_stmt(m->store, "UPDATE backup_codes SET used = ? WHERE user = ? AND hash = ? AND used = 0");
+        if (!st)
+                return -EIO;
+        sqlite3_bind_int64(st, 1, now);
+        sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 3, hash, sizeof(hash), SQLITE_STATIC);
+        int r = store_exec_stmt(st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(m->store->db) == 1 ? 0 : -EACCES;
+}
+
 int mfa_totp_verify(struct mfa *m, const struct attempt *a, int64_t now, unsigned window, const char *code,
-                    struct lock_result *ret) {
+                    struct lock_result *ret, int64_t *ret_backup_left) {
         struct event ev[2];
+        char detail[64] = "totp";
+        /* Six digits are a TOTP code; anything else may be a backup code. */
+        bool totp = strlen(code) == 6 && strspn(code, "0123456789") == 6;
+
+        *ret_backup_left = -1;
         int r = store_begin(m->store);
         if (r < 0)
                 return r;
         r = check_and_consume(m, a->user, now, window, code, false);
+        if (r == -EACCES && !totp) {
+                r = use_backup_code(m, a->user, code, now);
+                if (r == 0)
+                        r = mfa_backup_left(m, a->user, ret_backup_left);
+                if (r == 0)
+                        snprintf(detail, sizeof(detail), "backup code, %lld left", (long long) *ret_backup_left);
+        }
         if (r == 0)
                 r = lockout_success_in(m->store, a, now, ret, &ev[1]);
         if (r < 0) {
                 store_rollback(m->store);
                 return r;
         }
-        ev[0] = event_of(a, EV_CODE_USED, "totp");
+        ev[0] = event_of(a, EV_CODE_USED, detail);
         return seclog_commit(m->store, now, ev, 2);
 }
 
@@ -175,7 +271,16 @@ int mfa_reset(struct mfa *m, const char *user, const char *actor, int64_t now, b
         sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
         r = store_exec_stmt(st);
         bool had = r == 0 && sqlite3_changes(m->store->db) > 0;
-        struct event ev = { .type = EV_MFA_RESET, .user = user, .actor = actor, .detail = had ? "totp removed" : "none" };
+        if (r == 0) {
+                st = store_stmt(m->store, "DELETE FROM backup_codes WHERE user = ?");
+                if (!st)
+                        r = -EIO;
+                else {
+                        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+                        r = store_exec_stmt(st);
+                }
+        }
+        struct event ev = { .type = EV_MFA_RESET, .user = user, .actor = actor, .detail = had ? "totp and backup codes removed" : "none" };
         if (r == 0)
                 r = seclog_add(m->store, now, &ev);
         if (r == 0)

@@ -22,6 +22,7 @@ static const struct {
         [EV_MFA_RESET] = { "mfa_reset", "3713ea839b824d65ab00bb5988a72343", LOG_NOTICE },
         [EV_CODE_USED] = { "code_used", "dbfc81ac3a59469a9a86a390badecb38", LOG_INFO },
         [EV_CODE_REFUSED] = { "code_refused", "e2111c988c734048a18e5198af34c4ed", LOG_NOTICE },
+        [EV_BACKUP_GENERATED] = { "backup_codes_generated", "2014b3bf593e41738e28cffb2996d73f", LOG_NOTICE },
 };
 
 const char *seclog_type_name(enum event_type t) {

@@ -16,6 +16,7 @@ enum event_type {
         EV_MFA_RESET,
         EV_CODE_USED,
         EV_CODE_REFUSED,
+        EV_BACKUP_GENERATED,
         _EV_MAX,
 };
 

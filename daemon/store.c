@@ -41,6 +41,13 @@ static const char *const migrations[] = {
         "  last_step INTEGER NOT NULL DEFAULT 0,"   /* the last time step used: only moves forward */
         "  created INTEGER NOT NULL,"
         "  activated INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
+        /* 3: backup codes, stored as keyed hashes; used = the time it was used */
+        "CREATE TABLE backup_codes ("
+        "  user TEXT NOT NULL,"
+        "  hash BLOB NOT NULL,"
+        "  used INTEGER NOT NULL DEFAULT 0,"
+        "  created INTEGER NOT NULL,"
+        "  PRIMARY KEY (user, hash)) WITHOUT ROWID;",
 };
 
 int store_schema_version(void) {

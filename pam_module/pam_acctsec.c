@@ -187,8 +187,12 @@ static int verify_code(pam_handle_t *pamh, const struct module_args *a, const ch
                 return r;
         if (open) /* failmode=open never grants a second factor by itself */
                 return PAM_IGNORE;
-        if (!is_locked(&x->reply))
+        if (!is_locked(&x->reply)) {
+                const char *note = acctsec_msg_str(&x->reply, ACCTSEC_TAG_MESSAGE);
+                if (note && !a->conf.silent) /* e.g. few backup codes left */
+                        pam_info(pamh, "%s", note);
                 return PAM_SUCCESS;
+        }
         tell_locked(pamh, a, &x->reply);
         (void) pam_fail_delay(pamh, 2000000);
         return PAM_AUTH_ERR;

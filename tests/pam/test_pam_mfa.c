@@ -24,6 +24,20 @@
 
 static char secret[64];
 static size_t secret_len;
+static char backup[10][16]; /* the set printed at enrolment (or the last generate) */
+
+/* "backup_codes":["xxxxx-xxxxx",...] from the CLI's JSON. */
+static void parse_codes(const char *json) {
+        const char *p = strstr(json, "\"backup_codes\":[");
+        assert_non_null(p);
+        p += strlen("\"backup_codes\":[");
+        for (int i = 0; i < 10; i++) {
+                p = strchr(p, '"');
+                assert_non_null(p);
+                assert_int_equal(sscanf(p, "\"%11[^\"]\"", backup[i]), 1);
+                p = strchr(p + 1, '"') + 1;
+        }
+}
 
 static int start(void **state) {
         int r = env_start(state);
@@ -50,8 +64,9 @@ static void enrol_alice(struct env *e) {
         memcpy(secret, bin, secret_len);
         free(bin);
         assert_int_equal(oath_totp_generate(secret, secret_len, time(NULL) - 60, 30, 0, 6, code), OATH_OK);
-        const char *confirm[] = { "mfa", "confirm", code, "--user", "alice", NULL };
+        const char *confirm[] = { "--json", "mfa", "confirm", code, "--user", "alice", NULL };
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), confirm), 0);
+        parse_codes(out);
 }
 
 /* The code for now + offset steps. */
@@ -61,8 +76,10 @@ static const char *code_at(int offset, char buf[16]) {
 }
 
 struct msgs {
-        char buf[4][PAM_MAX_MSG_SIZE];
+        char buf[4][PAM_MAX_MSG_SIZE]; /* PAM_ERROR_MSG */
         char *ptr[5];
+        char info[4][PAM_MAX_MSG_SIZE]; /* PAM_TEXT_INFO */
+        char *iptr[5];
 };
 
 static void login2(const char *service, const char *user, const char *pw, const char *code, int want, struct msgs *m) {
@@ -70,9 +87,11 @@ static void login2(const char *service, const char *user, const char *pw, const 
         struct msgs local;
         struct msgs *out = m ? m : &local;
         memset(out, 0, sizeof(*out));
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 4; i++) {
                 out->ptr[i] = out->buf[i];
-        struct pamtest_conv_data conv = { .in_echo_off = answers, .out_err = out->ptr };
+                out->iptr[i] = out->info[i];
+        }
+        struct pamtest_conv_data conv = { .in_echo_off = answers, .out_err = out->ptr, .out_info = out->iptr };
         struct pam_testcase tests[] = { pam_test(PAMTEST_AUTHENTICATE, want) };
         enum pamtest_err r = run_pamtest(service, user, &conv, tests, NULL);
         if (r != PAMTEST_ERR_OK)
@@ -147,6 +166,7 @@ static void test_admin_reset_removes_factor(void **state) {
         enrol_alice(e);
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), reset), 0);
         assert_int_equal(q(e, "SELECT count(*) FROM mfa_totp", NULL), 0);
+        assert_int_equal(q(e, "SELECT count(*) FROM backup_codes", NULL), 0);
         assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'mfa_reset' AND actor = 'root'", NULL), 1);
         login2("mfa", "alice", ALICE_PW, NULL, PAM_SUCCESS, NULL); /* optional again: password only */
 }
@@ -160,6 +180,44 @@ static void test_secret_sealed_at_rest(void **state) {
         snprintf(path, sizeof(path), "%s/secret.key", e->state);
         snprintf(cmd, sizeof(cmd), "test \"$(stat -c %%a '%s')\" = 600", path);
         assert_int_equal(system(cmd), 0);
+}
+
+static void test_backup_codes(void **state) {
+        struct env *e = *state;
+        struct msgs m;
+        char out[4096], upper[16];
+        const char *status[] = { "--json", "mfa", "status", "--user", "alice", NULL };
+        const char *generate[] = { "--json", "backup-codes", "generate", "--user", "alice", NULL };
+        enrol_alice(e);
+        assert_int_equal(q(e, "SELECT count(*) FROM backup_codes WHERE user = ? AND used = 0", "alice"), 10);
+        /* Stored hashed: no code appears in the table. */
+        assert_int_equal(q(e, "SELECT count(*) FROM backup_codes WHERE hash = ?", backup[0]), 0);
+        /* A backup code works where the verification code is asked, typed loosely. */
+        snprintf(upper, sizeof(upper), "%s", backup[0]);
+        for (char *c = upper; *c; c++)
+                *c = (char) (*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+        login2("mfa", "alice", ALICE_PW, upper, PAM_SUCCESS, NULL);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_used' AND detail = 'backup code, 9 left'",
+                           NULL),
+                         1);
+        /* Once. */
+        login2("mfa", "alice", ALICE_PW, backup[0], PAM_AUTH_ERR, NULL);
+        assert_int_equal(q(e, "SELECT failures FROM lockout WHERE user = ?", "alice"), 1);
+        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), status), 0);
+        assert_non_null(strstr(out, "\"backup_codes_left\":9"));
+        /* Down to three left: the login says so. */
+        for (int i = 1; i <= 5; i++)
+                login2("mfa", "alice", ALICE_PW, backup[i], PAM_SUCCESS, NULL);
+        login2("mfa", "alice", ALICE_PW, backup[6], PAM_SUCCESS, &m);
+        assert_non_null(strstr(m.info[0], "3 backup codes left"));
+        /* A new set voids the old one. */
+        char old[16];
+        snprintf(old, sizeof(old), "%s", backup[7]);
+        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), generate), 0);
+        parse_codes(out);
+        login2("mfa", "alice", ALICE_PW, old, PAM_AUTH_ERR, NULL);
+        login2("mfa", "alice", ALICE_PW, backup[7], PAM_SUCCESS, NULL);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'backup_codes_generated'", NULL), 2);
 }
 
 static const struct service_def services[] = {
@@ -180,6 +238,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test_setup_teardown(test_wrong_codes_lock, start, env_stop),
                 cmocka_unit_test_setup_teardown(test_admin_reset_removes_factor, start, env_stop),
                 cmocka_unit_test_setup_teardown(test_secret_sealed_at_rest, start, env_stop),
+                cmocka_unit_test_setup_teardown(test_backup_codes, start, env_stop),
         };
         return cmocka_run_group_tests_name("pam_mfa", tests, NULL, NULL);
 }

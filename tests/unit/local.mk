@@ -16,7 +16,7 @@ tests_unit_test_proto_LDADD = libacctsec_common.la $(CMOCKA_LIBS)
 
 check_PROGRAMS += tests/unit/test_totp
 TESTS += tests/unit/test_totp
-tests_unit_test_totp_SOURCES = tests/unit/test_totp.c daemon/totp.c daemon/keyfile.c
+tests_unit_test_totp_SOURCES = tests/unit/test_totp.c daemon/totp.c daemon/keyfile.c daemon/backup.c
 tests_unit_test_totp_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_totp_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(OATH_CFLAGS) $(SODIUM_CFLAGS)
 tests_unit_test_totp_LDADD = libacctsec_common.la $(CMOCKA_LIBS) $(OATH_LIBS) $(SODIUM_LIBS)

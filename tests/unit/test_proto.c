@@ -772,7 +772,9 @@ static void test_op_name(void **state) {
         assert_string_equal(acctsec_op_name(ACCTSEC_OP_MFA_STATUS), "mfa-status");
         assert_string_equal(acctsec_op_name(ACCTSEC_OP_MFA_RESET), "mfa-reset");
         assert_string_equal(acctsec_op_name(0), "unknown");
-        assert_string_equal(acctsec_op_name(ACCTSEC_OP_MFA_RESET + 1), "unknown");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_BACKUP_GENERATE), "backup-generate");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_BACKUP_STATUS), "backup-status");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_BACKUP_STATUS + 1), "unknown");
         assert_string_equal(acctsec_op_name(ACCTSEC_REPLY_OK), "unknown");
         assert_string_equal(acctsec_op_name(255), "unknown");
 }

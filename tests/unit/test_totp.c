@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backup.h"
 #include "keyfile.h"
 #include "totp.h"
 
@@ -97,11 +98,42 @@ static void test_vault(void **state) {
         assert_int_equal(vault_open(key, sealed, 10, plain), -EBADMSG);
 }
 
+static void test_backup_codes(void **state) {
+        char a[BACKUP_CODE_TEXT], b[BACKUP_CODE_TEXT], canon[BACKUP_CODE_CHARS + 1];
+        uint8_t key[KEYFILE_KEY_SIZE], other[KEYFILE_KEY_SIZE], h1[BACKUP_HASH_SIZE], h2[BACKUP_HASH_SIZE];
+
+        backup_code_new(a);
+        backup_code_new(b);
+        assert_int_equal(strlen(a), 11);
+        assert_int_equal(a[5], '-');
+        assert_string_not_equal(a, b);
+        assert_int_equal(strspn(a, "abcdefghjkmnpqrstuvwxyz23456789-"), 11);
+        /* Typed loosely: case, spaces and dashes do not matter. */
+        assert_true(backup_code_normalize("ABCDE-FGHJK", canon));
+        assert_string_equal(canon, "abcdefghjk");
+        assert_true(backup_code_normalize(" abcde fghjk ", canon));
+        assert_string_equal(canon, "abcdefghjk");
+        /* Look-alikes, wrong lengths and digits-only TOTP codes are not backup codes. */
+        static const char *const bad[] = { "abcde-fghj", "abcde-fghjkm", "abcde-fghj0", "abcde-fghjl",
+                                           "123456", "", "abcde_fghjk" };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                assert_false(backup_code_normalize(bad[i], canon));
+        /* Keyed: the same code under another key hashes differently. */
+        randombytes_buf(key, sizeof(key));
+        randombytes_buf(other, sizeof(other));
+        assert_true(backup_code_normalize(a, canon));
+        backup_code_hash(key, canon, h1);
+        backup_code_hash(key, canon, h2);
+        assert_memory_equal(h1, h2, sizeof(h1));
+        backup_code_hash(other, canon, h2);
+        assert_memory_not_equal(h1, h2, sizeof(h1));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_rfc6238_vectors), cmocka_unit_test(test_window_and_replay),
                 cmocka_unit_test(test_malformed_codes), cmocka_unit_test(test_uri),
-                cmocka_unit_test(test_vault),
+                cmocka_unit_test(test_vault), cmocka_unit_test(test_backup_codes),
         };
         if (sodium_init() < 0 || oath_init() != OATH_OK)
                 return 1;
