@@ -214,11 +214,21 @@ int cmd_backup_status(struct cli *c) {
         int r = cli_call(c);
         if (r)
                 return r;
+        uint64_t state = 0;
         (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_COUNT, &left);
-        if (c->json)
-                printf("{\"backup_codes_left\":%llu}\n", (unsigned long long) left);
+        (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_MFA, &state);
+        if (c->json) {
+                struct json j;
+                json_begin(&j, stdout);
+                json_open(&j, NULL, '{');
+                json_str(&j, "user", acctsec_msg_str(&c->reply, ACCTSEC_TAG_USER));
+                json_int(&j, "backup_codes_left", (long long) left);
+                json_close(&j, '}');
+                json_end(&j);
+        } else if (state != ACCTSEC_MFA_STATE_ACTIVE)
+                printf("No active TOTP, so no backup codes: run 'acctsec mfa enroll totp' first.\n");
         else
-                printf("%llu of %d backup codes left%s\n", (unsigned long long) left, 10,
+                printf("%llu of 10 backup codes left%s\n", (unsigned long long) left,
                        left <= 3 ? ": run 'acctsec backup-codes generate' for a new set" : "");
         return 0;
 }

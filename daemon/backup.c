@@ -27,7 +27,7 @@ bool backup_code_normalize(const char *typed, char out[BACKUP_CODE_CHARS + 1]) {
                 char c = (char) tolower((unsigned char) *p);
                 if (c == '-' || c == ' ')
                         continue;
-                if (n == BACKUP_CODE_CHARS || !strchr(alphabet, c) || c == '\0') {
+                if (n == BACKUP_CODE_CHARS || !strchr(alphabet, c)) {
                         acctsec_wipe(out, BACKUP_CODE_CHARS + 1);
                         return false;
                 }

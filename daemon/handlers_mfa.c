@@ -96,17 +96,24 @@ static int handle_verify(struct daemon *d, const struct ucred *peer, const struc
         return 0;
 }
 
-/* Enrolment is for oneself; root may enrol another user (provisioning). */
+/* Enrolment and backup codes are for oneself; root may name another user
+ * (provisioning).  A non-root caller naming anyone else is refused before
+ * any lookup, so the answer does not tell which users exist. */
 static int enrol_target(const struct acctsec_msg *req, const struct ucred *peer, struct principal *ret,
                         struct acctsec_frame *reply) {
-        struct principal self;
-        int r = target_of(req, peer, ret);
+        const char *user;
+        if (get_str(req, ACCTSEC_TAG_USER, false, &user) < 0)
+                return reply_error(reply, -EINVAL, "malformed user"), 1;
+        if (peer->uid != 0) {
+                if (user_by_uid(peer->uid, ret) < 0 || (user && strcmp(user, ret->name) != 0))
+                        return refuse(reply, peer, req->type, "you may only manage your own second factor"), 1;
+                return 0;
+        }
+        int r = user ? user_by_name(user, ret) : user_by_uid(peer->uid, ret);
         if (r == -ENOENT)
                 return reply_error(reply, r, "no such user"), 1;
         if (r < 0)
                 return reply_error(reply, r, "user lookup failed"), 1;
-        if (peer->uid != 0 && (user_by_uid(peer->uid, &self) < 0 || self.uid != ret->uid))
-                return refuse(reply, peer, req->type, "you may only enrol your own account"), 1;
         return 0;
 }
 
@@ -142,6 +149,8 @@ static int handle_confirm(struct daemon *d, const struct ucred *peer, const stru
                 return reply_error(reply, -EINVAL, "a code is needed");
         char codes[BACKUP_CODES][BACKUP_CODE_TEXT];
         int r = mfa_totp_confirm(&d->mfa, p.name, (int64_t) time(NULL), d->policy.global.totp_window, code, codes);
+        if (r < 0)
+                acctsec_wipe(codes, sizeof(codes));
         if (r == -ENOENT)
                 return reply_error(reply, r, "no TOTP enrolment in progress: run acctsec mfa enroll totp");
         if (r == -EACCES || r == -EALREADY)
@@ -171,6 +180,8 @@ static int handle_backup_generate(struct daemon *d, const struct ucred *peer, co
                 return 0;
         actor_name(peer, actor, sizeof(actor));
         int r = mfa_backup_generate(&d->mfa, p.name, peer->uid == p.uid ? NULL : actor, (int64_t) time(NULL), codes);
+        if (r < 0)
+                acctsec_wipe(codes, sizeof(codes));
         if (r == -ENOENT)
                 return reply_error(reply, r, "backup codes go with an active TOTP: run acctsec mfa enroll totp first");
         if (r < 0)

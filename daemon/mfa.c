@@ -148,8 +148,10 @@ static int new_backup_set(struct mfa *m, const char *user, int64_t now, char cod
                 (void) backup_code_normalize(codes[i], canon);
                 backup_code_hash(m->key, canon, hash);
                 st = store_stmt(m->store, "INSERT INTO backup_codes (user, hash, created) VALUES (?, ?, ?)");
-                if (!st)
-                        return -EIO;
+                if (!st) {
+                        r = -EIO;
+                        break;
+                }
                 sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
                 sqlite3_bind_blob(st, 2, hash, sizeof(hash), SQLITE_STATIC);
                 sqlite3_bind_int64(st, 3, now);

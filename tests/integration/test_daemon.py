@@ -314,14 +314,16 @@ def unprivileged_callers_only_for_themselves(d):
         for frm in (login_frame(OP_PREAUTH, "bob"), login_frame(OP_AUTHFAIL, "root"),
                     login_frame(OP_PREAUTH, "nosuchuser"), login_frame(OP_AUTHFAIL, "alice"),
                     login_frame(OP_AUTHFAIL, "alice"), login_frame(OP_AUTHSUCC, "alice"),
-                    login_frame(OP_AUTHFAIL, "alice", conf="deny=100")):
+                    login_frame(OP_AUTHFAIL, "alice", conf="deny=100"),
+                    frame(11, (T_USER, "bob")), frame(11, (T_USER, "nosuchuser")), frame(15, (T_USER, "bob"))):
             rtype, f = d.call(frm)
             out.append(get(f, T_ERRNO, True) if rtype == REPLY_ERROR else get(f, T_DECISION, True))
         return out
 
     out = as_uid(1001, as_alice)
-    # others: EPERM; own failures count; own authsucc does not reset; overrides ignored.
-    assert out == repr([1, 1, 1, 0, 0, 0, 1]), out
+    # others: EPERM; own failures count; own authsucc does not reset; overrides ignored;
+    # enrolling or making backup codes for anyone else: EPERM, existing or not.
+    assert out == repr([1, 1, 1, 0, 0, 0, 1, 1, 1, 1]), out
     assert d.db("SELECT failures FROM lockout WHERE user='alice'") == [(3,)]
     assert d.db("SELECT count(*) FROM lockout WHERE user IN ('bob', 'root')") == [(0,)]
     assert "refused preauth from uid 1001" in open(d.log).read()
@@ -510,7 +512,7 @@ def state_survives_restart_and_schema_pragmas(d):
     d.start()
     assert d.db("SELECT failures FROM lockout WHERE user='alice'") == [(1,)]
     assert d.db("PRAGMA journal_mode") == [("wal",)]
-    assert d.db("PRAGMA user_version") == [(2,)]
+    assert d.db("PRAGMA user_version") == [(3,)]  # the migrations in daemon/store.c
     mode = os.stat(os.path.join(d.state, "acctsec.db")).st_mode & 0o777
     assert mode == 0o600, oct(mode)
 
