@@ -187,7 +187,16 @@ def cleanup():
         os.unlink("/etc/pam.d/" + SERVICE)
     except FileNotFoundError:
         pass
-    subprocess.run(["userdel", USER], capture_output=True)
+    # sshd's per-connection children may still be exiting as the user, and
+    # userdel refuses a user with processes: end them, then retry (bounded).
+    subprocess.run(["pkill", "-KILL", "-u", USER], capture_output=True)
+    deadline = time.monotonic() + 30
+    while True:
+        r = subprocess.run(["userdel", USER], capture_output=True, text=True)
+        if r.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    tap(r.returncode == 0, "cleanup: the test user is removed", r.stderr)
     if failed:
         for name in ("sshd.log", "daemon.log"):
             path = os.path.join(work, name)
