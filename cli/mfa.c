@@ -54,6 +54,26 @@ static void print_codes(struct cli *c, struct json *j) {
                        "somewhere safe (a password manager, or paper); they are not shown again.\n");
 }
 
+/* A reply with a new set of codes: print it once, then wipe it. */
+static int print_code_set(struct cli *c, bool totp_active, const char *heading) {
+        if (c->json) {
+                struct json j;
+                json_begin(&j, stdout);
+                json_open(&j, NULL, '{');
+                json_str(&j, "user", acctsec_msg_str(&c->reply, ACCTSEC_TAG_USER));
+                if (totp_active)
+                        json_str(&j, "totp", "active");
+                print_codes(c, &j);
+                json_close(&j, '}');
+                json_end(&j);
+        } else {
+                printf("%s\n", heading);
+                print_codes(c, NULL);
+        }
+        acctsec_msg_wipe(&c->reply);
+        return 0;
+}
+
 static int confirm(struct cli *c, const char *code) {
         acctsec_frame_init(&c->req, ACCTSEC_OP_TOTP_CONFIRM);
         acctsec_frame_add_str_opt(&c->req, ACCTSEC_TAG_USER, c->user);
@@ -62,21 +82,7 @@ static int confirm(struct cli *c, const char *code) {
         acctsec_frame_wipe(&c->req);
         if (r)
                 return r;
-        if (c->json) {
-                struct json j;
-                json_begin(&j, stdout);
-                json_open(&j, NULL, '{');
-                json_str(&j, "user", acctsec_msg_str(&c->reply, ACCTSEC_TAG_USER));
-                json_str(&j, "totp", "active");
-                print_codes(c, &j);
-                json_close(&j, '}');
-                json_end(&j);
-        } else {
-                printf("TOTP is now active: logins will ask for a verification code.\n");
-                print_codes(c, NULL);
-        }
-        acctsec_msg_wipe(&c->reply);
-        return 0;
+        return print_code_set(c, true, "TOTP is now active: logins will ask for a verification code.");
 }
 
 int cmd_mfa_enroll(struct cli *c) {
@@ -191,20 +197,7 @@ int cmd_backup_generate(struct cli *c) {
         int r = cli_call(c);
         if (r)
                 return r;
-        if (c->json) {
-                struct json j;
-                json_begin(&j, stdout);
-                json_open(&j, NULL, '{');
-                json_str(&j, "user", acctsec_msg_str(&c->reply, ACCTSEC_TAG_USER));
-                print_codes(c, &j);
-                json_close(&j, '}');
-                json_end(&j);
-        } else {
-                printf("A new set of backup codes; the previous set no longer works.\n");
-                print_codes(c, NULL);
-        }
-        acctsec_msg_wipe(&c->reply);
-        return 0;
+        return print_code_set(c, false, "A new set of backup codes; the previous set no longer works.");
 }
 
 int cmd_backup_status(struct cli *c) {

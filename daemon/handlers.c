@@ -123,6 +123,25 @@ bool may_read(const struct daemon *d, const struct ucred *peer, uid_t target) {
         return peer->uid == target || role_of(peer->uid, &d->policy.global) >= ROLE_AUDITOR;
 }
 
+int readable_target(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req, struct principal *p,
+                    struct acctsec_conf *conf, struct acctsec_frame *reply) {
+        static const char others[] = "only admins and auditors may see other users";
+        const char *why;
+        int r = target_of(req, peer, p);
+        /* Non-readers get the same answer for unknown users and others' accounts. */
+        if (r == -ENOENT)
+                return may_read(d, peer, (uid_t) -1) ? reply_error(reply, r, "no such user")
+                                                     : refuse(reply, peer, req->type, others), 1;
+        if (r < 0)
+                return reply_error(reply, r, "user lookup failed"), 1;
+        if (!may_read(d, peer, p->uid))
+                return refuse(reply, peer, req->type, others), 1;
+        r = policy_for(&d->policy, p, NULL, NULL, conf, &why);
+        if (r < 0)
+                return reply_error(reply, r, why), 1;
+        return 0;
+}
+
 struct status_sum {
         int64_t failures, last_failure, locked_until;
         int64_t now;
@@ -144,21 +163,10 @@ static int handle_status(struct daemon *d, const struct ucred *peer, const struc
         struct principal p;
         struct acctsec_conf conf;
         struct status_sum sum = { .now = (int64_t) time(NULL) };
-        const char *why;
 
-        static const char others[] = "only admins and auditors may see other users";
-        int r = target_of(req, peer, &p);
-        /* Non-readers get the same answer for unknown users and others' accounts. */
-        if (r == -ENOENT)
-                return may_read(d, peer, (uid_t) -1) ? reply_error(reply, r, "no such user")
-                                                     : refuse(reply, peer, req->type, others);
-        if (r < 0)
-                return reply_error(reply, r, "user lookup failed");
-        if (!may_read(d, peer, p.uid))
-                return refuse(reply, peer, req->type, others);
-        r = policy_for(&d->policy, &p, NULL, NULL, &conf, &why);
-        if (r < 0)
-                return reply_error(reply, r, why);
+        if (readable_target(d, peer, req, &p, &conf, reply))
+                return 0;
+        int r;
         r = lockout_list(&d->store, p.name, sum_tally, &sum);
         if (r < 0)
                 return reply_error(reply, r, "database error");

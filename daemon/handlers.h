@@ -25,6 +25,11 @@ int get_str(const struct acctsec_msg *m, uint8_t tag, bool required, const char 
 uint64_t wire_until(int64_t locked_until);
 int target_of(const struct acctsec_msg *req, const struct ucred *peer, struct principal *ret);
 bool may_read(const struct daemon *d, const struct ucred *peer, uid_t target);
+/* The user a read request is about (--user or the caller), if the caller
+ * may read it, with that user's policy.  0, or 1 when reply holds a refusal:
+ * the same one for unknown users and for others' accounts. */
+int readable_target(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req, struct principal *p,
+                    struct acctsec_conf *conf, struct acctsec_frame *reply);
 /* The caller's name for the log: its user name, or uid=N. */
 void actor_name(const struct ucred *peer, char *buf, size_t n);
 

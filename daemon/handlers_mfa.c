@@ -197,21 +197,10 @@ static int handle_status(struct daemon *d, const struct ucred *peer, const struc
         struct principal p;
         struct acctsec_conf conf;
         enum acctsec_mfa_state state;
-        const char *why;
 
-        static const char others[] = "only admins and auditors may see other users";
-        int r = target_of(req, peer, &p);
-        /* As for status: non-readers get the same answer for unknown users and others. */
-        if (r == -ENOENT)
-                return may_read(d, peer, (uid_t) -1) ? reply_error(reply, r, "no such user")
-                                                     : refuse(reply, peer, req->type, others);
-        if (r < 0)
-                return reply_error(reply, r, "user lookup failed");
-        if (!may_read(d, peer, p.uid))
-                return refuse(reply, peer, req->type, others);
-        r = policy_for(&d->policy, &p, NULL, NULL, &conf, &why);
-        if (r < 0)
-                return reply_error(reply, r, why);
+        if (readable_target(d, peer, req, &p, &conf, reply))
+                return 0;
+        int r;
         int64_t left = 0;
         r = mfa_totp_state(&d->mfa, p.name, &state);
         if (r == 0)
