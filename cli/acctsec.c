@@ -13,6 +13,7 @@
 #include "output.h"
 
 #define CLI_TIMEOUT_MS 10000
+#define CLI_LONG_TIMEOUT_MS 60000 /* acctsecd kills a delivery after mail_timeout (<= 50 s) + 5 s */
 
 static void usage(FILE *f) {
         fputs("Usage: acctsec [--socket PATH] [--json] COMMAND [--user NAME]\n\n"
@@ -21,9 +22,15 @@ static void usage(FILE *f) {
               "  lockout show [--user NAME]    failed-login tallies and locks\n"
               "  lockout reset --user NAME     unlock a user and clear the tally (admins)\n"
               "  mfa enroll totp [--user NAME] set up an authenticator app (QR code, then a code to confirm)\n"
+              "  mfa enroll email              login codes by mail (needs a verified address)\n"
               "  mfa confirm CODE              confirm a pending enrolment (for scripts: enroll --json first)\n"
               "  mfa status [--user NAME]      second-factor state and policy\n"
               "  mfa reset --user NAME         remove a user's second factor (admins)\n"
+              "  mfa disable                   turn your second factor off (password and a current code)\n"
+              "  mfa require --user NAME [--off]  require a second factor for a user (admins)\n"
+              "  email set ADDRESS [--user NAME]  your address (a code is mailed to confirm it;\n"
+              "                                set by an admin with --user, it counts as verified)\n"
+              "  email verify CODE             confirm your address with the mailed code\n"
               "  backup-codes generate [--user NAME]  a new set of 10 single-use codes (voids the old set)\n"
               "  backup-codes status [--user NAME]  how many are left\n\n"
               "Options:\n"
@@ -53,8 +60,8 @@ int cli_fail(const struct cli *c, int code, const char *fmt, ...) {
         return code;
 }
 
-int cli_call(struct cli *c) {
-        int r = acctsec_call(c->socket, CLI_TIMEOUT_MS, &c->req, &c->reply);
+static int call(struct cli *c, unsigned timeout_ms) {
+        int r = acctsec_call(c->socket, timeout_ms, &c->req, &c->reply);
         if (r == -ENOENT || r == -ECONNREFUSED || r == -ETIMEDOUT || r == -ECONNRESET || r == -EPIPE)
                 return cli_fail(c, EXIT_UNAVAILABLE, "cannot reach acctsecd at %s: %s", c->socket, strerror(-r));
         if (r == -EPERM)
@@ -70,6 +77,14 @@ int cli_call(struct cli *c) {
         if (e == EPERM || e == EACCES)
                 return cli_fail(c, EXIT_DENIED, "permission denied: %s", m ? m : strerror(e));
         return cli_fail(c, EXIT_FAILURE, "%s", m ? m : strerror(e));
+}
+
+int cli_call(struct cli *c) {
+        return call(c, CLI_TIMEOUT_MS);
+}
+
+int cli_call_long(struct cli *c) {
+        return call(c, CLI_LONG_TIMEOUT_MS);
 }
 
 static uint64_t u64(const struct acctsec_msg *m, uint8_t tag) {
@@ -243,6 +258,10 @@ static const struct command {
         { "mfa", "confirm", 1, cmd_mfa_confirm },
         { "mfa", "status", 0, cmd_mfa_status },
         { "mfa", "reset", 0, cmd_mfa_reset },
+        { "mfa", "disable", 0, cmd_mfa_disable },
+        { "mfa", "require", 0, cmd_mfa_require },
+        { "email", "set", 1, cmd_email_set },
+        { "email", "verify", 1, cmd_email_verify },
         { "backup-codes", "generate", 0, cmd_backup_generate },
         { "backup-codes", "status", 0, cmd_backup_status },
 };
@@ -256,11 +275,12 @@ static void default_socket(struct cli *c) {
 }
 
 static int parse_options(struct cli *c, int argc, char **argv) {
-        enum { ARG_SOCKET = 256, ARG_JSON, ARG_USER, ARG_VERSION };
+        enum { ARG_SOCKET = 256, ARG_JSON, ARG_USER, ARG_VERSION, ARG_OFF };
         static const struct option longopts[] = {
                 { "socket", required_argument, NULL, ARG_SOCKET }, { "json", no_argument, NULL, ARG_JSON },
                 { "user", required_argument, NULL, ARG_USER },     { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },     {},
+                { "version", no_argument, NULL, ARG_VERSION },     { "off", no_argument, NULL, ARG_OFF },
+                {},
         };
         int o;
         while ((o = getopt_long(argc, argv, "h", longopts, NULL)) >= 0)
@@ -277,6 +297,9 @@ static int parse_options(struct cli *c, int argc, char **argv) {
                         break;
                 case ARG_USER:
                         c->user = optarg;
+                        break;
+                case ARG_OFF:
+                        c->off = true;
                         break;
                 case 'h':
                         usage(stdout);

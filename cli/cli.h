@@ -9,11 +9,13 @@
 #define EXIT_USAGE 2
 #define EXIT_DENIED 4
 #define EXIT_UNAVAILABLE 69
+#define EXIT_TEMPFAIL 75 /* try again later (a code was sent recently) */
 
 struct cli {
         char socket[ACCTSEC_SOCKET_PATH_MAX];
         const char *user;
         bool json;
+        bool off; /* mfa require --off */
         char **args; /* the command's own positional arguments */
         struct acctsec_frame req;
         struct acctsec_msg reply;
@@ -21,6 +23,8 @@ struct cli {
 
 /* Send c->req; on failure print why and return the exit status (else 0). */
 int cli_call(struct cli *c);
+/* The same for requests that wait for a mail server or a PAM stack. */
+int cli_call_long(struct cli *c);
 int cli_fail(const struct cli *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 int cmd_mfa_enroll(struct cli *c);
@@ -29,3 +33,8 @@ int cmd_mfa_status(struct cli *c);
 int cmd_mfa_reset(struct cli *c);
 int cmd_backup_generate(struct cli *c);
 int cmd_backup_status(struct cli *c);
+int cmd_mfa_enroll_email(struct cli *c);
+int cmd_mfa_disable(struct cli *c);
+int cmd_mfa_require(struct cli *c);
+int cmd_email_set(struct cli *c);
+int cmd_email_verify(struct cli *c);

@@ -88,8 +88,10 @@ static int confirm(struct cli *c, const char *code) {
 int cmd_mfa_enroll(struct cli *c) {
         char line[64];
 
+        if (strcmp(c->args[0], "email") == 0)
+                return cmd_mfa_enroll_email(c);
         if (strcmp(c->args[0], "totp") != 0) {
-                fprintf(stderr, "acctsec: only 'mfa enroll totp' is available\n");
+                fprintf(stderr, "acctsec: mfa enroll totp|email\n");
                 return EXIT_USAGE;
         }
         acctsec_frame_init(&c->req, ACCTSEC_OP_TOTP_ENROLL);
@@ -145,6 +147,10 @@ int cmd_mfa_status(struct cli *c) {
         (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_COUNT, &left);
         const char *user = acctsec_msg_str(&c->reply, ACCTSEC_TAG_USER);
         const char *policy = acctsec_msg_str(&c->reply, ACCTSEC_TAG_POLICY);
+        const char *address = acctsec_msg_str(&c->reply, ACCTSEC_TAG_ADDRESS);
+        const char *pending = acctsec_msg_str(&c->reply, ACCTSEC_TAG_PENDING);
+        uint64_t codes = 0;
+        (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_FLAG, &codes);
         if (c->json) {
                 struct json j;
                 json_begin(&j, stdout);
@@ -153,14 +159,24 @@ int cmd_mfa_status(struct cli *c) {
                 json_str(&j, "totp", state_name(state));
                 json_int(&j, "backup_codes_left", (long long) left);
                 json_str(&j, "policy", policy);
+                json_str(&j, "email", address && *address ? address : NULL);
+                json_str(&j, "email_pending", pending && *pending ? pending : NULL);
+                json_bool(&j, "email_codes", codes);
                 json_close(&j, '}');
                 json_end(&j);
                 return 0;
         }
         printf("User:    ");
         print_safe(stdout, user ? user : "?");
-        printf("\nTOTP:    %s\nBackup codes left: %llu\nPolicy:  mfa = %s\n", state_name(state),
-               (unsigned long long) left, policy ? policy : "?");
+        printf("\nTOTP:    %s\nBackup codes left: %llu\n", state_name(state), (unsigned long long) left);
+        printf("Email:   ");
+        print_safe(stdout, address && *address ? address : "none");
+        if (pending && *pending) {
+                printf(" (waiting for verification: ");
+                print_safe(stdout, pending);
+                printf(")");
+        }
+        printf("\nEmailed codes: %s\nPolicy:  mfa = %s\n", codes ? "on" : "off", policy ? policy : "?");
         return 0;
 }
 

@@ -14,7 +14,7 @@
 #include "conf.h"
 #include "macro.h"
 
-enum key_type { T_BOOL, T_UINT, T_SECONDS, T_MSEC, T_PATH, T_GROUP, T_FAILMODE, T_SCOPE, T_MFA };
+enum key_type { T_BOOL, T_UINT, T_SECONDS, T_MSEC, T_PATH, T_GROUP, T_FAILMODE, T_SCOPE, T_MFA, T_TRANSPORT, T_FILE, T_TEXT };
 
 /* Origins a key may come from. */
 #define O_GLOBAL (1u << ACCTSEC_CONF_GLOBAL)
@@ -50,6 +50,19 @@ static const struct key keys[] = {
         { "lock_message", T_BOOL, F(lock_message), 0, 0, O_POLICY },
         { "mfa", T_MFA, F(mfa), 0, 0, O_POLICY },
         { "totp_window", T_UINT, F(totp_window), 0, 10, O_POLICY },
+        { "code_digits", T_UINT, F(code_digits), 6, 10, O_POLICY },
+        { "code_ttl", T_SECONDS, F(code_ttl), 60, DAY, O_POLICY },
+        { "code_resend_interval", T_SECONDS, F(code_resend_interval), 0, 3600, O_POLICY },
+        { "mail_transport", T_TRANSPORT, F(mail_transport), 0, 0, O_GLOBAL },
+        { "mail_from", T_TEXT, F(mail_from), 0, 0, O_GLOBAL },
+        { "maildir", T_FILE, F(maildir), 0, 0, O_GLOBAL },
+        { "sendmail_path", T_FILE, F(sendmail_path), 0, 0, O_GLOBAL },
+        { "smtp_url", T_TEXT, F(smtp_url), 0, 0, O_GLOBAL },
+        { "smtp_user", T_TEXT, F(smtp_user), 0, 0, O_GLOBAL },
+        { "smtp_password_file", T_FILE, F(smtp_password_file), 0, 0, O_GLOBAL },
+        { "smtp_ca_file", T_FILE, F(smtp_ca_file), 0, 0, O_GLOBAL },
+        { "smtp_starttls", T_BOOL, F(smtp_starttls), 0, 0, O_GLOBAL },
+        { "mail_timeout", T_SECONDS, F(mail_timeout), 1, 50, O_GLOBAL },
         { "admin_group", T_GROUP, F(admin_group), 0, 0, O_GLOBAL },
         { "audit_group", T_GROUP, F(audit_group), 0, 0, O_GLOBAL },
 };
@@ -64,8 +77,17 @@ void acctsec_conf_defaults(struct acctsec_conf *c) {
                 .lock_scope = ACCTSEC_LOCK_SCOPE_USER,
                 .mfa = ACCTSEC_MFA_OPTIONAL,
                 .totp_window = 1,
+                .code_digits = 6,
+                .code_ttl = 30 * 60,
+                .code_resend_interval = 3 * 60,
+                .mail_transport = ACCTSEC_MAIL_MAILDIR,
+                .smtp_starttls = true,
+                .mail_timeout = 20,
         };
         strcpy(c->socket, ACCTSEC_DEFAULT_SOCKET);
+        strcpy(c->mail_from, "root@localhost");
+        strcpy(c->maildir, ACCTSEC_DEFAULT_STATE_DIR "/maildir");
+        strcpy(c->sendmail_path, "/usr/sbin/sendmail");
 }
 
 const char *acctsec_mfa_name(enum acctsec_mfa m) {
@@ -140,6 +162,15 @@ static bool valid_group_name(const char *s) {
         return true;
 }
 
+/* No control characters and no spaces: these values end up in mail
+ * headers, URLs and SMTP commands. */
+static bool printable(const char *s) {
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+                if (*p <= 0x20 || *p == 0x7f)
+                        return false;
+        return true;
+}
+
 static int set_number(void *field, const struct key *k, unsigned long long v, const char **why) {
         if (v < k->min || v > k->max) {
                 *why = "value out of range";
@@ -176,6 +207,26 @@ static int set_value(struct acctsec_conf *c, const struct key *k, const char *v,
                 if (v[0] != '/' || strlen(v) >= k->size)
                         return *why = "expected an absolute path of at most 107 bytes", -EINVAL;
                 strcpy(field, v);
+                return 0;
+        case T_FILE:
+                if (v[0] != '/' || strlen(v) >= k->size)
+                        return *why = "expected an absolute path of at most 255 bytes", -EINVAL;
+                strcpy(field, v);
+                return 0;
+        case T_TEXT:
+                if (strlen(v) >= k->size || !printable(v))
+                        return *why = "expected printable text of at most 255 bytes", -EINVAL;
+                strcpy(field, v);
+                return 0;
+        case T_TRANSPORT:
+                if (strcmp(v, "maildir") == 0)
+                        c->mail_transport = ACCTSEC_MAIL_MAILDIR;
+                else if (strcmp(v, "sendmail") == 0)
+                        c->mail_transport = ACCTSEC_MAIL_SENDMAIL;
+                else if (strcmp(v, "smtp") == 0)
+                        c->mail_transport = ACCTSEC_MAIL_SMTP;
+                else
+                        return *why = "expected maildir, sendmail or smtp", -EINVAL;
                 return 0;
         case T_GROUP:
                 if (v[0] != '\0' && !valid_group_name(v))

@@ -26,6 +26,9 @@
 enum acctsec_failmode { ACCTSEC_FAILMODE_SECURE, ACCTSEC_FAILMODE_OPEN };
 enum acctsec_lock_scope { ACCTSEC_LOCK_SCOPE_USER, ACCTSEC_LOCK_SCOPE_USER_SOURCE };
 enum acctsec_mfa { ACCTSEC_MFA_OFF, ACCTSEC_MFA_OPTIONAL, ACCTSEC_MFA_REQUIRED };
+/* The same values as enum mail_transport (daemon/mail.h). */
+enum acctsec_mail_transport { ACCTSEC_MAIL_MAILDIR, ACCTSEC_MAIL_SENDMAIL, ACCTSEC_MAIL_SMTP };
+#define ACCTSEC_CONF_STR_MAX 256 /* mail_from and the mail paths */
 
 struct acctsec_conf {
         /* client side: used by the module (and the CLI for socket) */
@@ -44,6 +47,20 @@ struct acctsec_conf {
         /* second factor: decided by the daemon */
         enum acctsec_mfa mfa;
         unsigned totp_window; /* steps of 30 s accepted either side of now */
+        unsigned code_digits;          /* emailed codes */
+        unsigned code_ttl;             /* seconds a code stays valid */
+        unsigned code_resend_interval; /* seconds between two sends for one attempt */
+        /* mail delivery: global section only */
+        enum acctsec_mail_transport mail_transport;
+        char mail_from[ACCTSEC_CONF_STR_MAX];
+        char maildir[ACCTSEC_CONF_STR_MAX];
+        char sendmail_path[ACCTSEC_CONF_STR_MAX];
+        char smtp_url[ACCTSEC_CONF_STR_MAX];
+        char smtp_user[ACCTSEC_CONF_STR_MAX];
+        char smtp_password_file[ACCTSEC_CONF_STR_MAX];
+        char smtp_ca_file[ACCTSEC_CONF_STR_MAX];
+        bool smtp_starttls;
+        unsigned mail_timeout; /* seconds for one delivery */
         /* roles: global section only */
         char admin_group[ACCTSEC_GROUP_MAX];
         char audit_group[ACCTSEC_GROUP_MAX];

@@ -179,6 +179,13 @@ const char *acctsec_op_name(uint8_t op) {
                 [ACCTSEC_OP_MFA_RESET] = "mfa-reset",
                 [ACCTSEC_OP_BACKUP_GENERATE] = "backup-generate",
                 [ACCTSEC_OP_BACKUP_STATUS] = "backup-status",
+                [ACCTSEC_OP_CODE_SEND] = "code-send",
+                [ACCTSEC_OP_EMAIL_SET] = "email-set",
+                [ACCTSEC_OP_EMAIL_VERIFY] = "email-verify",
+                [ACCTSEC_OP_EMAIL_CODES] = "email-codes",
+                [ACCTSEC_OP_MFA_DISABLE] = "mfa-disable",
+                [ACCTSEC_OP_MFA_REQUIRE] = "mfa-require",
+                [ACCTSEC_OP_DISABLE_CODE] = "disable-code",
         };
         if (op < ARRAY_SIZE(names) && names[op])
                 return names[op];

@@ -36,6 +36,13 @@ enum acctsec_op {
         ACCTSEC_OP_MFA_RESET = 14,   /* admin: remove a user's factors     (CLI)             */
         ACCTSEC_OP_BACKUP_GENERATE = 15, /* a new set of backup codes      (CLI)             */
         ACCTSEC_OP_BACKUP_STATUS = 16,
+        ACCTSEC_OP_CODE_SEND = 17,    /* mail a (new) code for an attempt   (module, auth; deferred) */
+        ACCTSEC_OP_EMAIL_SET = 18,    /* set an address; a user's is mailed a code (CLI; deferred) */
+        ACCTSEC_OP_EMAIL_VERIFY = 19, /* the code from that mail           (CLI)             */
+        ACCTSEC_OP_EMAIL_CODES = 20,  /* emailed login codes on or off     (CLI)             */
+        ACCTSEC_OP_MFA_DISABLE = 21,  /* password and a current code       (CLI; deferred)   */
+        ACCTSEC_OP_MFA_REQUIRE = 22,  /* admin: require a second factor    (CLI)             */
+        ACCTSEC_OP_DISABLE_CODE = 23, /* mail a code for MFA_DISABLE       (CLI; deferred)   */
 };
 
 /* Reply types. */
@@ -68,6 +75,13 @@ enum acctsec_tag {
         ACCTSEC_TAG_URI = 30,    /* otpauth:// URI (TOTP_ENROLL) */
         ACCTSEC_TAG_SECRET = 31, /* base32 TOTP secret (TOTP_ENROLL) */
         ACCTSEC_TAG_POLICY = 32, /* "required", "optional" or "off" */
+        ACCTSEC_TAG_ATTEMPT = 33,  /* an emailed-code attempt: 32 hex digits */
+        ACCTSEC_TAG_ADDRESS = 34,  /* a mail address (masked in login replies) */
+        ACCTSEC_TAG_SENT = 35,     /* CODE_SEND and co: 1 delivered, 0 not */
+        ACCTSEC_TAG_WAIT = 36,     /* seconds before another send is allowed */
+        ACCTSEC_TAG_PASSWORD = 37, /* MFA_DISABLE (a secret: wiped after use) */
+        ACCTSEC_TAG_FLAG = 38,     /* 1 on, 0 off (EMAIL_CODES, MFA_REQUIRE); EMAIL_SET: 1 verified */
+        ACCTSEC_TAG_PENDING = 39,  /* an address waiting for its code */
 };
 
 /* What the module must ask for after MFA_BEGIN. */
@@ -75,6 +89,7 @@ enum acctsec_mfa_ask {
         ACCTSEC_MFA_NONE = 0,     /* nothing: not enrolled and not required (the module returns PAM_IGNORE) */
         ACCTSEC_MFA_TOTP = 1,     /* a code from the authenticator app */
         ACCTSEC_MFA_ENROL = 2,    /* required but not enrolled: refuse, saying how to enrol */
+        ACCTSEC_MFA_EMAIL = 3,    /* a mailed code: CODE_SEND with TAG_ATTEMPT, then MFA_VERIFY with it */
 };
 
 enum acctsec_mfa_state {

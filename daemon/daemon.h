@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <sys/socket.h>
+#include <systemd/sd-event.h>
 
 #include "keyfile.h"
 #include "mfa.h"
@@ -10,12 +11,24 @@
 #include "proto.h"
 #include "store.h"
 
+struct server;
+struct pending_reply;
+
 struct daemon {
         struct store store;
         struct policy policy;
         uint8_t key[KEYFILE_KEY_SIZE]; /* master key: seals TOTP secrets */
         struct mfa mfa;
+        struct server *srv;
+        sd_event *event;
 };
+
+/* A handler that answers later returns HANDLE_DEFERRED after server_defer()
+ * gave it a pending reply, and then calls server_reply() exactly once (from
+ * the event loop), whether or not the client is still there. */
+#define HANDLE_DEFERRED 1
+struct pending_reply *server_defer(struct server *s);
+void server_reply(struct pending_reply *p, struct acctsec_frame *f);
 
 /* Handle one request from a peer known by SO_PEERCRED; always fills reply
  * (OK or ERROR).  Returns 0, or <0 when the connection should close. */

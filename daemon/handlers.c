@@ -296,7 +296,15 @@ int handle_request(struct daemon *d, const struct ucred *peer, const struct acct
         case ACCTSEC_OP_MFA_RESET:
         case ACCTSEC_OP_BACKUP_GENERATE:
         case ACCTSEC_OP_BACKUP_STATUS:
+        case ACCTSEC_OP_MFA_REQUIRE:
                 return handle_mfa_request(d, peer, req, reply);
+        case ACCTSEC_OP_CODE_SEND:
+        case ACCTSEC_OP_EMAIL_SET:
+        case ACCTSEC_OP_EMAIL_VERIFY:
+        case ACCTSEC_OP_EMAIL_CODES:
+        case ACCTSEC_OP_MFA_DISABLE:
+        case ACCTSEC_OP_DISABLE_CODE:
+                return handle_email_request(d, peer, req, reply);
         default:
                 reply_error(reply, -EOPNOTSUPP, "unknown request type");
                 return -EOPNOTSUPP;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "daemon.h"
+#include "email.h"
 #include "lockout.h"
 #include "users.h"
 
@@ -33,5 +34,15 @@ int readable_target(struct daemon *d, const struct ucred *peer, const struct acc
 /* The caller's name for the log: its user name, or uid=N. */
 void actor_name(const struct ucred *peer, char *buf, size_t n);
 
+/* A user's second factors. */
+struct factors {
+        enum acctsec_mfa_state totp;
+        struct email_info email;
+        bool required; /* by an admin: acctsec mfa require */
+};
+int factors_of(struct daemon *d, const char *user, struct factors *ret);
+
 int handle_mfa_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
                        struct acctsec_frame *reply);
+int handle_email_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                         struct acctsec_frame *reply);

@@ -9,41 +9,84 @@
 
 #include "handlers.h"
 #include "log.h"
+#include "email.h"
+#include "mail.h"
 #include "secret.h"
 
 /* What to ask this user for.  An unknown user is asked like an enrolled one
- * when a factor is required, so the answer does not tell who exists. */
-static enum acctsec_mfa_ask what_to_ask(const struct login *l, enum acctsec_mfa_state state) {
+ * when a factor is required, so the answer does not tell who exists.  An
+ * admin's "mfa require" raises optional to required (off stays off: it is
+ * how a service is exempted).  A verified address is a factor when codes
+ * are on, or when a factor is required and there is no app. */
+static enum acctsec_mfa_ask what_to_ask(const struct login *l, const struct factors *f) {
         if (l->conf.mfa == ACCTSEC_MFA_OFF)
                 return ACCTSEC_MFA_NONE;
-        if (state == ACCTSEC_MFA_STATE_ACTIVE || (!l->a.known && l->conf.mfa == ACCTSEC_MFA_REQUIRED))
+        bool required = l->conf.mfa == ACCTSEC_MFA_REQUIRED || f->required;
+        if (f->totp == ACCTSEC_MFA_STATE_ACTIVE)
                 return ACCTSEC_MFA_TOTP;
-        return l->conf.mfa == ACCTSEC_MFA_REQUIRED ? ACCTSEC_MFA_ENROL : ACCTSEC_MFA_NONE;
+        if (f->email.address[0] && (f->email.codes || required))
+                return ACCTSEC_MFA_EMAIL;
+        if (!l->a.known && required)
+                return ACCTSEC_MFA_TOTP;
+        return required ? ACCTSEC_MFA_ENROL : ACCTSEC_MFA_NONE;
+}
+
+int factors_of(struct daemon *d, const char *user, struct factors *ret) {
+        memset(ret, 0, sizeof(*ret));
+        int r = mfa_totp_state(&d->mfa, user, &ret->totp);
+        if (r == 0)
+                r = email_get(&d->store, user, &ret->email);
+        if (r == 0)
+                r = mfa_required(&d->mfa, user, &ret->required);
+        return r;
+}
+
+/* An emailed code: a new attempt, its code sent by CODE_SEND. */
+static int new_login_attempt(struct daemon *d, const struct login *l, const struct factors *f, int64_t now,
+                             char attempt[EMAIL_ATTEMPT_HEX]) {
+        int r = store_begin(&d->store);
+        if (r < 0)
+                return r;
+        r = email_attempt_new_in(&d->store, l->a.user, EMAIL_LOGIN, f->email.address, now, attempt);
+        if (r < 0) {
+                store_rollback(&d->store);
+                return r;
+        }
+        return store_commit(&d->store);
 }
 
 static int handle_begin(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
                         struct acctsec_frame *reply) {
         struct login l;
         struct lock_result res;
-        enum acctsec_mfa_state state = ACCTSEC_MFA_STATE_NONE;
+        struct factors f = { 0 };
+        char attempt[EMAIL_ATTEMPT_HEX] = "", masked[EMAIL_ADDRESS_MAX + 8] = "";
         int64_t now = (int64_t) time(NULL);
 
         if (login_prologue(d, peer, req, &l, reply))
                 return 0;
         int r = lockout_check(&d->store, &l.a, now, &res);
         if (r == 0 && l.a.known)
-                r = mfa_totp_state(&d->mfa, l.a.user, &state);
-        enum acctsec_mfa_ask ask = what_to_ask(&l, state);
+                r = factors_of(d, l.a.user, &f);
+        enum acctsec_mfa_ask ask = what_to_ask(&l, &f);
         /* Nothing to ask: this line ends a successful authentication, as
          * authsucc would.  (authsucc must not run before mfa: it would clear
          * the count before every guess of the code.) */
         if (r == 0 && !res.locked && ask == ACCTSEC_MFA_NONE)
                 r = lockout_success(&d->store, &l.a, now, &res);
+        if (r == 0 && !res.locked && ask == ACCTSEC_MFA_EMAIL) {
+                r = new_login_attempt(d, &l, &f, now, attempt);
+                (void) mail_mask(f.email.address, masked, sizeof(masked));
+        }
         if (r < 0)
                 return reply_db_error(reply, req->type, l.a.user, r);
         reply_decision(reply, &l.conf, &res);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_MFA, ask);
         acctsec_frame_add_str(reply, ACCTSEC_TAG_POLICY, acctsec_mfa_name(l.conf.mfa));
+        if (attempt[0]) {
+                acctsec_frame_add_str(reply, ACCTSEC_TAG_ATTEMPT, attempt);
+                acctsec_frame_add_str(reply, ACCTSEC_TAG_ADDRESS, masked);
+        }
         return 0;
 }
 
@@ -52,18 +95,34 @@ static void reply_refused_code(struct acctsec_frame *reply) {
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_DECISION, ACCTSEC_DENY_CODE);
 }
 
-/* A typed code: right → the tally is cleared like a good password; wrong or
- * replayed → it counts toward the lockout like a wrong password. */
+static const char *refusal(const char *code, int r, bool emailed) {
+        if (!code)
+                return emailed ? "emailed code: no code" : "totp: no code";
+        switch (r) {
+        case -EALREADY:
+                return "totp: code already used";
+        case -ETIME:
+                return "emailed code: expired";
+        case -ENOENT:
+                return emailed ? "emailed code: no live code for this attempt" : "totp: not enrolled";
+        default:
+                return emailed ? "emailed code: wrong code" : "totp: wrong code";
+        }
+}
+
+/* A typed code: right → the tally is cleared like a good password; wrong,
+ * replayed or expired → it counts toward the lockout like a wrong password. */
 static int handle_verify(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
                          struct acctsec_frame *reply) {
         struct login l;
         struct lock_result res;
-        const char *code = NULL;
+        const char *code = NULL, *attempt = NULL;
         int64_t now = (int64_t) time(NULL);
 
         if (login_prologue(d, peer, req, &l, reply))
                 return 0;
         (void) get_str(req, ACCTSEC_TAG_CODE, true, &code); /* a malformed code is a wrong code */
+        (void) get_str(req, ACCTSEC_TAG_ATTEMPT, false, &attempt);
         int r = lockout_check(&d->store, &l.a, now, &res);
         if (r < 0)
                 return reply_db_error(reply, req->type, l.a.user, r);
@@ -72,14 +131,12 @@ static int handle_verify(struct daemon *d, const struct ucred *peer, const struc
                 return 0;
         }
         int64_t left = -1;
-        l.a.factor = "totp";
-        r = l.a.known && code ? mfa_totp_verify(&d->mfa, &l.a, now, l.conf.totp_window, code, &res, &left) : -ENOENT;
+        l.a.factor = attempt ? "emailed code" : "totp";
+        r = l.a.known && code ? mfa_verify(&d->mfa, &l.a, now, l.conf.totp_window, attempt, code, &res, &left)
+                              : -ENOENT;
         bool good = r == 0;
-        if (r == -EACCES || r == -EALREADY || r == -ENOENT) {
-                l.a.refusal = !code            ? "totp: no code"
-                              : r == -EALREADY ? "totp: code already used"
-                              : r == -ENOENT   ? "totp: not enrolled"
-                                               : "totp: wrong code";
+        if (r == -EACCES || r == -EALREADY || r == -ENOENT || r == -ETIME) {
+                l.a.refusal = refusal(code, r, attempt != NULL);
                 r = lockout_fail(&d->store, &l.a, now, &res);
         }
         if (r < 0)
@@ -196,22 +253,26 @@ static int handle_status(struct daemon *d, const struct ucred *peer, const struc
                          struct acctsec_frame *reply) {
         struct principal p;
         struct acctsec_conf conf;
-        enum acctsec_mfa_state state;
+        struct factors f;
+        int64_t left = 0;
 
         if (readable_target(d, peer, req, &p, &conf, reply))
                 return 0;
-        int r;
-        int64_t left = 0;
-        r = mfa_totp_state(&d->mfa, p.name, &state);
+        int r = factors_of(d, p.name, &f);
         if (r == 0)
                 r = mfa_backup_left(&d->mfa, p.name, &left);
         if (r < 0)
                 return reply_db_error(reply, req->type, p.name, r);
+        if (f.required && conf.mfa == ACCTSEC_MFA_OPTIONAL)
+                conf.mfa = ACCTSEC_MFA_REQUIRED;
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
         acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p.name);
-        acctsec_frame_add_u64(reply, ACCTSEC_TAG_MFA, state);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_MFA, f.totp);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_COUNT, (uint64_t) left);
         acctsec_frame_add_str(reply, ACCTSEC_TAG_POLICY, acctsec_mfa_name(conf.mfa));
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_ADDRESS, f.email.address);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_PENDING, f.email.pending);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_FLAG, f.email.codes);
         return 0;
 }
 
@@ -235,6 +296,33 @@ static int handle_reset(struct daemon *d, const struct ucred *peer, const struct
         return 0;
 }
 
+static int handle_require(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                          struct acctsec_frame *reply) {
+        const char *user;
+        char actor[USER_NAME_MAX + 16];
+        uint64_t on = 1;
+        struct principal p;
+
+        if (get_str(req, ACCTSEC_TAG_USER, true, &user) < 0)
+                return reply_error(reply, -EINVAL, "mfa require needs a user");
+        if (role_of(peer->uid, &d->policy.global) != ROLE_ADMIN)
+                return refuse(reply, peer, req->type, "only admins may require a second factor");
+        (void) acctsec_msg_u64(req, ACCTSEC_TAG_FLAG, &on);
+        int r = user_by_name(user, &p);
+        if (r == -ENOENT)
+                return reply_error(reply, r, "no such user");
+        if (r < 0)
+                return reply_error(reply, r, "user lookup failed");
+        actor_name(peer, actor, sizeof(actor));
+        r = mfa_require(&d->mfa, p.name, on != 0, actor, (int64_t) time(NULL));
+        if (r < 0)
+                return reply_db_error(reply, req->type, p.name, r);
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p.name);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_FLAG, on != 0);
+        return 0;
+}
+
 int handle_mfa_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
                        struct acctsec_frame *reply) {
         switch (req->type) {
@@ -251,6 +339,8 @@ int handle_mfa_request(struct daemon *d, const struct ucred *peer, const struct 
                 return handle_status(d, peer, req, reply);
         case ACCTSEC_OP_BACKUP_GENERATE:
                 return handle_backup_generate(d, peer, req, reply);
+        case ACCTSEC_OP_MFA_REQUIRE:
+                return handle_require(d, peer, req, reply);
         default:
                 return handle_reset(d, peer, req, reply);
         }

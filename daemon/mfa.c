@@ -13,6 +13,7 @@
 
 #include "mfa.h"
 #include "secret.h"
+#include "email.h"
 #include "seclog.h"
 #include "totp.h"
 
@@ -232,19 +233,27 @@ static int use_backup_code(struct mfa *m, const char *user, const char *typed, i
         return sqlite3_changes(m->store->db) == 1 ? 0 : -EACCES;
 }
 
-int mfa_totp_verify(struct mfa *m, const struct attempt *a, int64_t now, unsigned window, const char *code,
-                    struct lock_result *ret, int64_t *ret_backup_left) {
-        struct event ev[2];
-        char detail[64] = "totp";
-        /* Six digits are a TOTP code; anything else may be a backup code. */
-        bool totp = strlen(code) == 6 && strspn(code, "0123456789") == 6;
+/* Six digits are a TOTP code, all digits an emailed one; anything else may
+ * be a backup code. */
+static bool all_digits(const char *code) {
+        return code[0] && strspn(code, "0123456789") == strlen(code);
+}
 
+int mfa_verify(struct mfa *m, const struct attempt *a, int64_t now, unsigned window, const char *attempt,
+               const char *code, struct lock_result *ret, int64_t *ret_backup_left) {
+        struct event ev[2];
+        char detail[64];
+
+        snprintf(detail, sizeof(detail), "%s", attempt ? "emailed code" : "totp");
         *ret_backup_left = -1;
         int r = store_begin(m->store);
         if (r < 0)
                 return r;
-        r = check_and_consume(m, a->user, now, window, code, false);
-        if (r == -EACCES && !totp) {
+        if (attempt)
+                r = email_code_use_in(m->store, m->key, attempt, a->user, EMAIL_LOGIN, code, now);
+        else
+                r = check_and_consume(m, a->user, now, window, code, false);
+        if ((r == -EACCES || r == -ENOENT) && !all_digits(code)) {
                 r = use_backup_code(m, a->user, code, now);
                 if (r == 0)
                         r = mfa_backup_left(m, a->user, ret_backup_left);
@@ -254,11 +263,92 @@ int mfa_totp_verify(struct mfa *m, const struct attempt *a, int64_t now, unsigne
         if (r == 0)
                 r = lockout_success_in(m->store, a, now, ret, &ev[1]);
         if (r < 0) {
+                /* A wrong emailed code counted a try: keep that. */
+                if (attempt && (r == -EACCES || r == -ETIME) && store_commit(m->store) == 0)
+                        return r;
                 store_rollback(m->store);
                 return r;
         }
         ev[0] = event_of(a, EV_CODE_USED, detail);
         return seclog_commit(m->store, now, ev, 2);
+}
+
+int mfa_disable(struct mfa *m, const char *user, const char *attempt, const char *code, unsigned window, int64_t now) {
+        struct event ev = { .type = EV_MFA_DISABLED, .user = user };
+        enum acctsec_mfa_state state;
+        int r = store_begin(m->store);
+        if (r < 0)
+                return r;
+        r = mfa_totp_state(m, user, &state);
+        if (r == 0 && state == ACCTSEC_MFA_STATE_ACTIVE)
+                r = check_and_consume(m, user, now, window, code, false);
+        else if (r == 0)
+                r = attempt ? email_code_use_in(m->store, m->key, attempt, user, EMAIL_DISABLE, code, now) : -EACCES;
+        if ((r == -EACCES || r == -ENOENT) && !all_digits(code))
+                r = use_backup_code(m, user, code, now);
+        if (r < 0) {
+                if (attempt && (r == -EACCES || r == -ETIME) && store_commit(m->store) == 0)
+                        return r; /* keep the try counted */
+                store_rollback(m->store);
+                return r;
+        }
+        static const char *const wipe[] = {
+                "DELETE FROM mfa_totp WHERE user = ?",
+                "DELETE FROM backup_codes WHERE user = ?",
+                "UPDATE email SET codes = 0 WHERE user = ?",
+        };
+        for (size_t i = 0; r == 0 && i < sizeof(wipe) / sizeof(wipe[0]); i++) {
+                sqlite3_stmt *st = store_stmt(m->store, wipe[i]);
+                if (!st)
+                        r = -EIO;
+                else {
+                        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+                        r = store_exec_stmt(st);
+                }
+        }
+        if (r < 0) {
+                store_rollback(m->store);
+                return r;
+        }
+        ev.detail = state == ACCTSEC_MFA_STATE_ACTIVE ? "totp, backup codes and emailed codes" : "emailed codes";
+        return seclog_commit(m->store, now, &ev, 1);
+}
+
+int mfa_required(struct mfa *m, const char *user, bool *ret) {
+        sqlite3_stmt *st = store_stmt(m->store, "SELECT 1 FROM mfa_required WHERE user = ?");
+        if (!st)
+                return -EIO;
+        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        *ret = rc == SQLITE_ROW;
+        sqlite3_reset(st);
+        return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_errno(rc);
+}
+
+int mfa_require(struct mfa *m, const char *user, bool on, const char *actor, int64_t now) {
+        struct event ev = { .type = EV_MFA_REQUIRED, .user = user, .actor = actor,
+                            .detail = on ? "a second factor is required" : "the requirement is lifted" };
+        int r = store_begin(m->store);
+        if (r < 0)
+                return r;
+        sqlite3_stmt *st = on ? store_stmt(m->store, "INSERT OR REPLACE INTO mfa_required (user, actor, since)"
+                                                     " VALUES (?, ?, ?)")
+                              : store_stmt(m->store, "DELETE FROM mfa_required WHERE user = ?");
+        if (!st) {
+                store_rollback(m->store);
+                return -EIO;
+        }
+        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+        if (on) {
+                sqlite3_bind_text(st, 2, actor ? actor : "", -1, SQLITE_STATIC);
+                sqlite3_bind_int64(st, 3, now);
+        }
+        r = store_exec_stmt(st);
+        if (r < 0) {
+                store_rollback(m->store);
+                return r;
+        }
+        return seclog_commit(m->store, now, &ev, 1);
 }
 
 int mfa_reset(struct mfa *m, const char *user, const char *actor, int64_t now, bool *ret_had) {
@@ -274,6 +364,16 @@ int mfa_reset(struct mfa *m, const char *user, const char *actor, int64_t now, b
         r = store_exec_stmt(st);
         bool had = r == 0 && sqlite3_changes(m->store->db) > 0;
         if (r == 0) {
+                st = store_stmt(m->store, "UPDATE email SET codes = 0 WHERE user = ? AND codes = 1");
+                if (!st)
+                        r = -EIO;
+                else {
+                        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+                        r = store_exec_stmt(st);
+                        had = had || (r == 0 && sqlite3_changes(m->store->db) > 0);
+                }
+        }
+        if (r == 0) {
                 st = store_stmt(m->store, "DELETE FROM backup_codes WHERE user = ?");
                 if (!st)
                         r = -EIO;
@@ -282,7 +382,7 @@ int mfa_reset(struct mfa *m, const char *user, const char *actor, int64_t now, b
                         r = store_exec_stmt(st);
                 }
         }
-        struct event ev = { .type = EV_MFA_RESET, .user = user, .actor = actor, .detail = had ? "totp and backup codes removed" : "none" };
+        struct event ev = { .type = EV_MFA_RESET, .user = user, .actor = actor, .detail = had ? "totp, backup codes and emailed codes removed" : "none" };
         if (r == 0)
                 r = seclog_add(m->store, now, &ev);
         if (r == 0)

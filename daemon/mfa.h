@@ -37,14 +37,26 @@ int mfa_backup_generate(struct mfa *m, const char *user, const char *actor, int6
 /* Unused backup codes left. */
 int mfa_backup_left(struct mfa *m, const char *user, int64_t *ret);
 
-/* A login's second factor.  0: the code's step is consumed and the login's
- * success recorded (tally cleared, code_used + auth_success logged) in one
- * transaction, *ret filled.  A backup code is accepted where a TOTP code is
- * asked (used up atomically); then *ret_backup_left says how many are left,
- * else it is -1.  -EACCES wrong code, -EALREADY replayed code,
- * -ENOENT not enrolled (nothing written). */
-int mfa_totp_verify(struct mfa *m, const struct attempt *a, int64_t now, unsigned window, const char *code,
-                    struct lock_result *ret, int64_t *ret_backup_left);
+/* A login's second factor: a TOTP code (attempt NULL) or the emailed code
+ * of that attempt; a backup code is accepted in either case (used up
+ * atomically; then *ret_backup_left says how many are left, else it is -1).
+ * 0: the code is consumed and the login's success recorded (tally cleared,
+ * code_used + auth_success logged) in one transaction, *ret filled.
+ * -EACCES wrong code, -EALREADY replayed TOTP code, -ETIME expired emailed
+ * code, -ENOENT nothing to check against (not enrolled, no live code). */
+int mfa_verify(struct mfa *m, const struct attempt *a, int64_t now, unsigned window, const char *attempt,
+               const char *code, struct lock_result *ret, int64_t *ret_backup_left);
+
+/* The user turns their second factor off (the password was checked
+ * already): a current TOTP or backup code, or the emailed code of an
+ * EMAIL_DISABLE attempt.  Removes TOTP, backup codes and emailed codes in
+ * one transaction.  -EACCES/-EALREADY/-ETIME/-ENOENT: code refused. */
+int mfa_disable(struct mfa *m, const char *user, const char *attempt, const char *code, unsigned window, int64_t now);
+
+/* Admin-required second factor (acctsec mfa require): raises the policy of
+ * one user from optional to required. */
+int mfa_required(struct mfa *m, const char *user, bool *ret);
+int mfa_require(struct mfa *m, const char *user, bool on, const char *actor, int64_t now);
 
 /* Admin: remove every factor of a user; *ret_had whether there was one. */
 int mfa_reset(struct mfa *m, const char *user, const char *actor, int64_t now, bool *ret_had);

@@ -23,6 +23,12 @@ static const struct {
         [EV_CODE_USED] = { "code_used", "dbfc81ac3a59469a9a86a390badecb38", LOG_INFO },
         [EV_CODE_REFUSED] = { "code_refused", "e2111c988c734048a18e5198af34c4ed", LOG_NOTICE },
         [EV_BACKUP_GENERATED] = { "backup_codes_generated", "2014b3bf593e41738e28cffb2996d73f", LOG_NOTICE },
+        [EV_CODE_SENT] = { "code_sent", "cfa44d8ca9134f9c865f2aba1ed70508", LOG_INFO },
+        [EV_CODE_SEND_FAILED] = { "code_send_failed", "c3fb5b91542a49a19de3c10907db269a", LOG_WARNING },
+        [EV_EMAIL_SET] = { "email_set", "85dea37eeb264880984b84de7b7b5f7d", LOG_NOTICE },
+        [EV_EMAIL_VERIFIED] = { "email_verified", "261094d514ee426896820d502d1780b8", LOG_NOTICE },
+        [EV_MFA_DISABLED] = { "mfa_disabled", "4cd60b4eff584d9f9a79cc45ce8d2fd8", LOG_NOTICE },
+        [EV_MFA_REQUIRED] = { "mfa_required", "13e9a4c8131943a7b713eec7cdd4f7f7", LOG_NOTICE },
 };
 
 const char *seclog_type_name(enum event_type t) {

@@ -17,6 +17,12 @@ enum event_type {
         EV_CODE_USED,
         EV_CODE_REFUSED,
         EV_BACKUP_GENERATED,
+        EV_CODE_SENT,
+        EV_CODE_SEND_FAILED,
+        EV_EMAIL_SET,
+        EV_EMAIL_VERIFIED,
+        EV_MFA_DISABLED,
+        EV_MFA_REQUIRED,
         _EV_MAX,
 };
 

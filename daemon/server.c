@@ -34,6 +34,11 @@ struct conn {
         uint8_t *out;
         size_t out_len, out_sent;
         bool close_after_write;
+        struct pending_reply *pending; /* a handler answers later (mail) */
+};
+
+struct pending_reply {
+        struct conn *conn; /* NULL once the client went away */
 };
 
 static void maybe_exit(struct server *s);
@@ -50,6 +55,8 @@ static void conn_reset_request(struct conn *c) {
 
 static void conn_free(struct conn *c) {
         struct server *s = c->srv;
+        if (c->pending)
+                c->pending->conn = NULL;
         conn_reset_request(c);
         if (c->out) {
                 acctsec_wipe(c->out, c->out_len);
@@ -142,9 +149,16 @@ static int conn_dispatch(struct conn *c) {
         if (r < 0)
                 return conn_protocol_error(c, r);
         sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+        s->current = c;
         r = handle_request(s->d, &c->peer, s->msg, s->frame);
+        s->current = NULL;
         acctsec_msg_wipe(s->msg);
         conn_reset_request(c);
+        if (r == HANDLE_DEFERRED && c->pending) {
+                /* Only a hang-up matters until the answer comes. */
+                sd_event_source_set_io_events(c->io, EPOLLRDHUP);
+                return 0;
+        }
         if (r < 0)
                 c->close_after_write = true;
         return conn_queue_reply(c, s->frame);
@@ -191,6 +205,11 @@ static int conn_read(struct conn *c) {
 
 static int on_conn_io(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         struct conn *c = userdata;
+        if (c->pending) {
+                if (revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+                        conn_free(c);
+                return 0;
+        }
         if (c->out)
                 (void) conn_flush(c);
         else if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
@@ -302,7 +321,7 @@ static int on_term(sd_event_source *src, const struct signalfd_siginfo *si, void
         /* Idle connections go now; one mid-request gets its reply first. */
         for (struct conn *c = s->conns, *next; c; c = next) {
                 next = c->next;
-                if (c->hdr_got == 0 && !c->out)
+                if (c->hdr_got == 0 && !c->out && !c->pending)
                         conn_free(c);
         }
         if (s->nconns > 0)
@@ -323,12 +342,34 @@ static int on_hup(sd_event_source *src, const struct signalfd_siginfo *si, void 
         return 0;
 }
 
+struct pending_reply *server_defer(struct server *s) {
+        struct conn *c = s->current;
+        if (!c || c->pending)
+                return NULL;
+        c->pending = calloc(1, sizeof(*c->pending));
+        if (c->pending)
+                c->pending->conn = c;
+        return c->pending;
+}
+
+void server_reply(struct pending_reply *p, struct acctsec_frame *f) {
+        struct conn *c = p->conn;
+        free(p);
+        if (!c) { /* the client is gone; nobody to tell */
+                acctsec_frame_wipe(f);
+                return;
+        }
+        c->pending = NULL;
+        (void) conn_queue_reply(c, f);
+}
+
 int server_init(struct server *s, struct daemon *d, int listen_fd, uint64_t idle_exit_usec) {
         sigset_t mask;
         int r;
 
         memset(s, 0, sizeof(*s));
         s->d = d;
+        d->srv = s;
         s->listen_fd = listen_fd;
         s->idle_exit_usec = idle_exit_usec;
         s->msg = calloc(1, sizeof(*s->msg));
@@ -341,10 +382,13 @@ int server_init(struct server *s, struct daemon *d, int listen_fd, uint64_t idle
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGCHLD); /* sd_event_add_child: mail delivery */
         sigprocmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
-        if ((r = sd_event_new(&s->event)) < 0 ||
-            (r = sd_event_add_io(s->event, &s->listen_src, listen_fd, EPOLLIN, on_listen, s)) < 0 ||
+        if ((r = sd_event_new(&s->event)) < 0)
+                return r;
+        d->event = s->event;
+        if ((r = sd_event_add_io(s->event, &s->listen_src, listen_fd, EPOLLIN, on_listen, s)) < 0 ||
             (r = sd_event_add_signal(s->event, NULL, SIGTERM, on_term, s)) < 0 ||
             (r = sd_event_add_signal(s->event, NULL, SIGINT, on_term, s)) < 0 ||
             (r = sd_event_add_signal(s->event, NULL, SIGHUP, on_hup, s)) < 0 ||

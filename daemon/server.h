@@ -26,6 +26,7 @@ struct server {
         uint64_t refused; /* connections refused over the limits */
         struct acctsec_msg *msg;     /* scratch: requests are handled one at a time */
         struct acctsec_frame *frame; /* scratch */
+        struct conn *current;        /* the connection whose request is being handled */
 };
 
 int server_init(struct server *s, struct daemon *d, int listen_fd, uint64_t idle_exit_usec);

@@ -48,6 +48,30 @@ static const char *const migrations[] = {
         "  used INTEGER NOT NULL DEFAULT 0,"
         "  created INTEGER NOT NULL,"
         "  PRIMARY KEY (user, hash)) WITHOUT ROWID;",
+        /* 4: mail addresses, emailed codes (one row per login attempt or
+         * address check; the code only as a keyed hash), admin-required MFA */
+        "CREATE TABLE email ("
+        "  user TEXT PRIMARY KEY,"
+        "  address TEXT NOT NULL DEFAULT '',"       /* verified, '' none */
+        "  pending TEXT NOT NULL DEFAULT '',"       /* set by the user, waiting for its code */
+        "  codes INTEGER NOT NULL DEFAULT 0,"       /* 1: emailed login codes enabled */
+        "  updated INTEGER NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE email_codes ("
+        "  attempt TEXT PRIMARY KEY,"               /* random, 32 hex digits */
+        "  user TEXT NOT NULL,"
+        "  purpose INTEGER NOT NULL,"               /* enum email_purpose */
+        "  address TEXT NOT NULL,"
+        "  hash BLOB,"                              /* NULL: no live code */
+        "  sent INTEGER NOT NULL DEFAULT 0,"        /* last send; 0 none (or it failed) */
+        "  expires INTEGER NOT NULL DEFAULT 0,"
+        "  tries INTEGER NOT NULL DEFAULT 0,"       /* wrong codes for the live one */
+        "  created INTEGER NOT NULL) WITHOUT ROWID;"
+        "CREATE INDEX email_codes_by_user ON email_codes (user, purpose);"
+        "CREATE INDEX email_codes_by_age ON email_codes (created);"
+        "CREATE TABLE mfa_required ("
+        "  user TEXT PRIMARY KEY,"
+        "  actor TEXT NOT NULL,"
+        "  since INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 int store_schema_version(void) {

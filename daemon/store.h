@@ -3,7 +3,7 @@
 
 #include <sqlite3.h>
 
-#define STORE_STMT_MAX 48
+#define STORE_STMT_MAX 128
 #define STORE_DB_NAME "acctsec.db"
 
 struct store {

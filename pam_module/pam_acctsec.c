@@ -21,6 +21,8 @@
 #include "secret.h"
 
 #define FIELD_MAX 255 /* rhost and tty are trimmed to this and made printable */
+#define MAIL_WAIT_MS 60000 /* acctsecd gives up on a delivery after mail_timeout (<= 50 s) + 5 s */
+#define RESEND_MAX 5       /* "resend"s in one attempt */
 
 struct exchange {
         struct acctsec_frame req;
@@ -59,8 +61,8 @@ static bool transport_error(int r) {
 
 /* Ask the daemon.  PAM_SUCCESS with x->reply an OK reply, or a PAM error;
  * *ret_open is set when failmode=open let an unreachable daemon pass. */
-static int ask(pam_handle_t *pamh, const struct module_args *a, uint8_t op, const char *user, const char *code,
-               struct exchange *x, bool *ret_open) {
+static int ask_for(pam_handle_t *pamh, const struct module_args *a, uint8_t op, const char *user, const char *code,
+                   const char *attempt, unsigned timeout_ms, struct exchange *x, bool *ret_open) {
         struct acctsec_frame *f = &x->req;
 
         *ret_open = false;
@@ -73,8 +75,9 @@ static int ask(pam_handle_t *pamh, const struct module_args *a, uint8_t op, cons
                 acctsec_frame_add_str(f, ACCTSEC_TAG_CONF, a->overrides);
         if (code)
                 acctsec_frame_add_str(f, ACCTSEC_TAG_CODE, code);
+        acctsec_frame_add_str_opt(f, ACCTSEC_TAG_ATTEMPT, attempt);
 
-        int r = acctsec_call(a->conf.socket, a->conf.timeout_ms, f, &x->reply);
+        int r = acctsec_call(a->conf.socket, timeout_ms, f, &x->reply);
         if (r == 0 && x->reply.type != ACCTSEC_REPLY_OK) {
                 /* The daemon answered and said no: never a case for failmode=open. */
                 const char *m = acctsec_msg_str(&x->reply, ACCTSEC_TAG_MESSAGE);
@@ -96,6 +99,11 @@ static int ask(pam_handle_t *pamh, const struct module_args *a, uint8_t op, cons
         pam_syslog(pamh, LOG_ERR, "acctsecd at %s: %s during %s for %s; denying", a->conf.socket,
                    strerror(-r), acctsec_op_name(op), user);
         return acctsec_errno_to_pam(r);
+}
+
+static int ask(pam_handle_t *pamh, const struct module_args *a, uint8_t op, const char *user, const char *code,
+               struct exchange *x, bool *ret_open) {
+        return ask_for(pamh, a, op, user, code, NULL, a->conf.timeout_ms, x, ret_open);
 }
 
 static bool is_locked(const struct acctsec_msg *reply) {
@@ -172,17 +180,20 @@ static int do_auth(pam_handle_t *pamh, const struct module_args *a, const char *
 
 /* The second factor.  The typed code goes to the daemon whatever it is
  * (empty, or a failed conversation, counts as a wrong code: CVE-2021-31924). */
-static int verify_code(pam_handle_t *pamh, const struct module_args *a, const char *user, struct exchange *x) {
-        _cleanup_erase_ char *code = NULL;
-        bool open = false;
-
-        if (pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &code, "Verification code: ") != PAM_SUCCESS || !code) {
-                acctsec_erase_and_free(code);
-                code = strdup("");
-                if (!code)
+static int prompt_code(pam_handle_t *pamh, const char *prompt, char **ret) {
+        if (pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, ret, "%s", prompt) != PAM_SUCCESS || !*ret) {
+                acctsec_erase_and_free(*ret);
+                *ret = strdup("");
+                if (!*ret)
                         return PAM_BUF_ERR;
         }
-        int r = ask(pamh, a, ACCTSEC_OP_MFA_VERIFY, user, code, x, &open);
+        return PAM_SUCCESS;
+}
+
+static int check_code(pam_handle_t *pamh, const struct module_args *a, const char *user, const char *code,
+                      const char *attempt, struct exchange *x) {
+        bool open = false;
+        int r = ask_for(pamh, a, ACCTSEC_OP_MFA_VERIFY, user, code, attempt, a->conf.timeout_ms, x, &open);
         if (r != PAM_SUCCESS)
                 return r;
         if (open) /* failmode=open never grants a second factor by itself */
@@ -196,6 +207,55 @@ static int verify_code(pam_handle_t *pamh, const struct module_args *a, const ch
         tell_locked(pamh, a, &x->reply);
         (void) pam_fail_delay(pamh, 2000000);
         return PAM_AUTH_ERR;
+}
+
+static int verify_code(pam_handle_t *pamh, const struct module_args *a, const char *user, struct exchange *x) {
+        _cleanup_erase_ char *code = NULL;
+        int r = prompt_code(pamh, "Verification code: ", &code);
+        return r != PAM_SUCCESS ? r : check_code(pamh, a, user, code, NULL, x);
+}
+
+/* Mail a code for this attempt (the first one, or "resend").  The daemon
+ * answers once the mail left, so the deadline allows for a mail server. */
+static int send_code(pam_handle_t *pamh, const struct module_args *a, const char *user, const char *attempt,
+                     struct exchange *x) {
+        bool open = false;
+        uint64_t sent = 0;
+        int r = ask_for(pamh, a, ACCTSEC_OP_CODE_SEND, user, NULL, attempt, a->conf.timeout_ms + MAIL_WAIT_MS, x,
+                        &open);
+        if (r != PAM_SUCCESS)
+                return r;
+        if (open || is_locked(&x->reply))
+                return PAM_AUTH_ERR;
+        const char *m = acctsec_msg_str(&x->reply, ACCTSEC_TAG_MESSAGE);
+        (void) acctsec_msg_u64(&x->reply, ACCTSEC_TAG_SENT, &sent);
+        if (m && sent)
+                pam_info(pamh, "%s", m);
+        else if (m)
+                pam_error(pamh, "%s", m);
+        return PAM_SUCCESS;
+}
+
+/* An emailed code, bound to this attempt: typing "resend" mails a new one
+ * (the daemon enforces the interval and says how long to wait). */
+static int email_code(pam_handle_t *pamh, const struct module_args *a, const char *user, struct exchange *x) {
+        char attempt[64];
+        const char *id = acctsec_msg_str(&x->reply, ACCTSEC_TAG_ATTEMPT);
+        if (!id || strlen(id) >= sizeof(attempt))
+                return PAM_SERVICE_ERR;
+        strcpy(attempt, id);
+        int r = send_code(pamh, a, user, attempt, x);
+        for (int round = 0; r == PAM_SUCCESS; round++) {
+                _cleanup_erase_ char *code = NULL;
+                r = prompt_code(pamh, "Emailed code (or type resend): ", &code);
+                if (r != PAM_SUCCESS)
+                        return r;
+                /* Too many resends end like a wrong code: it is counted. */
+                if (strcmp(code, "resend") != 0 || round == RESEND_MAX)
+                        return check_code(pamh, a, user, strcmp(code, "resend") ? code : "", attempt, x);
+                r = send_code(pamh, a, user, attempt, x);
+        }
+        return r;
 }
 
 static int do_mfa(pam_handle_t *pamh, const struct module_args *a, const char *user, struct exchange *x) {
@@ -223,6 +283,8 @@ static int do_mfa(pam_handle_t *pamh, const struct module_args *a, const char *u
         case ACCTSEC_MFA_TOTP:
                 acctsec_msg_wipe(&x->reply);
                 return verify_code(pamh, a, user, x);
+        case ACCTSEC_MFA_EMAIL:
+                return email_code(pamh, a, user, x);
         default:
                 return PAM_SERVICE_ERR;
         }

@@ -58,8 +58,17 @@ static const char *matrix_path(void) {
         die("pam_matrix.so not found (Debian: libpam-wrapper); set PAM_MATRIX_SO");
 }
 
+bool harness_daemon_pam;
+
 static void write_service(const char *base, const char *build, const struct service_def *d) {
         char path[PATH_MAX + 64], text[8192], mod[PATH_MAX * 2 + 512];
+        if (d->plain) {
+                snprintf(text, sizeof(text), "auth     required %s passdb=%s/passdb\naccount  required %s passdb=%s/passdb\n",
+                         matrix_path(), base, matrix_path(), base);
+                snprintf(path, sizeof(path), "%s/services/%s", base, d->name);
+                write_file(path, text);
+                return;
+        }
         snprintf(mod, sizeof(mod), "%s/.libs/pam_acctsec.so socket=%s/%s conf=%s/acctsec.conf %s", build, base,
                  d->socket ? d->socket : "sock", base, d->extra ? d->extra : "");
         snprintf(text, sizeof(text),
@@ -249,6 +258,11 @@ int daemon_start(struct env *e) {
                 die("fork: %s", strerror(errno));
         if (pid == 0) {
                 set_nss_env(e);
+                if (harness_daemon_pam) {
+                        setenv("LD_PRELOAD", "libpam_wrapper.so libnss_wrapper.so", 1);
+                        setenv("PAM_WRAPPER", "1", 1);
+                        setenv("PAM_WRAPPER_SERVICE_DIR", e->services, 1);
+                }
                 setenv("NOTIFY_SOCKET", sa.sun_path, 1);
                 const char *wrapper = getenv("ACCTSEC_DAEMON_WRAPPER");
                 if (wrapper && *wrapper)
@@ -331,9 +345,16 @@ void db_exec(struct env *e, const char *sql) {
 }
 
 int run_cli(struct env *e, uid_t uid, char *out, size_t outlen, const char *const *args) {
+        struct cli_run c;
+        cli_start(e, uid, args, &c);
+        close(c.in);
+        return cli_finish(&c, out, outlen);
+}
+
+void cli_start(struct env *e, uid_t uid, const char *const *args, struct cli_run *ret) {
         char cli[PATH_MAX + 16];
         const char *argv[32];
-        int pfd[2], status, n = 0;
+        int pfd[2], ifd[2], n = 0;
 
         snprintf(cli, sizeof(cli), "%s/acctsec", e->dir);
         argv[n++] = cli;
@@ -342,11 +363,12 @@ int run_cli(struct env *e, uid_t uid, char *out, size_t outlen, const char *cons
         for (; args && *args && n < 30; args++)
                 argv[n++] = *args;
         argv[n] = NULL;
-        if (pipe2(pfd, O_CLOEXEC) < 0)
+        if (pipe2(pfd, O_CLOEXEC) < 0 || pipe2(ifd, O_CLOEXEC) < 0)
                 die("pipe: %s", strerror(errno));
         pid_t pid = fork();
         if (pid == 0) {
                 dup2(pfd[1], STDOUT_FILENO);
+                dup2(ifd[0], STDIN_FILENO);
                 set_nss_env(e);
                 if (uid != (uid_t) -1 && (setgroups(0, NULL) < 0 || setgid(uid) < 0 || setuid(uid) < 0))
                         _exit(126);
@@ -354,14 +376,20 @@ int run_cli(struct env *e, uid_t uid, char *out, size_t outlen, const char *cons
                 _exit(127);
         }
         close(pfd[1]);
+        close(ifd[0]);
+        *ret = (struct cli_run){ .pid = pid, .in = ifd[1], .out = pfd[0] };
+}
+
+int cli_finish(struct cli_run *c, char *out, size_t outlen) {
         size_t got = 0;
         ssize_t k;
-        while (got + 1 < outlen && (k = read(pfd[0], out + got, outlen - 1 - got)) > 0)
+        int status;
+        while (got + 1 < outlen && (k = read(c->out, out + got, outlen - 1 - got)) > 0)
                 got += (size_t) k;
         if (outlen)
                 out[got] = '\0';
-        close(pfd[0]);
-        if (waitpid(pid, &status, 0) != pid)
+        close(c->out);
+        if (waitpid(c->pid, &status, 0) != c->pid)
                 return -1;
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

@@ -35,7 +35,12 @@ struct service_def {
         const char *socket; /* file name in the base dir instead of "sock", or NULL */
         const char *extra;  /* more pam_acctsec.so arguments, or NULL */
         bool mfa;           /* the MFA stack: the last auth line is "mfa", not "authsucc" */
+        bool plain;         /* pam_matrix only (acctsecd's own "acctsec" service) */
 };
+
+/* Set before env_start(): acctsecd itself runs under pam_wrapper with the
+ * test's service directory (for its password checks: mfa disable). */
+extern bool harness_daemon_pam;
 
 /* Call first in main(); returns only in the re-executed program. */
 void harness_main(int argc, char **argv, const struct service_def *services);
@@ -64,6 +69,15 @@ void db_exec(struct env *e, const char *sql);
 /* Run the CLI as uid (or as ourselves when uid is (uid_t)-1); returns its
  * exit status, stdout into out. */
 int run_cli(struct env *e, uid_t uid, char *out, size_t outlen, const char *const *args);
+
+/* The same in steps: the CLI started with a pipe on its stdin (c->in, for
+ * the test to write to and close) and one on its stdout. */
+struct cli_run {
+        pid_t pid;
+        int in, out;
+};
+void cli_start(struct env *e, uid_t uid, const char *const *args, struct cli_run *ret);
+int cli_finish(struct cli_run *c, char *out, size_t outlen);
 
 /* One login through libpam with PAM_RHOST set: authenticate, then account
  * if that passed.  Returns the first failing PAM code, or PAM_SUCCESS. */

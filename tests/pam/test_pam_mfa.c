@@ -221,9 +221,9 @@ static void test_backup_codes(void **state) {
 }
 
 static const struct service_def services[] = {
-        { "mfa", NULL, NULL, true },
-        { "mfareq", NULL, "mfa=required", true },
-        { "mfaoff", NULL, "mfa=off", true },
+        { "mfa", NULL, NULL, true, false },
+        { "mfareq", NULL, "mfa=required", true, false },
+        { "mfaoff", NULL, "mfa=off", true, false },
         {},
 };
 

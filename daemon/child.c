@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Blocking work off the event loop: one forked child per job.  The child
+ * never touches the database (a forked SQLite handle is not usable), reports
+ * one line back through a pipe and exits.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "log.h"
+#include "macro.h"
+
+struct job {
+        child_done_t done;
+        void *userdata;
+        int result_fd;
+        pid_t pid;
+        sd_event_source *child, *timer;
+};
+
+static void job_free(struct job *j) {
+        sd_event_source_disable_unref(j->child);
+        sd_event_source_disable_unref(j->timer);
+        if (j->result_fd >= 0)
+                close(j->result_fd);
+        free(j);
+}
+
+static int on_child(sd_event_source *src, const siginfo_t *si, void *userdata) {
+        struct job *j = userdata;
+        char err[256] = "";
+        ssize_t k = read(j->result_fd, err, sizeof(err) - 1);
+        err[k > 0 ? k : 0] = '\0';
+        err[strcspn(err, "\n")] = '\0';
+        int r = 0;
+        if (si->si_code != CLD_EXITED || si->si_status != 0) {
+                r = si->si_code != CLD_EXITED ? -ETIMEDOUT : si->si_status == 2 ? -EACCES : -EIO;
+                if (!err[0])
+                        snprintf(err, sizeof(err), "%s", si->si_code == CLD_EXITED ? "failed" : "timed out");
+        }
+        j->done(r, err, j->userdata);
+        job_free(j);
+        return 0;
+}
+
+static int on_timeout(sd_event_source *src, uint64_t usec, void *userdata) {
+        struct job *j = userdata;
+        log_warning("child %d still running after its timeout; killing it", (int) j->pid);
+        (void) kill(j->pid, SIGKILL); /* on_child reports it */
+        return 0;
+}
+
+static _Noreturn void child_main(int result_fd, child_fn_t fn, void *arg) {
+        char err[256] = "";
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        if (result_fd > 3)
+                (void) close_range(3, (unsigned) result_fd - 1, 0);
+        (void) close_range((unsigned) result_fd + 1, ~0U, 0);
+        int r = fn(arg, err, sizeof(err));
+        if (r < 0 && !err[0])
+                snprintf(err, sizeof(err), "%s", strerror(-r));
+        if (r < 0)
+                (void) !write(result_fd, err, strlen(err));
+        _exit(r == 0 ? 0 : r == -EACCES ? 2 : 1);
+}
+
+int child_run_async(sd_event *e, uint64_t timeout_usec, child_fn_t fn, void *arg, child_done_t done, void *userdata) {
+        int pfd[2];
+        struct job *j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0) {
+                free(j);
+                return negative_errno();
+        }
+        *j = (struct job){ .done = done, .userdata = userdata, .result_fd = pfd[0] };
+        j->pid = fork();
+        if (j->pid == 0) {
+                close(pfd[0]);
+                child_main(pfd[1], fn, arg);
+        }
+        int r = j->pid < 0 ? negative_errno() : 0;
+        close(pfd[1]);
+        if (r == 0)
+                r = sd_event_add_child(e, &j->child, j->pid, WEXITED, on_child, j);
+        if (r == 0)
+                r = sd_event_add_time_relative(e, &j->timer, CLOCK_MONOTONIC, timeout_usec, 0, on_timeout, j);
+        if (r < 0) {
+                if (j->pid > 0) {
+                        (void) kill(j->pid, SIGKILL);
+                        j->child = sd_event_source_disable_unref(j->child);
+                        (void) waitpid(j->pid, NULL, 0);
+                }
+                job_free(j);
+                return r;
+        }
+        return 0;
+}

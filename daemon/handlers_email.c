@@ -1,0 +1,590 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Mail addresses and emailed codes: sending a login code, setting and
+ * verifying an address, turning emailed codes on, and turning a second
+ * factor off (password through PAM + a current code).  Mail delivery and
+ * the password check run in child processes; these requests answer later
+ * (HANDLE_DEFERRED) and the event loop serves everyone else meanwhile.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "handlers.h"
+#include "log.h"
+#include "mailer.h"
+#include "passcheck.h"
+#include "secret.h"
+#include "server.h"
+
+#define MASKED_MAX (EMAIL_ADDRESS_MAX + 8)
+#define PASSCHECK_TIMEOUT_USEC (30 * 1000000ULL)
+
+/* A code on its way; the reply waits for the delivery. */
+struct send_job {
+        struct daemon *d;
+        struct pending_reply *pending;
+        enum email_purpose purpose;
+        char attempt[EMAIL_ATTEMPT_HEX];
+        char user[USER_NAME_MAX];
+        char masked[MASKED_MAX];
+        char service[64], rhost[256], tty[64];
+};
+
+static void copy(char *dst, size_t n, const char *src) {
+        snprintf(dst, n, "%s", src ? src : "");
+}
+
+static const char *or_dash(const char *s) {
+        return s && *s ? s : "-";
+}
+
+static void body_of(const struct send_job *j, const char *code, unsigned ttl, char *buf, size_t n) {
+        char host[256] = "localhost", when[64] = "";
+        time_t t = time(NULL);
+        struct tm tm;
+        (void) gethostname(host, sizeof(host) - 1);
+        if (gmtime_r(&t, &tm))
+                strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+        switch (j->purpose) {
+        case EMAIL_LOGIN:
+                snprintf(buf, n,
+                         "Your verification code is: %s\n\n"
+                         "It was asked for to log in as %s on %s\n"
+                         "  service: %s\n  from:    %s\n  at:      %s\n\n"
+                         "It is valid for %u minutes, for this one login only.\n\n"
+                         "If this was not you, someone knows your password: change it\n"
+                         "(passwd) and tell your administrator.\n",
+                         code, j->user, host, or_dash(j->service), or_dash(j->rhost), when, ttl / 60);
+                break;
+        case EMAIL_VERIFY:
+                snprintf(buf, n,
+                         "Your code to confirm this address for the account %s on %s is: %s\n\n"
+                         "Confirm it with:\n  acctsec email verify %s\n\n"
+                         "It is valid for %u minutes.  If you did not ask for this, ignore this mail.\n",
+                         j->user, host, code, code, ttl / 60);
+                break;
+        case EMAIL_DISABLE:
+                snprintf(buf, n,
+                         "Your code to turn OFF the second factor of the account %s on %s is: %s\n\n"
+                         "It is valid for %u minutes.  If you did not ask for this, someone\n"
+                         "knows your password: change it (passwd) and tell your administrator.\n",
+                         j->user, host, code, ttl / 60);
+                break;
+        }
+}
+
+static const char *subject_of(enum email_purpose p) {
+        return p == EMAIL_LOGIN ? "Your login verification code"
+               : p == EMAIL_VERIFY ? "Confirm your mail address"
+                                   : "Code to turn off your second factor";
+}
+
+static void reply_sent(struct acctsec_frame *f, const struct send_job *j, bool sent, const char *attempt) {
+        char msg[MASKED_MAX + 128];
+        acctsec_frame_init(f, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_u64(f, ACCTSEC_TAG_DECISION, ACCTSEC_ALLOW);
+        acctsec_frame_add_u64(f, ACCTSEC_TAG_SENT, sent);
+        acctsec_frame_add_str(f, ACCTSEC_TAG_ADDRESS, j->masked);
+        acctsec_frame_add_str_opt(f, ACCTSEC_TAG_ATTEMPT, attempt);
+        if (sent)
+                snprintf(msg, sizeof(msg), "A code was sent to %s.", j->masked);
+        else
+                snprintf(msg, sizeof(msg), "The code could not be sent to %s; try again later.", j->masked);
+        acctsec_frame_add_str(f, ACCTSEC_TAG_MESSAGE, msg);
+}
+
+static void on_sent(int r, const char *err, void *userdata) {
+        struct send_job *j = userdata;
+        struct daemon *d = j->d;
+        int64_t now = (int64_t) time(NULL);
+        char detail[400];
+        struct event ev = { .type = r == 0 ? EV_CODE_SENT : EV_CODE_SEND_FAILED, .user = j->user,
+                            .service = j->service[0] ? j->service : NULL, .rhost = j->rhost[0] ? j->rhost : NULL,
+                            .tty = j->tty[0] ? j->tty : NULL, .detail = detail };
+
+        snprintf(detail, sizeof(detail), "%s code to %s%s%s",
+                 j->purpose == EMAIL_LOGIN ? "login" : j->purpose == EMAIL_VERIFY ? "address check" : "disable",
+                 j->masked, r < 0 ? ": " : "", r < 0 ? err : "");
+        int q = store_begin(&d->store);
+        if (q == 0 && r < 0)
+                q = email_code_unsend(&d->store, j->attempt, now);
+        if (q == 0)
+                q = seclog_commit(&d->store, now, &ev, 1);
+        else
+                store_rollback(&d->store);
+        if (q < 0)
+                log_error("recording the mail outcome for %s: %s", j->user, strerror(-q));
+        if (r < 0)
+                log_warning("mail to %s for %s not delivered: %s", j->masked, j->user, err);
+        if (j->pending) {
+                struct acctsec_frame *f = calloc(1, sizeof(*f));
+                if (f) {
+                        reply_sent(f, j, r == 0, j->purpose == EMAIL_DISABLE ? j->attempt : NULL);
+                        server_reply(j->pending, f);
+                        free(f);
+                } else {
+                        struct acctsec_frame tiny;
+                        reply_error(&tiny, -ENOMEM, "out of memory");
+                        server_reply(j->pending, &tiny);
+                }
+        }
+        free(j);
+}
+
+/* Mail the code that was just committed; the reply is deferred until the
+ * delivery ends.  On any failure to start, the code is void and the reply
+ * says it was not sent. */
+static int send_code(struct daemon *d, struct send_job *j, const char *address, char code[EMAIL_CODE_MAX],
+                     unsigned ttl, struct acctsec_frame *reply) {
+        char body[1024];
+        struct mail_message m = { .to = address, .subject = subject_of(j->purpose), .body = body };
+
+        body_of(j, code, ttl, body, sizeof(body));
+        acctsec_wipe(code, EMAIL_CODE_MAX);
+        int r = mailer_send(d->event, &d->policy.global, &m, on_sent, j);
+        acctsec_wipe(body, sizeof(body));
+        if (r < 0) {
+                log_error("cannot start mail delivery for %s: %s", j->user, strerror(-r));
+                (void) email_code_unsend(&d->store, j->attempt, (int64_t) time(NULL));
+                reply_sent(reply, j, false, NULL);
+                free(j);
+                return 0;
+        }
+        j->pending = server_defer(d->srv);
+        if (!j->pending) /* on_sent will find nobody to answer */
+                return reply_error(reply, -ENOMEM, "out of memory");
+        return HANDLE_DEFERRED;
+}
+
+static struct send_job *job_new(struct daemon *d, enum email_purpose purpose, const char *user, const char *address,
+                                const struct attempt *a) {
+        struct send_job *j = calloc(1, sizeof(*j));
+        if (!j)
+                return NULL;
+        j->d = d;
+        j->purpose = purpose;
+        copy(j->user, sizeof(j->user), user);
+        if (mail_mask(address, j->masked, sizeof(j->masked)) < 0)
+                copy(j->masked, sizeof(j->masked), "your address");
+        if (a) {
+                copy(j->service, sizeof(j->service), a->service);
+                copy(j->rhost, sizeof(j->rhost), a->rhost);
+                copy(j->tty, sizeof(j->tty), a->tty);
+        }
+        return j;
+}
+
+static void reply_wait(struct acctsec_frame *reply, int64_t wait) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "A code was sent recently; you can ask for a new one in %lld:%02lld.",
+                 (long long) (wait / 60), (long long) (wait % 60));
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_DECISION, ACCTSEC_ALLOW);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_SENT, 0);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_WAIT, (uint64_t) wait);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_MESSAGE, msg);
+}
+
+/* The module: mail a code for a login attempt (the first, or "resend"). */
+static int handle_code_send(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                            struct acctsec_frame *reply) {
+        struct login l;
+        struct lock_result res;
+        const char *attempt;
+        char code[EMAIL_CODE_MAX], address[EMAIL_ADDRESS_MAX];
+        int64_t now = (int64_t) time(NULL), wait = 0;
+
+        if (login_prologue(d, peer, req, &l, reply))
+                return 0;
+        if (get_str(req, ACCTSEC_TAG_ATTEMPT, true, &attempt) < 0)
+                return reply_error(reply, -EINVAL, "code-send needs an attempt");
+        int r = lockout_check(&d->store, &l.a, now, &res);
+        if (r < 0)
+                return reply_db_error(reply, req->type, l.a.user, r);
+        if (res.locked) {
+                reply_decision(reply, &l.conf, &res);
+                return 0;
+        }
+        r = store_begin(&d->store);
+        if (r == 0)
+                r = email_code_issue_in(&d->store, d->key, attempt, l.a.user, l.conf.code_digits, l.conf.code_ttl,
+                                        l.conf.code_resend_interval, now, code, address, &wait);
+        if (r == 0)
+                r = store_commit(&d->store);
+        else
+                store_rollback(&d->store);
+        if (r == -EAGAIN)
+                return reply_wait(reply, wait), 0;
+        if (r == -ENOENT)
+                return reply_error(reply, -EINVAL, "no such attempt for this user");
+        if (r < 0)
+                return reply_db_error(reply, req->type, l.a.user, r);
+        struct send_job *j = job_new(d, EMAIL_LOGIN, l.a.user, address, &l.a);
+        if (!j) {
+                acctsec_wipe(code, sizeof(code));
+                (void) email_code_unsend(&d->store, attempt, now);
+                return reply_error(reply, -ENOMEM, "out of memory");
+        }
+        copy(j->attempt, sizeof(j->attempt), attempt);
+        return send_code(d, j, address, code, l.conf.code_ttl, reply);
+}
+
+/* The caller's own account, with its policy. */
+static int self_of(struct daemon *d, const struct ucred *peer, struct principal *p, struct acctsec_conf *conf,
+                   struct acctsec_frame *reply) {
+        const char *why = NULL;
+        if (user_by_uid(peer->uid, p) < 0)
+                return reply_error(reply, -ENOENT, "your uid has no user name"), 1;
+        int r = policy_for(&d->policy, p, NULL, NULL, conf, &why);
+        if (r < 0)
+                return reply_error(reply, r, why), 1;
+        return 0;
+}
+
+/* A new attempt for purpose, its code committed and mailed.  The resend
+ * interval counts per user here (no login attempt to bind it to). */
+static int mail_new_code(struct daemon *d, const struct principal *p, const struct acctsec_conf *conf,
+                         enum email_purpose purpose, const char *address, struct event *ev,
+                         struct acctsec_frame *reply) {
+        char attempt[EMAIL_ATTEMPT_HEX], code[EMAIL_CODE_MAX], to[EMAIL_ADDRESS_MAX];
+        int64_t now = (int64_t) time(NULL), last = 0, wait = 0;
+
+        int r = store_begin(&d->store);
+        if (r == 0)
+                r = email_last_sent(&d->store, p->name, purpose, &last);
+        if (r == 0 && last > 0 && now < last + (int64_t) conf->code_resend_interval) {
+                store_rollback(&d->store);
+                return reply_wait(reply, last + (int64_t) conf->code_resend_interval - now), 0;
+        }
+        if (r == 0 && ev)
+                r = seclog_add(&d->store, now, ev);
+        if (r == 0)
+                r = email_attempt_new_in(&d->store, p->name, purpose, address, now, attempt);
+        if (r == 0)
+                r = email_code_issue_in(&d->store, d->key, attempt, p->name, conf->code_digits, conf->code_ttl, 0, now,
+                                        code, to, &wait);
+        if (r == 0)
+                r = store_commit(&d->store);
+        else
+                store_rollback(&d->store);
+        if (r < 0)
+                return reply_db_error(reply, ACCTSEC_OP_EMAIL_SET, p->name, r);
+        if (ev)
+                seclog_emit(ev);
+        struct send_job *j = job_new(d, purpose, p->name, to, NULL);
+        if (!j) {
+                acctsec_wipe(code, sizeof(code));
+                (void) email_code_unsend(&d->store, attempt, now);
+                return reply_error(reply, -ENOMEM, "out of memory");
+        }
+        copy(j->attempt, sizeof(j->attempt), attempt);
+        return send_code(d, j, to, code, conf->code_ttl, reply);
+}
+
+static int handle_email_set(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                            struct acctsec_frame *reply) {
+        const char *user, *address;
+        struct principal self, p;
+        struct acctsec_conf conf;
+        char actor[USER_NAME_MAX + 16];
+
+        if (get_str(req, ACCTSEC_TAG_USER, false, &user) < 0 || get_str(req, ACCTSEC_TAG_ADDRESS, true, &address) < 0)
+                return reply_error(reply, -EINVAL, "email set needs an address");
+        if (self_of(d, peer, &self, &conf, reply))
+                return 0;
+        if (!mail_address_valid(address))
+                return reply_error(reply, -EINVAL, "not a mail address acctsec can send to (user@domain, "
+                                                   "no spaces, quotes or brackets)");
+        if (!user || strcmp(user, self.name) == 0) {
+                /* One's own address: in use once its code comes back. */
+                struct event ev = { .type = EV_EMAIL_SET, .user = self.name, .detail = "waiting for verification" };
+                int r = store_begin(&d->store);
+                if (r == 0)
+                        r = email_set_in(&d->store, self.name, address, false, (int64_t) time(NULL));
+                if (r == 0)
+                        r = store_commit(&d->store);
+                else
+                        store_rollback(&d->store);
+                if (r < 0)
+                        return reply_db_error(reply, req->type, self.name, r);
+                return mail_new_code(d, &self, &conf, EMAIL_VERIFY, address, &ev, reply);
+        }
+        /* An admin sets someone's address: it counts as verified. */
+        if (role_of(peer->uid, &d->policy.global) != ROLE_ADMIN)
+                return refuse(reply, peer, req->type, "only admins may set another user's address");
+        int r = user_by_name(user, &p);
+        if (r < 0)
+                return reply_error(reply, r, r == -ENOENT ? "no such user" : "user lookup failed");
+        actor_name(peer, actor, sizeof(actor));
+        struct event ev = { .type = EV_EMAIL_SET, .user = p.name, .actor = actor, .detail = "set by an admin: verified" };
+        int64_t now = (int64_t) time(NULL);
+        r = store_begin(&d->store);
+        if (r == 0)
+                r = email_set_in(&d->store, p.name, address, true, now);
+        if (r < 0) {
+                store_rollback(&d->store);
+                return reply_db_error(reply, req->type, p.name, r);
+        }
+        r = seclog_commit(&d->store, now, &ev, 1);
+        if (r < 0)
+                return reply_db_error(reply, req->type, p.name, r);
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p.name);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_ADDRESS, address);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_FLAG, 1);
+        return 0;
+}
+
+static int handle_email_verify(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                               struct acctsec_frame *reply) {
+        const char *code;
+        struct principal self;
+        struct acctsec_conf conf;
+        char attempt[EMAIL_ATTEMPT_HEX];
+        int64_t now = (int64_t) time(NULL);
+
+        if (get_str(req, ACCTSEC_TAG_CODE, true, &code) < 0)
+                return reply_error(reply, -EINVAL, "email verify needs the code from the mail");
+        if (self_of(d, peer, &self, &conf, reply))
+                return 0;
+        int r = store_begin(&d->store);
+        if (r == 0)
+                r = email_attempt_of(&d->store, self.name, EMAIL_VERIFY, attempt);
+        if (r == 0)
+                r = email_code_use_in(&d->store, d->key, attempt, self.name, EMAIL_VERIFY, code, now);
+        if (r == 0)
+                r = email_promote_in(&d->store, self.name, now);
+        if (r == 0) {
+                struct event ev = { .type = EV_EMAIL_VERIFIED, .user = self.name };
+                r = seclog_commit(&d->store, now, &ev, 1);
+        } else if (r == -EACCES || r == -ETIME) {
+                (void) store_commit(&d->store); /* the wrong try counts */
+        } else
+                store_rollback(&d->store);
+        if (r == -ENOENT)
+                return reply_error(reply, -ENOENT, "no address is waiting for a code: run 'acctsec email set ADDRESS'");
+        if (r == -EACCES || r == -ETIME)
+                return reply_error(reply, -EKEYREJECTED, r == -ETIME ? "the code has expired: run 'acctsec email set' again"
+                                                                     : "wrong code (after 5 wrong codes, ask for a new one)");
+        if (r < 0)
+                return reply_db_error(reply, req->type, self.name, r);
+        struct email_info e;
+        (void) email_get(&d->store, self.name, &e);
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, self.name);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_ADDRESS, e.address);
+        return 0;
+}
+
+/* acctsec mfa enroll email: codes by mail at every login. */
+static int handle_email_codes(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                              struct acctsec_frame *reply) {
+        struct principal self;
+        struct acctsec_conf conf;
+        struct email_info e;
+        int64_t now = (int64_t) time(NULL);
+
+        if (self_of(d, peer, &self, &conf, reply))
+                return 0;
+        int r = store_begin(&d->store);
+        if (r == 0)
+                r = email_get(&d->store, self.name, &e);
+        if (r == 0 && !e.address[0])
+                r = -ENOENT;
+        if (r == 0)
+                r = email_codes_enable_in(&d->store, self.name, true, now);
+        if (r < 0) {
+                store_rollback(&d->store);
+                if (r == -ENOENT)
+                        return reply_error(reply, r, "no verified address: run 'acctsec email set ADDRESS' "
+                                                     "and 'acctsec email verify CODE' first");
+                return reply_db_error(reply, req->type, self.name, r);
+        }
+        struct event ev = { .type = EV_MFA_ENROLLED, .user = self.name, .detail = "emailed codes" };
+        r = seclog_commit(&d->store, now, &ev, 1);
+        if (r < 0)
+                return reply_db_error(reply, req->type, self.name, r);
+        char masked[MASKED_MAX];
+        (void) mail_mask(e.address, masked, sizeof(masked));
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, self.name);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_ADDRESS, masked);
+        return 0;
+}
+
+/* Whether the user may turn the second factor off at all. */
+static int disable_allowed(struct daemon *d, const struct principal *self, const struct acctsec_conf *conf,
+                           struct factors *f, struct acctsec_frame *reply) {
+        int r = factors_of(d, self->name, f);
+        if (r < 0)
+                return reply_db_error(reply, ACCTSEC_OP_MFA_DISABLE, self->name, r), 1;
+        if (conf->mfa == ACCTSEC_MFA_REQUIRED || f->required)
+                return reply_error(reply, -EPERM, "a second factor is required for this account; "
+                                                  "only an administrator can change that"), 1;
+        if (f->totp != ACCTSEC_MFA_STATE_ACTIVE && !f->email.codes)
+                return reply_error(reply, -ENOENT, "no second factor is enabled"), 1;
+        return 0;
+}
+
+static int handle_disable_code(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                               struct acctsec_frame *reply) {
+        struct principal self;
+        struct acctsec_conf conf;
+        struct factors f;
+
+        if (self_of(d, peer, &self, &conf, reply) || disable_allowed(d, &self, &conf, &f, reply))
+                return 0;
+        if (f.totp == ACCTSEC_MFA_STATE_ACTIVE)
+                return reply_error(reply, -EINVAL, "use a code from your authenticator app (or a backup code)");
+        return mail_new_code(d, &self, &conf, EMAIL_DISABLE, f.email.address, NULL, reply);
+}
+
+/* MFA_DISABLE: the password is checked through PAM in a child, then the code. */
+struct disable_job {
+        struct daemon *d;
+        struct pending_reply *pending;
+        struct passcheck pc;
+        char user[USER_NAME_MAX];
+        char password[ACCTSEC_STR_MAX + 1];
+        char code[64];
+        char attempt[EMAIL_ATTEMPT_HEX];
+        bool has_attempt;
+};
+
+static void disable_job_free(struct disable_job *j) {
+        acctsec_wipe(j, sizeof(*j));
+        free(j);
+}
+
+static bool code_refused(int r) {
+        return r == -EACCES || r == -EALREADY || r == -ETIME || r == -ENOENT;
+}
+
+/* Answer a disable request once the password check ended: a wrong password
+ * or code counts toward the lockout, and neither says which was wrong. */
+static void disable_finish(struct disable_job *j, int r, const char *err, struct acctsec_frame *f) {
+        struct daemon *d = j->d;
+        struct principal p;
+        struct acctsec_conf conf;
+        struct lock_result res;
+        const char *why = NULL;
+        int64_t now = (int64_t) time(NULL);
+
+        int q = user_by_name(j->user, &p);
+        if (q == 0)
+                q = policy_for(&d->policy, &p, PASSCHECK_SERVICE, NULL, &conf, &why);
+        if (q < 0) {
+                reply_error(f, q, "user lookup failed");
+                return;
+        }
+        if (r < 0 && r != -EACCES) {
+                log_error("password check for %s through PAM service %s failed: %s", j->user, PASSCHECK_SERVICE, err);
+                reply_error(f, r, "the password could not be checked (see acctsecd's log)");
+                return;
+        }
+        if (r == 0)
+                q = mfa_disable(&d->mfa, j->user, j->has_attempt ? j->attempt : NULL, j->code, conf.totp_window, now);
+        if (r == -EACCES)
+                log_notice("mfa disable for %s: the password was refused (%s)", j->user, err);
+        if (r == -EACCES || code_refused(q)) {
+                struct attempt a = { .user = j->user, .service = PASSCHECK_SERVICE, .known = true,
+                                     .root = p.uid == 0, .conf = &conf, .factor = r == 0 ? "code" : NULL,
+                                     .refusal = r == 0 ? "mfa disable: code refused" : NULL };
+                (void) lockout_fail(&d->store, &a, now, &res);
+                reply_error(f, -EKEYREJECTED, "wrong password or code; nothing was changed");
+                return;
+        }
+        if (q < 0) {
+                reply_db_error(f, ACCTSEC_OP_MFA_DISABLE, j->user, q);
+                return;
+        }
+        acctsec_frame_init(f, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_str(f, ACCTSEC_TAG_USER, j->user);
+}
+
+static void on_password_checked(int r, const char *err, void *userdata) {
+        struct disable_job *j = userdata;
+        struct acctsec_frame *f = calloc(1, sizeof(*f));
+        if (f) {
+                disable_finish(j, r, err, f);
+                if (j->pending)
+                        server_reply(j->pending, f);
+                free(f);
+        } else if (j->pending) {
+                struct acctsec_frame tiny;
+                reply_error(&tiny, -ENOMEM, "out of memory");
+                server_reply(j->pending, &tiny);
+        }
+        disable_job_free(j);
+}
+
+static int handle_mfa_disable(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                              struct acctsec_frame *reply) {
+        const char *password, *code, *attempt;
+        struct principal self;
+        struct acctsec_conf conf;
+        struct factors f;
+        struct lock_result res;
+
+        if (get_str(req, ACCTSEC_TAG_PASSWORD, true, &password) < 0 || get_str(req, ACCTSEC_TAG_CODE, true, &code) < 0 ||
+            get_str(req, ACCTSEC_TAG_ATTEMPT, false, &attempt) < 0)
+                return reply_error(reply, -EINVAL, "mfa disable needs the password and a current code");
+        if (self_of(d, peer, &self, &conf, reply) || disable_allowed(d, &self, &conf, &f, reply))
+                return 0;
+        struct attempt a = { .user = self.name, .service = PASSCHECK_SERVICE, .known = true, .root = self.uid == 0,
+                             .conf = &conf };
+        int r = lockout_check(&d->store, &a, (int64_t) time(NULL), &res);
+        if (r < 0)
+                return reply_db_error(reply, req->type, self.name, r);
+        if (res.locked)
+                return reply_error(reply, -EKEYREJECTED, "wrong password or code; nothing was changed");
+        struct disable_job *j = calloc(1, sizeof(*j));
+        if (!j || strlen(code) >= sizeof(j->code) || (attempt && strlen(attempt) >= sizeof(j->attempt))) {
+                free(j);
+                return reply_error(reply, j ? -EINVAL : -ENOMEM, j ? "malformed code" : "out of memory");
+        }
+        j->d = d;
+        copy(j->user, sizeof(j->user), self.name);
+        copy(j->password, sizeof(j->password), password);
+        copy(j->code, sizeof(j->code), code);
+        if (attempt) {
+                copy(j->attempt, sizeof(j->attempt), attempt);
+                j->has_attempt = true;
+        }
+        j->pc = (struct passcheck){ .user = j->user, .password = j->password };
+        r = child_run_async(d->event, PASSCHECK_TIMEOUT_USEC, passcheck_run, &j->pc, on_password_checked, j);
+        if (r < 0) {
+                disable_job_free(j);
+                return reply_error(reply, r, "cannot start the password check");
+        }
+        /* The child has its copy; ours is needed only for the code. */
+        acctsec_wipe(j->password, sizeof(j->password));
+        j->pending = server_defer(d->srv);
+        if (!j->pending)
+                return reply_error(reply, -ENOMEM, "out of memory");
+        return HANDLE_DEFERRED;
+}
+
+int handle_email_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                         struct acctsec_frame *reply) {
+        switch (req->type) {
+        case ACCTSEC_OP_CODE_SEND:
+                return handle_code_send(d, peer, req, reply);
+        case ACCTSEC_OP_EMAIL_SET:
+                return handle_email_set(d, peer, req, reply);
+        case ACCTSEC_OP_EMAIL_VERIFY:
+                return handle_email_verify(d, peer, req, reply);
+        case ACCTSEC_OP_EMAIL_CODES:
+                return handle_email_codes(d, peer, req, reply);
+        case ACCTSEC_OP_DISABLE_CODE:
+                return handle_disable_code(d, peer, req, reply);
+        default:
+                return handle_mfa_disable(d, peer, req, reply);
+        }
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#pragma once
+
+#include <stddef.h>
+
+#define PASSCHECK_SERVICE "acctsec" /* /etc/pam.d/acctsec */
+
+/* A user's password, checked through the PAM service PASSCHECK_SERVICE the
+ * way su or sudo check it (pam_authenticate + pam_acct_mgmt).  Blocking:
+ * run it in a child (child.h).  0 right, -EACCES wrong, other errors -EIO
+ * with a reason. */
+struct passcheck {
+        const char *user;
+        const char *password;
+};
+int passcheck_run(void *arg, char *err, size_t errlen);
