@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Addresses, masking, message building, settings, and the maildir transport.
- * The message is built from validated parts only: addresses from a narrow
- * alphabet, a subject that is one line of printable UTF-8 (RFC 2047-encoded
- * when not ASCII), a body whose every line end becomes CRLF.  No input can
- * end a header line, so none can add a header.  The transports live in
- * mail_maildir.c, mail_sendmail.c and mail_smtp.c.
+ * Addresses, masking, message building, settings, and mail_deliver(), which
+ * hands a message to the transports in mail_maildir.c, mail_sendmail.c and
+ * mail_smtp.c.  The message is built from validated parts only: addresses
+ * from a narrow alphabet, a subject that is one line of printable UTF-8
+ * (RFC 2047-encoded when not ASCII), a body whose every line end becomes
+ * CRLF.  No input can end a header line, so none can add a header.
  */
 #include "config.h"
 

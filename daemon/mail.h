@@ -31,9 +31,11 @@ struct mail_settings {
         unsigned timeout_s;             /* whole delivery */
 };
 
-/* A deliverable address: local@domain in a conservative subset of RFC 5321
- * (no quotes, spaces, control characters, commas or angle brackets; no
- * leading '-' or '.'; at most MAIL_ADDRESS_MAX bytes). */
+/* A deliverable address: local@domain in a conservative subset of RFC 5321:
+ * the local part dot-atoms of letters, digits and "_+-=" (at most 64 bytes,
+ * no leading '-'), the domain host-name labels; so no quotes, spaces, control
+ * characters, commas, angle brackets, '|', '/', '%' or address literals; at
+ * most MAIL_ADDRESS_MAX bytes. */
 bool mail_address_valid(const char *addr);
 
 /* "john@example.com" -> "j\u2022\u2022\u2022@example.com" (UTF-8).  -EINVAL

@@ -63,7 +63,7 @@ int mail_deliver_maildir(const char *dir, const char *msg, size_t len, char *err
                 return mail_error(err, errlen, negative_errno(), "cannot create the Maildir %s: %m", dir);
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dfd < 0)
-                return mail_error(err, errlen, negative_errno(), "cannot open the Maildir %s: %m", dir);
+                return mail_error(err, errlen, negative_errno(), "cannot open the Maildir %s (a symlink?): %m", dir);
         _cleanup_close_ int tmp = open_subdir(dfd, "tmp");
         _cleanup_close_ int new = open_subdir(dfd, "new");
         _cleanup_close_ int cur = open_subdir(dfd, "cur");

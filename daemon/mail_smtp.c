@@ -155,7 +155,9 @@ static int transfer(CURL *c, const struct mail_settings *s, const char *to, stru
         if (!rcpt)
                 return mail_error(err, errlen, -ENOMEM, "smtp: out of memory");
         e = set_options(c, s, rcpt, from, u, errbuf);
-        if (!e && *password) /* libcurl keeps a copy until curl_easy_cleanup() */
+        /* libcurl copies the password and frees (does not wipe) its copy at
+         * cleanup; the mailer is a short-lived child, and ours is wiped. */
+        if (!e && *password)
                 e = curl_easy_setopt(c, CURLOPT_PASSWORD, password);
         if (!e)
                 e = curl_easy_perform(c);
@@ -163,9 +165,11 @@ static int transfer(CURL *c, const struct mail_settings *s, const char *to, stru
         if (!e)
                 return 0;
         (void) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-        int r = mail_error(err, errlen, curl_errno(e), "smtp: %s", errbuf[0] ? errbuf : curl_easy_strerror(e));
-        if (code > 0 && strlen(err) + 16 < errlen)
-                snprintf(err + strlen(err), errlen - strlen(err), " (SMTP %ld)", code);
+        char reply[48] = "";
+        if (code > 0)
+                snprintf(reply, sizeof(reply), " (last SMTP reply %ld)", code);
+        int r = mail_error(err, errlen, curl_errno(e), "smtp: %s%s", errbuf[0] ? errbuf : curl_easy_strerror(e),
+                           reply);
         /* libcurl's messages hold no password; a server could echo one back. */
         if (*password && errlen > 0 && strstr(err, password))
                 mail_error(err, errlen, r, "smtp: delivery failed (the reason is withheld: it held the password)");

@@ -6,11 +6,13 @@
 set -euo pipefail
 
 build_pkgs=(build-essential autoconf automake libtool pkg-config
-            libpam0g-dev libsodium-dev libsqlite3-dev libsystemd-dev liboath-dev libqrencode-dev)
+            libpam0g-dev libsodium-dev libsqlite3-dev libsystemd-dev liboath-dev libqrencode-dev
+            libcurl4-openssl-dev)
 demo_pkgs=(libnss-wrapper libpam-wrapper)
 test_pkgs=(libcmocka-dev libpamtest0-dev python3 sqlite3 clang libclang-rt-14-dev
            valgrind pamtester libpam-modules systemd passwd
-           openssh-server openssh-client python3-paramiko)
+           openssh-server openssh-client python3-paramiko
+           msmtp openssl python3-aiosmtpd)
 
 want=("${build_pkgs[@]}")
 case "${1:-test}" in

@@ -20,6 +20,13 @@ tests_unit_test_totp_SOURCES = tests/unit/test_totp.c daemon/totp.c daemon/keyfi
 tests_unit_test_totp_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_totp_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(OATH_CFLAGS) $(SODIUM_CFLAGS)
 tests_unit_test_totp_LDADD = libacctsec_common.la $(CMOCKA_LIBS) $(OATH_LIBS) $(SODIUM_LIBS)
+
+check_PROGRAMS += tests/unit/test_mail
+TESTS += tests/unit/test_mail
+tests_unit_test_mail_SOURCES = tests/unit/test_mail.c $(MAIL_SOURCES)
+tests_unit_test_mail_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_test_mail_CFLAGS = $(AM_CFLAGS) $(NO_FORMAT_TRUNCATION) $(CMOCKA_CFLAGS) $(SODIUM_CFLAGS) $(CURL_CFLAGS)
+tests_unit_test_mail_LDADD = libacctsec_common.la $(CMOCKA_LIBS) $(SODIUM_LIBS) $(CURL_LIBS)
 endif
 
 # libFuzzer targets: built and run by tests/fuzz/run.sh (clang), not by make.
