@@ -3,10 +3,26 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "macro.h"
+#include "mailer.h"
 #include "policy.h"
+
+/* Mail settings that cannot work stop the daemon at start, not at the
+ * first login that needs a code. */
+static int check_mail(const struct acctsec_conf *g, struct acctsec_conf_error *e) {
+        struct mail_settings ms;
+        const char *why = NULL;
+        mailer_settings(g, &ms);
+        if (mail_settings_check(&ms, &why) < 0) {
+                e->line = 0;
+                snprintf(e->msg, sizeof(e->msg), "mail settings: %s", why ? why : "invalid");
+                return -EINVAL;
+        }
+        return 0;
+}
 
 int policy_load(struct policy *p, const char *path, bool explicit, struct acctsec_conf_error *e) {
         struct policy n = { 0 };
@@ -26,6 +42,8 @@ int policy_load(struct policy *p, const char *path, bool explicit, struct acctse
                 return r;
         /* Every section is checked now, so a typo stops the daemon at start. */
         r = acctsec_conf_parse(&n.global, n.text, n.len, &none, e);
+        if (r == 0)
+                r = check_mail(&n.global, e);
         if (r < 0) {
                 free(n.text);
                 return r;

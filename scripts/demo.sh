@@ -38,6 +38,10 @@ deny = 3
 fail_interval = 1h
 unlock_time = 1h
 admin_group = acctsec-admin
+# codes by mail go into a Maildir here (sendmail or smtp on a real server)
+mail_transport = maildir
+maildir = $work/maildir
+mail_from = acctsec@demo.example
 CONF
 mkdir "$work/pam.d"
 mod="$B/.libs/pam_acctsec.so socket=$work/acctsecd.sock conf=$work/acctsec.conf"
@@ -48,6 +52,8 @@ auth     [default=die]              $mod authfail
 auth     required                   $mod authsucc
 account  required                   $mod
 PAM
+# The same with a second factor: "mfa" ends the auth stack instead of authsucc.
+sed 's/ authsucc$/ mfa/' "$work/pam.d/demo-login" >"$work/pam.d/demo-login-mfa"
 
 echo "== starting acctsecd (state in $work/state)"
 env $(nss_env "$work") "$B/acctsecd" --socket "$work/acctsecd.sock" --state-dir "$work/state" \
@@ -76,6 +82,24 @@ echo
 echo "== 5. an admin unlocks $who: acctsec lockout reset --user $who"
 acctsec lockout reset --user "$who" | sed 's/^/    /'
 echo "== 6. $who logs in again";                        try correct-horse-battery
+echo
+echo "== 7. $who's address for emailed codes"
+if [ "$(id -u)" -eq 0 ]; then
+    echo "    (set by an admin, so it counts as verified)"
+    acctsec email set "$who@example.com" --user "$who" | sed 's/^/    /'
+else
+    echo "    (set by the user: a code is mailed to confirm it)"
+    acctsec email set "$who@example.com" | sed 's/^/    /'
+    code=$(sed -n 's/.*is: \([0-9]*\)$/\1/p' "$work"/maildir/new/* | head -1)
+    acctsec email verify "$code" | sed 's/^/    /'
+fi
+echo "== 8. an admin requires a second factor for $who: acctsec mfa require --user $who"
+acctsec mfa require --user "$who" | sed 's/^/    /'
+echo "== 9. $who logs in: password, then the code from the mail"
+echo correct-horse-battery | PAM_LOGIN_MAILDIR=$work/maildir \
+    "$B/tests/tools/pam_login" "$work/pam.d" demo-login-mfa "$who" 203.0.113.7 || true
+echo "== 10. acctsec mfa status --user $who"
+acctsec mfa status --user "$who" | sed 's/^/    /'
 echo
 echo "== acctsec status --user $who --json"
 acctsec status --user "$who" --json | sed 's/^/    /'

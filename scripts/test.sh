@@ -110,7 +110,7 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
         ASAN_OPTIONS=detect_leaks=1:verify_asan_link_order=0 \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         LSAN_OPTIONS=suppressions=$top/tests/lsan.supp:print_suppressions=0 \
-        PAM_WRAPPER_DISABLE_DEEPBIND=1 UID_WRAPPER_DISABLE_DEEPBIND=1 \
+        PAM_WRAPPER_DISABLE_DEEPBIND=1 UID_WRAPPER_DISABLE_DEEPBIND=1 NSS_WRAPPER_DISABLE_DEEPBIND=1 \
             suites "$top/build-asan" "asan:"
     else
         check asan_build false

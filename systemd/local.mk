@@ -6,7 +6,8 @@ CLEANFILES += systemd/acctsecd.service
 EXTRA_DIST += \
 	systemd/acctsecd.socket \
 	systemd/acctsecd.service.in \
-	doc/acctsec.conf.sample
+	doc/acctsec.conf.sample \
+	doc/pam.d/acctsec
 
 # Substituted by make, not by configure: configure leaves sbindir as
 # "${exec_prefix}/sbin", and only make expands it to a real path.
@@ -21,8 +22,29 @@ systemd/acctsecd.service: $(srcdir)/systemd/acctsecd.service.in Makefile
 # and uninstalled only when it is still the unchanged sample.
 acctsec_conf = $(DESTDIR)$(sysconfdir)/security/acctsec.conf
 
-install-data-local: install-acctsec-conf
-uninstall-local: uninstall-acctsec-conf
+install-data-local: install-acctsec-conf install-pam-service
+uninstall-local: uninstall-acctsec-conf uninstall-pam-service
+
+# /etc/pam.d/acctsec: where acctsecd checks a password (acctsec mfa disable).
+# Like the config, never replaces an admin's file.
+pam_service = $(DESTDIR)$(sysconfdir)/pam.d/acctsec
+
+install-pam-service:
+	@$(NORMAL_INSTALL)
+	$(MKDIR_P) '$(DESTDIR)$(sysconfdir)/pam.d'
+	@if test -e '$(pam_service)' || test -h '$(pam_service)'; then \
+	  echo "keeping the existing $(pam_service)"; \
+	else \
+	  echo " $(INSTALL) -m 0644 $(srcdir)/doc/pam.d/acctsec '$(pam_service)'"; \
+	  $(INSTALL) -m 0644 $(srcdir)/doc/pam.d/acctsec '$(pam_service)'; \
+	fi
+
+uninstall-pam-service:
+	@$(NORMAL_UNINSTALL)
+	@if test -f '$(pam_service)' && cmp -s '$(pam_service)' $(srcdir)/doc/pam.d/acctsec; then \
+	  echo " rm -f '$(pam_service)'"; \
+	  rm -f '$(pam_service)'; \
+	fi
 
 install-acctsec-conf:
 	@$(NORMAL_INSTALL)
@@ -44,7 +66,7 @@ uninstall-acctsec-conf:
 	  echo "keeping $(acctsec_conf): it differs from the sample"; \
 	fi
 
-.PHONY: install-acctsec-conf uninstall-acctsec-conf
+.PHONY: install-acctsec-conf uninstall-acctsec-conf install-pam-service uninstall-pam-service
 
 # distcheck installs under a scratch prefix as whoever runs it: keep every
 # installation directory inside that prefix.  (configure detects the PAM

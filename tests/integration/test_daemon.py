@@ -534,6 +534,87 @@ def sighup_reloads_config(d):
     assert get(d.call(login_frame(OP_AUTHFAIL, user="bob"))[1], T_DECISION, True) == 1
 
 
+OP_MFA_BEGIN, OP_CODE_SEND, OP_EMAIL_SET = 9, 17, 18
+T_MFA, T_ATTEMPT, T_ADDRESS, T_SENT, T_WAIT = 29, 33, 34, 35, 36
+MFA_EMAIL = 3
+
+
+def email_user(d, user="alice", address="alice@example.com"):
+    rtype, f = d.call(frame(OP_EMAIL_SET, (T_USER, user), (T_ADDRESS, address)))
+    assert rtype == REPLY_OK, f
+    rtype, f = d.call(login_frame(OP_MFA_BEGIN, user=user))
+    assert rtype == REPLY_OK and get(f, T_MFA, True) == MFA_EMAIL, f
+    assert get(f, T_ADDRESS) == user[0] + "\u2022\u2022\u2022@example.com", get(f, T_ADDRESS)
+    return get(f, T_ATTEMPT)
+
+
+@test
+def a_slow_mail_server_does_not_block_others(d):
+    if not ROOT:
+        return "SKIP needs root (login requests about alice come from root)"
+    fifo = os.path.join(d.dir, "release")
+    os.mkfifo(fifo)
+    slow = os.path.join(d.dir, "slow-sendmail")
+    with open(slow, "w") as f:  # takes the message, then waits until the test lets it finish
+        f.write("#!/bin/sh\ncat > %s/message\nread line < %s\nexit 0\n" % (d.dir, fifo))
+    os.chmod(slow, 0o755)
+    d.write_conf("mfa = required\nmail_transport = sendmail\nsendmail_path = %s\nmail_from = a@example.com\n" % slow)
+    d.stop()
+    d.start()
+    attempt = email_user(d)
+    s1 = d.connect()
+    s1.sendall(frame(OP_CODE_SEND, (T_USER, "alice"), (T_SERVICE, "sshd"), (T_ATTEMPT, attempt)))
+    # While the mail is stuck, everyone else is served.
+    for _ in range(3):
+        assert d.call(frame(OP_PING))[0] == REPLY_OK
+        assert get(d.call(login_frame(OP_PREAUTH, user="bob"))[1], T_DECISION, True) == 0
+    s1.setblocking(False)
+    try:
+        assert s1.recv(1) == b"", "a reply before the mail left"
+    except BlockingIOError:
+        pass
+    s1.setblocking(True)
+    with open(fifo, "w") as f:  # let sendmail finish
+        f.write("go\n")
+    rtype, f = read_reply(s1)
+    s1.close()
+    assert rtype == REPLY_OK and get(f, T_SENT, True) == 1, f
+    assert "Your verification code is: " in open(os.path.join(d.dir, "message")).read()
+    assert d.db("SELECT count(*) FROM events WHERE type = 'code_sent'") == [(1,)]
+    # Another send at once is refused with the time to wait, and nothing is mailed.
+    rtype, f = d.call(frame(OP_CODE_SEND, (T_USER, "alice"), (T_ATTEMPT, attempt)))
+    assert rtype == REPLY_OK and get(f, T_SENT, True) == 0 and 170 <= get(f, T_WAIT, True) <= 180, f
+
+
+@test
+def code_send_needs_this_users_attempt(d):
+    if not ROOT:
+        return "SKIP needs root"
+    d.write_conf("mfa = required\nmaildir = %s/maildir\n" % d.dir)
+    d.stop()
+    d.start()
+    attempt = email_user(d)
+    for user, att in (("alice", "0" * 32), ("bob", attempt)):
+        rtype, f = d.call(frame(OP_CODE_SEND, (T_USER, user), (T_ATTEMPT, att)))
+        assert rtype == REPLY_ERROR and get(f, T_ERRNO, True) == 22, f  # EINVAL
+    assert not os.path.exists(os.path.join(d.dir, "maildir", "new")) or \
+        os.listdir(os.path.join(d.dir, "maildir", "new")) == []
+
+
+@test
+def hostile_addresses_are_refused(d):
+    if not ROOT:
+        return "SKIP needs root"
+    for bad in ("a b@example.com", "<a@example.com>", "a@example.com,b@example.com", "-oQ/tmp/x@example.com",
+                "a@", "@example.com", "a@b..com", "x" * 250 + "@example.com"):
+        rtype, f = d.call(frame(OP_EMAIL_SET, (T_USER, "alice"), (T_ADDRESS, bad)))
+        assert rtype == REPLY_ERROR and "not a mail address" in get(f, T_MESSAGE), (bad, f)
+    # A line break never reaches the mail code: the frame itself is refused.
+    rtype, f = d.call(frame(OP_EMAIL_SET, (T_USER, "alice"), (T_ADDRESS, "a@example.com\r\nBcc: b@example.com")))
+    assert rtype == REPLY_ERROR, f
+    assert d.db("SELECT count(*) FROM email") == [(0,)]
+
+
 def main():
     print("1..%d" % len(TESTS))
     failed = 0

@@ -6,14 +6,54 @@
  *
  *   echo PASSWORD | pam_login CONFDIR SERVICE USER [RHOST]
  *
+ * With PAM_LOGIN_MAILDIR set, a prompt for an emailed code is answered with
+ * the code from the newest mail in that Maildir (as the user would read it).
+ *
  * Prints the outcome and exits with the PAM code (0: PAM_SUCCESS).
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <security/pam_appl.h>
+
+/* The code in the newest mail of $PAM_LOGIN_MAILDIR/new, or NULL. */
+static char *mailed_code(void) {
+        static char code[16];
+        char dir[4096], path[8192], best[8192] = "", text[8192];
+        const char *md = getenv("PAM_LOGIN_MAILDIR");
+        time_t newest = 0;
+        struct stat st;
+        if (!md)
+                return NULL;
+        snprintf(dir, sizeof(dir), "%s/new", md);
+        DIR *d = opendir(dir);
+        if (!d)
+                return NULL;
+        for (struct dirent *de; (de = readdir(d));) {
+                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+                if (de->d_name[0] != '.' && stat(path, &st) == 0 && st.st_mtime >= newest) {
+                        newest = st.st_mtime;
+                        snprintf(best, sizeof(best), "%s", path);
+                }
+        }
+        closedir(d);
+        FILE *f = best[0] ? fopen(best, "re") : NULL;
+        if (!f)
+                return NULL;
+        size_t k = fread(text, 1, sizeof(text) - 1, f);
+        fclose(f);
+        text[k] = '\0';
+        const char *p = strstr(text, "code is: ");
+        if (!p || sscanf(p + 9, "%15[0-9]", code) != 1)
+                return NULL;
+        printf("    [mail] %s\n", strstr(text, "To: ") ? strtok(strstr(text, "To: "), "\r") : "To: ?");
+        printf("    [mail] Your verification code is: %s\n", code);
+        return code;
+}
 
 static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data) {
         struct pam_response *r = calloc((size_t) n, sizeof(*r));
@@ -22,9 +62,12 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
         for (int i = 0; i < n; i++) {
                 switch (msg[i]->msg_style) {
                 case PAM_PROMPT_ECHO_OFF:
-                case PAM_PROMPT_ECHO_ON:
-                        r[i].resp = strdup(data);
+                case PAM_PROMPT_ECHO_ON: {
+                        const char *code = strstr(msg[i]->msg, "code") ? mailed_code() : NULL;
+                        printf("    [prompt] %s\n", msg[i]->msg);
+                        r[i].resp = strdup(code ? code : data);
                         break;
+                }
                 default: /* what the user would see */
                         printf("    [message] %s\n", msg[i]->msg);
                 }

@@ -27,6 +27,13 @@ tests_unit_test_mail_SOURCES = tests/unit/test_mail.c $(MAIL_SOURCES)
 tests_unit_test_mail_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_mail_CFLAGS = $(AM_CFLAGS) $(NO_FORMAT_TRUNCATION) $(CMOCKA_CFLAGS) $(SODIUM_CFLAGS) $(CURL_CFLAGS)
 tests_unit_test_mail_LDADD = libacctsec_common.la $(CMOCKA_LIBS) $(SODIUM_LIBS) $(CURL_LIBS)
+
+check_PROGRAMS += tests/unit/test_email
+TESTS += tests/unit/test_email
+tests_unit_test_email_SOURCES = tests/unit/test_email.c daemon/email.c daemon/store.c
+tests_unit_test_email_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_test_email_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SODIUM_CFLAGS) $(SQLITE_CFLAGS)
+tests_unit_test_email_LDADD = libacctsec_common.la $(CMOCKA_LIBS) $(SODIUM_LIBS) $(SQLITE_LIBS)
 endif
 
 # libFuzzer targets: built and run by tests/fuzz/run.sh (clang), not by make.

@@ -774,7 +774,11 @@ static void test_op_name(void **state) {
         assert_string_equal(acctsec_op_name(0), "unknown");
         assert_string_equal(acctsec_op_name(ACCTSEC_OP_BACKUP_GENERATE), "backup-generate");
         assert_string_equal(acctsec_op_name(ACCTSEC_OP_BACKUP_STATUS), "backup-status");
-        assert_string_equal(acctsec_op_name(ACCTSEC_OP_BACKUP_STATUS + 1), "unknown");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_CODE_SEND), "code-send");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_EMAIL_SET), "email-set");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_MFA_DISABLE), "mfa-disable");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_DISABLE_CODE), "disable-code");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_DISABLE_CODE + 1), "unknown");
         assert_string_equal(acctsec_op_name(ACCTSEC_REPLY_OK), "unknown");
         assert_string_equal(acctsec_op_name(255), "unknown");
 }
