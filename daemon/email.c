@@ -137,15 +137,17 @@ static void new_code(unsigned digits, char out[EMAIL_CODE_MAX]) {
 }
 
 int email_code_issue_in(struct store *s, const uint8_t key[KEYFILE_KEY_SIZE], const char *attempt, const char *user,
-                        unsigned digits, unsigned ttl, unsigned interval, int64_t now, char ret_code[EMAIL_CODE_MAX],
+                        enum email_purpose purpose, unsigned digits, unsigned ttl, unsigned interval, int64_t now, char ret_code[EMAIL_CODE_MAX],
                         char ret_address[EMAIL_ADDRESS_MAX], int64_t *ret_wait) {
         uint8_t hash[CODE_HASH_SIZE];
         *ret_wait = 0;
-        sqlite3_stmt *st = store_stmt(s, "SELECT sent, address FROM email_codes WHERE attempt = ? AND user = ?");
+        sqlite3_stmt *st = store_stmt(s, "SELECT sent, address FROM email_codes"
+                                         " WHERE attempt = ? AND user = ? AND purpose = ?");
         if (!st)
                 return -EIO;
         sqlite3_bind_text(st, 1, attempt, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, purpose);
         int rc = sqlite3_step(st);
         int64_t sent = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
         if (rc == SQLITE_ROW)

@@ -43,10 +43,11 @@ int email_attempt_of(struct store *s, const char *user, enum email_purpose purpo
 
 /* A fresh code for an attempt, voiding the one before; inside the caller's
  * transaction.  -EAGAIN with *ret_wait seconds when the last send was less
- * than interval ago; -ENOENT when the attempt is not this user's.
+ * than interval ago; -ENOENT when the attempt is not this user's or not
+ * for this purpose.
  * ret_address gets where to send it. */
 int email_code_issue_in(struct store *s, const uint8_t key[KEYFILE_KEY_SIZE], const char *attempt, const char *user,
-                        unsigned digits, unsigned ttl, unsigned interval, int64_t now, char ret_code[EMAIL_CODE_MAX],
+                        enum email_purpose purpose, unsigned digits, unsigned ttl, unsigned interval, int64_t now, char ret_code[EMAIL_CODE_MAX],
                         char ret_address[EMAIL_ADDRESS_MAX], int64_t *ret_wait);
 /* Delivery failed: the code is void and a new send is allowed at once. */
 int email_code_unsend(struct store *s, const char *attempt, int64_t now);

@@ -150,8 +150,17 @@ static int send_code(struct daemon *d, struct send_job *j, const char *address, 
         int r = mailer_send(d->event, &d->policy.global, &m, on_sent, j);
         acctsec_wipe(body, sizeof(body));
         if (r < 0) {
+                char detail[128];
+                int64_t now = (int64_t) time(NULL);
+                struct event ev = { .type = EV_CODE_SEND_FAILED, .user = j->user, .detail = detail };
+                snprintf(detail, sizeof(detail), "cannot start the delivery: %s", strerror(-r));
                 log_error("cannot start mail delivery for %s: %s", j->user, strerror(-r));
-                (void) email_code_unsend(&d->store, j->attempt, (int64_t) time(NULL));
+                if (store_begin(&d->store) == 0) {
+                        if (email_code_unsend(&d->store, j->attempt, now) == 0)
+                                (void) seclog_commit(&d->store, now, &ev, 1);
+                        else
+                                store_rollback(&d->store);
+                }
                 reply_sent(reply, j, false, NULL);
                 free(j);
                 return 0;
@@ -213,7 +222,8 @@ static int handle_code_send(struct daemon *d, const struct ucred *peer, const st
         }
         r = store_begin(&d->store);
         if (r == 0)
-                r = email_code_issue_in(&d->store, d->key, attempt, l.a.user, l.conf.code_digits, l.conf.code_ttl,
+                r = email_code_issue_in(&d->store, d->key, attempt, l.a.user, EMAIL_LOGIN, l.conf.code_digits,
+                                        l.conf.code_ttl,
                                         l.conf.code_resend_interval, now, code, address, &wait);
         if (r == 0)
                 r = store_commit(&d->store);
@@ -250,7 +260,7 @@ static int self_of(struct daemon *d, const struct ucred *peer, struct principal 
 /* A new attempt for purpose, its code committed and mailed.  The resend
  * interval counts per user here (no login attempt to bind it to). */
 static int mail_new_code(struct daemon *d, const struct principal *p, const struct acctsec_conf *conf,
-                         enum email_purpose purpose, const char *address, struct event *ev,
+                         enum email_purpose purpose, const char *address, bool set_pending, struct event *ev,
                          struct acctsec_frame *reply) {
         char attempt[EMAIL_ATTEMPT_HEX], code[EMAIL_CODE_MAX], to[EMAIL_ADDRESS_MAX];
         int64_t now = (int64_t) time(NULL), last = 0, wait = 0;
@@ -262,13 +272,15 @@ static int mail_new_code(struct daemon *d, const struct principal *p, const stru
                 store_rollback(&d->store);
                 return reply_wait(reply, last + (int64_t) conf->code_resend_interval - now), 0;
         }
+        if (r == 0 && set_pending)
+                r = email_set_in(&d->store, p->name, address, false, now);
         if (r == 0 && ev)
                 r = seclog_add(&d->store, now, ev);
         if (r == 0)
                 r = email_attempt_new_in(&d->store, p->name, purpose, address, now, attempt);
         if (r == 0)
-                r = email_code_issue_in(&d->store, d->key, attempt, p->name, conf->code_digits, conf->code_ttl, 0, now,
-                                        code, to, &wait);
+                r = email_code_issue_in(&d->store, d->key, attempt, p->name, purpose, conf->code_digits, conf->code_ttl,
+                                        0, now, code, to, &wait);
         if (r == 0)
                 r = store_commit(&d->store);
         else
@@ -304,16 +316,7 @@ static int handle_email_set(struct daemon *d, const struct ucred *peer, const st
         if (!user || strcmp(user, self.name) == 0) {
                 /* One's own address: in use once its code comes back. */
                 struct event ev = { .type = EV_EMAIL_SET, .user = self.name, .detail = "waiting for verification" };
-                int r = store_begin(&d->store);
-                if (r == 0)
-                        r = email_set_in(&d->store, self.name, address, false, (int64_t) time(NULL));
-                if (r == 0)
-                        r = store_commit(&d->store);
-                else
-                        store_rollback(&d->store);
-                if (r < 0)
-                        return reply_db_error(reply, req->type, self.name, r);
-                return mail_new_code(d, &self, &conf, EMAIL_VERIFY, address, &ev, reply);
+                return mail_new_code(d, &self, &conf, EMAIL_VERIFY, address, true, &ev, reply);
         }
         /* An admin sets someone's address: it counts as verified. */
         if (role_of(peer->uid, &d->policy.global) != ROLE_ADMIN)
@@ -442,7 +445,7 @@ static int handle_disable_code(struct daemon *d, const struct ucred *peer, const
                 return 0;
         if (f.totp == ACCTSEC_MFA_STATE_ACTIVE)
                 return reply_error(reply, -EINVAL, "use a code from your authenticator app (or a backup code)");
-        return mail_new_code(d, &self, &conf, EMAIL_DISABLE, f.email.address, NULL, reply);
+        return mail_new_code(d, &self, &conf, EMAIL_DISABLE, f.email.address, false, NULL, reply);
 }
 
 /* MFA_DISABLE: the password is checked through PAM in a child, then the code. */

@@ -5,8 +5,9 @@
 
 #define PASSCHECK_SERVICE "acctsec" /* /etc/pam.d/acctsec */
 
-/* A user's password, checked through the PAM service PASSCHECK_SERVICE the
- * way su or sudo check it (pam_authenticate + pam_acct_mgmt).  Blocking:
+/* A user's password, checked through the PAM service PASSCHECK_SERVICE with
+ * pam_authenticate only (the user is logged in already: the account phase
+ * is not asked).  Blocking:
  * run it in a child (child.h).  0 right, -EACCES wrong, other errors -EIO
  * with a reason. */
 struct passcheck {

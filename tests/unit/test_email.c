@@ -56,7 +56,7 @@ static void attempt_with_code(struct fx *f, const char *user, enum email_purpose
         int64_t wait = -1;
         assert_int_equal(store_begin(&f->s), 0);
         assert_int_equal(email_attempt_new_in(&f->s, user, p, "u@example.com", t, attempt), 0);
-        assert_int_equal(email_code_issue_in(&f->s, f->key, attempt, user, 6, TTL, GAP, t, code, to, &wait), 0);
+        assert_int_equal(email_code_issue_in(&f->s, f->key, attempt, user, p, 6, TTL, GAP, t, code, to, &wait), 0);
         assert_int_equal(store_commit(&f->s), 0);
         assert_string_equal(to, "u@example.com");
         assert_int_equal(wait, 0);
@@ -98,12 +98,12 @@ static void test_resend_interval_and_voiding(void **state) {
         int64_t wait = 0;
         attempt_with_code(f, "alice", EMAIL_LOGIN, T0, a, c1);
         assert_int_equal(store_begin(&f->s), 0);
-        assert_int_equal(email_code_issue_in(&f->s, f->key, a, "alice", 6, TTL, GAP, T0 + GAP - 1, c2, to, &wait),
+        assert_int_equal(email_code_issue_in(&f->s, f->key, a, "alice", EMAIL_LOGIN, 6, TTL, GAP, T0 + GAP - 1, c2, to, &wait),
                          -EAGAIN);
         store_rollback(&f->s);
         assert_int_equal(wait, 1);
         assert_int_equal(store_begin(&f->s), 0);
-        assert_int_equal(email_code_issue_in(&f->s, f->key, a, "alice", 8, TTL, GAP, T0 + GAP, c2, to, &wait), 0);
+        assert_int_equal(email_code_issue_in(&f->s, f->key, a, "alice", EMAIL_LOGIN, 8, TTL, GAP, T0 + GAP, c2, to, &wait), 0);
         assert_int_equal(store_commit(&f->s), 0);
         assert_int_equal(strlen(c2), 8);
         /* the new code voids the old one (a six-digit code cannot match eight) */
@@ -123,7 +123,11 @@ static void test_bound_to_user_purpose_and_attempt(void **state) {
                 assert_int_equal(use(f, a, "alice", EMAIL_LOGIN, cb, T0), -EACCES);
         /* bob cannot have alice's attempt send him a code */
         assert_int_equal(store_begin(&f->s), 0);
-        assert_int_equal(email_code_issue_in(&f->s, f->key, a, "bob", 6, TTL, 0, T0, cb, to, &wait), -ENOENT);
+        assert_int_equal(email_code_issue_in(&f->s, f->key, a, "bob", EMAIL_LOGIN, 6, TTL, 0, T0, cb, to, &wait),
+                         -ENOENT);
+        /* nor a code for another purpose through a login attempt */
+        assert_int_equal(email_code_issue_in(&f->s, f->key, a, "alice", EMAIL_DISABLE, 6, TTL, 0, T0, cb, to, &wait),
+                         -ENOENT);
         store_rollback(&f->s);
         assert_int_equal(use(f, a, "alice", EMAIL_LOGIN, ca, T0), 0);
 }
@@ -146,7 +150,7 @@ static void test_unsend_allows_a_new_send(void **state) {
         assert_int_equal(email_code_unsend(&f->s, a, T0), 0);
         assert_int_equal(use(f, a, "alice", EMAIL_LOGIN, c, T0), -ENOENT);
         assert_int_equal(store_begin(&f->s), 0);
-        assert_int_equal(email_code_issue_in(&f->s, f->key, a, "alice", 6, TTL, GAP, T0, c2, to, &wait), 0);
+        assert_int_equal(email_code_issue_in(&f->s, f->key, a, "alice", EMAIL_LOGIN, 6, TTL, GAP, T0, c2, to, &wait), 0);
         assert_int_equal(store_commit(&f->s), 0);
 }
 
