@@ -205,7 +205,13 @@ static int handle_confirm(struct daemon *d, const struct ucred *peer, const stru
         if (get_str(req, ACCTSEC_TAG_CODE, true, &code) < 0)
                 return reply_error(reply, -EINVAL, "a code is needed");
         char codes[BACKUP_CODES][BACKUP_CODE_TEXT];
-        int r = mfa_totp_confirm(&d->mfa, p.name, (int64_t) time(NULL), d->policy.global.totp_window, code, codes);
+        struct acctsec_conf conf;
+        const char *why = NULL;
+        /* The user's own window ([user]/[group] sections), as at login. */
+        int r = policy_for(&d->policy, &p, NULL, NULL, &conf, &why);
+        if (r < 0)
+                return reply_error(reply, r, why);
+        r = mfa_totp_confirm(&d->mfa, p.name, (int64_t) time(NULL), conf.totp_window, code, codes);
         if (r < 0)
                 acctsec_wipe(codes, sizeof(codes));
         if (r == -ENOENT)
@@ -286,8 +292,12 @@ static int handle_reset(struct daemon *d, const struct ucred *peer, const struct
                 return reply_error(reply, -EINVAL, "mfa reset needs a user");
         if (role_of(peer->uid, &d->policy.global) != ROLE_ADMIN)
                 return refuse(reply, peer, req->type, "only admins may reset a second factor");
+        struct principal p;
+        int r = user_by_name(user, &p);
+        if (r < 0) /* admins may learn who exists */
+                return reply_error(reply, r, r == -ENOENT ? "no such user" : "user lookup failed");
         actor_name(peer, actor, sizeof(actor));
-        int r = mfa_reset(&d->mfa, user, actor, (int64_t) time(NULL), &had);
+        r = mfa_reset(&d->mfa, user, actor, (int64_t) time(NULL), &had);
         if (r < 0)
                 return reply_db_error(reply, req->type, user, r);
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);

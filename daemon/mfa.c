@@ -253,15 +253,18 @@ int mfa_verify(struct mfa *m, const struct attempt *a, int64_t now, unsigned win
                 r = email_code_use_in(m->store, m->key, attempt, a->user, EMAIL_LOGIN, code, now);
         else
                 r = check_and_consume(m, a->user, now, window, code, false);
+        struct attempt used = *a; /* the factor that passed, for auth_success */
         if ((r == -EACCES || r == -ENOENT) && !all_digits(code)) {
                 r = use_backup_code(m, a->user, code, now);
                 if (r == 0)
                         r = mfa_backup_left(m, a->user, ret_backup_left);
-                if (r == 0)
+                if (r == 0) {
                         snprintf(detail, sizeof(detail), "backup code, %lld left", (long long) *ret_backup_left);
+                        used.factor = "backup code";
+                }
         }
         if (r == 0)
-                r = lockout_success_in(m->store, a, now, ret, &ev[1]);
+                r = lockout_success_in(m->store, &used, now, ret, &ev[1]);
         if (r < 0) {
                 /* A wrong emailed code counted a try: keep that. */
                 if (attempt && (r == -EACCES || r == -ETIME) && store_commit(m->store) == 0)

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 #include <time.h>
 #include <security/pam_ext.h>
@@ -225,11 +226,13 @@ static int send_code(pam_handle_t *pamh, const struct module_args *a, const char
                         &open);
         if (r != PAM_SUCCESS)
                 return r;
-        if (open || is_locked(&x->reply))
+        if (open || is_locked(&x->reply)) { /* locked meanwhile: as a wrong code would end */
+                (void) pam_fail_delay(pamh, 2000000);
                 return PAM_AUTH_ERR;
+        }
         const char *m = acctsec_msg_str(&x->reply, ACCTSEC_TAG_MESSAGE);
         (void) acctsec_msg_u64(&x->reply, ACCTSEC_TAG_SENT, &sent);
-        if (m && sent)
+        if (m && sent && !a->conf.silent)
                 pam_info(pamh, "%s", m);
         else if (m)
                 pam_error(pamh, "%s", m);
@@ -251,8 +254,9 @@ static int email_code(pam_handle_t *pamh, const struct module_args *a, const cha
                 if (r != PAM_SUCCESS)
                         return r;
                 /* Too many resends end like a wrong code: it is counted. */
-                if (strcmp(code, "resend") != 0 || round == RESEND_MAX)
-                        return check_code(pamh, a, user, strcmp(code, "resend") ? code : "", attempt, x);
+                bool resend = strcasecmp(code, "resend") == 0;
+                if (!resend || round == RESEND_MAX)
+                        return check_code(pamh, a, user, resend ? "" : code, attempt, x);
                 r = send_code(pamh, a, user, attempt, x);
         }
         return r;

@@ -90,7 +90,7 @@ if [ "$(id -u)" -eq 0 ]; then
 else
     echo "    (set by the user: a code is mailed to confirm it)"
     acctsec email set "$who@example.com" | sed 's/^/    /'
-    code=$(sed -n 's/.*is: \([0-9]*\)$/\1/p' "$work"/maildir/new/* | head -1)
+    code=$(sed -n 's/.*is: \([0-9][0-9]*\).*/\1/p' "$work"/maildir/new/* | head -1)  # (CRLF mail)
     acctsec email verify "$code" | sed 's/^/    /'
 fi
 echo "== 8. an admin requires a second factor for $who: acctsec mfa require --user $who"

@@ -169,6 +169,9 @@ static void test_admin_reset_removes_factor(void **state) {
         assert_int_equal(q(e, "SELECT count(*) FROM backup_codes", NULL), 0);
         assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'mfa_reset' AND actor = 'root'", NULL), 1);
         login2("mfa", "alice", ALICE_PW, NULL, PAM_SUCCESS, NULL); /* optional again: password only */
+        const char *unknown[] = { "mfa", "reset", "--user", "no-such-user", NULL };
+        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), unknown), 1);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'mfa_reset'", NULL), 1);
 }
 
 static void test_secret_sealed_at_rest(void **state) {
@@ -197,6 +200,8 @@ static void test_backup_codes(void **state) {
         for (char *c = upper; *c; c++)
                 *c = (char) (*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
         login2("mfa", "alice", ALICE_PW, upper, PAM_SUCCESS, NULL);
+        /* The log names the factor that passed. */
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'auth_success' AND detail = 'backup code'", NULL), 1);
         assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_used' AND detail = 'backup code, 9 left'",
                            NULL),
                          1);

@@ -14,13 +14,25 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <security/pam_appl.h>
 
-/* The code in the newest mail of $PAM_LOGIN_MAILDIR/new, or NULL. */
+static bool is_login_mail(const char *path) {
+        char text[8192];
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return false;
+        size_t k = fread(text, 1, sizeof(text) - 1, f);
+        fclose(f);
+        text[k] = '\0';
+        return strstr(text, "verification code is: ") != NULL;
+}
+
+/* The code in the newest login-code mail of $PAM_LOGIN_MAILDIR/new, or NULL. */
 static char *mailed_code(void) {
         static char code[16];
         char dir[4096], path[8192], best[8192] = "", text[8192];
@@ -35,7 +47,7 @@ static char *mailed_code(void) {
                 return NULL;
         for (struct dirent *de; (de = readdir(d));) {
                 snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-                if (de->d_name[0] != '.' && stat(path, &st) == 0 && st.st_mtime >= newest) {
+                if (de->d_name[0] != '.' && stat(path, &st) == 0 && st.st_mtime >= newest && is_login_mail(path)) {
                         newest = st.st_mtime;
                         snprintf(best, sizeof(best), "%s", path);
                 }
@@ -47,8 +59,8 @@ static char *mailed_code(void) {
         size_t k = fread(text, 1, sizeof(text) - 1, f);
         fclose(f);
         text[k] = '\0';
-        const char *p = strstr(text, "code is: ");
-        if (!p || sscanf(p + 9, "%15[0-9]", code) != 1)
+        const char *p = strstr(text, "verification code is: ");
+        if (!p || sscanf(p + 22, "%15[0-9]", code) != 1)
                 return NULL;
         printf("    [mail] %s\n", strstr(text, "To: ") ? strtok(strstr(text, "To: "), "\r") : "To: ?");
         printf("    [mail] Your verification code is: %s\n", code);
