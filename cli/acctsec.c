@@ -31,6 +31,9 @@ static void usage(FILE *f) {
               "  email set ADDRESS [--user NAME]  your address (a code is mailed to confirm it;\n"
               "                                set by an admin with --user, it counts as verified)\n"
               "  email verify CODE             confirm your address with the mailed code\n"
+              "  account disable --user NAME   refuse every login of a user, public keys included (admins)\n"
+              "  account enable --user NAME    allow them again (admins)\n"
+              "  account expire-password --user NAME  the password must be changed at the next login (admins)\n"
               "  backup-codes generate [--user NAME]  a new set of 10 single-use codes (voids the old set)\n"
               "  backup-codes status [--user NAME]  how many are left\n\n"
               "Options:\n"
@@ -134,6 +137,14 @@ static int cmd_status(struct cli *c) {
                 json_time(&j, "last_failure", last);
                 json_bool(&j, "locked", until != 0);
                 json_time(&j, "locked_until", until);
+                json_bool(&j, "disabled", u64(m, ACCTSEC_TAG_DISABLED) != 0);
+                json_time(&j, "disabled_since", u64(m, ACCTSEC_TAG_DISABLED));
+                json_str(&j, "disabled_by", acctsec_msg_str(m, ACCTSEC_TAG_ACTOR));
+                json_bool(&j, "password_change_required", u64(m, ACCTSEC_TAG_MUST_CHANGE) != 0);
+                json_time(&j, "password_changed", u64(m, ACCTSEC_TAG_CHANGED));
+                json_str(&j, "totp", mfa_state_name(u64(m, ACCTSEC_TAG_MFA)));
+                json_bool(&j, "email_codes", u64(m, ACCTSEC_TAG_FLAG) != 0);
+                json_str(&j, "mfa_policy", acctsec_msg_str(m, ACCTSEC_TAG_POLICY));
                 json_close(&j, '}');
                 json_end(&j);
                 return 0;
@@ -144,6 +155,20 @@ static int cmd_status(struct cli *c) {
         printf("Failed logins:   %llu (locked at %llu; last %s)\n", (unsigned long long) u64(m, ACCTSEC_TAG_FAILURES),
                (unsigned long long) u64(m, ACCTSEC_TAG_DENY), fmt_time(last, b1, sizeof(b1)));
         printf("Locked:          %s\n", lock_text(until, b2, sizeof(b2)));
+        uint64_t disabled = u64(m, ACCTSEC_TAG_DISABLED);
+        printf("Account:         %s", disabled ? "disabled" : "enabled");
+        if (disabled) {
+                const char *by = acctsec_msg_str(m, ACCTSEC_TAG_ACTOR);
+                printf(" (by ");
+                print_safe(stdout, by && *by ? by : "?");
+                printf(", %s)", fmt_time(disabled, b1, sizeof(b1)));
+        }
+        uint64_t changed = u64(m, ACCTSEC_TAG_CHANGED);
+        printf("\nPassword:        %s%s%s\n", u64(m, ACCTSEC_TAG_MUST_CHANGE) ? "must be changed at the next login; " : "",
+               changed ? "last changed " : "no change recorded", changed ? fmt_time(changed, b1, sizeof(b1)) : "");
+        const char *policy = acctsec_msg_str(m, ACCTSEC_TAG_POLICY);
+        printf("Second factor:   TOTP %s, emailed codes %s (mfa = %s)\n", mfa_state_name(u64(m, ACCTSEC_TAG_MFA)),
+               u64(m, ACCTSEC_TAG_FLAG) ? "on" : "off", policy ? policy : "?");
         return 0;
 }
 
@@ -262,6 +287,9 @@ static const struct command {
         { "mfa", "require", 0, cmd_mfa_require },
         { "email", "set", 1, cmd_email_set },
         { "email", "verify", 1, cmd_email_verify },
+        { "account", "disable", 0, cmd_account_disable },
+        { "account", "enable", 0, cmd_account_enable },
+        { "account", "expire-password", 0, cmd_account_expire },
         { "backup-codes", "generate", 0, cmd_backup_generate },
         { "backup-codes", "status", 0, cmd_backup_status },
 };
@@ -335,6 +363,7 @@ int main(int argc, char **argv) {
                         return EXIT_USAGE;
                 }
                 c.args = argv + optind + words;
+                c.verb = k->verb;
                 return k->run(&c);
         }
         fprintf(stderr, "acctsec: %s\n", noun ? "unknown command" : "no command given");

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "client.h"
 #include "conf.h"
@@ -16,6 +17,7 @@ struct cli {
         const char *user;
         bool json;
         bool off; /* mfa require --off */
+        const char *verb;
         char **args; /* the command's own positional arguments */
         struct acctsec_frame req;
         struct acctsec_msg reply;
@@ -27,6 +29,8 @@ int cli_call(struct cli *c);
 int cli_call_long(struct cli *c);
 int cli_fail(const struct cli *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* "active", "pending" or "none" (enum acctsec_mfa_state). */
+const char *mfa_state_name(uint64_t state);
 int cmd_mfa_enroll(struct cli *c);
 int cmd_mfa_confirm(struct cli *c);
 int cmd_mfa_status(struct cli *c);
@@ -38,3 +42,6 @@ int cmd_mfa_disable(struct cli *c);
 int cmd_mfa_require(struct cli *c);
 int cmd_email_set(struct cli *c);
 int cmd_email_verify(struct cli *c);
+int cmd_account_disable(struct cli *c);
+int cmd_account_enable(struct cli *c);
+int cmd_account_expire(struct cli *c);

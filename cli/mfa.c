@@ -10,7 +10,7 @@
 #include "output.h"
 #include "secret.h"
 
-static const char *state_name(uint64_t s) {
+const char *mfa_state_name(uint64_t s) {
         return s == ACCTSEC_MFA_STATE_ACTIVE ? "active" : s == ACCTSEC_MFA_STATE_PENDING ? "pending" : "none";
 }
 
@@ -156,7 +156,7 @@ int cmd_mfa_status(struct cli *c) {
                 json_begin(&j, stdout);
                 json_open(&j, NULL, '{');
                 json_str(&j, "user", user);
-                json_str(&j, "totp", state_name(state));
+                json_str(&j, "totp", mfa_state_name(state));
                 json_int(&j, "backup_codes_left", (long long) left);
                 json_str(&j, "policy", policy);
                 json_str(&j, "email", address && *address ? address : NULL);
@@ -168,7 +168,7 @@ int cmd_mfa_status(struct cli *c) {
         }
         printf("User:    ");
         print_safe(stdout, user ? user : "?");
-        printf("\nTOTP:    %s\nBackup codes left: %llu\n", state_name(state), (unsigned long long) left);
+        printf("\nTOTP:    %s\nBackup codes left: %llu\n", mfa_state_name(state), (unsigned long long) left);
         printf("Email:   ");
         print_safe(stdout, address && *address ? address : "none");
         if (pending && *pending) {

@@ -186,6 +186,10 @@ const char *acctsec_op_name(uint8_t op) {
                 [ACCTSEC_OP_MFA_DISABLE] = "mfa-disable",
                 [ACCTSEC_OP_MFA_REQUIRE] = "mfa-require",
                 [ACCTSEC_OP_DISABLE_CODE] = "disable-code",
+                [ACCTSEC_OP_ACCOUNT_DISABLE] = "account-disable",
+                [ACCTSEC_OP_ACCOUNT_ENABLE] = "account-enable",
+                [ACCTSEC_OP_EXPIRE_PASSWORD] = "expire-password",
+                [ACCTSEC_OP_PASSWORD_COMMIT] = "password-commit",
         };
         if (op < ARRAY_SIZE(names) && names[op])
                 return names[op];

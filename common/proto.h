@@ -43,6 +43,10 @@ enum acctsec_op {
         ACCTSEC_OP_MFA_DISABLE = 21,  /* password and a current code       (CLI; deferred)   */
         ACCTSEC_OP_MFA_REQUIRE = 22,  /* admin: require a second factor    (CLI)             */
         ACCTSEC_OP_DISABLE_CODE = 23, /* mail a code for MFA_DISABLE       (CLI; deferred)   */
+        ACCTSEC_OP_ACCOUNT_DISABLE = 24, /* admin: refuse every login      (CLI)             */
+        ACCTSEC_OP_ACCOUNT_ENABLE = 25,
+        ACCTSEC_OP_EXPIRE_PASSWORD = 26, /* admin: change at next login    (CLI)             */
+        ACCTSEC_OP_PASSWORD_COMMIT = 27, /* the password was changed       (module, password; root only) */
 };
 
 /* Reply types. */
@@ -82,6 +86,10 @@ enum acctsec_tag {
         ACCTSEC_TAG_PASSWORD = 37, /* MFA_DISABLE (a secret: wiped after use) */
         ACCTSEC_TAG_FLAG = 38,     /* 1 on, 0 off (EMAIL_CODES, MFA_REQUIRE); EMAIL_SET: 1 verified */
         ACCTSEC_TAG_PENDING = 39,  /* an address waiting for its code */
+        ACCTSEC_TAG_DISABLED = 40,    /* unix time an account was disabled; 0 enabled */
+        ACCTSEC_TAG_MUST_CHANGE = 41, /* 1: the password must be changed now */
+        ACCTSEC_TAG_CHANGED = 42,     /* unix time of the last recorded password change; 0 unknown */
+        ACCTSEC_TAG_ACTOR = 43,       /* who did it (an admin's name) */
 };
 
 /* What the module must ask for after MFA_BEGIN. */
@@ -102,6 +110,7 @@ enum acctsec_decision {
         ACCTSEC_ALLOW = 0,
         ACCTSEC_DENY_LOCKED = 1,
         ACCTSEC_DENY_CODE = 2, /* MFA_VERIFY: wrong, replayed or missing code */
+        ACCTSEC_DENY_DISABLED = 3, /* ACCOUNT: disabled by an administrator */
 };
 
 #define ACCTSEC_LOCKED_FOREVER UINT64_MAX

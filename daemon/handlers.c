@@ -9,6 +9,7 @@
 
 #include "daemon.h"
 #include "handlers.h"
+#include "account.h"
 #include "lockout.h"
 #include "log.h"
 #include "users.h"
@@ -76,6 +77,29 @@ int login_prologue(struct daemon *d, const struct ucred *peer, const struct acct
         return 0;
 }
 
+/* The account phase, past the lock: disabled accounts are refused for
+ * every service (public-key SSH included), a forced change is asked for. */
+static int account_phase(struct daemon *d, struct login *l, int64_t now, struct acctsec_frame *reply) {
+        struct account_info info;
+        int r = account_get(&d->store, l->a.user, &info);
+        if (r < 0)
+                return reply_db_error(reply, ACCTSEC_OP_ACCOUNT, l->a.user, r);
+        if (info.disabled) {
+                struct event ev = event_of(&l->a, EV_LOGIN_DENIED, "account disabled");
+                r = store_begin(&d->store);
+                if (r == 0)
+                        r = seclog_commit(&d->store, now, &ev, 1);
+                if (r < 0)
+                        return reply_db_error(reply, ACCTSEC_OP_ACCOUNT, l->a.user, r);
+                acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+                acctsec_frame_add_u64(reply, ACCTSEC_TAG_DECISION, ACCTSEC_DENY_DISABLED);
+                return 0;
+        }
+        if (info.must_change)
+                acctsec_frame_add_u64(reply, ACCTSEC_TAG_MUST_CHANGE, 1);
+        return 0;
+}
+
 static int handle_login(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
                         struct acctsec_frame *reply) {
         struct login l;
@@ -96,6 +120,8 @@ static int handle_login(struct daemon *d, const struct ucred *peer, const struct
         if (r < 0)
                 return reply_db_error(reply, op, a->user, r);
         reply_decision(reply, &l.conf, &res);
+        if (op == ACCTSEC_OP_ACCOUNT && !res.locked && a->known)
+                return account_phase(d, &l, now, reply);
         return 0;
 }
 
@@ -158,6 +184,28 @@ static int sum_tally(const char *user, const struct tally *t, void *ud) {
         return 0;
 }
 
+/* What acctsec status adds to the lockout: account, password, second factor. */
+static int add_account_status(struct daemon *d, const struct principal *p, const struct acctsec_conf *conf,
+                              struct acctsec_frame *reply) {
+        struct account_info info;
+        struct factors f;
+        int r = account_get(&d->store, p->name, &info);
+        if (r == 0)
+                r = factors_of(d, p->name, &f);
+        if (r < 0)
+                return reply_db_error(reply, ACCTSEC_OP_STATUS, p->name, r);
+        enum acctsec_mfa policy = f.required && conf->mfa == ACCTSEC_MFA_OPTIONAL ? ACCTSEC_MFA_REQUIRED : conf->mfa;
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_DISABLED, (uint64_t) info.disabled);
+        if (info.disabled)
+                acctsec_frame_add_str(reply, ACCTSEC_TAG_ACTOR, info.disabled_by);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_MUST_CHANGE, info.must_change);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_CHANGED, (uint64_t) info.changed);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_MFA, f.totp);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_FLAG, f.email.codes);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_POLICY, acctsec_mfa_name(policy));
+        return 0;
+}
+
 static int handle_status(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
                          struct acctsec_frame *reply) {
         struct principal p;
@@ -179,7 +227,7 @@ static int handle_status(struct daemon *d, const struct ucred *peer, const struc
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_LOCKED_UNTIL, wire_until(sum.locked_until));
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_DENY, conf.deny);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_DECISION, sum.locked_until ? ACCTSEC_DENY_LOCKED : ACCTSEC_ALLOW);
-        return 0;
+        return add_account_status(d, &p, &conf, reply);
 }
 
 struct list_ctx {
@@ -305,6 +353,11 @@ int handle_request(struct daemon *d, const struct ucred *peer, const struct acct
         case ACCTSEC_OP_MFA_DISABLE:
         case ACCTSEC_OP_DISABLE_CODE:
                 return handle_email_request(d, peer, req, reply);
+        case ACCTSEC_OP_ACCOUNT_DISABLE:
+        case ACCTSEC_OP_ACCOUNT_ENABLE:
+        case ACCTSEC_OP_EXPIRE_PASSWORD:
+        case ACCTSEC_OP_PASSWORD_COMMIT:
+                return handle_account_request(d, peer, req, reply);
         default:
                 reply_error(reply, -EOPNOTSUPP, "unknown request type");
                 return -EOPNOTSUPP;

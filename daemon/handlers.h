@@ -46,3 +46,5 @@ int handle_mfa_request(struct daemon *d, const struct ucred *peer, const struct 
                        struct acctsec_frame *reply);
 int handle_email_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
                          struct acctsec_frame *reply);
+int handle_account_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                           struct acctsec_frame *reply);

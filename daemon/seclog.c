@@ -29,6 +29,10 @@ static const struct {
         [EV_EMAIL_VERIFIED] = { "email_verified", "261094d514ee426896820d502d1780b8", LOG_NOTICE },
         [EV_MFA_DISABLED] = { "mfa_disabled", "4cd60b4eff584d9f9a79cc45ce8d2fd8", LOG_NOTICE },
         [EV_MFA_REQUIRED] = { "mfa_required", "13e9a4c8131943a7b713eec7cdd4f7f7", LOG_NOTICE },
+        [EV_ACCOUNT_DISABLED] = { "account_disabled", "77409b06221a41d7b9c70b90fed7ffec", LOG_NOTICE },
+        [EV_ACCOUNT_ENABLED] = { "account_enabled", "db8bb70d85974fed8a52c9bb384f1f1b", LOG_NOTICE },
+        [EV_PASSWORD_EXPIRED] = { "password_expired", "f176f4c6141742c385985c065f142246", LOG_NOTICE },
+        [EV_PASSWORD_CHANGED] = { "password_changed", "61dcf1ccf32c4c8ab83cf032c42eab20", LOG_NOTICE },
 };
 
 const char *seclog_type_name(enum event_type t) {

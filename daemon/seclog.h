@@ -23,6 +23,10 @@ enum event_type {
         EV_EMAIL_VERIFIED,
         EV_MFA_DISABLED,
         EV_MFA_REQUIRED,
+        EV_ACCOUNT_DISABLED,
+        EV_ACCOUNT_ENABLED,
+        EV_PASSWORD_EXPIRED,
+        EV_PASSWORD_CHANGED,
         _EV_MAX,
 };
 

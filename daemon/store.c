@@ -72,6 +72,15 @@ static const char *const migrations[] = {
         "  user TEXT PRIMARY KEY,"
         "  actor TEXT NOT NULL,"
         "  since INTEGER NOT NULL) WITHOUT ROWID;",
+        /* 5: account controls: disabled by an admin, a forced password
+         * change, and when the password last changed (pam_acctsec commit) */
+        "CREATE TABLE account ("
+        "  user TEXT PRIMARY KEY,"
+        "  disabled INTEGER NOT NULL DEFAULT 0,"    /* unix time it was disabled; 0 enabled */
+        "  disabled_by TEXT NOT NULL DEFAULT '',"
+        "  must_change INTEGER NOT NULL DEFAULT 0," /* 1: change the password at the next login */
+        "  changed INTEGER NOT NULL DEFAULT 0,"     /* last recorded password change; 0 unknown */
+        "  updated INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 int store_schema_version(void) {

@@ -16,6 +16,7 @@ static const struct {
         { "authfail", MODE_AUTHFAIL },
         { "authsucc", MODE_AUTHSUCC },
         { "mfa", MODE_MFA },
+        { "commit", MODE_COMMIT },
 };
 
 static int load_file(pam_handle_t *pamh, const char *path, bool explicit, struct acctsec_conf *c) {

@@ -11,6 +11,7 @@ enum acctsec_mode {
         MODE_AUTHFAIL,
         MODE_AUTHSUCC,
         MODE_MFA,
+        MODE_COMMIT, /* password: after pam_unix changed it */
 };
 
 #define OVERRIDES_MAX 2048

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
@@ -105,6 +106,28 @@ static int ask_for(pam_handle_t *pamh, const struct module_args *a, uint8_t op, 
 static int ask(pam_handle_t *pamh, const struct module_args *a, uint8_t op, const char *user, const char *code,
                struct exchange *x, bool *ret_open) {
         return ask_for(pamh, a, op, user, code, NULL, a->conf.timeout_ms, x, ret_open);
+}
+
+static int ask_commit(pam_handle_t *pamh, const struct module_args *a, const char *user, struct exchange *x,
+                      bool *ret_open) {
+        struct acctsec_frame *f = &x->req;
+        acctsec_frame_init(f, ACCTSEC_OP_PASSWORD_COMMIT);
+        acctsec_frame_add_str(f, ACCTSEC_TAG_USER, user);
+        add_item(pamh, f, ACCTSEC_TAG_SERVICE, PAM_SERVICE);
+        add_item(pamh, f, ACCTSEC_TAG_RHOST, PAM_RHOST);
+        add_item(pamh, f, ACCTSEC_TAG_TTY, PAM_TTY);
+        /* The real uid: passwd is setuid root, so this is who ran the change. */
+        acctsec_frame_add_u64(f, ACCTSEC_TAG_UID, (uint64_t) getuid());
+        *ret_open = false;
+        int r = acctsec_call(a->conf.socket, a->conf.timeout_ms, f, &x->reply);
+        if (r == 0 && x->reply.type != ACCTSEC_REPLY_OK)
+                r = -acctsec_reply_errno(&x->reply);
+        if (r == 0)
+                return PAM_SUCCESS;
+        if (transport_error(r) && a->conf.failmode == ACCTSEC_FAILMODE_OPEN)
+                *ret_open = true;
+        pam_syslog(pamh, LOG_ERR, "acctsecd at %s: %s during password-commit for %s", a->conf.socket, strerror(-r), user);
+        return acctsec_errno_to_pam(r);
 }
 
 static bool is_locked(const struct acctsec_msg *reply) {
@@ -302,7 +325,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         int r = module_args_parse(pamh, flags, argc, argv, &a);
         if (r != PAM_SUCCESS)
                 return r;
-        if (a.mode == MODE_NONE) {
+        if (a.mode == MODE_NONE || a.mode == MODE_COMMIT) {
                 pam_syslog(pamh, LOG_ERR, "auth needs a mode: preauth, authfail, authsucc or mfa");
                 return PAM_SERVICE_ERR;
         }
@@ -343,9 +366,59 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
         r = ask(pamh, &a, ACCTSEC_OP_ACCOUNT, user, NULL, x, &open);
         if (r != PAM_SUCCESS || open)
                 return r;
+        uint64_t decision = ACCTSEC_ALLOW, must_change = 0;
+        (void) acctsec_msg_u64(&x->reply, ACCTSEC_TAG_DECISION, &decision);
+        if (decision == ACCTSEC_DENY_DISABLED) {
+                if (!a.conf.silent)
+                        pam_error(pamh, "This account has been disabled by an administrator.");
+                return PAM_PERM_DENIED;
+        }
         if (is_locked(&x->reply)) {
                 tell_locked(pamh, &a, &x->reply);
                 return PAM_PERM_DENIED;
         }
+        /* login, su and sshd then make the user change it (pam_chauthtok). */
+        (void) acctsec_msg_u64(&x->reply, ACCTSEC_TAG_MUST_CHANGE, &must_change);
+        if (must_change) {
+                if (!a.conf.silent)
+                        pam_error(pamh, "You are required to change your password now (administrator request).");
+                return PAM_NEW_AUTHTOK_REQD;
+        }
+        return PAM_SUCCESS;
+}
+
+/* The password stack.  "commit", placed after pam_unix, runs only once the
+ * password really changed: the daemon clears a forced change and records
+ * the time.  (The policy line before pam_unix comes with the policy.) */
+PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv) {
+        struct module_args a;
+        struct exchange *x __attribute__((cleanup(exchange_free))) = NULL;
+        const char *user = NULL;
+        bool open = false;
+
+        int r = module_args_parse(pamh, flags, argc, argv, &a);
+        if (r != PAM_SUCCESS)
+                return r;
+        if (a.mode != MODE_COMMIT && a.mode != MODE_NONE) {
+                pam_syslog(pamh, LOG_ERR, "password takes no mode argument but commit");
+                return PAM_SERVICE_ERR;
+        }
+        if (a.mode == MODE_NONE)
+                return PAM_IGNORE;
+        /* commit succeeds whatever happens: the password module decided, and
+         * in the usual "[success=1 default=ignore] pam_unix" stack it is the
+         * only line left to give the stack its result (PAM_IGNORE there
+         * would make libpam fail a change that happened). */
+        if (flags & PAM_PRELIM_CHECK)
+                return PAM_SUCCESS;
+        r = get_user(pamh, &user);
+        if (r != PAM_SUCCESS)
+                return PAM_SUCCESS;
+        x = calloc(1, sizeof(*x));
+        if (x)
+                r = ask_commit(pamh, &a, user, x, &open);
+        if (!x || r != PAM_SUCCESS)
+                pam_syslog(pamh, LOG_ERR, "the password of %s changed, but acctsecd did not record it "
+                           "(a forced change stays in force)", user);
         return PAM_SUCCESS;
 }

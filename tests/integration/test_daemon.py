@@ -512,7 +512,7 @@ def state_survives_restart_and_schema_pragmas(d):
     d.start()
     assert d.db("SELECT failures FROM lockout WHERE user='alice'") == [(1,)]
     assert d.db("PRAGMA journal_mode") == [("wal",)]
-    assert d.db("PRAGMA user_version") == [(4,)]  # the migrations in daemon/store.c
+    assert d.db("PRAGMA user_version") == [(5,)]  # the migrations in daemon/store.c
     mode = os.stat(os.path.join(d.state, "acctsec.db")).st_mode & 0o777
     assert mode == 0o600, oct(mode)
 
@@ -613,6 +613,34 @@ def hostile_addresses_are_refused(d):
     rtype, f = d.call(frame(OP_EMAIL_SET, (T_USER, "alice"), (T_ADDRESS, "a@example.com\r\nBcc: b@example.com")))
     assert rtype == REPLY_ERROR, f
     assert d.db("SELECT count(*) FROM email") == [(0,)]
+
+
+OP_PASSWORD_COMMIT, OP_ACCOUNT = 27, 5
+
+
+@test
+def only_root_records_a_password_change(d):
+    if not ROOT:
+        return "SKIP needs root (to switch uids)"
+    d.db("SELECT 1")  # the schema exists
+    con = sqlite3.connect(os.path.join(d.state, "acctsec.db"))
+    con.execute("INSERT INTO account (user, must_change, updated) VALUES ('alice', 1, 1)")
+    con.commit()
+    con.close()
+
+    def commit_as_alice():
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(20)
+        s.connect(d.sock)
+        s.sendall(frame(OP_PASSWORD_COMMIT, (T_USER, "alice"), (T_SERVICE, "passwd")))
+        rtype, f = read_reply(s)
+        return rtype, get(f, T_ERRNO, True)
+    assert as_uid(1001, commit_as_alice) == repr((REPLY_ERROR, 1)), "a user cleared their own forced change"
+    assert d.db("SELECT must_change FROM account WHERE user = 'alice'") == [(1,)]
+    rtype, f = d.call(frame(OP_PASSWORD_COMMIT, (T_USER, "alice"), (T_SERVICE, "passwd"), (25, 1001)))
+    assert rtype == REPLY_OK, f
+    assert d.db("SELECT must_change FROM account WHERE user = 'alice'") == [(0,)]
+    assert d.db("SELECT detail FROM events WHERE type = 'password_changed'") == [("by the user",)]
 
 
 def main():

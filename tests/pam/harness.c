@@ -60,17 +60,40 @@ static const char *matrix_path(void) {
 
 bool harness_daemon_pam;
 
-static void write_service(const char *base, const char *build, const struct service_def *d) {
-        char path[PATH_MAX + 64], text[8192], mod[PATH_MAX * 2 + 512];
-        if (d->plain) {
-                snprintf(text, sizeof(text), "auth     required %s passdb=%s/passdb\naccount  required %s passdb=%s/passdb\n",
-                         matrix_path(), base, matrix_path(), base);
-                snprintf(path, sizeof(path), "%s/services/%s", base, d->name);
-                write_file(path, text);
-                return;
+/* A service file from a template: $MOD and $MATRIX replaced. */
+static void write_stack(const char *path, const char *stack, const char *mod, const char *matrix) {
+        static char text[65536];
+        size_t n = 0;
+        for (const char *p = stack; *p; ) {
+                const char *put = NULL;
+                if (strncmp(p, "$MOD", 4) == 0)
+                        put = mod, p += 4;
+                else if (strncmp(p, "$MATRIX", 7) == 0)
+                        put = matrix, p += 7;
+                size_t k = put ? strlen(put) : 1;
+                if (n + k + 1 > sizeof(text))
+                        die("service %s: template too long", path);
+                memcpy(text + n, put ? put : p++, k);
+                n += k;
         }
+        text[n] = '\0';
+        write_file(path, text);
+}
+
+static void write_service(const char *base, const char *build, const struct service_def *d) {
+        char path[PATH_MAX + 64], text[8192], mod[PATH_MAX * 2 + 512], matrix[PATH_MAX * 2];
         snprintf(mod, sizeof(mod), "%s/.libs/pam_acctsec.so socket=%s/%s conf=%s/acctsec.conf %s", build, base,
                  d->socket ? d->socket : "sock", base, d->extra ? d->extra : "");
+        snprintf(matrix, sizeof(matrix), "%s passdb=%s/passdb", matrix_path(), base);
+        snprintf(path, sizeof(path), "%s/services/%s", base, d->name);
+        if (d->stack) {
+                write_stack(path, d->stack, mod, matrix);
+                return;
+        }
+        if (d->plain) {
+                write_stack(path, "auth     required $MATRIX\naccount  required $MATRIX\n", mod, matrix);
+                return;
+        }
         snprintf(text, sizeof(text),
                  "auth     requisite                  %s preauth\n"
                  "auth     [success=1 default=ignore] %s passdb=%s/passdb\n"
@@ -79,7 +102,6 @@ static void write_service(const char *base, const char *build, const struct serv
                  "account  required                   %s\n",
                  mod, matrix_path(), base, mod, d->mfa ? "requisite" : "required", mod,
                  d->mfa ? "mfa" : "authsucc", mod);
-        snprintf(path, sizeof(path), "%s/services/%s", base, d->name);
         write_file(path, text);
 }
 

@@ -36,6 +36,8 @@ struct service_def {
         const char *extra;  /* more pam_acctsec.so arguments, or NULL */
         bool mfa;           /* the MFA stack: the last auth line is "mfa", not "authsucc" */
         bool plain;         /* pam_matrix only (acctsecd's own "acctsec" service) */
+        const char *stack;  /* or this text, with $MOD (pam_acctsec.so and its arguments) and
+                             * $MATRIX (pam_matrix.so passdb=...) replaced */
 };
 
 /* Set before env_start(): acctsecd itself runs under pam_wrapper with the

@@ -97,8 +97,8 @@ static void test_parallel_failures_lock_once(void **state) {
 }
 
 static const struct service_def services[] = {
-        { "lockout", NULL, NULL, false, false },
-        { "deny1000", NULL, "deny=1000", false, false },
+        { "lockout", NULL, NULL, false, false, NULL },
+        { "deny1000", NULL, "deny=1000", false, false, NULL },
         {},
 };
 

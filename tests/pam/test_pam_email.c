@@ -462,9 +462,9 @@ static void test_disable_needs_password_and_code(void **state) {
 }
 
 static const struct service_def services[] = {
-        { "mfa", NULL, NULL, true, false },
-        { "mfareq", NULL, "mfa=required", true, false },
-        { "acctsec", NULL, NULL, false, true },
+        { "mfa", NULL, NULL, true, false, NULL },
+        { "mfareq", NULL, "mfa=required", true, false, NULL },
+        { "acctsec", NULL, NULL, false, true, NULL },
         {},
 };
 

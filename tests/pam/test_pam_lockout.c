@@ -371,14 +371,14 @@ static void test_no_leaked_fds_or_signals(void **state) {
 }
 
 static const struct service_def services[] = {
-        { "lockout", NULL, NULL, false, false },
-        { "lockmsg", NULL, "lock_message=yes", false, false },
-        { "rootlock", NULL, "even_deny_root=yes", false, false },
-        { "scoped", NULL, "lock_scope=user+source", false, false },
-        { "open", NULL, "failmode=open", false, false },
-        { "hung", "hung.sock", "timeout=300", false, false },
-        { "badvalue", NULL, "deny=three", false, false },
-        { "badkey", NULL, "no_such_option=1", false, false },
+        { "lockout", NULL, NULL, false, false, NULL },
+        { "lockmsg", NULL, "lock_message=yes", false, false, NULL },
+        { "rootlock", NULL, "even_deny_root=yes", false, false, NULL },
+        { "scoped", NULL, "lock_scope=user+source", false, false, NULL },
+        { "open", NULL, "failmode=open", false, false, NULL },
+        { "hung", "hung.sock", "timeout=300", false, false, NULL },
+        { "badvalue", NULL, "deny=three", false, false, NULL },
+        { "badkey", NULL, "no_such_option=1", false, false, NULL },
         {},
 };
 

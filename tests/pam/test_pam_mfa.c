@@ -226,9 +226,9 @@ static void test_backup_codes(void **state) {
 }
 
 static const struct service_def services[] = {
-        { "mfa", NULL, NULL, true, false },
-        { "mfareq", NULL, "mfa=required", true, false },
-        { "mfaoff", NULL, "mfa=off", true, false },
+        { "mfa", NULL, NULL, true, false, NULL },
+        { "mfareq", NULL, "mfa=required", true, false, NULL },
+        { "mfaoff", NULL, "mfa=off", true, false, NULL },
         {},
 };
 

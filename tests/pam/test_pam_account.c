@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Tier 3, account controls: an admin disables and enables an account (the
+ * account phase refuses every service, public-key style stacks included)
+ * and forces a password change, which pam_acctsec.so commit clears only
+ * after the password module really changed the password.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <libpamtest.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define NEW_PW "alice-New-Secret-9"
+
+struct msgs {
+        char buf[4][PAM_MAX_MSG_SIZE];
+        char *ptr[5];
+        char info[4][PAM_MAX_MSG_SIZE];
+        char *iptr[5];
+};
+
+/* Run one PAM operation; returns its PAM code.  answers: echo-off replies. */
+static int run(const char *service, const char *user, enum pamtest_ops op, const char **answers, struct msgs *m) {
+        struct msgs local;
+        struct msgs *out = m ? m : &local;
+        memset(out, 0, sizeof(*out));
+        for (int i = 0; i < 4; i++) {
+                out->ptr[i] = out->buf[i];
+                out->iptr[i] = out->info[i];
+        }
+        struct pamtest_conv_data conv = { .in_echo_off = answers, .out_err = out->ptr, .out_info = out->iptr };
+        struct pam_testcase tests[] = { pam_test(op, PAM_SUCCESS) };
+        enum pamtest_err r = run_pamtest(service, user, &conv, tests, NULL);
+        assert_true(r == PAMTEST_ERR_OK || r == PAMTEST_ERR_CASE);
+        return tests[0].op_rv;
+}
+
+static int account(const char *service, const char *user, struct msgs *m) {
+        return run(service, user, PAMTEST_ACCOUNT, NULL, m);
+}
+
+static long long q(struct env *e, const char *sql, const char *arg) {
+        return db_int(e, sql, arg);
+}
+
+static void test_disabled_account_refused_everywhere(void **state) {
+        struct env *e = *state;
+        char out[2048];
+        struct msgs m;
+        const char *disable[] = { "account", "disable", "--user", "alice", NULL };
+        const char *enable[] = { "account", "enable", "--user", "alice", NULL };
+        const char *status[] = { "--json", "status", "--user", "alice", NULL };
+        const char *pw[] = { ALICE_PW, NULL };
+
+        assert_int_equal(run_cli(e, 1002, out, sizeof(out), disable), 4); /* bob is no admin */
+        assert_int_equal(run_cli(e, 1003, out, sizeof(out), disable), 0); /* carol is */
+        assert_int_equal(run_cli(e, 1003, out, sizeof(out), disable), 0);
+        assert_non_null(strstr(out, "already"));
+        /* A password login and a key-style stack (account only) alike. */
+        assert_int_equal(run("login", "alice", PAMTEST_AUTHENTICATE, pw, NULL), PAM_SUCCESS);
+        assert_int_equal(account("login", "alice", &m), PAM_PERM_DENIED);
+        assert_non_null(strstr(m.buf[0], "disabled by an administrator"));
+        assert_int_equal(account("keyonly", "alice", NULL), PAM_PERM_DENIED);
+        assert_int_equal(account("keyonly", "bob", NULL), PAM_SUCCESS);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'login_denied' AND detail = 'account disabled'", NULL), 2);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'account_disabled' AND actor = 'carol'", NULL), 1);
+        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), status), 0);
+        assert_non_null(strstr(out, "\"disabled\":true"));
+        assert_non_null(strstr(out, "\"disabled_by\":\"carol\""));
+        /* alice cannot enable herself; an admin can. */
+        assert_int_equal(run_cli(e, 1001, out, sizeof(out), enable), 4);
+        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), enable), 0);
+        assert_int_equal(account("keyonly", "alice", NULL), PAM_SUCCESS);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'account_enabled' AND actor = 'root'", NULL), 1);
+}
+
+static void test_root_cannot_be_disabled(void **state) {
+        struct env *e = *state;
+        char out[1024];
+        const char *disable[] = { "account", "disable", "--user", "root", NULL };
+        const char *nobody[] = { "account", "disable", "--user", "no-such-user", NULL };
+        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), disable), 4);
+        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), nobody), 1);
+        assert_int_equal(account("keyonly", "root", NULL), PAM_SUCCESS);
+        assert_int_equal(q(e, "SELECT count(*) FROM account", NULL), 0);
+}
+
+static void test_forced_change_cleared_by_a_real_change(void **state) {
+        struct env *e = *state;
+        char out[2048];
+        struct msgs m;
+        const char *expire[] = { "account", "expire-password", "--user", "alice", NULL };
+        const char *status[] = { "--json", "status", "--user", "alice", NULL };
+        const char *change[] = { ALICE_PW, NEW_PW, NEW_PW, NULL };
+
+        assert_int_equal(run_cli(e, 1001, out, sizeof(out), expire), 4);
+        assert_int_equal(run_cli(e, 1003, out, sizeof(out), expire), 0);
+        assert_int_equal(account("keyonly", "alice", &m), PAM_NEW_AUTHTOK_REQD);
+        assert_non_null(strstr(m.buf[0], "required to change your password"));
+        assert_int_equal(account("keyonly", "bob", NULL), PAM_SUCCESS);
+        /* A change the password module refuses is not recorded. */
+        assert_int_equal(run("passwd-fails", "alice", PAMTEST_CHAUTHTOK, change, NULL), PAM_AUTHTOK_ERR);
+        assert_int_equal(account("keyonly", "alice", NULL), PAM_NEW_AUTHTOK_REQD);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'password_changed'", NULL), 0);
+        /* A real one is, and ends the forced change. */
+        assert_int_equal(run("any", "alice", PAMTEST_CHAUTHTOK, change, NULL), PAM_SUCCESS);
+        assert_int_equal(account("keyonly", "alice", NULL), PAM_SUCCESS);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'password_changed' AND service = 'any'", NULL), 1);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'password_expired' AND actor = 'carol'", NULL), 1);
+        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), status), 0);
+        assert_non_null(strstr(out, "\"password_change_required\":false"));
+        assert_null(strstr(out, "\"password_changed\":null"));
+        /* The new password works. */
+        const char *pw[] = { NEW_PW, NULL };
+        assert_int_equal(run("login", "alice", PAMTEST_AUTHENTICATE, pw, NULL), PAM_SUCCESS);
+}
+
+static const struct service_def services[] = {
+        { "login", NULL, NULL, false, false, NULL },
+        { "keyonly", NULL, NULL, false, false, "account  required $MOD\n" },
+        /* "any": pam_matrix changes a password only for the service named in
+         * its passdb line (user:password:any). */
+        { "any", NULL, NULL, false, false,
+          "password [success=1 default=ignore] $MATRIX\n"
+          "password requisite                  pam_deny.so\n"
+          "password optional                   $MOD commit\n" },
+        { "passwd-fails", NULL, NULL, false, false,
+          "password [success=1 default=ignore] pam_deny.so\n"
+          "password requisite                  pam_deny.so\n"
+          "password optional                   $MOD commit\n" },
+        {},
+};
+
+int main(int argc, char **argv) {
+        harness_main(argc, argv, services);
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_disabled_account_refused_everywhere, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_root_cannot_be_disabled, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_forced_change_cleared_by_a_real_change, env_start, env_stop),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
