@@ -176,6 +176,15 @@ static int get_user(pam_handle_t *pamh, const char **ret_user) {
         return PAM_SUCCESS;
 }
 
+/* The user and a fresh exchange for one call to the daemon. */
+static int get_user_and_exchange(pam_handle_t *pamh, const char **ret_user, struct exchange **ret_x) {
+        int r = get_user(pamh, ret_user);
+        if (r != PAM_SUCCESS)
+                return r;
+        *ret_x = calloc(1, sizeof(**ret_x));
+        return *ret_x ? PAM_SUCCESS : PAM_BUF_ERR;
+}
+
 static int do_auth(pam_handle_t *pamh, const struct module_args *a, const char *user, struct exchange *x) {
         static const uint8_t ops[] = {
                 [MODE_PREAUTH] = ACCTSEC_OP_PREAUTH,
@@ -329,12 +338,9 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
                 pam_syslog(pamh, LOG_ERR, "auth needs a mode: preauth, authfail, authsucc or mfa");
                 return PAM_SERVICE_ERR;
         }
-        r = get_user(pamh, &user);
+        r = get_user_and_exchange(pamh, &user, &x);
         if (r != PAM_SUCCESS)
                 return a.mode == MODE_AUTHFAIL ? PAM_AUTH_ERR : r;
-        x = calloc(1, sizeof(*x));
-        if (!x)
-                return PAM_BUF_ERR;
         return a.mode == MODE_MFA ? do_mfa(pamh, &a, user, x) : do_auth(pamh, &a, user, x);
 }
 
@@ -357,12 +363,9 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
                 pam_syslog(pamh, LOG_ERR, "account takes no mode argument");
                 return PAM_SERVICE_ERR;
         }
-        r = get_user(pamh, &user);
+        r = get_user_and_exchange(pamh, &user, &x);
         if (r != PAM_SUCCESS)
                 return r;
-        x = calloc(1, sizeof(*x));
-        if (!x)
-                return PAM_BUF_ERR;
         r = ask(pamh, &a, ACCTSEC_OP_ACCOUNT, user, NULL, x, &open);
         if (r != PAM_SUCCESS || open)
                 return r;
@@ -411,13 +414,10 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
          * would make libpam fail a change that happened). */
         if (flags & PAM_PRELIM_CHECK)
                 return PAM_SUCCESS;
-        r = get_user(pamh, &user);
-        if (r != PAM_SUCCESS)
-                return PAM_SUCCESS;
-        x = calloc(1, sizeof(*x));
-        if (x)
+        r = get_user_and_exchange(pamh, &user, &x);
+        if (r == PAM_SUCCESS)
                 r = ask_commit(pamh, &a, user, x, &open);
-        if (!x || r != PAM_SUCCESS)
+        if (r != PAM_SUCCESS)
                 pam_syslog(pamh, LOG_ERR, "the password of %s changed, but acctsecd did not record it "
                            "(a forced change stays in force)", user);
         return PAM_SUCCESS;
