@@ -70,7 +70,7 @@ static int handle_commit(struct daemon *d, const struct ucred *peer, const struc
                          struct acctsec_frame *reply) {
         struct login l;
         struct principal who;
-        uint64_t ruid = 0;
+        uint64_t ruid = 0, at_login = 0;
         char detail[USER_NAME_MAX + 16];
         int64_t now = (int64_t) time(NULL);
 
@@ -81,7 +81,10 @@ static int handle_commit(struct daemon *d, const struct ucred *peer, const struc
         if (!l.a.known)
                 return reply_error(reply, -ENOENT, "no such user");
         (void) acctsec_msg_u64(req, ACCTSEC_TAG_UID, &ruid);
-        if (ruid == l.p.uid)
+        (void) acctsec_msg_u64(req, ACCTSEC_TAG_FLAG, &at_login);
+        if (at_login) /* PAM_CHANGE_EXPIRED_AUTHTOK: sshd or login, for the user */
+                snprintf(detail, sizeof(detail), "by the user, at login (the password had expired)");
+        else if (ruid == l.p.uid)
                 snprintf(detail, sizeof(detail), "by the user");
         else if (ruid <= UINT32_MAX && user_by_uid((uid_t) ruid, &who) == 0)
                 snprintf(detail, sizeof(detail), "by %s", who.name);

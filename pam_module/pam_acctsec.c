@@ -108,8 +108,8 @@ static int ask(pam_handle_t *pamh, const struct module_args *a, uint8_t op, cons
         return ask_for(pamh, a, op, user, code, NULL, a->conf.timeout_ms, x, ret_open);
 }
 
-static int ask_commit(pam_handle_t *pamh, const struct module_args *a, const char *user, struct exchange *x,
-                      bool *ret_open) {
+static int ask_commit(pam_handle_t *pamh, const struct module_args *a, const char *user, bool at_login,
+                      struct exchange *x, bool *ret_open) {
         struct acctsec_frame *f = &x->req;
         acctsec_frame_init(f, ACCTSEC_OP_PASSWORD_COMMIT);
         acctsec_frame_add_str(f, ACCTSEC_TAG_USER, user);
@@ -118,6 +118,8 @@ static int ask_commit(pam_handle_t *pamh, const struct module_args *a, const cha
         add_item(pamh, f, ACCTSEC_TAG_TTY, PAM_TTY);
         /* The real uid: passwd is setuid root, so this is who ran the change. */
         acctsec_frame_add_u64(f, ACCTSEC_TAG_UID, (uint64_t) getuid());
+        /* sshd and login change an expired password as root, for the user. */
+        acctsec_frame_add_u64(f, ACCTSEC_TAG_FLAG, at_login);
         *ret_open = false;
         int r = acctsec_call(a->conf.socket, a->conf.timeout_ms, f, &x->reply);
         if (r == 0 && x->reply.type != ACCTSEC_REPLY_OK)
@@ -416,7 +418,7 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
                 return PAM_SUCCESS;
         r = get_user_and_exchange(pamh, &user, &x);
         if (r == PAM_SUCCESS)
-                r = ask_commit(pamh, &a, user, x, &open);
+                r = ask_commit(pamh, &a, user, (flags & PAM_CHANGE_EXPIRED_AUTHTOK) != 0, x, &open);
         if (r != PAM_SUCCESS)
                 pam_syslog(pamh, LOG_ERR, "the password of %s changed, but acctsecd did not record it "
                            "(a forced change stays in force)", user);
