@@ -14,7 +14,10 @@
 #include "conf.h"
 #include "macro.h"
 
-enum key_type { T_BOOL, T_UINT, T_SECONDS, T_MSEC, T_PATH, T_GROUP, T_FAILMODE, T_SCOPE, T_MFA, T_TRANSPORT, T_FILE, T_TEXT };
+enum key_type {
+        T_BOOL, T_UINT, T_SECONDS, T_MSEC, T_PATH, T_GROUP, T_FAILMODE, T_SCOPE, T_MFA, T_TRANSPORT,
+        T_FILE, T_OPTFILE /* T_FILE, or empty for none */, T_TEXT,
+};
 
 /* Origins a key may come from. */
 #define O_GLOBAL (1u << ACCTSEC_CONF_GLOBAL)
@@ -53,6 +56,18 @@ static const struct key keys[] = {
         { "code_digits", T_UINT, F(code_digits), 6, 10, O_POLICY },
         { "code_ttl", T_SECONDS, F(code_ttl), 60, DAY, O_POLICY },
         { "code_resend_interval", T_SECONDS, F(code_resend_interval), 0, 3600, O_POLICY },
+        { "min_length", T_UINT, F(min_length), 1, 1024, O_POLICY },
+        { "max_length", T_UINT, F(max_length), 8, 4096, O_POLICY },
+        { "require_upper", T_BOOL, F(require_upper), 0, 0, O_POLICY },
+        { "require_lower", T_BOOL, F(require_lower), 0, 0, O_POLICY },
+        { "require_digit", T_BOOL, F(require_digit), 0, 0, O_POLICY },
+        { "require_special", T_BOOL, F(require_special), 0, 0, O_POLICY },
+        { "history", T_UINT, F(history), 0, 50, O_POLICY },
+        { "dictionary", T_OPTFILE, F(dictionary), 0, 0, O_GLOBAL },
+        { "allow_self_change", T_BOOL, F(allow_self_change), 0, 0, O_POLICY },
+        { "enforce_for_root", T_BOOL, F(enforce_for_root), 0, 0, O_POLICY },
+        { "max_password_age", T_SECONDS, F(max_password_age), 0, 3650 * DAY, O_POLICY },
+        { "retry", T_UINT, F(retry), 1, 10, O_CLIENT },
         { "mail_transport", T_TRANSPORT, F(mail_transport), 0, 0, O_GLOBAL },
         { "mail_from", T_TEXT, F(mail_from), 0, 0, O_GLOBAL },
         { "maildir", T_FILE, F(maildir), 0, 0, O_GLOBAL },
@@ -80,6 +95,16 @@ void acctsec_conf_defaults(struct acctsec_conf *c) {
                 .code_digits = 6,
                 .code_ttl = 30 * 60,
                 .code_resend_interval = 3 * 60,
+                .min_length = 12,
+                .max_length = 256,
+                .require_upper = true,
+                .require_lower = true,
+                .require_digit = true,
+                .require_special = true,
+                .history = 5,
+                .allow_self_change = true,
+                .enforce_for_root = true,
+                .retry = 3,
                 .mail_transport = ACCTSEC_MAIL_MAILDIR,
                 .smtp_starttls = true,
                 .mail_timeout = 20,
@@ -208,7 +233,10 @@ static int set_value(struct acctsec_conf *c, const struct key *k, const char *v,
                         return *why = "expected an absolute path of at most 107 bytes", -EINVAL;
                 strcpy(field, v);
                 return 0;
+        case T_OPTFILE: /* the empty value means "none" */
         case T_FILE:
+                if (k->type == T_OPTFILE && v[0] == '\0')
+                        return *(char *) field = '\0', 0;
                 if (v[0] != '/' || strlen(v) >= k->size)
                         return *why = "expected an absolute path of at most 255 bytes", -EINVAL;
                 strcpy(field, v);

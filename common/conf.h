@@ -50,6 +50,19 @@ struct acctsec_conf {
         unsigned code_digits;          /* emailed codes */
         unsigned code_ttl;             /* seconds a code stays valid */
         unsigned code_resend_interval; /* seconds between two sends for one attempt */
+        /* passwords: decided by the daemon (common/pwpolicy.h) */
+        unsigned min_length; /* characters (UTF-8 code points); clamped to max_length */
+        unsigned max_length; /* bytes, checked before anything else */
+        bool require_upper;
+        bool require_lower;
+        bool require_digit;
+        bool require_special;
+        unsigned history; /* the last N passwords may not be reused; 0: no check */
+        char dictionary[ACCTSEC_CONF_STR_MAX]; /* forbidden passwords; "": none; global only */
+        bool allow_self_change; /* no: users must ask an admin */
+        bool enforce_for_root;  /* root changing another user's password is checked too */
+        unsigned max_password_age; /* seconds; 0: never expires */
+        unsigned retry; /* module: new-password prompts per change */
         /* mail delivery: global section only */
         enum acctsec_mail_transport mail_transport;
         char mail_from[ACCTSEC_CONF_STR_MAX];

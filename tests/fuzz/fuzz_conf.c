@@ -38,6 +38,11 @@ static void check(const struct acctsec_conf *c) {
         if (!memchr(c->admin_group, '\0', sizeof(c->admin_group)) ||
             !memchr(c->audit_group, '\0', sizeof(c->audit_group)))
                 abort();
+        if (c->min_length < 1 || c->min_length > 1024 || c->max_length < 8 || c->max_length > 4096 ||
+            c->history > 50 || c->retry < 1 || c->retry > 10 || c->max_password_age > 3650 * 86400)
+                abort();
+        if (!memchr(c->dictionary, '\0', sizeof(c->dictionary)) || (c->dictionary[0] && c->dictionary[0] != '/'))
+                abort();
 }
 
 static bool conf_equal(const struct acctsec_conf *a, const struct acctsec_conf *b) {
@@ -46,7 +51,13 @@ static bool conf_equal(const struct acctsec_conf *a, const struct acctsec_conf *
                a->deny == b->deny && a->fail_interval == b->fail_interval && a->unlock_time == b->unlock_time &&
                a->even_deny_root == b->even_deny_root && a->lock_scope == b->lock_scope &&
                a->lock_message == b->lock_message && strcmp(a->admin_group, b->admin_group) == 0 &&
-               strcmp(a->audit_group, b->audit_group) == 0;
+               strcmp(a->audit_group, b->audit_group) == 0 && a->min_length == b->min_length &&
+               a->max_length == b->max_length && a->require_upper == b->require_upper &&
+               a->require_lower == b->require_lower && a->require_digit == b->require_digit &&
+               a->require_special == b->require_special && a->history == b->history &&
+               strcmp(a->dictionary, b->dictionary) == 0 && a->allow_self_change == b->allow_self_change &&
+               a->enforce_for_root == b->enforce_for_root && a->max_password_age == b->max_password_age &&
+               a->retry == b->retry;
 }
 
 static unsigned count_lines(const uint8_t *data, size_t size) {

@@ -14,6 +14,12 @@ tests_unit_test_proto_SOURCES = tests/unit/test_proto.c
 tests_unit_test_proto_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_proto_LDADD = libacctsec_common.la $(CMOCKA_LIBS)
 
+check_PROGRAMS += tests/unit/test_pwpolicy
+TESTS += tests/unit/test_pwpolicy
+tests_unit_test_pwpolicy_SOURCES = tests/unit/test_pwpolicy.c
+tests_unit_test_pwpolicy_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_pwpolicy_LDADD = libacctsec_common.la $(CMOCKA_LIBS)
+
 check_PROGRAMS += tests/unit/test_totp
 TESTS += tests/unit/test_totp
 tests_unit_test_totp_SOURCES = tests/unit/test_totp.c daemon/totp.c daemon/keyfile.c daemon/backup.c
@@ -41,4 +47,5 @@ EXTRA_DIST += \
 	tests/fuzz/run.sh \
 	tests/fuzz/fuzz_conf.c \
 	tests/fuzz/fuzz_proto.c \
+	tests/fuzz/fuzz_pwpolicy.c \
 	tests/fuzz/corpus

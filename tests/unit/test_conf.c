@@ -45,6 +45,18 @@ static void assert_defaults(const struct acctsec_conf *c) {
         assert_false(c->lock_message);
         assert_string_equal(c->admin_group, "");
         assert_string_equal(c->audit_group, "");
+        assert_int_equal(c->min_length, 12);
+        assert_int_equal(c->max_length, 256);
+        assert_true(c->require_upper);
+        assert_true(c->require_lower);
+        assert_true(c->require_digit);
+        assert_true(c->require_special);
+        assert_int_equal(c->history, 5);
+        assert_string_equal(c->dictionary, "");
+        assert_true(c->allow_self_change);
+        assert_true(c->enforce_for_root);
+        assert_int_equal(c->max_password_age, 0);
+        assert_int_equal(c->retry, 3);
 }
 
 /* Set key=value from the global part of the file; returns the result and
@@ -293,6 +305,91 @@ static void test_key_bools(void **state) {
         check_bool_key("silent", offsetof(struct acctsec_conf, silent));
         check_bool_key("even_deny_root", offsetof(struct acctsec_conf, even_deny_root));
         check_bool_key("lock_message", offsetof(struct acctsec_conf, lock_message));
+        check_bool_key("require_upper", offsetof(struct acctsec_conf, require_upper));
+        check_bool_key("require_lower", offsetof(struct acctsec_conf, require_lower));
+        check_bool_key("require_digit", offsetof(struct acctsec_conf, require_digit));
+        check_bool_key("require_special", offsetof(struct acctsec_conf, require_special));
+        check_bool_key("allow_self_change", offsetof(struct acctsec_conf, allow_self_change));
+        check_bool_key("enforce_for_root", offsetof(struct acctsec_conf, enforce_for_root));
+}
+
+/* A whole-number key: both ends of its range, one beyond each, and junk. */
+static void check_uint_key(const char *key, size_t offset, unsigned min, unsigned max) {
+        static const char *const bad[] = {
+                "", "-1", "+1", " 5", "5 ", "0x5", "5.0", "1e2", "5s", "five", "99999999999999999999999", "4294967296",
+        };
+        struct acctsec_conf c = fresh();
+        unsigned *field = (unsigned *) ((char *) &c + offset);
+        char v[32];
+
+        snprintf(v, sizeof(v), "%u", min);
+        assert_int_equal(set_g(&c, key, v), 0);
+        assert_int_equal(*field, min);
+        snprintf(v, sizeof(v), "%u", max);
+        assert_int_equal(set_g(&c, key, v), 0);
+        assert_int_equal(*field, max);
+        snprintf(v, sizeof(v), "%u", max + 1);
+        assert_int_equal(set_g(&c, key, v), -EINVAL);
+        if (min > 0) {
+                snprintf(v, sizeof(v), "%u", min - 1);
+                assert_int_equal(set_g(&c, key, v), -EINVAL);
+        }
+        snprintf(v, sizeof(v), "00%u", max);
+        assert_int_equal(set_g(&c, key, v), 0);
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+                assert_int_equal(set_g(&c, key, bad[i]), -EINVAL);
+        assert_int_equal(*field, max);
+}
+
+static void test_key_password_numbers(void **state) {
+        check_uint_key("min_length", offsetof(struct acctsec_conf, min_length), 1, 1024);
+        check_uint_key("max_length", offsetof(struct acctsec_conf, max_length), 8, 4096);
+        check_uint_key("history", offsetof(struct acctsec_conf, history), 0, 50);
+        check_uint_key("retry", offsetof(struct acctsec_conf, retry), 1, 10);
+}
+
+static void test_key_max_password_age(void **state) {
+        static const char *const bad[] = {
+                "", "3651d", "315360001", "87601h", "-1", "1w", "1y", "never", "90 d", "4294967296",
+        };
+        struct acctsec_conf c = fresh();
+
+        assert_int_equal(set_g(&c, "max_password_age", "90d"), 0);
+        assert_int_equal(c.max_password_age, 90 * DAY);
+        assert_int_equal(set_g(&c, "max_password_age", "0"), 0); /* never expires */
+        assert_int_equal(c.max_password_age, 0);
+        assert_int_equal(set_g(&c, "max_password_age", "3650d"), 0);
+        assert_int_equal(c.max_password_age, 3650 * DAY);
+        assert_int_equal(set_g(&c, "max_password_age", "315360000"), 0);
+        assert_int_equal(c.max_password_age, 3650 * DAY);
+        assert_int_equal(set_g(&c, "max_password_age", "12h"), 0);
+        assert_int_equal(c.max_password_age, 12 * 3600);
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+                assert_int_equal(set_g(&c, "max_password_age", bad[i]), -EINVAL);
+        assert_int_equal(c.max_password_age, 12 * 3600);
+}
+
+static void test_key_dictionary(void **state) {
+        struct acctsec_conf c = fresh();
+        char path[ACCTSEC_CONF_STR_MAX + 1];
+
+        assert_int_equal(set_g(&c, "dictionary", "/usr/share/acctsec/forbidden.txt"), 0);
+        assert_string_equal(c.dictionary, "/usr/share/acctsec/forbidden.txt");
+        memset(path, 'd', sizeof(path));
+        path[0] = '/';
+        path[ACCTSEC_CONF_STR_MAX - 1] = '\0'; /* 255 bytes */
+        assert_int_equal(set_g(&c, "dictionary", path), 0);
+        assert_string_equal(c.dictionary, path);
+        path[ACCTSEC_CONF_STR_MAX - 1] = 'd';
+        path[ACCTSEC_CONF_STR_MAX] = '\0';
+        assert_int_equal(set_g(&c, "dictionary", path), -EINVAL);
+        assert_int_equal(set_g(&c, "dictionary", "forbidden.txt"), -EINVAL);
+        assert_int_equal(set_g(&c, "dictionary", "./forbidden.txt"), -EINVAL);
+        assert_int_equal(set_g(&c, "dictionary", " /x"), -EINVAL);
+        assert_int_equal(set_g(&c, "dictionary", "/x"), 0);
+        /* empty: no dictionary */
+        assert_int_equal(set_g(&c, "dictionary", ""), 0);
+        assert_string_equal(c.dictionary, "");
 }
 
 static void test_key_deny(void **state) {
@@ -465,6 +562,16 @@ static void test_origin_roles(void **state) {
         assert_int_equal(set_o(&c, "audit_group", "adm", ACCTSEC_CONF_GLOBAL), 0);
         assert_string_equal(c.admin_group, "wheel");
         assert_string_equal(c.audit_group, "adm");
+
+        /* the dictionary is a file the daemon reads: global only */
+        c = fresh();
+        assert_int_equal(set_o(&c, "dictionary", "/x", ACCTSEC_CONF_SECTION), -EPERM);
+        assert_int_equal(set_o(&c, "dictionary", "/x", ACCTSEC_CONF_ARGV), -EPERM);
+        assert_int_equal(set_o(&c, "dictionary", "/x", ACCTSEC_CONF_OVERRIDE), -EPERM);
+        assert_int_equal(set_o(&c, "dictionary", "", ACCTSEC_CONF_ARGV), -EPERM);
+        assert_defaults(&c);
+        assert_int_equal(set_o(&c, "dictionary", "/x", ACCTSEC_CONF_GLOBAL), 0);
+        assert_string_equal(c.dictionary, "/x");
 }
 
 static void test_origin_client(void **state) {
@@ -472,7 +579,7 @@ static void test_origin_client(void **state) {
                 const char *key, *value;
         } kv[] = {
                 { "socket", "/tmp/s.sock" }, { "timeout", "5s" }, { "failmode", "open" },
-                { "debug", "yes" },          { "silent", "yes" },
+                { "debug", "yes" },          { "silent", "yes" },     { "retry", "5" },
         };
         struct acctsec_conf c = fresh();
 
@@ -491,6 +598,7 @@ static void test_origin_client(void **state) {
         assert_int_equal(c.failmode, ACCTSEC_FAILMODE_OPEN);
         assert_true(c.debug);
         assert_true(c.silent);
+        assert_int_equal(c.retry, 5);
 
         c = fresh();
         for (size_t i = 0; i < ARRAY_SIZE(kv); i++)
@@ -500,6 +608,7 @@ static void test_origin_client(void **state) {
         assert_int_equal(c.failmode, ACCTSEC_FAILMODE_OPEN);
         assert_true(c.debug);
         assert_true(c.silent);
+        assert_int_equal(c.retry, 5);
 }
 
 static void test_origin_policy(void **state) {
@@ -527,16 +636,104 @@ static void test_origin_policy(void **state) {
         }
 }
 
+static void test_origin_password(void **state) {
+        static const enum acctsec_conf_origin origins[] = {
+                ACCTSEC_CONF_GLOBAL, ACCTSEC_CONF_SECTION, ACCTSEC_CONF_ARGV, ACCTSEC_CONF_OVERRIDE,
+        };
+
+        for (size_t o = 0; o < ARRAY_SIZE(origins); o++) {
+                struct acctsec_conf c = fresh();
+                assert_int_equal(set_o(&c, "min_length", "16", origins[o]), 0);
+                assert_int_equal(set_o(&c, "max_length", "128", origins[o]), 0);
+                assert_int_equal(set_o(&c, "require_upper", "no", origins[o]), 0);
+                assert_int_equal(set_o(&c, "require_lower", "no", origins[o]), 0);
+                assert_int_equal(set_o(&c, "require_digit", "no", origins[o]), 0);
+                assert_int_equal(set_o(&c, "require_special", "no", origins[o]), 0);
+                assert_int_equal(set_o(&c, "history", "0", origins[o]), 0);
+                assert_int_equal(set_o(&c, "allow_self_change", "no", origins[o]), 0);
+                assert_int_equal(set_o(&c, "enforce_for_root", "no", origins[o]), 0);
+                assert_int_equal(set_o(&c, "max_password_age", "90d", origins[o]), 0);
+                assert_int_equal(c.min_length, 16);
+                assert_int_equal(c.max_length, 128);
+                assert_false(c.require_upper || c.require_lower || c.require_digit || c.require_special);
+                assert_int_equal(c.history, 0);
+                assert_false(c.allow_self_change);
+                assert_false(c.enforce_for_root);
+                assert_int_equal(c.max_password_age, 90 * DAY);
+                assert_int_equal(set_o(&c, "min_length", "0", origins[o]), -EINVAL);
+                assert_int_equal(set_o(&c, "max_length", "7", origins[o]), -EINVAL);
+                assert_int_equal(set_o(&c, "require_digit", "maybe", origins[o]), -EINVAL);
+        }
+        /* retry is the module's own: not in sections, not forwarded */
+        struct acctsec_conf c = fresh();
+        assert_int_equal(set_o(&c, "retry", "5", ACCTSEC_CONF_SECTION), -EPERM);
+        assert_int_equal(set_o(&c, "retry", "5", ACCTSEC_CONF_OVERRIDE), -EPERM);
+        assert_int_equal(c.retry, 3);
+}
+
+/* Password keys in sections; the parser does not relate min_length to
+ * max_length (pwpolicy clamps), so any order of the two works. */
+static void test_parse_password_sections(void **state) {
+        static const char text[] = "min_length = 14\n"
+                                   "history = 10\n"
+                                   "dictionary = /etc/security/acctsec-forbidden\n"
+                                   "max_password_age = 180d\n"
+                                   "retry = 2\n"
+                                   "[group wheel]\n"
+                                   "min_length = 20\n"
+                                   "max_length = 16\n"
+                                   "[user bob]\n"
+                                   "allow_self_change = no\n"
+                                   "require_special = no\n"
+                                   "[service sudo]\n"
+                                   "enforce_for_root = no\n";
+        struct acctsec_conf c = fresh();
+        struct acctsec_conf_error e;
+
+        assert_int_equal(parse_str(&c, text, &alice_sshd, &e), 0);
+        assert_int_equal(c.min_length, 20);
+        assert_int_equal(c.max_length, 16);
+        assert_int_equal(c.history, 10);
+        assert_string_equal(c.dictionary, "/etc/security/acctsec-forbidden");
+        assert_int_equal(c.max_password_age, 180 * DAY);
+        assert_int_equal(c.retry, 2);
+        assert_true(c.allow_self_change);
+        assert_true(c.require_special);
+        assert_true(c.enforce_for_root);
+
+        c = fresh();
+        assert_int_equal(parse_str(&c, text, &bob_login, &e), 0);
+        assert_int_equal(c.min_length, 14);
+        assert_int_equal(c.max_length, 256);
+        assert_false(c.allow_self_change);
+        assert_false(c.require_special);
+        assert_true(c.enforce_for_root);
+
+        /* dictionary and retry inside a section, even one that does not apply */
+        c = fresh();
+        assert_int_equal(parse_str(&c, "[user bob]\ndictionary = /x\n", &alice_sshd, &e), -EPERM);
+        assert_int_equal(e.line, 2);
+        assert_non_null(strstr(e.msg, "not allowed inside a section"));
+        assert_int_equal(parse_str(&c, "[user bob]\nretry = 1\n", &alice_sshd, &e), -EPERM);
+        assert_non_null(strstr(e.msg, "outside sections"));
+        assert_int_equal(parse_str(&c, "[group wheel]\nhistory = 51\n", &alice_sshd, &e), -EINVAL);
+        assert_non_null(strstr(e.msg, "out of range"));
+        assert_defaults(&c);
+}
+
 static void test_key_is_policy(void **state) {
         static const char *const policy[] = {
                 "deny", "deny=5", "deny=", "fail_interval", "fail_interval=1h", "unlock_time=0",
                 "even_deny_root", "even_deny_root=yes", "lock_scope=user+source", "lock_message",
                 "deny=not a number", /* the value is not looked at */
+                "min_length=16", "max_length=64", "require_upper=no", "require_lower", "require_digit=0",
+                "require_special=off", "history=0", "allow_self_change=no", "enforce_for_root=no",
+                "max_password_age=90d",
         };
         static const char *const not_policy[] = {
                 "", "=", "=deny", "debug", "debug=yes", "silent", "socket=/x", "timeout=5", "failmode=open",
                 "admin_group=wheel", "audit_group", "nosuchkey", "nosuchkey=1", "den", "denyx", "denyx=1",
-                " deny", "deny =5", "Deny",
+                " deny", "deny =5", "Deny", "retry=3", "retry", "dictionary=/x", "dictionary",
         };
 
         for (size_t i = 0; i < ARRAY_SIZE(policy); i++)
@@ -1215,10 +1412,14 @@ int main(void) {
                 cmocka_unit_test(test_key_unlock_time),
                 cmocka_unit_test(test_key_lock_scope),
                 cmocka_unit_test(test_key_groups),
+                cmocka_unit_test(test_key_password_numbers),
+                cmocka_unit_test(test_key_max_password_age),
+                cmocka_unit_test(test_key_dictionary),
                 cmocka_unit_test(test_unknown_key),
                 cmocka_unit_test(test_origin_roles),
                 cmocka_unit_test(test_origin_client),
                 cmocka_unit_test(test_origin_policy),
+                cmocka_unit_test(test_origin_password),
                 cmocka_unit_test(test_key_is_policy),
                 cmocka_unit_test(test_set_arg),
                 cmocka_unit_test(test_parse_empty),
@@ -1226,6 +1427,7 @@ int main(void) {
                 cmocka_unit_test(test_parse_crlf_and_no_final_newline),
                 cmocka_unit_test(test_parse_override_order),
                 cmocka_unit_test(test_parse_sections),
+                cmocka_unit_test(test_parse_password_sections),
                 cmocka_unit_test(test_parse_group_userdata),
                 cmocka_unit_test(test_parse_section_origin),
                 cmocka_unit_test(test_parse_nonmatching_errors),
