@@ -190,6 +190,8 @@ const char *acctsec_op_name(uint8_t op) {
                 [ACCTSEC_OP_ACCOUNT_ENABLE] = "account-enable",
                 [ACCTSEC_OP_EXPIRE_PASSWORD] = "expire-password",
                 [ACCTSEC_OP_PASSWORD_COMMIT] = "password-commit",
+                [ACCTSEC_OP_PASSWORD_POLICY] = "password-policy",
+                [ACCTSEC_OP_PASSWORD_CHECK] = "password-check",
         };
         if (op < ARRAY_SIZE(names) && names[op])
                 return names[op];

@@ -46,7 +46,9 @@ enum acctsec_op {
         ACCTSEC_OP_ACCOUNT_DISABLE = 24, /* admin: refuse every login      (CLI)             */
         ACCTSEC_OP_ACCOUNT_ENABLE = 25,
         ACCTSEC_OP_EXPIRE_PASSWORD = 26, /* admin: change at next login    (CLI)             */
-        ACCTSEC_OP_PASSWORD_COMMIT = 27, /* the password was changed       (module, password; root only) */
+        ACCTSEC_OP_PASSWORD_COMMIT = 27, /* the password was changed       (module, password; root only; deferred) */
+        ACCTSEC_OP_PASSWORD_POLICY = 28, /* the policy text; may the caller change it? (module, password; root only) */
+        ACCTSEC_OP_PASSWORD_CHECK = 29,  /* a new password against policy and history (module; root only; deferred) */
 };
 
 /* Reply types. */
@@ -87,7 +89,7 @@ enum acctsec_tag {
         ACCTSEC_TAG_FLAG = 38,     /* 1 on, 0 off (EMAIL_CODES, MFA_REQUIRE); EMAIL_SET: 1 verified */
         ACCTSEC_TAG_PENDING = 39,  /* an address waiting for its code */
         ACCTSEC_TAG_DISABLED = 40,    /* unix time an account was disabled; 0 enabled */
-        ACCTSEC_TAG_MUST_CHANGE = 41, /* 1: the password must be changed now */
+        ACCTSEC_TAG_MUST_CHANGE = 41, /* the password must be changed now: 1 an admin asked, 2 it is older than max_password_age */
         ACCTSEC_TAG_CHANGED = 42,     /* unix time of the last recorded password change; 0 unknown */
         ACCTSEC_TAG_ACTOR = 43,       /* who did it (an admin's name) */
 };
@@ -111,6 +113,7 @@ enum acctsec_decision {
         ACCTSEC_DENY_LOCKED = 1,
         ACCTSEC_DENY_CODE = 2, /* MFA_VERIFY: wrong, replayed or missing code */
         ACCTSEC_DENY_DISABLED = 3, /* ACCOUNT: disabled by an administrator */
+        ACCTSEC_DENY_POLICY = 4,   /* PASSWORD_POLICY/CHECK: refused; MESSAGE says why */
 };
 
 #define ACCTSEC_LOCKED_FOREVER UINT64_MAX

@@ -37,7 +37,7 @@ static void job_free(struct job *j) {
 
 static int on_child(sd_event_source *src, const siginfo_t *si, void *userdata) {
         struct job *j = userdata;
-        char err[256] = "";
+        char err[CHILD_OUT_MAX] = "";
         ssize_t k = read(j->result_fd, err, sizeof(err) - 1);
         err[k > 0 ? k : 0] = '\0';
         err[strcspn(err, "\n")] = '\0';
@@ -60,7 +60,7 @@ static int on_timeout(sd_event_source *src, uint64_t usec, void *userdata) {
 }
 
 static _Noreturn void child_main(int result_fd, child_fn_t fn, void *arg) {
-        char err[256] = "";
+        char err[CHILD_OUT_MAX] = "";
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -74,7 +74,7 @@ static _Noreturn void child_main(int result_fd, child_fn_t fn, void *arg) {
         int r = fn(arg, err, sizeof(err));
         if (r < 0 && !err[0])
                 snprintf(err, sizeof(err), "%s", strerror(-r));
-        if (r < 0)
+        if (err[0]) /* the reason, or on success what the job returns */
                 (void) !write(result_fd, err, strlen(err));
         _exit(r == 0 ? 0 : r == -EACCES ? 2 : 1);
 }
@@ -110,4 +110,64 @@ int child_run_async(sd_event *e, uint64_t timeout_usec, child_fn_t fn, void *arg
                 return r;
         }
         return 0;
+}
+
+struct child_wait {
+        struct child_pool *pool;
+        child_fn_t fn;
+        void *arg;
+        child_done_t done;
+        void *userdata;
+        struct child_wait *next;
+};
+
+static void pool_pump(struct child_pool *p);
+
+static void pool_done(int r, const char *out, void *userdata) {
+        struct child_wait *w = userdata;
+        struct child_pool *p = w->pool;
+        p->running--;
+        w->done(r, out, w->userdata);
+        free(w);
+        pool_pump(p);
+}
+
+/* Start waiting jobs while there is room; a job that cannot start is
+ * answered with its error at once. */
+static void pool_pump(struct child_pool *p) {
+        while (p->head && p->running < p->max) {
+                struct child_wait *w = p->head;
+                p->head = w->next;
+                if (!p->head)
+                        p->tail = NULL;
+                p->running++;
+                int r = child_run_async(p->event, p->timeout_usec, w->fn, w->arg, pool_done, w);
+                if (r < 0) {
+                        p->running--;
+                        w->done(r, "cannot start a child process", w->userdata);
+                        free(w);
+                }
+        }
+}
+
+int child_pool_run(struct child_pool *p, child_fn_t fn, void *arg, child_done_t done, void *userdata) {
+        struct child_wait *w = calloc(1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        *w = (struct child_wait){ .pool = p, .fn = fn, .arg = arg, .done = done, .userdata = userdata };
+        if (p->running >= p->max) {
+                if (p->tail)
+                        p->tail->next = w;
+                else
+                        p->head = w;
+                p->tail = w;
+                return 0;
+        }
+        p->running++;
+        int r = child_run_async(p->event, p->timeout_usec, fn, arg, pool_done, w);
+        if (r < 0) {
+                p->running--;
+                free(w);
+        }
+        return r;
 }

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <systemd/sd-event.h>
 
+#include "child.h"
 #include "keyfile.h"
 #include "mfa.h"
 #include "policy.h"
@@ -21,6 +22,7 @@ struct daemon {
         struct mfa mfa;
         struct server *srv;
         sd_event *event;
+        struct child_pool pwpool; /* argon2id children (pwhistory.h) */
 };
 
 /* A handler that answers later returns HANDLE_DEFERRED after server_defer()

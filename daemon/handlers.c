@@ -95,8 +95,11 @@ static int account_phase(struct daemon *d, struct login *l, int64_t now, struct 
                 acctsec_frame_add_u64(reply, ACCTSEC_TAG_DECISION, ACCTSEC_DENY_DISABLED);
                 return 0;
         }
-        if (info.must_change)
-                acctsec_frame_add_u64(reply, ACCTSEC_TAG_MUST_CHANGE, 1);
+        /* An unknown change time (0) never expires: acctsec cannot tell. */
+        bool expired = l->conf.max_password_age > 0 && info.changed > 0 &&
+                       now - info.changed >= (int64_t) l->conf.max_password_age;
+        if (info.must_change || expired)
+                acctsec_frame_add_u64(reply, ACCTSEC_TAG_MUST_CHANGE, info.must_change ? 1 : 2);
         return 0;
 }
 
@@ -356,8 +359,11 @@ int handle_request(struct daemon *d, const struct ucred *peer, const struct acct
         case ACCTSEC_OP_ACCOUNT_DISABLE:
         case ACCTSEC_OP_ACCOUNT_ENABLE:
         case ACCTSEC_OP_EXPIRE_PASSWORD:
-        case ACCTSEC_OP_PASSWORD_COMMIT:
                 return handle_account_request(d, peer, req, reply);
+        case ACCTSEC_OP_PASSWORD_COMMIT:
+        case ACCTSEC_OP_PASSWORD_POLICY:
+        case ACCTSEC_OP_PASSWORD_CHECK:
+                return handle_password_request(d, peer, req, reply);
         default:
                 reply_error(reply, -EOPNOTSUPP, "unknown request type");
                 return -EOPNOTSUPP;

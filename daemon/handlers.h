@@ -48,3 +48,5 @@ int handle_email_request(struct daemon *d, const struct ucred *peer, const struc
                          struct acctsec_frame *reply);
 int handle_account_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
                            struct acctsec_frame *reply);
+int handle_password_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                            struct acctsec_frame *reply);

@@ -63,57 +63,13 @@ static int handle_expire(struct daemon *d, const struct ucred *peer, const struc
         return 0;
 }
 
-/* pam_acctsec.so commit: only from root (passwd, chpasswd, login and sshd
- * run as root); a user calling the daemon directly must not be able to
- * clear their own forced change. */
-static int handle_commit(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                         struct acctsec_frame *reply) {
-        struct login l;
-        struct principal who;
-        uint64_t ruid = 0, at_login = 0;
-        char detail[USER_NAME_MAX + 16];
-        int64_t now = (int64_t) time(NULL);
-
-        if (peer->uid != 0)
-                return refuse(reply, peer, req->type, "only root records password changes");
-        if (login_prologue(d, peer, req, &l, reply))
-                return 0;
-        if (!l.a.known)
-                return reply_error(reply, -ENOENT, "no such user");
-        (void) acctsec_msg_u64(req, ACCTSEC_TAG_UID, &ruid);
-        (void) acctsec_msg_u64(req, ACCTSEC_TAG_FLAG, &at_login);
-        if (at_login) /* PAM_CHANGE_EXPIRED_AUTHTOK: sshd or login, for the user */
-                snprintf(detail, sizeof(detail), "by the user, at login (the password had expired)");
-        else if (ruid == l.p.uid)
-                snprintf(detail, sizeof(detail), "by the user");
-        else if (ruid <= UINT32_MAX && user_by_uid((uid_t) ruid, &who) == 0)
-                snprintf(detail, sizeof(detail), "by %s", who.name);
-        else
-                snprintf(detail, sizeof(detail), "by uid %llu", (unsigned long long) ruid);
-        struct event ev = event_of(&l.a, EV_PASSWORD_CHANGED, detail);
-        int r = store_begin(&d->store);
-        if (r == 0)
-                r = account_password_changed_in(&d->store, l.a.user, now);
-        if (r == 0)
-                r = seclog_commit(&d->store, now, &ev, 1);
-        else
-                store_rollback(&d->store);
-        if (r < 0)
-                return reply_db_error(reply, req->type, l.a.user, r);
-        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
-        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, l.a.user);
-        return 0;
-}
-
 int handle_account_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
                            struct acctsec_frame *reply) {
         switch (req->type) {
         case ACCTSEC_OP_ACCOUNT_DISABLE:
         case ACCTSEC_OP_ACCOUNT_ENABLE:
                 return handle_disable(d, peer, req, reply);
-        case ACCTSEC_OP_EXPIRE_PASSWORD:
-                return handle_expire(d, peer, req, reply);
         default:
-                return handle_commit(d, peer, req, reply);
+                return handle_expire(d, peer, req, reply);
         }
 }

@@ -81,6 +81,14 @@ static const char *const migrations[] = {
         "  must_change INTEGER NOT NULL DEFAULT 0," /* 1: change the password at the next login */
         "  changed INTEGER NOT NULL DEFAULT 0,"     /* last recorded password change; 0 unknown */
         "  updated INTEGER NOT NULL) WITHOUT ROWID;",
+        /* 6: password history: argon2id hashes (crypto_pwhash_str) of the
+         * last passwords, written by pam_acctsec.so commit */
+        "CREATE TABLE password_history ("
+        "  id INTEGER PRIMARY KEY,"
+        "  user TEXT NOT NULL,"
+        "  hash TEXT NOT NULL,"
+        "  created INTEGER NOT NULL);"
+        "CREATE INDEX password_history_by_user ON password_history (user, id);",
 };
 
 int store_schema_version(void) {

@@ -25,6 +25,7 @@
 #define FIELD_MAX 255 /* rhost and tty are trimmed to this and made printable */
 #define MAIL_WAIT_MS 60000 /* acctsecd gives up on a delivery after mail_timeout (<= 50 s) + 5 s */
 #define RESEND_MAX 5       /* "resend"s in one attempt */
+#define PWHASH_WAIT_MS 30000 /* acctsecd hashes passwords in a bounded pool: allow for a queue */
 
 struct exchange {
         struct acctsec_frame req;
@@ -108,27 +109,33 @@ static int ask(pam_handle_t *pamh, const struct module_args *a, uint8_t op, cons
         return ask_for(pamh, a, op, user, code, NULL, a->conf.timeout_ms, x, ret_open);
 }
 
-static int ask_commit(pam_handle_t *pamh, const struct module_args *a, const char *user, bool at_login,
-                      struct exchange *x, bool *ret_open) {
+/* The password stack's requests: who runs the change (the real uid:
+ * passwd is setuid root) and whether it is an expired password changed at
+ * login (sshd and login do that as root, for the user). */
+static int ask_password(pam_handle_t *pamh, const struct module_args *a, uint8_t op, const char *user,
+                        const char *password, bool at_login, unsigned timeout_ms, struct exchange *x, bool *ret_open) {
         struct acctsec_frame *f = &x->req;
-        acctsec_frame_init(f, ACCTSEC_OP_PASSWORD_COMMIT);
+        acctsec_frame_init(f, op);
         acctsec_frame_add_str(f, ACCTSEC_TAG_USER, user);
         add_item(pamh, f, ACCTSEC_TAG_SERVICE, PAM_SERVICE);
         add_item(pamh, f, ACCTSEC_TAG_RHOST, PAM_RHOST);
         add_item(pamh, f, ACCTSEC_TAG_TTY, PAM_TTY);
-        /* The real uid: passwd is setuid root, so this is who ran the change. */
+        if (a->overrides_len > 0)
+                acctsec_frame_add_str(f, ACCTSEC_TAG_CONF, a->overrides);
         acctsec_frame_add_u64(f, ACCTSEC_TAG_UID, (uint64_t) getuid());
-        /* sshd and login change an expired password as root, for the user. */
         acctsec_frame_add_u64(f, ACCTSEC_TAG_FLAG, at_login);
+        acctsec_frame_add_str_opt(f, ACCTSEC_TAG_PASSWORD, password);
         *ret_open = false;
-        int r = acctsec_call(a->conf.socket, a->conf.timeout_ms, f, &x->reply);
+        int r = acctsec_call(a->conf.socket, timeout_ms, f, &x->reply);
+        acctsec_frame_wipe(f);
         if (r == 0 && x->reply.type != ACCTSEC_REPLY_OK)
                 r = -acctsec_reply_errno(&x->reply);
         if (r == 0)
                 return PAM_SUCCESS;
         if (transport_error(r) && a->conf.failmode == ACCTSEC_FAILMODE_OPEN)
                 *ret_open = true;
-        pam_syslog(pamh, LOG_ERR, "acctsecd at %s: %s during password-commit for %s", a->conf.socket, strerror(-r), user);
+        pam_syslog(pamh, LOG_ERR, "acctsecd at %s: %s during %s for %s", a->conf.socket, strerror(-r),
+                   acctsec_op_name(op), user);
         return acctsec_errno_to_pam(r);
 }
 
@@ -386,20 +393,89 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
         (void) acctsec_msg_u64(&x->reply, ACCTSEC_TAG_MUST_CHANGE, &must_change);
         if (must_change) {
                 if (!a.conf.silent)
-                        pam_error(pamh, "You are required to change your password now (administrator request).");
+                        pam_error(pamh, must_change == 2 ? "Your password has expired: you are required to change it now."
+                                                         : "You are required to change your password now "
+                                                           "(administrator request).");
                 return PAM_NEW_AUTHTOK_REQD;
         }
         return PAM_SUCCESS;
 }
 
-/* The password stack.  "commit", placed after pam_unix, runs only once the
- * password really changed: the daemon clears a forced change and records
- * the time.  (The policy line before pam_unix comes with the policy.) */
+/* The policy line, before pam_unix: the policy is shown, then the new
+ * password is asked (and retyped) and checked by the daemon (rules and
+ * history) up to retry= times; pam_unix use_authtok then takes it. */
+static int password_policy(pam_handle_t *pamh, const struct module_args *a, int flags, const char *user,
+                           struct exchange *x) {
+        bool at_login = flags & PAM_CHANGE_EXPIRED_AUTHTOK, open = false;
+        uint64_t decision = ACCTSEC_DENY_POLICY;
+
+        int r = ask_password(pamh, a, ACCTSEC_OP_PASSWORD_POLICY, user, NULL, at_login, a->conf.timeout_ms, x, &open);
+        if (open)
+                return PAM_IGNORE;
+        if (r != PAM_SUCCESS) /* no daemon, no policy: refuse the change */
+                return PAM_AUTHTOK_ERR;
+        (void) acctsec_msg_u64(&x->reply, ACCTSEC_TAG_DECISION, &decision);
+        const char *m = acctsec_msg_str(&x->reply, ACCTSEC_TAG_MESSAGE);
+        if (decision != ACCTSEC_ALLOW) {
+                pam_error(pamh, "%s", m ? m : "The password cannot be changed here.");
+                return PAM_AUTHTOK_ERR;
+        }
+        if (flags & PAM_PRELIM_CHECK)
+                return PAM_SUCCESS;
+        if (m && !a->conf.silent)
+                pam_info(pamh, "%s", m);
+        for (unsigned i = 0; i < a->conf.retry; i++) {
+                const char *tok = NULL;
+                r = pam_get_authtok(pamh, PAM_AUTHTOK, &tok, NULL);
+                if (r == PAM_TRY_AGAIN) /* the two did not match: libpam said so */
+                        continue;
+                if (r != PAM_SUCCESS || !tok)
+                        return r == PAM_SUCCESS ? PAM_AUTHTOK_ERR : r;
+                r = ask_password(pamh, a, ACCTSEC_OP_PASSWORD_CHECK, user, tok, at_login,
+                                 a->conf.timeout_ms + PWHASH_WAIT_MS, x, &open);
+                if (open)
+                        return PAM_IGNORE;
+                if (r != PAM_SUCCESS) {
+                        (void) pam_set_item(pamh, PAM_AUTHTOK, NULL);
+                        return PAM_AUTHTOK_ERR;
+                }
+                decision = ACCTSEC_DENY_POLICY;
+                (void) acctsec_msg_u64(&x->reply, ACCTSEC_TAG_DECISION, &decision);
+                if (decision == ACCTSEC_ALLOW)
+                        return PAM_SUCCESS;
+                m = acctsec_msg_str(&x->reply, ACCTSEC_TAG_MESSAGE);
+                pam_error(pamh, "%s", m ? m : "The password was refused.");
+                (void) pam_set_item(pamh, PAM_AUTHTOK, NULL);
+        }
+        return PAM_MAXTRIES;
+}
+
+/* The commit line, after pam_unix: runs only once the password really
+ * changed.  The daemon clears a forced change, records the time and (with
+ * history=) the new password's argon2id hash, and mails a notice.  It
+ * succeeds whatever happens: the password module decided, and in the usual
+ * "[success=1 default=ignore] pam_unix" stack it is the only line left to
+ * give the stack its result (PAM_IGNORE there would make libpam fail a
+ * change that happened). */
+static int password_commit(pam_handle_t *pamh, const struct module_args *a, int flags, const char *user,
+                           struct exchange *x) {
+        const void *tok = NULL;
+        bool open = false;
+        if (flags & PAM_PRELIM_CHECK)
+                return PAM_SUCCESS;
+        (void) pam_get_item(pamh, PAM_AUTHTOK, &tok);
+        int r = ask_password(pamh, a, ACCTSEC_OP_PASSWORD_COMMIT, user, tok, (flags & PAM_CHANGE_EXPIRED_AUTHTOK) != 0,
+                             a->conf.timeout_ms + PWHASH_WAIT_MS, x, &open);
+        if (r != PAM_SUCCESS)
+                pam_syslog(pamh, LOG_ERR, "the password of %s changed, but acctsecd did not record it "
+                           "(a forced change stays in force)", user);
+        return PAM_SUCCESS;
+}
+
 PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv) {
         struct module_args a;
         struct exchange *x __attribute__((cleanup(exchange_free))) = NULL;
         const char *user = NULL;
-        bool open = false;
 
         int r = module_args_parse(pamh, flags, argc, argv, &a);
         if (r != PAM_SUCCESS)
@@ -408,19 +484,8 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
                 pam_syslog(pamh, LOG_ERR, "password takes no mode argument but commit");
                 return PAM_SERVICE_ERR;
         }
-        if (a.mode == MODE_NONE)
-                return PAM_IGNORE;
-        /* commit succeeds whatever happens: the password module decided, and
-         * in the usual "[success=1 default=ignore] pam_unix" stack it is the
-         * only line left to give the stack its result (PAM_IGNORE there
-         * would make libpam fail a change that happened). */
-        if (flags & PAM_PRELIM_CHECK)
-                return PAM_SUCCESS;
         r = get_user_and_exchange(pamh, &user, &x);
-        if (r == PAM_SUCCESS)
-                r = ask_commit(pamh, &a, user, (flags & PAM_CHANGE_EXPIRED_AUTHTOK) != 0, x, &open);
         if (r != PAM_SUCCESS)
-                pam_syslog(pamh, LOG_ERR, "the password of %s changed, but acctsecd did not record it "
-                           "(a forced change stays in force)", user);
-        return PAM_SUCCESS;
+                return a.mode == MODE_COMMIT ? PAM_SUCCESS : r;
+        return a.mode == MODE_COMMIT ? password_commit(pamh, &a, flags, user, x) : password_policy(pamh, &a, flags, user, x);
 }

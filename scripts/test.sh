@@ -77,6 +77,7 @@ suites() {
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_mfa" "$b/tests/pam/test_pam_mfa"
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_email" "$b/tests/pam/test_pam_email"
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_account" "$b/tests/pam/test_pam_account"
+    ACCTSEC_BUILD_DIR=$b tap "${p}pam_password" "$b/tests/pam/test_pam_password"
 }
 
 echo "== tiers 1-3: units, daemon integration, PAM stacks, concurrency"

@@ -3,7 +3,8 @@
 # not by `make check`.
 if HAVE_PAMTEST
 if HAVE_CMOCKA
-check_PROGRAMS += tests/pam/test_pam_lockout tests/pam/test_pam_concurrency tests/pam/test_pam_mfa tests/pam/test_pam_email tests/pam/test_pam_account
+check_PROGRAMS += tests/pam/test_pam_lockout tests/pam/test_pam_concurrency tests/pam/test_pam_mfa tests/pam/test_pam_email tests/pam/test_pam_account \
+	tests/pam/test_pam_password
 PAM_TEST_CFLAGS = $(AM_CFLAGS) $(NO_FORMAT_TRUNCATION) $(CMOCKA_CFLAGS) $(PAMTEST_CFLAGS) $(SQLITE_CFLAGS)
 PAM_TEST_LIBS = $(CMOCKA_LIBS) $(PAMTEST_LIBS) $(SQLITE_LIBS) $(PAM_LIBS)
 tests_pam_test_pam_lockout_SOURCES = tests/pam/test_pam_lockout.c tests/pam/harness.c tests/pam/harness.h
@@ -18,6 +19,9 @@ tests_pam_test_pam_mfa_LDADD = $(PAM_TEST_LIBS) $(OATH_LIBS)
 tests_pam_test_pam_account_SOURCES = tests/pam/test_pam_account.c tests/pam/harness.c tests/pam/harness.h
 tests_pam_test_pam_account_CFLAGS = $(PAM_TEST_CFLAGS)
 tests_pam_test_pam_account_LDADD = $(PAM_TEST_LIBS)
+tests_pam_test_pam_password_SOURCES = tests/pam/test_pam_password.c tests/pam/harness.c tests/pam/harness.h
+tests_pam_test_pam_password_CFLAGS = $(PAM_TEST_CFLAGS)
+tests_pam_test_pam_password_LDADD = $(PAM_TEST_LIBS)
 tests_pam_test_pam_email_SOURCES = tests/pam/test_pam_email.c tests/pam/harness.c tests/pam/harness.h
 tests_pam_test_pam_email_CFLAGS = $(PAM_TEST_CFLAGS)
 tests_pam_test_pam_email_LDADD = $(PAM_TEST_LIBS)

@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The password stack: the policy line before pam_unix (PASSWORD_POLICY,
+ * PASSWORD_CHECK) and the commit line after it (PASSWORD_COMMIT).  Only
+ * root asks (passwd, chpasswd, login and sshd run as root): a user talking
+ * to the daemon directly must not test guesses against the history or
+ * clear their own forced change.  argon2id work runs in a bounded pool of
+ * children, and these requests answer when it is done.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "account.h"
+#include "handlers.h"
+#include "log.h"
+#include "mailer.h"
+#include "pwhistory.h"
+#include "pwpolicy.h"
+#include "secret.h"
+#include "server.h"
+
+#define PWPOOL_TIMEOUT_USEC (30 * 1000000ULL)
+
+/* Who is changing whose password. */
+struct change {
+        struct login l;
+        uint64_t ruid;     /* the real uid of the process: passwd is setuid */
+        bool at_login;     /* PAM_CHANGE_EXPIRED_AUTHTOK: sshd or login, for the user */
+        bool by_user;      /* the user changes their own password */
+        bool exempt;       /* root changes another's and enforce_for_root = no */
+};
+
+static int change_prologue(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                           struct change *c, struct acctsec_frame *reply) {
+        uint64_t flag = 0;
+        memset(c, 0, sizeof(*c));
+        if (peer->uid != 0)
+                return refuse(reply, peer, req->type, "only root changes passwords"), 1;
+        if (login_prologue(d, peer, req, &c->l, reply))
+                return 1;
+        if (!c->l.a.known)
+                return reply_error(reply, -ENOENT, "no such user"), 1;
+        c->ruid = c->l.p.uid;
+        (void) acctsec_msg_u64(req, ACCTSEC_TAG_UID, &c->ruid);
+        (void) acctsec_msg_u64(req, ACCTSEC_TAG_FLAG, &flag);
+        c->at_login = flag != 0;
+        c->by_user = c->at_login || c->ruid == c->l.p.uid;
+        c->exempt = !c->by_user && c->ruid == 0 && !c->l.conf.enforce_for_root;
+        return 0;
+}
+
+static struct child_pool *pool(struct daemon *d) {
+        if (!d->pwpool.event)
+                d->pwpool = (struct child_pool){ .event = d->event, .max = PWHISTORY_POOL,
+                                                 .timeout_usec = PWPOOL_TIMEOUT_USEC };
+        return &d->pwpool;
+}
+
+static void reply_verdict(struct acctsec_frame *reply, bool ok, const char *message) {
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_DECISION, ok ? ACCTSEC_ALLOW : ACCTSEC_DENY_POLICY);
+        acctsec_frame_add_str_opt(reply, ACCTSEC_TAG_MESSAGE, message);
+}
+
+/* A user changing their own password when an admin forbade it (a change
+ * forced at login is the admin's own request, so it is allowed). */
+static bool self_change_refused(const struct change *c) {
+        return !c->l.conf.allow_self_change && c->by_user && !c->at_login && c->ruid != 0;
+}
+
+#define SELF_CHANGE_REFUSED "Password changes are made by an administrator: ask one to reset your password."
+
+static int handle_policy(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                         struct acctsec_frame *reply) {
+        struct change c;
+        char text[512];
+        if (change_prologue(d, peer, req, &c, reply))
+                return 0;
+        if (self_change_refused(&c))
+                return reply_verdict(reply, false, SELF_CHANGE_REFUSED), 0;
+        (void) pwpolicy_text(&c.l.conf, text, sizeof(text));
+        reply_verdict(reply, true, c.exempt ? NULL : text);
+        return 0;
+}
+
+/* PASSWORD_CHECK: the rules now, the history in a child. */
+struct check_job {
+        struct pending_reply *pending;
+        unsigned history;
+        struct pwhistory_job job;
+};
+
+static void on_checked(int r, const char *out, void *userdata) {
+        struct check_job *cj = userdata;
+        struct acctsec_frame *f = calloc(1, sizeof(*f));
+        char msg[128];
+        if (r < 0 && r != -EACCES)
+                log_error("password history check failed: %s", out);
+        if (r == -EACCES)
+                snprintf(msg, sizeof(msg), "The password must not be one of your last %u passwords.", cj->history);
+        else if (r < 0)
+                snprintf(msg, sizeof(msg), "The password history cannot be checked now; try again later.");
+        if (f) {
+                reply_verdict(f, r == 0, r == 0 ? NULL : msg);
+                if (cj->pending)
+                        server_reply(cj->pending, f);
+                free(f);
+        }
+        acctsec_wipe(cj, sizeof(*cj));
+        free(cj);
+}
+
+static int handle_check(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                        struct acctsec_frame *reply) {
+        struct change c;
+        struct pwpolicy_result res;
+        const char *password = NULL;
+
+        if (change_prologue(d, peer, req, &c, reply))
+                return 0;
+        if (get_str(req, ACCTSEC_TAG_PASSWORD, true, &password) < 0)
+                return reply_verdict(reply, false, "The password has a character that is not allowed."), 0;
+        if (self_change_refused(&c))
+                return reply_verdict(reply, false, SELF_CHANGE_REFUSED), 0;
+        if (c.exempt)
+                return reply_verdict(reply, true, NULL), 0;
+        int r = pwpolicy_check(&c.l.conf, c.l.a.user, password, strlen(password), &res);
+        if (r < 0 && r != -EINVAL)
+                log_error("password policy for %s: %s (%s)", c.l.a.user, res.message, strerror(-r));
+        if (r < 0)
+                return reply_verdict(reply, false, res.message), 0;
+        if (c.l.conf.history == 0 || strlen(password) > PWHISTORY_PASSWORD_MAX)
+                return reply_verdict(reply, true, NULL), 0;
+        struct check_job *cj = calloc(1, sizeof(*cj));
+        if (!cj)
+                return reply_error(reply, -ENOMEM, "out of memory");
+        cj->history = c.l.conf.history;
+        r = pwhistory_load(&d->store, c.l.a.user, c.l.conf.history, &cj->job);
+        if (r < 0 || cj->job.n == 0) {
+                free(cj);
+                return r < 0 ? reply_db_error(reply, req->type, c.l.a.user, r) : (reply_verdict(reply, true, NULL), 0);
+        }
+        strcpy(cj->job.password, password);
+        r = child_pool_run(pool(d), pwhistory_match_run, &cj->job, on_checked, cj);
+        if (r < 0) {
+                acctsec_wipe(cj, sizeof(*cj));
+                free(cj);
+                return reply_error(reply, r, "cannot start the history check");
+        }
+        /* The child has (or will get) its own copy; ours waits in cj. */
+        cj->pending = server_defer(d->srv);
+        if (!cj->pending)
+                return reply_error(reply, -ENOMEM, "out of memory");
+        return HANDLE_DEFERRED;
+}
+
+/* PASSWORD_COMMIT: the change happened.  Record it (and, with a history,
+ * the new password's hash, made in a child), then tell the user by mail. */
+struct commit_job {
+        struct daemon *d;
+        struct pending_reply *pending;
+        char user[USER_NAME_MAX];
+        char service[64], rhost[256], tty[64];
+        char detail[USER_NAME_MAX + 64];
+        unsigned keep;
+        struct pwhistory_job job;
+};
+
+static void notified(int r, const char *out, void *userdata) {
+        if (r < 0)
+                log_warning("password change notice to %s not delivered: %s", (const char *) userdata, out);
+        free(userdata);
+}
+
+/* "Your password was changed": never the password, never a link. */
+static void notify(struct daemon *d, const struct commit_job *j) {
+        struct email_info e;
+        char host[256] = "localhost", when[64] = "", body[2048];
+        time_t t = time(NULL);
+        struct tm tm;
+        if (email_get(&d->store, j->user, &e) < 0 || !e.address[0])
+                return;
+        (void) gethostname(host, sizeof(host) - 1);
+        if (gmtime_r(&t, &tm))
+                strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+        snprintf(body, sizeof(body),
+                 "The password of the account %s on %s was changed.\n\n"
+                 "  at:      %s\n  service: %s\n  from:    %s\n  who:     %s\n\n"
+                 "If this was not you, tell your administrator now.\n",
+                 j->user, host, when, j->service[0] ? j->service : "-", j->rhost[0] ? j->rhost : "this machine",
+                 j->detail);
+        struct mail_message m = { .to = e.address, .subject = "Your password was changed", .body = body };
+        char *who = strdup(j->user);
+        if (!who || mailer_send(d->event, &d->policy.global, &m, notified, who) < 0) {
+                log_warning("password change notice to %s: cannot start the delivery", j->user);
+                free(who);
+        }
+}
+
+static int record_change(struct daemon *d, struct commit_job *j, const char *hash) {
+        int64_t now = (int64_t) time(NULL);
+        struct event ev = { .type = EV_PASSWORD_CHANGED, .user = j->user, .service = j->service[0] ? j->service : NULL,
+                            .rhost = j->rhost[0] ? j->rhost : NULL, .tty = j->tty[0] ? j->tty : NULL,
+                            .detail = j->detail };
+        int r = store_begin(&d->store);
+        if (r == 0)
+                r = account_password_changed_in(&d->store, j->user, now);
+        if (r == 0 && hash)
+                r = pwhistory_add_in(&d->store, j->user, hash, j->keep, now);
+        if (r == 0)
+                r = seclog_commit(&d->store, now, &ev, 1);
+        else
+                store_rollback(&d->store);
+        if (r == 0)
+                notify(d, j);
+        return r;
+}
+
+static void on_hashed(int r, const char *out, void *userdata) {
+        struct commit_job *j = userdata;
+        struct acctsec_frame *f = calloc(1, sizeof(*f));
+        if (r < 0)
+                log_error("hashing the new password of %s for the history failed: %s", j->user, out);
+        /* Without a hash the change is still recorded (the forced change ends). */
+        int q = record_change(j->d, j, r == 0 && strncmp(out, "$argon2id$", 10) == 0 ? out : NULL);
+        if (f) {
+                if (q < 0)
+                        reply_db_error(f, ACCTSEC_OP_PASSWORD_COMMIT, j->user, q);
+                else
+                        acctsec_frame_init(f, ACCTSEC_REPLY_OK);
+                if (j->pending)
+                        server_reply(j->pending, f);
+                free(f);
+        }
+        acctsec_wipe(j, sizeof(*j));
+        free(j);
+}
+
+static int handle_commit(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                         struct acctsec_frame *reply) {
+        struct change c;
+        struct principal who;
+        const char *password = NULL;
+
+        if (change_prologue(d, peer, req, &c, reply))
+                return 0;
+        (void) get_str(req, ACCTSEC_TAG_PASSWORD, false, &password);
+        struct commit_job *j = calloc(1, sizeof(*j));
+        if (!j)
+                return reply_error(reply, -ENOMEM, "out of memory");
+        j->d = d;
+        j->keep = c.l.conf.history;
+        snprintf(j->user, sizeof(j->user), "%s", c.l.a.user);
+        snprintf(j->service, sizeof(j->service), "%s", c.l.a.service ? c.l.a.service : "");
+        snprintf(j->rhost, sizeof(j->rhost), "%s", c.l.a.rhost ? c.l.a.rhost : "");
+        snprintf(j->tty, sizeof(j->tty), "%s", c.l.a.tty ? c.l.a.tty : "");
+        if (c.at_login) /* sshd and login change an expired password as root, for the user */
+                snprintf(j->detail, sizeof(j->detail), "by the user, at login (the password had expired)");
+        else if (c.ruid == c.l.p.uid)
+                snprintf(j->detail, sizeof(j->detail), "by the user");
+        else if (c.ruid <= UINT32_MAX && user_by_uid((uid_t) c.ruid, &who) == 0)
+                snprintf(j->detail, sizeof(j->detail), "by %s", who.name);
+        else
+                snprintf(j->detail, sizeof(j->detail), "by uid %llu", (unsigned long long) c.ruid);
+        if (!password || !password[0] || j->keep == 0 || strlen(password) > PWHISTORY_PASSWORD_MAX) {
+                int r = record_change(d, j, NULL);
+                free(j);
+                if (r < 0)
+                        return reply_db_error(reply, req->type, c.l.a.user, r);
+                acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+                return 0;
+        }
+        strcpy(j->job.password, password);
+        int r = child_pool_run(pool(d), pwhistory_hash_run, &j->job, on_hashed, j);
+        if (r < 0) { /* record it anyway, without the hash */
+                r = record_change(d, j, NULL);
+                acctsec_wipe(j, sizeof(*j));
+                free(j);
+                if (r < 0)
+                        return reply_db_error(reply, req->type, c.l.a.user, r);
+                acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+                return 0;
+        }
+        j->pending = server_defer(d->srv);
+        if (!j->pending)
+                return reply_error(reply, -ENOMEM, "out of memory");
+        return HANDLE_DEFERRED;
+}
+
+int handle_password_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                            struct acctsec_frame *reply) {
+        switch (req->type) {
+        case ACCTSEC_OP_PASSWORD_POLICY:
+                return handle_policy(d, peer, req, reply);
+        case ACCTSEC_OP_PASSWORD_CHECK:
+                return handle_check(d, peer, req, reply);
+        default:
+                return handle_commit(d, peer, req, reply);
+        }
+}
