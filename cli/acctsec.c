@@ -34,6 +34,8 @@ static void usage(FILE *f) {
               "  account disable --user NAME   refuse every login of a user, public keys included (admins)\n"
               "  account enable --user NAME    allow them again (admins)\n"
               "  account expire-password --user NAME  the password must be changed at the next login (admins)\n"
+              "  account reset-password --user NAME [--mail]  a temporary password, shown once or mailed;\n"
+              "                                changed at the next login (admins)\n"
               "  backup-codes generate [--user NAME]  a new set of 10 single-use codes (voids the old set)\n"
               "  backup-codes status [--user NAME]  how many are left\n\n"
               "Options:\n"
@@ -290,6 +292,7 @@ static const struct command {
         { "account", "disable", 0, cmd_account_disable },
         { "account", "enable", 0, cmd_account_enable },
         { "account", "expire-password", 0, cmd_account_expire },
+        { "account", "reset-password", 0, cmd_account_reset_password },
         { "backup-codes", "generate", 0, cmd_backup_generate },
         { "backup-codes", "status", 0, cmd_backup_status },
 };
@@ -303,11 +306,12 @@ static void default_socket(struct cli *c) {
 }
 
 static int parse_options(struct cli *c, int argc, char **argv) {
-        enum { ARG_SOCKET = 256, ARG_JSON, ARG_USER, ARG_VERSION, ARG_OFF };
+        enum { ARG_SOCKET = 256, ARG_JSON, ARG_USER, ARG_VERSION, ARG_OFF, ARG_MAIL };
         static const struct option longopts[] = {
                 { "socket", required_argument, NULL, ARG_SOCKET }, { "json", no_argument, NULL, ARG_JSON },
                 { "user", required_argument, NULL, ARG_USER },     { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },     { "off", no_argument, NULL, ARG_OFF },
+                { "mail", no_argument, NULL, ARG_MAIL },
                 {},
         };
         int o;
@@ -328,6 +332,9 @@ static int parse_options(struct cli *c, int argc, char **argv) {
                         break;
                 case ARG_OFF:
                         c->off = true;
+                        break;
+                case ARG_MAIL:
+                        c->mail = true;
                         break;
                 case 'h':
                         usage(stdout);

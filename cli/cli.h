@@ -16,7 +16,8 @@ struct cli {
         char socket[ACCTSEC_SOCKET_PATH_MAX];
         const char *user;
         bool json;
-        bool off; /* mfa require --off */
+        bool off;  /* mfa require --off */
+        bool mail; /* account reset-password --mail */
         const char *verb;
         char **args; /* the command's own positional arguments */
         struct acctsec_frame req;
@@ -45,3 +46,4 @@ int cmd_email_verify(struct cli *c);
 int cmd_account_disable(struct cli *c);
 int cmd_account_enable(struct cli *c);
 int cmd_account_expire(struct cli *c);
+int cmd_account_reset_password(struct cli *c);

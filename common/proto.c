@@ -192,6 +192,7 @@ const char *acctsec_op_name(uint8_t op) {
                 [ACCTSEC_OP_PASSWORD_COMMIT] = "password-commit",
                 [ACCTSEC_OP_PASSWORD_POLICY] = "password-policy",
                 [ACCTSEC_OP_PASSWORD_CHECK] = "password-check",
+                [ACCTSEC_OP_RESET_PASSWORD] = "reset-password",
         };
         if (op < ARRAY_SIZE(names) && names[op])
                 return names[op];

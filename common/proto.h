@@ -49,6 +49,7 @@ enum acctsec_op {
         ACCTSEC_OP_PASSWORD_COMMIT = 27, /* the password was changed       (module, password; root only; deferred) */
         ACCTSEC_OP_PASSWORD_POLICY = 28, /* the policy text; may the caller change it? (module, password; root only) */
         ACCTSEC_OP_PASSWORD_CHECK = 29,  /* a new password against policy and history (module; root only; deferred) */
+        ACCTSEC_OP_RESET_PASSWORD = 30,  /* admin: a new random password, changed at next login (CLI; deferred) */
 };
 
 /* Reply types. */

@@ -71,21 +71,25 @@ int account_set_disabled(struct store *s, const char *user, bool disabled, const
         return seclog_commit(s, now, &ev, 1);
 }
 
+int account_expire_in(struct store *s, const char *user, int64_t now) {
+        int r = ensure_row(s, user, now);
+        if (r < 0)
+                return r;
+        sqlite3_stmt *st = store_stmt(s, "UPDATE account SET must_change = 1, updated = ? WHERE user = ?");
+        if (!st)
+                return -EIO;
+        sqlite3_bind_int64(st, 1, now);
+        sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+        return store_exec_stmt(st);
+}
+
 int account_expire_password(struct store *s, const char *user, const char *actor, int64_t now) {
         struct event ev = { .type = EV_PASSWORD_EXPIRED, .user = user, .actor = actor,
                             .detail = "the password must be changed at the next login" };
         int r = store_begin(s);
         if (r < 0)
                 return r;
-        r = ensure_row(s, user, now);
-        sqlite3_stmt *st = r < 0 ? NULL : store_stmt(s, "UPDATE account SET must_change = 1, updated = ? WHERE user = ?");
-        if (r == 0 && !st)
-                r = -EIO;
-        if (r == 0) {
-                sqlite3_bind_int64(st, 1, now);
-                sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
-                r = store_exec_stmt(st);
-        }
+        r = account_expire_in(s, user, now);
         if (r < 0) {
                 store_rollback(s);
                 return r;

@@ -22,6 +22,8 @@ int account_get(struct store *s, const char *user, struct account_info *ret);
 int account_set_disabled(struct store *s, const char *user, bool disabled, const char *actor, int64_t now,
                          bool *ret_changed);
 int account_expire_password(struct store *s, const char *user, const char *actor, int64_t now);
+/* The same inside the caller's transaction, without the event. */
+int account_expire_in(struct store *s, const char *user, int64_t now);
 
 /* The password was changed (pam_acctsec.so commit, after pam_unix): the
  * forced change is cleared and the time recorded, inside the caller's

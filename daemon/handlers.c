@@ -363,6 +363,7 @@ int handle_request(struct daemon *d, const struct ucred *peer, const struct acct
         case ACCTSEC_OP_PASSWORD_COMMIT:
         case ACCTSEC_OP_PASSWORD_POLICY:
         case ACCTSEC_OP_PASSWORD_CHECK:
+        case ACCTSEC_OP_RESET_PASSWORD:
                 return handle_password_request(d, peer, req, reply);
         default:
                 reply_error(reply, -EOPNOTSUPP, "unknown request type");

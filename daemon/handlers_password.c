@@ -20,6 +20,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "mailer.h"
+#include "passcheck.h"
 #include "pwhistory.h"
 #include "pwpolicy.h"
 #include "secret.h"
@@ -293,6 +294,173 @@ static int handle_commit(struct daemon *d, const struct ucred *peer, const struc
         return HANDLE_DEFERRED;
 }
 
+/* acctsec account reset-password: a random password that meets the user's
+ * policy, set through the system's own password stack (/etc/pam.d/acctsec,
+ * pam_unix hashes it), to be changed at the next login; shown once to the
+ * admin, or mailed to the user's verified address. */
+#define RESET_LENGTH 20
+#define RESET_TIMEOUT_USEC (30 * 1000000ULL)
+
+struct reset_job {
+        struct daemon *d;
+        struct pending_reply *pending;
+        struct passcheck pc;
+        char user[USER_NAME_MAX];
+        char actor[USER_NAME_MAX + 16];
+        char password[RESET_LENGTH + 1];
+        bool mail;
+};
+
+/* 20 characters with each class: about 120 bits, and the policy's rules
+ * (user name, dictionary) are checked too; a refusal draws again. */
+static int generate(const struct acctsec_conf *c, const char *user, char out[RESET_LENGTH + 1]) {
+        static const char upper[] = "ABCDEFGHJKLMNPQRSTUVWXYZ", lower[] = "abcdefghijkmnopqrstuvwxyz",
+                          digit[] = "23456789", special[] = "-_.:+=%@", all[] =
+                                  "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_.:+=%@";
+        const char *sets[] = { upper, lower, digit, special };
+        for (int round = 0; round < 100; round++) {
+                for (int i = 0; i < RESET_LENGTH; i++) {
+                        const char *set = i < 4 ? sets[i] : all;
+                        out[i] = set[randombytes_uniform((uint32_t) strlen(set))];
+                }
+                out[RESET_LENGTH] = '\0';
+                /* shuffle so the classes are not always in front */
+                for (int i = RESET_LENGTH - 1; i > 0; i--) {
+                        int k = (int) randombytes_uniform((uint32_t) i + 1);
+                        char t = out[i];
+                        out[i] = out[k];
+                        out[k] = t;
+                }
+                int r = pwpolicy_check(c, user, out, RESET_LENGTH, NULL);
+                if (r == 0)
+                        return 0;
+                if (r != -EINVAL)
+                        return r;
+        }
+        return -EAGAIN;
+}
+
+static void mail_reset(struct daemon *d, const struct reset_job *j, const char *address) {
+        char host[256] = "localhost", body[1024];
+        (void) gethostname(host, sizeof(host) - 1);
+        snprintf(body, sizeof(body),
+                 "An administrator (%s) reset the password of the account %s on %s.\n\n"
+                 "Your temporary password: %s\n\n"
+                 "It works for one login: you will be asked to choose a new password\n"
+                 "then.  Delete this mail afterwards.\n",
+                 j->actor, j->user, host, j->password);
+        struct mail_message m = { .to = address, .subject = "Your password was reset", .body = body };
+        char *who = strdup(j->user);
+        if (!who || mailer_send(d->event, &d->policy.global, &m, notified, who) < 0) {
+                log_warning("password reset mail to %s: cannot start the delivery", j->user);
+                free(who);
+        }
+        acctsec_wipe(body, sizeof(body));
+}
+
+static void on_reset(int r, const char *out, void *userdata) {
+        struct reset_job *j = userdata;
+        struct daemon *d = j->d;
+        struct acctsec_frame *f = calloc(1, sizeof(*f));
+        struct email_info e = { 0 };
+        int64_t now = (int64_t) time(NULL);
+        struct event ev = { .type = EV_PASSWORD_RESET, .user = j->user, .actor = j->actor,
+                            .detail = j->mail ? "a temporary password, mailed; change required at the next login"
+                                              : "a temporary password, shown to the admin; change required at the next login" };
+        int q = r;
+        if (r < 0)
+                log_error("reset-password for %s: %s", j->user, out);
+        if (q == 0 && j->mail)
+                q = email_get(&d->store, j->user, &e);
+        if (q == 0)
+                q = store_begin(&d->store);
+        if (q == 0) {
+                q = account_password_changed_in(&d->store, j->user, now);
+                if (q == 0)
+                        q = account_expire_in(&d->store, j->user, now);
+                if (q == 0)
+                        q = seclog_commit(&d->store, now, &ev, 1);
+                else
+                        store_rollback(&d->store);
+        }
+        if (q == 0 && j->mail && e.address[0])
+                mail_reset(d, j, e.address);
+        if (f) {
+                if (r < 0)
+                        reply_error(f, r, "the password could not be set (see acctsecd's log)");
+                else if (q < 0)
+                        reply_db_error(f, ACCTSEC_OP_RESET_PASSWORD, j->user, q);
+                else {
+                        acctsec_frame_init(f, ACCTSEC_REPLY_OK);
+                        acctsec_frame_add_str(f, ACCTSEC_TAG_USER, j->user);
+                        if (j->mail) {
+                                char masked[EMAIL_ADDRESS_MAX + 8];
+                                (void) mail_mask(e.address, masked, sizeof(masked));
+                                acctsec_frame_add_u64(f, ACCTSEC_TAG_SENT, 1);
+                                acctsec_frame_add_str(f, ACCTSEC_TAG_ADDRESS, masked);
+                        } else
+                                acctsec_frame_add_str(f, ACCTSEC_TAG_PASSWORD, j->password);
+                }
+                if (j->pending)
+                        server_reply(j->pending, f);
+                acctsec_frame_wipe(f);
+                free(f);
+        }
+        acctsec_wipe(j, sizeof(*j));
+        free(j);
+}
+
+static int handle_reset(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                        struct acctsec_frame *reply) {
+        const char *user, *why = NULL;
+        struct principal p;
+        struct acctsec_conf conf;
+        struct email_info e;
+        uint64_t mail = 0;
+
+        if (get_str(req, ACCTSEC_TAG_USER, true, &user) < 0)
+                return reply_error(reply, -EINVAL, "needs a user (--user NAME)");
+        if (role_of(peer->uid, &d->policy.global) != ROLE_ADMIN)
+                return refuse(reply, peer, req->type, "only admins may reset a password");
+        int r = user_by_name(user, &p);
+        if (r < 0)
+                return reply_error(reply, r, r == -ENOENT ? "no such user" : "user lookup failed");
+        /* An admin group member who could set root's password would be root. */
+        if (p.uid == 0 && peer->uid != 0)
+                return refuse(reply, peer, req->type, "only root may reset root's password");
+        (void) acctsec_msg_u64(req, ACCTSEC_TAG_FLAG, &mail);
+        if (mail && (email_get(&d->store, p.name, &e) < 0 || !e.address[0]))
+                return reply_error(reply, -ENOENT, "the user has no verified mail address: reset without --mail "
+                                                   "and hand the password over yourself");
+        r = policy_for(&d->policy, &p, PASSCHECK_SERVICE, NULL, &conf, &why);
+        if (r < 0)
+                return reply_error(reply, r, why);
+        struct reset_job *j = calloc(1, sizeof(*j));
+        if (!j)
+                return reply_error(reply, -ENOMEM, "out of memory");
+        j->d = d;
+        j->mail = mail != 0;
+        snprintf(j->user, sizeof(j->user), "%s", p.name);
+        actor_name(peer, j->actor, sizeof(j->actor));
+        r = generate(&conf, p.name, j->password);
+        if (r < 0) {
+                free(j);
+                return reply_error(reply, r, "cannot make a password that meets the policy (check min_length, "
+                                             "max_length and the dictionary)");
+        }
+        j->pc = (struct passcheck){ .user = j->user, .password = j->password };
+        r = child_run_async(d->event, RESET_TIMEOUT_USEC, passset_run, &j->pc, on_reset, j);
+        if (r < 0) {
+                acctsec_wipe(j, sizeof(*j));
+                free(j);
+                return reply_error(reply, r, "cannot start the password change");
+        }
+        j->pending = server_defer(d->srv);
+        if (!j->pending)
+                return reply_error(reply, -ENOMEM, "out of memory");
+        return HANDLE_DEFERRED;
+}
+
 int handle_password_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
                             struct acctsec_frame *reply) {
         switch (req->type) {
@@ -300,6 +468,8 @@ int handle_password_request(struct daemon *d, const struct ucred *peer, const st
                 return handle_policy(d, peer, req, reply);
         case ACCTSEC_OP_PASSWORD_CHECK:
                 return handle_check(d, peer, req, reply);
+        case ACCTSEC_OP_RESET_PASSWORD:
+                return handle_reset(d, peer, req, reply);
         default:
                 return handle_commit(d, peer, req, reply);
         }

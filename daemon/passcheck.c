@@ -45,3 +45,20 @@ int passcheck_run(void *arg, char *err, size_t errlen) {
                        ? -EACCES
                        : -EIO;
 }
+
+int passset_run(void *arg, char *err, size_t errlen) {
+        const struct passcheck *pc = arg;
+        struct pam_conv c = { conv, (void *) pc->password };
+        pam_handle_t *pamh = NULL;
+
+        int r = pam_start(PASSCHECK_SERVICE, pc->user, &c, &pamh);
+        if (r != PAM_SUCCESS) {
+                snprintf(err, errlen, "pam_start(%s): %s", PASSCHECK_SERVICE, pam_strerror(pamh, r));
+                return -EIO;
+        }
+        r = pam_chauthtok(pamh, 0);
+        if (r != PAM_SUCCESS)
+                snprintf(err, errlen, "PAM service %s (password): %s", PASSCHECK_SERVICE, pam_strerror(pamh, r));
+        pam_end(pamh, r);
+        return r == PAM_SUCCESS ? 0 : -EIO;
+}

@@ -15,3 +15,8 @@ struct passcheck {
         const char *password;
 };
 int passcheck_run(void *arg, char *err, size_t errlen);
+
+/* Set a user's password through the same service's password stack
+ * (pam_chauthtok as root: pam_unix asks no old password and hashes it the
+ * system's way).  Blocking: run it in a child.  0, or -EIO with a reason. */
+int passset_run(void *arg, char *err, size_t errlen);

@@ -33,6 +33,7 @@ static const struct {
         [EV_ACCOUNT_ENABLED] = { "account_enabled", "db8bb70d85974fed8a52c9bb384f1f1b", LOG_NOTICE },
         [EV_PASSWORD_EXPIRED] = { "password_expired", "f176f4c6141742c385985c065f142246", LOG_NOTICE },
         [EV_PASSWORD_CHANGED] = { "password_changed", "61dcf1ccf32c4c8ab83cf032c42eab20", LOG_NOTICE },
+        [EV_PASSWORD_RESET] = { "password_reset", "1537fb9600e74826890bd6d9758704bc", LOG_NOTICE },
 };
 
 const char *seclog_type_name(enum event_type t) {

@@ -27,6 +27,7 @@ enum event_type {
         EV_ACCOUNT_ENABLED,
         EV_PASSWORD_EXPIRED,
         EV_PASSWORD_CHANGED,
+        EV_PASSWORD_RESET,
         _EV_MAX,
 };
 

@@ -124,6 +124,42 @@ static void test_forced_change_cleared_by_a_real_change(void **state) {
         assert_int_equal(run("login", "alice", PAMTEST_AUTHENTICATE, pw, NULL), PAM_SUCCESS);
 }
 
+/* The daemon sets the password through its own service "acctsec"; here its
+ * password line is pam_permit (pam_matrix would ask for the old one), so
+ * what is checked is everything around it: the test of the real pam_unix is
+ * tests/system/test_password.py. */
+static void test_reset_password(void **state) {
+        struct env *e = *state;
+        char out[2048], cmd[PATH_MAX + 64];
+        const char *reset[] = { "--json", "account", "reset-password", "--user", "alice", NULL };
+        const char *mail[] = { "account", "reset-password", "--user", "alice", "--mail", NULL };
+        const char *root[] = { "account", "reset-password", "--user", "root", NULL };
+        const char *set[] = { "email", "set", "alice@example.com", "--user", "alice", NULL };
+
+        assert_int_equal(run_cli(e, 1002, out, sizeof(out), reset), 4); /* bob is no admin */
+        assert_int_equal(run_cli(e, 1003, out, sizeof(out), root), 4);  /* carol is, but not root */
+        assert_int_equal(run_cli(e, 1003, out, sizeof(out), mail), 1);  /* no address to mail to */
+        assert_int_equal(run_cli(e, 1003, out, sizeof(out), reset), 0);
+        char *p = strstr(out, "\"password\":\"");
+        assert_non_null(p);
+        p += strlen("\"password\":\"");
+        assert_int_equal(strcspn(p, "\""), 20);
+        assert_true(strcspn(p, "ABCDEFGHJKLMNPQRSTUVWXYZ") < 20 && strcspn(p, "abcdefghijkmnopqrstuvwxyz") < 20 &&
+                    strcspn(p, "23456789") < 20 && strcspn(p, "-_.:+=%@") < 20);
+        assert_int_equal(account("keyonly", "alice", NULL), PAM_NEW_AUTHTOK_REQD);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'password_reset' AND actor = 'carol'", NULL), 1);
+        /* Mailed instead of shown. */
+        snprintf(cmd, sizeof(cmd), "maildir = %s/maildir\nmail_from = acctsec@test.example\n", e->dir);
+        env_write_conf(e, cmd);
+        assert_int_equal(daemon_stop(e), 0);
+        assert_int_equal(daemon_start(e), 0);
+        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), set), 0);
+        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), mail), 0);
+        assert_non_null(strstr(out, "mailed to a"));
+        assert_null(strstr(out, "Temporary password for"));
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'password_reset'", NULL), 2);
+}
+
 static const struct service_def services[] = {
         { "login", NULL, NULL, false, false, NULL },
         { "keyonly", NULL, NULL, false, false, "account  required $MOD\n" },
@@ -137,12 +173,15 @@ static const struct service_def services[] = {
           "password [success=1 default=ignore] pam_deny.so\n"
           "password requisite                  pam_deny.so\n"
           "password optional                   $MOD commit\n" },
+        { "acctsec", NULL, NULL, false, false, "auth required $MATRIX\npassword required pam_permit.so\n" },
         {},
 };
 
 int main(int argc, char **argv) {
         harness_main(argc, argv, services);
+        harness_daemon_pam = true;
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_reset_password, env_start, env_stop),
                 cmocka_unit_test_setup_teardown(test_disabled_account_refused_everywhere, env_start, env_stop),
                 cmocka_unit_test_setup_teardown(test_root_cannot_be_disabled, env_start, env_stop),
                 cmocka_unit_test_setup_teardown(test_forced_change_cleared_by_a_real_change, env_start, env_stop),
