@@ -50,7 +50,9 @@ static int change_prologue(struct daemon *d, const struct ucred *peer, const str
         c->ruid = c->l.p.uid;
         (void) acctsec_msg_u64(req, ACCTSEC_TAG_UID, &c->ruid);
         (void) acctsec_msg_u64(req, ACCTSEC_TAG_FLAG, &flag);
-        c->at_login = flag != 0;
+        /* sshd and login change an expired password as root; a user's own
+         * "passwd -k" passes the same flag, and is no login. */
+        c->at_login = flag != 0 && c->ruid == 0;
         c->by_user = c->at_login || c->ruid == c->l.p.uid;
         c->exempt = !c->by_user && c->ruid == 0 && !c->l.conf.enforce_for_root;
         return 0;
@@ -103,7 +105,9 @@ static void on_checked(int r, const char *out, void *userdata) {
         char msg[128];
         if (r < 0 && r != -EACCES)
                 log_error("password history check failed: %s", out);
-        if (r == -EACCES)
+        if (r == -EACCES && cj->history == 1)
+                snprintf(msg, sizeof(msg), "The password must not be your current password.");
+        else if (r == -EACCES)
                 snprintf(msg, sizeof(msg), "The password must not be one of your last %u passwords.", cj->history);
         else if (r < 0)
                 snprintf(msg, sizeof(msg), "The password history cannot be checked now; try again later.");
