@@ -643,6 +643,35 @@ def only_root_records_a_password_change(d):
     assert d.db("SELECT detail FROM events WHERE type = 'password_changed'") == [("by the user",)]
 
 
+@test
+def a_hundred_parallel_password_changes(d):
+    """argon2id hashing runs in a bounded pool of children: every change is
+    recorded, the history keeps the newest 5, and the daemon keeps serving."""
+    if not ROOT:
+        return "SKIP needs root (only root records password changes)"
+    import threading
+    results = []
+
+    def commit(i):
+        s = d.connect()
+        s.settimeout(120)
+        s.sendall(frame(OP_PASSWORD_COMMIT, (T_USER, "alice"), (T_SERVICE, "passwd"),
+                        (37, "Parallel-Change-%03d!" % i)))
+        results.append(read_reply(s)[0])
+        s.close()
+    threads = [threading.Thread(target=commit, args=(i,)) for i in range(100)]
+    for t in threads:
+        t.start()
+    # While they hash, a ping is answered.
+    assert d.call(frame(OP_PING))[0] == REPLY_OK
+    for t in threads:
+        t.join(timeout=300)
+    assert results.count(REPLY_OK) == 100, results
+    assert d.db("SELECT count(*) FROM events WHERE type = 'password_changed'") == [(100,)]
+    rows = d.db("SELECT hash FROM password_history WHERE user = 'alice'")
+    assert len(rows) == 5 and all(h.startswith("$argon2id$") for (h,) in rows), rows
+
+
 def main():
     print("1..%d" % len(TESTS))
     failed = 0
