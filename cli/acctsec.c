@@ -36,6 +36,12 @@ static void usage(FILE *f) {
               "  account expire-password --user NAME  the password must be changed at the next login (admins)\n"
               "  account reset-password --user NAME [--mail]  a temporary password, shown once or mailed;\n"
               "                                changed at the next login (admins)\n"
+              "  token create --name N --expires MONTHS --services LIST [--user NAME]\n"
+              "                                an API token (shown once) that works as the password\n"
+              "  token list [--user NAME]      name, created, last used, expires, services\n"
+              "  token revoke NAME [--user NAME]  stops working at once\n"
+              "  allowlist add|remove CIDR [--user NAME]  admins; no --user: the global list\n"
+              "  allowlist list [--user NAME]  a list (empty: no restriction from it)\n"
               "  backup-codes generate [--user NAME]  a new set of 10 single-use codes (voids the old set)\n"
               "  backup-codes status [--user NAME]  how many are left\n\n"
               "Options:\n"
@@ -293,6 +299,12 @@ static const struct command {
         { "account", "enable", 0, cmd_account_enable },
         { "account", "expire-password", 0, cmd_account_expire },
         { "account", "reset-password", 0, cmd_account_reset_password },
+        { "token", "create", 0, cmd_token_create },
+        { "token", "list", 0, cmd_token_list },
+        { "token", "revoke", 1, cmd_token_revoke },
+        { "allowlist", "add", 1, cmd_allowlist_add },
+        { "allowlist", "remove", 1, cmd_allowlist_remove },
+        { "allowlist", "list", 0, cmd_allowlist_list },
         { "backup-codes", "generate", 0, cmd_backup_generate },
         { "backup-codes", "status", 0, cmd_backup_status },
 };
@@ -306,12 +318,15 @@ static void default_socket(struct cli *c) {
 }
 
 static int parse_options(struct cli *c, int argc, char **argv) {
-        enum { ARG_SOCKET = 256, ARG_JSON, ARG_USER, ARG_VERSION, ARG_OFF, ARG_MAIL };
+        enum { ARG_SOCKET = 256, ARG_JSON, ARG_USER, ARG_VERSION, ARG_OFF, ARG_MAIL, ARG_NAME, ARG_EXPIRES, ARG_SERVICES };
         static const struct option longopts[] = {
                 { "socket", required_argument, NULL, ARG_SOCKET }, { "json", no_argument, NULL, ARG_JSON },
                 { "user", required_argument, NULL, ARG_USER },     { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },     { "off", no_argument, NULL, ARG_OFF },
                 { "mail", no_argument, NULL, ARG_MAIL },
+                { "name", required_argument, NULL, ARG_NAME },
+                { "expires", required_argument, NULL, ARG_EXPIRES },
+                { "services", required_argument, NULL, ARG_SERVICES },
                 {},
         };
         int o;
@@ -335,6 +350,15 @@ static int parse_options(struct cli *c, int argc, char **argv) {
                         break;
                 case ARG_MAIL:
                         c->mail = true;
+                        break;
+                case ARG_NAME:
+                        c->name = optarg;
+                        break;
+                case ARG_EXPIRES:
+                        c->expires = optarg;
+                        break;
+                case ARG_SERVICES:
+                        c->services = optarg;
                         break;
                 case 'h':
                         usage(stdout);

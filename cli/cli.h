@@ -18,6 +18,7 @@ struct cli {
         bool json;
         bool off;  /* mfa require --off */
         bool mail; /* account reset-password --mail */
+        const char *name, *expires, *services; /* token create */
         const char *verb;
         char **args; /* the command's own positional arguments */
         struct acctsec_frame req;
@@ -47,3 +48,9 @@ int cmd_account_disable(struct cli *c);
 int cmd_account_enable(struct cli *c);
 int cmd_account_expire(struct cli *c);
 int cmd_account_reset_password(struct cli *c);
+int cmd_token_create(struct cli *c);
+int cmd_token_list(struct cli *c);
+int cmd_token_revoke(struct cli *c);
+int cmd_allowlist_add(struct cli *c);
+int cmd_allowlist_remove(struct cli *c);
+int cmd_allowlist_list(struct cli *c);

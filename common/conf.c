@@ -11,11 +11,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cidr.h"
 #include "conf.h"
 #include "macro.h"
 
 enum key_type {
-        T_BOOL, T_UINT, T_SECONDS, T_MSEC, T_PATH, T_GROUP, T_FAILMODE, T_SCOPE, T_MFA, T_TRANSPORT,
+        T_ALLOWLIST, T_BOOL, T_UINT, T_SECONDS, T_MSEC, T_PATH, T_GROUP, T_FAILMODE, T_SCOPE, T_MFA, T_TRANSPORT,
         T_FILE, T_OPTFILE /* T_FILE, or empty for none */, T_TEXT,
 };
 
@@ -68,6 +69,9 @@ static const struct key keys[] = {
         { "enforce_for_root", T_BOOL, F(enforce_for_root), 0, 0, O_POLICY },
         { "max_password_age", T_SECONDS, F(max_password_age), 0, 3650 * DAY, O_POLICY },
         { "retry", T_UINT, F(retry), 1, 10, O_CLIENT },
+        { "token_max", T_UINT, F(token_max), 1, 100, O_POLICY },
+        { "token_max_months", T_UINT, F(token_max_months), 1, 12, O_POLICY },
+        { "allowlist", T_ALLOWLIST, F(allowlist), 0, 0, O_POLICY },
         { "mail_transport", T_TRANSPORT, F(mail_transport), 0, 0, O_GLOBAL },
         { "mail_from", T_TEXT, F(mail_from), 0, 0, O_GLOBAL },
         { "maildir", T_FILE, F(maildir), 0, 0, O_GLOBAL },
@@ -105,6 +109,8 @@ void acctsec_conf_defaults(struct acctsec_conf *c) {
                 .allow_self_change = true,
                 .enforce_for_root = true,
                 .retry = 3,
+                .token_max = 10,
+                .token_max_months = 12,
                 .mail_transport = ACCTSEC_MAIL_MAILDIR,
                 .smtp_starttls = true,
                 .mail_timeout = 20,
@@ -196,6 +202,25 @@ static bool printable(const char *s) {
         return true;
 }
 
+/* "CIDR,CIDR,LOCAL": each item parses (cidr.h); "" is an empty list. */
+static bool valid_allowlist(const char *v) {
+        char item[CIDR_TEXT_MAX];
+        struct cidr c;
+        for (const char *p = v; *p;) {
+                size_t n = strcspn(p, ",");
+                if (n == 0 || n >= sizeof(item))
+                        return false;
+                memcpy(item, p, n);
+                item[n] = '\0';
+                if (cidr_parse(item, &c) < 0)
+                        return false;
+                p += n;
+                if (*p == ',' && *++p == '\0')
+                        return false;
+        }
+        return true;
+}
+
 static int set_number(void *field, const struct key *k, unsigned long long v, const char **why) {
         if (v < k->min || v > k->max) {
                 *why = "value out of range";
@@ -244,6 +269,11 @@ static int set_value(struct acctsec_conf *c, const struct key *k, const char *v,
         case T_TEXT:
                 if (strlen(v) >= k->size || !printable(v))
                         return *why = "expected printable text of at most 255 bytes", -EINVAL;
+                strcpy(field, v);
+                return 0;
+        case T_ALLOWLIST:
+                if (strlen(v) >= k->size || !valid_allowlist(v))
+                        return *why = "expected comma-separated CIDR ranges or LOCAL, such as 10.0.0.0/8,LOCAL", -EINVAL;
                 strcpy(field, v);
                 return 0;
         case T_TRANSPORT:

@@ -63,6 +63,10 @@ struct acctsec_conf {
         bool enforce_for_root;  /* root changing another user's password is checked too */
         unsigned max_password_age; /* seconds; 0: never expires */
         unsigned retry; /* module: new-password prompts per change */
+        /* API tokens and the network */
+        unsigned token_max;        /* tokens per user */
+        unsigned token_max_months; /* the longest expiry a token may have */
+        char allowlist[ACCTSEC_CONF_STR_MAX]; /* "CIDR,CIDR,LOCAL"; "": no restriction from the config */
         /* mail delivery: global section only */
         enum acctsec_mail_transport mail_transport;
         char mail_from[ACCTSEC_CONF_STR_MAX];

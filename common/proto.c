@@ -193,6 +193,13 @@ const char *acctsec_op_name(uint8_t op) {
                 [ACCTSEC_OP_PASSWORD_POLICY] = "password-policy",
                 [ACCTSEC_OP_PASSWORD_CHECK] = "password-check",
                 [ACCTSEC_OP_RESET_PASSWORD] = "reset-password",
+                [ACCTSEC_OP_TOKEN_CREATE] = "token-create",
+                [ACCTSEC_OP_TOKEN_LIST] = "token-list",
+                [ACCTSEC_OP_TOKEN_REVOKE] = "token-revoke",
+                [ACCTSEC_OP_TOKEN_AUTH] = "token-auth",
+                [ACCTSEC_OP_ALLOWLIST_ADD] = "allowlist-add",
+                [ACCTSEC_OP_ALLOWLIST_REMOVE] = "allowlist-remove",
+                [ACCTSEC_OP_ALLOWLIST_LIST] = "allowlist-list",
         };
         if (op < ARRAY_SIZE(names) && names[op])
                 return names[op];

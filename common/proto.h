@@ -50,6 +50,13 @@ enum acctsec_op {
         ACCTSEC_OP_PASSWORD_POLICY = 28, /* the policy text; may the caller change it? (module, password; root only) */
         ACCTSEC_OP_PASSWORD_CHECK = 29,  /* a new password against policy and history (module; root only; deferred) */
         ACCTSEC_OP_RESET_PASSWORD = 30,  /* admin: a new random password, changed at next login (CLI; deferred) */
+        ACCTSEC_OP_TOKEN_CREATE = 31,    /* a new API token, returned once  (CLI)             */
+        ACCTSEC_OP_TOKEN_LIST = 32,
+        ACCTSEC_OP_TOKEN_REVOKE = 33,
+        ACCTSEC_OP_TOKEN_AUTH = 34,      /* a token typed as the password   (module, auth)    */
+        ACCTSEC_OP_ALLOWLIST_ADD = 35,   /* admin: a CIDR to a list         (CLI)             */
+        ACCTSEC_OP_ALLOWLIST_REMOVE = 36,
+        ACCTSEC_OP_ALLOWLIST_LIST = 37,
 };
 
 /* Reply types. */
@@ -93,6 +100,13 @@ enum acctsec_tag {
         ACCTSEC_TAG_MUST_CHANGE = 41, /* the password must be changed now: 1 an admin asked, 2 it is older than max_password_age */
         ACCTSEC_TAG_CHANGED = 42,     /* unix time of the last recorded password change; 0 unknown */
         ACCTSEC_TAG_ACTOR = 43,       /* who did it (an admin's name) */
+        ACCTSEC_TAG_NAME = 44,        /* a token's name */
+        ACCTSEC_TAG_SERVICES = 45,    /* a token's PAM services, comma-separated */
+        ACCTSEC_TAG_EXPIRES = 46,     /* unix time */
+        ACCTSEC_TAG_LAST_USED = 47,   /* unix time; 0 never */
+        ACCTSEC_TAG_CIDR = 48,        /* an allowlist entry: canonical CIDR or LOCAL */
+        ACCTSEC_TAG_TOKEN = 49,       /* an API token (a secret: wiped after use) */
+        ACCTSEC_TAG_CREATED = 50,     /* unix time */
 };
 
 /* What the module must ask for after MFA_BEGIN. */
@@ -115,6 +129,7 @@ enum acctsec_decision {
         ACCTSEC_DENY_CODE = 2, /* MFA_VERIFY: wrong, replayed or missing code */
         ACCTSEC_DENY_DISABLED = 3, /* ACCOUNT: disabled by an administrator */
         ACCTSEC_DENY_POLICY = 4,   /* PASSWORD_POLICY/CHECK: refused; MESSAGE says why */
+        ACCTSEC_DENY_NETWORK = 5,  /* PREAUTH/ACCOUNT/TOKEN_AUTH: the source is not in the allowlist */
 };
 
 #define ACCTSEC_LOCKED_FOREVER UINT64_MAX

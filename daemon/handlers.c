@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "handlers.h"
 #include "account.h"
+#include "allowlist.h"
 #include "lockout.h"
 #include "log.h"
 #include "users.h"
@@ -77,6 +78,21 @@ int login_prologue(struct daemon *d, const struct ucred *peer, const struct acct
         return 0;
 }
 
+int deny_network(struct daemon *d, const struct login *l, int64_t now, struct acctsec_frame *reply) {
+        char detail[320];
+        snprintf(detail, sizeof(detail), "source %s not in the allowlist",
+                 l->a.rhost && l->a.rhost[0] ? l->a.rhost : "LOCAL");
+        struct event ev = event_of(&l->a, EV_LOGIN_DENIED, detail);
+        int r = store_begin(&d->store);
+        if (r == 0)
+                r = seclog_commit(&d->store, now, &ev, 1);
+        if (r < 0)
+                return reply_db_error(reply, ACCTSEC_OP_PREAUTH, l->a.user, r);
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_DECISION, ACCTSEC_DENY_NETWORK);
+        return 0;
+}
+
 /* The account phase, past the lock: disabled accounts are refused for
  * every service (public-key SSH included), a forced change is asked for. */
 static int account_phase(struct daemon *d, struct login *l, int64_t now, struct acctsec_frame *reply) {
@@ -122,6 +138,15 @@ static int handle_login(struct daemon *d, const struct ucred *peer, const struct
                 r = lockout_check(&d->store, a, now, &res);
         if (r < 0)
                 return reply_db_error(reply, op, a->user, r);
+        /* The allowlist, in preauth and in account (public keys skip auth). */
+        if ((op == ACCTSEC_OP_PREAUTH || op == ACCTSEC_OP_ACCOUNT) && !res.locked) {
+                bool allowed = false;
+                r = allowlist_check(&d->store, &l.conf, a->user, a->rhost, &allowed);
+                if (r < 0)
+                        return reply_db_error(reply, op, a->user, r);
+                if (!allowed)
+                        return deny_network(d, &l, now, reply);
+        }
         reply_decision(reply, &l.conf, &res);
         if (op == ACCTSEC_OP_ACCOUNT && !res.locked && a->known)
                 return account_phase(d, &l, now, reply);
@@ -365,6 +390,14 @@ int handle_request(struct daemon *d, const struct ucred *peer, const struct acct
         case ACCTSEC_OP_PASSWORD_CHECK:
         case ACCTSEC_OP_RESET_PASSWORD:
                 return handle_password_request(d, peer, req, reply);
+        case ACCTSEC_OP_TOKEN_CREATE:
+        case ACCTSEC_OP_TOKEN_LIST:
+        case ACCTSEC_OP_TOKEN_REVOKE:
+        case ACCTSEC_OP_TOKEN_AUTH:
+        case ACCTSEC_OP_ALLOWLIST_ADD:
+        case ACCTSEC_OP_ALLOWLIST_REMOVE:
+        case ACCTSEC_OP_ALLOWLIST_LIST:
+                return handle_token_request(d, peer, req, reply);
         default:
                 reply_error(reply, -EOPNOTSUPP, "unknown request type");
                 return -EOPNOTSUPP;

@@ -139,8 +139,9 @@ int lockout_fail(struct store *s, const struct attempt *a, int64_t now, struct l
         int r = store_begin(s);
         if (r < 0)
                 return r;
-        if (a->factor)
-                ev[n++] = event_of(a, EV_CODE_REFUSED, a->refusal ? a->refusal : a->factor);
+        if (a->factor) /* a token is no code: its refusal has its own event type */
+                ev[n++] = event_of(a, strcmp(a->factor, "token") == 0 ? EV_TOKEN_REFUSED : EV_CODE_REFUSED,
+                                   a->refusal ? a->refusal : a->factor);
         /* An unknown user has no tally (nothing to lock, nothing to fill the
          * database with) but the attempt is logged all the same. */
         if (!a->known) {

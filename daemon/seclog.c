@@ -34,6 +34,12 @@ static const struct {
         [EV_PASSWORD_EXPIRED] = { "password_expired", "f176f4c6141742c385985c065f142246", LOG_NOTICE },
         [EV_PASSWORD_CHANGED] = { "password_changed", "61dcf1ccf32c4c8ab83cf032c42eab20", LOG_NOTICE },
         [EV_PASSWORD_RESET] = { "password_reset", "1537fb9600e74826890bd6d9758704bc", LOG_NOTICE },
+        [EV_TOKEN_CREATED] = { "token_created", "def4ea362eef4aa9ac67547b1c8bccdc", LOG_NOTICE },
+        [EV_TOKEN_USED] = { "token_used", "60664520dca94349aa76b93d539896df", LOG_INFO },
+        [EV_TOKEN_REFUSED] = { "token_refused", "42b2918a433d4e888c564115da04defe", LOG_NOTICE },
+        [EV_TOKEN_REVOKED] = { "token_revoked", "4ea81d5334be4d8aad9e052b27d5748f", LOG_NOTICE },
+        [EV_ALLOWLIST_ADDED] = { "allowlist_added", "678ca58467e2405b952eca1ca74f4c38", LOG_NOTICE },
+        [EV_ALLOWLIST_REMOVED] = { "allowlist_removed", "b782b6030c2d4d6a967b90c0cb689487", LOG_NOTICE },
 };
 
 const char *seclog_type_name(enum event_type t) {

@@ -28,6 +28,12 @@ enum event_type {
         EV_PASSWORD_EXPIRED,
         EV_PASSWORD_CHANGED,
         EV_PASSWORD_RESET,
+        EV_TOKEN_CREATED,
+        EV_TOKEN_USED,
+        EV_TOKEN_REFUSED,
+        EV_TOKEN_REVOKED,
+        EV_ALLOWLIST_ADDED,
+        EV_ALLOWLIST_REMOVED,
         _EV_MAX,
 };
 

@@ -89,6 +89,23 @@ static const char *const migrations[] = {
         "  hash TEXT NOT NULL,"
         "  created INTEGER NOT NULL);"
         "CREATE INDEX password_history_by_user ON password_history (user, id);",
+        /* 7: API tokens (a keyed hash of the token, never the token) and IP
+         * allowlists (user '' = the global list) */
+        "CREATE TABLE tokens ("
+        "  user TEXT NOT NULL,"
+        "  name TEXT NOT NULL,"
+        "  hash BLOB NOT NULL UNIQUE,"
+        "  services TEXT NOT NULL,"                /* comma-separated PAM services */
+        "  created INTEGER NOT NULL,"
+        "  expires INTEGER NOT NULL,"
+        "  last_used INTEGER NOT NULL DEFAULT 0,"
+        "  PRIMARY KEY (user, name)) WITHOUT ROWID;"
+        "CREATE TABLE allowlist ("
+        "  user TEXT NOT NULL,"
+        "  cidr TEXT NOT NULL,"                    /* canonical text, or LOCAL */
+        "  actor TEXT NOT NULL,"
+        "  created INTEGER NOT NULL,"
+        "  PRIMARY KEY (user, cidr)) WITHOUT ROWID;",
 };
 
 int store_schema_version(void) {

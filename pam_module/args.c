@@ -17,6 +17,7 @@ static const struct {
         { "authsucc", MODE_AUTHSUCC },
         { "mfa", MODE_MFA },
         { "commit", MODE_COMMIT },
+        { "token", MODE_TOKEN },
 };
 
 static int load_file(pam_handle_t *pamh, const char *path, bool explicit, struct acctsec_conf *c) {

@@ -12,6 +12,7 @@ enum acctsec_mode {
         MODE_AUTHSUCC,
         MODE_MFA,
         MODE_COMMIT, /* password: after pam_unix changed it */
+        MODE_TOKEN,  /* auth: an API token typed as the password */
 };
 
 #define OVERRIDES_MAX 2048

@@ -21,6 +21,7 @@
 #include "client.h"
 #include "pamerr.h"
 #include "secret.h"
+#include "token.h"
 
 #define FIELD_MAX 255 /* rhost and tty are trimmed to this and made printable */
 #define MAIL_WAIT_MS 60000 /* acctsecd gives up on a delivery after mail_timeout (<= 50 s) + 5 s */
@@ -136,6 +137,33 @@ static int ask_password(pam_handle_t *pamh, const struct module_args *a, uint8_t
                 *ret_open = true;
         pam_syslog(pamh, LOG_ERR, "acctsecd at %s: %s during %s for %s", a->conf.socket, strerror(-r),
                    acctsec_op_name(op), user);
+        return acctsec_errno_to_pam(r);
+}
+
+static int ask_token(pam_handle_t *pamh, const struct module_args *a, const char *user, const char *token,
+                     struct exchange *x, bool *ret_open) {
+        struct acctsec_frame *f = &x->req;
+        acctsec_frame_init(f, ACCTSEC_OP_TOKEN_AUTH);
+        acctsec_frame_add_str(f, ACCTSEC_TAG_USER, user);
+        add_item(pamh, f, ACCTSEC_TAG_SERVICE, PAM_SERVICE);
+        add_item(pamh, f, ACCTSEC_TAG_RHOST, PAM_RHOST);
+        add_item(pamh, f, ACCTSEC_TAG_TTY, PAM_TTY);
+        if (a->overrides_len > 0)
+                acctsec_frame_add_str(f, ACCTSEC_TAG_CONF, a->overrides);
+        acctsec_frame_add_str(f, ACCTSEC_TAG_TOKEN, token);
+        *ret_open = false;
+        int r = acctsec_call(a->conf.socket, a->conf.timeout_ms, f, &x->reply);
+        acctsec_frame_wipe(f);
+        if (r == 0 && x->reply.type != ACCTSEC_REPLY_OK)
+                r = -acctsec_reply_errno(&x->reply);
+        if (r == 0)
+                return PAM_SUCCESS;
+        if (transport_error(r) && a->conf.failmode == ACCTSEC_FAILMODE_OPEN) {
+                *ret_open = true;
+                return PAM_SUCCESS;
+        }
+        pam_syslog(pamh, LOG_ERR, "acctsecd at %s: %s during token-auth for %s; denying", a->conf.socket,
+                   strerror(-r), user);
         return acctsec_errno_to_pam(r);
 }
 
@@ -335,6 +363,33 @@ static int do_mfa(pam_handle_t *pamh, const struct module_args *a, const char *u
         }
 }
 
+/* An API token typed as the password.  Anything that does not start like
+ * a token is left alone for the next module (PAM_IGNORE, PAM_AUTHTOK kept
+ * for pam_unix try_first_pass); a token-shaped answer is decided by the
+ * daemon, and a refusal counts toward the lockout there. */
+static int do_token(pam_handle_t *pamh, const struct module_args *a, const char *user, struct exchange *x) {
+        const char *tok = NULL;
+        bool open = false;
+        uint64_t decision = ACCTSEC_DENY_CODE;
+
+        int r = pam_get_authtok(pamh, PAM_AUTHTOK, &tok, NULL);
+        if (r != PAM_SUCCESS)
+                return r;
+        if (!tok || !token_looks_like(tok))
+                return PAM_IGNORE;
+        r = ask_token(pamh, a, user, tok, x, &open);
+        if (r != PAM_SUCCESS)
+                return r;
+        if (open) /* failmode=open never grants by itself */
+                return PAM_IGNORE;
+        (void) acctsec_msg_u64(&x->reply, ACCTSEC_TAG_DECISION, &decision);
+        if (decision == ACCTSEC_ALLOW)
+                return PAM_SUCCESS;
+        tell_locked(pamh, a, &x->reply);
+        (void) pam_fail_delay(pamh, 2000000);
+        return PAM_AUTH_ERR;
+}
+
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv) {
         struct module_args a;
         struct exchange *x __attribute__((cleanup(exchange_free))) = NULL;
@@ -344,12 +399,14 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         if (r != PAM_SUCCESS)
                 return r;
         if (a.mode == MODE_NONE || a.mode == MODE_COMMIT) {
-                pam_syslog(pamh, LOG_ERR, "auth needs a mode: preauth, authfail, authsucc or mfa");
+                pam_syslog(pamh, LOG_ERR, "auth needs a mode: preauth, authfail, authsucc, mfa or token");
                 return PAM_SERVICE_ERR;
         }
         r = get_user_and_exchange(pamh, &user, &x);
         if (r != PAM_SUCCESS)
                 return a.mode == MODE_AUTHFAIL ? PAM_AUTH_ERR : r;
+        if (a.mode == MODE_TOKEN)
+                return do_token(pamh, &a, user, x);
         return a.mode == MODE_MFA ? do_mfa(pamh, &a, user, x) : do_auth(pamh, &a, user, x);
 }
 
@@ -380,9 +437,11 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
                 return r;
         uint64_t decision = ACCTSEC_ALLOW, must_change = 0;
         (void) acctsec_msg_u64(&x->reply, ACCTSEC_TAG_DECISION, &decision);
-        if (decision == ACCTSEC_DENY_DISABLED) {
+        if (decision == ACCTSEC_DENY_DISABLED || decision == ACCTSEC_DENY_NETWORK) {
                 if (!a.conf.silent)
-                        pam_error(pamh, "This account has been disabled by an administrator.");
+                        pam_error(pamh, decision == ACCTSEC_DENY_DISABLED
+                                                ? "This account has been disabled by an administrator."
+                                                : "Logins from this address are not allowed for this account.");
                 return PAM_PERM_DENIED;
         }
         if (is_locked(&x->reply)) {

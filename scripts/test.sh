@@ -78,6 +78,7 @@ suites() {
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_email" "$b/tests/pam/test_pam_email"
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_account" "$b/tests/pam/test_pam_account"
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_password" "$b/tests/pam/test_pam_password"
+    ACCTSEC_BUILD_DIR=$b tap "${p}pam_tokens" "$b/tests/pam/test_pam_tokens"
 }
 
 echo "== tiers 1-3: units, daemon integration, PAM stacks, concurrency"

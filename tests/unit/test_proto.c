@@ -782,7 +782,9 @@ static void test_op_name(void **state) {
         assert_string_equal(acctsec_op_name(ACCTSEC_OP_PASSWORD_COMMIT), "password-commit");
         assert_string_equal(acctsec_op_name(ACCTSEC_OP_PASSWORD_CHECK), "password-check");
         assert_string_equal(acctsec_op_name(ACCTSEC_OP_RESET_PASSWORD), "reset-password");
-        assert_string_equal(acctsec_op_name(ACCTSEC_OP_RESET_PASSWORD + 1), "unknown");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_TOKEN_AUTH), "token-auth");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_ALLOWLIST_LIST), "allowlist-list");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_ALLOWLIST_LIST + 1), "unknown");
         assert_string_equal(acctsec_op_name(ACCTSEC_REPLY_OK), "unknown");
         assert_string_equal(acctsec_op_name(255), "unknown");
 }
