@@ -672,6 +672,39 @@ def a_hundred_parallel_password_changes(d):
     assert len(rows) == 5 and all(h.startswith("$argon2id$") for (h,) in rows), rows
 
 
+OP_TOKEN_AUTH, OP_ALLOWLIST_ADD = 34, 35
+T_CIDR, T_TOKEN = 48, 49
+
+
+@test
+def allowlist_entries_are_checked(d):
+    if not ROOT:
+        return "SKIP needs root (admins only)"
+    for bad in ("10.0.0.1/8", "10.0.0.0/33", "0177.0.0.1", "example.com", "10.0.0.0/8,LOCAL", "::1/129", " LOCAL",
+                "fe80::1%eth0", "1.2.3"):
+        rtype, f = d.call(frame(OP_ALLOWLIST_ADD, (T_CIDR, bad)))
+        assert rtype == REPLY_ERROR and get(f, T_ERRNO, True) == 22, (bad, f)
+    assert d.db("SELECT count(*) FROM allowlist") == [(0,)]
+    rtype, f = d.call(frame(OP_ALLOWLIST_ADD, (T_CIDR, "2001:DB8:0::/32")))
+    assert rtype == REPLY_OK and get(f, T_CIDR) == "2001:db8::/32", f
+
+
+@test
+def token_auth_only_for_oneself(d):
+    if not ROOT:
+        return "SKIP needs root (to switch uids)"
+
+    def as_alice():
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(20)
+        s.connect(d.sock)
+        s.sendall(frame(OP_TOKEN_AUTH, (T_USER, "bob"), (T_SERVICE, "imap"), (T_TOKEN, "acst_" + "0" * 49)))
+        rtype, f = read_reply(s)
+        return rtype, get(f, T_ERRNO, True)
+    assert as_uid(1001, as_alice) == repr((REPLY_ERROR, 1))
+    assert d.db("SELECT count(*) FROM lockout") == [(0,)]
+
+
 def main():
     print("1..%d" % len(TESTS))
     failed = 0
