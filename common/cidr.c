@@ -98,10 +98,10 @@ int cidr_parse(const char *s, struct cidr *ret) {
         for (unsigned bit = c.prefix; bit < (c.family == 4 ? 32u : 128u); bit++)
                 if (c.addr[bit / 8] & (0x80u >> (bit % 8)))
                         return -EINVAL;
-        /* Sources in ::ffff:0:0/96 are compared as IPv4 (see
-         * cidr_source_parse); a range inside it is written back the same way,
-         * or it could never match.  (A shorter prefix cannot cover it without
-         * host bits set, except ::/n, which stays IPv6.) */
+        /* Sources in ::ffff:0:0/96 are compared as IPv4 (cidr_source_parse),
+         * so a range inside it becomes the IPv4 range it denotes: kept as
+         * IPv6 it could never match.  A wider IPv6 range (::/64) stays IPv6
+         * and matches IPv6 logins only, as ::/0 does. */
         if (c.family == 6 && c.prefix >= 96 && memcmp(c.addr, v4_mapped, 12) == 0) {
                 to_v4(&c.family, c.addr);
                 c.prefix -= 96;

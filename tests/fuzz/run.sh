@@ -8,9 +8,9 @@
 # BUILD_DIR: a configured build directory whose config.h to use; without it a
 # trivial config.h is generated (common/ only needs the file to exist).
 # Environment: FUZZ_SECONDS (per target, default 30), FUZZ_CC (default clang),
-# FUZZ_TARGETS (default "fuzz_conf fuzz_proto fuzz_pwpolicy"), FUZZ_KEEP=1 to
-# keep the work directory (binaries, logs, grown corpus) even when everything
-# passed.
+# FUZZ_TARGETS (default "fuzz_conf fuzz_proto fuzz_pwpolicy fuzz_token fuzz_cidr"),
+# FUZZ_KEEP=1 to keep the work directory (binaries, logs, grown corpus) even
+# when everything passed.
 #
 # Prints TAP: "ok - fuzz_conf" / "not ok - fuzz_conf"; exits non-zero when a
 # target failed to build or the fuzzer found a crash, leak, timeout or UB.
@@ -32,7 +32,7 @@ cd "$top" || exit 2
 
 seconds=${FUZZ_SECONDS:-30}
 cc=${FUZZ_CC:-clang}
-targets=${FUZZ_TARGETS:-fuzz_conf fuzz_proto fuzz_pwpolicy}
+targets=${FUZZ_TARGETS:-fuzz_conf fuzz_proto fuzz_pwpolicy fuzz_token fuzz_cidr}
 
 case $seconds in
 ''|*[!0-9]*) echo "run.sh: FUZZ_SECONDS must be a whole number" >&2; exit 2 ;;
@@ -64,6 +64,8 @@ sources_for() {
         fuzz_conf) echo common/conf.c common/conf_file.c ;;
         fuzz_proto) echo common/proto.c common/secret.c ;;
         fuzz_pwpolicy) echo common/pwpolicy.c common/conf.c common/secret.c ;;
+        fuzz_token) echo common/token.c common/secret.c ;;
+        fuzz_cidr) echo common/cidr.c ;;
         *) return 1 ;;
         esac
 }

@@ -40,6 +40,15 @@ tests_unit_test_email_SOURCES = tests/unit/test_email.c daemon/email.c daemon/st
 tests_unit_test_email_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_email_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SODIUM_CFLAGS) $(SQLITE_CFLAGS)
 tests_unit_test_email_LDADD = libacctsec_common.la $(CMOCKA_LIBS) $(SODIUM_LIBS) $(SQLITE_LIBS)
+
+check_PROGRAMS += tests/unit/test_token tests/unit/test_cidr
+TESTS += tests/unit/test_token tests/unit/test_cidr
+tests_unit_test_token_SOURCES = tests/unit/test_token.c
+tests_unit_test_token_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_token_LDADD = libacctsec_common.la $(CMOCKA_LIBS)
+tests_unit_test_cidr_SOURCES = tests/unit/test_cidr.c
+tests_unit_test_cidr_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_cidr_LDADD = libacctsec_common.la $(CMOCKA_LIBS)
 endif
 
 # libFuzzer targets: built and run by tests/fuzz/run.sh (clang), not by make.
@@ -48,4 +57,6 @@ EXTRA_DIST += \
 	tests/fuzz/fuzz_conf.c \
 	tests/fuzz/fuzz_proto.c \
 	tests/fuzz/fuzz_pwpolicy.c \
+	tests/fuzz/fuzz_token.c \
+	tests/fuzz/fuzz_cidr.c \
 	tests/fuzz/corpus
