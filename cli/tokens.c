@@ -2,6 +2,7 @@
 /* acctsec token create|list|revoke and allowlist add|remove|list. */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,8 +128,12 @@ static int simple(struct cli *c, uint8_t op, uint8_t tag, const char *what, cons
                 json_close(&j, '}');
                 json_end(&j);
         } else {
+                bool list = tag == ACCTSEC_TAG_CIDR;
                 print_safe(stdout, canonical ? canonical : c->args[0]);
-                printf(": %s%s%s\n", done, c->user ? " for " : " (global list)", c->user ? c->user : "");
+                printf(": %s%s", done, c->user ? " for " : list ? " (the global list)" : "");
+                if (c->user)
+                        print_safe(stdout, c->user);
+                fputc('\n', stdout);
         }
         return 0;
 }
@@ -162,8 +167,10 @@ int cmd_allowlist_list(struct cli *c) {
                 json_open(&j, "entries", '[');
         } else {
                 printf("%s allowlist%s%s", c->user ? "The" : "The global", c->user ? " of " : "", c->user ? c->user : "");
-                printf(" (empty: no restriction from it; the config's allowlist=%s also applies):\n",
-                       conf && *conf ? conf : " is empty");
+                if (conf && *conf)
+                        printf(" (empty: no restriction from it; the config's allowlist=%s applies too):\n", conf);
+                else
+                        printf(" (empty: no restriction from it; the config sets no allowlist):\n");
         }
         const char *cidr = NULL, *actor = NULL;
         uint64_t created = 0;

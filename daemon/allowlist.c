@@ -40,7 +40,18 @@ static int change(struct store *s, const char *sql, enum event_type type, const 
         return seclog_commit(s, now, &ev, 1);
 }
 
+static int count_entries(const char *cidr, const char *actor, int64_t created, void *ud) {
+        (*(int *) ud)++;
+        return 0;
+}
+
 int allowlist_add(struct store *s, const char *user, const struct cidr *c, const char *actor, int64_t now) {
+        int n = 0;
+        int r = allowlist_list(s, user, count_entries, &n);
+        if (r < 0)
+                return r;
+        if (n >= ALLOWLIST_MAX) /* and a list reply stays inside one frame */
+                return -EMLINK;
         return change(s, "INSERT OR IGNORE INTO allowlist (user, cidr, actor, created) VALUES (?1, ?2, ?3, ?4)",
                       EV_ALLOWLIST_ADDED, user, c, actor, now);
 }

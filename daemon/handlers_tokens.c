@@ -155,8 +155,9 @@ static int handle_token_auth(struct daemon *d, const struct ucred *peer, const s
         l.a.factor = "token";
         r = store_begin(&d->store);
         if (r == 0)
-                r = !l.a.known || !token || !token_valid(token) ? -EBADMSG
-                                                               : tokens_find_in(&d->store, d->key, l.a.user, token, &t);
+                r = !token || !token_valid(token) ? -EBADMSG
+                    : !l.a.known ? -ENOENT /* the same answer as an unknown token */
+                                 : tokens_find_in(&d->store, d->key, l.a.user, token, &t);
         if (r == 0 && now >= t.expires)
                 refusal = "token: expired";
         else if (r == 0 && !token_service_in(t.services, l.a.service))
@@ -234,6 +235,8 @@ static int handle_allowlist_change(struct daemon *d, const struct ucred *peer, c
         int r = add ? allowlist_add(&d->store, user, &c, actor, now) : allowlist_remove(&d->store, user, &c, actor, now);
         if (r == -EEXIST || r == -ENOENT)
                 return reply_error(reply, r, add ? "already in the list" : "not in the list");
+        if (r == -EMLINK)
+                return reply_error(reply, r, "a list holds at most 256 entries: use wider ranges");
         if (r < 0)
                 return reply_db_error(reply, req->type, user[0] ? user : "*", r);
         cidr_format(&c, text);

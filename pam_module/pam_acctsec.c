@@ -159,6 +159,8 @@ static int ask_token(pam_handle_t *pamh, const struct module_args *a, const char
         if (r == 0)
                 return PAM_SUCCESS;
         if (transport_error(r) && a->conf.failmode == ACCTSEC_FAILMODE_OPEN) {
+                pam_syslog(pamh, LOG_WARNING, "acctsecd at %s unreachable (%s) during token-auth for %s: "
+                           "failmode=open passes the login on to the next module", a->conf.socket, strerror(-r), user);
                 *ret_open = true;
                 return PAM_SUCCESS;
         }

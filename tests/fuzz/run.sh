@@ -61,9 +61,9 @@ sodium=$(pkg-config --cflags --libs libsodium 2>/dev/null) || sodium=-lsodium
 
 sources_for() {
         case $1 in
-        fuzz_conf) echo common/conf.c common/conf_file.c ;;
+        fuzz_conf) echo common/conf.c common/conf_file.c common/cidr.c ;;
         fuzz_proto) echo common/proto.c common/secret.c ;;
-        fuzz_pwpolicy) echo common/pwpolicy.c common/conf.c common/secret.c ;;
+        fuzz_pwpolicy) echo common/pwpolicy.c common/conf.c common/cidr.c common/secret.c ;;
         fuzz_token) echo common/token.c common/secret.c ;;
         fuzz_cidr) echo common/cidr.c ;;
         *) return 1 ;;
