@@ -66,8 +66,14 @@ def tap(ok, name, info=""):
 
 
 def cli(*args, as_user=False):
-    """The CLI as root (an admin), or as the test user through runuser."""
-    argv = [os.path.join(B, "acctsec"), "--socket", sock, *args]
+    """The CLI as root (an admin), or as the test user through runuser.  A
+    copy in the work dir: the build dir may be under a private home (/root,
+    mode 0700, in CI), which the user cannot reach."""
+    exe = os.path.join(work, "acctsec")
+    if not os.path.exists(exe):
+        shutil.copy(os.path.join(B, "acctsec"), exe)
+        os.chmod(exe, 0o755)
+    argv = [exe, "--socket", sock, *args]
     if as_user:
         argv = ["runuser", "-u", USER, "--"] + argv
     return subprocess.run(argv, capture_output=True, text=True, timeout=30)
