@@ -303,10 +303,10 @@ static int send_code(pam_handle_t *pamh, const struct module_args *a, const char
         }
         const char *m = acctsec_msg_str(&x->reply, ACCTSEC_TAG_MESSAGE);
         (void) acctsec_msg_u64(&x->reply, ACCTSEC_TAG_SENT, &sent);
-        if (m && sent && !a->conf.silent)
-                pam_info(pamh, "%s", m);
-        else if (m)
+        if (m && !sent) /* not sent, or wait: always said */
                 pam_error(pamh, "%s", m);
+        else if (m && !a->conf.silent)
+                pam_info(pamh, "%s", m);
         return PAM_SUCCESS;
 }
 
