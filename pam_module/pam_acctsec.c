@@ -63,13 +63,11 @@ static bool transport_error(int r) {
                r == -EAGAIN;
 }
 
-/* Ask the daemon.  PAM_SUCCESS with x->reply an OK reply, or a PAM error;
- * *ret_open is set when failmode=open let an unreachable daemon pass. */
-static int ask_for(pam_handle_t *pamh, const struct module_args *a, uint8_t op, const char *user, const char *code,
-                   const char *attempt, unsigned timeout_ms, struct exchange *x, bool *ret_open) {
+/* Start a request: the user and the PAM items every request carries, and
+ * the policy arguments the daemon honours from root. */
+static struct acctsec_frame *begin_request(pam_handle_t *pamh, const struct module_args *a, uint8_t op,
+                                           const char *user, struct exchange *x) {
         struct acctsec_frame *f = &x->req;
-
-        *ret_open = false;
         acctsec_frame_init(f, op);
         acctsec_frame_add_str(f, ACCTSEC_TAG_USER, user);
         add_item(pamh, f, ACCTSEC_TAG_SERVICE, PAM_SERVICE);
@@ -77,11 +75,17 @@ static int ask_for(pam_handle_t *pamh, const struct module_args *a, uint8_t op, 
         add_item(pamh, f, ACCTSEC_TAG_TTY, PAM_TTY);
         if (a->overrides_len > 0)
                 acctsec_frame_add_str(f, ACCTSEC_TAG_CONF, a->overrides);
-        if (code)
-                acctsec_frame_add_str(f, ACCTSEC_TAG_CODE, code);
-        acctsec_frame_add_str_opt(f, ACCTSEC_TAG_ATTEMPT, attempt);
+        return f;
+}
 
-        int r = acctsec_call(a->conf.socket, timeout_ms, f, &x->reply);
+/* Send it.  PAM_SUCCESS with x->reply an OK reply, or a PAM error;
+ * *ret_open is set (with PAM_SUCCESS) when failmode=open let an unreachable
+ * daemon pass.  The request, which may hold a secret, is wiped. */
+static int send_request(pam_handle_t *pamh, const struct module_args *a, uint8_t op, const char *user,
+                        unsigned timeout_ms, struct exchange *x, bool *ret_open) {
+        *ret_open = false;
+        int r = acctsec_call(a->conf.socket, timeout_ms, &x->req, &x->reply);
+        acctsec_frame_wipe(&x->req);
         if (r == 0 && x->reply.type != ACCTSEC_REPLY_OK) {
                 /* The daemon answered and said no: never a case for failmode=open. */
                 const char *m = acctsec_msg_str(&x->reply, ACCTSEC_TAG_MESSAGE);
@@ -105,6 +109,15 @@ static int ask_for(pam_handle_t *pamh, const struct module_args *a, uint8_t op, 
         return acctsec_errno_to_pam(r);
 }
 
+/* Login requests, with a typed code and the emailed-code attempt if any. */
+static int ask_for(pam_handle_t *pamh, const struct module_args *a, uint8_t op, const char *user, const char *code,
+                   const char *attempt, unsigned timeout_ms, struct exchange *x, bool *ret_open) {
+        struct acctsec_frame *f = begin_request(pamh, a, op, user, x);
+        acctsec_frame_add_str_opt(f, ACCTSEC_TAG_CODE, code);
+        acctsec_frame_add_str_opt(f, ACCTSEC_TAG_ATTEMPT, attempt);
+        return send_request(pamh, a, op, user, timeout_ms, x, ret_open);
+}
+
 static int ask(pam_handle_t *pamh, const struct module_args *a, uint8_t op, const char *user, const char *code,
                struct exchange *x, bool *ret_open) {
         return ask_for(pamh, a, op, user, code, NULL, a->conf.timeout_ms, x, ret_open);
@@ -115,58 +128,18 @@ static int ask(pam_handle_t *pamh, const struct module_args *a, uint8_t op, cons
  * login (sshd and login do that as root, for the user). */
 static int ask_password(pam_handle_t *pamh, const struct module_args *a, uint8_t op, const char *user,
                         const char *password, bool at_login, unsigned timeout_ms, struct exchange *x, bool *ret_open) {
-        struct acctsec_frame *f = &x->req;
-        acctsec_frame_init(f, op);
-        acctsec_frame_add_str(f, ACCTSEC_TAG_USER, user);
-        add_item(pamh, f, ACCTSEC_TAG_SERVICE, PAM_SERVICE);
-        add_item(pamh, f, ACCTSEC_TAG_RHOST, PAM_RHOST);
-        add_item(pamh, f, ACCTSEC_TAG_TTY, PAM_TTY);
-        if (a->overrides_len > 0)
-                acctsec_frame_add_str(f, ACCTSEC_TAG_CONF, a->overrides);
+        struct acctsec_frame *f = begin_request(pamh, a, op, user, x);
         acctsec_frame_add_u64(f, ACCTSEC_TAG_UID, (uint64_t) getuid());
         acctsec_frame_add_u64(f, ACCTSEC_TAG_FLAG, at_login);
         acctsec_frame_add_str_opt(f, ACCTSEC_TAG_PASSWORD, password);
-        *ret_open = false;
-        int r = acctsec_call(a->conf.socket, timeout_ms, f, &x->reply);
-        acctsec_frame_wipe(f);
-        if (r == 0 && x->reply.type != ACCTSEC_REPLY_OK)
-                r = -acctsec_reply_errno(&x->reply);
-        if (r == 0)
-                return PAM_SUCCESS;
-        if (transport_error(r) && a->conf.failmode == ACCTSEC_FAILMODE_OPEN)
-                *ret_open = true;
-        pam_syslog(pamh, LOG_ERR, "acctsecd at %s: %s during %s for %s", a->conf.socket, strerror(-r),
-                   acctsec_op_name(op), user);
-        return acctsec_errno_to_pam(r);
+        return send_request(pamh, a, op, user, timeout_ms, x, ret_open);
 }
 
 static int ask_token(pam_handle_t *pamh, const struct module_args *a, const char *user, const char *token,
                      struct exchange *x, bool *ret_open) {
-        struct acctsec_frame *f = &x->req;
-        acctsec_frame_init(f, ACCTSEC_OP_TOKEN_AUTH);
-        acctsec_frame_add_str(f, ACCTSEC_TAG_USER, user);
-        add_item(pamh, f, ACCTSEC_TAG_SERVICE, PAM_SERVICE);
-        add_item(pamh, f, ACCTSEC_TAG_RHOST, PAM_RHOST);
-        add_item(pamh, f, ACCTSEC_TAG_TTY, PAM_TTY);
-        if (a->overrides_len > 0)
-                acctsec_frame_add_str(f, ACCTSEC_TAG_CONF, a->overrides);
+        struct acctsec_frame *f = begin_request(pamh, a, ACCTSEC_OP_TOKEN_AUTH, user, x);
         acctsec_frame_add_str(f, ACCTSEC_TAG_TOKEN, token);
-        *ret_open = false;
-        int r = acctsec_call(a->conf.socket, a->conf.timeout_ms, f, &x->reply);
-        acctsec_frame_wipe(f);
-        if (r == 0 && x->reply.type != ACCTSEC_REPLY_OK)
-                r = -acctsec_reply_errno(&x->reply);
-        if (r == 0)
-                return PAM_SUCCESS;
-        if (transport_error(r) && a->conf.failmode == ACCTSEC_FAILMODE_OPEN) {
-                pam_syslog(pamh, LOG_WARNING, "acctsecd at %s unreachable (%s) during token-auth for %s: "
-                           "failmode=open passes the login on to the next module", a->conf.socket, strerror(-r), user);
-                *ret_open = true;
-                return PAM_SUCCESS;
-        }
-        pam_syslog(pamh, LOG_ERR, "acctsecd at %s: %s during token-auth for %s; denying", a->conf.socket,
-                   strerror(-r), user);
-        return acctsec_errno_to_pam(r);
+        return send_request(pamh, a, ACCTSEC_OP_TOKEN_AUTH, user, a->conf.timeout_ms, x, ret_open);
 }
 
 static bool is_locked(const struct acctsec_msg *reply) {
