@@ -13,14 +13,16 @@ untouched.  Root only (exit 77 otherwise).  Creates a user and
 /etc/pam.d/acctsec-t-pw-PID; removes both.  TAP output."""
 import json
 import os
-import select
 import shutil
 import sqlite3
 import subprocess
 import sys
+
 import tempfile
 import time
-import types
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pamtester_pty  # noqa: E402 - next to this file
 
 if os.geteuid() != 0:
     print("# skipped: needs root", file=sys.stderr)
@@ -75,43 +77,7 @@ def cli(*args):
 
 
 def pamtester(answers, *ops):
-    """pamtester SERVICE USER OPS..., one answer a line on stdin; prompts and
-    messages (stdout and stderr together) in .out."""
-    # Output to a pty: pamtester's stdout (PAM's info and error messages) is
-    # then line-buffered like its stderr (the prompts), so .out keeps their
-    # order.  The answers come from a pipe (a terminal would have misc_conv
-    # flush typed-ahead input when it turns echo off).
-    master, slave = os.openpty()
-    try:
-        p = subprocess.Popen(["pamtester", SERVICE, USER, *ops], stdin=subprocess.PIPE,
-                             stdout=slave, stderr=slave)
-    finally:
-        os.close(slave)
-    chunks = []
-    try:
-        p.stdin.write("".join(a + "\n" for a in answers).encode())
-        p.stdin.close()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if not select.select([master], [], [], max(0.0, deadline - time.monotonic()))[0]:
-                break
-            try:
-                data = os.read(master, 4096)
-            except OSError:  # EIO: pamtester (the last holder of the slave) is gone
-                break
-            if not data:
-                break
-            chunks.append(data)
-        try:
-            p.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-    finally:
-        os.close(master)
-    r = types.SimpleNamespace(returncode=p.returncode)
-    r.out = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
-    return r
+    return pamtester_pty.run(SERVICE, USER, answers, *ops)
 
 
 def change(*passwords):

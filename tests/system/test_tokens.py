@@ -18,14 +18,16 @@ output."""
 import json
 import os
 import re
-import select
 import shutil
 import sqlite3
 import subprocess
 import sys
+
 import tempfile
 import time
-import types
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pamtester_pty  # noqa: E402 - next to this file
 
 if os.geteuid() != 0:
     print("# skipped: needs root", file=sys.stderr)
@@ -80,43 +82,7 @@ def cli(*args, as_user=False):
 
 
 def pamtester(answers, *ops, service=SERVICE, rhost=None):
-    """pamtester [-I rhost=RHOST] SERVICE USER OPS..., one answer a line on
-    stdin; prompts and messages (stdout and stderr together) in .out."""
-    # Output to a pty: pamtester's stdout (PAM's info and error messages) is
-    # then line-buffered like its stderr (the prompts), so .out keeps their
-    # order.  The answers come from a pipe (a terminal would have misc_conv
-    # flush typed-ahead input when it turns echo off).
-    argv = ["pamtester"] + (["-I", "rhost=" + rhost] if rhost is not None else []) + [service, USER, *ops]
-    master, slave = os.openpty()
-    try:
-        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=slave, stderr=slave)
-    finally:
-        os.close(slave)
-    chunks = []
-    try:
-        p.stdin.write("".join(a + "\n" for a in answers).encode())
-        p.stdin.close()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if not select.select([master], [], [], max(0.0, deadline - time.monotonic()))[0]:
-                break
-            try:
-                data = os.read(master, 4096)
-            except OSError:  # EIO: pamtester (the last holder of the slave) is gone
-                break
-            if not data:
-                break
-            chunks.append(data)
-        try:
-            p.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-    finally:
-        os.close(master)
-    r = types.SimpleNamespace(returncode=p.returncode)
-    r.out = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
-    return r
+    return pamtester_pty.run(service, USER, answers, *ops, rhost=rhost)
 
 
 def login(secret, service=SERVICE, rhost=None):
