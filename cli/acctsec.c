@@ -43,7 +43,13 @@ static void usage(FILE *f) {
               "  allowlist add|remove CIDR [--user NAME]  admins; no --user: the global list\n"
               "  allowlist list [--user NAME]  a list (empty: no restriction from it)\n"
               "  backup-codes generate [--user NAME]  a new set of 10 single-use codes (voids the old set)\n"
-              "  backup-codes status [--user NAME]  how many are left\n\n"
+              "  backup-codes status [--user NAME]  how many are left\n"
+              "  session list [--user NAME | --all]  active sessions; * marks this one\n"
+              "  session terminate ID | --all-others [--user NAME]  end a session, or all but this one\n"
+              "  notify on|off|status [--user NAME]  mail on a login from a new source\n"
+              "  log show [--user NAME | --all] [--since T] [--type T] [--limit N]  the newest events\n"
+              "  log export [--user NAME | --all] [--since T] [--type T] --format json|csv [--output FILE]\n"
+              "                                every matching event, oldest first\n\n"
               "Options:\n"
               "  --socket PATH   the acctsecd socket (default: socket= in " ACCTSEC_DEFAULT_CONF ",\n"
               "                  else " ACCTSEC_DEFAULT_SOCKET ")\n"
@@ -281,7 +287,7 @@ static int cmd_lockout_reset(struct cli *c) {
 
 static const struct command {
         const char *noun, *verb;
-        int nargs; /* positional arguments after the verb */
+        int nargs; /* positional arguments after the verb; -1: none or one */
         int (*run)(struct cli *c);
 } commands[] = {
         { "status", NULL, 0, cmd_status },
@@ -307,6 +313,13 @@ static const struct command {
         { "allowlist", "list", 0, cmd_allowlist_list },
         { "backup-codes", "generate", 0, cmd_backup_generate },
         { "backup-codes", "status", 0, cmd_backup_status },
+        { "session", "list", 0, cmd_session_list },
+        { "session", "terminate", -1, cmd_session_terminate },
+        { "notify", "on", 0, cmd_notify },
+        { "notify", "off", 0, cmd_notify },
+        { "notify", "status", 0, cmd_notify },
+        { "log", "show", 0, cmd_log_show },
+        { "log", "export", 0, cmd_log_export },
 };
 
 /* The socket named in the config file, if it names one and is readable. */
@@ -318,7 +331,8 @@ static void default_socket(struct cli *c) {
 }
 
 static int parse_options(struct cli *c, int argc, char **argv) {
-        enum { ARG_SOCKET = 256, ARG_JSON, ARG_USER, ARG_VERSION, ARG_OFF, ARG_MAIL, ARG_NAME, ARG_EXPIRES, ARG_SERVICES };
+        enum { ARG_SOCKET = 256, ARG_JSON, ARG_USER, ARG_VERSION, ARG_OFF, ARG_MAIL, ARG_NAME, ARG_EXPIRES, ARG_SERVICES,
+               ARG_ALL, ARG_ALL_OTHERS, ARG_SINCE, ARG_TYPE, ARG_LIMIT, ARG_FORMAT, ARG_OUTPUT };
         static const struct option longopts[] = {
                 { "socket", required_argument, NULL, ARG_SOCKET }, { "json", no_argument, NULL, ARG_JSON },
                 { "user", required_argument, NULL, ARG_USER },     { "help", no_argument, NULL, 'h' },
@@ -327,6 +341,13 @@ static int parse_options(struct cli *c, int argc, char **argv) {
                 { "name", required_argument, NULL, ARG_NAME },
                 { "expires", required_argument, NULL, ARG_EXPIRES },
                 { "services", required_argument, NULL, ARG_SERVICES },
+                { "all", no_argument, NULL, ARG_ALL },
+                { "all-others", no_argument, NULL, ARG_ALL_OTHERS },
+                { "since", required_argument, NULL, ARG_SINCE },
+                { "type", required_argument, NULL, ARG_TYPE },
+                { "limit", required_argument, NULL, ARG_LIMIT },
+                { "format", required_argument, NULL, ARG_FORMAT },
+                { "output", required_argument, NULL, ARG_OUTPUT },
                 {},
         };
         int o;
@@ -360,6 +381,27 @@ static int parse_options(struct cli *c, int argc, char **argv) {
                 case ARG_SERVICES:
                         c->services = optarg;
                         break;
+                case ARG_ALL:
+                        c->all = true;
+                        break;
+                case ARG_ALL_OTHERS:
+                        c->all_others = true;
+                        break;
+                case ARG_SINCE:
+                        c->since = optarg;
+                        break;
+                case ARG_TYPE:
+                        c->type = optarg;
+                        break;
+                case ARG_LIMIT:
+                        c->limit = optarg;
+                        break;
+                case ARG_FORMAT:
+                        c->format = optarg;
+                        break;
+                case ARG_OUTPUT:
+                        c->output = optarg;
+                        break;
                 case 'h':
                         usage(stdout);
                         return 0;
@@ -388,9 +430,10 @@ int main(int argc, char **argv) {
                 int words = k->verb ? 2 : 1;
                 if (strcmp(k->noun, noun) != 0 || (k->verb && (!verb || strcmp(k->verb, verb) != 0)))
                         continue;
-                if (optind + words + k->nargs != argc) {
-                        fprintf(stderr, "acctsec: %s %s takes %d argument(s)\n", k->noun, k->verb ? k->verb : "",
-                                k->nargs);
+                int given = argc - optind - words;
+                if (k->nargs >= 0 ? given != k->nargs : given > 1) {
+                        fprintf(stderr, "acctsec: %s %s takes %s argument(s)\n", k->noun, k->verb ? k->verb : "",
+                                k->nargs < 0 ? "at most one" : k->nargs == 0 ? "no" : k->nargs == 1 ? "one" : "two");
                         return EXIT_USAGE;
                 }
                 c.args = argv + optind + words;

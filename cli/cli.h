@@ -19,6 +19,9 @@ struct cli {
         bool off;  /* mfa require --off */
         bool mail; /* account reset-password --mail */
         const char *name, *expires, *services; /* token create */
+        bool all;        /* session list, log show/export: every user's */
+        bool all_others; /* session terminate */
+        const char *since, *type, *limit, *format, *output; /* log show/export */
         const char *verb;
         char **args; /* the command's own positional arguments */
         struct acctsec_frame req;
@@ -54,3 +57,8 @@ int cmd_token_revoke(struct cli *c);
 int cmd_allowlist_add(struct cli *c);
 int cmd_allowlist_remove(struct cli *c);
 int cmd_allowlist_list(struct cli *c);
+int cmd_session_list(struct cli *c);
+int cmd_session_terminate(struct cli *c);
+int cmd_notify(struct cli *c);
+int cmd_log_show(struct cli *c);
+int cmd_log_export(struct cli *c);

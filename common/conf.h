@@ -67,6 +67,9 @@ struct acctsec_conf {
         unsigned token_max;        /* tokens per user */
         unsigned token_max_months; /* the longest expiry a token may have */
         char allowlist[ACCTSEC_CONF_STR_MAX]; /* "CIDR,CIDR,LOCAL"; "": no restriction from the config */
+        /* notifications and the security log */
+        bool notify_new_source;      /* mail a user on a login from a new source (they may opt out) */
+        unsigned log_retention_days; /* events and ended sessions older than this are purged; 0: kept */
         /* mail delivery: global section only */
         enum acctsec_mail_transport mail_transport;
         char mail_from[ACCTSEC_CONF_STR_MAX];

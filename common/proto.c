@@ -200,6 +200,13 @@ const char *acctsec_op_name(uint8_t op) {
                 [ACCTSEC_OP_ALLOWLIST_ADD] = "allowlist-add",
                 [ACCTSEC_OP_ALLOWLIST_REMOVE] = "allowlist-remove",
                 [ACCTSEC_OP_ALLOWLIST_LIST] = "allowlist-list",
+                [ACCTSEC_OP_SESSION_OPEN] = "session-open",
+                [ACCTSEC_OP_SESSION_CLOSE] = "session-close",
+                [ACCTSEC_OP_SESSION_LIST] = "session-list",
+                [ACCTSEC_OP_SESSION_TERMINATE] = "session-terminate",
+                [ACCTSEC_OP_LOG_SHOW] = "log-show",
+                [ACCTSEC_OP_LOG_EXPORT] = "log-export",
+                [ACCTSEC_OP_NOTIFY_SET] = "notify-set",
         };
         if (op < ARRAY_SIZE(names) && names[op])
                 return names[op];

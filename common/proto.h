@@ -57,6 +57,13 @@ enum acctsec_op {
         ACCTSEC_OP_ALLOWLIST_ADD = 35,   /* admin: a CIDR to a list         (CLI)             */
         ACCTSEC_OP_ALLOWLIST_REMOVE = 36,
         ACCTSEC_OP_ALLOWLIST_LIST = 37,
+        ACCTSEC_OP_SESSION_OPEN = 38,    /* a session began                 (module, session; root only) */
+        ACCTSEC_OP_SESSION_CLOSE = 39,   /* it ended                        (module, session; root only) */
+        ACCTSEC_OP_SESSION_LIST = 40,    /* active sessions                 (CLI)             */
+        ACCTSEC_OP_SESSION_TERMINATE = 41, /* end one, or all but the caller's (CLI; deferred) */
+        ACCTSEC_OP_LOG_SHOW = 42,        /* the newest events, newest first (CLI)             */
+        ACCTSEC_OP_LOG_EXPORT = 43,      /* one page of events, oldest first (CLI)            */
+        ACCTSEC_OP_NOTIFY_SET = 44,      /* new-source login mails on or off (CLI)            */
 };
 
 /* Reply types. */
@@ -107,6 +114,23 @@ enum acctsec_tag {
         ACCTSEC_TAG_CIDR = 48,        /* an allowlist entry: canonical CIDR or LOCAL */
         ACCTSEC_TAG_TOKEN = 49,       /* an API token (a secret: wiped after use) */
         ACCTSEC_TAG_CREATED = 50,     /* unix time */
+        ACCTSEC_TAG_AUTH_INFO = 51,   /* SESSION_OPEN: sshd's SSH_AUTH_INFO_0 "publickey" line */
+        ACCTSEC_TAG_SESSION = 52,     /* a session's id */
+        ACCTSEC_TAG_LOGIND = 53,      /* a session's logind session id */
+        ACCTSEC_TAG_PID = 54,         /* a session's leader process */
+        ACCTSEC_TAG_SINCE = 55,       /* unix time: events at or after it */
+        ACCTSEC_TAG_TYPE = 56,        /* an event type name */
+        ACCTSEC_TAG_ID = 57,          /* an event's id; LOG_EXPORT: the cursor (events after it) */
+        ACCTSEC_TAG_TIME = 58,        /* unix time of an event */
+        ACCTSEC_TAG_DETAIL = 59,      /* an event's free text */
+        ACCTSEC_TAG_OUTCOME = 60,     /* an event's outcome: success, failure or info */
+        ACCTSEC_TAG_UNTIL = 61,       /* LOG_EXPORT: the last event id the export covers */
+        ACCTSEC_TAG_MORE = 62,        /* LOG_EXPORT: 1 when more pages follow */
+        ACCTSEC_TAG_NOTIFY = 63,      /* new-source login mails: 1 on, 0 off */
+        ACCTSEC_TAG_ALL = 64,         /* SESSION_LIST, LOG_*: every user's (admins, auditors) */
+        ACCTSEC_TAG_CURRENT = 65,     /* SESSION_LIST: 1 for the caller's own session */
+        ACCTSEC_TAG_TERMINAL = 66,    /* SESSION_LIST: the terminal its processes use (pts/3) */
+        ACCTSEC_TAG_ENDED = 67,       /* unix time a session ended; 0 active */
 };
 
 /* What the module must ask for after MFA_BEGIN. */

@@ -23,6 +23,7 @@ struct daemon {
         struct server *srv;
         sd_event *event;
         struct child_pool pwpool; /* argon2id children (pwhistory.h) */
+        sd_event_source *maint_src; /* maintenance.h */
 };
 
 /* A handler that answers later returns HANDLE_DEFERRED after server_defer()

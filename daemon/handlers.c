@@ -398,6 +398,15 @@ int handle_request(struct daemon *d, const struct ucred *peer, const struct acct
         case ACCTSEC_OP_ALLOWLIST_REMOVE:
         case ACCTSEC_OP_ALLOWLIST_LIST:
                 return handle_token_request(d, peer, req, reply);
+        case ACCTSEC_OP_SESSION_OPEN:
+        case ACCTSEC_OP_SESSION_CLOSE:
+        case ACCTSEC_OP_SESSION_LIST:
+        case ACCTSEC_OP_SESSION_TERMINATE:
+        case ACCTSEC_OP_NOTIFY_SET:
+                return handle_session_request(d, peer, req, reply);
+        case ACCTSEC_OP_LOG_SHOW:
+        case ACCTSEC_OP_LOG_EXPORT:
+                return handle_log_request(d, peer, req, reply);
         default:
                 reply_error(reply, -EOPNOTSUPP, "unknown request type");
                 return -EOPNOTSUPP;

@@ -52,6 +52,10 @@ int handle_password_request(struct daemon *d, const struct ucred *peer, const st
                             struct acctsec_frame *reply);
 int handle_token_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
                          struct acctsec_frame *reply);
+int handle_session_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                           struct acctsec_frame *reply);
+int handle_log_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                       struct acctsec_frame *reply);
 /* A login from a source the allowlists do not contain: logged with the
  * source, answered with ACCTSEC_DENY_NETWORK. */
 int deny_network(struct daemon *d, const struct login *l, int64_t now, struct acctsec_frame *reply);

@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "maintenance.h"
 #include "secret.h"
 #include "server.h"
 
@@ -201,11 +202,18 @@ int main(int argc, char **argv) {
                 log_error("event loop setup failed: %s", strerror(-r));
                 goto out;
         }
+        r = maintenance_start(&d);
+        if (r < 0) {
+                log_error("maintenance timer setup failed: %s", strerror(-r));
+                server_done(&srv);
+                goto out;
+        }
         sd_notify(0, "READY=1\nSTATUS=Answering on the acctsec socket");
         log_info("%s ready (database %s/%s, schema %d)", PACKAGE_STRING, o.state_dir, STORE_DB_NAME,
                  store_schema_version());
         r = server_run(&srv);
         ret = r < 0 ? 1 : 0;
+        maintenance_stop(&d);
         server_done(&srv);
         close(fd);
         if (o.socket)

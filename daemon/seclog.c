@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <systemd/sd-journal.h>
@@ -8,42 +9,70 @@
 #include "log.h"
 #include "seclog.h"
 
+enum outcome { OUT_INFO, OUT_SUCCESS, OUT_FAILURE };
+static const char *const outcomes[] = { [OUT_INFO] = "info", [OUT_SUCCESS] = "success", [OUT_FAILURE] = "failure" };
+
+/* The MESSAGE_IDs are an interface (doc/security-log.md): never change one. */
 static const struct {
         const char *name;
         const char *message_id;
         int priority;
+        enum outcome outcome;
 } types[_EV_MAX] = {
-        [EV_AUTH_SUCCESS] = { "auth_success", "28593984699d42aba68c3361e075fee0", LOG_INFO },
-        [EV_AUTH_FAILURE] = { "auth_failure", "00cb934898b442039e1603c36265de7f", LOG_NOTICE },
-        [EV_LOCKOUT] = { "lockout", "f24dacdff45943a2be72adc6c0ce36d9", LOG_WARNING },
-        [EV_UNLOCK] = { "unlock", "6988fae179d044d99673707dfc2ff56d", LOG_NOTICE },
-        [EV_LOGIN_DENIED] = { "login_denied", "9e91236bf68944a8ac6ea7ac16dc3723", LOG_NOTICE },
-        [EV_MFA_ENROLLED] = { "mfa_enrolled", "65b5149bda144d9a968ca447d7d112ee", LOG_NOTICE },
-        [EV_MFA_RESET] = { "mfa_reset", "3713ea839b824d65ab00bb5988a72343", LOG_NOTICE },
-        [EV_CODE_USED] = { "code_used", "dbfc81ac3a59469a9a86a390badecb38", LOG_INFO },
-        [EV_CODE_REFUSED] = { "code_refused", "e2111c988c734048a18e5198af34c4ed", LOG_NOTICE },
-        [EV_BACKUP_GENERATED] = { "backup_codes_generated", "2014b3bf593e41738e28cffb2996d73f", LOG_NOTICE },
-        [EV_CODE_SENT] = { "code_sent", "cfa44d8ca9134f9c865f2aba1ed70508", LOG_INFO },
-        [EV_CODE_SEND_FAILED] = { "code_send_failed", "c3fb5b91542a49a19de3c10907db269a", LOG_WARNING },
-        [EV_EMAIL_SET] = { "email_set", "85dea37eeb264880984b84de7b7b5f7d", LOG_NOTICE },
-        [EV_EMAIL_VERIFIED] = { "email_verified", "261094d514ee426896820d502d1780b8", LOG_NOTICE },
-        [EV_MFA_DISABLED] = { "mfa_disabled", "4cd60b4eff584d9f9a79cc45ce8d2fd8", LOG_NOTICE },
-        [EV_MFA_REQUIRED] = { "mfa_required", "13e9a4c8131943a7b713eec7cdd4f7f7", LOG_NOTICE },
-        [EV_ACCOUNT_DISABLED] = { "account_disabled", "77409b06221a41d7b9c70b90fed7ffec", LOG_NOTICE },
-        [EV_ACCOUNT_ENABLED] = { "account_enabled", "db8bb70d85974fed8a52c9bb384f1f1b", LOG_NOTICE },
-        [EV_PASSWORD_EXPIRED] = { "password_expired", "f176f4c6141742c385985c065f142246", LOG_NOTICE },
-        [EV_PASSWORD_CHANGED] = { "password_changed", "61dcf1ccf32c4c8ab83cf032c42eab20", LOG_NOTICE },
-        [EV_PASSWORD_RESET] = { "password_reset", "1537fb9600e74826890bd6d9758704bc", LOG_NOTICE },
-        [EV_TOKEN_CREATED] = { "token_created", "def4ea362eef4aa9ac67547b1c8bccdc", LOG_NOTICE },
-        [EV_TOKEN_USED] = { "token_used", "60664520dca94349aa76b93d539896df", LOG_INFO },
-        [EV_TOKEN_REFUSED] = { "token_refused", "42b2918a433d4e888c564115da04defe", LOG_NOTICE },
-        [EV_TOKEN_REVOKED] = { "token_revoked", "4ea81d5334be4d8aad9e052b27d5748f", LOG_NOTICE },
-        [EV_ALLOWLIST_ADDED] = { "allowlist_added", "678ca58467e2405b952eca1ca74f4c38", LOG_NOTICE },
-        [EV_ALLOWLIST_REMOVED] = { "allowlist_removed", "b782b6030c2d4d6a967b90c0cb689487", LOG_NOTICE },
+        [EV_AUTH_SUCCESS] = { "auth_success", "28593984699d42aba68c3361e075fee0", LOG_INFO, OUT_SUCCESS },
+        [EV_AUTH_FAILURE] = { "auth_failure", "00cb934898b442039e1603c36265de7f", LOG_NOTICE, OUT_FAILURE },
+        [EV_LOCKOUT] = { "lockout", "f24dacdff45943a2be72adc6c0ce36d9", LOG_WARNING, OUT_FAILURE },
+        [EV_UNLOCK] = { "unlock", "6988fae179d044d99673707dfc2ff56d", LOG_NOTICE, OUT_INFO },
+        [EV_LOGIN_DENIED] = { "login_denied", "9e91236bf68944a8ac6ea7ac16dc3723", LOG_NOTICE, OUT_FAILURE },
+        [EV_MFA_ENROLLED] = { "mfa_enrolled", "65b5149bda144d9a968ca447d7d112ee", LOG_NOTICE, OUT_INFO },
+        [EV_MFA_RESET] = { "mfa_reset", "3713ea839b824d65ab00bb5988a72343", LOG_NOTICE, OUT_INFO },
+        [EV_CODE_USED] = { "code_used", "dbfc81ac3a59469a9a86a390badecb38", LOG_INFO, OUT_SUCCESS },
+        [EV_CODE_REFUSED] = { "code_refused", "e2111c988c734048a18e5198af34c4ed", LOG_NOTICE, OUT_FAILURE },
+        [EV_BACKUP_GENERATED] = { "backup_codes_generated", "2014b3bf593e41738e28cffb2996d73f", LOG_NOTICE, OUT_INFO },
+        [EV_CODE_SENT] = { "code_sent", "cfa44d8ca9134f9c865f2aba1ed70508", LOG_INFO, OUT_INFO },
+        [EV_CODE_SEND_FAILED] = { "code_send_failed", "c3fb5b91542a49a19de3c10907db269a", LOG_WARNING, OUT_FAILURE },
+        [EV_EMAIL_SET] = { "email_set", "85dea37eeb264880984b84de7b7b5f7d", LOG_NOTICE, OUT_INFO },
+        [EV_EMAIL_VERIFIED] = { "email_verified", "261094d514ee426896820d502d1780b8", LOG_NOTICE, OUT_INFO },
+        [EV_MFA_DISABLED] = { "mfa_disabled", "4cd60b4eff584d9f9a79cc45ce8d2fd8", LOG_NOTICE, OUT_INFO },
+        [EV_MFA_REQUIRED] = { "mfa_required", "13e9a4c8131943a7b713eec7cdd4f7f7", LOG_NOTICE, OUT_INFO },
+        [EV_ACCOUNT_DISABLED] = { "account_disabled", "77409b06221a41d7b9c70b90fed7ffec", LOG_NOTICE, OUT_INFO },
+        [EV_ACCOUNT_ENABLED] = { "account_enabled", "db8bb70d85974fed8a52c9bb384f1f1b", LOG_NOTICE, OUT_INFO },
+        [EV_PASSWORD_EXPIRED] = { "password_expired", "f176f4c6141742c385985c065f142246", LOG_NOTICE, OUT_INFO },
+        [EV_PASSWORD_CHANGED] = { "password_changed", "61dcf1ccf32c4c8ab83cf032c42eab20", LOG_NOTICE, OUT_INFO },
+        [EV_PASSWORD_RESET] = { "password_reset", "1537fb9600e74826890bd6d9758704bc", LOG_NOTICE, OUT_INFO },
+        [EV_TOKEN_CREATED] = { "token_created", "def4ea362eef4aa9ac67547b1c8bccdc", LOG_NOTICE, OUT_INFO },
+        [EV_TOKEN_USED] = { "token_used", "60664520dca94349aa76b93d539896df", LOG_INFO, OUT_SUCCESS },
+        [EV_TOKEN_REFUSED] = { "token_refused", "42b2918a433d4e888c564115da04defe", LOG_NOTICE, OUT_FAILURE },
+        [EV_TOKEN_REVOKED] = { "token_revoked", "4ea81d5334be4d8aad9e052b27d5748f", LOG_NOTICE, OUT_INFO },
+        [EV_ALLOWLIST_ADDED] = { "allowlist_added", "678ca58467e2405b952eca1ca74f4c38", LOG_NOTICE, OUT_INFO },
+        [EV_ALLOWLIST_REMOVED] = { "allowlist_removed", "b782b6030c2d4d6a967b90c0cb689487", LOG_NOTICE, OUT_INFO },
+        [EV_SESSION_OPENED] = { "session_opened", "25ca5ab518354b0c9d67e0b97a438ce9", LOG_INFO, OUT_SUCCESS },
+        [EV_SESSION_CLOSED] = { "session_closed", "b2cb8a9975de402fa1dc6d3f49af938b", LOG_INFO, OUT_INFO },
+        [EV_SESSION_TERMINATED] = { "session_terminated", "c6bfb39a7b904b5d9a4b902fd8cbc321", LOG_NOTICE, OUT_INFO },
+        [EV_NEW_SOURCE] = { "new_source_login", "f140089e48d84e1d9142da5d214d8a9e", LOG_NOTICE, OUT_INFO },
+        [EV_NOTIFY_CHANGED] = { "notifications_changed", "c820c319f53747e3ac469c831246888b", LOG_NOTICE, OUT_INFO },
+        [EV_REQUEST_REFUSED] = { "request_refused", "5f51894f2dd84787a29d4eb61869ff88", LOG_WARNING, OUT_FAILURE },
+        [EV_LOG_EXPORTED] = { "log_exported", "0e233333b2ec41b987c4ce9a1318b195", LOG_NOTICE, OUT_INFO },
 };
 
 const char *seclog_type_name(enum event_type t) {
         return t < _EV_MAX ? types[t].name : "unknown";
+}
+
+const char *seclog_type_outcome(enum event_type t) {
+        return t < _EV_MAX ? outcomes[types[t].outcome] : "info";
+}
+
+int seclog_type_by_name(const char *name) {
+        for (int t = 0; t < _EV_MAX; t++)
+                if (strcmp(types[t].name, name) == 0)
+                        return t;
+        return -ENOENT;
+}
+
+const char *seclog_outcome_of(const char *type_name) {
+        int t = seclog_type_by_name(type_name);
+        return t < 0 ? "info" : seclog_type_outcome((enum event_type) t);
 }
 
 static const char *or_empty(const char *s) {

@@ -34,6 +34,13 @@ enum event_type {
         EV_TOKEN_REVOKED,
         EV_ALLOWLIST_ADDED,
         EV_ALLOWLIST_REMOVED,
+        EV_SESSION_OPENED,
+        EV_SESSION_CLOSED,
+        EV_SESSION_TERMINATED,
+        EV_NEW_SOURCE,      /* a login from a source not seen before (mailed or not: detail) */
+        EV_NOTIFY_CHANGED,  /* new-source mails turned on or off */
+        EV_REQUEST_REFUSED, /* an operation the caller's role does not allow */
+        EV_LOG_EXPORTED,    /* someone exported the security log */
         _EV_MAX,
 };
 
@@ -56,3 +63,9 @@ int seclog_commit(struct store *s, int64_t now, const struct event *ev, size_t n
  * only after the transaction committed. */
 void seclog_emit(const struct event *e);
 const char *seclog_type_name(enum event_type t);
+/* "success", "failure" or "info": fixed per event type. */
+const char *seclog_type_outcome(enum event_type t);
+/* The type with this name, or -ENOENT. */
+int seclog_type_by_name(const char *name);
+/* The outcome of a stored type name ("info" for names this build does not know). */
+const char *seclog_outcome_of(const char *type_name);

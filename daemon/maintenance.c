@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "config.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "eventlog.h"
+#include "log.h"
+#include "maintenance.h"
+#include "sessions.h"
+
+static int on_tick(sd_event_source *src, uint64_t usec, void *userdata) {
+        struct daemon *d = userdata;
+        int64_t now = (int64_t) time(NULL);
+        unsigned days = d->policy.global.log_retention_days;
+        (void) usec;
+
+        int r = sessions_reconcile(d, now);
+        if (r < 0)
+                log_warning("closing sessions whose processes are gone failed: %s", strerror(-r));
+        r = sessions_purge(&d->store, now, days);
+        if (r < 0)
+                log_warning("purging ended sessions older than %u days failed: %s", days, strerror(-r));
+        /* One batch of events per tick, so a large purge never holds up logins. */
+        r = eventlog_purge(&d->store, now, days);
+        if (r < 0)
+                log_warning("purging events older than %u days failed: %s", days, strerror(-r));
+        sd_event_source_set_time_relative(src, r == 1 ? MAINTENANCE_BATCH_GAP_USEC : MAINTENANCE_INTERVAL_USEC);
+        sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+int maintenance_start(struct daemon *d) {
+        return sd_event_add_time_relative(d->event, &d->maint_src, CLOCK_MONOTONIC, 0, 0, on_tick, d);
+}
+
+void maintenance_stop(struct daemon *d) {
+        d->maint_src = sd_event_source_disable_unref(d->maint_src);
+}
