@@ -24,9 +24,36 @@ int reply_error(struct acctsec_frame *reply, int negative_errno, const char *mes
         return 0;
 }
 
-int refuse(struct acctsec_frame *reply, const struct ucred *peer, uint8_t op, const char *why) {
+/* Refusals go to the security log too (request_refused), at most
+ * REFUSED_EVENTS_PER_MIN per uid a minute: a local user looping on a
+ * forbidden request fills the journal's rate limit, not the database. */
+#define REFUSED_EVENTS_PER_MIN 10
+#define REFUSED_SLOTS 64
+static bool refused_event_allowed(uid_t uid, int64_t now) {
+        static struct {
+                uid_t uid;
+                int64_t minute;
+                unsigned n;
+        } slots[REFUSED_SLOTS];
+        size_t i = uid % REFUSED_SLOTS; /* a collision only shares a budget */
+        if (slots[i].uid != uid || slots[i].minute != now / 60)
+                slots[i].uid = uid, slots[i].minute = now / 60, slots[i].n = 0;
+        return slots[i].n++ < REFUSED_EVENTS_PER_MIN;
+}
+
+int refuse(struct daemon *d, struct acctsec_frame *reply, const struct ucred *peer, uint8_t op, const char *why) {
+        char actor[USER_NAME_MAX + 16], detail[256];
+        int64_t now = (int64_t) time(NULL);
+
         log_warning("refused %s from uid %u (pid %d): %s", acctsec_op_name(op), (unsigned) peer->uid,
                     (int) peer->pid, why);
+        if (refused_event_allowed(peer->uid, now)) {
+                actor_name(peer, actor, sizeof(actor));
+                snprintf(detail, sizeof(detail), "%s: %s", acctsec_op_name(op), why);
+                struct event ev = { .type = EV_REQUEST_REFUSED, .user = actor, .detail = detail };
+                if (store_begin(&d->store) == 0)
+                        (void) seclog_commit(&d->store, now, &ev, 1);
+        }
         return reply_error(reply, -EPERM, why);
 }
 
@@ -66,7 +93,7 @@ int login_prologue(struct daemon *d, const struct ucred *peer, const struct acct
         a->privileged = peer->uid == 0;
         /* A screen locker runs as the user: it may ask about that user only. */
         if (!a->privileged && (!a->known || l->p.uid != peer->uid))
-                return refuse(reply, peer, op, "you may only ask about your own account"), 1;
+                return refuse(d, reply, peer, op, "you may only ask about your own account"), 1;
         if (overrides && !a->privileged) {
                 log_notice("ignoring policy arguments from unprivileged uid %u", (unsigned) peer->uid);
                 overrides = NULL;
@@ -185,11 +212,11 @@ int readable_target(struct daemon *d, const struct ucred *peer, const struct acc
         /* Non-readers get the same answer for unknown users and others' accounts. */
         if (r == -ENOENT)
                 return may_read(d, peer, (uid_t) -1) ? reply_error(reply, r, "no such user")
-                                                     : refuse(reply, peer, req->type, others), 1;
+                                                     : refuse(d, reply, peer, req->type, others), 1;
         if (r < 0)
                 return reply_error(reply, r, "user lookup failed"), 1;
         if (!may_read(d, peer, p->uid))
-                return refuse(reply, peer, req->type, others), 1;
+                return refuse(d, reply, peer, req->type, others), 1;
         r = policy_for(&d->policy, p, NULL, NULL, conf, &why);
         if (r < 0)
                 return reply_error(reply, r, why), 1;
@@ -296,9 +323,9 @@ static int handle_lockout_show(struct daemon *d, const struct ucred *peer, const
         if (!reader) {
                 /* Everyone else sees only their own tallies. */
                 if (user_by_uid(peer->uid, &self) < 0)
-                        return refuse(reply, peer, req->type, "unknown caller");
+                        return refuse(d, reply, peer, req->type, "unknown caller");
                 if (user && strcmp(user, self.name) != 0)
-                        return refuse(reply, peer, req->type, "only admins and auditors may see other users");
+                        return refuse(d, reply, peer, req->type, "only admins and auditors may see other users");
                 user = self.name;
         }
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
@@ -320,7 +347,7 @@ static int handle_lockout_reset(struct daemon *d, const struct ucred *peer, cons
         if (get_str(req, ACCTSEC_TAG_USER, true, &user) < 0)
                 return reply_error(reply, -EINVAL, "lockout reset needs a user");
         if (role_of(peer->uid, &d->policy.global) != ROLE_ADMIN)
-                return refuse(reply, peer, req->type, "only admins may unlock users");
+                return refuse(d, reply, peer, req->type, "only admins may unlock users");
         actor_name(peer, actor, sizeof(actor));
         /* A user that no longer exists may still have a tally to clear. */
         if (user_by_name(user, &target) == -ENOENT) {

@@ -19,7 +19,8 @@ int login_prologue(struct daemon *d, const struct ucred *peer, const struct acct
                    struct acctsec_frame *reply);
 
 int reply_error(struct acctsec_frame *reply, int negative_errno, const char *message);
-int refuse(struct acctsec_frame *reply, const struct ucred *peer, uint8_t op, const char *why);
+/* -EPERM with why; logged to the journal and (rate-limited) the events table. */
+int refuse(struct daemon *d, struct acctsec_frame *reply, const struct ucred *peer, uint8_t op, const char *why);
 int reply_db_error(struct acctsec_frame *reply, uint8_t op, const char *user, int r);
 void reply_decision(struct acctsec_frame *reply, const struct acctsec_conf *conf, const struct lock_result *res);
 int get_str(const struct acctsec_msg *m, uint8_t tag, bool required, const char **ret);

@@ -19,7 +19,7 @@ static int admin_target(struct daemon *d, const struct ucred *peer, const struct
         if (get_str(req, ACCTSEC_TAG_USER, true, &user) < 0)
                 return reply_error(reply, -EINVAL, "needs a user (--user NAME)"), 1;
         if (role_of(peer->uid, &d->policy.global) != ROLE_ADMIN)
-                return refuse(reply, peer, req->type, what), 1;
+                return refuse(d, reply, peer, req->type, what), 1;
         int r = user_by_name(user, ret);
         if (r < 0)
                 return reply_error(reply, r, r == -ENOENT ? "no such user" : "user lookup failed"), 1;

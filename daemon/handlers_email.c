@@ -320,7 +320,7 @@ static int handle_email_set(struct daemon *d, const struct ucred *peer, const st
         }
         /* An admin sets someone's address: it counts as verified. */
         if (role_of(peer->uid, &d->policy.global) != ROLE_ADMIN)
-                return refuse(reply, peer, req->type, "only admins may set another user's address");
+                return refuse(d, reply, peer, req->type, "only admins may set another user's address");
         int r = user_by_name(user, &p);
         if (r < 0)
                 return reply_error(reply, r, r == -ENOENT ? "no such user" : "user lookup failed");

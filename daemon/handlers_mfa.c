@@ -156,14 +156,14 @@ static int handle_verify(struct daemon *d, const struct ucred *peer, const struc
 /* Enrolment and backup codes are for oneself; root may name another user
  * (provisioning).  A non-root caller naming anyone else is refused before
  * any lookup, so the answer does not tell which users exist. */
-static int enrol_target(const struct acctsec_msg *req, const struct ucred *peer, struct principal *ret,
+static int enrol_target(struct daemon *d, const struct acctsec_msg *req, const struct ucred *peer, struct principal *ret,
                         struct acctsec_frame *reply) {
         const char *user;
         if (get_str(req, ACCTSEC_TAG_USER, false, &user) < 0)
                 return reply_error(reply, -EINVAL, "malformed user"), 1;
         if (peer->uid != 0) {
                 if (user_by_uid(peer->uid, ret) < 0 || (user && strcmp(user, ret->name) != 0))
-                        return refuse(reply, peer, req->type, "you may only manage your own second factor"), 1;
+                        return refuse(d, reply, peer, req->type, "you may only manage your own second factor"), 1;
                 return 0;
         }
         int r = user ? user_by_name(user, ret) : user_by_uid(peer->uid, ret);
@@ -179,7 +179,7 @@ static int handle_enroll(struct daemon *d, const struct ucred *peer, const struc
         struct principal p;
         _cleanup_erase_ char *uri = NULL, *b32 = NULL;
 
-        if (enrol_target(req, peer, &p, reply))
+        if (enrol_target(d, req, peer, &p, reply))
                 return 0;
         int r = mfa_totp_enroll(&d->mfa, p.name, (int64_t) time(NULL), &uri, &b32);
         if (r == -EEXIST)
@@ -200,7 +200,7 @@ static int handle_confirm(struct daemon *d, const struct ucred *peer, const stru
         struct principal p;
         const char *code = NULL;
 
-        if (enrol_target(req, peer, &p, reply))
+        if (enrol_target(d, req, peer, &p, reply))
                 return 0;
         if (get_str(req, ACCTSEC_TAG_CODE, true, &code) < 0)
                 return reply_error(reply, -EINVAL, "a code is needed");
@@ -239,7 +239,7 @@ static int handle_backup_generate(struct daemon *d, const struct ucred *peer, co
         struct principal p;
         char codes[BACKUP_CODES][BACKUP_CODE_TEXT], actor[USER_NAME_MAX + 16];
 
-        if (enrol_target(req, peer, &p, reply))
+        if (enrol_target(d, req, peer, &p, reply))
                 return 0;
         actor_name(peer, actor, sizeof(actor));
         int r = mfa_backup_generate(&d->mfa, p.name, peer->uid == p.uid ? NULL : actor, (int64_t) time(NULL), codes);
@@ -291,7 +291,7 @@ static int handle_reset(struct daemon *d, const struct ucred *peer, const struct
         if (get_str(req, ACCTSEC_TAG_USER, true, &user) < 0)
                 return reply_error(reply, -EINVAL, "mfa reset needs a user");
         if (role_of(peer->uid, &d->policy.global) != ROLE_ADMIN)
-                return refuse(reply, peer, req->type, "only admins may reset a second factor");
+                return refuse(d, reply, peer, req->type, "only admins may reset a second factor");
         struct principal p;
         int r = user_by_name(user, &p);
         if (r < 0) /* admins may learn who exists */
@@ -316,7 +316,7 @@ static int handle_require(struct daemon *d, const struct ucred *peer, const stru
         if (get_str(req, ACCTSEC_TAG_USER, true, &user) < 0)
                 return reply_error(reply, -EINVAL, "mfa require needs a user");
         if (role_of(peer->uid, &d->policy.global) != ROLE_ADMIN)
-                return refuse(reply, peer, req->type, "only admins may require a second factor");
+                return refuse(d, reply, peer, req->type, "only admins may require a second factor");
         (void) acctsec_msg_u64(req, ACCTSEC_TAG_FLAG, &on);
         int r = user_by_name(user, &p);
         if (r == -ENOENT)

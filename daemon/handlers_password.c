@@ -42,7 +42,7 @@ static int change_prologue(struct daemon *d, const struct ucred *peer, const str
         uint64_t flag = 0;
         memset(c, 0, sizeof(*c));
         if (peer->uid != 0)
-                return refuse(reply, peer, req->type, "only root changes passwords"), 1;
+                return refuse(d, reply, peer, req->type, "only root changes passwords"), 1;
         if (login_prologue(d, peer, req, &c->l, reply))
                 return 1;
         if (!c->l.a.known)
@@ -425,13 +425,13 @@ static int handle_reset(struct daemon *d, const struct ucred *peer, const struct
         if (get_str(req, ACCTSEC_TAG_USER, true, &user) < 0)
                 return reply_error(reply, -EINVAL, "needs a user (--user NAME)");
         if (role_of(peer->uid, &d->policy.global) != ROLE_ADMIN)
-                return refuse(reply, peer, req->type, "only admins may reset a password");
+                return refuse(d, reply, peer, req->type, "only admins may reset a password");
         int r = user_by_name(user, &p);
         if (r < 0)
                 return reply_error(reply, r, r == -ENOENT ? "no such user" : "user lookup failed");
         /* An admin group member who could set root's password would be root. */
         if (p.uid == 0 && peer->uid != 0)
-                return refuse(reply, peer, req->type, "only root may reset root's password");
+                return refuse(d, reply, peer, req->type, "only root may reset root's password");
         (void) acctsec_msg_u64(req, ACCTSEC_TAG_FLAG, &mail);
         if (mail && (email_get(&d->store, p.name, &e) < 0 || !e.address[0]))
                 return reply_error(reply, -ENOENT, "the user has no verified mail address: reset without --mail "

@@ -1,15 +1,500 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Sessions and new-source notifications. */
+/* Sessions (SESSION_OPEN/CLOSE from the module's session phase, LIST and
+ * TERMINATE from the CLI) and new-source login notifications. */
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-login.h>
+#include <time.h>
 
+#include "email.h"
 #include "handlers.h"
+#include "log.h"
+#include "mail.h"
+#include "notify.h"
+#include "procs.h"
+#include "seclog.h"
+#include "sessions.h"
+#include "terminate.h"
+
+#define TERMINATE_TIMEOUT_USEC (15 * 1000000ULL) /* logind's grace, ours, SIGKILL: about 8 s */
+#define LIST_ROOM 1024                           /* bytes kept free in a list reply for the count */
+
+/* The caller and its ancestors, each as (pid, start time), and its logind
+ * session: a session is the caller's own when its leader is one of them. */
+struct lineage {
+        size_t n;
+        struct proc p[PROTECT_MAX];
+        char logind[LOGIND_ID_MAX];
+};
+
+static void logind_of(pid_t pid, char *buf, size_t n) {
+        char *s = NULL;
+        buf[0] = '\0';
+        if (sd_pid_get_session(pid, &s) >= 0 && strlen(s) < n)
+                strcpy(buf, s);
+        free(s);
+}
+
+static void lineage_of(pid_t pid, struct lineage *l) {
+        l->n = 0;
+        logind_of(pid, l->logind, sizeof(l->logind));
+        while (pid > 1 && l->n < PROTECT_MAX && proc_read(pid, &l->p[l->n]) == 0)
+                pid = l->p[l->n++].ppid;
+}
+
+static bool in_lineage(const struct lineage *l, const struct session *s) {
+        for (size_t i = 0; i < l->n; i++)
+                if (l->p[i].pid == s->pid && l->p[i].start == s->pid_start)
+                        return true;
+        return l->logind[0] && s->logind[0] && strcmp(l->logind, s->logind) == 0;
+}
+
+/* An optional u64 field: absent leaves *v alone; true when malformed. */
+static bool bad_u64(const struct acctsec_msg *req, uint8_t tag, uint64_t *v) {
+        int r = acctsec_msg_u64(req, tag, v);
+        return r < 0 && r != -ENOENT;
+}
+
+static int handle_open(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                       struct acctsec_frame *reply) {
+        const char *user, *service, *tty, *rhost, *info, *why = NULL;
+        struct principal p;
+        struct acctsec_conf conf;
+        struct proc leader;
+        struct email_info e = { 0 };
+        char key[SSH_FINGERPRINT_MAX] = "", logind[LOGIND_ID_MAX], opened[128], masked[EMAIL_ADDRESS_MAX], news[320];
+        bool fresh = false, on = true;
+        int64_t now = (int64_t) time(NULL), id = 0;
+
+        if (peer->uid != 0)
+                return refuse(d, reply, peer, req->type, "only root records sessions");
+        if (get_str(req, ACCTSEC_TAG_USER, true, &user) < 0 || get_str(req, ACCTSEC_TAG_SERVICE, false, &service) < 0 ||
+            get_str(req, ACCTSEC_TAG_TTY, false, &tty) < 0 || get_str(req, ACCTSEC_TAG_RHOST, false, &rhost) < 0 ||
+            get_str(req, ACCTSEC_TAG_AUTH_INFO, false, &info) < 0)
+                return reply_error(reply, -EINVAL, "missing or malformed field");
+        int r = user_by_name(user, &p);
+        if (r < 0)
+                return reply_error(reply, r, r == -ENOENT ? "no such user" : "user lookup failed");
+        r = proc_read(peer->pid, &leader);
+        if (r < 0)
+                return reply_error(reply, r, "cannot read the calling process in /proc");
+        r = policy_for(&d->policy, &p, service, NULL, &conf, &why);
+        if (r < 0)
+                return reply_error(reply, r, why);
+        logind_of(peer->pid, logind, sizeof(logind));
+        if (info && ssh_key_fingerprint(info, key, sizeof(key)) < 0) {
+                log_notice("session of %s: SSH_AUTH_INFO_0 holds no public key this daemon can read", user);
+                key[0] = '\0';
+        }
+        struct session s = { .user = p.name, .service = service, .tty = tty, .rhost = rhost, .logind = logind,
+                             .pid = peer->pid, .pid_start = leader.start, .started = now };
+        bool remote = rhost && *rhost;
+        r = store_begin(&d->store);
+        if (r == 0)
+                r = sessions_insert(&d->store, &s, &id);
+        if (r == 0 && remote)
+                r = notify_learn_source_in(&d->store, p.name, rhost, key, now, &fresh);
+        if (r == 0 && fresh)
+                r = notify_pref(&d->store, p.name, &on);
+        if (r == 0 && fresh)
+                r = email_get(&d->store, p.name, &e);
+        bool mail = fresh && conf.notify_new_source && on && e.address[0];
+        struct event ev[2] = {
+                { .type = EV_SESSION_OPENED, .user = p.name, .service = service, .rhost = rhost, .tty = tty,
+                  .detail = opened },
+                { .type = EV_NEW_SOURCE, .user = p.name, .service = service, .rhost = rhost, .tty = tty, .detail = news },
+        };
+        snprintf(opened, sizeof(opened), "session %lld%s%s", (long long) id, key[0] ? ", key " : "", key);
+        if (mail && mail_mask(e.address, masked, sizeof(masked)) < 0)
+                strcpy(masked, "the verified address");
+        snprintf(news, sizeof(news), "%s%s%s%s", key[0] ? key : "", key[0] ? ": " : "",
+                 mail ? "notified " : "not notified: ",
+                 mail ? masked : !conf.notify_new_source || !on ? "notifications are off" : "no verified address");
+        if (r == 0)
+                r = seclog_commit(&d->store, now, ev, fresh ? 2 : 1);
+        else
+                store_rollback(&d->store);
+        if (r < 0)
+                return reply_db_error(reply, req->type, p.name, r);
+        if (mail)
+                notify_send(d, &(struct new_login){ .user = p.name, .address = e.address, .service = service,
+                                                    .rhost = rhost, .key = key[0] ? key : NULL, .when = now });
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_SESSION, (uint64_t) id);
+        return 0;
+}
+
+static int handle_close(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                        struct acctsec_frame *reply) {
+        const char *user;
+        struct proc leader = { 0 };
+        struct session s = { 0 };
+        uint64_t id = 0;
+        char detail[64];
+        int64_t now = (int64_t) time(NULL);
+
+        if (peer->uid != 0)
+                return refuse(d, reply, peer, req->type, "only root records sessions");
+        if (get_str(req, ACCTSEC_TAG_USER, true, &user) < 0 ||
+            bad_u64(req, ACCTSEC_TAG_SESSION, &id) || id > INT64_MAX)
+                return reply_error(reply, -EINVAL, "missing or malformed field");
+        (void) proc_read(peer->pid, &leader); /* without it, only the id can match */
+        int64_t sid = (int64_t) id;
+        int r = store_begin(&d->store);
+        if (r == 0)
+                r = sessions_end(&d->store, &sid, user, peer->pid, leader.start, now, SESSION_REASON_CLOSED, &s);
+        if (r == 1) {
+                snprintf(detail, sizeof(detail), "session %lld", (long long) sid);
+                struct event ev = { .type = EV_SESSION_CLOSED, .user = s.user, .service = s.service, .rhost = s.rhost,
+                                    .tty = s.tty, .detail = detail };
+                r = seclog_commit(&d->store, now, &ev, 1);
+                r = r < 0 ? r : 1;
+                session_free(&s);
+        } else if (r == 0) /* already ended: terminated, or found gone */
+                store_rollback(&d->store);
+        if (r < 0)
+                return reply_db_error(reply, req->type, user, r);
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_COUNT, (uint64_t) r);
+        return 0;
+}
+
+/* Last activity: the later of what was recorded and the last input on
+ * the session's terminal (its atime, as w(1) reads idle time). */
+static int64_t activity(const struct session *s, const char *terminal) {
+        const char *t = s->tty;
+        char path[64];
+        struct stat st;
+        if (strncmp(t, "/dev/", 5) == 0)
+                t += 5;
+        bool device = (strncmp(t, "pts/", 4) == 0 || strncmp(t, "tty", 3) == 0) && strlen(t) < 16 &&
+                      strspn(t + 3 + (t[0] == 'p'), "0123456789") == strlen(t + 3 + (t[0] == 'p'));
+        if (!device)
+                t = terminal;
+        if (!t || !*t || snprintf(path, sizeof(path), "/dev/%s", t) >= (int) sizeof(path) || stat(path, &st) < 0)
+                return s->last_active;
+        return st.st_atime > s->last_active ? (int64_t) st.st_atime : s->last_active;
+}
+
+struct list_ctx {
+        struct acctsec_frame *reply;
+        const struct lineage *me;
+        struct proc_table procs;
+        uint64_t total;
+        /* found while listing, written after (no writes while a select runs) */
+        size_t nfix;
+        struct {
+                int64_t id;
+                char logind[LOGIND_ID_MAX];
+                bool current;
+        } fix[64];
+};
+
+static int add_session(const struct session *s, void *userdata) {
+        struct list_ctx *c = userdata;
+        struct session x = *s;
+        char logind[LOGIND_ID_MAX] = "", terminal[32] = "";
+        unsigned tty_nr;
+
+        if (!x.logind[0]) { /* pam_systemd ran after us: the session exists by now */
+                logind_of(x.pid, logind, sizeof(logind));
+                x.logind = logind;
+        }
+        bool current = in_lineage(c->me, &x);
+        if ((logind[0] || current) && c->nfix < ARRAY_SIZE(c->fix)) {
+                c->fix[c->nfix].id = x.id;
+                strcpy(c->fix[c->nfix].logind, logind);
+                c->fix[c->nfix++].current = current;
+        }
+        c->total++;
+        if (c->reply->len > ACCTSEC_FRAME_MAX - LIST_ROOM)
+                return 0;
+        if (proc_terminal(&c->procs, x.pid, &tty_nr))
+                (void) proc_tty_name(tty_nr, terminal, sizeof(terminal));
+        struct acctsec_frame *f = c->reply;
+        acctsec_frame_add_u64(f, ACCTSEC_TAG_RECORD, 0);
+        acctsec_frame_add_u64(f, ACCTSEC_TAG_SESSION, (uint64_t) x.id);
+        acctsec_frame_add_str(f, ACCTSEC_TAG_USER, x.user);
+        acctsec_frame_add_str(f, ACCTSEC_TAG_SERVICE, x.service);
+        acctsec_frame_add_str(f, ACCTSEC_TAG_TTY, x.tty);
+        acctsec_frame_add_str(f, ACCTSEC_TAG_RHOST, x.rhost);
+        acctsec_frame_add_str(f, ACCTSEC_TAG_LOGIND, x.logind);
+        acctsec_frame_add_str(f, ACCTSEC_TAG_TERMINAL, terminal);
+        acctsec_frame_add_u64(f, ACCTSEC_TAG_PID, (uint64_t) x.pid);
+        acctsec_frame_add_u64(f, ACCTSEC_TAG_CREATED, (uint64_t) x.started);
+        acctsec_frame_add_u64(f, ACCTSEC_TAG_LAST_USED,
+                              (uint64_t) (current ? (int64_t) time(NULL) : activity(&x, terminal)));
+        acctsec_frame_add_u64(f, ACCTSEC_TAG_CURRENT, current);
+        return 0;
+}
+
+/* Whose sessions a list or terminate is about: NULL for everyone (--all). */
+static int list_target(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req, struct principal *p,
+                       bool *ret_all, struct acctsec_frame *reply) {
+        struct acctsec_conf conf;
+        uint64_t all = 0;
+        (void) acctsec_msg_u64(req, ACCTSEC_TAG_ALL, &all);
+        *ret_all = all != 0;
+        if (!all)
+                return readable_target(d, peer, req, p, &conf, reply);
+        if (role_of(peer->uid, &d->policy.global) < ROLE_AUDITOR)
+                return refuse(d, reply, peer, req->type, "only admins and auditors may see other users"), 1;
+        return 0;
+}
+
+static void reconcile(struct daemon *d) {
+        int r = sessions_reconcile(d, (int64_t) time(NULL));
+        if (r < 0)
+                log_warning("closing sessions whose processes are gone failed: %s", strerror(-r));
+}
+
+static int handle_list(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                       struct acctsec_frame *reply) {
+        struct principal p;
+        struct lineage me;
+        bool all;
+
+        if (list_target(d, peer, req, &p, &all, reply))
+                return 0;
+        reconcile(d);
+        lineage_of(peer->pid, &me);
+        struct list_ctx *c = calloc(1, sizeof(*c));
+        if (!c)
+                return reply_error(reply, -ENOMEM, "out of memory");
+        *c = (struct list_ctx){ .reply = reply, .me = &me };
+        if (proc_table_load(&c->procs) < 0)
+                log_warning("cannot read /proc: sessions are listed without their terminals");
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        int r = sessions_foreach_active(&d->store, all ? NULL : p.name, add_session, c);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_COUNT, c->total);
+        int64_t now = (int64_t) time(NULL);
+        for (size_t i = 0; r == 0 && i < c->nfix; i++) {
+                if (c->fix[i].logind[0])
+                        (void) sessions_set_logind(&d->store, c->fix[i].id, c->fix[i].logind);
+                if (c->fix[i].current) /* the user is at work in it right now */
+                        (void) sessions_touch(&d->store, c->fix[i].id, now);
+        }
+        proc_table_free(&c->procs);
+        free(c);
+        return r < 0 ? reply_db_error(reply, req->type, all ? "" : p.name, r) : 0;
+}
+
+/* TERMINATE: the sessions are picked now, ended in a child, and recorded
+ * when it reports (each one whose leader is really gone). */
+struct terminate_ctx {
+        struct daemon *d;
+        struct pending_reply *pending;
+        char actor[USER_NAME_MAX + 16];
+        char self[USER_NAME_MAX];
+        struct terminate_job job;
+        /* picking */
+        const struct lineage *me;
+        int64_t want; /* one id, or 0: all but the caller's */
+        const char *owner; /* only this user's (NULL: any, for admins) */
+        uint64_t skipped;  /* beyond TERMINATE_MAX */
+};
+
+static int pick(const struct session *s, void *userdata) {
+        struct terminate_ctx *t = userdata;
+        if (t->want ? s->id != t->want : in_lineage(t->me, s))
+                return 0;
+        if (t->owner && strcmp(s->user, t->owner) != 0)
+                return 0;
+        if (t->job.n == TERMINATE_MAX) {
+                t->skipped++;
+                return 0;
+        }
+        t->job.s[t->job.n].id = s->id;
+        t->job.s[t->job.n].pid = s->pid;
+        t->job.s[t->job.n].start = s->pid_start;
+        snprintf(t->job.s[t->job.n].logind, LOGIND_ID_MAX, "%s", s->logind);
+        t->job.n++;
+        return 0;
+}
+
+static void on_terminated(int r, const char *out, void *userdata) {
+        struct terminate_ctx *t = userdata;
+        struct daemon *d = t->d;
+        int64_t now = (int64_t) time(NULL);
+        struct acctsec_frame *f = calloc(1, sizeof(*f));
+        static struct session ended[TERMINATE_MAX];
+        struct event ev[TERMINATE_MAX];
+        char detail[TERMINATE_MAX][USER_NAME_MAX + 64];
+        size_t n = 0, gone = 0;
+
+        if (r < 0)
+                log_warning("ending sessions for %s: some did not end (%s)", t->actor, out && *out ? out : strerror(-r));
+        int q = store_begin(&d->store);
+        for (size_t i = 0; q >= 0 && i < t->job.n; i++) {
+                int64_t id = t->job.s[i].id;
+                if (proc_alive(t->job.s[i].pid, t->job.s[i].start))
+                        continue;
+                gone++;
+                memset(&ended[n], 0, sizeof(ended[n]));
+                q = sessions_end(&d->store, &id, NULL, 0, 0, now, SESSION_REASON_TERMINATED, &ended[n]);
+                if (q == 1) {
+                        snprintf(detail[n], sizeof(detail[n]), "session %lld ended by %s", (long long) id, t->actor);
+                        ev[n] = (struct event){ .type = EV_SESSION_TERMINATED, .user = ended[n].user,
+                                                .service = ended[n].service, .rhost = ended[n].rhost,
+                                                .tty = ended[n].tty,
+                                                .actor = strcmp(t->self, ended[n].user) ? t->actor : NULL,
+                                                .detail = detail[n] };
+                        n++;
+                }
+        }
+        if (q >= 0)
+                q = seclog_commit(&d->store, now, ev, n);
+        else
+                store_rollback(&d->store);
+        for (size_t i = 0; i < n; i++)
+                session_free(&ended[i]);
+        if (f) {
+                if (q < 0)
+                        reply_db_error(f, ACCTSEC_OP_SESSION_TERMINATE, t->self, q);
+                else if (gone < t->job.n && gone == 0)
+                        reply_error(f, -ESRCH, "the session did not end (its processes outlived SIGKILL)");
+                else {
+                        acctsec_frame_init(f, ACCTSEC_REPLY_OK);
+                        acctsec_frame_add_u64(f, ACCTSEC_TAG_COUNT, gone);
+                        if (gone < t->job.n || t->skipped) {
+                                char msg[160];
+                                snprintf(msg, sizeof(msg), "%zu session(s) did not end%s", t->job.n - gone,
+                                         t->skipped ? "; more remain: run the command again" : "");
+                                acctsec_frame_add_str(f, ACCTSEC_TAG_MESSAGE, msg);
+                        }
+                }
+                if (t->pending)
+                        server_reply(t->pending, f);
+                free(f);
+        }
+        free(t);
+}
+
+static int handle_terminate(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                            struct acctsec_frame *reply) {
+        static const char none[] = "no such active session of yours";
+        const char *user;
+        struct principal self, target;
+        struct lineage me;
+        uint64_t id = 0, all_others = 0;
+
+        if (get_str(req, ACCTSEC_TAG_USER, false, &user) < 0 ||
+            bad_u64(req, ACCTSEC_TAG_SESSION, &id) || id > INT64_MAX)
+                return reply_error(reply, -EINVAL, "malformed field");
+        (void) acctsec_msg_u64(req, ACCTSEC_TAG_ALL, &all_others);
+        if ((id == 0) == (all_others == 0))
+                return reply_error(reply, -EINVAL, "name one session, or ask for all the others");
+        if (user_by_uid(peer->uid, &self) < 0)
+                return reply_error(reply, -ENOENT, "your uid has no user name");
+        bool admin = role_of(peer->uid, &d->policy.global) == ROLE_ADMIN;
+        if (user && strcmp(user, self.name) != 0) {
+                if (!admin)
+                        return refuse(d, reply, peer, req->type, "only admins end other users' sessions");
+                int r = user_by_name(user, &target);
+                if (r < 0)
+                        return reply_error(reply, r, r == -ENOENT ? "no such user" : "user lookup failed");
+        } else
+                target = self;
+        struct terminate_ctx *t = calloc(1, sizeof(*t));
+        if (!t)
+                return reply_error(reply, -ENOMEM, "out of memory");
+        t->d = d;
+        actor_name(peer, t->actor, sizeof(t->actor));
+        strcpy(t->self, self.name);
+        reconcile(d);
+        lineage_of(peer->pid, &me);
+        t->me = &me;
+        t->want = (int64_t) id;
+        /* One id: users only their own, admins anyone's.  All others: of
+         * the target user (the caller, or --user for admins). */
+        t->owner = id && admin && !user ? NULL : target.name;
+        int r = sessions_foreach_active(&d->store, t->owner, pick, t);
+        t->me = NULL;
+        t->owner = NULL;
+        if (r < 0) {
+                free(t);
+                return reply_db_error(reply, req->type, target.name, r);
+        }
+        if (t->job.n == 0) {
+                free(t);
+                if (id)
+                        return reply_error(reply, -ENOENT, none);
+                acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+                acctsec_frame_add_u64(reply, ACCTSEC_TAG_COUNT, 0);
+                return 0;
+        }
+        /* Never signalled: the caller and its ancestors (all-others mode
+         * must not end the session it runs in, however nested). */
+        if (all_others)
+                for (size_t i = 0; i < me.n; i++)
+                        t->job.protect[t->job.nprotect++] = me.p[i].pid;
+        r = child_run_async(d->event, TERMINATE_TIMEOUT_USEC, terminate_run, &t->job, on_terminated, t);
+        if (r < 0) {
+                free(t);
+                return reply_error(reply, r, "cannot start ending the sessions");
+        }
+        /* Without a pending reply the sessions still end; only the answer is lost. */
+        t->pending = server_defer(d->srv);
+        if (!t->pending)
+                return reply_error(reply, -ENOMEM, "out of memory");
+        return HANDLE_DEFERRED;
+}
+
+static int handle_notify(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                         struct acctsec_frame *reply) {
+        const char *user;
+        struct principal self, target;
+        uint64_t on = 1;
+        char actor[USER_NAME_MAX + 16];
+
+        if (get_str(req, ACCTSEC_TAG_USER, false, &user) < 0 || acctsec_msg_u64(req, ACCTSEC_TAG_NOTIFY, &on) < 0 ||
+            on > 1)
+                return reply_error(reply, -EINVAL, "malformed field");
+        if (user_by_uid(peer->uid, &self) < 0)
+                return reply_error(reply, -ENOENT, "your uid has no user name");
+        if (user && strcmp(user, self.name) != 0) {
+                if (role_of(peer->uid, &d->policy.global) != ROLE_ADMIN)
+                        return refuse(d, reply, peer, req->type, "only admins change other users' settings");
+                int r = user_by_name(user, &target);
+                if (r < 0)
+                        return reply_error(reply, r, r == -ENOENT ? "no such user" : "user lookup failed");
+        } else
+                target = self;
+        actor_name(peer, actor, sizeof(actor));
+        struct event ev = { .type = EV_NOTIFY_CHANGED, .user = target.name, .actor = peer->uid == target.uid ? NULL : actor,
+                            .detail = on ? "new-source login mails on" : "new-source login mails off" };
+        int r = store_begin(&d->store);
+        if (r == 0)
+                r = notify_set_in(&d->store, target.name, on);
+        if (r == 0)
+                r = seclog_commit(&d->store, (int64_t) time(NULL), &ev, 1);
+        else
+                store_rollback(&d->store);
+        if (r < 0)
+                return reply_db_error(reply, req->type, target.name, r);
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, target.name);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_NOTIFY, on);
+        return 0;
+}
 
 int handle_session_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
                            struct acctsec_frame *reply) {
-        (void) d;
-        (void) peer;
-        (void) req;
-        return reply_error(reply, -EOPNOTSUPP, "not implemented yet");
+        switch (req->type) {
+        case ACCTSEC_OP_SESSION_OPEN:
+                return handle_open(d, peer, req, reply);
+        case ACCTSEC_OP_SESSION_CLOSE:
+                return handle_close(d, peer, req, reply);
+        case ACCTSEC_OP_SESSION_LIST:
+                return handle_list(d, peer, req, reply);
+        case ACCTSEC_OP_SESSION_TERMINATE:
+                return handle_terminate(d, peer, req, reply);
+        default:
+                return handle_notify(d, peer, req, reply);
+        }
 }

@@ -30,7 +30,7 @@ static int token_target(struct daemon *d, const struct ucred *peer, const struct
         bool read = req->type == ACCTSEC_OP_TOKEN_LIST;
         enum role role = role_of(peer->uid, &d->policy.global);
         if (role != ROLE_ADMIN && !(read && role == ROLE_AUDITOR))
-                return refuse(reply, peer, req->type, "only admins manage other users' tokens"), 1;
+                return refuse(d, reply, peer, req->type, "only admins manage other users' tokens"), 1;
         int r = user_by_name(user, ret);
         if (r < 0)
                 return reply_error(reply, r, r == -ENOENT ? "no such user" : "user lookup failed"), 1;
@@ -206,7 +206,7 @@ static int list_target(struct daemon *d, const struct ucred *peer, const struct 
                 return reply_error(reply, -EINVAL, "malformed user"), 1;
         bool own = user && user_by_uid(peer->uid, &self) == 0 && strcmp(user, self.name) == 0;
         if (write ? role != ROLE_ADMIN : (role == ROLE_USER && user && !own))
-                return refuse(reply, peer, req->type, write ? "only admins change allowlists"
+                return refuse(d, reply, peer, req->type, write ? "only admins change allowlists"
                                                             : "you may only read your own allowlist"), 1;
         if (!user) {
                 name[0] = '\0';

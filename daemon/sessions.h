@@ -10,13 +10,33 @@
 #include "daemon.h"
 #include "store.h"
 
+#define SESSION_REASON_CLOSED "closed"
+#define SESSION_REASON_TERMINATED "terminated"
+#define SESSION_REASON_GONE "process gone"
+
 struct session {
         int64_t id;
         const char *user, *service, *tty, *rhost, *logind;
-        pid_t pid;
-        uint64_t pid_start; /* /proc/PID/stat starttime: the pid's identity */
+        pid_t pid;          /* the process that opened it (SO_PEERCRED) */
+        uint64_t pid_start; /* its /proc start time: the pid's identity */
         int64_t started, last_active, ended;
 };
+
+/* Insert an active session, inside the caller's transaction. */
+int sessions_insert(struct store *s, const struct session *in, int64_t *ret_id);
+/* End an active session (id, or else the newest active one of user opened
+ * by pid/pid_start), inside the caller's transaction: 1 ended (*io_id set,
+ * *ret filled with copies the caller must free via session_free), 0 none. */
+int sessions_end(struct store *s, int64_t *io_id, const char *user, pid_t pid, uint64_t pid_start, int64_t now,
+                 const char *reason, struct session *ret);
+void session_free(struct session *s);
+/* Each active session, of user or of everyone (user NULL), oldest first.
+ * A callback's nonzero return stops the walk and is returned. */
+typedef int (*session_cb)(const struct session *s, void *userdata);
+int sessions_foreach_active(struct store *s, const char *user, session_cb cb, void *userdata);
+/* Record a logind session id found later (pam_systemd ran after us). */
+int sessions_set_logind(struct store *s, int64_t id, const char *logind);
+int sessions_touch(struct store *s, int64_t id, int64_t now);
 
 /* Close every active session whose leader process is gone. */
 int sessions_reconcile(struct daemon *d, int64_t now);
