@@ -159,6 +159,7 @@ static int cmd_status(struct cli *c) {
                 json_str(&j, "totp", mfa_state_name(u64(m, ACCTSEC_TAG_MFA)));
                 json_bool(&j, "email_codes", u64(m, ACCTSEC_TAG_FLAG) != 0);
                 json_str(&j, "mfa_policy", acctsec_msg_str(m, ACCTSEC_TAG_POLICY));
+                json_bool(&j, "new_source_mails", u64(m, ACCTSEC_TAG_NOTIFY) == 1);
                 json_close(&j, '}');
                 json_end(&j);
                 return 0;
@@ -183,6 +184,9 @@ static int cmd_status(struct cli *c) {
         const char *policy = acctsec_msg_str(m, ACCTSEC_TAG_POLICY);
         printf("Second factor:   TOTP %s, emailed codes %s (mfa = %s)\n", mfa_state_name(u64(m, ACCTSEC_TAG_MFA)),
                u64(m, ACCTSEC_TAG_FLAG) ? "on" : "off", policy ? policy : "?");
+        uint64_t notify = 3;
+        (void) acctsec_msg_u64(m, ACCTSEC_TAG_NOTIFY, &notify);
+        printf("Login mails:     %s\n", notify_state_text(notify));
         return 0;
 }
 

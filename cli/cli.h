@@ -60,5 +60,7 @@ int cmd_allowlist_list(struct cli *c);
 int cmd_session_list(struct cli *c);
 int cmd_session_terminate(struct cli *c);
 int cmd_notify(struct cli *c);
+/* The TAG_NOTIFY value of a STATUS reply, in words. */
+const char *notify_state_text(uint64_t v);
 int cmd_log_show(struct cli *c);
 int cmd_log_export(struct cli *c);

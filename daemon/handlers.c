@@ -12,6 +12,7 @@
 #include "account.h"
 #include "allowlist.h"
 #include "lockout.h"
+#include "notify.h"
 #include "log.h"
 #include "users.h"
 
@@ -244,9 +245,12 @@ static int add_account_status(struct daemon *d, const struct principal *p, const
                               struct acctsec_frame *reply) {
         struct account_info info;
         struct factors f;
+        bool notify = true;
         int r = account_get(&d->store, p->name, &info);
         if (r == 0)
                 r = factors_of(d, p->name, &f);
+        if (r == 0)
+                r = notify_pref(&d->store, p->name, &notify);
         if (r < 0)
                 return reply_db_error(reply, ACCTSEC_OP_STATUS, p->name, r);
         enum acctsec_mfa policy = f.required && conf->mfa == ACCTSEC_MFA_OPTIONAL ? ACCTSEC_MFA_REQUIRED : conf->mfa;
@@ -258,6 +262,9 @@ static int add_account_status(struct daemon *d, const struct principal *p, const
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_MFA, f.totp);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_FLAG, f.email.codes);
         acctsec_frame_add_str(reply, ACCTSEC_TAG_POLICY, acctsec_mfa_name(policy));
+        /* 1 on; 0 the user turned them off; 2 notify_new_source = no; 3 on, but no verified address */
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_NOTIFY,
+                              !conf->notify_new_source ? 2 : !notify ? 0 : f.email.address[0] ? 1 : 3);
         return 0;
 }
 

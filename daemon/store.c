@@ -106,6 +106,32 @@ static const char *const migrations[] = {
         "  actor TEXT NOT NULL,"
         "  created INTEGER NOT NULL,"
         "  PRIMARY KEY (user, cidr)) WITHOUT ROWID;",
+        /* 8: sessions (pam_sm_open_session .. close or reconciliation), the
+         * sources each user logged in from, and new-source mail opt-outs */
+        "CREATE TABLE sessions ("
+        "  id INTEGER PRIMARY KEY,"
+        "  user TEXT NOT NULL,"
+        "  service TEXT NOT NULL DEFAULT '',"
+        "  tty TEXT NOT NULL DEFAULT '',"
+        "  rhost TEXT NOT NULL DEFAULT '',"
+        "  logind TEXT NOT NULL DEFAULT '',"      /* logind session id, '' none (yet) */
+        "  pid INTEGER NOT NULL,"                 /* the process that opened it (SO_PEERCRED) */
+        "  pid_start INTEGER NOT NULL,"           /* its start time (/proc/PID/stat): pids are reused */
+        "  started INTEGER NOT NULL,"
+        "  last_active INTEGER NOT NULL,"
+        "  ended INTEGER NOT NULL DEFAULT 0,"     /* 0: active */
+        "  end_reason TEXT NOT NULL DEFAULT '');" /* closed, terminated, process gone */
+        "CREATE INDEX sessions_active ON sessions (ended, user);"
+        "CREATE TABLE known_sources ("
+        "  user TEXT NOT NULL,"
+        "  rhost TEXT NOT NULL,"
+        "  key TEXT NOT NULL DEFAULT '',"         /* SHA256:... of the ssh key, '' none */
+        "  first_seen INTEGER NOT NULL,"
+        "  last_seen INTEGER NOT NULL,"
+        "  PRIMARY KEY (user, rhost, key)) WITHOUT ROWID;"
+        "CREATE TABLE notify ("
+        "  user TEXT PRIMARY KEY,"
+        "  new_source INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 int store_schema_version(void) {

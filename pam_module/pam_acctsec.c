@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
@@ -504,6 +505,86 @@ static int password_commit(pam_handle_t *pamh, const struct module_args *a, int 
                 pam_syslog(pamh, LOG_ERR, "the password of %s changed, but acctsecd did not record it "
                            "(a forced change stays in force)", user);
         return PAM_SUCCESS;
+}
+
+/* Sessions.  The record's id is kept with pam_set_data for the close in
+ * the same handle (sshd opens and closes in its privileged monitor); the
+ * daemon also finds it from the calling process, and closes records whose
+ * process is gone.  Only root's login programs record sessions. */
+#define SESSION_DATA "pam_acctsec_session"
+#define AUTH_INFO_MAX 4000 /* one "publickey TYPE BASE64" line; longer keys are not fingerprinted */
+
+static void free_data(pam_handle_t *pamh, void *data, int error_status) {
+        free(data);
+}
+
+/* sshd's SSH_AUTH_INFO_0 ("publickey ssh-ed25519 AAAA...", a line per
+ * method): the first public key line, for the daemon to fingerprint. */
+static void add_auth_info(pam_handle_t *pamh, struct acctsec_frame *f) {
+        const char *info = pam_getenv(pamh, "SSH_AUTH_INFO_0");
+        char line[AUTH_INFO_MAX + 1];
+        for (const char *p = info; p && *p;) {
+                size_t n = strcspn(p, "\n");
+                if (n <= AUTH_INFO_MAX && strncmp(p, "publickey ", 10) == 0) {
+                        for (size_t i = 0; i < n; i++)
+                                line[i] = ((unsigned char) p[i] < 0x20 || p[i] == 0x7f) ? '?' : p[i];
+                        line[n] = '\0';
+                        acctsec_frame_add_str(f, ACCTSEC_TAG_AUTH_INFO, line);
+                        return;
+                }
+                p += n + (p[n] == '\n');
+        }
+}
+
+static int session(pam_handle_t *pamh, int flags, int argc, const char **argv, bool open) {
+        struct module_args a;
+        struct exchange *x __attribute__((cleanup(exchange_free))) = NULL;
+        const char *user = NULL;
+        const void *data = NULL;
+        uint8_t op = open ? ACCTSEC_OP_SESSION_OPEN : ACCTSEC_OP_SESSION_CLOSE;
+        bool failed_open = false;
+        uint64_t id = 0;
+
+        int r = module_args_parse(pamh, flags, argc, argv, &a);
+        if (r != PAM_SUCCESS)
+                return r;
+        if (a.mode != MODE_NONE) {
+                pam_syslog(pamh, LOG_ERR, "session takes no mode argument");
+                return PAM_SERVICE_ERR;
+        }
+        if (geteuid() != 0) {
+                if (a.conf.debug)
+                        pam_syslog(pamh, LOG_DEBUG, "not root: sessions are recorded for root's login programs only");
+                return PAM_IGNORE;
+        }
+        r = get_user_and_exchange(pamh, &user, &x);
+        if (r != PAM_SUCCESS)
+                return PAM_SESSION_ERR;
+        struct acctsec_frame *f = begin_request(pamh, &a, op, user, x);
+        if (open)
+                add_auth_info(pamh, f);
+        else if (pam_get_data(pamh, SESSION_DATA, &data) == PAM_SUCCESS && data)
+                acctsec_frame_add_u64(f, ACCTSEC_TAG_SESSION, *(const uint64_t *) data);
+        r = send_request(pamh, &a, op, user, a.conf.timeout_ms, x, &failed_open);
+        if (r != PAM_SUCCESS)
+                return PAM_SESSION_ERR;
+        if (!open || failed_open || acctsec_msg_u64(&x->reply, ACCTSEC_TAG_SESSION, &id) < 0)
+                return PAM_SUCCESS;
+        uint64_t *keep = malloc(sizeof(*keep));
+        if (keep) {
+                *keep = id;
+                if (pam_set_data(pamh, SESSION_DATA, keep, free_data) != PAM_SUCCESS)
+                        free(keep);
+        }
+        return PAM_SUCCESS;
+}
+
+PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv) {
+        return session(pamh, flags, argc, argv, true);
+}
+
+PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv) {
+        return session(pamh, flags, argc, argv, false);
 }
 
 PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv) {
