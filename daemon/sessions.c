@@ -73,7 +73,13 @@ int sessions_end(struct store *s, int64_t *io_id, const char *user, pid_t pid, u
         static const char by_pid[] = "UPDATE sessions SET ended = ?1, end_reason = ?2 WHERE id = ("
                                      "SELECT id FROM sessions WHERE ended = 0 AND user = ?4 AND pid = ?5"
                                      " AND pid_start = ?6 ORDER BY id DESC LIMIT 1) RETURNING " SESSION_COLUMNS;
-        sqlite3_stmt *st = store_stmt(s, *io_id ? by_id : by_pid);
+        /* A terminated session's leader often closes it on the way out
+         * (sshd does on SIGTERM): terminate still has the last word. */
+        static const char terminated[] = "UPDATE sessions SET ended = CASE ended WHEN 0 THEN ?1 ELSE ended END,"
+                                         " end_reason = ?2 WHERE id = ?3 AND (?4 IS NULL OR user = ?4)"
+                                         " AND end_reason != ?2 RETURNING " SESSION_COLUMNS;
+        bool term = *io_id && strcmp(reason, SESSION_REASON_TERMINATED) == 0;
+        sqlite3_stmt *st = store_stmt(s, term ? terminated : *io_id ? by_id : by_pid);
         if (!st)
                 return -EIO;
         sqlite3_bind_int64(st, 1, now);

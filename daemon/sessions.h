@@ -26,7 +26,9 @@ struct session {
 int sessions_insert(struct store *s, const struct session *in, int64_t *ret_id);
 /* End an active session (id, or else the newest active one of user opened
  * by pid/pid_start), inside the caller's transaction: 1 ended (*io_id set,
- * *ret filled with copies the caller must free via session_free), 0 none. */
+ * *ret filled with copies the caller must free via session_free), 0 none.
+ * With SESSION_REASON_TERMINATED (and an id) a session that ended
+ * meanwhile for another reason is marked terminated too. */
 int sessions_end(struct store *s, int64_t *io_id, const char *user, pid_t pid, uint64_t pid_start, int64_t now,
                  const char *reason, struct session *ret);
 void session_free(struct session *s);
