@@ -329,6 +329,54 @@ def unprivileged_callers_only_for_themselves(d):
     assert "refused preauth from uid 1001" in open(d.log).read()
 
 
+OP_SESSION_OPEN, OP_SESSION_CLOSE, OP_SESSION_TERMINATE, OP_NOTIFY_SET = 38, 39, 41, 44
+T_AUTH_INFO, T_SESSION, T_NOTIFY, T_ALL = 51, 52, 63, 64
+
+
+@test
+def sessions_are_recorded_by_root_only(d):
+    if not ROOT:
+        return "SKIP needs root to act as another uid"
+
+    def as_alice():
+        out = []
+        for frm in (frame(OP_SESSION_OPEN, (T_USER, "alice"), (T_SERVICE, "sshd")),
+                    frame(OP_SESSION_CLOSE, (T_USER, "alice"), (T_SESSION, 1))):
+            rtype, f = d.call(frm)
+            out.append(get(f, T_ERRNO, True) if rtype == REPLY_ERROR else 0)
+        return out
+
+    assert as_uid(1001, as_alice) == repr([1, 1])  # EPERM
+    assert d.db("SELECT count(*) FROM sessions") == [(0,)]
+    assert d.db("SELECT count(*) FROM events WHERE type = 'request_refused' AND detail LIKE 'session-open:%'") == [(1,)]
+
+
+@test
+def session_fields_are_checked(d):
+    if not ROOT:
+        return "SKIP needs root (sessions are root's)"
+    rtype, f = d.call(frame(OP_SESSION_OPEN, (T_SERVICE, "sshd")))
+    assert rtype == REPLY_ERROR and get(f, T_ERRNO, True) == 22, f  # no user: EINVAL
+    rtype, f = d.call(frame(OP_SESSION_OPEN, (T_USER, "no-such-user-x")))
+    assert rtype == REPLY_ERROR and get(f, T_ERRNO, True) == 2, f  # ENOENT
+    # A key line that is not one: the session opens, without a fingerprint.
+    rtype, f = d.call(frame(OP_SESSION_OPEN, (T_USER, "root"), (T_RHOST, "192.0.2.1"),
+                            (T_AUTH_INFO, "publickey ssh-ed25519 !!!not-base64")))
+    assert rtype == REPLY_OK, f
+    sid = get(f, T_SESSION, True)
+    assert d.db("SELECT pid, ended FROM sessions WHERE id = ?", sid) == [(os.getpid(), 0)]
+    assert d.db("SELECT detail FROM events WHERE type = 'session_opened'") == [("session %d" % sid,)]
+    # Terminate needs one of ID and --all-others, not both; a session that is
+    # not the caller's is not found.
+    for fields in ((), ((T_SESSION, sid), (T_ALL, 1))):
+        rtype, f = d.call(frame(OP_SESSION_TERMINATE, *fields))
+        assert rtype == REPLY_ERROR and get(f, T_ERRNO, True) == 22, f
+    rtype, f = d.call(frame(OP_NOTIFY_SET, (T_NOTIFY, 2)))
+    assert rtype == REPLY_ERROR and get(f, T_ERRNO, True) == 22, f
+    rtype, f = d.call(frame(OP_SESSION_CLOSE, (T_USER, "root"), (T_SESSION, sid)))
+    assert rtype == REPLY_OK and d.db("SELECT end_reason FROM sessions WHERE id = ?", sid) == [("closed",)]
+
+
 @test
 def per_uid_connection_cap(d):
     if not ROOT:
