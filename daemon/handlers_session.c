@@ -172,8 +172,9 @@ static int64_t activity(const struct session *s, const char *terminal) {
         struct stat st;
         if (strncmp(t, "/dev/", 5) == 0)
                 t += 5;
-        bool device = (strncmp(t, "pts/", 4) == 0 || strncmp(t, "tty", 3) == 0) && strlen(t) < 16 &&
-                      strspn(t + 3 + (t[0] == 'p'), "0123456789") == strlen(t + 3 + (t[0] == 'p'));
+        /* Only "pts/N" and "ttyN": PAM_TTY is the application's word. */
+        const char *num = strncmp(t, "pts/", 4) == 0 ? t + 4 : strncmp(t, "tty", 3) == 0 ? t + 3 : NULL;
+        bool device = num && *num && strlen(num) < 8 && strspn(num, "0123456789") == strlen(num);
         if (!device)
                 t = terminal;
         if (!t || !*t || snprintf(path, sizeof(path), "/dev/%s", t) >= (int) sizeof(path) || stat(path, &st) < 0)
