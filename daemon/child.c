@@ -27,6 +27,21 @@ struct job {
         sd_event_source *child, *timer;
 };
 
+/* Children running now, and who wants to know when there are none left
+ * (the server: it waits for them at shutdown and before an idle exit). */
+static unsigned running;
+static void (*idle_hook)(void *);
+static void *idle_data;
+
+unsigned child_running(void) {
+        return running;
+}
+
+void child_on_idle(void (*fn)(void *userdata), void *userdata) {
+        idle_hook = fn;
+        idle_data = userdata;
+}
+
 static void job_free(struct job *j) {
         sd_event_source_disable_unref(j->child);
         sd_event_source_disable_unref(j->timer);
@@ -49,6 +64,8 @@ static int on_child(sd_event_source *src, const siginfo_t *si, void *userdata) {
         }
         j->done(r, err, j->userdata);
         job_free(j);
+        if (--running == 0 && idle_hook)
+                idle_hook(idle_data);
         return 0;
 }
 
@@ -109,6 +126,7 @@ int child_run_async(sd_event *e, uint64_t timeout_usec, child_fn_t fn, void *arg
                 job_free(j);
                 return r;
         }
+        running++;
         return 0;
 }
 

@@ -20,6 +20,11 @@ typedef int (*child_fn_t)(void *arg, char *out, size_t outlen);
  * after timeout_usec.  0: done is called exactly once; <0: nothing started. */
 int child_run_async(sd_event *e, uint64_t timeout_usec, child_fn_t fn, void *arg, child_done_t done, void *userdata);
 
+/* How many children run now; fn(userdata) is called each time the last
+ * one ended (one hook: the server's). */
+unsigned child_running(void);
+void child_on_idle(void (*fn)(void *userdata), void *userdata);
+
 /* At most max children of one kind at once (argon2id needs 64 MiB each);
  * the others wait in order.  Same contract as child_run_async, except that
  * the job may start later: arg must stay valid until done is called. */

@@ -285,8 +285,10 @@ static int on_listen(sd_event_source *src, int fd, uint32_t revents, void *userd
         return 0;
 }
 
+/* Exit (stopping) or arm the idle timer once no client is connected and no
+ * child runs: a mail sent after its reply (login notices) is waited for. */
 static void maybe_exit(struct server *s) {
-        if (s->nconns > 0)
+        if (s->nconns > 0 || child_running() > 0)
                 return;
         if (s->stopping)
                 sd_event_exit(s->event, 0);
@@ -296,8 +298,14 @@ static void maybe_exit(struct server *s) {
         }
 }
 
+static void on_children_done(void *userdata) {
+        maybe_exit(userdata);
+}
+
 static int on_idle(sd_event_source *src, uint64_t usec, void *userdata) {
         struct server *s = userdata;
+        if (s->nconns > 0 || child_running() > 0) /* maybe_exit re-arms it later */
+                return 0;
         log_info("idle, exiting (socket activation restarts on demand)");
         sd_event_exit(s->event, 0);
         return 0;
@@ -305,7 +313,8 @@ static int on_idle(sd_event_source *src, uint64_t usec, void *userdata) {
 
 static int on_grace(sd_event_source *src, uint64_t usec, void *userdata) {
         struct server *s = userdata;
-        log_notice("%u connection(s) still open at shutdown; closing them", s->nconns);
+        log_notice("%u connection(s) and %u child process(es) still running at shutdown; exiting", s->nconns,
+                   child_running());
         sd_event_exit(s->event, 0);
         return 0;
 }
@@ -324,7 +333,7 @@ static int on_term(sd_event_source *src, const struct signalfd_siginfo *si, void
                 if (c->hdr_got == 0 && !c->out && !c->pending)
                         conn_free(c);
         }
-        if (s->nconns > 0)
+        if (s->nconns > 0 || child_running() > 0)
                 sd_event_add_time_relative(s->event, &s->grace_src, CLOCK_MONOTONIC, 3 * 1000000ULL, 0, on_grace, s);
         maybe_exit(s);
         return 0;
@@ -388,6 +397,7 @@ int server_init(struct server *s, struct daemon *d, int listen_fd, uint64_t idle
         if ((r = sd_event_new(&s->event)) < 0)
                 return r;
         d->event = s->event;
+        child_on_idle(on_children_done, s);
         if ((r = sd_event_add_io(s->event, &s->listen_src, listen_fd, EPOLLIN, on_listen, s)) < 0 ||
             (r = sd_event_add_signal(s->event, NULL, SIGTERM, on_term, s)) < 0 ||
             (r = sd_event_add_signal(s->event, NULL, SIGINT, on_term, s)) < 0 ||
