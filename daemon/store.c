@@ -106,6 +106,9 @@ static const char *const migrations[] = {
         "  actor TEXT NOT NULL,"
         "  created INTEGER NOT NULL,"
         "  PRIMARY KEY (user, cidr)) WITHOUT ROWID;",
+        /* 8: the security log by age: log_retention_days purges the oldest
+         * events a batch at a time without scanning the table */
+        "CREATE INDEX events_by_time ON events (time);",
 };
 
 int store_schema_version(void) {

@@ -705,6 +705,328 @@ def token_auth_only_for_oneself(d):
     assert d.db("SELECT count(*) FROM lockout") == [(0,)]
 
 
+# --- the security log: LOG_SHOW (42), LOG_EXPORT (43) -------------------------
+OP_LOG_SHOW, OP_LOG_EXPORT = 42, 43
+T_TTY, T_RECORD, T_COUNT, T_ACTOR = 4, 24, 28, 43
+T_SINCE, T_TYPE, T_ID, T_TIME, T_DETAIL, T_OUTCOME, T_UNTIL, T_MORE, T_ALL = 55, 56, 57, 58, 59, 60, 61, 62, 64
+EXAMINE_MAX = 20000  # daemon/eventlog.h: rows one page looks at
+RECORD_TAGS = {T_ID: "id", T_TIME: "time", T_TYPE: "type", T_OUTCOME: "outcome", T_USER: "user",
+               T_SERVICE: "service", T_RHOST: "rhost", T_TTY: "tty", T_ACTOR: "actor", T_DETAIL: "detail"}
+INT_TAGS = (T_ID, T_TIME, T_UNTIL, T_MORE, T_COUNT, T_RECORD)
+
+
+def page_of(fields):
+    """A LOG_* reply: the summary fields before the first RECORD, and each
+    record as a dict, in order."""
+    summary, recs = {}, []
+    for tag, raw in fields:
+        value = struct.unpack(">Q", raw)[0] if tag in INT_TAGS else raw.decode()
+        if tag == T_RECORD:
+            recs.append({})
+        elif recs:
+            key = RECORD_TAGS[tag]
+            assert key not in recs[-1], ("field twice in a record", key)
+            recs[-1][key] = value
+        else:
+            summary[tag] = value
+    for r in recs:
+        assert set(r) == set(RECORD_TAGS.values()), r
+    return summary, recs
+
+
+def log_request(op, user=None, all_=False, type_=None, since=None, cursor=None, until=None, count=None):
+    fields = []
+    if user is not None:
+        fields.append((T_USER, user))
+    if all_:
+        fields.append((T_ALL, 1))
+    if type_ is not None:
+        fields.append((T_TYPE, type_))
+    for tag, v in ((T_SINCE, since), (T_ID, cursor), (T_UNTIL, until), (T_COUNT, count)):
+        if v is not None:
+            fields.append((tag, v))
+    return frame(op, *fields)
+
+
+def log_page(d, op, **kw):
+    rtype, f = d.call(log_request(op, **kw))
+    if rtype != REPLY_OK:
+        return rtype, (get(f, T_ERRNO, True), get(f, T_MESSAGE))
+    return rtype, page_of(f)
+
+
+def export_ids(d, call=None, **kw):
+    """Every page of an export: the ids in order, the pages' summaries."""
+    call = call or d.call
+    ids, pages, cursor, until = [], [], 0, 0
+    while True:
+        rtype, f = call(log_request(OP_LOG_EXPORT, cursor=cursor, until=until, **kw))
+        assert rtype == REPLY_OK, (get(f, T_ERRNO, True), get(f, T_MESSAGE))
+        summary, recs = page_of(f)
+        pages.append(summary)
+        assert summary[T_COUNT] == len(recs), summary
+        until = until or summary[T_UNTIL]
+        assert summary[T_UNTIL] == until, "the end moved"
+        ids += [r["id"] for r in recs]
+        assert all(cursor < r["id"] <= summary[T_ID] for r in recs), (cursor, summary, recs[:1])
+        if not summary[T_MORE]:
+            assert summary[T_ID] >= until
+            return ids, pages
+        assert summary[T_ID] > cursor, "a page that does not move on"
+        cursor = summary[T_ID]
+
+
+EVENT_COLS = "time, type, user, service, rhost, tty, actor, detail"
+
+
+def add_events(d, rows):
+    """Rows (time, type, user, service, rhost, tty, actor, detail) straight
+    into the daemon's database (WAL: the daemon may be running)."""
+    con = sqlite3.connect(os.path.join(d.state, "acctsec.db"), timeout=30)
+    try:
+        con.executemany("INSERT INTO events (%s) VALUES (?, ?, ?, ?, ?, ?, ?, ?)" % EVENT_COLS, rows)
+        con.commit()
+    finally:
+        con.close()
+
+
+def ev(t, type_, user, service="sshd", rhost="", tty="", actor="", detail=""):
+    return (t, type_, user, service, rhost, tty, actor, detail)
+
+
+def with_roles(d, extra_conf=""):
+    """bob audits (audit_group), carol (uid 1003) administers (admin_group)."""
+    d.stop()
+    with open(os.path.join(d.dir, "passwd"), "a") as f:
+        f.write("carol:x:1003:1003::/home/carol:/bin/sh\n")
+    with open(os.path.join(d.dir, "group"), "a") as f:
+        f.write("carol:x:1003:\nauditors:x:3000:bob\nadmins:x:3001:carol\n")
+    d.write_conf("audit_group = auditors\nadmin_group = admins\n" + extra_conf)
+    d.start()
+
+
+def as_caller(uid, d, fn):
+    """fn(call) as uid; call sends a frame and returns (type, fields)."""
+    return eval(as_uid(uid, lambda: fn(d.call)))  # noqa: S307 - our own repr
+
+
+@test
+def log_show_by_role(d):
+    if not ROOT:
+        return "SKIP needs root to act as other uids"
+    with_roles(d)
+    now = int(time.time())
+    add_events(d, [ev(now - 50 + i, "auth_failure", u, detail="n=%d" % i)
+                   for i, u in enumerate(["alice", "bob", "alice", "ghost", "root", "alice", "carol"])])
+
+    def show(**kw):
+        def fn(call):
+            rtype, f = call(log_request(OP_LOG_SHOW, **kw))
+            if rtype != REPLY_OK:
+                return ("error", get(f, T_ERRNO, True), get(f, T_MESSAGE))
+            return [(r["user"], r["detail"]) for r in page_of(f)[1]]
+        return fn
+
+    alice_rows = [("alice", "n=5"), ("alice", "n=2"), ("alice", "n=0")]  # newest first
+    assert as_caller(1001, d, show()) == alice_rows
+    assert as_caller(1001, d, show(user="alice")) == alice_rows
+    refusal = ("error", 1, "only admins and auditors may see other users")
+    # someone else's, an unknown user's (events or not), everyone's: one refusal
+    for kw in (dict(user="bob"), dict(user="ghost"), dict(user="nosuchuser"), dict(all_=True)):
+        assert as_caller(1001, d, show(**kw)) == refusal, kw
+    assert as_caller(1001, d, show(user="alice", all_=True))[:2] == ("error", 22)
+    assert "refused log-show from uid 1001" in open(d.log).read()
+    # the auditor and the admin: anyone's (a user gone from NSS too), everyone's
+    for uid in (1002, 1003):
+        assert as_caller(uid, d, show(user="alice")) == alice_rows
+        assert as_caller(uid, d, show(user="ghost")) == [("ghost", "n=3")]
+        everyone = as_caller(uid, d, show(all_=True))
+        assert [u for u, _ in everyone] == ["carol", "alice", "root", "ghost", "alice", "bob", "alice"], everyone
+    assert as_caller(1002, d, show()) == [("bob", "n=1")]  # no --user: one's own
+    rtype, (summary, recs) = log_page(d, OP_LOG_SHOW, all_=True)
+    assert len(recs) == 7 and summary[T_MORE] == 0 and summary[T_ID] == 0, summary
+    # export: the same rules
+    def export(**kw):
+        def fn(call):
+            rtype, f = call(log_request(OP_LOG_EXPORT, **kw))
+            return (get(f, T_ERRNO, True), get(f, T_MESSAGE)) if rtype != REPLY_OK else page_of(f)[0][T_COUNT]
+        return fn
+    assert as_caller(1001, d, export()) == 3
+    assert as_caller(1001, d, export(user="bob")) == refusal[1:]
+    assert as_caller(1001, d, export(all_=True)) == refusal[1:]
+    assert as_caller(1002, d, export(all_=True)) == 8  # alice's export was logged
+    assert as_caller(1003, d, export(user="ghost")) == 1
+    # three exports were logged, with the caller as actor
+    rows = d.db("SELECT user, actor, detail FROM events WHERE type = 'log_exported' ORDER BY id")
+    assert [r[:2] for r in rows] == [("alice", "alice"), ("*", "bob"), ("ghost", "carol")], rows
+
+
+@test
+def log_show_filters_and_pages(d):
+    now = int(time.time())
+    rows = [ev(now - 1000, "unlock", "alice", actor="root"), ev(now - 900, "legacy_type", "alice")]
+    rows += [ev(now - 500 + i, "auth_failure" if i % 3 else "auth_success", "alice", rhost="10.0.0.%d" % i,
+                detail="i=%d" % i) for i in range(10)]
+    add_events(d, rows)
+    rtype, (summary, recs) = log_page(d, OP_LOG_SHOW, user="alice")
+    assert [r["id"] for r in recs] == list(range(12, 0, -1)), recs
+    outcomes = {r["type"]: r["outcome"] for r in recs}
+    assert outcomes == {"auth_failure": "failure", "auth_success": "success", "unlock": "info",
+                        "legacy_type": "info"}, outcomes
+    assert recs[-1]["actor"] == "root" and recs[0]["rhost"] == "10.0.0.9" and recs[0]["service"] == "sshd"
+    assert recs[0]["time"] == now - 491
+    # type and since, alone and together
+    rtype, (s, recs) = log_page(d, OP_LOG_SHOW, user="alice", type_="auth_success")
+    assert [r["detail"] for r in recs] == ["i=9", "i=6", "i=3", "i=0"], recs
+    rtype, (s, recs) = log_page(d, OP_LOG_SHOW, user="alice", since=now - 495)
+    assert [r["detail"] for r in recs] == ["i=%d" % i for i in range(9, 4, -1)], recs
+    rtype, (s, recs) = log_page(d, OP_LOG_SHOW, user="alice", since=now - 495, type_="auth_success")
+    assert [r["detail"] for r in recs] == ["i=9", "i=6"], recs
+    for bad, why in (("nosuch", "unknown event type nosuch"), ("Auth_Failure", "unknown event type Auth_Failure")):
+        assert log_page(d, OP_LOG_SHOW, type_=bad) == (REPLY_ERROR, (22, why))
+        assert log_page(d, OP_LOG_EXPORT, type_=bad) == (REPLY_ERROR, (22, why))
+    assert log_page(d, OP_LOG_SHOW, count=0)[1][0] == 22
+    # pages of 5, newest first, each starting below the last
+    got, cursor = [], 0
+    while True:
+        rtype, (s, recs) = log_page(d, OP_LOG_SHOW, user="alice", count=5, cursor=cursor)
+        assert s[T_COUNT] == len(recs) <= 5
+        got += [r["id"] for r in recs]
+        if not s[T_MORE]:
+            break
+        assert recs and s[T_ID] == recs[-1]["id"], s
+        cursor = s[T_ID]
+    assert got == list(range(12, 0, -1)), got
+
+
+@test
+def log_show_is_capped_at_one_frame(d):
+    """A record has 11 fields and a reply at most 1024: a large COUNT gets
+    what fits, and says there is more."""
+    now = int(time.time())
+    add_events(d, [ev(now, "auth_failure", "alice", detail="x" * 40) for _ in range(300)])
+    rtype, (s, recs) = log_page(d, OP_LOG_SHOW, all_=True, count=10000)
+    fields = 3 + 11 * len(recs)  # ID MORE COUNT, then the records
+    assert fields <= 1024 < fields + 11 and len(recs) == s[T_COUNT] and s[T_MORE] == 1, (len(recs), s)
+    assert s[T_ID] == recs[-1]["id"] == 300 - len(recs) + 1
+    # long strings fill the frame before the fields run out
+    add_events(d, [ev(now, "auth_failure", "alice", detail="y" * 4000) for _ in range(30)])
+    rtype, (s, recs) = log_page(d, OP_LOG_SHOW, all_=True, count=10000)
+    assert 10 < len(recs) < 17 and s[T_MORE] == 1, len(recs)
+
+
+@test
+def log_export_pages_are_exact(d):
+    """Pages carry the matching ids exactly once, in order, up to an end
+    fixed by the first page; events added meanwhile stay out."""
+    now = int(time.time())
+    types = ["auth_failure", "auth_success", "session_opened", "lockout"]
+    add_events(d, [ev(now - 5000 + i, types[i % 4], ("alice", "bob", "carol")[i % 3], detail="i=%d" % i)
+                   for i in range(5000)])
+    cases = [dict(all_=True), dict(user="alice"), dict(all_=True, type_="lockout"),
+             dict(user="bob", type_="auth_success", since=now - 2000), dict(user="nobody")]
+    for kw in cases:
+        where, args = ["id <= 5000"], []
+        if kw.get("user"):
+            where.append("user = ?"), args.append(kw["user"])
+        if kw.get("type_"):
+            where.append("type = ?"), args.append(kw["type_"])
+        if kw.get("since"):
+            where.append("time >= ?"), args.append(kw["since"])
+        want = [r[0] for r in d.db("SELECT id FROM events WHERE %s ORDER BY id" % " AND ".join(where), *args)]
+        ids, pages = export_ids(d, **kw)
+        assert ids == want, (kw, len(ids), len(want))
+        assert pages[0][T_UNTIL] == 5000 + cases.index(kw), pages[0]  # the log_exported events come after
+    # a fixed end: what is added after the first page is not exported
+    s = d.connect()
+    call = lambda data: d.call(data, s)  # noqa: E731
+    first = [True]
+
+    def call_and_add(data):
+        r = call(data)
+        if first[0]:
+            first[0] = False
+            add_events(d, [ev(now, "auth_failure", "alice") for _ in range(50)])
+        return r
+    ids, pages = export_ids(d, call=call_and_add, user="alice")
+    s.close()
+    assert ids == [r[0] for r in d.db("SELECT id FROM events WHERE user = 'alice' AND id <= ? ORDER BY id",
+                                      pages[0][T_UNTIL])]
+    assert max(ids) < d.db("SELECT max(id) FROM events")[0][0] - 49
+    # each export was logged once, on its first page
+    rows = d.db("SELECT user, actor, detail FROM events WHERE type = 'log_exported' ORDER BY id")
+    assert len(rows) == len(cases) + 1, rows
+    assert rows[0] == ("*", "root", "all users until=5000"), rows[0]
+    assert rows[3] == ("bob", "root", "user=bob type=auth_success since=%d until=5003" % (now - 2000)), rows[3]
+
+
+@test
+def log_export_of_a_rare_type_is_bounded(d):
+    """A type that matches one row in 100,000: each page looks at a bounded
+    number of rows and returns its cursor, with or without records."""
+    now = int(time.time())
+    n = 5 * EXAMINE_MAX
+    add_events(d, [ev(now - 10, "unlock", "alice")] + [ev(now, "auth_success", "alice")] * n +
+               [ev(now, "lockout", "alice")])
+    rtype, (s, recs) = log_page(d, OP_LOG_EXPORT, all_=True, type_="lockout", cursor=0, until=0)
+    assert recs == [] and s[T_COUNT] == 0 and s[T_MORE] == 1, s
+    assert s[T_ID] == EXAMINE_MAX and s[T_UNTIL] == n + 2, s
+    ids, pages = export_ids(d, all_=True, type_="lockout")
+    assert ids == [n + 2] and len(pages) == n // EXAMINE_MAX + 1, (ids, len(pages))
+    # newest first, the same bound
+    newest = d.db("SELECT max(id) FROM events")[0][0]
+    rtype, (s, recs) = log_page(d, OP_LOG_SHOW, all_=True, type_="unlock")
+    assert recs == [] and s[T_MORE] == 1 and s[T_ID] == newest - EXAMINE_MAX + 1, s
+    rtype, (s, recs) = log_page(d, OP_LOG_SHOW, user="alice", type_="unlock", cursor=EXAMINE_MAX)
+    assert [r["id"] for r in recs] == [1] and s[T_MORE] == 0, s
+
+
+@test
+def log_export_survives_odd_rows(d):
+    """Rows written by something other than the daemon (control characters,
+    over-long text) are cleaned on the way out instead of failing the page."""
+    now = int(time.time())
+    add_events(d, [ev(now, "auth_failure", "alice", detail="a\x1b[2J\nb"),
+                   ev(now, "auth_failure", "alice", detail="z" * 5000)])
+    rtype, (s, recs) = log_page(d, OP_LOG_EXPORT, user="alice")
+    assert rtype == REPLY_OK, s
+    assert [r["id"] for r in recs] == [1, 2], recs
+    assert recs[0]["detail"] == "a?[2J?b" and recs[1]["detail"] == "z" * 4096, recs[0]
+
+
+def wait_until(what, deadline_s=30):
+    """Poll a condition the daemon's own timer brings about (bounded)."""
+    end = time.monotonic() + deadline_s
+    while not what():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.02)
+
+
+@test
+def log_purge_by_retention(d):
+    """log_retention_days = 1: the timer deletes older events a batch at a
+    time at start, by age (not id), and never the newest event."""
+    d.stop()
+    now = int(time.time())
+    old, young = now - 3 * 86400, now - 3600
+    rows = [ev(old - i, "auth_failure", "alice") for i in range(25000)]  # ids 1-25000: three batches
+    rows += [ev(young, "auth_success", "alice", detail="young %d" % i) for i in range(10)]  # 25001-25010
+    rows += [ev(old, "auth_failure", "bob", detail="old, after a clock step")] * 5  # 25011-25015
+    rows += [ev(young - 10, "auth_success", "bob", detail="young")]  # 25016
+    rows += [ev(old, "auth_failure", "bob", detail="newest, old")]  # 25017: the newest stays
+    add_events(d, rows)
+    d.write_conf("log_retention_days = 1\n")
+    d.start()
+    wait_until(lambda: d.db("SELECT count(*) FROM events WHERE time < ?", now - 86400) == [(1,)])
+    left = d.db("SELECT id, detail FROM events ORDER BY id")
+    assert [r[0] for r in left] == list(range(25001, 25011)) + [25016, 25017], left[:3]
+    plan = " ".join(str(r) for r in d.db("EXPLAIN QUERY PLAN SELECT id FROM events WHERE time < 5 ORDER BY time"))
+    assert "events_by_time" in plan, plan
+    # ids go on from the newest: never reused
+    d.call(login_frame(OP_AUTHFAIL))
+    assert d.db("SELECT max(id), type FROM events") == [(25018, "auth_failure")]
+
+
 def main():
     print("1..%d" % len(TESTS))
     failed = 0
