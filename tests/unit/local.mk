@@ -49,6 +49,13 @@ tests_unit_test_token_LDADD = libacctsec_common.la $(CMOCKA_LIBS)
 tests_unit_test_cidr_SOURCES = tests/unit/test_cidr.c
 tests_unit_test_cidr_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_cidr_LDADD = libacctsec_common.la $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/unit/test_export
+TESTS += tests/unit/test_export
+tests_unit_test_export_SOURCES = tests/unit/test_export.c cli/export_format.c
+tests_unit_test_export_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli
+tests_unit_test_export_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_export_LDADD = $(CMOCKA_LIBS)
 endif
 
 # libFuzzer targets: built and run by tests/fuzz/run.sh (clang), not by make.
