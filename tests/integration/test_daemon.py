@@ -1027,6 +1027,186 @@ def log_purge_by_retention(d):
     assert d.db("SELECT max(id), type FROM events") == [(25018, "auth_failure")]
 
 
+def cli_exe(d):
+    """The CLI, copied into the test's directory: the build may sit under a
+    private home (/root, mode 0700, in CI) that other uids cannot enter."""
+    exe = os.path.join(d.dir, "acctsec")
+    if not os.path.exists(exe):
+        shutil.copy(os.path.join(BUILD, "acctsec"), exe)
+        os.chmod(exe, 0o755)
+    return exe
+
+
+def cli(d, *args, uid=None):
+    kw = dict(user=uid, group=uid, extra_groups=[]) if uid is not None else {}
+    return subprocess.run([cli_exe(d), "--socket", d.sock, *args], capture_output=True, text=True, timeout=120,
+                          cwd=d.dir, stdin=subprocess.DEVNULL, **kw)
+
+
+@test
+def cli_log_show(d):
+    if not ROOT:
+        return "SKIP needs root to act as other uids"
+    import json
+    with_roles(d)
+    now = int(time.time())
+    add_events(d, [ev(now - 300 + i, ("auth_failure", "unlock")[i % 2], ("alice", "bob")[i // 100],
+                      rhost="192.0.2.%d" % i if i % 3 else "", tty="pts/%d" % i, actor="root" if i % 2 else "",
+                      detail="i=%d\x1b[31m" % i) for i in range(200)])
+    p = cli(d, "log", "show", "--all", "--limit", "3")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0].split() == ["TIME", "USER", "TYPE", "OUTCOME", "SERVICE", "SOURCE", "DETAIL"], lines[0]
+    assert lines[1].split()[2:] == ["bob", "unlock", "info", "sshd", "192.0.2.199", "by", "root:", "i=199?[31m"]
+    assert lines[2].split()[2:] == ["bob", "auth_failure", "failure", "sshd", "pts/198", "i=198?[31m"], lines[2]
+    assert lines[4].startswith("(older events not shown") and len(lines) == 5, lines
+    assert "\x1b" not in p.stdout
+    # more than one page (a reply holds at most 93 events), newest first
+    p = cli(d, "--json", "log", "show", "--all", "--limit", "150")
+    doc = json.loads(p.stdout)
+    assert [e["id"] for e in doc["events"]] == list(range(200, 50, -1)) and doc["more"] is True
+    p = cli(d, "--json", "log", "show", "--user", "alice", "--type", "unlock", "--since", "@%d" % (now - 210))
+    doc = json.loads(p.stdout)
+    assert [e["id"] for e in doc["events"]] == [100, 98, 96, 94, 92] and doc["more"] is False, doc
+    e = doc["events"][0]
+    assert (e["user"], e["type"], e["outcome"], e["actor"], e["unix_time"]) == ("alice", "unlock", "info", "root",
+                                                                                 now - 201), e
+    # roles: alice sees her own, not bob's nor everyone's; bob audits
+    p = cli(d, "--json", "log", "show", "--limit", "1000", uid=1001)
+    assert p.returncode == 0 and {e["user"] for e in json.loads(p.stdout)["events"]} == {"alice"}, p
+    assert len(json.loads(p.stdout)["events"]) == 100
+    for args in (("--user", "bob"), ("--all",)):
+        for verb in (("show",), ("export", "--format", "csv")):
+            p = cli(d, "log", *verb, *args, uid=1001)
+            assert p.returncode == 4, (args, p)
+            assert "permission denied: only admins and auditors may see other users" in p.stderr, p.stderr
+    p = cli(d, "--json", "log", "show", "--user", "alice", "--limit", "2", uid=1002)
+    assert [e["id"] for e in json.loads(p.stdout)["events"]] == [100, 99], p
+    p = cli(d, "log", "show", "--user", "nobody")
+    assert p.returncode == 0 and p.stdout.splitlines()[1:] == ["(no events)"], p.stdout
+
+
+@test
+def cli_log_usage_errors(d):
+    usage = [
+        (("show", "--since", "yesterday"), "--since yesterday: expected YYYY-MM-DD"),
+        (("show", "--since", "2025-02-30"), "no such date or local time"),
+        (("show", "--since", "7w"), "expected"),
+        (("show", "--limit", "0"), "--limit: a number from 1 to 10000"),
+        (("show", "--limit", "10001"), "--limit"),
+        (("show", "--limit", "-5"), "--limit"),
+        (("show", "--limit", "5x"), "--limit"),
+        (("show", "--user", "alice", "--all"), "--user and --all exclude each other"),
+        (("show", "--format", "csv"), "--format and --output are for log export"),
+        (("export",), "log export needs --format json or --format csv"),
+        (("export", "--format", "xml"), "--format json or --format csv"),
+        (("export", "--format", "csv", "--limit", "5"), "--limit is for log show"),
+        (("export", "--format", "json", "--since", "12x"), "--since 12x"),
+    ]
+    for args, why in usage:
+        p = cli(d, "log", *args)
+        assert p.returncode == 2 and why in p.stderr and p.stdout == "", (args, p)
+    assert d.db("SELECT count(*) FROM events") == [(0,)], "nothing reached the daemon"
+    p = cli(d, "log", "show", "--type", "no_such_type")
+    assert p.returncode == 1 and "unknown event type no_such_type" in p.stderr, p
+    p = cli(d, "log", "export", "--format", "csv", "--type", "no_such_type")
+    assert p.returncode == 1 and p.stdout == "" and "unknown event type" in p.stderr, p
+
+
+@test
+def cli_log_export_output_file(d):
+    if not ROOT:
+        return "SKIP needs root (files of another owner)"
+    import json
+    add_events(d, [ev(int(time.time()), "auth_failure", "alice", detail=str(i)) for i in range(10)])
+    out = os.path.join(d.dir, "out.json")
+
+    def export(path=out):
+        return cli(d, "log", "export", "--all", "--format", "json", "--output", path)
+    p = export()
+    assert p.returncode == 0 and p.stdout == "10 events written to %s\n" % out, p
+    assert os.stat(out).st_mode & 0o777 == 0o600
+    assert [e["detail"] for e in json.load(open(out))] == [str(i) for i in range(10)]
+    # an existing file of ours: replaced, and made private
+    os.chmod(out, 0o644)
+    with open(out, "a") as f:
+        f.write("x" * 100000)
+    p = export()
+    assert p.returncode == 0 and len(json.load(open(out))) == 11  # the first export's log_exported
+    assert os.stat(out).st_mode & 0o777 == 0o600
+    # never through a symlink, nor into someone else's file or a second name
+    target = os.path.join(d.dir, "target")
+    link = os.path.join(d.dir, "link")
+    os.symlink(target, link)
+    p = export(link)
+    assert p.returncode == 1 and "symbolic link" in p.stderr and not os.path.exists(target), p
+    with open(target, "w") as f:
+        f.write("keep")
+    p = export(link)
+    assert p.returncode == 1 and open(target).read() == "keep", p
+    os.chown(target, 1001, 1001)
+    p = export(target)
+    assert p.returncode == 1 and "not overwriting" in p.stderr and open(target).read() == "keep", p
+    os.chown(target, 0, 0)
+    os.link(target, os.path.join(d.dir, "second-name"))
+    p = export(target)
+    assert p.returncode == 1 and open(target).read() == "keep", p
+    # no daemon: no file left behind
+    d.stop()
+    p = export(os.path.join(d.dir, "new.json"))
+    assert p.returncode == 69 and not os.path.exists(os.path.join(d.dir, "new.json")), p
+
+
+def unguard(cell):
+    """A CSV cell as written, without the formula guard (doc/security-log.md)."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in ("=", "+", "-", "@", "\t", "\r") else cell
+
+
+@test
+def cli_export_100k_events(d):
+    """100,000 events through the real CLI, as JSON and as CSV: every row,
+    in order, field for field."""
+    import csv
+    import json
+    import re
+    n = 100000
+    now = int(time.time())
+    odd = ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tlead", "a,b", "say \"hi\"", "two\nlines", "caf\u00e9",
+           "semi;colon", ""]
+    add_events(d, [ev(now - n + i, ("auth_failure", "auth_success", "session_opened", "lockout")[i % 4],
+                      "user%03d" % (i % 997), service=("sshd", "sudo", "=cmd")[i % 3],
+                      rhost="198.51.100.%d" % (i % 250), tty="pts/%d" % (i % 7), actor=("", "root")[i % 2],
+                      detail=odd[i % len(odd)] + " %d" % i) for i in range(n)])
+    outcome = {"auth_failure": "failure", "auth_success": "success", "session_opened": "success", "lockout": "failure",
+               "log_exported": "info"}
+    for fmt in ("json", "csv"):
+        # The protocol carries no control characters: the daemon sends '?'.
+        want = [tuple(re.sub(r"[\x00-\x1f\x7f]", "?", v) if isinstance(v, str) else v for v in row)
+                for row in d.db("SELECT id, time, type, user, service, rhost, tty, actor, detail FROM events"
+                                " ORDER BY id")]
+        assert len(want) == n + (fmt == "csv")  # the first export was logged
+        out = os.path.join(d.dir, "export." + fmt)
+        start = time.monotonic()
+        p = cli(d, "log", "export", "--all", "--format", fmt, "--output", out)
+        took = time.monotonic() - start
+        print("# %d events as %s in %.2f s (%d bytes)" % (n, fmt, took, os.path.getsize(out)))
+        assert p.returncode == 0, p.stderr
+        if fmt == "json":
+            got = [(e["id"], e["unix_time"], e["type"], e["user"], e["service"], e["rhost"], e["tty"], e["actor"],
+                    e["detail"], e["outcome"]) for e in json.load(open(out, encoding="utf-8"))]
+        else:
+            with open(out, newline="", encoding="utf-8") as f:
+                rows = list(csv.reader(f))
+            assert rows[0] == ["id", "time", "unix_time", "type", "outcome", "user", "service", "rhost", "tty",
+                               "actor", "detail"], rows[0]
+            got = [(int(r[0]), int(r[2]), unguard(r[3]), unguard(r[5]), unguard(r[6]), unguard(r[7]), unguard(r[8]),
+                    unguard(r[9]), unguard(r[10]), unguard(r[4])) for r in rows[1:]]
+        assert len(got) == len(want), (fmt, len(got))
+        bad = [(g[:9], w) for g, w in zip(got, want) if g[:9] != w]
+        assert not bad, (fmt, len(bad), bad[:2])
+        assert all(g[9] == outcome[g[2]] for g in got), fmt
+
+
 def main():
     print("1..%d" % len(TESTS))
     failed = 0
