@@ -710,6 +710,7 @@ OP_LOG_SHOW, OP_LOG_EXPORT = 42, 43
 T_TTY, T_RECORD, T_COUNT, T_ACTOR = 4, 24, 28, 43
 T_SINCE, T_TYPE, T_ID, T_TIME, T_DETAIL, T_OUTCOME, T_UNTIL, T_MORE, T_ALL = 55, 56, 57, 58, 59, 60, 61, 62, 64
 EXAMINE_MAX = 20000  # daemon/eventlog.h: rows one page looks at
+PURGE_BATCH = 1000  # and rows one purge transaction deletes
 RECORD_TAGS = {T_ID: "id", T_TIME: "time", T_TYPE: "type", T_OUTCOME: "outcome", T_USER: "user",
                T_SERVICE: "service", T_RHOST: "rhost", T_TTY: "tty", T_ACTOR: "actor", T_DETAIL: "detail"}
 INT_TAGS = (T_ID, T_TIME, T_UNTIL, T_MORE, T_COUNT, T_RECORD)
@@ -1009,22 +1010,23 @@ def log_purge_by_retention(d):
     d.stop()
     now = int(time.time())
     old, young = now - 3 * 86400, now - 3600
-    rows = [ev(old - i, "auth_failure", "alice") for i in range(25000)]  # ids 1-25000: three batches
-    rows += [ev(young, "auth_success", "alice", detail="young %d" % i) for i in range(10)]  # 25001-25010
-    rows += [ev(old, "auth_failure", "bob", detail="old, after a clock step")] * 5  # 25011-25015
-    rows += [ev(young - 10, "auth_success", "bob", detail="young")]  # 25016
-    rows += [ev(old, "auth_failure", "bob", detail="newest, old")]  # 25017: the newest stays
+    n = 2 * PURGE_BATCH + 500  # three batches, the last one not full
+    rows = [ev(old - i, "auth_failure", "alice") for i in range(n)]
+    rows += [ev(young, "auth_success", "alice", detail="young %d" % i) for i in range(10)]  # n+1 to n+10
+    rows += [ev(old, "auth_failure", "bob", detail="old, after a clock step")] * 5  # n+11 to n+15
+    rows += [ev(young - 10, "auth_success", "bob", detail="young")]  # n+16
+    rows += [ev(old, "auth_failure", "bob", detail="newest, old")]  # n+17: the newest stays
     add_events(d, rows)
     d.write_conf("log_retention_days = 1\n")
     d.start()
     wait_until(lambda: d.db("SELECT count(*) FROM events WHERE time < ?", now - 86400) == [(1,)])
     left = d.db("SELECT id, detail FROM events ORDER BY id")
-    assert [r[0] for r in left] == list(range(25001, 25011)) + [25016, 25017], left[:3]
+    assert [r[0] for r in left] == list(range(n + 1, n + 11)) + [n + 16, n + 17], left[:3]
     plan = " ".join(str(r) for r in d.db("EXPLAIN QUERY PLAN SELECT id FROM events WHERE time < 5 ORDER BY time"))
     assert "events_by_time" in plan, plan
     # ids go on from the newest: never reused
     d.call(login_frame(OP_AUTHFAIL))
-    assert d.db("SELECT max(id), type FROM events") == [(25018, "auth_failure")]
+    assert d.db("SELECT max(id), type FROM events") == [(n + 18, "auth_failure")]
 
 
 def cli_exe(d):
