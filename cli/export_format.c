@@ -42,6 +42,14 @@ void json_put_string(FILE *f, const char *s) {
 
         fputc('"', f);
         while (*p) {
+                size_t plain = 0; /* printable ASCII needs nothing: copy a run at once */
+                while (p[plain] >= 0x20 && p[plain] < 0x7f && p[plain] != '"' && p[plain] != '\\')
+                        plain++;
+                if (plain) {
+                        fwrite(p, 1, plain, f);
+                        p += plain;
+                        continue;
+                }
                 size_t n = utf8_len(p, &cp);
                 if (n == 0) {
                         fputs("\\ufffd", f);
@@ -70,6 +78,14 @@ void csv_put_field(FILE *f, const char *s, bool guard) {
         if (formula)
                 fputc('\'', f);
         while (*p) {
+                size_t plain = 0; /* ASCII but '"' goes as it is: copy a run at once */
+                while (p[plain] && p[plain] < 0x80 && p[plain] != '"')
+                        plain++;
+                if (plain) {
+                        fwrite(p, 1, plain, f);
+                        p += plain;
+                        continue;
+                }
                 size_t n = utf8_len(p, &cp);
                 if (n == 0) {
                         fputs("\xef\xbf\xbd", f); /* U+FFFD: the file stays UTF-8 */
@@ -127,7 +143,9 @@ void export_json_event(FILE *f, const struct export_event *e) {
         fprintf(f, "{\"id\":%llu,\"time\":\"%s\",\"unix_time\":%llu", (unsigned long long) e->id,
                 export_time_utc(e->time, t, sizeof(t)), (unsigned long long) e->time);
         for (size_t i = 0; i < 8; i++) {
-                fprintf(f, ",\"%s\":", columns[i]);
+                fputs(",\"", f);
+                fputs(columns[i], f);
+                fputs("\":", f);
                 json_put_string(f, v[i]);
         }
         fputc('}', f);
