@@ -66,4 +66,5 @@ EXTRA_DIST += \
 	tests/fuzz/fuzz_pwpolicy.c \
 	tests/fuzz/fuzz_token.c \
 	tests/fuzz/fuzz_cidr.c \
+	tests/fuzz/fuzz_export.c \
 	tests/fuzz/corpus
