@@ -35,15 +35,16 @@ static size_t utf8_len(const unsigned char *p, uint32_t *ret_cp) {
         return n;
 }
 
-void json_put_string(FILE *f, const char *s) {
-        static const char short_escapes[] = { ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't' };
+/* Write s as UTF-8: bytes and well-formed sequences that need nothing are
+ * copied (runs of ASCII at once); the code points special() picks, and
+ * every byte that is not part of a well-formed sequence (-1), go to
+ * escape(). */
+static void put_text(FILE *f, const char *s, bool (*special)(uint32_t cp), void (*escape)(FILE *f, int32_t cp)) {
         const unsigned char *p = (const unsigned char *) s;
         uint32_t cp;
-
-        fputc('"', f);
         while (*p) {
-                size_t plain = 0; /* printable ASCII needs nothing: copy a run at once */
-                while (p[plain] >= 0x20 && p[plain] < 0x7f && p[plain] != '"' && p[plain] != '\\')
+                size_t plain = 0;
+                while (p[plain] && p[plain] < 0x80 && !special(p[plain]))
                         plain++;
                 if (plain) {
                         fwrite(p, 1, plain, f);
@@ -52,50 +53,53 @@ void json_put_string(FILE *f, const char *s) {
                 }
                 size_t n = utf8_len(p, &cp);
                 if (n == 0) {
-                        fputs("\\ufffd", f);
+                        escape(f, -1);
                         n = 1;
-                } else if (cp == '"' || cp == '\\')
-                        fprintf(f, "\\%c", (char) cp);
-                else if (cp < sizeof(short_escapes) && short_escapes[cp])
-                        fprintf(f, "\\%c", short_escapes[cp]);
-                else if (cp < 0x20 || cp == 0x7f || cp == 0x2028 || cp == 0x2029)
-                        fprintf(f, "\\u%04x", (unsigned) cp);
+                } else if (special(cp))
+                        escape(f, (int32_t) cp);
                 else
                         fwrite(p, 1, n, f);
                 p += n;
         }
+}
+
+static bool json_special(uint32_t c) {
+        return c < 0x20 || c == 0x7f || c == '"' || c == '\\' || c == 0x2028 || c == 0x2029;
+}
+
+static void json_escape(FILE *f, int32_t c) {
+        static const char short_escapes[] = { ['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't',
+                                              ['"'] = '"',  ['\\'] = '\\' };
+        if (c < 0)
+                fputs("\\ufffd", f);
+        else if ((size_t) c < sizeof(short_escapes) && short_escapes[c])
+                fprintf(f, "\\%c", short_escapes[c]);
+        else
+                fprintf(f, "\\u%04x", (unsigned) c);
+}
+
+void json_put_string(FILE *f, const char *s) {
+        fputc('"', f);
+        put_text(f, s, json_special, json_escape);
         fputc('"', f);
 }
 
+static bool csv_special(uint32_t c) {
+        return c == '"';
+}
+
+static void csv_escape(FILE *f, int32_t c) {
+        fputs(c < 0 ? "\xef\xbf\xbd" : "\"\"", f); /* U+FFFD keeps the file UTF-8; a quote is doubled */
+}
+
 void csv_put_field(FILE *f, const char *s, bool guard) {
-        const unsigned char *p = (const unsigned char *) s;
         bool formula = guard && s[0] && strchr("=+-@\t\r", s[0]);
         bool quote = strpbrk(s, ",\";\t\r\n") != NULL;
-        uint32_t cp;
-
         if (quote)
                 fputc('"', f);
         if (formula)
                 fputc('\'', f);
-        while (*p) {
-                size_t plain = 0; /* ASCII but '"' goes as it is: copy a run at once */
-                while (p[plain] && p[plain] < 0x80 && p[plain] != '"')
-                        plain++;
-                if (plain) {
-                        fwrite(p, 1, plain, f);
-                        p += plain;
-                        continue;
-                }
-                size_t n = utf8_len(p, &cp);
-                if (n == 0) {
-                        fputs("\xef\xbf\xbd", f); /* U+FFFD: the file stays UTF-8 */
-                        n = 1;
-                } else if (cp == '"')
-                        fputs("\"\"", f);
-                else
-                        fwrite(p, 1, n, f);
-                p += n;
-        }
+        put_text(f, s, csv_special, csv_escape);
         if (quote)
                 fputc('"', f);
 }
