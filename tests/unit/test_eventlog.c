@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "eventlog.h"
 #include "store.h"
@@ -54,12 +55,18 @@ static int setup(void **state) {
         return 0;
 }
 
+/* The database and its WAL files go; anything else left would make rmdir
+ * fail. */
 static int teardown(void **state) {
+        static const char *const files[] = { STORE_DB_NAME, STORE_DB_NAME "-wal", STORE_DB_NAME "-shm" };
         struct fx *f = *state;
-        char cmd[128];
+        char path[128];
         store_close(&f->s);
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-        assert_int_equal(system(cmd), 0);
+        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+                snprintf(path, sizeof(path), "%s/%s", f->dir, files[i]);
+                (void) unlink(path);
+        }
+        assert_int_equal(rmdir(f->dir), 0);
         free(f);
         return 0;
 }
