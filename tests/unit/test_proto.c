@@ -784,7 +784,9 @@ static void test_op_name(void **state) {
         assert_string_equal(acctsec_op_name(ACCTSEC_OP_RESET_PASSWORD), "reset-password");
         assert_string_equal(acctsec_op_name(ACCTSEC_OP_TOKEN_AUTH), "token-auth");
         assert_string_equal(acctsec_op_name(ACCTSEC_OP_ALLOWLIST_LIST), "allowlist-list");
-        assert_string_equal(acctsec_op_name(ACCTSEC_OP_ALLOWLIST_LIST + 1), "unknown");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_LOG_SHOW), "log-show");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_LOG_EXPORT), "log-export");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_NOTIFY_SET + 1), "unknown");
         assert_string_equal(acctsec_op_name(ACCTSEC_REPLY_OK), "unknown");
         assert_string_equal(acctsec_op_name(255), "unknown");
 }
