@@ -3,6 +3,7 @@
 
 #include <time.h>
 
+#include "export_format.h"
 #include "output.h"
 
 void json_begin(struct json *j, FILE *f) {
@@ -36,20 +37,10 @@ void json_close(struct json *j, char bracket) {
 void json_str(struct json *j, const char *key, const char *v) {
         if (j->depth > 0)
                 sep(j, key);
-        if (!v) {
+        if (v)
+                json_put_string(j->f, v);
+        else
                 fputs("null", j->f);
-                return;
-        }
-        fputc('"', j->f);
-        for (const unsigned char *p = (const unsigned char *) v; *p; p++) {
-                if (*p == '"' || *p == '\\')
-                        fprintf(j->f, "\\%c", *p);
-                else if (*p < 0x20 || *p == 0x7f)
-                        fprintf(j->f, "\\u%04x", *p);
-                else
-                        fputc(*p, j->f);
-        }
-        fputc('"', j->f);
 }
 
 void json_int(struct json *j, const char *key, long long v) {

@@ -132,6 +132,9 @@ static const char *const migrations[] = {
         "CREATE TABLE notify ("
         "  user TEXT PRIMARY KEY,"
         "  new_source INTEGER NOT NULL) WITHOUT ROWID;",
+        /* 9: the security log by age: log_retention_days purges the oldest
+         * events a batch at a time without scanning the table */
+        "CREATE INDEX events_by_time ON events (time);",
 };
 
 int store_schema_version(void) {

@@ -1,14 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# Build the libFuzzer targets for common/ with clang and run each for a while.
+# Build the libFuzzer targets for common/ (and the CLI's export formats) with clang and run each for a while.
 #
 #   tests/fuzz/run.sh [BUILD_DIR]
 #
 # BUILD_DIR: a configured build directory whose config.h to use; without it a
 # trivial config.h is generated (common/ only needs the file to exist).
 # Environment: FUZZ_SECONDS (per target, default 30), FUZZ_CC (default clang),
-# FUZZ_TARGETS (default "fuzz_conf fuzz_proto fuzz_pwpolicy fuzz_token fuzz_cidr"),
+# FUZZ_TARGETS (default "fuzz_conf fuzz_proto fuzz_pwpolicy fuzz_token fuzz_cidr fuzz_export"),
 # FUZZ_KEEP=1 to keep the work directory (binaries, logs, grown corpus) even
 # when everything passed.
 #
@@ -32,7 +32,7 @@ cd "$top" || exit 2
 
 seconds=${FUZZ_SECONDS:-30}
 cc=${FUZZ_CC:-clang}
-targets=${FUZZ_TARGETS:-fuzz_conf fuzz_proto fuzz_pwpolicy fuzz_token fuzz_cidr}
+targets=${FUZZ_TARGETS:-fuzz_conf fuzz_proto fuzz_pwpolicy fuzz_token fuzz_cidr fuzz_export}
 
 case $seconds in
 ''|*[!0-9]*) echo "run.sh: FUZZ_SECONDS must be a whole number" >&2; exit 2 ;;
@@ -66,6 +66,7 @@ sources_for() {
         fuzz_pwpolicy) echo common/pwpolicy.c common/conf.c common/cidr.c common/secret.c ;;
         fuzz_token) echo common/token.c common/secret.c ;;
         fuzz_cidr) echo common/cidr.c ;;
+        fuzz_export) echo cli/export_format.c ;;
         *) return 1 ;;
         esac
 }
@@ -78,7 +79,7 @@ for t in $targets; do
         srcs=$(sources_for "$t") || { echo "not ok - $t # unknown target"; failed=1; continue; }
         # shellcheck disable=SC2086
         if ! "$cc" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-                -I common -I "$inc" -o "$work/$t" "tests/fuzz/$t.c" $srcs $sodium >"$work/$t.build.log" 2>&1; then
+                -I common -I cli -I "$inc" -o "$work/$t" "tests/fuzz/$t.c" $srcs $sodium >"$work/$t.build.log" 2>&1; then
                 sed 's/^/# /' "$work/$t.build.log"
                 echo "not ok - $t # build failed"
                 failed=1

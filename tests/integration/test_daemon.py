@@ -560,7 +560,7 @@ def state_survives_restart_and_schema_pragmas(d):
     d.start()
     assert d.db("SELECT failures FROM lockout WHERE user='alice'") == [(1,)]
     assert d.db("PRAGMA journal_mode") == [("wal",)]
-    assert d.db("PRAGMA user_version") == [(8,)]  # the migrations in daemon/store.c
+    assert d.db("PRAGMA user_version") == [(9,)]  # the migrations in daemon/store.c
     mode = os.stat(os.path.join(d.state, "acctsec.db")).st_mode & 0o777
     assert mode == 0o600, oct(mode)
 
@@ -751,6 +751,510 @@ def token_auth_only_for_oneself(d):
         return rtype, get(f, T_ERRNO, True)
     assert as_uid(1001, as_alice) == repr((REPLY_ERROR, 1))
     assert d.db("SELECT count(*) FROM lockout") == [(0,)]
+
+
+# --- the security log: LOG_SHOW (42), LOG_EXPORT (43) -------------------------
+OP_LOG_SHOW, OP_LOG_EXPORT = 42, 43
+T_TTY, T_RECORD, T_COUNT, T_ACTOR = 4, 24, 28, 43
+T_SINCE, T_TYPE, T_ID, T_TIME, T_DETAIL, T_OUTCOME, T_UNTIL, T_MORE, T_ALL = 55, 56, 57, 58, 59, 60, 61, 62, 64
+EXAMINE_MAX = 20000  # daemon/eventlog.h: rows one page looks at
+PURGE_BATCH = 1000  # and rows one purge transaction deletes
+RECORD_TAGS = {T_ID: "id", T_TIME: "time", T_TYPE: "type", T_OUTCOME: "outcome", T_USER: "user",
+               T_SERVICE: "service", T_RHOST: "rhost", T_TTY: "tty", T_ACTOR: "actor", T_DETAIL: "detail"}
+INT_TAGS = (T_ID, T_TIME, T_UNTIL, T_MORE, T_COUNT, T_RECORD)
+
+
+def page_of(fields):
+    """A LOG_* reply: the summary fields before the first RECORD, and each
+    record as a dict, in order."""
+    summary, recs = {}, []
+    for tag, raw in fields:
+        value = struct.unpack(">Q", raw)[0] if tag in INT_TAGS else raw.decode()
+        if tag == T_RECORD:
+            recs.append({})
+        elif recs:
+            key = RECORD_TAGS[tag]
+            assert key not in recs[-1], ("field twice in a record", key)
+            recs[-1][key] = value
+        else:
+            summary[tag] = value
+    for r in recs:
+        assert set(r) == set(RECORD_TAGS.values()), r
+    return summary, recs
+
+
+def log_request(op, user=None, all_=False, type_=None, since=None, cursor=None, until=None, count=None):
+    fields = []
+    if user is not None:
+        fields.append((T_USER, user))
+    if all_:
+        fields.append((T_ALL, 1))
+    if type_ is not None:
+        fields.append((T_TYPE, type_))
+    for tag, v in ((T_SINCE, since), (T_ID, cursor), (T_UNTIL, until), (T_COUNT, count)):
+        if v is not None:
+            fields.append((tag, v))
+    return frame(op, *fields)
+
+
+def log_page(d, op, **kw):
+    rtype, f = d.call(log_request(op, **kw))
+    if rtype != REPLY_OK:
+        return rtype, (get(f, T_ERRNO, True), get(f, T_MESSAGE))
+    return rtype, page_of(f)
+
+
+def export_ids(d, call=None, **kw):
+    """Every page of an export: the ids in order, the pages' summaries."""
+    call = call or d.call
+    ids, pages, cursor, until = [], [], 0, 0
+    while True:
+        rtype, f = call(log_request(OP_LOG_EXPORT, cursor=cursor, until=until, **kw))
+        assert rtype == REPLY_OK, (get(f, T_ERRNO, True), get(f, T_MESSAGE))
+        summary, recs = page_of(f)
+        pages.append(summary)
+        assert summary[T_COUNT] == len(recs), summary
+        until = until or summary[T_UNTIL]
+        assert summary[T_UNTIL] == until, "the end moved"
+        ids += [r["id"] for r in recs]
+        assert all(cursor < r["id"] <= summary[T_ID] for r in recs), (cursor, summary, recs[:1])
+        if not summary[T_MORE]:
+            assert summary[T_ID] >= until
+            return ids, pages
+        assert summary[T_ID] > cursor, "a page that does not move on"
+        cursor = summary[T_ID]
+
+
+EVENT_COLS = "time, type, user, service, rhost, tty, actor, detail"
+
+
+def add_events(d, rows):
+    """Rows (time, type, user, service, rhost, tty, actor, detail) straight
+    into the daemon's database (WAL: the daemon may be running)."""
+    con = sqlite3.connect(os.path.join(d.state, "acctsec.db"), timeout=30)
+    try:
+        con.executemany("INSERT INTO events (%s) VALUES (?, ?, ?, ?, ?, ?, ?, ?)" % EVENT_COLS, rows)
+        con.commit()
+    finally:
+        con.close()
+
+
+def ev(t, type_, user, service="sshd", rhost="", tty="", actor="", detail=""):
+    return (t, type_, user, service, rhost, tty, actor, detail)
+
+
+def with_roles(d, extra_conf=""):
+    """bob audits (audit_group), carol (uid 1003) administers (admin_group)."""
+    d.stop()
+    with open(os.path.join(d.dir, "passwd"), "a") as f:
+        f.write("carol:x:1003:1003::/home/carol:/bin/sh\n")
+    with open(os.path.join(d.dir, "group"), "a") as f:
+        f.write("carol:x:1003:\nauditors:x:3000:bob\nadmins:x:3001:carol\n")
+    d.write_conf("audit_group = auditors\nadmin_group = admins\n" + extra_conf)
+    d.start()
+
+
+def as_caller(uid, d, fn):
+    """fn(call) as uid; call sends a frame and returns (type, fields)."""
+    return eval(as_uid(uid, lambda: fn(d.call)))  # noqa: S307 - our own repr
+
+
+@test
+def log_show_by_role(d):
+    if not ROOT:
+        return "SKIP needs root to act as other uids"
+    with_roles(d)
+    now = int(time.time())
+    add_events(d, [ev(now - 50 + i, "auth_failure", u, detail="n=%d" % i)
+                   for i, u in enumerate(["alice", "bob", "alice", "ghost", "root", "alice", "carol"])])
+
+    def show(**kw):
+        def fn(call):
+            rtype, f = call(log_request(OP_LOG_SHOW, **kw))
+            if rtype != REPLY_OK:
+                return ("error", get(f, T_ERRNO, True), get(f, T_MESSAGE))
+            return [(r["user"], r["detail"]) for r in page_of(f)[1]]
+        return fn
+
+    alice_rows = [("alice", "n=5"), ("alice", "n=2"), ("alice", "n=0")]  # newest first
+    assert as_caller(1001, d, show()) == alice_rows
+    assert as_caller(1001, d, show(user="alice")) == alice_rows
+    refusal = ("error", 1, "only admins and auditors may see other users")
+    # someone else's, an unknown user's (events or not), everyone's: one refusal
+    for kw in (dict(user="bob"), dict(user="ghost"), dict(user="nosuchuser"), dict(all_=True)):
+        assert as_caller(1001, d, show(**kw)) == refusal, kw
+    assert as_caller(1001, d, show(user="alice", all_=True))[:2] == ("error", 22)
+    assert "refused log-show from uid 1001" in open(d.log).read()
+    # the auditor and the admin: anyone's (a user gone from NSS too), everyone's
+    for uid in (1002, 1003):
+        assert as_caller(uid, d, show(user="alice")) == alice_rows
+        assert as_caller(uid, d, show(user="ghost")) == [("ghost", "n=3")]
+        everyone = as_caller(uid, d, show(all_=True))
+        assert [u for u, _ in everyone] == ["carol", "alice", "root", "ghost", "alice", "bob", "alice"], everyone
+    assert as_caller(1002, d, show()) == [("bob", "n=1")]  # no --user: one's own
+    rtype, (summary, recs) = log_page(d, OP_LOG_SHOW, all_=True)
+    assert len(recs) == 7 and summary[T_MORE] == 0 and summary[T_ID] == 0, summary
+    # export: the same rules
+    def export(**kw):
+        def fn(call):
+            rtype, f = call(log_request(OP_LOG_EXPORT, **kw))
+            return (get(f, T_ERRNO, True), get(f, T_MESSAGE)) if rtype != REPLY_OK else page_of(f)[0][T_COUNT]
+        return fn
+    assert as_caller(1001, d, export()) == 3
+    assert as_caller(1001, d, export(user="bob")) == refusal[1:]
+    assert as_caller(1001, d, export(all_=True)) == refusal[1:]
+    assert as_caller(1002, d, export(all_=True)) == 8  # alice's export was logged
+    assert as_caller(1003, d, export(user="ghost")) == 1
+    # three exports were logged, with the caller as actor
+    rows = d.db("SELECT user, actor, detail FROM events WHERE type = 'log_exported' ORDER BY id")
+    assert [r[:2] for r in rows] == [("alice", "alice"), ("*", "bob"), ("ghost", "carol")], rows
+
+
+@test
+def log_show_filters_and_pages(d):
+    now = int(time.time())
+    rows = [ev(now - 1000, "unlock", "alice", actor="root"), ev(now - 900, "legacy_type", "alice")]
+    rows += [ev(now - 500 + i, "auth_failure" if i % 3 else "auth_success", "alice", rhost="10.0.0.%d" % i,
+                detail="i=%d" % i) for i in range(10)]
+    add_events(d, rows)
+    rtype, (summary, recs) = log_page(d, OP_LOG_SHOW, user="alice")
+    assert [r["id"] for r in recs] == list(range(12, 0, -1)), recs
+    outcomes = {r["type"]: r["outcome"] for r in recs}
+    assert outcomes == {"auth_failure": "failure", "auth_success": "success", "unlock": "info",
+                        "legacy_type": "info"}, outcomes
+    assert recs[-1]["actor"] == "root" and recs[0]["rhost"] == "10.0.0.9" and recs[0]["service"] == "sshd"
+    assert recs[0]["time"] == now - 491
+    # type and since, alone and together
+    rtype, (s, recs) = log_page(d, OP_LOG_SHOW, user="alice", type_="auth_success")
+    assert [r["detail"] for r in recs] == ["i=9", "i=6", "i=3", "i=0"], recs
+    rtype, (s, recs) = log_page(d, OP_LOG_SHOW, user="alice", since=now - 495)
+    assert [r["detail"] for r in recs] == ["i=%d" % i for i in range(9, 4, -1)], recs
+    rtype, (s, recs) = log_page(d, OP_LOG_SHOW, user="alice", since=now - 495, type_="auth_success")
+    assert [r["detail"] for r in recs] == ["i=9", "i=6"], recs
+    for bad, why in (("nosuch", "unknown event type nosuch"), ("Auth_Failure", "unknown event type Auth_Failure")):
+        assert log_page(d, OP_LOG_SHOW, type_=bad) == (REPLY_ERROR, (22, why))
+        assert log_page(d, OP_LOG_EXPORT, type_=bad) == (REPLY_ERROR, (22, why))
+    assert log_page(d, OP_LOG_SHOW, count=0)[1][0] == 22
+    # pages of 5, newest first, each starting below the last
+    got, cursor = [], 0
+    while True:
+        rtype, (s, recs) = log_page(d, OP_LOG_SHOW, user="alice", count=5, cursor=cursor)
+        assert s[T_COUNT] == len(recs) <= 5
+        got += [r["id"] for r in recs]
+        if not s[T_MORE]:
+            break
+        assert recs and s[T_ID] == recs[-1]["id"], s
+        cursor = s[T_ID]
+    assert got == list(range(12, 0, -1)), got
+
+
+@test
+def log_show_is_capped_at_one_frame(d):
+    """A record has 11 fields and a reply at most 1024: a large COUNT gets
+    what fits, and says there is more."""
+    now = int(time.time())
+    add_events(d, [ev(now, "auth_failure", "alice", detail="x" * 40) for _ in range(300)])
+    rtype, (s, recs) = log_page(d, OP_LOG_SHOW, all_=True, count=10000)
+    fields = 3 + 11 * len(recs)  # ID MORE COUNT, then the records
+    assert fields <= 1024 < fields + 11 and len(recs) == s[T_COUNT] and s[T_MORE] == 1, (len(recs), s)
+    assert s[T_ID] == recs[-1]["id"] == 300 - len(recs) + 1
+    # long strings fill the frame before the fields run out
+    add_events(d, [ev(now, "auth_failure", "alice", detail="y" * 4000) for _ in range(30)])
+    rtype, (s, recs) = log_page(d, OP_LOG_SHOW, all_=True, count=10000)
+    assert 10 < len(recs) < 17 and s[T_MORE] == 1, len(recs)
+
+
+@test
+def log_export_pages_are_exact(d):
+    """Pages carry the matching ids exactly once, in order, up to an end
+    fixed by the first page; events added meanwhile stay out."""
+    now = int(time.time())
+    types = ["auth_failure", "auth_success", "session_opened", "lockout"]
+    add_events(d, [ev(now - 5000 + i, types[i % 4], ("alice", "bob", "carol")[i % 3], detail="i=%d" % i)
+                   for i in range(5000)])
+    cases = [dict(all_=True), dict(user="alice"), dict(all_=True, type_="lockout"),
+             dict(user="bob", type_="auth_success", since=now - 2000), dict(user="nobody")]
+    for kw in cases:
+        where, args = ["id <= 5000"], []
+        if kw.get("user"):
+            where.append("user = ?"), args.append(kw["user"])
+        if kw.get("type_"):
+            where.append("type = ?"), args.append(kw["type_"])
+        if kw.get("since"):
+            where.append("time >= ?"), args.append(kw["since"])
+        want = [r[0] for r in d.db("SELECT id FROM events WHERE %s ORDER BY id" % " AND ".join(where), *args)]
+        ids, pages = export_ids(d, **kw)
+        assert ids == want, (kw, len(ids), len(want))
+        assert pages[0][T_UNTIL] == 5000 + cases.index(kw), pages[0]  # the log_exported events come after
+    # a fixed end: what is added after the first page is not exported
+    s = d.connect()
+    call = lambda data: d.call(data, s)  # noqa: E731
+    first = [True]
+
+    def call_and_add(data):
+        r = call(data)
+        if first[0]:
+            first[0] = False
+            add_events(d, [ev(now, "auth_failure", "alice") for _ in range(50)])
+        return r
+    ids, pages = export_ids(d, call=call_and_add, user="alice")
+    s.close()
+    assert ids == [r[0] for r in d.db("SELECT id FROM events WHERE user = 'alice' AND id <= ? ORDER BY id",
+                                      pages[0][T_UNTIL])]
+    assert max(ids) < d.db("SELECT max(id) FROM events")[0][0] - 49
+    # each export was logged once, on its first page
+    rows = d.db("SELECT user, actor, detail FROM events WHERE type = 'log_exported' ORDER BY id")
+    assert len(rows) == len(cases) + 1, rows
+    assert rows[0] == ("*", "root", "all users until=5000"), rows[0]
+    assert rows[3] == ("bob", "root", "user=bob type=auth_success since=%d until=5003" % (now - 2000)), rows[3]
+
+
+@test
+def log_export_of_a_rare_type_is_bounded(d):
+    """A type that matches one row in 100,000: each page looks at a bounded
+    number of rows and returns its cursor, with or without records."""
+    now = int(time.time())
+    n = 5 * EXAMINE_MAX
+    add_events(d, [ev(now - 10, "unlock", "alice")] + [ev(now, "auth_success", "alice")] * n +
+               [ev(now, "lockout", "alice")])
+    rtype, (s, recs) = log_page(d, OP_LOG_EXPORT, all_=True, type_="lockout", cursor=0, until=0)
+    assert recs == [] and s[T_COUNT] == 0 and s[T_MORE] == 1, s
+    assert s[T_ID] == EXAMINE_MAX and s[T_UNTIL] == n + 2, s
+    ids, pages = export_ids(d, all_=True, type_="lockout")
+    assert ids == [n + 2] and len(pages) == n // EXAMINE_MAX + 1, (ids, len(pages))
+    # newest first, the same bound
+    newest = d.db("SELECT max(id) FROM events")[0][0]
+    rtype, (s, recs) = log_page(d, OP_LOG_SHOW, all_=True, type_="unlock")
+    assert recs == [] and s[T_MORE] == 1 and s[T_ID] == newest - EXAMINE_MAX + 1, s
+    rtype, (s, recs) = log_page(d, OP_LOG_SHOW, user="alice", type_="unlock", cursor=EXAMINE_MAX)
+    assert [r["id"] for r in recs] == [1] and s[T_MORE] == 0, s
+
+
+@test
+def log_export_survives_odd_rows(d):
+    """Rows written by something other than the daemon (control characters,
+    over-long text) are cleaned on the way out instead of failing the page."""
+    now = int(time.time())
+    add_events(d, [ev(now, "auth_failure", "alice", detail="a\x1b[2J\nb"),
+                   ev(now, "auth_failure", "alice", detail="z" * 5000)])
+    rtype, (s, recs) = log_page(d, OP_LOG_EXPORT, user="alice")
+    assert rtype == REPLY_OK, s
+    assert [r["id"] for r in recs] == [1, 2], recs
+    assert recs[0]["detail"] == "a?[2J?b" and recs[1]["detail"] == "z" * 4096, recs[0]
+
+
+def wait_until(what, deadline_s=30):
+    """Poll a condition the daemon's own timer brings about (bounded)."""
+    end = time.monotonic() + deadline_s
+    while not what():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.02)
+
+
+@test
+def log_purge_by_retention(d):
+    """log_retention_days = 1: the timer deletes older events a batch at a
+    time at start, by age (not id), and never the newest event."""
+    d.stop()
+    now = int(time.time())
+    old, young = now - 3 * 86400, now - 3600
+    n = 2 * PURGE_BATCH + 500  # three batches, the last one not full
+    rows = [ev(old - i, "auth_failure", "alice") for i in range(n)]
+    rows += [ev(young, "auth_success", "alice", detail="young %d" % i) for i in range(10)]  # n+1 to n+10
+    rows += [ev(old, "auth_failure", "bob", detail="old, after a clock step")] * 5  # n+11 to n+15
+    rows += [ev(young - 10, "auth_success", "bob", detail="young")]  # n+16
+    rows += [ev(old, "auth_failure", "bob", detail="newest, old")]  # n+17: the newest stays
+    add_events(d, rows)
+    d.write_conf("log_retention_days = 1\n")
+    d.start()
+    wait_until(lambda: d.db("SELECT count(*) FROM events WHERE time < ?", now - 86400) == [(1,)])
+    left = d.db("SELECT id, detail FROM events ORDER BY id")
+    assert [r[0] for r in left] == list(range(n + 1, n + 11)) + [n + 16, n + 17], left[:3]
+    plan = " ".join(str(r) for r in d.db("EXPLAIN QUERY PLAN SELECT id FROM events WHERE time < 5 ORDER BY time"))
+    assert "events_by_time" in plan, plan
+    # ids go on from the newest: never reused
+    d.call(login_frame(OP_AUTHFAIL))
+    assert d.db("SELECT max(id), type FROM events") == [(n + 18, "auth_failure")]
+
+
+def cli_exe(d):
+    """The CLI, copied into the test's directory: the build may sit under a
+    private home (/root, mode 0700, in CI) that other uids cannot enter."""
+    exe = os.path.join(d.dir, "acctsec")
+    if not os.path.exists(exe):
+        shutil.copy(os.path.join(BUILD, "acctsec"), exe)
+        os.chmod(exe, 0o755)
+    return exe
+
+
+def cli(d, *args, uid=None):
+    kw = dict(user=uid, group=uid, extra_groups=[]) if uid is not None else {}
+    return subprocess.run([cli_exe(d), "--socket", d.sock, *args], capture_output=True, text=True, timeout=120,
+                          cwd=d.dir, stdin=subprocess.DEVNULL, **kw)
+
+
+@test
+def cli_log_show(d):
+    if not ROOT:
+        return "SKIP needs root to act as other uids"
+    import json
+    with_roles(d)
+    now = int(time.time())
+    add_events(d, [ev(now - 300 + i, ("auth_failure", "unlock")[i % 2], ("alice", "bob")[i // 100],
+                      rhost="192.0.2.%d" % i if i % 3 else "", tty="pts/%d" % i, actor="root" if i % 2 else "",
+                      detail="i=%d\x1b[31m" % i) for i in range(200)])
+    p = cli(d, "log", "show", "--all", "--limit", "3")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0].split() == ["TIME", "USER", "TYPE", "OUTCOME", "SERVICE", "SOURCE", "DETAIL"], lines[0]
+    assert lines[1].split()[2:] == ["bob", "unlock", "info", "sshd", "192.0.2.199", "by", "root:", "i=199?[31m"]
+    assert lines[2].split()[2:] == ["bob", "auth_failure", "failure", "sshd", "pts/198", "i=198?[31m"], lines[2]
+    assert lines[4].startswith("(older events not shown") and len(lines) == 5, lines
+    assert "\x1b" not in p.stdout
+    # more than one page (a reply holds at most 93 events), newest first
+    p = cli(d, "--json", "log", "show", "--all", "--limit", "150")
+    doc = json.loads(p.stdout)
+    assert [e["id"] for e in doc["events"]] == list(range(200, 50, -1)) and doc["more"] is True
+    p = cli(d, "--json", "log", "show", "--user", "alice", "--type", "unlock", "--since", "@%d" % (now - 210))
+    doc = json.loads(p.stdout)
+    assert [e["id"] for e in doc["events"]] == [100, 98, 96, 94, 92] and doc["more"] is False, doc
+    e = doc["events"][0]
+    assert (e["user"], e["type"], e["outcome"], e["actor"], e["unix_time"]) == ("alice", "unlock", "info", "root",
+                                                                                 now - 201), e
+    # roles: alice sees her own, not bob's nor everyone's; bob audits
+    p = cli(d, "--json", "log", "show", "--limit", "1000", uid=1001)
+    assert p.returncode == 0 and {e["user"] for e in json.loads(p.stdout)["events"]} == {"alice"}, p
+    assert len(json.loads(p.stdout)["events"]) == 100
+    for args in (("--user", "bob"), ("--all",)):
+        for verb in (("show",), ("export", "--format", "csv")):
+            p = cli(d, "log", *verb, *args, uid=1001)
+            assert p.returncode == 4, (args, p)
+            assert "permission denied: only admins and auditors may see other users" in p.stderr, p.stderr
+    p = cli(d, "--json", "log", "show", "--user", "alice", "--limit", "2", uid=1002)
+    assert [e["id"] for e in json.loads(p.stdout)["events"]] == [100, 99], p
+    p = cli(d, "log", "show", "--user", "nobody")
+    assert p.returncode == 0 and p.stdout.splitlines()[1:] == ["(no events)"], p.stdout
+
+
+@test
+def cli_log_usage_errors(d):
+    usage = [
+        (("show", "--since", "yesterday"), "--since yesterday: expected YYYY-MM-DD"),
+        (("show", "--since", "2025-02-30"), "no such date or local time"),
+        (("show", "--since", "7w"), "expected"),
+        (("show", "--limit", "0"), "--limit: a number from 1 to 10000"),
+        (("show", "--limit", "10001"), "--limit"),
+        (("show", "--limit", "-5"), "--limit"),
+        (("show", "--limit", "5x"), "--limit"),
+        (("show", "--user", "alice", "--all"), "--user and --all exclude each other"),
+        (("show", "--format", "csv"), "--format and --output are for log export"),
+        (("export",), "log export needs --format json or --format csv"),
+        (("export", "--format", "xml"), "--format json or --format csv"),
+        (("export", "--format", "csv", "--limit", "5"), "--limit is for log show"),
+        (("export", "--format", "json", "--since", "12x"), "--since 12x"),
+    ]
+    for args, why in usage:
+        p = cli(d, "log", *args)
+        assert p.returncode == 2 and why in p.stderr and p.stdout == "", (args, p)
+    assert d.db("SELECT count(*) FROM events") == [(0,)], "nothing reached the daemon"
+    p = cli(d, "log", "show", "--type", "no_such_type")
+    assert p.returncode == 1 and "unknown event type no_such_type" in p.stderr, p
+    p = cli(d, "log", "export", "--format", "csv", "--type", "no_such_type")
+    assert p.returncode == 1 and p.stdout == "" and "unknown event type" in p.stderr, p
+
+
+@test
+def cli_log_export_output_file(d):
+    if not ROOT:
+        return "SKIP needs root (files of another owner)"
+    import json
+    add_events(d, [ev(int(time.time()), "auth_failure", "alice", detail=str(i)) for i in range(10)])
+    out = os.path.join(d.dir, "out.json")
+
+    def export(path=out):
+        return cli(d, "log", "export", "--all", "--format", "json", "--output", path)
+    p = export()
+    assert p.returncode == 0 and p.stdout == "10 events written to %s\n" % out, p
+    assert os.stat(out).st_mode & 0o777 == 0o600
+    assert [e["detail"] for e in json.load(open(out))] == [str(i) for i in range(10)]
+    # an existing file of ours: replaced, and made private
+    os.chmod(out, 0o644)
+    with open(out, "a") as f:
+        f.write("x" * 100000)
+    p = export()
+    assert p.returncode == 0 and len(json.load(open(out))) == 11  # the first export's log_exported
+    assert os.stat(out).st_mode & 0o777 == 0o600
+    # never through a symlink, nor into someone else's file or a second name
+    target = os.path.join(d.dir, "target")
+    link = os.path.join(d.dir, "link")
+    os.symlink(target, link)
+    p = export(link)
+    assert p.returncode == 1 and "symbolic link" in p.stderr and not os.path.exists(target), p
+    with open(target, "w") as f:
+        f.write("keep")
+    p = export(link)
+    assert p.returncode == 1 and open(target).read() == "keep", p
+    os.chown(target, 1001, 1001)
+    p = export(target)
+    assert p.returncode == 1 and "not overwriting" in p.stderr and open(target).read() == "keep", p
+    os.chown(target, 0, 0)
+    os.link(target, os.path.join(d.dir, "second-name"))
+    p = export(target)
+    assert p.returncode == 1 and open(target).read() == "keep", p
+    # no daemon: no file left behind
+    d.stop()
+    p = export(os.path.join(d.dir, "new.json"))
+    assert p.returncode == 69 and not os.path.exists(os.path.join(d.dir, "new.json")), p
+
+
+def unguard(cell):
+    """A CSV cell as written, without the formula guard (doc/security-log.md)."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in ("=", "+", "-", "@", "\t", "\r") else cell
+
+
+@test
+def cli_export_100k_events(d):
+    """100,000 events through the real CLI, as JSON and as CSV: every row,
+    in order, field for field."""
+    import csv
+    import json
+    import re
+    n = 100000
+    now = int(time.time())
+    odd = ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tlead", "a,b", "say \"hi\"", "two\nlines", "caf\u00e9",
+           "semi;colon", ""]
+    add_events(d, [ev(now - n + i, ("auth_failure", "auth_success", "session_opened", "lockout")[i % 4],
+                      "user%03d" % (i % 997), service=("sshd", "sudo", "=cmd")[i % 3],
+                      rhost="198.51.100.%d" % (i % 250), tty="pts/%d" % (i % 7), actor=("", "root")[i % 2],
+                      detail=odd[i % len(odd)] + " %d" % i) for i in range(n)])
+    outcome = {"auth_failure": "failure", "auth_success": "success", "session_opened": "success", "lockout": "failure",
+               "log_exported": "info"}
+    for fmt in ("json", "csv"):
+        # The protocol carries no control characters: the daemon sends '?'.
+        want = [tuple(re.sub(r"[\x00-\x1f\x7f]", "?", v) if isinstance(v, str) else v for v in row)
+                for row in d.db("SELECT id, time, type, user, service, rhost, tty, actor, detail FROM events"
+                                " ORDER BY id")]
+        assert len(want) == n + (fmt == "csv")  # the first export was logged
+        out = os.path.join(d.dir, "export." + fmt)
+        start = time.monotonic()
+        p = cli(d, "log", "export", "--all", "--format", fmt, "--output", out)
+        took = time.monotonic() - start
+        print("# %d events as %s in %.2f s (%d bytes)" % (n, fmt, took, os.path.getsize(out)))
+        assert p.returncode == 0, p.stderr
+        if fmt == "json":
+            got = [(e["id"], e["unix_time"], e["type"], e["user"], e["service"], e["rhost"], e["tty"], e["actor"],
+                    e["detail"], e["outcome"]) for e in json.load(open(out, encoding="utf-8"))]
+        else:
+            with open(out, newline="", encoding="utf-8") as f:
+                rows = list(csv.reader(f))
+            assert rows[0] == ["id", "time", "unix_time", "type", "outcome", "user", "service", "rhost", "tty",
+                               "actor", "detail"], rows[0]
+            got = [(int(r[0]), int(r[2]), unguard(r[3]), unguard(r[5]), unguard(r[6]), unguard(r[7]), unguard(r[8]),
+                    unguard(r[9]), unguard(r[10]), unguard(r[4])) for r in rows[1:]]
+        assert len(got) == len(want), (fmt, len(got))
+        bad = [(g[:9], w) for g, w in zip(got, want) if g[:9] != w]
+        assert not bad, (fmt, len(bad), bad[:2])
+        assert all(g[9] == outcome[g[2]] for g in got), fmt
 
 
 def main():

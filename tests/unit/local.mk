@@ -49,6 +49,20 @@ tests_unit_test_token_LDADD = libacctsec_common.la $(CMOCKA_LIBS)
 tests_unit_test_cidr_SOURCES = tests/unit/test_cidr.c
 tests_unit_test_cidr_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_cidr_LDADD = libacctsec_common.la $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/unit/test_export
+TESTS += tests/unit/test_export
+tests_unit_test_export_SOURCES = tests/unit/test_export.c cli/export_format.c
+tests_unit_test_export_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cli
+tests_unit_test_export_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_export_LDADD = $(CMOCKA_LIBS)
+
+check_PROGRAMS += tests/unit/test_eventlog
+TESTS += tests/unit/test_eventlog
+tests_unit_test_eventlog_SOURCES = tests/unit/test_eventlog.c daemon/eventlog.c daemon/store.c
+tests_unit_test_eventlog_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_test_eventlog_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
+tests_unit_test_eventlog_LDADD = libacctsec_common.la $(CMOCKA_LIBS) $(SQLITE_LIBS)
 endif
 
 # libFuzzer targets: built and run by tests/fuzz/run.sh (clang), not by make.
@@ -59,4 +73,5 @@ EXTRA_DIST += \
 	tests/fuzz/fuzz_pwpolicy.c \
 	tests/fuzz/fuzz_token.c \
 	tests/fuzz/fuzz_cidr.c \
+	tests/fuzz/fuzz_export.c \
 	tests/fuzz/corpus
