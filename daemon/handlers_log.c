@@ -57,14 +57,14 @@ static int log_scope(struct daemon *d, const struct ucred *peer, const struct ac
         bool named = user_by_uid(peer->uid, &self) == 0;
         if (all) {
                 if (!reader)
-                        return refuse(reply, peer, req->type, others), 1;
+                        return refuse(d, reply, peer, req->type, others), 1;
                 q->f.user = NULL;
                 return 0;
         }
         if (!want && !named)
                 return reply_error(reply, -ENOENT, "your uid has no user name"), 1;
         if (want && !reader && !(named && strcmp(want, self.name) == 0))
-                return refuse(reply, peer, req->type, others), 1;
+                return refuse(d, reply, peer, req->type, others), 1;
         snprintf(q->user, sizeof(q->user), "%s", want ? want : self.name);
         q->f.user = q->user;
         return 0;

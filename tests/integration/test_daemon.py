@@ -161,7 +161,9 @@ class Daemon:
     def db(self, sql, *args):
         con = sqlite3.connect(os.path.join(self.state, "acctsec.db"), timeout=10)
         try:
-            return con.execute(sql, args).fetchall()
+            rows = con.execute(sql, args).fetchall()
+            con.commit()
+            return rows
         finally:
             con.close()
 
@@ -885,6 +887,9 @@ def log_show_by_role(d):
         assert as_caller(1001, d, show(**kw)) == refusal, kw
     assert as_caller(1001, d, show(user="alice", all_=True))[:2] == ("error", 22)
     assert "refused log-show from uid 1001" in open(d.log).read()
+    # each refusal is an event of the caller's own log (request_refused): set aside here
+    assert d.db("SELECT count(*) FROM events WHERE type = 'request_refused' AND user = 'alice'") == [(4,)]
+    d.db("DELETE FROM events WHERE type = 'request_refused'")
     # the auditor and the admin: anyone's (a user gone from NSS too), everyone's
     for uid in (1002, 1003):
         assert as_caller(uid, d, show(user="alice")) == alice_rows
@@ -903,7 +908,7 @@ def log_show_by_role(d):
     assert as_caller(1001, d, export()) == 3
     assert as_caller(1001, d, export(user="bob")) == refusal[1:]
     assert as_caller(1001, d, export(all_=True)) == refusal[1:]
-    assert as_caller(1002, d, export(all_=True)) == 8  # alice's export was logged
+    assert as_caller(1002, d, export(all_=True)) == 10  # alice's export was logged, and her 2 refusals
     assert as_caller(1003, d, export(user="ghost")) == 1
     # three exports were logged, with the caller as actor
     rows = d.db("SELECT user, actor, detail FROM events WHERE type = 'log_exported' ORDER BY id")
@@ -1130,6 +1135,8 @@ def cli_log_show(d):
             p = cli(d, "log", *verb, *args, uid=1001)
             assert p.returncode == 4, (args, p)
             assert "permission denied: only admins and auditors may see other users" in p.stderr, p.stderr
+    assert d.db("SELECT count(*) FROM events WHERE type = 'request_refused' AND user = 'alice'") == [(4,)]
+    d.db("DELETE FROM events WHERE type = 'request_refused'")
     p = cli(d, "--json", "log", "show", "--user", "alice", "--limit", "2", uid=1002)
     assert [e["id"] for e in json.loads(p.stdout)["events"]] == [100, 99], p
     p = cli(d, "log", "show", "--user", "nobody")
