@@ -23,6 +23,9 @@
 
 #define TERMINATE_TIMEOUT_USEC (15 * 1000000ULL) /* logind's grace, ours, SIGKILL: about 8 s */
 #define LIST_ROOM 1024                           /* bytes kept free in a list reply for the count */
+#define LIST_FIELDS 13                           /* per session record: RECORD and 12 fields */
+/* A reply's fields are capped (ACCTSEC_FIELDS_MAX): records that fit, and COUNT. */
+#define LIST_RECORDS_MAX ((ACCTSEC_FIELDS_MAX - 1) / LIST_FIELDS)
 
 /* The caller and its ancestors, each as (pid, start time), and its logind
  * session: a session is the caller's own when its leader is one of them. */
@@ -186,7 +189,7 @@ struct list_ctx {
         struct acctsec_frame *reply;
         const struct lineage *me;
         struct proc_table procs;
-        uint64_t total;
+        uint64_t total, shown;
         /* found while listing, written after (no writes while a select runs) */
         size_t nfix;
         struct {
@@ -213,8 +216,9 @@ static int add_session(const struct session *s, void *userdata) {
                 c->fix[c->nfix++].current = current;
         }
         c->total++;
-        if (c->reply->len > ACCTSEC_FRAME_MAX - LIST_ROOM)
+        if (c->shown == LIST_RECORDS_MAX || c->reply->len > ACCTSEC_FRAME_MAX - LIST_ROOM)
                 return 0;
+        c->shown++;
         if (proc_terminal(&c->procs, x.pid, &tty_nr))
                 (void) proc_tty_name(tty_nr, terminal, sizeof(terminal));
         struct acctsec_frame *f = c->reply;

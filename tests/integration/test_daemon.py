@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Tier 2: a real acctsecd on a temp socket and state dir, spoken to in raw
 frames (doc/protocol.md).  Prints TAP.  Needs ACCTSEC_BUILD_DIR."""
+import json
 import os
 import shutil
 import signal
@@ -377,6 +378,20 @@ def session_fields_are_checked(d):
     assert rtype == REPLY_ERROR and get(f, T_ERRNO, True) == 22, f
     rtype, f = d.call(frame(OP_SESSION_CLOSE, (T_USER, "root"), (T_SESSION, sid)))
     assert rtype == REPLY_OK and d.db("SELECT end_reason FROM sessions WHERE id = ?", sid) == [("closed",)]
+
+
+@test
+def a_long_session_list_fits_one_reply(d):
+    if not ROOT:
+        return "SKIP needs root (sessions are root's)"
+    for _ in range(100):  # more than one reply can hold (1024 fields, 13 per session)
+        assert d.call(frame(OP_SESSION_OPEN, (T_USER, "root"), (T_SERVICE, "sshd")))[0] == REPLY_OK
+    p = cli(d, "--json", "session", "list", "--all")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["total"] == 100 and 0 < len(doc["sessions"]) < 100, (doc["total"], len(doc["sessions"]))
+    p = cli(d, "session", "list", "--all")
+    assert p.returncode == 0 and "more not shown" in p.stdout, p.stdout
 
 
 @test
