@@ -96,8 +96,19 @@ static _Noreturn void child_main(int result_fd, child_fn_t fn, void *arg) {
         _exit(r == 0 ? 0 : r == -EACCES ? 2 : 1);
 }
 
+static int (*before_start)(void *userdata);
+static void *before_start_userdata;
+
+void child_before_start(int (*fn)(void *userdata), void *userdata) {
+        before_start = fn;
+        before_start_userdata = userdata;
+}
+
 int child_run_async(sd_event *e, uint64_t timeout_usec, child_fn_t fn, void *arg, child_done_t done, void *userdata) {
         int pfd[2];
+        int r = before_start ? before_start(before_start_userdata) : 0;
+        if (r < 0)
+                return r;
         struct job *j = calloc(1, sizeof(*j));
         if (!j)
                 return -ENOMEM;
@@ -111,7 +122,7 @@ int child_run_async(sd_event *e, uint64_t timeout_usec, child_fn_t fn, void *arg
                 close(pfd[0]);
                 child_main(pfd[1], fn, arg);
         }
-        int r = j->pid < 0 ? negative_errno() : 0;
+        r = j->pid < 0 ? negative_errno() : 0;
         close(pfd[1]);
         if (r == 0)
                 r = sd_event_add_child(e, &j->child, j->pid, WEXITED, on_child, j);

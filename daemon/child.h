@@ -20,6 +20,12 @@ typedef int (*child_fn_t)(void *arg, char *out, size_t outlen);
  * after timeout_usec.  0: done is called exactly once; <0: nothing started. */
 int child_run_async(sd_event *e, uint64_t timeout_usec, child_fn_t fn, void *arg, child_done_t done, void *userdata);
 
+/* fn(userdata) runs before every child starts; a negative return is
+ * child_run_async's, and nothing starts.  The server makes its group
+ * commit durable there: a child acts outside (mails a code, signals a
+ * session, sets a password) only on what is on disk. */
+void child_before_start(int (*fn)(void *userdata), void *userdata);
+
 /* How many children run now; fn(userdata) is called each time the last
  * one ended (one hook: the server's). */
 unsigned child_running(void);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-journal.h>
 
@@ -113,7 +114,7 @@ int seclog_commit(struct store *s, int64_t now, const struct event *ev, size_t n
         return 0;
 }
 
-void seclog_emit(const struct event *e) {
+static void emit_now(const struct event *e) {
         const char *name = seclog_type_name(e->type);
         char msg[768];
 
@@ -131,4 +132,63 @@ void seclog_emit(const struct event *e) {
                         "ACCTSEC_USER=%s", or_empty(e->user), "ACCTSEC_SERVICE=%s", or_empty(e->service),
                         "ACCTSEC_RHOST=%s", or_empty(e->rhost), "ACCTSEC_TTY=%s", or_empty(e->tty),
                         "ACCTSEC_ACTOR=%s", or_empty(e->actor), "ACCTSEC_DETAIL=%s", or_empty(e->detail), NULL);
+}
+
+/* Events of an open group commit, in order, until it ends. */
+struct held_event {
+        struct held_event *next;
+        struct event ev;
+        char strings[]; /* the event's strings, NUL-separated */
+};
+static struct held_event *held_head, **held_tail = &held_head;
+static bool holding;
+
+static const char *hold_str(char **p, const char *s) {
+        if (!s)
+                return NULL;
+        const char *start = *p;
+        *p = stpcpy(*p, s) + 1;
+        return start;
+}
+
+static void hold(const struct event *e) {
+        const char *f[] = { e->user, e->service, e->rhost, e->tty, e->actor, e->detail };
+        size_t n = 0;
+        for (size_t i = 0; i < ARRAY_SIZE(f); i++)
+                n += f[i] ? strlen(f[i]) + 1 : 0;
+        struct held_event *h = malloc(sizeof(*h) + n);
+        if (!h) {
+                log_error("out of memory: %s event not sent to the journal", seclog_type_name(e->type));
+                return;
+        }
+        char *p = h->strings;
+        h->next = NULL;
+        h->ev = (struct event){ .type = e->type, .user = hold_str(&p, e->user), .service = hold_str(&p, e->service),
+                                .rhost = hold_str(&p, e->rhost), .tty = hold_str(&p, e->tty),
+                                .actor = hold_str(&p, e->actor), .detail = hold_str(&p, e->detail) };
+        *held_tail = h;
+        held_tail = &h->next;
+}
+
+void seclog_emit(const struct event *e) {
+        if (holding)
+                hold(e);
+        else
+                emit_now(e);
+}
+
+void seclog_hold(void) {
+        holding = true;
+}
+
+void seclog_release(bool committed) {
+        while (held_head) {
+                struct held_event *h = held_head;
+                held_head = h->next;
+                if (committed)
+                        emit_now(&h->ev);
+                free(h);
+        }
+        held_tail = &held_head;
+        holding = false;
 }

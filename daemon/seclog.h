@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,6 +63,10 @@ int seclog_commit(struct store *s, int64_t now, const struct event *ev, size_t n
 /* Send to the journal (or stderr) with the event type's MESSAGE_ID; call
  * only after the transaction committed. */
 void seclog_emit(const struct event *e);
+/* During a group commit (server.c), seclog_emit() keeps the events until
+ * seclog_release() sends them (the batch committed) or drops them. */
+void seclog_hold(void);
+void seclog_release(bool committed);
 const char *seclog_type_name(enum event_type t);
 /* "success", "failure" or "info": fixed per event type. */
 const char *seclog_type_outcome(enum event_type t);

@@ -3,11 +3,18 @@
  * The event loop: one thread, non-blocking sockets, requests handled one at
  * a time.  Every change to the database happens inside one handler call and
  * one transaction, so a SIGTERM can never leave anything half-written.
+ *
+ * Group commit: the requests that are ready together share one durable
+ * COMMIT (store.h).  A reply queued while that batch is open is held and
+ * sent only after the COMMIT succeeded, or replaced by an error if it
+ * failed; the COMMIT runs from a source of lower priority than client I/O,
+ * once every ready request was handled or GROUP_COMMIT_MAX replies wait.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +23,7 @@
 
 #include "log.h"
 #include "secret.h"
+#include "seclog.h"
 #include "server.h"
 
 struct conn {
@@ -34,6 +42,7 @@ struct conn {
         uint8_t *out;
         size_t out_len, out_sent;
         bool close_after_write;
+        bool held; /* out waits for the group commit */
         struct pending_reply *pending; /* a handler answers later (mail) */
 };
 
@@ -57,6 +66,8 @@ static void conn_free(struct conn *c) {
         struct server *s = c->srv;
         if (c->pending)
                 c->pending->conn = NULL;
+        if (c->held)
+                s->nheld--;
         conn_reset_request(c);
         if (c->out) {
                 acctsec_wipe(c->out, c->out_len);
@@ -128,6 +139,13 @@ static int conn_queue_reply(struct conn *c, struct acctsec_frame *f) {
         c->out_len = f->len;
         c->out_sent = 0;
         acctsec_frame_wipe(f);
+        if (c->srv->d->store.batch_open) {
+                /* It may tell of writes, or show data, not yet on disk. */
+                c->held = true;
+                c->srv->nheld++;
+                sd_event_source_set_io_events(c->io, EPOLLRDHUP);
+                return 0;
+        }
         return conn_flush(c);
 }
 
@@ -161,7 +179,10 @@ static int conn_dispatch(struct conn *c) {
         }
         if (r < 0)
                 c->close_after_write = true;
-        return conn_queue_reply(c, s->frame);
+        r = conn_queue_reply(c, s->frame);
+        if (s->nheld >= GROUP_COMMIT_MAX) /* bounded latency under a steady stream */
+                (void) server_commit(s);
+        return r;
 }
 
 static int conn_read(struct conn *c) {
@@ -205,7 +226,7 @@ static int conn_read(struct conn *c) {
 
 static int on_conn_io(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         struct conn *c = userdata;
-        if (c->pending) {
+        if (c->pending || c->held) {
                 if (revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
                         conn_free(c);
                 return 0;
@@ -351,6 +372,61 @@ static int on_hup(sd_event_source *src, const struct signalfd_siginfo *si, void 
         return 0;
 }
 
+/* Replace a held reply by an error: the client must not hear "done" of a
+ * write that did not reach the disk. */
+static int conn_fail_held(struct conn *c, int r) {
+        struct acctsec_frame f;
+        acctsec_wipe(c->out, c->out_len);
+        free(c->out);
+        c->out = NULL;
+        acctsec_frame_init(&f, ACCTSEC_REPLY_ERROR);
+        acctsec_frame_add_u64(&f, ACCTSEC_TAG_ERRNO, (uint64_t) -r);
+        acctsec_frame_add_str(&f, ACCTSEC_TAG_MESSAGE, "database error");
+        return conn_queue_reply(c, &f);
+}
+
+int server_commit(struct server *s) {
+        struct store *st = &s->d->store;
+        if (!st->batch_open)
+                return 0;
+        unsigned n = s->nheld;
+        int r = store_batch_commit(st);
+        if (r == -EBUSY && st->batch_open) /* inside a transaction: not now */
+                return r;
+        sd_event_source_set_enabled(s->commit_src, SD_EVENT_OFF);
+        seclog_release(r == 0);
+        if (r < 0)
+                log_error("group commit of %u replies failed: %s; they are answered with an error", n,
+                          strerror(-r));
+        for (struct conn *c = s->conns, *next; c; c = next) {
+                next = c->next; /* c may be freed */
+                if (!c->held)
+                        continue;
+                c->held = false;
+                s->nheld--;
+                if (r < 0)
+                        (void) conn_fail_held(c, r);
+                else
+                        (void) conn_flush(c);
+        }
+        return r;
+}
+
+static int on_commit(sd_event_source *src, void *userdata) {
+        (void) server_commit(userdata);
+        return 0;
+}
+
+static void on_batch_open(void *userdata) {
+        struct server *s = userdata;
+        seclog_hold();
+        sd_event_source_set_enabled(s->commit_src, SD_EVENT_ONESHOT);
+}
+
+static int commit_before_child(void *userdata) {
+        return server_commit(userdata);
+}
+
 struct pending_reply *server_defer(struct server *s) {
         struct conn *c = s->current;
         if (!c || c->pending)
@@ -403,22 +479,39 @@ int server_init(struct server *s, struct daemon *d, int listen_fd, uint64_t idle
             (r = sd_event_add_signal(s->event, NULL, SIGINT, on_term, s)) < 0 ||
             (r = sd_event_add_signal(s->event, NULL, SIGHUP, on_hup, s)) < 0 ||
             (r = sd_event_add_time_relative(s->event, &s->idle_src, CLOCK_MONOTONIC, idle_exit_usec, 0, on_idle,
-                                            s)) < 0)
+                                            s)) < 0 ||
+            (r = sd_event_add_defer(s->event, &s->commit_src, on_commit, s)) < 0 ||
+            (r = sd_event_source_set_priority(s->commit_src, SD_EVENT_PRIORITY_IDLE)) < 0 ||
+            (r = sd_event_source_set_enabled(s->commit_src, SD_EVENT_OFF)) < 0)
                 return r;
         sd_event_source_set_enabled(s->idle_src, idle_exit_usec ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
+        d->store.on_batch_open = on_batch_open;
+        d->store.batch_userdata = s;
+        d->store.batching = true;
+        child_before_start(commit_before_child, s);
         return 0;
 }
 
 int server_run(struct server *s) {
-        return sd_event_loop(s->event);
+        int r = sd_event_loop(s->event);
+        /* Exit came with a batch open (a child's outcome, the maintenance
+         * tick): it is durable before we go. */
+        (void) server_commit(s);
+        log_info("%" PRIu64 " write transactions in %" PRIu64 " commits", s->d->store.transactions,
+                 s->d->store.commits);
+        return r;
 }
 
 void server_done(struct server *s) {
+        (void) server_commit(s);
+        child_before_start(NULL, NULL);
+        s->d->store.batching = false;
         while (s->conns)
                 conn_free(s->conns);
         sd_event_source_disable_unref(s->listen_src);
         sd_event_source_disable_unref(s->idle_src);
         sd_event_source_disable_unref(s->grace_src);
+        sd_event_source_disable_unref(s->commit_src);
         sd_event_unref(s->event);
         free(s->msg);
         free(s->frame);

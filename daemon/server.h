@@ -9,6 +9,7 @@
 #define CONN_RESERVED_ROOT 32 /* of those, kept for root: logins are root's */
 #define CONN_MAX_PER_USER 16  /* for a non-root uid: a local user cannot starve logins */
 #define CONN_DEADLINE_USEC (10 * 1000000ULL) /* to send a request, or to read a reply */
+#define GROUP_COMMIT_MAX 64 /* replies held for one COMMIT at most */
 
 struct conn;
 
@@ -19,6 +20,7 @@ struct server {
         sd_event_source *listen_src;
         sd_event_source *idle_src;
         sd_event_source *grace_src;
+        sd_event_source *commit_src; /* the group commit: after the ready requests */
         uint64_t idle_exit_usec; /* 0: never */
         struct conn *conns;
         unsigned nconns;
@@ -27,9 +29,14 @@ struct server {
         struct acctsec_msg *msg;     /* scratch: requests are handled one at a time */
         struct acctsec_frame *frame; /* scratch */
         struct conn *current;        /* the connection whose request is being handled */
+        unsigned nheld;              /* replies waiting for the group commit */
 };
 
 int server_init(struct server *s, struct daemon *d, int listen_fd, uint64_t idle_exit_usec);
 /* Runs until SIGTERM/SIGINT or idle exit; returns the exit code. */
 int server_run(struct server *s);
 void server_done(struct server *s);
+/* End the group commit now: COMMIT, then send the held replies (errors if
+ * it failed).  0, or the COMMIT's negative errno; -EBUSY inside a
+ * transaction (the batch stays open). */
+int server_commit(struct server *s);

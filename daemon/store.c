@@ -199,20 +199,86 @@ static int exec(struct store *s, const char *sql) {
         return store_errno(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
 }
 
-int store_begin(struct store *s) {
-        return store_exec_stmt(store_stmt(s, "BEGIN IMMEDIATE"));
+static int exec_cached(struct store *s, const char *sql) {
+        return store_exec_stmt(store_stmt(s, sql));
 }
 
-int store_commit(struct store *s) {
-        int r = store_exec_stmt(store_stmt(s, "COMMIT"));
+/* SQLite rolls a whole transaction back on some errors (SQLITE_FULL,
+ * SQLITE_IOERR, SQLITE_NOMEM...): the batch then lost requests that were
+ * told "committed" by store_commit(), and must not commit what follows. */
+static void check_batch(struct store *s) {
+        if (s->batch_open && sqlite3_get_autocommit(s->db))
+                s->batch_failed = true;
+}
+
+static int open_batch(struct store *s) {
+        if (s->batch_failed)
+                return -EIO;
+        if (s->batch_open)
+                return 0;
+        int r = exec_cached(s, "BEGIN IMMEDIATE");
         if (r < 0)
-                store_rollback(s);
+                return r;
+        s->batch_open = true;
+        if (s->on_batch_open)
+                s->on_batch_open(s->batch_userdata);
+        return 0;
+}
+
+int store_begin(struct store *s) {
+        int r;
+        if (s->in_txn) /* a caller that neither committed nor rolled back */
+                return -EBUSY;
+        if (!s->batching)
+                r = exec_cached(s, "BEGIN IMMEDIATE");
+        else {
+                r = open_batch(s);
+                if (r == 0)
+                        r = exec_cached(s, "SAVEPOINT request");
+                if (r < 0)
+                        check_batch(s);
+        }
+        s->in_txn = r == 0;
         return r;
 }
 
+int store_commit(struct store *s) {
+        int r = s->batch_open ? exec_cached(s, "RELEASE request") : exec_cached(s, "COMMIT");
+        if (r < 0) {
+                store_rollback(s);
+                return r;
+        }
+        s->in_txn = false;
+        s->transactions++;
+        if (!s->batch_open)
+                s->commits++;
+        return 0;
+}
+
 void store_rollback(struct store *s) {
-        if (!sqlite3_get_autocommit(s->db))
-                (void) store_exec_stmt(store_stmt(s, "ROLLBACK"));
+        if (s->batch_open) {
+                /* Only this caller's part: the batch holds other requests. */
+                if (s->in_txn && exec_cached(s, "ROLLBACK TO request") == 0)
+                        (void) exec_cached(s, "RELEASE request");
+                check_batch(s);
+        } else if (!sqlite3_get_autocommit(s->db))
+                (void) exec_cached(s, "ROLLBACK");
+        s->in_txn = false;
+}
+
+int store_batch_commit(struct store *s) {
+        if (!s->batch_open)
+                return 0;
+        if (s->in_txn)
+                return -EBUSY;
+        check_batch(s);
+        int r = s->batch_failed ? -EIO : exec_cached(s, "COMMIT");
+        if (r < 0 && !sqlite3_get_autocommit(s->db))
+                (void) exec_cached(s, "ROLLBACK");
+        s->batch_open = s->batch_failed = false;
+        if (r == 0)
+                s->commits++;
+        return r;
 }
 
 /* The state directory must be a real directory, ours, and not writable by
