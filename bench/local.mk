@@ -5,3 +5,7 @@ noinst_PROGRAMS += bench/bench_login
 bench_bench_login_SOURCES = bench/bench_login.c
 bench_bench_login_LDADD = $(PAM_LIBS)
 EXTRA_DIST += bench/run.sh
+# bench/bench_daemon: the daemon alone (concurrency, scale, cold start)
+noinst_PROGRAMS += bench/bench_daemon
+bench_bench_daemon_SOURCES = bench/bench_daemon.c
+bench_bench_daemon_LDADD = libacctsec_common.la

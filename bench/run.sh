@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# bench/run.sh [--quick]: full-login latency of acctsec against its peers.
+# bench/run.sh [--quick]: full-login latency of acctsec against its peers,
+# then acctsecd on its own against the brief's targets.
 #
 # Makes a throw-away world in a temp dir (nss_wrapper passwd/group with the
 # bench users, a real acctsecd on its own socket and state dir, PAM service
@@ -14,10 +15,25 @@
 #   acctsec+totp                    pam_acctsec.so lockout + TOTP (preauth/authfail/mfa/account)
 #   faillock+google-authenticator   if pam_google_authenticator.so is installed
 #   faillock+oath                   if pam_oath.so is installed
+# and then bench_daemon and the CLI, a table row each with its target:
+#   concurrency  CLIENTS client processes, RPS_REQUESTS requests each, one
+#                connection per request: PREAUTH reads/s, AUTHFAIL durable
+#                writes/s (group commit)
+#   scale        a second acctsecd on a database of SCALE_USERS users and
+#                SCALE_EVENTS events written directly with SQLite: one
+#                user's last 100 events (LOG_SHOW), 'acctsec log export --all
+#                --format json', the daemon's peak RSS (VmHWM)
+#   cold start   systemd-socket-activate, if installed: connect + PREAUTH to
+#                the first reply, COLD_ROUNDS times, on an empty database
+#                and on the scale one
 #
 # Environment: LOGINS (default 20000), USERS (default 2000), WARMUP (default
-# USERS, at most 2000), BUILD_DIR (default ../build from this script).
-# --quick: LOGINS=300 USERS=50 WARMUP=50, a smoke test for scripts/test.sh.
+# USERS, at most 2000), CLIENTS (32), RPS_REQUESTS (2000), SCALE_USERS
+# (100000), SCALE_EVENTS (1000000), COLD_ROUNDS (50), BUILD_DIR (default
+# ../build from this script).
+# --quick: LOGINS=300 USERS=50 WARMUP=50 RPS_REQUESTS=20 SCALE_USERS=2000
+# SCALE_EVENTS=20000 COLD_ROUNDS=3, a smoke test for scripts/test.sh: it
+# checks that everything runs and every row is complete, never the speed.
 #
 # Exit status: 0 when every stack completed every login with PAM_SUCCESS;
 # 1 when any login failed or the harness or daemon failed; 77 when the
@@ -30,7 +46,7 @@ for arg in "$@"; do
         case $arg in
         --quick) quick=1 ;;
         -h | --help)
-                sed -n '4,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+                sed -n '4,41p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
                 exit 0
                 ;;
         *)
@@ -41,8 +57,13 @@ for arg in "$@"; do
 done
 
 if [ "$quick" = 1 ]; then
-        LOGINS=300 USERS=50 WARMUP=50
+        LOGINS=300 USERS=50 WARMUP=50 RPS_REQUESTS=20 SCALE_USERS=2000 SCALE_EVENTS=20000 COLD_ROUNDS=3
 fi
+CLIENTS=${CLIENTS:-32}
+RPS_REQUESTS=${RPS_REQUESTS:-2000}
+SCALE_USERS=${SCALE_USERS:-100000}
+SCALE_EVENTS=${SCALE_EVENTS:-1000000}
+COLD_ROUNDS=${COLD_ROUNDS:-50}
 LOGINS=${LOGINS:-20000}
 USERS=${USERS:-2000}
 WARMUP=${WARMUP:-$((USERS < 2000 ? USERS : 2000))}
@@ -58,9 +79,9 @@ skip() {
 }
 
 [ "$(id -u)" = 0 ] || skip "must run as root: acctsecd answers about other users only to uid 0 (SO_PEERCRED), and pam_faillock writes root-owned tally files"
-for f in acctsecd acctsec .libs/pam_acctsec.so bench/bench_login; do
+for f in acctsecd acctsec .libs/pam_acctsec.so bench/bench_login bench/bench_daemon; do
         [ -x "$BUILD_DIR/$f" ] || [ -f "$BUILD_DIR/$f" ] ||
-                skip "$BUILD_DIR/$f not built (make -C $BUILD_DIR acctsecd acctsec pam_acctsec.la bench/bench_login)"
+                skip "$BUILD_DIR/$f not built (make -C $BUILD_DIR acctsecd acctsec pam_acctsec.la bench/bench_login bench/bench_daemon)"
 done
 nsswrapper=
 for d in /usr/lib/*-linux-gnu /usr/lib64 /usr/lib; do
@@ -80,18 +101,27 @@ module=$BUILD_DIR/.libs/pam_acctsec.so
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/acctsec-bench.XXXXXX")
 daemon_pid=
 
+# stop_daemon TAG: SIGTERM the daemon start_daemon TAG started, wait for it.
+stop_daemon() {
+        local pid
+        pid=$(cat "$tmp/$1.pid" 2>/dev/null) || return 0
+        rm -f "$tmp/$1.pid"
+        kill -0 "$pid" 2>/dev/null || return 0
+        kill -TERM "$pid" 2>/dev/null || true
+        # Not our child (the READY=1 waiter started it): poll for its exit.
+        for _ in $(seq 1 500); do
+                kill -0 "$pid" 2>/dev/null || return 0
+                sleep 0.01
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+}
+
 # shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() {
-        local rc=$?
-        if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
-                kill -TERM "$daemon_pid" 2>/dev/null || true
-                # Not our child (the READY=1 waiter started it): poll for its exit.
-                for _ in $(seq 1 500); do
-                        kill -0 "$daemon_pid" 2>/dev/null || break
-                        sleep 0.01
-                done
-                kill -KILL "$daemon_pid" 2>/dev/null || true
-        fi
+        local rc=$? f
+        for f in "$tmp"/*.pid; do
+                [ -e "$f" ] && stop_daemon "$(basename "$f" .pid)"
+        done
         rm -rf "$tmp"
         exit "$rc"
 }
@@ -124,14 +154,19 @@ socket = $tmp/sock
 totp_window = $TOTP_WINDOW
 EOF
 
-# Start the daemon with NOTIFY_SOCKET pointing at a datagram socket and wait
-# for its READY=1 (or its death, or 10 s), as systemd would.
-ready=0
-python3 - "$tmp/notify" "$tmp/acctsecd.log" "$tmp/acctsecd.pid" \
-        "${nss[@]}" "$BUILD_DIR/acctsecd" --socket "$tmp/sock" --state-dir "$tmp/state" \
-        --config "$tmp/acctsec.conf" --foreground <<'PY' || ready=$?
+# start_daemon TAG PASSWD SOCKET STATE_DIR: acctsecd with NOTIFY_SOCKET
+# pointing at a datagram socket; waits for its READY=1 (or its death, or
+# 10 s), as systemd would.  Its pid in $tmp/TAG.pid, its log $tmp/TAG.log.
+start_daemon() {
+        local tag=$1 passwd=$2 sock=$3 state=$4
+        python3 - "$tmp/$tag.notify" "$tmp/$tag.log" "$tmp/$tag.pid" \
+                env "LD_PRELOAD=$nsswrapper" "NSS_WRAPPER_PASSWD=$passwd" "NSS_WRAPPER_GROUP=$tmp/group" \
+                "$BUILD_DIR/acctsecd" --socket "$sock" --state-dir "$state" \
+                --config "$tmp/acctsec.conf" --foreground <<'PY' || { cat "$tmp/$tag.log" >&2; return 1; }
 import os, select, socket, subprocess, sys, time
 notify, log, pidfile, cmd = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+if os.path.exists(notify):
+    os.unlink(notify)
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
 s.bind(notify)
 with open(log, "ab") as lf:
@@ -150,11 +185,10 @@ while True:
     if p.poll() is not None:
         sys.exit("run.sh: acctsecd exited with status %d before READY=1" % p.returncode)
 PY
-daemon_pid=$(cat "$tmp/acctsecd.pid" 2>/dev/null || true)
-if [ "$ready" != 0 ]; then
-        cat "$tmp/acctsecd.log" >&2
-        exit 1
-fi
+}
+
+start_daemon acctsecd "$tmp/passwd" "$tmp/sock" "$tmp/state" || exit 1
+daemon_pid=$(cat "$tmp/acctsecd.pid")
 # The same answer a client gets: the socket really serves requests.
 "${nss[@]}" "$BUILD_DIR/acctsec" --socket "$tmp/sock" status >/dev/null || {
         echo "run.sh: acctsecd is READY but 'acctsec status' failed" >&2
@@ -335,13 +369,23 @@ status=0
         --users-prefix "$prefix" --users "$USERS" --logins "$LOGINS" --warmup "$WARMUP" \
         "${totp_args[@]}" || status=$?
 
+# --- acctsecd on its own: concurrency ----------------------------------------------
+# After the logins: the AUTHFAIL rows (deny=0 in the request: counted, never
+# locked) would otherwise lock the bench users.
+echo "# acctsecd alone: bench_daemon and the CLI; value, target"
+printf '%-64s %12s %-4s %12s  %s\n' measure value "" target ""
+bd=("${nss[@]}" "$BUILD_DIR/bench/bench_daemon")
+for op in preauth authfail; do
+        "${bd[@]}" throughput --socket "$tmp/sock" --op "$op" --clients "$CLIENTS" --requests "$RPS_REQUESTS" \
+                --users-prefix "$prefix" --users "$USERS" || status=1
+done
 # --- the daemon's side: alive, no errors, one durable row per authsucc / code ---
 if ! kill -0 "$daemon_pid" 2>/dev/null; then
         echo "run.sh: acctsecd died during the run" >&2
         status=1
 fi
-if grep -Ev ' ready \(|^acctsecd: (auth_success|mfa_enrolled|backup_codes_generated|code_used) ' "$tmp/acctsecd.log" >"$tmp/daemon-other.log"; then
-        echo "run.sh: acctsecd logged something besides auth_success, mfa_enrolled, backup_codes_generated and code_used events:" >&2
+if grep -Ev ' ready \(|^acctsecd: (auth_success|mfa_enrolled|backup_codes_generated|code_used) |^acctsecd: auth_failure user=[^ ]* service=bench ' "$tmp/acctsecd.log" >"$tmp/daemon-other.log"; then
+        echo "run.sh: acctsecd logged something besides auth_success, mfa_enrolled, backup_codes_generated, code_used and the bench's auth_failure events:" >&2
         head -20 "$tmp/daemon-other.log" >&2
         status=1
 fi
@@ -350,7 +394,7 @@ if command -v sqlite3 >/dev/null; then
         # One auth_success row per login of each acctsec stack; with TOTP also
         # one code_used row per login; one mfa_enrolled row per user.
         for check in "auth_success acctsec $want" "auth_success acctsec+totp $want" \
-                "code_used % $want" "mfa_enrolled % $USERS"; do
+                "code_used % $want" "mfa_enrolled % $USERS" "auth_failure bench $((CLIENTS * RPS_REQUESTS))"; do
                 read -r type svc n <<<"$check"
                 rows=$(sqlite3 "file:$tmp/state/acctsec.db?mode=ro" \
                         "SELECT count(*) FROM events WHERE type = '$type' AND coalesce(service, '') LIKE '$svc'" 2>&1) || true
@@ -361,6 +405,91 @@ if command -v sqlite3 >/dev/null; then
                 fi
         done
 fi
+stop_daemon acctsecd
+
+# --- acctsecd on its own: scale ----------------------------------------------------
+# A second daemon, on SCALE_USERS users (passwd, lockout and account rows)
+# and SCALE_EVENTS events written straight into its database; user
+# ${prefix}s0 has every (SCALE_EVENTS/1000)th event, so that its last 100
+# are spread over the whole table as a long-lived account's would be.
+# The users are database rows: nss_wrapper keeps its whole passwd file in
+# the daemon's memory, which would count 100,000 entries of the harness
+# against the daemon's RSS.  Nothing here looks a user up but root.
+echo "root:x:0:0:root:/root:/bin/sh" >"$tmp/passwd.scale"
+start_daemon scale "$tmp/passwd.scale" "$tmp/scale.sock" "$tmp/scale" || exit 1 # creates the schema
+stop_daemon scale
+gen_start=$(date +%s.%N)
+python3 - "$tmp/scale/acctsec.db" "${prefix}s" "$SCALE_USERS" "$SCALE_EVENTS" <<'PY' || exit 1
+import sqlite3, sys, time
+db, prefix, users, events = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+now, stride = int(time.time()), max(1, events // 1000)
+types = ("auth_success", "session_opened", "session_closed", "auth_failure", "login_denied")
+con = sqlite3.connect(db)
+con.execute("PRAGMA synchronous = OFF")
+def rows():
+    for i in range(events):
+        u = 0 if i % stride == 0 else i % users
+        t = types[i % len(types)]
+        yield (now - (events - i) // 10, t, "%s%d" % (prefix, u), "sshd", "10.%d.%d.%d" % (u >> 16 & 255, u >> 8 & 255, u & 255),
+               "", "", "failures=1" if t == "auth_failure" else "")
+with con:
+    con.executemany("INSERT INTO events (time, type, user, service, rhost, tty, actor, detail)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows())
+    con.executemany("INSERT INTO lockout (user, failures, first_failure, last_failure) VALUES (?, 1, ?, ?)",
+                    (("%s%d" % (prefix, u), now - 60, now - 60) for u in range(users)))
+    con.executemany("INSERT INTO account (user, changed, updated) VALUES (?, ?, ?)",
+                    (("%s%d" % (prefix, u), now - 86400, now - 86400) for u in range(users)))
+con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+con.close()
+PY
+gen_end=$(date +%s.%N)
+awk -v a="$gen_start" -v b="$gen_end" -v u="$SCALE_USERS" -v e="$SCALE_EVENTS" -v s="$(du -sh "$tmp/scale" | cut -f1)" 'BEGIN {
+        printf "# scale database: %d users, %d events written in %.1f s (%s on disk)\n", u, e, b - a, s }'
+start_daemon scale "$tmp/passwd.scale" "$tmp/scale.sock" "$tmp/scale" || exit 1
+scale_pid=$(cat "$tmp/scale.pid")
+snss=(env "LD_PRELOAD=$nsswrapper" "NSS_WRAPPER_PASSWD=$tmp/passwd.scale" "NSS_WRAPPER_GROUP=$tmp/group")
+"${snss[@]}" "$BUILD_DIR/bench/bench_daemon" latency --socket "$tmp/scale.sock" --user "${prefix}s0" --count 100 \
+        --requests "$([ "$quick" = 1 ] && echo 20 || echo 1000)" || status=1
+export_start=$(date +%s.%N)
+"${snss[@]}" "$BUILD_DIR/acctsec" --socket "$tmp/scale.sock" log export --all --format json >"$tmp/export.json" || status=1
+export_end=$(date +%s.%N)
+exported=$(grep -o '{"id":' "$tmp/export.json" | wc -l)
+rm -f "$tmp/export.json"
+awk -v a="$export_start" -v b="$export_end" -v n="$exported" 'BEGIN {
+        printf "%-64s %12.3f %-4s %12s  %s\n", sprintf("acctsec log export --all --format json (%d events)", n), b - a, "s", "<= 3", b - a <= 3 ? "met" : "NOT MET" }'
+if [ "$exported" -lt "$SCALE_EVENTS" ]; then
+        echo "run.sh: the export has $exported events, the database at least $SCALE_EVENTS" >&2
+        status=1
+fi
+hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$scale_pid/status")
+awk -v k="$hwm" 'BEGIN {
+        printf "%-64s %12.3f %-4s %12s  %s\n", "acctsecd peak RSS (VmHWM) after the above", k / 1024, "MiB", "<= 16", k <= 16384 ? "met" : "NOT MET" }'
+stop_daemon scale
+if grep -Ev ' ready \(|^acctsecd: log_exported |^acctsecd: stopping on signal|write transactions in' "$tmp/scale.log" >"$tmp/scale-other.log"; then
+        echo "run.sh: the scale acctsecd logged:" >&2
+        head -20 "$tmp/scale-other.log" >&2
+        status=1
+fi
+
+# --- acctsecd on its own: socket-activation cold start --------------------------------
+# Without nss_wrapper (the request is about root): what systemd starts.
+if command -v systemd-socket-activate >/dev/null; then
+        for state in empty scale; do
+                "$BUILD_DIR/bench/bench_daemon" coldstart --socket "$tmp/$state-activate.sock" --user root \
+                        --rounds "$COLD_ROUNDS" -- systemd-socket-activate -l "$tmp/$state-activate.sock" \
+                        "$BUILD_DIR/acctsecd" --state-dir "$tmp/$state" --config "$tmp/acctsec.conf" \
+                        --foreground 2>>"$tmp/cold.log" | sed "s/^socket activation:/cold start, $state db:/" ||
+                        status=1
+        done
+        if grep -Ev ' ready \(|^acctsecd: stopping on signal|write transactions in|^Listening on|^Communication attempt|^Execing' "$tmp/cold.log" >"$tmp/cold-other.log"; then
+                echo "run.sh: the socket-activated acctsecd logged:" >&2
+                head -20 "$tmp/cold-other.log" >&2
+                status=1
+        fi
+else
+        echo "run.sh: systemd-socket-activate not installed: no cold start rows" >&2
+fi
+
 if [ "$status" != 0 ]; then
         echo "run.sh: FAILED (status $status)" >&2
         exit 1
