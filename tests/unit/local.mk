@@ -59,14 +59,14 @@ tests_unit_test_export_LDADD = $(CMOCKA_LIBS)
 
 check_PROGRAMS += tests/unit/test_eventlog
 TESTS += tests/unit/test_eventlog
-tests_unit_test_eventlog_SOURCES = tests/unit/test_eventlog.c daemon/eventlog.c daemon/store.c
+tests_unit_test_eventlog_SOURCES = tests/unit/test_eventlog.c tests/unit/store_dir.h daemon/eventlog.c daemon/store.c
 tests_unit_test_eventlog_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_eventlog_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
 tests_unit_test_eventlog_LDADD = libacctsec_common.la $(CMOCKA_LIBS) $(SQLITE_LIBS)
 
 check_PROGRAMS += tests/unit/test_store
 TESTS += tests/unit/test_store
-tests_unit_test_store_SOURCES = tests/unit/test_store.c daemon/store.c
+tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/store_dir.h daemon/store.c
 tests_unit_test_store_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
 tests_unit_test_store_LDADD = libacctsec_common.la $(CMOCKA_LIBS) $(SQLITE_LIBS)

@@ -17,6 +17,7 @@
 
 #include "eventlog.h"
 #include "store.h"
+#include "store_dir.h"
 
 #define USERS 500
 #define EVENTS (2 * EVENTLOG_EXAMINE_MAX) /* twice what one scan may look at */
@@ -55,18 +56,10 @@ static int setup(void **state) {
         return 0;
 }
 
-/* The database and its WAL files go; anything else left would make rmdir
- * fail. */
 static int teardown(void **state) {
-        static const char *const files[] = { STORE_DB_NAME, STORE_DB_NAME "-wal", STORE_DB_NAME "-shm" };
         struct fx *f = *state;
-        char path[128];
         store_close(&f->s);
-        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-                snprintf(path, sizeof(path), "%s/%s", f->dir, files[i]);
-                (void) unlink(path);
-        }
-        assert_int_equal(rmdir(f->dir), 0);
+        assert_int_equal(store_dir_remove(f->dir), 0);
         free(f);
         return 0;
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "store_dir.h"
 
 struct fx {
         char dir[64];
@@ -46,16 +47,10 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-        static const char *const files[] = { STORE_DB_NAME, STORE_DB_NAME "-wal", STORE_DB_NAME "-shm" };
         struct fx *f = *state;
-        char path[128];
         sqlite3_close(f->other);
         store_close(&f->s);
-        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-                snprintf(path, sizeof(path), "%s/%s", f->dir, files[i]);
-                (void) unlink(path);
-        }
-        assert_int_equal(rmdir(f->dir), 0);
+        assert_int_equal(store_dir_remove(f->dir), 0);
         free(f);
         return 0;
 }
