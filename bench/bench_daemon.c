@@ -223,7 +223,7 @@ static int cold_once(const struct options *o, struct acctsec_frame *f, struct ac
         for (int i = 0; i < 10000 && stat(o->socket, &st) < 0; i++)
                 usleep(1000);
         usleep(20000);
-        for (int tries = 0; tries < 50; tries++) {
+        for (int tries = 0; tries < 500; tries++) { /* 5 s for listen() on a busy machine */
                 login_request(f, ACCTSEC_OP_PREAUTH, o->user);
                 double t0 = now_ms();
                 r = acctsec_call(o->socket, CALL_TIMEOUT_MS, f, m);
