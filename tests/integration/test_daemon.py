@@ -487,6 +487,41 @@ def concurrent_writes_share_one_commit(d):
 
 
 @test
+def a_failed_group_commit_fails_every_reply_in_it(d):
+    """A COMMIT that fails (here a deferred foreign key that a trigger breaks
+    for bob's events) loses the whole batch: every request in it, alice's
+    too, is answered with an error, nothing of it is in the database or the
+    log, and the next batch works."""
+    d.stop()
+    d.db("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    d.db("CREATE TABLE child (p INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)")
+    d.db("CREATE TRIGGER poison AFTER INSERT ON events WHEN NEW.user = 'bob' BEGIN INSERT INTO child VALUES (42); END")
+    d.start()
+    os.kill(d.proc.pid, signal.SIGSTOP)
+    try:
+        conns = []
+        for user in ("alice", "alice", "bob", "alice"):
+            s = d.connect()
+            s.sendall(login_frame(OP_AUTHFAIL, user=user))
+            conns.append(s)
+    finally:
+        os.kill(d.proc.pid, signal.SIGCONT)
+    for s in conns:
+        rtype, f = read_reply(s)
+        assert rtype == REPLY_ERROR and get(f, T_MESSAGE) == "database error", f
+        s.close()
+    assert d.db("SELECT count(*) FROM lockout") == [(0,)]
+    assert d.db("SELECT count(*) FROM events") == [(0,)]
+    rtype, f = d.call(login_frame(OP_AUTHFAIL))
+    assert rtype == REPLY_OK and get(f, T_DECISION, True) == 0, f
+    assert d.db("SELECT user, failures FROM lockout") == [("alice", 1)]
+    assert d.stop() == 0
+    log = open(d.log).read()
+    assert "group commit of 4 replies failed" in log, log
+    assert log.count("auth_failure user=alice") == 1, log
+
+
+@test
 def concurrent_clients_exact_counts(d):
     """32 clients in threads, each a stream of failures for alice or bob with
     a ping between: whatever batches form, no write is lost or doubled."""
