@@ -208,9 +208,11 @@ int main(int argc, char **argv) {
                 server_done(&srv);
                 goto out;
         }
+        log_info("%s ready (database %s/%s, schema %d, %s)", PACKAGE_STRING, o.state_dir, STORE_DB_NAME,
+                 store_schema_version(),
+                 d.store.quick_check_skipped ? "unchanged since a clean stop: quick_check skipped"
+                                             : "quick_check passed");
         sd_notify(0, "READY=1\nSTATUS=Answering on the acctsec socket");
-        log_info("%s ready (database %s/%s, schema %d)", PACKAGE_STRING, o.state_dir, STORE_DB_NAME,
-                 store_schema_version());
         r = server_run(&srv);
         ret = r < 0 ? 1 : 0;
         maintenance_stop(&d);

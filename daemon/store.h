@@ -7,9 +7,12 @@
 
 #define STORE_STMT_MAX 128
 #define STORE_DB_NAME "acctsec.db"
+#define STORE_MARK_NAME "acctsec.db.clean-stop" /* see store.c: the clean-stop mark */
 
 struct store {
         sqlite3 *db;
+        char state_dir[4096];     /* set once open: store_close() leaves the clean-stop mark there */
+        bool quick_check_skipped; /* the file was as a clean stop in this boot left it */
         /* Group commit (doc/design.md): with batching on, the first
          * store_begin() opens one outer BEGIN IMMEDIATE and every caller's
          * transaction is a SAVEPOINT inside it; store_batch_commit() makes
