@@ -170,11 +170,25 @@ int store_errno(int rc) {
         }
 }
 
+/* SQLite says only "disk I/O error" when a write or fsync fails, but the
+ * file keeps the OS error: a read-only or full file system is worth
+ * naming in the log. */
+static int io_errno(sqlite3 *db) {
+        sqlite3_file *wal = NULL;
+        int err = 0;
+        if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) == SQLITE_OK && wal &&
+            wal->pMethods)
+                (void) wal->pMethods->xFileControl(wal, SQLITE_FCNTL_LAST_ERRNO, &err);
+        if (err == 0)
+                (void) sqlite3_file_control(db, "main", SQLITE_FCNTL_LAST_ERRNO, &err);
+        return err == EROFS || err == ENOSPC || err == EDQUOT ? -err : -EIO;
+}
+
 int store_exec_stmt(sqlite3_stmt *st) {
         if (!st)
                 return -EIO;
         int rc = sqlite3_step(st);
-        int r = store_errno(rc);
+        int r = (rc & 0xff) == SQLITE_IOERR ? io_errno(sqlite3_db_handle(st)) : store_errno(rc);
         sqlite3_reset(st);
         return rc == SQLITE_ROW ? -EINVAL : r;
 }
