@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Tier 5, faults, through the real module and libpam: a daemon killed
+ * mid-request or before the module writes, a hung one, a missing or
+ * untrusted socket (wrong owner, an impostor peer, not a socket), a full
+ * or read-only state file system, state files the daemon refuses to start
+ * on, and kill -9 at random moments during login loops.  Every case asserts
+ * the PAM result (a denial: never PAM_SUCCESS or PAM_IGNORE), that the host
+ * process survived, and what was left behind.  Synchronisation is by pipes
+ * and replies, never by sleeping.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <liboath/oath.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <libpamtest.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <security/pam_appl.h>
+
+#include "harness.h"
+
+#define WRONG "wrong-password"
+
+static long long now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for fd to become readable; a bound against a hang, not a sync. */
+static void wait_readable(int fd) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int r;
+        while ((r = poll(&p, 1, 30000)) < 0 && errno == EINTR)
+                ;
+        if (r != 1)
+                fail_msg("nothing to read after 30 s");
+}
+
+/* ---- a fake daemon on a socket of our own ---- */
+
+enum fake_mode {
+        FAKE_RECORD, /* read each connection to EOF, report its byte count */
+        FAKE_HOLD,   /* read one whole request, report it, then never answer */
+        FAKE_CLOSE,  /* accept and close at once, reading nothing */
+};
+
+struct fake {
+        pid_t pid;
+        int report; /* one long long per connection (-1: listening) */
+        char path[PATH_MAX + 16];
+};
+
+static ssize_t read_frame(int fd) {
+        uint8_t buf[8 + 65536];
+        size_t got = 0, want = 8;
+        while (got < want) {
+                ssize_t k = read(fd, buf + got, want - got);
+                if (k <= 0)
+                        return (ssize_t) got;
+                got += (size_t) k;
+                if (got == 8)
+                        want = 8 + ((size_t) buf[4] << 24 | (size_t) buf[5] << 16 | (size_t) buf[6] << 8 | buf[7]);
+                if (want > sizeof(buf))
+                        return -1;
+        }
+        return (ssize_t) got;
+}
+
+static void fake_serve(int lfd, int report, enum fake_mode mode) {
+        for (;;) {
+                int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+                if (c < 0)
+                        _exit(1);
+                long long n = 0;
+                if (mode == FAKE_RECORD) {
+                        char buf[4096];
+                        ssize_t k;
+                        while ((k = read(c, buf, sizeof(buf))) > 0)
+                                n += k;
+                } else if (mode == FAKE_HOLD) {
+                        n = read_frame(c);
+                }
+                if (write(report, &n, sizeof(n)) != sizeof(n))
+                        _exit(1);
+                if (mode == FAKE_HOLD)
+                        for (;;)
+                                pause();
+                close(c);
+        }
+}
+
+/* The socket file is owned by owner; the process that listens (and so the
+ * SO_PEERCRED the module sees) runs as run_as. */
+static void fake_start(struct env *e, uid_t owner, uid_t run_as, enum fake_mode mode, struct fake *ret) {
+        int p[2];
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        snprintf(ret->path, sizeof(ret->path), "%s/fake.sock", e->dir);
+        unlink(ret->path);
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                close(p[0]);
+                snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", ret->path);
+                int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (lfd < 0 || bind(lfd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || chmod(sa.sun_path, 0666) < 0 ||
+                    chown(sa.sun_path, owner, owner) < 0)
+                        _exit(1);
+                /* The peer credentials of a listening socket are taken at listen(). */
+                if (run_as != 0 && (setgroups(0, NULL) < 0 || setgid(run_as) < 0 || setuid(run_as) < 0))
+                        _exit(1);
+                long long ready = -1;
+                if (listen(lfd, 16) < 0 || write(p[1], &ready, sizeof(ready)) != sizeof(ready))
+                        _exit(1);
+                fake_serve(lfd, p[1], mode);
+        }
+        close(p[1]);
+        ret->pid = pid;
+        ret->report = p[0];
+        long long ready = 0;
+        wait_readable(ret->report);
+        assert_int_equal(read(ret->report, &ready, sizeof(ready)), sizeof(ready));
+        assert_int_equal(ready, -1);
+}
+
+static long long fake_next(struct fake *f) {
+        long long n = -2;
+        wait_readable(f->report);
+        assert_int_equal(read(f->report, &n, sizeof(n)), sizeof(n));
+        return n;
+}
+
+/* Connect ourselves and send a marker: the fake serves connections in
+ * order, so once it reports the marker it has reported every earlier one. */
+static void fake_marker(struct fake *f) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->path);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        assert_int_equal(write(fd, "END", 3), 3);
+        close(fd);
+}
+
+static void fake_stop(struct fake *f) {
+        kill(f->pid, SIGKILL);
+        waitpid(f->pid, NULL, 0);
+        close(f->report);
+        unlink(f->path);
+}
+
+/* ---- logins in a child process: a crash of the host shows as a signal ---- */
+
+enum phase { AUTH_AND_ACCOUNT, ACCOUNT_ONLY };
+
+static pid_t login_start(const char *service, const char *user, const char *pw, enum phase phase) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid > 0)
+                return pid;
+        /* What sshd and login have: SIGPIPE kills unless the module avoids it. */
+        signal(SIGPIPE, SIG_DFL);
+        if (phase == AUTH_AND_ACCOUNT)
+                _exit(login(service, user, pw, NULL));
+        const char *answers[] = { NULL };
+        struct pamtest_conv_data conv = { .in_echo_off = answers };
+        struct pam_testcase t[] = { pam_test(PAMTEST_ACCOUNT, PAM_SUCCESS) };
+        (void) run_pamtest(service, user, &conv, t, NULL);
+        _exit(t[0].op_rv);
+}
+
+/* The PAM code the child returned; fails if the host process died. */
+static int login_finish(pid_t pid) {
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (WIFSIGNALED(status))
+                fail_msg("the host process died of signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+        assert_true(WIFEXITED(status));
+        return WEXITSTATUS(status);
+}
+
+static int login_child(const char *service, const char *user, const char *pw, enum phase phase) {
+        return login_finish(login_start(service, user, pw, phase));
+}
+
+static void assert_denied(int rc) {
+        if (rc == PAM_SUCCESS || rc == PAM_IGNORE)
+                fail_msg("a fault gave %s", pam_strerror(NULL, rc));
+}
+
+static long long events(struct env *e, const char *type) {
+        return db_int(e, "SELECT count(*) FROM events WHERE type = ?", type);
+}
+
+static long long tally(struct env *e, const char *user) {
+        return db_int(e, "SELECT coalesce(sum(failures), 0) FROM lockout WHERE user = ?", user);
+}
+
+/* ---- 1. the daemon dies mid-request, or before the module writes ---- */
+
+static void test_killed_mid_request(void **state) {
+        struct env *e = *state;
+        struct fake f;
+        for (enum phase ph = AUTH_AND_ACCOUNT; ph <= ACCOUNT_ONLY; ph++) {
+                fake_start(e, 0, 0, FAKE_HOLD, &f);
+                pid_t pid = login_start("fake", "alice", ALICE_PW, ph);
+                /* The fake read the whole request and the module waits for the reply. */
+                assert_true(fake_next(&f) > 8);
+                fake_stop(&f);
+                assert_int_equal(login_finish(pid), PAM_AUTHINFO_UNAVAIL);
+        }
+        /* The real daemon, killed with SIGKILL: its socket file stays behind. */
+        daemon_kill(e);
+        assert_int_equal(login_child("faults", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_AUTHINFO_UNAVAIL);
+        assert_int_equal(login_child("faults", "alice", ALICE_PW, ACCOUNT_ONLY), PAM_AUTHINFO_UNAVAIL);
+        assert_int_equal(daemon_start(e), 0);
+        assert_int_equal(events(e, "auth_success"), 0);
+        assert_int_equal(login_child("faults", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_SUCCESS);
+}
+
+static void test_killed_before_write(void **state) {
+        struct env *e = *state;
+        struct fake f;
+        /* The module either writes into a closed connection (EPIPE, no
+         * SIGPIPE) or reads EOF: both are a denial and the host lives. */
+        fake_start(e, 0, 0, FAKE_CLOSE, &f);
+        for (int i = 0; i < 20; i++) {
+                assert_int_equal(login_child("fake", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_AUTHINFO_UNAVAIL);
+                assert_int_equal(login_child("fake", "alice", ALICE_PW, ACCOUNT_ONLY), PAM_AUTHINFO_UNAVAIL);
+        }
+        fake_stop(&f);
+}
+
+/* ---- 2. a hung daemon: a denial after (not before) `timeout` ---- */
+
+static void test_hung_daemon_times_out(void **state) {
+        struct env *e = *state;
+        struct fake f;
+        fake_start(e, 0, 0, FAKE_HOLD, &f);
+        long long t0 = now_ms();
+        pid_t pid = login_start("hung", "alice", ALICE_PW, AUTH_AND_ACCOUNT);
+        assert_true(fake_next(&f) > 8);
+        assert_int_equal(login_finish(pid), PAM_AUTHINFO_UNAVAIL);
+        /* The module waited the whole timeout (500 ms) for the reply: the
+         * bound is a lower one only, so a slow machine cannot fail it. */
+        assert_true(now_ms() - t0 >= 500);
+        fake_stop(&f);
+}
+
+/* ---- 3. missing and untrusted sockets: a denial, and nothing sent ---- */
+
+static void expect_nothing_sent(struct fake *f) {
+        fake_marker(f);
+        long long n;
+        while ((n = fake_next(f)) != 3)
+                if (n != 0)
+                        fail_msg("the untrusted peer was sent %lld bytes", n);
+}
+
+static void test_untrusted_sockets(void **state) {
+        struct env *e = *state;
+        struct fake f;
+        char path[PATH_MAX + 16];
+        /* No socket at all. */
+        assert_int_equal(login_child("missing", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_AUTHINFO_UNAVAIL);
+        /* A socket file owned by another user (alice), served by root. */
+        fake_start(e, 1001, 0, FAKE_RECORD, &f);
+        assert_int_equal(login_child("fake", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_PERM_DENIED);
+        assert_int_equal(login_child("fake", "alice", ALICE_PW, ACCOUNT_ONLY), PAM_PERM_DENIED);
+        expect_nothing_sent(&f);
+        fake_stop(&f);
+        /* An impostor: root's socket file, but the listening process runs as
+         * nobody, so SO_PEERCRED is not the owner.  It sees a connection
+         * and not one byte. */
+        fake_start(e, 0, 65534, FAKE_RECORD, &f);
+        assert_int_equal(login_child("fake", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_PERM_DENIED);
+        assert_int_equal(login_child("fake", "alice", ALICE_PW, ACCOUNT_ONLY), PAM_PERM_DENIED);
+        expect_nothing_sent(&f);
+        fake_stop(&f);
+        /* Not a socket: a FIFO (opening it would hang) and a symlink to the
+         * real daemon's socket. */
+        snprintf(path, sizeof(path), "%s/fake.sock", e->dir);
+        assert_int_equal(mkfifo(path, 0666), 0);
+        assert_int_equal(login_child("fake", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_PERM_DENIED);
+        unlink(path);
+        assert_int_equal(symlink(e->sock, path), 0);
+        assert_int_equal(login_child("fake", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_PERM_DENIED);
+        unlink(path);
+        /* The real daemon saw none of it. */
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events", NULL), 0);
+}
+
+/* ---- 5. a full and a read-only state file system ---- */
+
+static int stop_and_unmount(void **state) {
+        struct env *e = *state;
+        env_teardown(e);
+        umount2(e->state, MNT_DETACH);
+        return env_stop(state);
+}
+
+/* Put the state dir on a fresh file system (mount_cmd mounts it there). */
+static bool remount_state(struct env *e, const char *mount_cmd) {
+        char cmd[4 * PATH_MAX];
+        assert_int_equal(daemon_stop(e), 0);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -m 0700 '%s'", e->state, e->state);
+        assert_int_equal(system(cmd), 0);
+        if (system(mount_cmd) != 0)
+                return false;
+        assert_int_equal(chmod(e->state, 0700), 0);
+        assert_int_equal(daemon_start(e), 0);
+        return true;
+}
+
+static void fill(const char *path) {
+        static char buf[65536];
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        for (size_t chunk = sizeof(buf); chunk > 0; chunk /= 2)
+                while (write(fd, buf, chunk) == (ssize_t) chunk)
+                        ;
+        assert_int_equal(errno, ENOSPC);
+        close(fd);
+}
+
+static void test_disk_full(void **state) {
+        struct env *e = *state;
+        char filler[PATH_MAX + 16], cmd[2 * PATH_MAX];
+        snprintf(cmd, sizeof(cmd), "mount -t tmpfs -o size=2m,mode=0700 tmpfs '%s'", e->state);
+        if (!remount_state(e, cmd))
+                skip();
+        pid_t daemon = e->daemon;
+        assert_int_equal(login_child("faults", "bob", WRONG, AUTH_AND_ACCOUNT), PAM_AUTH_ERR);
+        assert_int_equal(tally(e, "bob"), 1);
+        snprintf(filler, sizeof(filler), "%s/filler", e->state);
+        fill(filler);
+        /* A failure that cannot be counted, and a right password whose
+         * success cannot be logged: both refused. */
+        assert_denied(login_child("faults", "bob", WRONG, AUTH_AND_ACCOUNT));
+        assert_int_equal(login_child("faults", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_SERVICE_ERR);
+        assert_true(daemon_log_contains(e, "authfail for bob failed: No space left on device"));
+        assert_int_equal(tally(e, "bob"), 1);
+        assert_int_equal(events(e, "auth_success"), 0);
+        /* Space comes back: the same daemon works again. */
+        assert_int_equal(unlink(filler), 0);
+        assert_int_equal(login_child("faults", "bob", WRONG, AUTH_AND_ACCOUNT), PAM_AUTH_ERR);
+        assert_int_equal(tally(e, "bob"), 2);
+        assert_int_equal(login_child("faults", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_SUCCESS);
+        assert_int_equal(e->daemon, daemon);
+        assert_int_equal(kill(daemon, 0), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'", NULL),
+                         1);
+}
+
+/* An ext4 file system that hits an error goes read-only at once
+ * (errors=remount-ro), under a running daemon: the only way to make a
+ * mounted file system read-only while files are open for writing. */
+static void test_read_only_state(void **state) {
+        struct env *e = *state;
+        char cmd[4 * PATH_MAX];
+        snprintf(cmd, sizeof(cmd), "truncate -s 16M %s/ext4.img && mkfs.ext4 -q -F %s/ext4.img && "
+                 "mount -o loop,errors=remount-ro %s/ext4.img '%s' 2>/dev/null", e->dir, e->dir, e->dir, e->state);
+        if (!remount_state(e, cmd))
+                skip();
+        assert_int_equal(login_child("faults", "bob", WRONG, AUTH_AND_ACCOUNT), PAM_AUTH_ERR);
+        snprintf(cmd, sizeof(cmd),
+                 "echo fault > /sys/fs/ext4/$(basename $(findmnt -no SOURCE '%s'))/trigger_fs_error", e->state);
+        assert_int_equal(system(cmd), 0);
+        assert_denied(login_child("faults", "bob", WRONG, AUTH_AND_ACCOUNT));
+        assert_int_equal(login_child("faults", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_SERVICE_ERR);
+        assert_true(daemon_log_contains(e, "authfail for bob failed: Read-only file system"));
+        /* Recovery needs the file system back (fsck, mount): the committed
+         * failure is there, the refused ones are not. */
+        daemon_stop(e);
+        snprintf(cmd, sizeof(cmd), "umount '%s' && e2fsck -fy %s/ext4.img >/dev/null 2>&1; mount -o loop %s/ext4.img '%s'",
+                 e->state, e->dir, e->dir, e->state);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(daemon_start(e), 0);
+        assert_int_equal(tally(e, "bob"), 1);
+        assert_int_equal(events(e, "auth_success"), 0);
+        assert_int_equal(login_child("faults", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_SUCCESS);
+}
+
+static const struct service_def services[] = {
+        { "faults", NULL, NULL, false, false, NULL },
+        { "fake", "fake.sock", NULL, false, false, NULL },
+        { "hung", "fake.sock", "timeout=500", false, false, NULL },
+        { "missing", "no-such.sock", NULL, false, false, NULL },
+        { "mfa", NULL, NULL, true, false, NULL },
+        {},
+};
+
+int main(int argc, char **argv) {
+        harness_main(argc, argv, services);
+        harness_daemon_log = true;
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_killed_mid_request, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_killed_before_write, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_hung_daemon_times_out, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_untrusted_sockets, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_disk_full, env_start, stop_and_unmount),
+                cmocka_unit_test_setup_teardown(test_read_only_state, env_start, stop_and_unmount),
+        };
+        return cmocka_run_group_tests_name("pam_faults", tests, NULL, NULL);
+}
