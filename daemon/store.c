@@ -259,6 +259,27 @@ static int check_db_file(const char *path, const char **why) {
         return 0;
 }
 
+/* SQLite opens the -wal and -shm files beside the database itself; a
+ * leftover one that is not ours (a link, another user's file) is refused
+ * like the database would be. */
+static int check_side_files(const char *db, const char **why) {
+        static const char *const suffixes[] = { "-wal", "-shm" };
+        char path[4096 + 8];
+        struct stat st;
+        for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
+                snprintf(path, sizeof(path), "%s%s", db, suffixes[i]);
+                if (lstat(path, &st) < 0) {
+                        if (errno == ENOENT)
+                                continue;
+                        return *why = "cannot stat the database's -wal or -shm file", negative_errno();
+                }
+                if (!S_ISREG(st.st_mode) || st.st_uid != geteuid())
+                        return *why = "the database's -wal or -shm file is not a regular file owned by the "
+                                      "daemon's user", -EPERM;
+        }
+        return 0;
+}
+
 static int migrate(struct store *s, const char **why) {
         sqlite3_stmt *st = store_stmt(s, "PRAGMA user_version");
         int r = store_begin(s);
@@ -311,6 +332,8 @@ int store_open(struct store *s, const char *state_dir, const char **why) {
         if (snprintf(path, sizeof(path), "%s/%s", state_dir, STORE_DB_NAME) >= (int) sizeof(path))
                 return *why = "state directory path too long", -ENAMETOOLONG;
         r = check_db_file(path, why);
+        if (r == 0)
+                r = check_side_files(path, why);
         if (r < 0)
                 return r;
         int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX |
@@ -320,8 +343,9 @@ int store_open(struct store *s, const char *state_dir, const char **why) {
                 return -EIO;
         }
         sqlite3_busy_timeout(s->db, 5000);
-        if (exec(s, pragmas) < 0)
-                return *why = "cannot set the database pragmas", -EIO;
+        r = exec(s, pragmas);
+        if (r < 0)
+                return *why = "cannot set the database pragmas (not a database, or corrupt?)", r;
         r = quick_check(s, why);
         if (r < 0)
                 return r;
