@@ -402,11 +402,123 @@ static void test_read_only_state(void **state) {
         assert_int_equal(login_child("faults", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_SUCCESS);
 }
 
+/* ---- 6. state files the daemon refuses to start on ---- */
+
+static void state_path(struct env *e, const char *name, char *buf, size_t len) {
+        snprintf(buf, len, "%s/%s", e->state, name);
+}
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...) {
+        char cmd[4 * PATH_MAX];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(cmd, sizeof(cmd), fmt, ap);
+        va_end(ap);
+        if (system(cmd) != 0)
+                fail_msg("failed: %s", cmd);
+}
+
+struct bad_state {
+        const char *what;
+        const char *file;  /* in the state dir */
+        const char *breakit; /* shell, $F the file, $V a victim file outside */
+        const char *why;   /* in the daemon's log */
+};
+
+#define WAL_REFUSED "the database's -wal or -shm file is not a regular file owned by the daemon's user"
+
+static const struct bad_state bad_states[] = {
+        { "corrupt database", "acctsec.db", "head -c 4096 /dev/urandom | dd of=$F conv=notrunc status=none",
+          "not a database, or corrupt?" },
+        { "database owned by a user", "acctsec.db", "chown 1001 $F", "the database is not owned by the daemon's user" },
+        { "symlinked database", "acctsec.db", "mv $F $F.real && ln -s $F.real $F", "the database is not a regular file" },
+        { "symlinked WAL", "acctsec.db-wal", "ln -s $V $F", WAL_REFUSED },
+        { "symlinked shared memory", "acctsec.db-shm", "ln -s $V $F", WAL_REFUSED },
+        { "WAL owned by a user", "acctsec.db-wal", "touch $F && chown 1001 $F", WAL_REFUSED },
+        { "symlinked key file", "secret.key", "mv $F $F.real && ln -s $F.real $F", "cannot open the key file" },
+        { "key file owned by a user", "secret.key", "chown 1001 $F",
+          "the key file is not a regular file owned by the daemon's user" },
+        { "state dir writable by others", ".", "chmod 0777 $F", "writable by group or others" },
+        { "state dir owned by a user", ".", "chown 1001 $F", "the state directory is not owned by the daemon's user" },
+};
+
+/* Each bad state: no daemon (refused, with the reason in the log), logins
+ * fail closed meanwhile, nothing written through a link; then a good state
+ * starts again. */
+static void test_refuses_bad_state(void **state) {
+        struct env *e = *state;
+        char file[PATH_MAX + 32], victim[PATH_MAX + 16], saved[PATH_MAX + 16];
+        snprintf(victim, sizeof(victim), "%s/victim", e->dir);
+        snprintf(saved, sizeof(saved), "%s/saved-state", e->dir);
+        assert_int_equal(login_child("faults", "bob", WRONG, AUTH_AND_ACCOUNT), PAM_AUTH_ERR);
+        assert_int_equal(daemon_stop(e), 0);
+        sh("cp -a '%s' '%s'", e->state, saved);
+        for (size_t i = 0; i < sizeof(bad_states) / sizeof(bad_states[0]); i++) {
+                const struct bad_state *b = &bad_states[i];
+                print_message("# %s\n", b->what);
+                write_file(victim, "victim\n");
+                state_path(e, b->file, file, sizeof(file));
+                sh("F='%s' V='%s'; %s", file, victim, b->breakit);
+                unlink(e->log);
+                assert_int_equal(daemon_start(e), -1);
+                if (!daemon_log_contains(e, b->why))
+                        fail_msg("%s: the log does not say \"%s\"", b->what, b->why);
+                assert_int_equal(login_child("faults", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_AUTHINFO_UNAVAIL);
+                assert_int_equal(login_child("faults", "alice", ALICE_PW, ACCOUNT_ONLY), PAM_AUTHINFO_UNAVAIL);
+                sh("grep -qx victim '%s' && [ $(stat -c %%s '%s') = 7 ]", victim, victim);
+                sh("rm -rf '%s' && cp -a '%s' '%s'", e->state, saved, e->state);
+        }
+        assert_int_equal(daemon_start(e), 0);
+        assert_int_equal(tally(e, "bob"), 1);
+}
+
+/* Socket-activated, the socket outlives a daemon that refuses to start: the
+ * module's request is never answered and it denies after `timeout`. */
+static void test_refused_start_socket_activated(void **state) {
+        struct env *e = *state;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        char daemon_path[PATH_MAX + 16], db[PATH_MAX + 32];
+        int status;
+        assert_int_equal(daemon_stop(e), 0);
+        state_path(e, "acctsec.db", db, sizeof(db));
+        sh("head -c 4096 /dev/urandom | dd of='%s' conv=notrunc status=none", db);
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", e->sock);
+        int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(lfd >= 0);
+        assert_int_equal(bind(lfd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        assert_int_equal(listen(lfd, 16), 0);
+        snprintf(daemon_path, sizeof(daemon_path), "%s/acctsecd", e->build);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                char n[32];
+                int fd = open(e->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+                if (fd < 0 || dup2(fd, STDERR_FILENO) < 0 || dup2(lfd, 3) < 0)
+                        _exit(126);
+                snprintf(n, sizeof(n), "%d", (int) getpid());
+                setenv("LISTEN_PID", n, 1);
+                setenv("LISTEN_FDS", "1", 1);
+                unsetenv("LD_PRELOAD");
+                execl(daemon_path, daemon_path, "--state-dir", e->state, "--config", e->conf, "--foreground",
+                      (char *) NULL);
+                _exit(127);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+        assert_true(daemon_log_contains(e, "refusing to start"));
+        assert_int_equal(login_child("hungreal", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_AUTHINFO_UNAVAIL);
+        assert_int_equal(login_child("hungreal", "alice", ALICE_PW, ACCOUNT_ONLY), PAM_AUTHINFO_UNAVAIL);
+        close(lfd);
+        unlink(e->sock);
+}
+
 static const struct service_def services[] = {
         { "faults", NULL, NULL, false, false, NULL },
         { "fake", "fake.sock", NULL, false, false, NULL },
         { "hung", "fake.sock", "timeout=500", false, false, NULL },
         { "missing", "no-such.sock", NULL, false, false, NULL },
+        { "hungreal", NULL, "timeout=500", false, false, NULL },
         { "mfa", NULL, NULL, true, false, NULL },
         {},
 };
@@ -421,6 +533,8 @@ int main(int argc, char **argv) {
                 cmocka_unit_test_setup_teardown(test_untrusted_sockets, env_start, env_stop),
                 cmocka_unit_test_setup_teardown(test_disk_full, env_start, stop_and_unmount),
                 cmocka_unit_test_setup_teardown(test_read_only_state, env_start, stop_and_unmount),
+                cmocka_unit_test_setup_teardown(test_refuses_bad_state, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_refused_start_socket_activated, env_start, env_stop),
         };
         return cmocka_run_group_tests_name("pam_faults", tests, NULL, NULL);
 }
