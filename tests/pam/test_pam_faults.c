@@ -513,6 +513,170 @@ static void test_refused_start_socket_activated(void **state) {
         unlink(e->sock);
 }
 
+/* ---- 7. kill -9 at random moments during login loops ---- */
+
+#define LOOPS 100
+
+static void no_delay(int status, unsigned delay, void *data) {
+        (void) status, (void) delay, (void) data;
+}
+
+struct answers {
+        const char *a[2];
+        int next;
+};
+
+static int answer_in_turn(int n, const struct pam_message **msg, struct pam_response **resp, void *data) {
+        struct answers *s = data;
+        struct pam_response *r = calloc((size_t) n, sizeof(*r));
+        for (int i = 0; r && i < n; i++)
+                if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF || msg[i]->msg_style == PAM_PROMPT_ECHO_ON)
+                        r[i].resp = strdup(s->a[s->next < 1 ? s->next++ : 1]);
+        *resp = r;
+        return r ? PAM_SUCCESS : PAM_BUF_ERR;
+}
+
+/* pam_authenticate with the password then the code, without the 2 s fail
+ * delay (libpam calls our no-op instead). */
+static int authenticate(const char *service, const char *user, const char *pw, const char *code) {
+        struct answers s = { { pw, code ? code : pw }, 0 };
+        struct pam_conv conv = { answer_in_turn, &s };
+        pam_handle_t *pamh = NULL;
+        int r = pam_start(service, user, &conv, &pamh);
+        if (r != PAM_SUCCESS)
+                return r;
+        pam_set_item(pamh, PAM_FAIL_DELAY, (const void *) no_delay);
+        r = pam_authenticate(pamh, 0);
+        pam_end(pamh, r);
+        return r;
+}
+
+/* The ten codes of "backup_codes":[...] in the CLI's JSON. */
+static void read_codes(const char *json, char codes[10][16]) {
+        const char *p = strstr(json, "\"backup_codes\":[");
+        assert_non_null(p);
+        p += strlen("\"backup_codes\":[");
+        for (int i = 0; i < 10; i++) {
+                p = strchr(p, '"');
+                assert_non_null(p);
+                assert_int_equal(sscanf(p, "\"%15[^\"]\"", codes[i]), 1);
+                p = strchr(p + 1, '"') + 1;
+        }
+}
+
+/* TOTP for alice (backup codes go with it), confirmed with the current step. */
+static void enrol_totp(struct env *e, char codes[10][16]) {
+        char out[8192], code[16], *bin = NULL;
+        size_t len = 0;
+        const char *enroll[] = { "--json", "mfa", "enroll", "totp", "--user", "alice", NULL };
+        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), enroll), 0);
+        char *s = strstr(out, "\"secret\":\"");
+        assert_non_null(s);
+        s += strlen("\"secret\":\"");
+        s[strcspn(s, "\"")] = '\0';
+        assert_int_equal(oath_base32_decode(s, strlen(s), &bin, &len), OATH_OK);
+        assert_int_equal(oath_totp_generate(bin, len, time(NULL), 30, 0, 6, code), OATH_OK);
+        free(bin);
+        const char *confirm[] = { "--json", "mfa", "confirm", code, "--user", "alice", NULL };
+        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), confirm), 0);
+        read_codes(out, codes);
+}
+
+static void new_codes(struct env *e, char codes[10][16]) {
+        char out[8192];
+        const char *generate[] = { "--json", "backup-codes", "generate", "--user", "alice", NULL };
+        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), generate), 0);
+        read_codes(out, codes);
+}
+
+/* A process that SIGKILLs the daemon after delay_us. */
+static pid_t killer_start(pid_t daemon, unsigned delay_us) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct timespec ts = { delay_us / 1000000, (long) (delay_us % 1000000) * 1000 };
+                while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                        ;
+                kill(daemon, SIGKILL);
+                _exit(0);
+        }
+        return pid;
+}
+
+/* The killer has sent its SIGKILL (during the loop or after it): reap the
+ * daemon and start it again, as socket activation would. */
+static void revive(struct env *e) {
+        int status;
+        assert_int_equal(waitpid(e->daemon, &status, 0), e->daemon);
+        assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        e->daemon = 0;
+        assert_int_equal(daemon_start(e), 0);
+}
+
+struct kill_loop {
+        char codes[10][16];
+        char accepted[LOOPS][16];
+        int naccepted, set_accepted, uncertain, acked, unacked;
+};
+
+/* One loop: alice uses a backup code, bob fails his password; the daemon
+ * dies at some moment during (or after) it. */
+static void kill_loop_once(struct env *e, struct kill_loop *k, const char *code, unsigned delay_us) {
+        pid_t killer = killer_start(e->daemon, delay_us);
+        int ra = authenticate("mfa", "alice", ALICE_PW, code);
+        int rb = authenticate("faults", "bob", WRONG, NULL);
+        assert_int_equal(waitpid(killer, NULL, 0), killer);
+        revive(e);
+        if (ra == PAM_SUCCESS)
+                memcpy(k->accepted[k->naccepted++], code, sizeof(k->accepted[0])), k->set_accepted++;
+        else if (ra == PAM_AUTHINFO_UNAVAIL)
+                k->uncertain++; /* used or not: the reply never came */
+        else
+                fail_msg("a fresh backup code gave %s", pam_strerror(NULL, ra));
+        if (rb == PAM_AUTH_ERR)
+                k->acked++;
+        else if (rb == PAM_AUTHINFO_UNAVAIL)
+                k->unacked++;
+        else
+                fail_msg("a wrong password gave %s", pam_strerror(NULL, rb));
+}
+
+static void test_kill9_during_logins(void **state) {
+        struct env *e = *state;
+        struct kill_loop k = { 0 };
+        const char *env_seed = getenv("ACCTSEC_FAULT_SEED");
+        unsigned seed = env_seed ? (unsigned) strtoul(env_seed, NULL, 10) : (unsigned) time(NULL);
+        print_message("# kill -9 seed %u (set ACCTSEC_FAULT_SEED to repeat)\n", seed);
+        env_write_conf(e, "deny = 1000\n");
+        assert_int_equal(daemon_stop(e), 0);
+        assert_int_equal(daemon_start(e), 0);
+        enrol_totp(e, k.codes);
+        for (int i = 0; i < LOOPS; i++) {
+                if (i > 0 && i % 10 == 0) {
+                        /* Every code this set accepted is refused now, after the kills. */
+                        for (int j = k.naccepted - k.set_accepted; j < k.naccepted; j++)
+                                assert_int_equal(authenticate("mfa", "alice", ALICE_PW, k.accepted[j]), PAM_AUTH_ERR);
+                        assert_true(db_int(e, "SELECT count(*) FROM backup_codes WHERE user = ? AND used != 0",
+                                           "alice") >= k.set_accepted);
+                        k.set_accepted = 0;
+                        new_codes(e, k.codes);
+                }
+                kill_loop_once(e, &k, k.codes[i % 10], (unsigned) (rand_r(&seed) % 20000));
+        }
+        for (int j = k.naccepted - k.set_accepted; j < k.naccepted; j++)
+                assert_int_equal(authenticate("mfa", "alice", ALICE_PW, k.accepted[j]), PAM_AUTH_ERR);
+        print_message("# %d codes accepted, %d unanswered; %d failures acknowledged, %d unanswered\n", k.naccepted,
+                      k.uncertain, k.acked, k.unacked);
+        /* Every failure the daemon answered is in the database, with its
+         * event; one whose answer never came may or may not be. */
+        long long failures = tally(e, "bob");
+        assert_in_range(failures, k.acked, k.acked + k.unacked);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'auth_failure' AND user = ?", "bob"),
+                         failures);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'", NULL),
+                         1);
+}
+
 static const struct service_def services[] = {
         { "faults", NULL, NULL, false, false, NULL },
         { "fake", "fake.sock", NULL, false, false, NULL },
@@ -535,6 +699,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test_setup_teardown(test_read_only_state, env_start, stop_and_unmount),
                 cmocka_unit_test_setup_teardown(test_refuses_bad_state, env_start, env_stop),
                 cmocka_unit_test_setup_teardown(test_refused_start_socket_activated, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_kill9_during_logins, env_start, env_stop),
         };
         return cmocka_run_group_tests_name("pam_faults", tests, NULL, NULL);
 }
