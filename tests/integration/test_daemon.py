@@ -737,6 +737,86 @@ def a_hundred_parallel_password_changes(d):
     assert len(rows) == 5 and all(h.startswith("$argon2id$") for (h,) in rows), rows
 
 
+def wait_consumed(s):
+    """Until the daemon has read everything sent on s (SIOCOUTQ of a unix
+    socket counts the bytes its peer has not read); bounded."""
+    import fcntl
+    import termios
+    deadline = time.monotonic() + 30
+    while struct.unpack("i", fcntl.ioctl(s, termios.TIOCOUTQ, b"\0" * 4))[0] > 0:  # a condition, bounded
+        assert time.monotonic() < deadline, "the daemon never read the request"
+        time.sleep(0.001)
+
+
+def reply_or_clean_close(s):
+    """A whole reply, or None for a close before its first byte; a close
+    inside a reply (half an answer) raises."""
+    try:
+        first = s.recv(1)
+    except ConnectionResetError:
+        return None
+    if not first:
+        return None
+    magic, version, rtype, length = struct.unpack(">2sBBI", first + recv_exact(s, 7))
+    assert magic == b"AS" and version == 1, (magic, version)
+    recv_exact(s, length)
+    return rtype
+
+
+@test
+def sigterm_with_many_requests_in_flight(d):
+    """SIGTERM with 50 clients: 30 password changes hashing in the child pool
+    (deferred replies), 10 failures sent whole, 10 sent half before the signal
+    and finished after it.  Each client gets its whole reply or a clean close,
+    every yes is in the database and nothing else is, and the daemon exits 0
+    within its grace period."""
+    if not ROOT:
+        return "SKIP needs root (only root records password changes)"
+    d.write_conf("deny = 1000\nhistory = 50\n")
+    d.stop()
+    d.start()
+    commits, whole, halves = [], [], []
+    for i in range(30):
+        s = d.connect()
+        s.sendall(frame(OP_PASSWORD_COMMIT, (T_USER, "alice"), (T_SERVICE, "passwd"),
+                        (37, "Sigterm-Change-%03d!" % i)))
+        commits.append(s)
+    half = login_frame(OP_AUTHFAIL, user="bob")
+    for _ in range(10):
+        s = d.connect()
+        s.sendall(half[:10])
+        halves.append(s)
+    for s in commits + halves:  # read (the commits hash meanwhile), not yet answered
+        wait_consumed(s)
+    for _ in range(10):  # these race the signal
+
+        s = d.connect()
+        s.sendall(login_frame(OP_AUTHFAIL, user="root"))
+        whole.append(s)
+    d.proc.send_signal(signal.SIGTERM)
+    for s in halves:
+        try:
+            s.sendall(half[10:])
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # closed already: it must read a clean close below
+    got = {name: [reply_or_clean_close(s) for s in socks]
+           for name, socks in (("commit", commits), ("half", halves), ("whole", whole))}
+    assert d.wait() == 0
+    print("# replies: %s" % {k: (v.count(REPLY_OK), v.count(None)) for k, v in got.items()})
+    for name, replies in got.items():
+        assert all(r in (REPLY_OK, None) for r in replies), (name, replies)
+    assert got["half"].count(REPLY_OK) == 10, "a request the daemon had begun to read was dropped"
+    changed = d.db("SELECT count(*) FROM events WHERE type = 'password_changed'")[0][0]
+    assert changed == got["commit"].count(REPLY_OK), (changed, got["commit"])
+    assert d.db("SELECT count(*) FROM password_history WHERE user = 'alice'")[0][0] <= changed
+    for user, name in (("bob", "half"), ("root", "whole")):
+        tally = d.db("SELECT coalesce(sum(failures), 0) FROM lockout WHERE user = ?", user)[0][0]
+        events = d.db("SELECT count(*) FROM events WHERE type = 'auth_failure' AND user = ?", user)[0][0]
+        assert tally == events == got[name].count(REPLY_OK), (user, tally, events, got[name])
+    assert d.db("PRAGMA integrity_check") == [("ok",)]
+    assert not os.path.exists(d.sock)
+
+
 OP_TOKEN_AUTH, OP_ALLOWLIST_ADD = 34, 35
 T_CIDR, T_TOKEN = 48, 49
 
