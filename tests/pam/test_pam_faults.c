@@ -539,7 +539,7 @@ static int answer_in_turn(int n, const struct pam_message **msg, struct pam_resp
 /* pam_authenticate with the password then the code, without the 2 s fail
  * delay (libpam calls our no-op instead). */
 static int authenticate(const char *service, const char *user, const char *pw, const char *code) {
-        struct answers s = { { pw, code ? code : pw }, 0 };
+        struct answers s = { { pw, code }, 0 };
         struct pam_conv conv = { answer_in_turn, &s };
         pam_handle_t *pamh = NULL;
         int r = pam_start(service, user, &conv, &pamh);
@@ -564,11 +564,11 @@ static void read_codes(const char *json, char codes[10][16]) {
         }
 }
 
-/* TOTP for alice (backup codes go with it), confirmed with the current step. */
-static void enrol_totp(struct env *e, char codes[10][16]) {
+/* TOTP for a user (backup codes go with it), confirmed with the current step. */
+static void enrol_totp(struct env *e, const char *user, char codes[10][16]) {
         char out[8192], code[16], *bin = NULL;
         size_t len = 0;
-        const char *enroll[] = { "--json", "mfa", "enroll", "totp", "--user", "alice", NULL };
+        const char *enroll[] = { "--json", "mfa", "enroll", "totp", "--user", user, NULL };
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), enroll), 0);
         char *s = strstr(out, "\"secret\":\"");
         assert_non_null(s);
@@ -577,7 +577,7 @@ static void enrol_totp(struct env *e, char codes[10][16]) {
         assert_int_equal(oath_base32_decode(s, strlen(s), &bin, &len), OATH_OK);
         assert_int_equal(oath_totp_generate(bin, len, time(NULL), 30, 0, 6, code), OATH_OK);
         free(bin);
-        const char *confirm[] = { "--json", "mfa", "confirm", code, "--user", "alice", NULL };
+        const char *confirm[] = { "--json", "mfa", "confirm", code, "--user", user, NULL };
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), confirm), 0);
         read_codes(out, codes);
 }
@@ -619,12 +619,14 @@ struct kill_loop {
         int naccepted, set_accepted, uncertain, acked, unacked;
 };
 
-/* One loop: alice uses a backup code, bob fails his password; the daemon
- * dies at some moment during (or after) it. */
+/* One loop: alice uses a backup code, bob types a wrong code; the daemon
+ * dies at some moment during (or after) it.  (A wrong code, not a wrong
+ * password: authfail returns PAM_AUTH_ERR whether or not the daemon
+ * answered, the mfa line's PAM_AUTH_ERR is the daemon's answer.) */
 static void kill_loop_once(struct env *e, struct kill_loop *k, const char *code, unsigned delay_us) {
         pid_t killer = killer_start(e->daemon, delay_us);
         int ra = authenticate("mfa", "alice", ALICE_PW, code);
-        int rb = authenticate("faults", "bob", WRONG, NULL);
+        int rb = authenticate("mfa", "bob", BOB_PW, "not-a-code");
         assert_int_equal(waitpid(killer, NULL, 0), killer);
         revive(e);
         if (ra == PAM_SUCCESS)
@@ -638,7 +640,7 @@ static void kill_loop_once(struct env *e, struct kill_loop *k, const char *code,
         else if (rb == PAM_AUTHINFO_UNAVAIL)
                 k->unacked++;
         else
-                fail_msg("a wrong password gave %s", pam_strerror(NULL, rb));
+                fail_msg("a wrong code gave %s", pam_strerror(NULL, rb));
 }
 
 static void test_kill9_during_logins(void **state) {
@@ -650,7 +652,8 @@ static void test_kill9_during_logins(void **state) {
         env_write_conf(e, "deny = 1000\n");
         assert_int_equal(daemon_stop(e), 0);
         assert_int_equal(daemon_start(e), 0);
-        enrol_totp(e, k.codes);
+        enrol_totp(e, "bob", k.codes);
+        enrol_totp(e, "alice", k.codes);
         for (int i = 0; i < LOOPS; i++) {
                 if (i > 0 && i % 10 == 0) {
                         /* Every code this set accepted is refused now, after the kills. */
