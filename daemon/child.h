@@ -23,6 +23,9 @@ int child_run_async(sd_event *e, uint64_t timeout_usec, child_fn_t fn, void *arg
 /* How many children run now; fn(userdata) is called each time the last
  * one ended (one hook: the server's). */
 unsigned child_running(void);
+/* Shutdown: kill every running child (its job ends as a failure through
+ * done, from the event loop) and fail the jobs still waiting in pools. */
+void child_cancel_all(void);
 void child_on_idle(void (*fn)(void *userdata), void *userdata);
 
 /* At most max children of one kind at once (argon2id needs 64 MiB each);
