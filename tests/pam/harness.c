@@ -394,6 +394,14 @@ long long db_int(struct env *e, const char *sql, const char *arg) {
         return v;
 }
 
+long long db_events(struct env *e, const char *type) {
+        return db_int(e, "SELECT count(*) FROM events WHERE type = ?", type);
+}
+
+long long db_tally(struct env *e, const char *user) {
+        return db_int(e, "SELECT coalesce(sum(failures), 0) FROM lockout WHERE user = ?", user);
+}
+
 void db_exec(struct env *e, const char *sql) {
         sqlite3 *db = db_open(e, SQLITE_OPEN_READWRITE);
         if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)

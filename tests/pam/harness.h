@@ -73,6 +73,9 @@ void write_file(const char *path, const char *text);
 
 /* SQL helpers on the daemon's database, opened read-only. */
 long long db_int(struct env *e, const char *sql, const char *arg);
+/* Events of a type; a user's failure count (all sources). */
+long long db_events(struct env *e, const char *type);
+long long db_tally(struct env *e, const char *user);
 /* Run SQL that changes the database (tests that fake the passing of time). */
 void db_exec(struct env *e, const char *sql);
 

@@ -209,14 +209,6 @@ static void assert_denied(int rc) {
                 fail_msg("a fault gave %s", pam_strerror(NULL, rc));
 }
 
-static long long events(struct env *e, const char *type) {
-        return db_int(e, "SELECT count(*) FROM events WHERE type = ?", type);
-}
-
-static long long tally(struct env *e, const char *user) {
-        return db_int(e, "SELECT coalesce(sum(failures), 0) FROM lockout WHERE user = ?", user);
-}
-
 /* ---- 1. the daemon dies mid-request, or before the module writes ---- */
 
 static void test_killed_mid_request(void **state) {
@@ -235,7 +227,7 @@ static void test_killed_mid_request(void **state) {
         assert_int_equal(login_child("faults", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_AUTHINFO_UNAVAIL);
         assert_int_equal(login_child("faults", "alice", ALICE_PW, ACCOUNT_ONLY), PAM_AUTHINFO_UNAVAIL);
         assert_int_equal(daemon_start(e), 0);
-        assert_int_equal(events(e, "auth_success"), 0);
+        assert_int_equal(db_events(e, "auth_success"), 0);
         assert_int_equal(login_child("faults", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_SUCCESS);
 }
 
@@ -352,7 +344,7 @@ static void test_disk_full(void **state) {
                 skip();
         pid_t daemon = e->daemon;
         assert_int_equal(login_child("faults", "bob", WRONG, AUTH_AND_ACCOUNT), PAM_AUTH_ERR);
-        assert_int_equal(tally(e, "bob"), 1);
+        assert_int_equal(db_tally(e, "bob"), 1);
         snprintf(filler, sizeof(filler), "%s/filler", e->state);
         fill(filler);
         /* A failure that cannot be counted, and a right password whose
@@ -360,12 +352,12 @@ static void test_disk_full(void **state) {
         assert_denied(login_child("faults", "bob", WRONG, AUTH_AND_ACCOUNT));
         assert_int_equal(login_child("faults", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_SERVICE_ERR);
         assert_true(daemon_log_contains(e, "authfail for bob failed: No space left on device"));
-        assert_int_equal(tally(e, "bob"), 1);
-        assert_int_equal(events(e, "auth_success"), 0);
+        assert_int_equal(db_tally(e, "bob"), 1);
+        assert_int_equal(db_events(e, "auth_success"), 0);
         /* Space comes back: the same daemon works again. */
         assert_int_equal(unlink(filler), 0);
         assert_int_equal(login_child("faults", "bob", WRONG, AUTH_AND_ACCOUNT), PAM_AUTH_ERR);
-        assert_int_equal(tally(e, "bob"), 2);
+        assert_int_equal(db_tally(e, "bob"), 2);
         assert_int_equal(login_child("faults", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_SUCCESS);
         assert_int_equal(e->daemon, daemon);
         assert_int_equal(kill(daemon, 0), 0);
@@ -397,8 +389,8 @@ static void test_read_only_state(void **state) {
                  e->state, e->dir, e->dir, e->state);
         assert_int_equal(system(cmd), 0);
         assert_int_equal(daemon_start(e), 0);
-        assert_int_equal(tally(e, "bob"), 1);
-        assert_int_equal(events(e, "auth_success"), 0);
+        assert_int_equal(db_tally(e, "bob"), 1);
+        assert_int_equal(db_events(e, "auth_success"), 0);
         assert_int_equal(login_child("faults", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_SUCCESS);
 }
 
@@ -470,7 +462,7 @@ static void test_refuses_bad_state(void **state) {
                 sh("rm -rf '%s' && cp -a '%s' '%s'", e->state, saved, e->state);
         }
         assert_int_equal(daemon_start(e), 0);
-        assert_int_equal(tally(e, "bob"), 1);
+        assert_int_equal(db_tally(e, "bob"), 1);
 }
 
 /* Socket-activated, the socket outlives a daemon that refuses to start: the
@@ -672,7 +664,7 @@ static void test_kill9_during_logins(void **state) {
                       k.uncertain, k.acked, k.unacked);
         /* Every failure the daemon answered is in the database, with its
          * event; one whose answer never came may or may not be. */
-        long long failures = tally(e, "bob");
+        long long failures = db_tally(e, "bob");
         assert_in_range(failures, k.acked, k.acked + k.unacked);
         assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'auth_failure' AND user = ?", "bob"),
                          failures);
