@@ -407,9 +407,13 @@ static void sh(const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(cmd, sizeof(cmd), fmt, ap);
         va_end(ap);
-        if (system(cmd) != 0)
-                fail_msg("failed: %s", cmd);
+        int status = system(cmd);
+        if (status != 0)
+                fail_msg("failed (status %#x): %s", (unsigned) status, cmd);
 }
+
+/* Zeros over the header and the first pages. */
+#define CORRUPT(file) "dd if=/dev/zero of=" file " bs=4096 count=2 conv=notrunc status=none"
 
 struct bad_state {
         const char *what;
@@ -421,7 +425,7 @@ struct bad_state {
 #define WAL_REFUSED "the database's -wal or -shm file is not a regular file owned by the daemon's user"
 
 static const struct bad_state bad_states[] = {
-        { "corrupt database", "acctsec.db", "head -c 4096 /dev/urandom | dd of=$F conv=notrunc status=none",
+        { "corrupt database", "acctsec.db", CORRUPT("$F"),
           "not a database, or corrupt?" },
         { "database owned by a user", "acctsec.db", "chown 1001 $F", "the database is not owned by the daemon's user" },
         { "symlinked database", "acctsec.db", "mv $F $F.real && ln -s $F.real $F", "the database is not a regular file" },
@@ -474,7 +478,7 @@ static void test_refused_start_socket_activated(void **state) {
         int status;
         assert_int_equal(daemon_stop(e), 0);
         state_path(e, "acctsec.db", db, sizeof(db));
-        sh("head -c 4096 /dev/urandom | dd of='%s' conv=notrunc status=none", db);
+        sh(CORRUPT("'%s'"), db);
         snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", e->sock);
         int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         assert_true(lfd >= 0);
