@@ -231,6 +231,47 @@ static void test_killed_mid_request(void **state) {
         assert_int_equal(login_child("faults", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_SUCCESS);
 }
 
+/* The real daemon, killed while the module waits for its answer: the code
+ * mail is stuck in a sendmail that tells us it started, so the request is
+ * known to be in the daemon's hands. */
+static void test_real_daemon_killed_mid_request(void **state) {
+        struct env *e = *state;
+        char started[PATH_MAX + 16], never[PATH_MAX + 16], script[PATH_MAX + 16], text[4 * PATH_MAX], line[16];
+        const char *email[] = { "email", "set", "alice@example.com", "--user", "alice", NULL };
+        snprintf(started, sizeof(started), "%s/mail-started", e->dir);
+        snprintf(never, sizeof(never), "%s/mail-never", e->dir);
+        snprintf(script, sizeof(script), "%s/stuck-sendmail", e->dir);
+        assert_int_equal(mkfifo(started, 0600), 0);
+        assert_int_equal(mkfifo(never, 0600), 0);
+        snprintf(text, sizeof(text), "#!/bin/sh\ncat >/dev/null\necho started > '%s'\nread line < '%s'\n", started,
+                 never);
+        write_file(script, text);
+        assert_int_equal(chmod(script, 0755), 0);
+        snprintf(text, sizeof(text), "mfa = required\nmail_transport = sendmail\nsendmail_path = %s\n"
+                 "mail_from = acctsec@example.com\n", script);
+        env_write_conf(e, text);
+        assert_int_equal(daemon_stop(e), 0);
+        assert_int_equal(daemon_start(e), 0);
+        assert_int_equal(run_cli(e, (uid_t) -1, text, sizeof(text), email), 0);
+        /* No writer yet: poll waits for the first one to write. */
+        int sfd = open(started, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        assert_true(sfd >= 0);
+        pid_t pid = login_start("mfa", "alice", ALICE_PW, AUTH_AND_ACCOUNT);
+        wait_readable(sfd);
+        assert_true(read(sfd, line, sizeof(line)) > 0);
+        close(sfd);
+        daemon_kill(e);
+        assert_int_equal(login_finish(pid), PAM_AUTHINFO_UNAVAIL);
+        /* Let the orphaned sendmail go. */
+        int nfd = open(never, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        assert_true(nfd >= 0);
+        assert_int_equal(write(nfd, "go\n", 3), 3);
+        close(nfd);
+        assert_int_equal(daemon_start(e), 0);
+        assert_int_equal(db_events(e, "auth_success"), 0);
+        assert_int_equal(db_events(e, "code_used"), 0);
+}
+
 static void test_killed_before_write(void **state) {
         struct env *e = *state;
         struct fake f;
@@ -692,6 +733,7 @@ int main(int argc, char **argv) {
         harness_daemon_log = true;
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_killed_mid_request, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_real_daemon_killed_mid_request, env_start, env_stop),
                 cmocka_unit_test_setup_teardown(test_killed_before_write, env_start, env_stop),
                 cmocka_unit_test_setup_teardown(test_hung_daemon_times_out, env_start, env_stop),
                 cmocka_unit_test_setup_teardown(test_untrusted_sockets, env_start, env_stop),
