@@ -20,6 +20,7 @@
 #include "macro.h"
 
 struct job {
+        struct job *prev, *next; /* the running jobs */
         child_done_t done;
         void *userdata;
         int result_fd;
@@ -30,6 +31,8 @@ struct job {
 /* Children running now, and who wants to know when there are none left
  * (the server: it waits for them at shutdown and before an idle exit). */
 static unsigned running;
+static struct job *jobs;
+static bool cancelling;
 static void (*idle_hook)(void *);
 static void *idle_data;
 
@@ -42,7 +45,19 @@ void child_on_idle(void (*fn)(void *userdata), void *userdata) {
         idle_data = userdata;
 }
 
+void child_cancel_all(void) {
+        cancelling = true;
+        for (struct job *j = jobs; j; j = j->next)
+                (void) kill(j->pid, SIGKILL); /* on_child reports it */
+}
+
 static void job_free(struct job *j) {
+        if (j->prev)
+                j->prev->next = j->next;
+        else if (jobs == j)
+                jobs = j->next;
+        if (j->next)
+                j->next->prev = j->prev;
         sd_event_source_disable_unref(j->child);
         sd_event_source_disable_unref(j->timer);
         if (j->result_fd >= 0)
@@ -138,6 +153,10 @@ int child_run_async(sd_event *e, uint64_t timeout_usec, child_fn_t fn, void *arg
                 return r;
         }
         running++;
+        j->next = jobs;
+        if (jobs)
+                jobs->prev = j;
+        jobs = j;
         return 0;
 }
 
@@ -170,10 +189,11 @@ static void pool_pump(struct child_pool *p) {
                 if (!p->head)
                         p->tail = NULL;
                 p->running++;
-                int r = child_run_async(p->event, p->timeout_usec, w->fn, w->arg, pool_done, w);
+                int r = cancelling ? -ECANCELED
+                                   : child_run_async(p->event, p->timeout_usec, w->fn, w->arg, pool_done, w);
                 if (r < 0) {
                         p->running--;
-                        w->done(r, "cannot start a child process", w->userdata);
+                        w->done(r, cancelling ? "shutting down" : "cannot start a child process", w->userdata);
                         free(w);
                 }
         }

@@ -29,6 +29,9 @@ void child_before_start(int (*fn)(void *userdata), void *userdata);
 /* How many children run now; fn(userdata) is called each time the last
  * one ended (one hook: the server's). */
 unsigned child_running(void);
+/* Shutdown: kill every running child (its job ends as a failure through
+ * done, from the event loop) and fail the jobs still waiting in pools. */
+void child_cancel_all(void);
 void child_on_idle(void (*fn)(void *userdata), void *userdata);
 
 /* At most max children of one kind at once (argon2id needs 64 MiB each);

@@ -309,7 +309,7 @@ static int on_listen(sd_event_source *src, int fd, uint32_t revents, void *userd
 /* Exit (stopping) or arm the idle timer once no client is connected and no
  * child runs: a mail sent after its reply (login notices) is waited for. */
 static void maybe_exit(struct server *s) {
-        if (s->nconns > 0 || child_running() > 0)
+        if ((s->nconns > 0 && !s->grace_over) || child_running() > 0)
                 return;
         if (s->stopping)
                 sd_event_exit(s->event, 0);
@@ -336,7 +336,11 @@ static int on_grace(sd_event_source *src, uint64_t usec, void *userdata) {
         struct server *s = userdata;
         log_notice("%u connection(s) and %u child process(es) still running at shutdown; exiting", s->nconns,
                    child_running());
-        sd_event_exit(s->event, 0);
+        /* Children are killed, not abandoned: each job still ends through
+         * its callback (a failure, answered like a timed-out child). */
+        s->grace_over = true;
+        child_cancel_all();
+        maybe_exit(s);
         return 0;
 }
 

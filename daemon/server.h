@@ -25,6 +25,7 @@ struct server {
         struct conn *conns;
         unsigned nconns;
         bool stopping;
+        bool grace_over; /* connections no longer hold up the exit */
         uint64_t refused; /* connections refused over the limits */
         struct acctsec_msg *msg;     /* scratch: requests are handled one at a time */
         struct acctsec_frame *frame; /* scratch */

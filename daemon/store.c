@@ -171,11 +171,25 @@ int store_errno(int rc) {
         }
 }
 
+/* SQLite says only "disk I/O error" when a write or fsync fails, but the
+ * file keeps the OS error: a read-only or full file system is worth
+ * naming in the log. */
+static int io_errno(sqlite3 *db) {
+        sqlite3_file *wal = NULL;
+        int err = 0;
+        if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) == SQLITE_OK && wal &&
+            wal->pMethods)
+                (void) wal->pMethods->xFileControl(wal, SQLITE_FCNTL_LAST_ERRNO, &err);
+        if (err == 0)
+                (void) sqlite3_file_control(db, "main", SQLITE_FCNTL_LAST_ERRNO, &err);
+        return err == EROFS || err == ENOSPC || err == EDQUOT ? -err : -EIO;
+}
+
 int store_exec_stmt(sqlite3_stmt *st) {
         if (!st)
                 return -EIO;
         int rc = sqlite3_step(st);
-        int r = store_errno(rc);
+        int r = (rc & 0xff) == SQLITE_IOERR ? io_errno(sqlite3_db_handle(st)) : store_errno(rc);
         sqlite3_reset(st);
         return rc == SQLITE_ROW ? -EINVAL : r;
 }
@@ -312,6 +326,27 @@ static int check_db_file(const char *path, const char **why) {
         return 0;
 }
 
+/* SQLite opens the -wal and -shm files beside the database itself; a
+ * leftover one that is not ours (a link, another user's file) is refused
+ * like the database would be. */
+static int check_side_files(const char *db, const char **why) {
+        static const char *const suffixes[] = { "-wal", "-shm" };
+        char path[4096 + 8];
+        struct stat st;
+        for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
+                snprintf(path, sizeof(path), "%s%s", db, suffixes[i]);
+                if (lstat(path, &st) < 0) {
+                        if (errno == ENOENT)
+                                continue;
+                        return *why = "cannot stat the database's -wal or -shm file", negative_errno();
+                }
+                if (!S_ISREG(st.st_mode) || st.st_uid != geteuid())
+                        return *why = "the database's -wal or -shm file is not a regular file owned by the "
+                                      "daemon's user", -EPERM;
+        }
+        return 0;
+}
+
 static int migrate(struct store *s, const char **why) {
         sqlite3_stmt *st = store_stmt(s, "PRAGMA user_version");
         int r = store_begin(s);
@@ -431,6 +466,8 @@ int store_open(struct store *s, const char *state_dir, const char **why) {
         if (snprintf(path, sizeof(path), "%s/%s", state_dir, STORE_DB_NAME) >= (int) sizeof(path))
                 return *why = "state directory path too long", -ENAMETOOLONG;
         r = check_db_file(path, why);
+        if (r == 0)
+                r = check_side_files(path, why);
         if (r < 0)
                 return r;
         bool clean = take_clean_mark(state_dir, path);
@@ -441,8 +478,9 @@ int store_open(struct store *s, const char *state_dir, const char **why) {
                 return -EIO;
         }
         sqlite3_busy_timeout(s->db, 5000);
-        if (exec(s, pragmas) < 0)
-                return *why = "cannot set the database pragmas", -EIO;
+        r = exec(s, pragmas);
+        if (r < 0)
+                return *why = "cannot set the database pragmas (not a database, or corrupt?)", r;
         s->quick_check_skipped = clean;
         if (!clean) {
                 r = quick_check(s, why);

@@ -795,6 +795,45 @@ def a_slow_mail_server_does_not_block_others(d):
 
 
 @test
+def sigterm_ends_a_stuck_child_after_the_grace_period(d):
+    """A mail child that never finishes: SIGTERM, and after the grace period
+    the daemon kills it, answers the waiting client (not sent) and exits 0,
+    freeing everything (the ASan build checks for leaks)."""
+    if not ROOT:
+        return "SKIP needs root (login requests about alice come from root)"
+    fifo = os.path.join(d.dir, "never")
+    os.mkfifo(fifo)
+    stuck = os.path.join(d.dir, "stuck-sendmail")
+    with open(stuck, "w") as f:
+        f.write("#!/bin/sh\ncat >/dev/null\nread line < %s\n" % fifo)
+    os.chmod(stuck, 0o755)
+    d.write_conf("mfa = required\nmail_transport = sendmail\nsendmail_path = %s\nmail_from = a@example.com\n"
+                 % stuck)
+    d.stop()
+    d.start()
+    attempt = email_user(d)
+    s = d.connect()
+    s.sendall(frame(OP_CODE_SEND, (T_USER, "alice"), (T_SERVICE, "sshd"), (T_ATTEMPT, attempt)))
+    wait_consumed(s)
+    try:
+        d.proc.send_signal(signal.SIGTERM)
+        rtype, f = read_reply(s)
+        assert rtype == REPLY_OK and get(f, T_SENT, True) == 0, f
+        assert s.recv(1) == b""
+        rc = d.wait()
+        assert rc == 0, (rc, open(d.log).read()[-3000:])
+        assert "still running at shutdown" in open(d.log).read()
+        assert d.db("SELECT count(*) FROM events WHERE type = 'code_send_failed'") == [(1,)]
+    finally:
+        try:  # release the orphaned sendmail, if it still waits
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            os.write(fd, b"go\n")
+            os.close(fd)
+        except OSError:
+            pass
+
+
+@test
 def code_send_needs_this_users_attempt(d):
     if not ROOT:
         return "SKIP needs root"
@@ -878,6 +917,87 @@ def a_hundred_parallel_password_changes(d):
     assert d.db("SELECT count(*) FROM events WHERE type = 'password_changed'") == [(100,)]
     rows = d.db("SELECT hash FROM password_history WHERE user = 'alice'")
     assert len(rows) == 5 and all(h.startswith("$argon2id$") for (h,) in rows), rows
+
+
+def wait_consumed(s):
+    """Until the daemon has read everything sent on s (SIOCOUTQ of a unix
+    socket counts the bytes its peer has not read); bounded."""
+    import fcntl
+    import termios
+    deadline = time.monotonic() + 30
+    while struct.unpack("i", fcntl.ioctl(s, termios.TIOCOUTQ, b"\0" * 4))[0] > 0:  # a condition, bounded
+        assert time.monotonic() < deadline, "the daemon never read the request"
+        time.sleep(0.001)
+
+
+def reply_or_clean_close(s):
+    """A whole reply, or None for a close before its first byte; a close
+    inside a reply (half an answer) raises."""
+    try:
+        first = s.recv(1)
+    except ConnectionResetError:
+        return None
+    if not first:
+        return None
+    magic, version, rtype, length = struct.unpack(">2sBBI", first + recv_exact(s, 7))
+    assert magic == b"AS" and version == 1, (magic, version)
+    recv_exact(s, length)
+    return rtype
+
+
+@test
+def sigterm_with_many_requests_in_flight(d):
+    """SIGTERM with 50 clients: 30 password changes hashing in the child pool
+    (deferred replies), 10 failures sent whole, 10 sent half before the signal
+    and finished after it.  Each client gets its whole reply or a clean close,
+    every yes is in the database and nothing else is, and the daemon exits 0
+    within its grace period."""
+    if not ROOT:
+        return "SKIP needs root (only root records password changes)"
+    d.write_conf("deny = 1000\nhistory = 50\n")
+    d.stop()
+    d.start()
+    commits, whole, halves = [], [], []
+    for i in range(30):
+        s = d.connect()
+        s.sendall(frame(OP_PASSWORD_COMMIT, (T_USER, "alice"), (T_SERVICE, "passwd"),
+                        (37, "Sigterm-Change-%03d!" % i)))
+        commits.append(s)
+    half = login_frame(OP_AUTHFAIL, user="bob")
+    for _ in range(10):
+        s = d.connect()
+        s.sendall(half[:10])
+        halves.append(s)
+    for s in commits + halves:  # read (the commits hash meanwhile), not yet answered
+        wait_consumed(s)
+    for _ in range(10):  # these race the signal
+
+        s = d.connect()
+        s.sendall(login_frame(OP_AUTHFAIL, user="root"))
+        whole.append(s)
+    d.proc.send_signal(signal.SIGTERM)
+    for s in halves:
+        try:
+            s.sendall(half[10:])
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # closed already: it must read a clean close below
+    got = {name: [reply_or_clean_close(s) for s in socks]
+           for name, socks in (("commit", commits), ("half", halves), ("whole", whole))}
+    rc = d.wait()
+    assert rc == 0, (rc, open(d.log).read()[-3000:])
+    print("# replies: %s" % {k: (v.count(REPLY_OK), v.count(None)) for k, v in got.items()})
+    for name, replies in got.items():
+        assert all(r in (REPLY_OK, None) for r in replies), (name, replies)
+    assert got["half"].count(REPLY_OK) == 10, "a request the daemon had begun to read was dropped"
+    changed = d.db("SELECT count(*) FROM events WHERE type = 'password_changed'")[0][0]
+    assert changed == got["commit"].count(REPLY_OK), (changed, got["commit"])
+    assert d.db("SELECT count(*) FROM password_history WHERE user = 'alice'")[0][0] <= changed
+    for user, name in (("bob", "half"), ("root", "whole")):
+        tally = d.db("SELECT coalesce(sum(failures), 0) FROM lockout WHERE user = ?", user)[0][0]
+        events = d.db("SELECT count(*) FROM events WHERE type = 'auth_failure' AND user = ?", user)[0][0]
+        assert tally == events == got[name].count(REPLY_OK), (user, tally, events, got[name])
+    assert d.db("PRAGMA integrity_check") == [("ok",)]
+    assert not os.path.exists(d.sock)
 
 
 OP_TOKEN_AUTH, OP_ALLOWLIST_ADD = 34, 35

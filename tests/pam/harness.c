@@ -59,6 +59,7 @@ static const char *matrix_path(void) {
 }
 
 bool harness_daemon_pam;
+bool harness_daemon_log;
 
 /* A service file from a template: $MOD and $MATRIX replaced. */
 static void write_stack(const char *path, const char *stack, const char *mod, const char *matrix) {
@@ -220,6 +221,8 @@ void env_setup(struct env *e) {
         snprintf(e->state, sizeof(e->state), "%s/state", e->dir);
         snprintf(e->conf, sizeof(e->conf), "%s/acctsec.conf", e->dir);
         snprintf(e->passdb, sizeof(e->passdb), "%s/passdb", e->dir);
+        snprintf(e->log, sizeof(e->log), "%s/daemon.log", e->dir);
+        unlink(e->log);
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->state);
         if (system(cmd) != 0)
                 die("cannot clear %s", e->state);
@@ -286,6 +289,11 @@ int daemon_start(struct env *e) {
                         setenv("PAM_WRAPPER_SERVICE_DIR", e->services, 1);
                 }
                 setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+                if (harness_daemon_log) {
+                        int lfd = open(e->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+                        if (lfd < 0 || dup2(lfd, STDERR_FILENO) < 0)
+                                _exit(126);
+                }
                 const char *wrapper = getenv("ACCTSEC_DAEMON_WRAPPER");
                 if (wrapper && *wrapper)
                         execlp(wrapper, wrapper, daemon_path, "--socket", e->sock, "--state-dir", e->state,
@@ -331,6 +339,33 @@ int daemon_stop(struct env *e) {
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+void daemon_kill(struct env *e) {
+        if (e->daemon <= 0)
+                return;
+        kill(e->daemon, SIGKILL);
+        waitpid(e->daemon, NULL, 0);
+        e->daemon = 0;
+}
+
+bool daemon_log_contains(struct env *e, const char *text) {
+        struct stat st;
+        FILE *f = fopen(e->log, "re");
+        if (!f || fstat(fileno(f), &st) < 0) {
+                if (f)
+                        fclose(f);
+                return false;
+        }
+        char *buf = malloc((size_t) st.st_size + 1);
+        size_t n = buf ? fread(buf, 1, (size_t) st.st_size, f) : 0;
+        fclose(f);
+        if (!buf)
+                return false;
+        buf[n] = '\0';
+        bool found = strstr(buf, text) != NULL;
+        free(buf);
+        return found;
+}
+
 static sqlite3 *db_open(struct env *e, int flags) {
         char path[PATH_MAX + 32];
         sqlite3 *db = NULL;
@@ -357,6 +392,14 @@ long long db_int(struct env *e, const char *sql, const char *arg) {
         sqlite3_finalize(st);
         sqlite3_close(db);
         return v;
+}
+
+long long db_events(struct env *e, const char *type) {
+        return db_int(e, "SELECT count(*) FROM events WHERE type = ?", type);
+}
+
+long long db_tally(struct env *e, const char *user) {
+        return db_int(e, "SELECT coalesce(sum(failures), 0) FROM lockout WHERE user = ?", user);
 }
 
 void db_exec(struct env *e, const char *sql) {

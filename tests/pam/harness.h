@@ -23,6 +23,7 @@ struct env {
         char passdb[PATH_MAX];
         char services[PATH_MAX]; /* PAM_WRAPPER_SERVICE_DIR */
         char build[PATH_MAX];
+        char log[PATH_MAX]; /* the daemon's stderr, when harness_daemon_log */
         pid_t daemon;
 };
 
@@ -43,6 +44,9 @@ struct service_def {
 /* Set before env_start(): acctsecd itself runs under pam_wrapper with the
  * test's service directory (for its password checks: mfa disable). */
 extern bool harness_daemon_pam;
+/* Set before env_start(): the daemon's stderr goes to e->log (appended to,
+ * emptied by env_setup) instead of the test's stderr. */
+extern bool harness_daemon_log;
 
 /* Call first in main(); returns only in the re-executed program. */
 void harness_main(int argc, char **argv, const struct service_def *services);
@@ -60,11 +64,18 @@ void env_write_conf(struct env *e, const char *text);
 int daemon_start(struct env *e);
 /* SIGTERM and wait; returns the exit status (0 clean) or -1. */
 int daemon_stop(struct env *e);
+/* SIGKILL and reap: the socket file is left behind, as after a crash. */
+void daemon_kill(struct env *e);
+/* Whether the daemon's log (harness_daemon_log) contains text. */
+bool daemon_log_contains(struct env *e, const char *text);
 
 void write_file(const char *path, const char *text);
 
 /* SQL helpers on the daemon's database, opened read-only. */
 long long db_int(struct env *e, const char *sql, const char *arg);
+/* Events of a type; a user's failure count (all sources). */
+long long db_events(struct env *e, const char *type);
+long long db_tally(struct env *e, const char *user);
 /* Run SQL that changes the database (tests that fake the passing of time). */
 void db_exec(struct env *e, const char *sql);
 
