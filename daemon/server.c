@@ -400,8 +400,8 @@ int server_commit(struct server *s) {
         sd_event_source_set_enabled(s->commit_src, SD_EVENT_OFF);
         seclog_release(r == 0);
         if (r < 0)
-                log_error("group commit of %u replies failed: %s; they are answered with an error", n,
-                          strerror(-r));
+                log_error("database write failed: %s (group commit of %u replies; each is answered with an error)",
+                          strerror(-r), n);
         for (struct conn *c = s->conns, *next; c; c = next) {
                 next = c->next; /* c may be freed */
                 if (!c->held)

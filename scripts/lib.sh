@@ -16,9 +16,15 @@ build() {
         (cd "$top/$dir" && "$top/configure" -q "$@") || return 1
         echo "$args" >"$top/$dir/.configure-args"
     fi
-    # shellcheck disable=SC2086 # word splitting wanted
-    make -C "$top/$dir" -j"$(nproc)" -s ${MAKE_TARGETS:-all} ${MAKE_ARGS:-} >/dev/null ||
-        make -C "$top/$dir" ${MAKE_TARGETS:-all} ${MAKE_ARGS:-}
+    # One make per target: automake's "all" and "check" each start a sub-make,
+    # and two sub-makes in parallel (make -j all check) build the same objects
+    # at once (".deps/x.Tpo: No such file").
+    local t
+    for t in ${MAKE_TARGETS:-all}; do
+        # shellcheck disable=SC2086 # word splitting wanted
+        make -C "$top/$dir" -j"$(nproc)" -s "$t" ${MAKE_ARGS:-} >/dev/null ||
+            make -C "$top/$dir" "$t" ${MAKE_ARGS:-} || return 1
+    done
 }
 
 # nss_files DIR USER...: an nss_wrapper passwd/group in DIR with the given

@@ -517,7 +517,7 @@ def a_failed_group_commit_fails_every_reply_in_it(d):
     assert d.db("SELECT user, failures FROM lockout") == [("alice", 1)]
     assert d.stop() == 0
     log = open(d.log).read()
-    assert "group commit of 4 replies failed" in log, log
+    assert "(group commit of 4 replies; each is answered with an error)" in log, log
     assert log.count("auth_failure user=alice") == 1, log
 
 
