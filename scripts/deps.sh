@@ -12,7 +12,8 @@ demo_pkgs=(libnss-wrapper libpam-wrapper)
 test_pkgs=(libcmocka-dev libpamtest0-dev python3 sqlite3 clang libclang-rt-14-dev
            valgrind pamtester libpam-modules systemd passwd
            openssh-server openssh-client python3-paramiko
-           msmtp openssl python3-aiosmtpd)
+           msmtp openssl python3-aiosmtpd
+           e2fsprogs util-linux)  # the fault tests: mkfs.ext4, e2fsck, findmnt
 
 want=("${build_pkgs[@]}")
 case "${1:-test}" in
