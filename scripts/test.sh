@@ -80,6 +80,7 @@ suites() {
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_password" "$b/tests/pam/test_pam_password"
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_tokens" "$b/tests/pam/test_pam_tokens"
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_session" "$b/tests/pam/test_pam_session"
+    ACCTSEC_BUILD_DIR=$b tap "${p}pam_hygiene" "$b/tests/pam/test_pam_hygiene"
 }
 
 echo "== tiers 1-3: units, daemon integration, PAM stacks, concurrency"
