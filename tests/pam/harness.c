@@ -59,6 +59,7 @@ static const char *matrix_path(void) {
 }
 
 bool harness_daemon_pam;
+const char *harness_daemon_log;
 
 /* A service file from a template: $MOD and $MATRIX replaced. */
 static void write_stack(const char *path, const char *stack, const char *mod, const char *matrix) {
@@ -286,6 +287,11 @@ int daemon_start(struct env *e) {
                         setenv("PAM_WRAPPER_SERVICE_DIR", e->services, 1);
                 }
                 setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+                if (harness_daemon_log) {
+                        int lfd = open(harness_daemon_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+                        if (lfd < 0 || dup2(lfd, STDERR_FILENO) < 0)
+                                _exit(126);
+                }
                 const char *wrapper = getenv("ACCTSEC_DAEMON_WRAPPER");
                 if (wrapper && *wrapper)
                         execlp(wrapper, wrapper, daemon_path, "--socket", e->sock, "--state-dir", e->state,

@@ -43,6 +43,9 @@ struct service_def {
 /* Set before env_start(): acctsecd itself runs under pam_wrapper with the
  * test's service directory (for its password checks: mfa disable). */
 extern bool harness_daemon_pam;
+/* Set before env_start(): the daemon's stderr goes to this file (appended),
+ * for tests that read the daemon's log. */
+extern const char *harness_daemon_log;
 
 /* Call first in main(); returns only in the re-executed program. */
 void harness_main(int argc, char **argv, const struct service_def *services);
