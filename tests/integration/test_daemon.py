@@ -588,6 +588,45 @@ def source_flood_keeps_bounded_tallies(d):
 
 
 @test
+def a_local_user_writes_at_most_60_requests_a_minute(d):
+    # A screen locker running as alice reports her own failures: each one
+    # is an auth_failure row.  60 a minute are served; then requests that
+    # write are refused (EAGAIN) before doing anything, while reads, other
+    # uids and root go on.
+    if not ROOT:
+        return "SKIP needs root to act as another uid"
+    if int(time.time()) % 60 > 45:  # the budget is per calendar minute
+        time.sleep(61 - int(time.time()) % 60)
+
+    def loop():
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(d.sock)
+        out = []
+        for _ in range(70):
+            rtype, f = d.call(login_frame(OP_AUTHFAIL, service="xscreensaver"), s)
+            out.append(rtype if rtype == REPLY_OK else get(f, T_ERRNO, True))
+        out.append(d.call(frame(OP_STATUS), s)[0])
+        return out
+
+    out = eval(as_uid(1001, loop))
+    assert out[:60] == [REPLY_OK] * 60 and out[60:70] == [11] * 10, out  # EAGAIN
+    assert out[70] == REPLY_OK, "reads are not limited"
+    assert d.db("SELECT count(*) FROM events WHERE user = 'alice' AND type = 'auth_failure'") == [(60,)]
+    assert d.db("SELECT failures FROM lockout WHERE user = 'alice'") == [(60,)]
+
+    def once():
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(d.sock)
+        return d.call(login_frame(OP_AUTHFAIL, user="bob", service="xscreensaver"), s)[0]
+
+    assert as_uid(1002, once) == repr(REPLY_OK), "another uid has its own budget"
+    for _ in range(100):
+        assert d.call(login_frame(OP_AUTHFAIL, user="bob"))[0] == REPLY_OK  # root: never limited
+
+
+@test
 def sigterm_lets_an_inflight_request_finish(d):
     s = d.connect()
     data = login_frame(OP_AUTHFAIL)
