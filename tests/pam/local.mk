@@ -10,10 +10,12 @@ PAM_TEST_LIBS = $(CMOCKA_LIBS) $(PAMTEST_LIBS) $(SQLITE_LIBS) $(PAM_LIBS)
 tests_pam_test_pam_lockout_SOURCES = tests/pam/test_pam_lockout.c tests/pam/harness.c tests/pam/harness.h
 tests_pam_test_pam_lockout_CFLAGS = $(PAM_TEST_CFLAGS)
 tests_pam_test_pam_lockout_LDADD = $(PAM_TEST_LIBS)
-tests_pam_test_pam_concurrency_SOURCES = tests/pam/test_pam_concurrency.c tests/pam/harness.c tests/pam/harness.h
+tests_pam_test_pam_concurrency_SOURCES = tests/pam/test_pam_concurrency.c tests/pam/harness.c tests/pam/harness.h \
+	tests/pam/totp_enrol.c tests/pam/totp_enrol.h
 tests_pam_test_pam_concurrency_CFLAGS = $(PAM_TEST_CFLAGS) $(OATH_CFLAGS)
 tests_pam_test_pam_concurrency_LDADD = $(PAM_TEST_LIBS) $(OATH_LIBS)
-tests_pam_test_pam_mfa_SOURCES = tests/pam/test_pam_mfa.c tests/pam/harness.c tests/pam/harness.h
+tests_pam_test_pam_mfa_SOURCES = tests/pam/test_pam_mfa.c tests/pam/harness.c tests/pam/harness.h \
+	tests/pam/totp_enrol.c tests/pam/totp_enrol.h
 tests_pam_test_pam_mfa_CFLAGS = $(PAM_TEST_CFLAGS) $(OATH_CFLAGS)
 tests_pam_test_pam_mfa_LDADD = $(PAM_TEST_LIBS) $(OATH_LIBS)
 tests_pam_test_pam_account_SOURCES = tests/pam/test_pam_account.c tests/pam/harness.c tests/pam/harness.h

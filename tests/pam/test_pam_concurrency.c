@@ -17,14 +17,13 @@
 #include <stdio.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <liboath/oath.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "totp_enrol.h"
 
 /* One login of a parallel batch: SERVICE USER, INPUT on its stdin (the
  * password, or the code for an MFA-only stack), and the PAM code wanted
@@ -185,31 +184,7 @@ static void test_200_parallel_mixed_logins_exact(void **state) {
 }
 
 /* A single-use thing raced by many logins at once: exactly one wins. */
-static char secret[64];
-static size_t secret_len;
-
-/* Enrol alice with TOTP (root provisions); returns one of her backup codes. */
-static void enrol_alice(struct env *e, char backup[16]) {
-        char out[4096], code[16];
-        const char *enroll[] = { "--json", "mfa", "enroll", "totp", "--user", "alice", NULL };
-        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), enroll), 0);
-        char *p = strstr(out, "\"secret\":\"");
-        assert_non_null(p);
-        p += strlen("\"secret\":\"");
-        p[strcspn(p, "\"")] = '\0';
-        char *bin = NULL;
-        assert_int_equal(oath_base32_decode(p, strlen(p), &bin, &secret_len), OATH_OK);
-        assert_true(secret_len <= sizeof(secret));
-        memcpy(secret, bin, secret_len);
-        free(bin);
-        /* Confirmed with an old step, so that the current one is still unused. */
-        assert_int_equal(oath_totp_generate(secret, secret_len, time(NULL) - 60, 30, 0, 6, code), OATH_OK);
-        const char *confirm[] = { "--json", "mfa", "confirm", code, "--user", "alice", NULL };
-        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), confirm), 0);
-        p = strstr(out, "\"backup_codes\":[\"");
-        assert_non_null(p);
-        assert_int_equal(sscanf(p + strlen("\"backup_codes\":[\""), "%11[^\"]", backup), 1);
-}
+static struct totp_user alice;
 
 #define RACERS 24
 
@@ -229,9 +204,8 @@ static void race(const char *code, const char *what) {
 
 static void test_backup_code_raced_one_winner(void **state) {
         struct env *e = *state;
-        char backup[16];
-        enrol_alice(e, backup);
-        race(backup, "one backup code");
+        totp_enrol(e, "alice", &alice);
+        race(alice.backup[0], "one backup code");
         assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_used' AND user = ?", "alice"), 1);
         assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_refused' AND user = ?", "alice"),
                          RACERS - 1);
@@ -240,10 +214,9 @@ static void test_backup_code_raced_one_winner(void **state) {
 
 static void test_totp_step_raced_one_winner(void **state) {
         struct env *e = *state;
-        char backup[16], code[16];
-        enrol_alice(e, backup);
-        assert_int_equal(oath_totp_generate(secret, secret_len, time(NULL), 30, 0, 6, code), OATH_OK);
-        race(code, "one TOTP code");
+        char code[16];
+        totp_enrol(e, "alice", &alice);
+        race(totp_code_at(&alice, 0, code), "one TOTP code");
         assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_used' AND user = ?", "alice"), 1);
         assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_refused' AND user = ?", "alice"),
                          RACERS - 1);

@@ -124,18 +124,6 @@ static void assert_unchanged(const struct snapshot *before, const char *when) {
                 fail_msg("%s: %d threads, %d before", when, now.threads, before->threads);
 }
 
-/* Answers every prompt with the text in data. */
-static int answer(int n, const struct pam_message **msg, struct pam_response **resp, void *data) {
-        struct pam_response *r = calloc((size_t) n, sizeof(*r));
-        if (!r)
-                return PAM_BUF_ERR;
-        for (int i = 0; i < n; i++)
-                if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF || msg[i]->msg_style == PAM_PROMPT_ECHO_ON)
-                        r[i].resp = strdup(data);
-        *resp = r;
-        return PAM_SUCCESS;
-}
-
 enum phase { AUTH, ACCOUNT, CHAUTHTOK, OPEN_SESSION, CLOSE_SESSION, SETCRED };
 
 static int call(pam_handle_t *pamh, enum phase p) {
@@ -160,7 +148,7 @@ static int call(pam_handle_t *pamh, enum phase p) {
  * compared after every call and after pam_end.  Returns the call's result. */
 static int run_phase(const char *service, const char *user, const char *answer_text, const enum phase *calls,
                      size_t n) {
-        struct pam_conv conv = { answer, (void *) answer_text };
+        struct pam_conv conv = { harness_answer, (void *) answer_text };
         pam_handle_t *pamh = NULL;
         struct snapshot before, started;
         char when[128];
@@ -314,7 +302,7 @@ static void exec_child(char *out, size_t outlen) {
  * then start the user's program with the handle still open. */
 static void test_exec_while_handle_open_inherits_nothing(void **state) {
         char out[1024], want[64];
-        struct pam_conv conv = { answer, (void *) ALICE_PW };
+        struct pam_conv conv = { harness_answer, (void *) ALICE_PW };
         pam_handle_t *pamh = NULL;
         (void) state;
 
@@ -337,7 +325,7 @@ static void test_exec_while_handle_open_inherits_nothing(void **state) {
         pam_end(pamh, PAM_SUCCESS);
         close(keep);
         /* And after a failed login, with its fail delay and refusal. */
-        assert_int_equal(pam_start("full", "alice", &(struct pam_conv){ answer, (void *) "wrong" }, &pamh),
+        assert_int_equal(pam_start("full", "alice", &(struct pam_conv){ harness_answer, (void *) "wrong" }, &pamh),
                          PAM_SUCCESS);
         assert_int_equal(pam_authenticate(pamh, 0), PAM_AUTH_ERR);
         exec_child(out, sizeof(out));
