@@ -12,5 +12,7 @@
 #define USER_WRITES_PER_MIN 60
 #define RATELIMIT_SLOTS 64 /* uids tracked at once; more active uids in one minute pass unlimited */
 
-/* Whether op from uid may run now; counts it if so. */
-bool ratelimit_allow(uid_t uid, uint8_t op, int64_t now);
+struct acctsec_msg;
+
+/* Whether the request from uid may run now; counts it if so. */
+bool ratelimit_allow(uid_t uid, const struct acctsec_msg *req, int64_t now);

@@ -607,11 +607,15 @@ def a_local_user_writes_at_most_60_requests_a_minute(d):
             rtype, f = d.call(login_frame(OP_AUTHFAIL, service="xscreensaver"), s)
             out.append(rtype if rtype == REPLY_OK else get(f, T_ERRNO, True))
         out.append(d.call(frame(OP_STATUS), s)[0])
+        # the later pages of an export only read (its first page was counted)
+        out.append(d.call(frame(43, (57, 1), (61, 5)), s)[0])  # LOG_EXPORT, ID, UNTIL
+        out.append(get(d.call(frame(43), s)[1], T_ERRNO, True))  # a new export: counted
         return out
 
     out = eval(as_uid(1001, loop))
     assert out[:60] == [REPLY_OK] * 60 and out[60:70] == [11] * 10, out  # EAGAIN
     assert out[70] == REPLY_OK, "reads are not limited"
+    assert out[71] == REPLY_OK and out[72] == 11, out[71:]
     assert d.db("SELECT count(*) FROM events WHERE user = 'alice' AND type = 'auth_failure'") == [(60,)]
     assert d.db("SELECT failures FROM lockout WHERE user = 'alice'") == [(60,)]
 
