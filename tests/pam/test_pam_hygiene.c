@@ -204,6 +204,22 @@ static void test_every_phase_leaves_the_host_alone(void **state) {
         sigaction(SIGHUP, &old_hup, NULL);
 }
 
+/* mfa by emailed code: the daemon mails it (maildir), the module waits for
+ * the delivery and prompts; a wrong code is refused. */
+static void test_emailed_code_phase_leaves_the_host_alone(void **state) {
+        struct env *e = *state;
+        char text[PATH_MAX + 128], out[1024];
+        snprintf(text, sizeof(text), "mail_transport = maildir\nmaildir = %s/maildir\n", e->dir);
+        env_write_conf(e, text);
+        assert_int_equal(daemon_stop(e), 0);
+        assert_int_equal(daemon_start(e), 0);
+        const char *set[] = { "email", "set", "bob@example.org", "--user", "bob", NULL };
+        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), set), 0);
+        RUN("mfareq", "bob", "000000", PAM_AUTH_ERR, AUTH);
+        RUN("mfareq", "bob", "resend", PAM_AUTH_ERR, AUTH); /* resends (refused: too soon), then counted */
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'code_sent' AND user = ?", "bob"), 2);
+}
+
 static pid_t rude = -1; /* killed in teardown, also when a case failed */
 
 static int stop_rude(void **state) {
@@ -384,6 +400,7 @@ int main(int argc, char **argv) {
         clean_start();
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_every_phase_leaves_the_host_alone, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_emailed_code_phase_leaves_the_host_alone, env_start, env_stop),
                 cmocka_unit_test_setup_teardown(test_peer_hangup_raises_no_sigpipe, env_start, stop_rude),
                 cmocka_unit_test_setup_teardown(test_exec_while_handle_open_inherits_nothing, env_start, env_stop),
         };
