@@ -84,6 +84,7 @@ static const struct key keys[] = {
         { "smtp_ca_file", T_FILE, F(smtp_ca_file), 0, 0, O_GLOBAL },
         { "smtp_starttls", T_BOOL, F(smtp_starttls), 0, 0, O_GLOBAL },
         { "mail_timeout", T_SECONDS, F(mail_timeout), 1, 50, O_GLOBAL },
+        { "request_timeout", T_SECONDS, F(request_timeout), 1, 300, O_GLOBAL },
         { "admin_group", T_GROUP, F(admin_group), 0, 0, O_GLOBAL },
         { "audit_group", T_GROUP, F(audit_group), 0, 0, O_GLOBAL },
 };
@@ -118,6 +119,7 @@ void acctsec_conf_defaults(struct acctsec_conf *c) {
                 .mail_transport = ACCTSEC_MAIL_MAILDIR,
                 .smtp_starttls = true,
                 .mail_timeout = 20,
+                .request_timeout = 10,
         };
         strcpy(c->socket, ACCTSEC_DEFAULT_SOCKET);
         strcpy(c->mail_from, "root@localhost");

@@ -81,6 +81,8 @@ struct acctsec_conf {
         char smtp_ca_file[ACCTSEC_CONF_STR_MAX];
         bool smtp_starttls;
         unsigned mail_timeout; /* seconds for one delivery */
+        /* daemon limits: global section only */
+        unsigned request_timeout; /* seconds a client has to send a request or read a reply */
         /* roles: global section only */
         char admin_group[ACCTSEC_GROUP_MAX];
         char audit_group[ACCTSEC_GROUP_MAX];

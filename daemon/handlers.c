@@ -13,6 +13,7 @@
 #include "allowlist.h"
 #include "lockout.h"
 #include "notify.h"
+#include "ratelimit.h"
 #include "log.h"
 #include "users.h"
 
@@ -382,6 +383,11 @@ void actor_name(const struct ucred *peer, char *buf, size_t n) {
 
 int handle_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
                    struct acctsec_frame *reply) {
+        if (!ratelimit_allow(peer->uid, req, (int64_t) time(NULL))) {
+                log_warning("refused %s from uid %u (pid %d): over %u requests a minute", acctsec_op_name(req->type),
+                            (unsigned) peer->uid, (int) peer->pid, USER_WRITES_PER_MIN);
+                return reply_error(reply, -EAGAIN, "too many requests: try again in a minute");
+        }
         switch (req->type) {
         case ACCTSEC_OP_PING:
                 acctsec_frame_init(reply, ACCTSEC_REPLY_OK);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "rowcap.h"
 #include "lockout.h"
 #include "seclog.h"
 
@@ -143,9 +144,15 @@ int lockout_fail(struct store *s, const struct attempt *a, int64_t now, struct l
                 ev[n++] = event_of(a, strcmp(a->factor, "token") == 0 ? EV_TOKEN_REFUSED : EV_CODE_REFUSED,
                                    a->refusal ? a->refusal : a->factor);
         /* An unknown user has no tally (nothing to lock, nothing to fill the
-         * database with) but the attempt is logged all the same. */
+         * database with) but the attempt is logged all the same, among the
+         * newest UNKNOWN_EVENTS_MAX such. */
         if (!a->known) {
                 ev[n++] = event_of(a, EV_AUTH_FAILURE, "unknown user");
+                r = limit_unknown_user_events(s);
+                if (r < 0) {
+                        store_rollback(s);
+                        return r;
+                }
                 return seclog_commit(s, now, ev, n);
         }
         r = tally_get(s, a->user, source_of(a), &t);
@@ -155,6 +162,8 @@ int lockout_fail(struct store *s, const struct attempt *a, int64_t now, struct l
         }
         bool locked_now = count_failure(a, &t, now);
         r = tally_put(s, a->user, &t);
+        if (r == 0 && a->conf->lock_scope == ACCTSEC_LOCK_SCOPE_USER_SOURCE)
+                r = limit_tally_sources(s, a->user, now);
         if (r < 0) {
                 store_rollback(s);
                 return r;

@@ -84,11 +84,18 @@ static void conn_free(struct conn *c) {
                 c->next->prev = c->prev;
         s->nconns--;
         free(c);
+        if (!s->stopping && s->nconns < CONN_MAX)
+                sd_event_source_set_enabled(s->listen_src, SD_EVENT_ON);
         maybe_exit(s);
 }
 
+/* request_timeout: to send a request, or to read a reply (re-read on SIGHUP). */
+static uint64_t deadline_usec(const struct server *s) {
+        return s->d->policy.global.request_timeout * 1000000ULL;
+}
+
 static void arm_deadline(struct conn *c) {
-        sd_event_source_set_time_relative(c->timer, CONN_DEADLINE_USEC);
+        sd_event_source_set_time_relative(c->timer, deadline_usec(c->srv));
         sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
 }
 
@@ -249,8 +256,6 @@ static int on_conn_deadline(sd_event_source *src, uint64_t usec, void *userdata)
 /* Local users cannot take the slots that sshd, login, su and sudo need. */
 static bool over_limit(struct server *s, const struct ucred *peer) {
         unsigned mine = 0;
-        if (s->nconns >= CONN_MAX)
-                return true;
         if (peer->uid == 0)
                 return false;
         if (s->nconns >= CONN_MAX - CONN_RESERVED_ROOT)
@@ -287,7 +292,7 @@ static void conn_new(struct server *s, int fd) {
         s->nconns++;
         sd_event_source_set_enabled(s->idle_src, SD_EVENT_OFF);
         if (sd_event_add_io(s->event, &c->io, fd, EPOLLIN, on_conn_io, c) < 0 ||
-            sd_event_add_time_relative(s->event, &c->timer, CLOCK_MONOTONIC, CONN_DEADLINE_USEC, 0,
+            sd_event_add_time_relative(s->event, &c->timer, CLOCK_MONOTONIC, deadline_usec(s), 0,
                                        on_conn_deadline, c) < 0)
                 conn_free(c);
 }
@@ -295,6 +300,12 @@ static void conn_new(struct server *s, int fd) {
 static int on_listen(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         struct server *s = userdata;
         for (int i = 0; i < 64; i++) {
+                /* Full: later clients wait in the listen backlog (their own
+                 * timeout bounds the wait) instead of being refused. */
+                if (s->nconns >= CONN_MAX) {
+                        sd_event_source_set_enabled(s->listen_src, SD_EVENT_OFF);
+                        return 0;
+                }
                 int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (cfd < 0) {
                         if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)

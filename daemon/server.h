@@ -5,11 +5,11 @@
 
 #include "daemon.h"
 
-#define CONN_MAX 128          /* connections at once */
+#define CONN_MAX 128          /* connections at once; more wait in the listen backlog */
 #define CONN_RESERVED_ROOT 32 /* of those, kept for root: logins are root's */
 #define CONN_MAX_PER_USER 16  /* for a non-root uid: a local user cannot starve logins */
-#define CONN_DEADLINE_USEC (10 * 1000000ULL) /* to send a request, or to read a reply */
 #define GROUP_COMMIT_MAX 64 /* replies held for one COMMIT at most */
+/* request_timeout (acctsec.conf): the time to send a request, or to read a reply */
 
 struct conn;
 

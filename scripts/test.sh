@@ -81,6 +81,7 @@ suites() {
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_tokens" "$b/tests/pam/test_pam_tokens"
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_session" "$b/tests/pam/test_pam_session"
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_faults" "$b/tests/pam/test_pam_faults"
+    ACCTSEC_BUILD_DIR=$b tap "${p}pam_hygiene" "$b/tests/pam/test_pam_hygiene"
 }
 
 echo "== tiers 1-3: units, daemon integration, PAM stacks, concurrency"
@@ -121,11 +122,16 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
         check asan_build false
     fi
 fi
-# The module inside the test program under memcheck (the harness re-executes
-# the program through ACCTSEC_TEST_WRAPPER once its PAM services are written).
-ACCTSEC_BUILD_DIR=$top/build PAM_WRAPPER_DISABLE_DEEPBIND=1 UID_WRAPPER_DISABLE_DEEPBIND=1 \
-    ACCTSEC_TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$top/tests/valgrind.supp" \
-    tap valgrind:pam_lockout "$top/build/tests/pam/test_pam_lockout"
+# The module inside the test programs under memcheck (the harness re-executes
+# the program through ACCTSEC_TEST_WRAPPER once its PAM services are written;
+# valgrind follows forks, not execs: pam_concurrency's parallel logins run
+# tests/tools/pam_login natively, so there only the test process is checked).
+# All module suites together take about 2 minutes more.
+for t in lockout concurrency mfa email account password tokens session hygiene; do
+    ACCTSEC_BUILD_DIR=$top/build PAM_WRAPPER_DISABLE_DEEPBIND=1 UID_WRAPPER_DISABLE_DEEPBIND=1 \
+        ACCTSEC_TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$top/tests/valgrind.supp" \
+        tap "valgrind:pam_$t" "$top/build/tests/pam/test_pam_$t"
+done
 
 echo "== benchmark smoke run and distcheck"
 [ -x "$top/bench/run.sh" ] && BUILD_DIR=$top/build check bench_smoke "$top/bench/run.sh" --quick

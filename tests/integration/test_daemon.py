@@ -3,6 +3,8 @@
 frames (doc/protocol.md).  Prints TAP.  Needs ACCTSEC_BUILD_DIR."""
 import json
 import os
+import random
+import select
 import shutil
 import signal
 import socket
@@ -416,6 +418,216 @@ def per_uid_connection_cap(d):
 
     assert as_uid(1002, hog) == "8", "16 connections per uid, the rest refused"
     assert d.call(frame(OP_PING))[0] == REPLY_OK  # root is not affected
+
+
+def restart_with(d, conf):
+    d.stop()
+    d.write_conf(conf)
+    d.start()
+
+
+def closed_by_daemon(s, within):
+    """True when the daemon closes s (EOF) within `within` seconds."""
+    r, _, _ = select.select([s], [], [], within)
+    if not r:
+        return False
+    try:
+        return s.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+@test
+def idle_and_half_frame_clients_dropped_after_request_timeout(d):
+    restart_with(d, "request_timeout = 1s\n")
+    idle = d.connect()
+    half = d.connect()
+    half.sendall(login_frame(OP_AUTHFAIL)[:10])
+    started = time.monotonic()
+    assert not closed_by_daemon(idle, 0.5), "dropped before request_timeout"
+    assert closed_by_daemon(idle, 5) and closed_by_daemon(half, 5)
+    assert time.monotonic() - started < 5
+    assert d.db("SELECT count(*) FROM lockout") == [(0,)], "half a request did nothing"
+    # A client that keeps its requests coming is not dropped.
+    s = d.connect()
+    for _ in range(3):
+        time.sleep(0.6)
+        assert d.call(frame(OP_PING), s)[0] == REPLY_OK
+    s.close()
+    if not ROOT:
+        return "SKIP (partly) needs root to check that a slot is freed for another uid"
+
+    def hog_then_retry():
+        conns = []
+        for _ in range(16):  # the per-uid cap, all idle
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.settimeout(10)
+            c.connect(d.sock)
+            conns.append(c)
+        extra = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        extra.connect(d.sock)
+        refused = closed_by_daemon(extra, 5)
+        freed = all(closed_by_daemon(c, 5) for c in conns)
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.settimeout(10)
+        c.connect(d.sock)
+        c.sendall(frame(OP_PING))
+        return (refused, freed, read_reply(c)[0])
+
+    assert as_uid(1002, hog_then_retry) == repr((True, True, REPLY_OK))
+
+
+@test
+def connections_beyond_the_cap_wait_in_the_backlog(d):
+    # 128 connections (CONN_MAX) held open by root: the next one is neither
+    # refused nor answered until a slot frees; then it is served.
+    held = [d.connect() for _ in range(128)]
+    assert d.call(frame(OP_PING), held[-1])[0] == REPLY_OK  # all accepted by now
+    late = d.connect()
+    late.sendall(frame(OP_PING))
+    r, _, _ = select.select([late], [], [], 0.5)
+    assert not r, "the 129th connection was answered or closed while 128 were open"
+    held.pop(0).close()
+    late.settimeout(5)
+    assert read_reply(late)[0] == REPLY_OK
+    for s in held[:8]:  # the others were not disturbed
+        assert d.call(frame(OP_PING), s)[0] == REPLY_OK
+    for s in held + [late]:
+        s.close()
+
+
+def daemon_children(pid):
+    """The daemon's live children (a child that exited but is not reaped yet
+    is a zombie: it no longer hashes)."""
+    n = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+            for child in f.read().split():
+                try:
+                    with open("/proc/%s/stat" % child) as st:
+                        n += st.read().rsplit(")", 1)[1].split()[0] != "Z"
+                except FileNotFoundError:
+                    pass
+    return n
+
+
+@test
+def password_hashing_runs_in_a_bounded_pool(d):
+    # 16 password changes at once (history on: each is an argon2id hash in a
+    # child): at most 4 children at any moment (PWHISTORY_POOL), all served.
+    n = 16
+    conns = []
+    for i in range(n):
+        s = d.connect()
+        s.sendall(frame(OP_PASSWORD_COMMIT, (T_USER, "alice"), (T_SERVICE, "passwd"), (25, 0), (38, 0),
+                        (37, "Another-Passw0rd-%d!" % i)))
+        conns.append(s)
+    most, pending = 0, set(conns)
+    deadline = time.monotonic() + 120
+    while pending and time.monotonic() < deadline:
+        most = max(most, daemon_children(d.proc.pid))
+        ready, _, _ = select.select(list(pending), [], [], 0.005)
+        for s in ready:
+            assert read_reply(s)[0] == REPLY_OK
+            pending.discard(s)
+    assert not pending, "%d changes not answered" % len(pending)
+    assert 2 <= most <= 4, "%d argon2id children at once" % most
+    assert d.db("SELECT count(*) FROM events WHERE type = 'password_changed'") == [(n,)]
+    assert d.db("SELECT count(*) FROM password_history WHERE user = 'alice'") == [(5,)]
+    for s in conns:
+        s.close()
+
+
+def reply_shape(rtype, fields):
+    return rtype, sorted(t for t, _ in fields if t != T_FAILURES), get(fields, T_DECISION, True)
+
+
+@test
+def unknown_user_flood_keeps_a_bounded_log(d):
+    # 20,000 random names that do not exist, each tried as sshd would
+    # (preauth, then authfail): the answers look like a real user's, no
+    # tally row appears, and the log keeps only the newest 10,000 (+100
+    # between prunes) unknown-user failures.  The journal/stderr has all.
+    restart_with(d, "deny = 1000000\n")
+    real = [reply_shape(*d.call(login_frame(op, user="alice"))) for op in (OP_PREAUTH, OP_AUTHFAIL)]
+    rng = random.Random(7)
+    s = d.connect()
+    n = 20000
+    names = ["u%08x" % rng.getrandbits(32) for _ in range(n)]
+    for i, name in enumerate(names):
+        for op, want in zip((OP_PREAUTH, OP_AUTHFAIL), real):
+            got = reply_shape(*d.call(login_frame(op, user=name, rhost="203.0.113.9"), s))
+            assert got == want, (i, op, got, want)
+    s.close()
+    unknown = d.db("SELECT count(*) FROM events WHERE detail = 'unknown user'")[0][0]
+    assert 10000 <= unknown <= 10100, unknown
+    assert d.db("SELECT count(*) FROM lockout WHERE user != 'alice'") == [(0,)]
+    # the newest are the ones kept, and a real user's events are untouched
+    assert d.db("SELECT user FROM events ORDER BY id DESC LIMIT 1") == [(names[-1],)]
+    assert d.db("SELECT count(*) FROM events WHERE user = 'alice'") == [(1,)]
+
+
+@test
+def source_flood_keeps_bounded_tallies(d):
+    # lock_scope = user+source: one tally row per remote host.  300 hosts
+    # fail once each after one host got locked: at most 256 rows stay, and
+    # the lock is among them.
+    restart_with(d, "lock_scope = user+source\n")
+    for _ in range(3):
+        d.call(login_frame(OP_AUTHFAIL, rhost="2001:db8::1"))
+    assert d.db("SELECT locked_until > 0 FROM lockout WHERE source = '2001:db8::1'") == [(1,)]
+    s = d.connect()
+    for i in range(300):
+        d.call(login_frame(OP_AUTHFAIL, rhost="2001:db8:1::%x" % i), s)
+    s.close()
+    assert d.db("SELECT count(*) FROM lockout WHERE user = 'alice'") == [(256,)]
+    assert d.db("SELECT locked_until > 0 FROM lockout WHERE source = '2001:db8::1'") == [(1,)]
+    rtype, f = d.call(login_frame(OP_PREAUTH, rhost="2001:db8::1"))
+    assert get(f, T_DECISION, True) != 0, "the locked source is still locked"
+    assert d.db("SELECT count(*) FROM events WHERE type = 'auth_failure' AND user = 'alice'") == [(303,)]
+
+
+@test
+def a_local_user_writes_at_most_60_requests_a_minute(d):
+    # A screen locker running as alice reports her own failures: each one
+    # is an auth_failure row.  60 a minute are served; then requests that
+    # write are refused (EAGAIN) before doing anything, while reads, other
+    # uids and root go on.
+    if not ROOT:
+        return "SKIP needs root to act as another uid"
+    if int(time.time()) % 60 > 45:  # the budget is per calendar minute
+        time.sleep(61 - int(time.time()) % 60)
+
+    def loop():
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(d.sock)
+        out = []
+        for _ in range(70):
+            rtype, f = d.call(login_frame(OP_AUTHFAIL, service="xscreensaver"), s)
+            out.append(rtype if rtype == REPLY_OK else get(f, T_ERRNO, True))
+        out.append(d.call(frame(OP_STATUS), s)[0])
+        # the later pages of an export only read (its first page was counted)
+        out.append(d.call(frame(43, (57, 1), (61, 5)), s)[0])  # LOG_EXPORT, ID, UNTIL
+        out.append(get(d.call(frame(43), s)[1], T_ERRNO, True))  # a new export: counted
+        return out
+
+    out = eval(as_uid(1001, loop))
+    assert out[:60] == [REPLY_OK] * 60 and out[60:70] == [11] * 10, out  # EAGAIN
+    assert out[70] == REPLY_OK, "reads are not limited"
+    assert out[71] == REPLY_OK and out[72] == 11, out[71:]
+    assert d.db("SELECT count(*) FROM events WHERE user = 'alice' AND type = 'auth_failure'") == [(60,)]
+    assert d.db("SELECT failures FROM lockout WHERE user = 'alice'") == [(60,)]
+
+    def once():
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(d.sock)
+        return d.call(login_frame(OP_AUTHFAIL, user="bob", service="xscreensaver"), s)[0]
+
+    assert as_uid(1002, once) == repr(REPLY_OK), "another uid has its own budget"
+    for _ in range(100):
+        assert d.call(login_frame(OP_AUTHFAIL, user="bob"))[0] == REPLY_OK  # root: never limited
 
 
 @test

@@ -459,7 +459,7 @@ int cli_finish(struct cli_run *c, char *out, size_t outlen) {
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static int answer_password(int n, const struct pam_message **msg, struct pam_response **resp, void *data) {
+int harness_answer(int n, const struct pam_message **msg, struct pam_response **resp, void *data) {
         struct pam_response *r = calloc((size_t) n, sizeof(*r));
         if (!r)
                 return PAM_BUF_ERR;
@@ -471,7 +471,7 @@ static int answer_password(int n, const struct pam_message **msg, struct pam_res
 }
 
 int login(const char *service, const char *user, const char *password, const char *rhost) {
-        struct pam_conv conv = { answer_password, (void *) password };
+        struct pam_conv conv = { harness_answer, (void *) password };
         pam_handle_t *pamh = NULL;
         int r = pam_start(service, user, &conv, &pamh);
         if (r != PAM_SUCCESS)

@@ -92,6 +92,11 @@ struct cli_run {
 void cli_start(struct env *e, uid_t uid, const char *const *args, struct cli_run *ret);
 int cli_finish(struct cli_run *c, char *out, size_t outlen);
 
+struct pam_message;
+struct pam_response;
+/* A conversation function that answers every prompt with the text in data. */
+int harness_answer(int n, const struct pam_message **msg, struct pam_response **resp, void *data);
+
 /* One login through libpam with PAM_RHOST set: authenticate, then account
  * if that passed.  Returns the first failing PAM code, or PAM_SUCCESS. */
 int login(const char *service, const char *user, const char *password, const char *rhost);

@@ -21,23 +21,9 @@
 #include <time.h>
 
 #include "harness.h"
+#include "totp_enrol.h"
 
-static char secret[64];
-static size_t secret_len;
-static char backup[10][16]; /* the set printed at enrolment (or the last generate) */
-
-/* "backup_codes":["xxxxx-xxxxx",...] from the CLI's JSON. */
-static void parse_codes(const char *json) {
-        const char *p = strstr(json, "\"backup_codes\":[");
-        assert_non_null(p);
-        p += strlen("\"backup_codes\":[");
-        for (int i = 0; i < 10; i++) {
-                p = strchr(p, '"');
-                assert_non_null(p);
-                assert_int_equal(sscanf(p, "\"%11[^\"]\"", backup[i]), 1);
-                p = strchr(p + 1, '"') + 1;
-        }
-}
+static struct totp_user alice; /* her secret and backup codes */
 
 static int start(void **state) {
         int r = env_start(state);
@@ -49,30 +35,12 @@ static int start(void **state) {
         return r;
 }
 
-/* Enrol alice (root may provision another user) and confirm with step now-2. */
 static void enrol_alice(struct env *e) {
-        char out[4096], code[16];
-        const char *enroll[] = { "--json", "mfa", "enroll", "totp", "--user", "alice", NULL };
-        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), enroll), 0);
-        char *p = strstr(out, "\"secret\":\"");
-        assert_non_null(p);
-        p += strlen("\"secret\":\"");
-        p[strcspn(p, "\"")] = '\0';
-        char *bin = NULL;
-        assert_int_equal(oath_base32_decode(p, strlen(p), &bin, &secret_len), OATH_OK);
-        assert_true(secret_len <= sizeof(secret));
-        memcpy(secret, bin, secret_len);
-        free(bin);
-        assert_int_equal(oath_totp_generate(secret, secret_len, time(NULL) - 60, 30, 0, 6, code), OATH_OK);
-        const char *confirm[] = { "--json", "mfa", "confirm", code, "--user", "alice", NULL };
-        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), confirm), 0);
-        parse_codes(out);
+        totp_enrol(e, "alice", &alice);
 }
 
-/* The code for now + offset steps. */
 static const char *code_at(int offset, char buf[16]) {
-        assert_int_equal(oath_totp_generate(secret, secret_len, time(NULL) + 30 * offset, 30, 0, 6, buf), OATH_OK);
-        return buf;
+        return totp_code_at(&alice, offset, buf);
 }
 
 struct msgs {
@@ -194,9 +162,9 @@ static void test_backup_codes(void **state) {
         enrol_alice(e);
         assert_int_equal(q(e, "SELECT count(*) FROM backup_codes WHERE user = ? AND used = 0", "alice"), 10);
         /* Stored hashed: no code appears in the table. */
-        assert_int_equal(q(e, "SELECT count(*) FROM backup_codes WHERE hash = ?", backup[0]), 0);
+        assert_int_equal(q(e, "SELECT count(*) FROM backup_codes WHERE hash = ?", alice.backup[0]), 0);
         /* A backup code works where the verification code is asked, typed loosely. */
-        snprintf(upper, sizeof(upper), "%s", backup[0]);
+        snprintf(upper, sizeof(upper), "%s", alice.backup[0]);
         for (char *c = upper; *c; c++)
                 *c = (char) (*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
         login2("mfa", "alice", ALICE_PW, upper, PAM_SUCCESS, NULL);
@@ -206,22 +174,22 @@ static void test_backup_codes(void **state) {
                            NULL),
                          1);
         /* Once. */
-        login2("mfa", "alice", ALICE_PW, backup[0], PAM_AUTH_ERR, NULL);
+        login2("mfa", "alice", ALICE_PW, alice.backup[0], PAM_AUTH_ERR, NULL);
         assert_int_equal(q(e, "SELECT failures FROM lockout WHERE user = ?", "alice"), 1);
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), status), 0);
         assert_non_null(strstr(out, "\"backup_codes_left\":9"));
         /* Down to three left: the login says so. */
         for (int i = 1; i <= 5; i++)
-                login2("mfa", "alice", ALICE_PW, backup[i], PAM_SUCCESS, NULL);
-        login2("mfa", "alice", ALICE_PW, backup[6], PAM_SUCCESS, &m);
+                login2("mfa", "alice", ALICE_PW, alice.backup[i], PAM_SUCCESS, NULL);
+        login2("mfa", "alice", ALICE_PW, alice.backup[6], PAM_SUCCESS, &m);
         assert_non_null(strstr(m.info[0], "3 backup codes left"));
         /* A new set voids the old one. */
         char old[16];
-        snprintf(old, sizeof(old), "%s", backup[7]);
+        snprintf(old, sizeof(old), "%s", alice.backup[7]);
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), generate), 0);
-        parse_codes(out);
+        totp_parse_backup_codes(out, &alice);
         login2("mfa", "alice", ALICE_PW, old, PAM_AUTH_ERR, NULL);
-        login2("mfa", "alice", ALICE_PW, backup[7], PAM_SUCCESS, NULL);
+        login2("mfa", "alice", ALICE_PW, alice.backup[7], PAM_SUCCESS, NULL);
         assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'backup_codes_generated'", NULL), 2);
 }
 
