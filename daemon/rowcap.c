@@ -22,9 +22,9 @@ int limit_unknown_user_events(struct store *s) {
         static const char sql[] =
                 "WITH old AS (SELECT id, user FROM events WHERE type = 'auth_failure' AND detail = 'unknown user'"
                 "             ORDER BY id DESC LIMIT -1 OFFSET ?1)"
-                " DELETE FROM events WHERE id IN (SELECT id FROM old)"
-                "  OR (type IN ('code_refused', 'token_refused')"
-                "      AND EXISTS (SELECT 1 FROM old WHERE old.id = events.id + 1 AND old.user = events.user))";
+                " DELETE FROM events WHERE id IN (SELECT id FROM old UNION ALL"
+                "  SELECT e.id FROM old JOIN events e ON e.id = old.id - 1 AND e.user = old.user"
+                "   AND e.type IN ('code_refused', 'token_refused'))";
         if (++unknown_since_prune < UNKNOWN_PRUNE_EVERY)
                 return 0;
         sqlite3_stmt *st = store_stmt(s, sql);

@@ -136,6 +136,10 @@ static const char *const migrations[] = {
         /* 9: the security log by age: log_retention_days purges the oldest
          * events a batch at a time without scanning the table */
         "CREATE INDEX events_by_time ON events (time);",
+        /* 10: failures for unknown user names, which rowcap.c keeps to the
+         * newest UNKNOWN_EVENTS_MAX without scanning the whole log */
+        "CREATE INDEX events_unknown_user ON events (id)"
+        "  WHERE type = 'auth_failure' AND detail = 'unknown user';",
 };
 
 int store_schema_version(void) {
