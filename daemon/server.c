@@ -52,6 +52,15 @@ struct pending_reply {
 
 static void maybe_exit(struct server *s);
 
+/* Connections are edge-triggered: epoll reports a socket once when it
+ * becomes ready, instead of polling every ready socket again on each loop
+ * iteration (level-triggered, with 32 clients that was a fifth of the
+ * daemon's time).  So on_conn_io() reads until EAGAIN, and a changed
+ * event mask (epoll_ctl MOD) re-arms the edge for what is already there. */
+#define CONN_READ (EPOLLIN | EPOLLET)
+#define CONN_WRITE (EPOLLOUT | EPOLLET)
+#define CONN_HANGUP (EPOLLRDHUP | EPOLLET)
+
 static void conn_reset_request(struct conn *c) {
         if (c->body) {
                 acctsec_wipe(c->body, c->body_len);
@@ -107,7 +116,7 @@ static int conn_flush(struct conn *c) {
                         continue;
                 if (k < 0 && errno == EAGAIN) {
                         /* A client that never reads its reply loses its slot. */
-                        sd_event_source_set_io_events(c->io, EPOLLOUT);
+                        sd_event_source_set_io_events(c->io, CONN_WRITE);
                         arm_deadline(c);
                         return 0;
                 }
@@ -125,7 +134,7 @@ static int conn_flush(struct conn *c) {
                 conn_free(c);
                 return -1;
         }
-        sd_event_source_set_io_events(c->io, EPOLLIN);
+        sd_event_source_set_io_events(c->io, CONN_READ);
         arm_deadline(c);
         return 0;
 }
@@ -150,7 +159,7 @@ static int conn_queue_reply(struct conn *c, struct acctsec_frame *f) {
                 /* It may tell of writes, or show data, not yet on disk. */
                 c->held = true;
                 c->srv->nheld++;
-                sd_event_source_set_io_events(c->io, EPOLLRDHUP);
+                sd_event_source_set_io_events(c->io, CONN_HANGUP);
                 return 0;
         }
         return conn_flush(c);
@@ -181,7 +190,7 @@ static int conn_dispatch(struct conn *c) {
         conn_reset_request(c);
         if (r == HANDLE_DEFERRED && c->pending) {
                 /* Only a hang-up matters until the answer comes. */
-                sd_event_source_set_io_events(c->io, EPOLLRDHUP);
+                sd_event_source_set_io_events(c->io, CONN_HANGUP);
                 return 0;
         }
         if (r < 0)
@@ -192,6 +201,8 @@ static int conn_dispatch(struct conn *c) {
         return r;
 }
 
+/* <0: the connection was freed; 0: nothing more to read now; 1: a request
+ * was handled (its reply sent, held or deferred). */
 static int conn_read(struct conn *c) {
         for (;;) {
                 uint8_t *dst;
@@ -227,7 +238,7 @@ static int conn_read(struct conn *c) {
                 } else
                         c->body_got += (size_t) k;
                 if (c->body_got == c->body_len)
-                        return conn_dispatch(c);
+                        return conn_dispatch(c) < 0 ? -1 : 1;
         }
 }
 
@@ -238,11 +249,17 @@ static int on_conn_io(sd_event_source *src, int fd, uint32_t revents, void *user
                         conn_free(c);
                 return 0;
         }
-        if (c->out)
-                (void) conn_flush(c);
-        else if (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))
-                (void) conn_read(c);
-        return 0;
+        /* Edge-triggered: go on until the socket would block, a reply must
+         * wait (EPOLLOUT, the group commit, a child) or the connection went. */
+        for (;;) {
+                if (c->pending || c->held) /* a held reply waits for its commit */
+                        return 0;
+                if (c->out) {
+                        if (conn_flush(c) < 0 || c->out)
+                                return 0;
+                } else if (conn_read(c) <= 0)
+                        return 0;
+        }
 }
 
 static int on_conn_deadline(sd_event_source *src, uint64_t usec, void *userdata) {
@@ -291,7 +308,7 @@ static void conn_new(struct server *s, int fd) {
         s->conns = c;
         s->nconns++;
         sd_event_source_set_enabled(s->idle_src, SD_EVENT_OFF);
-        if (sd_event_add_io(s->event, &c->io, fd, EPOLLIN, on_conn_io, c) < 0 ||
+        if (sd_event_add_io(s->event, &c->io, fd, CONN_READ, on_conn_io, c) < 0 ||
             sd_event_add_time_relative(s->event, &c->timer, CLOCK_MONOTONIC, deadline_usec(s), 0,
                                        on_conn_deadline, c) < 0)
                 conn_free(c);

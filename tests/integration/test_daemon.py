@@ -228,6 +228,25 @@ def ping_and_several_requests_on_one_connection(d):
     s.close()
 
 
+@test
+def pipelined_requests_are_all_answered(d):
+    # Connections are edge-triggered: frames that arrive together (and a
+    # write among reads, whose reply waits for the group commit) must all
+    # be answered, in order, without the client sending anything more.
+    s = d.connect()
+    fail = login_frame(OP_AUTHFAIL, user="bob")
+    batch = frame(OP_PING) + fail + frame(OP_PING) * 50 + fail * 2 + login_frame(OP_PREAUTH, user="bob")
+    s.sendall(batch)
+    replies = [read_reply(s) for _ in range(55)]
+    assert all(rtype == REPLY_OK for rtype, _ in replies), replies
+    # In order: the third failure locks, and the check after it sees the lock.
+    assert [get(f, T_DECISION, True) for _, f in (replies[1], *replies[52:55])] == [0, 0, 1, 1], replies[52:]
+    s.shutdown(socket.SHUT_WR)
+    assert s.recv(1) == b"", "nothing more, and the daemon closes after the client"
+    s.close()
+    assert d.db("SELECT failures FROM lockout WHERE user = 'bob'") == [(3,)]
+
+
 def expect_error_and_close(d, data, errno_):
     s = d.connect()
     s.sendall(data)
