@@ -112,7 +112,7 @@ struct reply {
 
 struct inject {
         unsigned at; /* the Nth wrapped call in the input fails; 0: none */
-        int err;     /* errno, 0 (a failure that leaves errno alone), or FAULT_SHORT */
+        int err;     /* errno, 0 (a failure with errno 0), or FAULT_SHORT */
 };
 
 struct input {
@@ -324,8 +324,8 @@ static bool is_transport(int e) {
         return e == ENOENT || e == ECONNREFUSED || e == ECONNRESET || e == EPIPE || e == ETIMEDOUT || e == EAGAIN;
 }
 
-/* 0: run the real call; otherwise the failure to fake (an errno, 0 for
- * "failed with errno untouched", or FAULT_SHORT). -2: no fault. */
+/* -2: no fault, run the real call; otherwise the failure to fake: an
+ * errno, 0 ("failed" with errno 0), or FAULT_SHORT. */
 static int fault(enum call_class cls, const char *name) {
         if (!inj.active)
                 return -2;
@@ -341,6 +341,9 @@ static int fault(enum call_class cls, const char *name) {
                 /* What the module is expected to retry or tolerate. */
                 bool soft = e == FAULT_SHORT || cls == C_PROMPT || (e == EINTR && (cls == C_IO || cls == C_POLL)) ||
                             (e == EAGAIN && cls == C_IO);
+                if (getenv("FUZZ_PAM_LOG"))
+                        fprintf(stderr, "fuzz_pam: call %u (%s) fails: %s%s\n", inj.calls, name,
+                                e == FAULT_SHORT ? "short" : strerror(e), soft ? " (soft)" : "");
                 if (!soft) {
                         inj.hard = true;
                         inj.what = name;
@@ -354,11 +357,11 @@ static int fault(enum call_class cls, const char *name) {
         return -2;
 }
 
-#define FAIL_WITH(e, ret)             \
-        do {                          \
-                if ((e) > 0)          \
-                        errno = (e);  \
-                return (ret);         \
+/* errno 0 too: a stale errno would be a failure no kernel produces. */
+#define FAIL_WITH(e, ret)                     \
+        do {                                  \
+                errno = (e) > 0 ? (e) : 0;    \
+                return (ret);                 \
         } while (0)
 
 void *fuzz_malloc(size_t n);
@@ -1053,6 +1056,14 @@ int fuzz_pam_dispatch(int which, pam_handle_t *pamh, int flags, int argc, const 
         (void) argc;
         (void) argv; /* the service file has none: they come from the input */
         describe(&c, mod_argc, mod_argv);
+        if (getenv("FUZZ_PAM_LOG")) {
+                fprintf(stderr, "fuzz_pam: %s user=%s rhost=%s flags=%#x inject=%d fake=%d argv:", call_name(&c),
+                        cur_in->user ? cur_in->user : "(asked)", cur_in->rhost ? cur_in->rhost : "(none)", flags,
+                        cur_in->ninject, cur_in->fake);
+                for (int i = 0; i < mod_argc; i++)
+                        fprintf(stderr, " [%s]", mod_argv[i]);
+                fprintf(stderr, "\n");
+        }
         c.first = wait_idle();
         inj.hard = inj.transport = inj.other = false;
         inj.what = NULL;
