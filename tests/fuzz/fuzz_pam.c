@@ -25,7 +25,8 @@
  *   - with the real daemon, users set up to be refused are refused (carol
  *     locked, bob disabled, dave without the second factor mfa=required asks);
  *   - authfail never passes;
- *   - no message to the user carries a control character;
+ *   - no message to the user carries a control character, nor does the
+ *     host, tty or SSH key line the module sends to the daemon;
  *   - no fd leaked, no signal disposition or mask changed, the fake daemon
  *     is left idle (no connection left open), and ASan/LSan/UBSan.
  * See doc/fuzzing.md.
@@ -126,6 +127,7 @@ struct input {
         const char *argv[ARGS_MAX + 3];
         char raw_args[ARGS_MAX][RAW_MAX + 1];
         char raw_user[RAW_MAX + 1], raw_rhost[RAW_MAX + 1];
+        char auth_info[RAW_MAX + 64]; /* sshd's SSH_AUTH_INFO_0 in the PAM environment, or "" */
         int nanswers;
         const char *answers[ANSWERS_MAX];
         char raw_answers[ANSWERS_MAX][RAW_MAX + 1];
@@ -289,6 +291,10 @@ static void parse_input(const uint8_t *data, size_t size, struct input *in) {
         in->flags = (f & 1 ? PAM_SILENT : 0) | (f & 2 ? PAM_DISALLOW_NULL_AUTHTOK : 0) |
                     (f & 4 ? PAM_CHANGE_EXPIRED_AUTHTOK : 0);
         in->conv_fails = f & 8;
+        if (f & 16) {
+                char raw[RAW_MAX + 1];
+                snprintf(in->auth_info, sizeof(in->auth_info), "SSH_AUTH_INFO_0=publickey %s", take_raw(&c, raw));
+        }
         int nargs = take(&c) % (ARGS_MAX + 1);
         for (int i = 0; i < nargs; i++)
                 in->argv[in->argc++] = pick(&c, arg_menu, MENU(arg_menu), in->raw_args[i]);
@@ -637,6 +643,13 @@ static int read_request(int fd) {
                 return -1;
         if (acctsec_msg_parse(&m, type, body, len) < 0 || m.nfields == 0 || m.f[0].tag != ACCTSEC_TAG_USER)
                 die("the module sent a malformed %s request", acctsec_op_name(type));
+        /* What the client side controls is made printable before it is sent. */
+        for (size_t i = 0; i < m.nfields; i++) {
+                uint8_t t = m.f[i].tag;
+                if ((t == ACCTSEC_TAG_RHOST || t == ACCTSEC_TAG_TTY || t == ACCTSEC_TAG_AUTH_INFO) &&
+                    !acctsec_field_is_string(&m.f[i]))
+                        die("the module sent a control character in field %u of %s", t, acctsec_op_name(type));
+        }
         acctsec_msg_wipe(&m);
         return type;
 }
@@ -1096,6 +1109,8 @@ static int transaction(const struct input *in) {
                 die("pam_start_confdir: %d", r);
         (void) pam_set_item(pamh, PAM_FAIL_DELAY, (const void *) no_delay);
         (void) pam_set_item(pamh, PAM_TTY, "pts/7");
+        if (in->auth_info[0])
+                (void) pam_putenv(pamh, in->auth_info);
         int auth_flags = in->flags & (PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
         switch (in->entry) {
         case E_ACCOUNT:

@@ -28,7 +28,7 @@ TAGS = ["DECISION", "MFA", "MESSAGE", "ERRNO", "LOCKED_UNTIL", "ATTEMPT", "SENT"
         "SESSION", "WAIT"]
 U64 = [0, 1, 2, 3, 4, 5, 6, 2**64 - 1, 2**64 - 2, 1700000000, 253402300800, 2**62, 0x7fffffff]
 
-FLAG_SILENT, FLAG_DISALLOW_NULL, FLAG_CHANGE_EXPIRED, FLAG_CONV_FAILS = 1, 2, 4, 8
+FLAG_SILENT, FLAG_DISALLOW_NULL, FLAG_CHANGE_EXPIRED, FLAG_CONV_FAILS, FLAG_AUTH_INFO = 1, 2, 4, 8, 16
 
 
 def raw(s):
@@ -70,11 +70,14 @@ def cut(at, *fields):
     return bytes([3, 0, len(fields)]) + b"".join(fields) + struct.pack(">H", at)
 
 
-def seed(entry, fake, user="alice", rhost=None, flags=0, args=(), answers=(), inject=(), replies=()):
+def seed(entry, fake, user="alice", rhost=None, flags=0, args=(), answers=(), inject=(), replies=(), auth_info=None):
     out = bytes([ENTRIES.index(entry) << 1 | (1 if fake else 0)])
     out += bytes([USERS.index(user)]) if user in USERS else bytes([8]) + raw(user)
     out += bytes([RHOSTS.index(rhost)]) if rhost in RHOSTS else bytes([5]) + raw(rhost)
-    out += bytes([flags, len(args)]) + b"".join(pick(ARGS, a) for a in args)
+    if auth_info is not None:  # SSH_AUTH_INFO_0 = "publickey " + this
+        flags |= FLAG_AUTH_INFO
+    out += bytes([flags]) + (raw(auth_info) if auth_info is not None else b"")
+    out += bytes([len(args)]) + b"".join(pick(ARGS, a) for a in args)
     out += bytes([len(answers)]) + b"".join(pick(ANSWERS, a) for a in answers)
     out += bytes([len(inject)]) + b"".join(bytes([at, ERRNOS.index(e)]) for at, e in inject)
     if fake:
@@ -96,7 +99,8 @@ SEEDS = {
     "real_account_bob": seed("account", False, user="bob"),
     "real_password": seed("password", False, answers=["New-Password-42!", "New-Password-42!"]),
     "real_commit": seed("commit", False),
-    "real_session": seed("session_both", False, user="root", rhost="2001:db8::1"),
+    "real_session": seed("session_both", False, user="root", rhost="2001:db8::1",
+                         auth_info="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoq"),
     "real_ask_user": seed("preauth", False, user=None, answers=["alice"]),
     "real_inject_calloc": seed("account", False, inject=[(7, "ENOMEM")]),
     "real_inject_recv": seed("preauth", False, inject=[(12, "EINTR"), (13, "ECONNRESET")]),
@@ -132,7 +136,8 @@ SEEDS = {
                                    frame(ALLOW)]),
     "fake_password_retry": seed("password", True, args=["retry=3"], answers=["a", "b", "c", "c"],
                                 replies=[frame(ALLOW), frame(field("DECISION", 4), field("MESSAGE", "too short"))]),
-    "fake_session": seed("session_both", True, user="root", replies=[frame(ALLOW, field("SESSION", 42))]),
+    "fake_session": seed("session_both", True, user="root", replies=[frame(ALLOW, field("SESSION", 42))],
+                         auth_info="x\npassword\npublickey ssh-rsa AAAA\x1b[2J"),
     "fake_bad_args": seed("preauth", True, args=["no_such_key=1"]),
     "fake_inject_short": seed("mfa", True, answers=["123456"], inject=[(10, "short"), (12, "EAGAIN")],
                               replies=[frame(ALLOW, field("MFA", 1)), frame(ALLOW)]),
