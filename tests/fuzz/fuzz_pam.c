@@ -9,7 +9,7 @@
  *     per process on a temp socket and state dir, or
  *   - a fake daemon: a thread of this process on another socket that reads
  *     each request and answers with replies taken from the input (well-formed
- *     frames with chosen fields, raw bytes, a cut frame, or nothing),
+ *     frames with chosen fields, raw bytes, a cut frame, nothing, or a hang),
  *
  * with the Nth call to malloc/calloc/realloc/strdup, socket/connect/send/
  * recv/poll/getsockopt/lstat, open/fstat/read or pam_get_user/
@@ -108,6 +108,7 @@ struct reply {
         enum reply_kind kind;
         size_t len;  /* bytes in buf */
         size_t send; /* bytes the fake daemon sends before it closes */
+        bool hang;   /* R_CLOSE: wait for the module to give up first (see hang_allowed) */
         uint8_t buf[REPLY_BUF];
 };
 
@@ -268,6 +269,7 @@ static void take_reply(struct cursor *c, struct reply *r) {
                 break;
         }
         case R_CLOSE:
+                r->hang = take(c) & 1;
                 break;
         }
         r->send = r->len;
@@ -654,6 +656,25 @@ static int read_request(int fd) {
         return type;
 }
 
+/* A hung daemon, only where the module's deadline is short: the last
+ * timeout= argument is 50 ms and the request is not one with a longer wait
+ * (mail, password hashing). */
+static bool hang_allowed(const struct input *in, int op) {
+        const char *t = NULL;
+        for (int i = 0; i < in->argc; i++)
+                if (strncmp(in->argv[i], "timeout=", 8) == 0)
+                        t = in->argv[i];
+        return t && strcmp(t, "timeout=50") == 0 && op != ACCTSEC_OP_CODE_SEND &&
+               op != ACCTSEC_OP_PASSWORD_CHECK && op != ACCTSEC_OP_PASSWORD_COMMIT;
+}
+
+static void hang(int fd) {
+        uint8_t b[256];
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        while (poll(&p, 1, 5000) > 0 && recv(fd, b, sizeof(b), 0) > 0)
+                ;
+}
+
 static void serve(int fd, unsigned index) {
         struct record rec = { .op = read_request(fd), .reply = -1 };
         pthread_mutex_lock(&lock);
@@ -663,6 +684,8 @@ static void serve(int fd, unsigned index) {
                 rec.reply = (int) (index % (unsigned) in->nreplies);
                 const struct reply *r = &in->replies[rec.reply];
                 rec.sent = write_full(fd, r->buf, r->send) && r->send == r->len;
+                if (r->kind == R_CLOSE && r->hang && hang_allowed(in, rec.op))
+                        hang(fd);
         }
         if (index < RECORDS_MAX)
                 records[index] = rec;

@@ -58,8 +58,9 @@ def frame(*fields, error=False):
     return bytes([0, 2 if error else 0, len(fields)]) + b"".join(fields)
 
 
-def close():
-    return bytes([2])
+def close(hang=False):
+    """Close at once, or (hang) wait for the module to time out first."""
+    return bytes([2, 1 if hang else 0])
 
 
 def raw_reply(data):
@@ -131,6 +132,8 @@ SEEDS = {
     "fake_close": seed("authsucc", True, replies=[close()]),
     "fake_cut": seed("account", True, replies=[cut(9, ALLOW)]),
     "fake_failmode_open": seed("preauth", True, args=["failmode=open"], replies=[close()]),
+    "fake_hang": seed("account", True, args=["timeout=50"], replies=[close(hang=True)]),
+    "fake_hang_open": seed("mfa", True, args=["timeout=50", "failmode=open"], replies=[close(hang=True)]),
     "fake_password": seed("password", True, answers=["New-Password-42!", "New-Password-42!"],
                           replies=[frame(ALLOW, field("MESSAGE", "At least 12 characters.")), frame(ALLOW),
                                    frame(ALLOW)]),
