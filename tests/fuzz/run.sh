@@ -97,12 +97,21 @@ build_pam() {
                 -Wl,--export-dynamic-symbol=fuzz_pam_dispatch -lpam -lpthread -ldl $sodium
 }
 
-ntargets=$(echo $targets | wc -w)
+build_one() {
+        if [ "$1" = fuzz_pam ]; then
+                build_pam
+                return
+        fi
+        # shellcheck disable=SC2086,SC2046
+        "$cc" -g -O1 $san -I common -I cli -I "$inc" -o "$work/$1" "tests/fuzz/$1.c" $(sources_for "$1") $sodium
+}
+
+ntargets=$(echo "$targets" | wc -w)
 echo "1..$ntargets"
 failed=0
 for t in $targets; do
         log=$work/$t.log
-        srcs=$(sources_for "$t") || { echo "not ok - $t # unknown target"; failed=1; continue; }
+        sources_for "$t" >/dev/null || { echo "not ok - $t # unknown target"; failed=1; continue; }
         run_env=
         if [ "$t" = fuzz_pam ]; then
                 if ! echo '#include <security/pam_modules.h>' | "$cc" -E - >/dev/null 2>&1; then
@@ -112,14 +121,7 @@ for t in $targets; do
                 # without a build directory (or as non-root) only the fake daemon is used
                 [ -n "$build_dir" ] && run_env="FUZZ_PAM_BUILD=$build_dir"
         fi
-        if [ "$t" = fuzz_pam ]; then
-                build_pam >"$work/$t.build.log" 2>&1
-        else
-                # shellcheck disable=SC2086
-                "$cc" -g -O1 $san -I common -I cli -I "$inc" -o "$work/$t" "tests/fuzz/$t.c" $srcs $sodium \
-                        >"$work/$t.build.log" 2>&1
-        fi
-        if [ $? -ne 0 ]; then
+        if ! build_one "$t" >"$work/$t.build.log" 2>&1; then
                 sed 's/^/# /' "$work/$t.build.log"
                 echo "not ok - $t # build failed"
                 failed=1
