@@ -138,8 +138,8 @@ static const char *const migrations[] = {
         "CREATE INDEX events_by_time ON events (time);",
         /* 10: failures for unknown user names, which rowcap.c keeps to the
          * newest UNKNOWN_EVENTS_MAX without scanning the whole log */
-        "CREATE INDEX events_unknown_user ON events (id)"
-        "  WHERE type = 'auth_failure' AND detail = 'unknown user';",
+        ("CREATE INDEX events_unknown_user ON events (id)"
+         "  WHERE type = 'auth_failure' AND detail = 'unknown user';"),
 };
 
 int store_schema_version(void) {

@@ -424,8 +424,13 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
                 tell_locked(pamh, &a, &x->reply);
                 return PAM_PERM_DENIED;
         }
-        /* login, su and sshd then make the user change it (pam_chauthtok). */
-        (void) acctsec_msg_u64(&x->reply, ACCTSEC_TAG_MUST_CHANGE, &must_change);
+        /* login, su and sshd then make the user change it (pam_chauthtok).
+         * A malformed field is a broken reply, not "no forced change". */
+        r = acctsec_msg_u64(&x->reply, ACCTSEC_TAG_MUST_CHANGE, &must_change);
+        if (r < 0 && r != -ENOENT) {
+                pam_syslog(pamh, LOG_ERR, "acctsecd: malformed reply to account for %s; denying", user);
+                return PAM_SERVICE_ERR;
+        }
         if (must_change) {
                 if (!a.conf.silent)
                         pam_error(pamh, must_change == 2 ? "Your password has expired: you are required to change it now."

@@ -8,7 +8,7 @@
 # BUILD_DIR: a configured build directory whose config.h to use; without it a
 # trivial config.h is generated (common/ only needs the file to exist).
 # Environment: FUZZ_SECONDS (per target, default 30), FUZZ_CC (default clang),
-# FUZZ_TARGETS (default "fuzz_conf fuzz_proto fuzz_pwpolicy fuzz_token fuzz_cidr fuzz_export"),
+# FUZZ_TARGETS (default "fuzz_conf fuzz_proto fuzz_pwpolicy fuzz_token fuzz_cidr fuzz_export fuzz_pam"),
 # FUZZ_KEEP=1 to keep the work directory (binaries, logs, grown corpus) even
 # when everything passed.
 #
@@ -32,7 +32,7 @@ cd "$top" || exit 2
 
 seconds=${FUZZ_SECONDS:-30}
 cc=${FUZZ_CC:-clang}
-targets=${FUZZ_TARGETS:-fuzz_conf fuzz_proto fuzz_pwpolicy fuzz_token fuzz_cidr fuzz_export}
+targets=${FUZZ_TARGETS:-fuzz_conf fuzz_proto fuzz_pwpolicy fuzz_token fuzz_cidr fuzz_export fuzz_pam}
 
 case $seconds in
 ''|*[!0-9]*) echo "run.sh: FUZZ_SECONDS must be a whole number" >&2; exit 2 ;;
@@ -58,6 +58,7 @@ EOH
 fi
 
 sodium=$(pkg-config --cflags --libs libsodium 2>/dev/null) || sodium=-lsodium
+sodium_cflags=$(pkg-config --cflags libsodium 2>/dev/null)
 
 sources_for() {
         case $1 in
@@ -67,19 +68,60 @@ sources_for() {
         fuzz_token) echo common/token.c common/secret.c ;;
         fuzz_cidr) echo common/cidr.c ;;
         fuzz_export) echo cli/export_format.c ;;
+        fuzz_pam) echo pam_module/pam_acctsec.c pam_module/args.c common/client.c common/proto.c common/conf.c \
+                common/conf_file.c common/cidr.c common/pamerr.c common/secret.c common/token.c ;;
         *) return 1 ;;
         esac
 }
 
-ntargets=$(echo $targets | wc -w)
+san="-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
+
+# fuzz_pam: the module's and common/'s sources are compiled apart, with
+# fuzz_pam_inject.h renaming the calls whose failures it injects; libpam
+# loads fuzz_pam_shim.so, which calls back into the binary (hence the
+# exported fuzz_pam_dispatch).  It drives a real acctsecd from BUILD_DIR
+# when there is one and we are root, else only its fake daemon.
+build_pam() {
+        local o objs=
+        for s in $(sources_for fuzz_pam); do
+                o=$work/obj/$(basename "$s" .c).o
+                mkdir -p "$work/obj"
+                # shellcheck disable=SC2086
+                "$cc" -g -O1 ${san/fuzzer,/fuzzer-no-link,} -include tests/fuzz/fuzz_pam_inject.h \
+                        -I common -I pam_module -I "$inc" $sodium_cflags -c -o "$o" "$s" || return 1
+                objs="$objs $o"
+        done
+        "$cc" -g -O2 -fPIC -shared -o "$work/fuzz_pam_shim.so" tests/fuzz/fuzz_pam_shim.c || return 1
+        # shellcheck disable=SC2086
+        "$cc" -g -O1 $san -I common -I pam_module -I "$inc" -o "$work/fuzz_pam" tests/fuzz/fuzz_pam.c $objs \
+                -Wl,--export-dynamic-symbol=fuzz_pam_dispatch -lpam -lpthread -ldl $sodium
+}
+
+build_one() {
+        if [ "$1" = fuzz_pam ]; then
+                build_pam
+                return
+        fi
+        # shellcheck disable=SC2086,SC2046
+        "$cc" -g -O1 $san -I common -I cli -I "$inc" -o "$work/$1" "tests/fuzz/$1.c" $(sources_for "$1") $sodium
+}
+
+ntargets=$(echo "$targets" | wc -w)
 echo "1..$ntargets"
 failed=0
 for t in $targets; do
         log=$work/$t.log
-        srcs=$(sources_for "$t") || { echo "not ok - $t # unknown target"; failed=1; continue; }
-        # shellcheck disable=SC2086
-        if ! "$cc" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-                -I common -I cli -I "$inc" -o "$work/$t" "tests/fuzz/$t.c" $srcs $sodium >"$work/$t.build.log" 2>&1; then
+        sources_for "$t" >/dev/null || { echo "not ok - $t # unknown target"; failed=1; continue; }
+        run_env=
+        if [ "$t" = fuzz_pam ]; then
+                if ! echo '#include <security/pam_modules.h>' | "$cc" -E - >/dev/null 2>&1; then
+                        echo "ok - $t # SKIP libpam headers not found (Debian: libpam0g-dev)"
+                        continue
+                fi
+                # without a build directory (or as non-root) only the fake daemon is used
+                [ -n "$build_dir" ] && run_env="FUZZ_PAM_BUILD=$build_dir"
+        fi
+        if ! build_one "$t" >"$work/$t.build.log" 2>&1; then
                 sed 's/^/# /' "$work/$t.build.log"
                 echo "not ok - $t # build failed"
                 failed=1
@@ -89,7 +131,8 @@ for t in $targets; do
         corpus=$work/corpus/$t
         mkdir -p "$corpus" "$work/artifacts"
         start=$(date +%s)
-        "$work/$t" -max_total_time="$seconds" -max_len=70000 -timeout=25 -print_final_stats=1 \
+        # shellcheck disable=SC2086
+        env $run_env "$work/$t" -max_total_time="$seconds" -max_len=70000 -timeout=25 -print_final_stats=1 \
                 -artifact_prefix="$work/artifacts/$t-" "$corpus" "tests/fuzz/corpus/${t#fuzz_}" >"$log" 2>&1
         rc=$?
         elapsed=$(( $(date +%s) - start ))
