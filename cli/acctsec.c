@@ -49,7 +49,10 @@ static void usage(FILE *f) {
               "  notify on|off|status [--user NAME]  mail on a login from a new source\n"
               "  log show [--user NAME | --all] [--since T] [--type T] [--limit N]  the newest events\n"
               "  log export [--user NAME | --all] [--since T] [--type T] --format json|csv [--output FILE]\n"
-              "                                every matching event, oldest first\n\n"
+              "                                every matching event, oldest first\n"
+              "  doctor [--pam-dir DIR | --pam-file FILE] [--sshd-config FILE] [--config FILE]\n"
+              "                                check the PAM stacks, sshd, the daemon and lock-out risks;\n"
+              "                                exit 1 when a problem is found\n\n"
               "Options:\n"
               "  --socket PATH   the acctsecd socket (default: socket= in " ACCTSEC_DEFAULT_CONF ",\n"
               "                  else " ACCTSEC_DEFAULT_SOCKET ")\n"
@@ -324,6 +327,7 @@ static const struct command {
         { "notify", "status", 0, cmd_notify },
         { "log", "show", 0, cmd_log_show },
         { "log", "export", 0, cmd_log_export },
+        { "doctor", NULL, 0, cmd_doctor },
 };
 
 /* The socket named in the config file, if it names one and is readable. */
@@ -336,7 +340,8 @@ static void default_socket(struct cli *c) {
 
 static int parse_options(struct cli *c, int argc, char **argv) {
         enum { ARG_SOCKET = 256, ARG_JSON, ARG_USER, ARG_VERSION, ARG_OFF, ARG_MAIL, ARG_NAME, ARG_EXPIRES, ARG_SERVICES,
-               ARG_ALL, ARG_ALL_OTHERS, ARG_SINCE, ARG_TYPE, ARG_LIMIT, ARG_FORMAT, ARG_OUTPUT };
+               ARG_ALL, ARG_ALL_OTHERS, ARG_SINCE, ARG_TYPE, ARG_LIMIT, ARG_FORMAT, ARG_OUTPUT,
+               ARG_PAM_DIR, ARG_PAM_FILE, ARG_SSHD_CONFIG, ARG_CONFIG };
         static const struct option longopts[] = {
                 { "socket", required_argument, NULL, ARG_SOCKET }, { "json", no_argument, NULL, ARG_JSON },
                 { "user", required_argument, NULL, ARG_USER },     { "help", no_argument, NULL, 'h' },
@@ -352,6 +357,10 @@ static int parse_options(struct cli *c, int argc, char **argv) {
                 { "limit", required_argument, NULL, ARG_LIMIT },
                 { "format", required_argument, NULL, ARG_FORMAT },
                 { "output", required_argument, NULL, ARG_OUTPUT },
+                { "pam-dir", required_argument, NULL, ARG_PAM_DIR },
+                { "pam-file", required_argument, NULL, ARG_PAM_FILE },
+                { "sshd-config", required_argument, NULL, ARG_SSHD_CONFIG },
+                { "config", required_argument, NULL, ARG_CONFIG },
                 {},
         };
         int o;
@@ -405,6 +414,18 @@ static int parse_options(struct cli *c, int argc, char **argv) {
                         break;
                 case ARG_OUTPUT:
                         c->output = optarg;
+                        break;
+                case ARG_PAM_DIR:
+                        c->pam_dir = optarg;
+                        break;
+                case ARG_PAM_FILE:
+                        c->pam_file = optarg;
+                        break;
+                case ARG_SSHD_CONFIG:
+                        c->sshd_config = optarg;
+                        break;
+                case ARG_CONFIG:
+                        c->conf_file = optarg;
                         break;
                 case 'h':
                         usage(stdout);

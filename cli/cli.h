@@ -22,6 +22,7 @@ struct cli {
         bool all;        /* session list, log show/export: every user's */
         bool all_others; /* session terminate */
         const char *since, *type, *limit, *format, *output; /* log show/export */
+        const char *pam_dir, *pam_file, *sshd_config, *conf_file; /* doctor */
         const char *verb;
         char **args; /* the command's own positional arguments */
         struct acctsec_frame req;
@@ -64,3 +65,5 @@ int cmd_notify(struct cli *c);
 const char *notify_state_text(uint64_t v);
 int cmd_log_show(struct cli *c);
 int cmd_log_export(struct cli *c);
+/* Exit 1 when it found a problem. */
+int cmd_doctor(struct cli *c);

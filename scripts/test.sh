@@ -72,6 +72,7 @@ suites() {
         [ -x "$t" ] && [ -f "$t" ] && tap "$p$(basename "$t")" "$t"
     done
     ACCTSEC_BUILD_DIR=$b tap "${p}daemon_integration" python3 "$top/tests/integration/test_daemon.py"
+    ACCTSEC_BUILD_DIR=$b tap "${p}doctor" python3 "$top/tests/integration/test_doctor.py"
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_lockout" "$b/tests/pam/test_pam_lockout"
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_concurrency" "$b/tests/pam/test_pam_concurrency"
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_mfa" "$b/tests/pam/test_pam_mfa"

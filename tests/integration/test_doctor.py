@@ -1,0 +1,386 @@
+#!/usr/bin/env python3
+"""acctsec doctor against pam.d directories, sshd_config files and sockets
+written by the test; a real acctsecd for the daemon check.  Needs no root.
+Prints TAP.  Needs ACCTSEC_BUILD_DIR."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_daemon import Daemon  # noqa: E402  (the same nss_wrapper start)
+
+BUILD = os.environ.get("ACCTSEC_BUILD_DIR") or sys.exit("set ACCTSEC_BUILD_DIR")
+CLI = os.path.join(BUILD, "acctsec")
+
+GOOD_AUTH = """\
+auth  requisite                  pam_acctsec.so preauth
+auth  [success=1 default=ignore] pam_unix.so nullok
+auth  [default=die]              pam_acctsec.so authfail
+auth  requisite                  pam_acctsec.so mfa
+"""
+GOOD_ACCOUNT = "account  required  pam_acctsec.so\naccount required pam_unix.so\n"
+GOOD_PASSWORD = """\
+password requisite pam_acctsec.so
+password [success=1 default=ignore] pam_unix.so use_authtok yescrypt
+password requisite pam_deny.so
+password optional  pam_acctsec.so commit
+"""
+GOOD_SESSION = "session  optional  pam_acctsec.so\nsession required pam_unix.so\n"
+GOOD = GOOD_AUTH + GOOD_ACCOUNT + GOOD_PASSWORD + GOOD_SESSION
+GOOD_SSHD = "UsePAM yes\nKbdInteractiveAuthentication yes\nAuthenticationMethods publickey,keyboard-interactive\n"
+
+
+class Env:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="acctsec-doctor.")
+        self.pam = os.path.join(self.dir, "pam.d")
+        os.mkdir(self.pam)
+        self.sshd = os.path.join(self.dir, "sshd_config")
+        self.conf = os.path.join(self.dir, "acctsec.conf")
+        self.write(self.sshd, GOOD_SSHD)
+        self.write(self.conf, "")
+        self.socket = os.path.join(self.dir, "no-daemon.sock")
+
+    def write(self, path, text):
+        with open(path, "w") as f:
+            f.write(text)
+
+    def service(self, name, text):
+        self.write(os.path.join(self.pam, name), text)
+
+    def run(self, *extra, json_out=False, socket=None, pam=True):
+        argv = [CLI, "--socket", socket or self.socket, "--config", self.conf, "--sshd-config", self.sshd]
+        if json_out:
+            argv.append("--json")
+        argv += ["doctor"]
+        if pam:
+            argv += ["--pam-dir", self.pam]
+        argv += list(extra)
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        return p.returncode, p.stdout, p.stderr
+
+    def findings(self, *extra, socket=None):
+        rc, out, err = self.run(*extra, json_out=True, socket=socket)
+        return rc, json.loads(out)
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def problems(doc, area=None):
+    return [f for f in doc["findings"] if f["severity"] == "problem" and (area is None or area in f["where"] or
+                                                                          area in f["message"])]
+
+
+def pam_problems(doc):
+    """Problems outside the daemon check (the env has no daemon)."""
+    return [f for f in doc["findings"] if f["severity"] == "problem" and f["check"] != "daemon"]
+
+
+def one(doc, check, severity="problem"):
+    hits = [f for f in doc["findings"] if f["check"] == check and f["severity"] == severity]
+    assert len(hits) >= 1, (check, severity, json.dumps(doc, indent=1))
+    return hits[0]
+
+
+def test_good_stack(e):
+    e.service("sshd", GOOD)
+    rc, doc = e.findings()
+    assert pam_problems(doc) == [], pam_problems(doc)
+    assert not [f for f in doc["findings"] if f["severity"] == "warning" and f["check"].startswith(("auth", "pass"))]
+    for check in ("auth-preauth", "auth-authfail", "auth-mfa", "account", "password-order", "options",
+                  "sshd-usepam", "sshd-kbdint", "sshd-methods"):
+        one(doc, check, "ok")
+    # without a daemon the socket check is the only problem
+    assert rc == 1 and [f["check"] for f in problems(doc)] == ["daemon"], doc
+
+
+def test_good_stack_with_daemon(e):
+    e.service("sshd", GOOD)
+    d = Daemon()
+    try:
+        rc, out, err = e.run(socket=d.sock)
+        assert rc == 0, (rc, out, err)
+        assert "problem " not in out, out
+        assert "ok       acctsecd answers" in out, out
+        assert "0 problem(s)" in out, out
+    finally:
+        d.cleanup()
+
+
+def test_no_daemon(e):
+    e.service("sshd", GOOD)
+    rc, out, err = e.run()
+    assert rc == 1, (rc, out)
+    assert "problem  no socket at " + e.socket in out, out
+    assert "fix: systemctl enable --now acctsecd.socket" in out, out
+
+
+def test_socket_not_answering(e):
+    import socket
+    e.service("sshd", GOOD)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(e.socket)  # bound, never listening: refused
+    try:
+        rc, doc = e.findings()
+        f = one(doc, "daemon")
+        assert "does not answer" in f["message"], f
+        assert f["fix"] == "systemctl enable --now acctsecd.socket"
+    finally:
+        s.close()
+
+
+def test_preauth_after_unix(e):
+    e.service("sshd", """\
+auth  [success=1 default=ignore] pam_unix.so nullok
+auth  requisite                  pam_acctsec.so preauth
+auth  [default=die]              pam_acctsec.so authfail
+auth  requisite                  pam_acctsec.so mfa
+""" + GOOD_ACCOUNT)
+    rc, doc = e.findings()
+    assert rc == 1
+    f = [f for f in pam_problems(doc) if "preauth comes after the password module pam_unix.so" in f["message"]]
+    assert f, doc
+    assert f[0]["fix"] == 'move "auth requisite pam_acctsec.so preauth" above "pam_unix.so"', f
+    assert f[0]["where"].endswith("/sshd:2"), f
+
+
+def test_missing_account(e):
+    e.service("sshd", GOOD_AUTH + "account required pam_unix.so\n")
+    rc, doc = e.findings()
+    assert rc == 1
+    f = one(doc, "account")
+    assert "public-key logins skip auth" in f["message"], f
+    assert f["fix"] == "account required pam_acctsec.so", f
+
+
+def test_sufficient_before_mfa(e):
+    e.service("sshd", """\
+auth  requisite                  pam_acctsec.so preauth
+auth  sufficient                 pam_unix.so nullok
+auth  [default=die]              pam_acctsec.so authfail
+auth  requisite                  pam_acctsec.so mfa
+""" + GOOD_ACCOUNT)
+    rc, doc = e.findings()
+    assert rc == 1
+    f = one(doc, "auth-skip-mfa")
+    assert '"auth sufficient pam_unix.so nullok" ends the stack on success before "pam_acctsec.so mfa"' in \
+        f["message"], f
+    assert "the second factor is never asked" in f["message"]
+    assert "[success=1 default=ignore] pam_unix.so" in f["fix"], f
+    assert f["where"].endswith("/sshd:2"), f
+
+
+def test_wrong_skip_count(e):
+    e.service("sshd", """\
+auth  requisite                  pam_acctsec.so preauth
+auth  [success=2 default=ignore] pam_unix.so nullok
+auth  [default=die]              pam_acctsec.so authfail
+auth  requisite                  pam_acctsec.so mfa
+auth  required                   pam_permit.so
+""" + GOOD_ACCOUNT)
+    rc, doc = e.findings()
+    assert rc == 1
+    f = one(doc, "auth-skip-count")
+    assert 'success=2 on pam_unix.so lands on "auth required pam_permit.so"' in f["message"], f
+    assert "auth [success=1 default=ignore] pam_unix.so" in f["fix"], f
+    # the jump also skips the second factor
+    one(doc, "auth-skip-mfa")
+
+
+def test_requisite_password_never_counts(e):
+    e.service("sshd", GOOD_AUTH.replace("[success=1 default=ignore] pam_unix.so", "requisite pam_unix.so")
+              + GOOD_ACCOUNT)
+    rc, doc = e.findings()
+    assert rc == 1
+    f = one(doc, "auth-skip-count")
+    assert "a wrong password ends the stack before authfail counts it" in f["message"], f
+
+
+def test_no_authfail(e):
+    e.service("sshd", "auth requisite pam_acctsec.so preauth\nauth required pam_unix.so\n"
+              "auth requisite pam_acctsec.so mfa\n" + GOOD_ACCOUNT)
+    rc, doc = e.findings()
+    assert rc == 1
+    f = one(doc, "auth-authfail")
+    assert "wrong passwords are not counted" in f["message"], f
+
+
+def test_unknown_option(e):
+    e.service("sshd", GOOD.replace("pam_acctsec.so preauth", "pam_acctsec.so preauth denny=5"))
+    rc, doc = e.findings()
+    assert rc == 1
+    f = one(doc, "options")
+    assert 'argument "denny=5"' in f["message"], f
+    assert f["fix"] == 'remove or correct "denny=5" (see pam_acctsec(8))', f
+    # a valid option is fine
+    e.service("sshd", GOOD.replace("pam_acctsec.so preauth", "pam_acctsec.so preauth deny=5 silent"))
+    rc, doc = e.findings()
+    one(doc, "options", "ok")
+    assert not [f for f in pam_problems(doc)], doc
+
+
+def test_include_chain_good(e):
+    e.service("common-auth", GOOD_AUTH)
+    e.service("common-account", GOOD_ACCOUNT)
+    e.service("common-password", GOOD_PASSWORD)
+    e.service("common-session", "# comment\n" + GOOD_SESSION)
+    e.service("sshd", "@include common-auth\n@include common-account\n"
+              "password include common-password\nsession substack common-session\n")
+    e.service("other", "auth required pam_deny.so\n")
+    rc, doc = e.findings()
+    assert pam_problems(doc) == [], pam_problems(doc)
+    one(doc, "auth-mfa", "ok")
+    one(doc, "account", "ok")
+    # the common-* files are parts, not services: not judged on their own
+    assert not [f for f in doc["findings"] if "common-auth:" in f["message"][:14]], doc
+
+
+def test_include_chain_broken(e):
+    e.service("common-auth", """\
+auth  requisite                  pam_acctsec.so preauth
+auth  sufficient                 pam_unix.so nullok
+auth  requisite                  pam_deny.so
+""")
+    e.service("sshd", "@include common-auth\nauth requisite pam_acctsec.so mfa\n@include common-account\n")
+    e.service("common-account", "account required pam_unix.so\n")
+    rc, doc = e.findings()
+    assert rc == 1
+    f = one(doc, "auth-skip-mfa")
+    assert f["where"].endswith("/common-auth:2"), f
+    assert f["message"].startswith("sshd: "), f
+    one(doc, "account")
+    one(doc, "auth-authfail")
+
+
+def test_token_sufficient_warns(e):
+    e.service("imap", "auth sufficient pam_acctsec.so token\n" + GOOD)
+    rc, doc = e.findings()
+    f = one(doc, "auth-token", "warning")
+    assert f["fix"] == "auth [success=done ignore=ignore default=die] pam_acctsec.so token", f
+    assert pam_problems(doc) == [], doc
+    e.service("imap", "auth [success=done ignore=ignore default=die] pam_acctsec.so token\n" + GOOD)
+    rc, doc = e.findings()
+    one(doc, "auth-token", "ok")
+
+
+def test_parser_continuations_and_brackets(e):
+    e.service("sshd", "auth requisite pam_acctsec.so \\\n  preauth # a comment\n"
+              "auth [success=1 \\\n default=ignore] pam_unix.so\n"
+              "-auth [default=die] pam_acctsec.so authfail\n"
+              "AUTH Requisite /lib/security/pam_acctsec.so mfa [socket=/run/acctsec/acctsecd.sock]\n"
+              + GOOD_ACCOUNT + "garbage\n" + "x" * 9000 + "\n")
+    rc, doc = e.findings()
+    assert pam_problems(doc) == [], pam_problems(doc)
+    one(doc, "auth-authfail", "ok")
+    one(doc, "auth-mfa", "ok")
+    warnings = [f["message"] for f in doc["findings"] if f["check"] == "pam-parse"]
+    assert any("not a PAM rule" in w for w in warnings), warnings
+    assert any("line longer than" in w for w in warnings), warnings
+
+
+def test_hostile_input(e):
+    e.service("sshd", "auth requisite pam_acctsec.so preauth\nauth " + "[" * 5000 + "\n\\\n\\\xff\n" + "@include\n@include sshd\n"
+              "auth include sshd\n" + "auth [success=99999999999 default=x] pam_unix.so\n" * 50 + "\x00 tail")
+    rc, out, err = e.run()
+    assert rc in (0, 1), (rc, err)
+    assert "nested deeper" in out, out
+
+
+def test_password_order(e):
+    e.service("passwd", GOOD_AUTH + GOOD_ACCOUNT + """\
+password [success=1 default=ignore] pam_unix.so use_authtok yescrypt
+password requisite pam_acctsec.so
+password optional  pam_acctsec.so commit
+""")
+    rc, doc = e.findings()
+    assert rc == 1
+    f = one(doc, "password-order")
+    assert "the policy line comes after pam_unix.so" in f["message"], f
+
+
+def test_sshd_usepam_no(e):
+    e.service("sshd", GOOD)
+    e.write(e.sshd, "UsePAM no\n")
+    rc, doc = e.findings()
+    assert rc == 1
+    f = one(doc, "sshd-usepam")
+    assert f["fix"] == "UsePAM yes", f
+    w = one(doc, "sshd-methods", "warning")
+    assert w["fix"] == "AuthenticationMethods publickey,keyboard-interactive", w
+
+
+def test_sshd_include_and_kbdint(e):
+    e.service("sshd", GOOD)
+    os.mkdir(os.path.join(e.dir, "sshd_config.d"))
+    e.write(os.path.join(e.dir, "sshd_config.d", "10-acctsec.conf"), "KbdInteractiveAuthentication no\n")
+    e.write(e.sshd, "Include sshd_config.d/*.conf\nUsePAM yes\nMatch User x\n  UsePAM no\n")
+    rc, doc = e.findings()
+    f = one(doc, "sshd-kbdint")
+    assert "KbdInteractiveAuthentication is no" in f["message"], f
+    one(doc, "sshd-usepam", "ok")
+
+
+def test_sshd_missing(e):
+    e.service("sshd", GOOD)
+    os.unlink(e.sshd)
+    rc, doc = e.findings()
+    f = one(doc, "sshd", "info")
+    assert "sshd checks skipped" in f["message"], f
+
+
+def test_lockout_risks(e):
+    e.service("sshd", GOOD)
+    e.write(e.conf, "even_deny_root = yes\nunlock_time = 0\nadmin_group = no-such-group-acctsec\n")
+    rc, doc = e.findings()
+    assert rc == 1
+    f = one(doc, "lockout-root", "warning")
+    assert "even_deny_root = no" in f["fix"], f
+    g = one(doc, "admin-group")
+    assert "no such group" in g["message"], g
+    e.write(e.conf, "denny = 3\n")
+    rc, doc = e.findings()
+    one(doc, "config")
+
+
+def test_json_and_usage(e):
+    e.service("sshd", GOOD)
+    rc, out, err = e.run(json_out=True)
+    doc = json.loads(out)
+    assert doc["problems"] == len(problems(doc)) and doc["warnings"] >= 0, doc
+    assert all(set(f) == {"severity", "check", "where", "message", "fix"} for f in doc["findings"]), doc
+    rc, out, err = e.run("extra", pam=True)
+    assert rc == 2, (rc, out, err)
+    rc, out, err = e.run("--pam-file", os.path.join(e.pam, "sshd"), pam=False)
+    assert "ok       sshd: auth: mfa after the password step" in out, out
+
+
+TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
+
+
+def main():
+    tests = [fn for fn in TESTS if not sys.argv[1:] or any(a in fn.__name__ for a in sys.argv[1:])]
+    print("1..%d" % len(tests))
+    failed = 0
+    for i, fn in enumerate(tests, 1):
+        e = Env()
+        try:
+            fn(e)
+            print("ok %d - %s" % (i, fn.__name__))
+        except Exception:  # noqa: BLE001 - reported as TAP
+            failed += 1
+            print("not ok %d - %s" % (i, fn.__name__))
+            for line in traceback.format_exc().splitlines():
+                print("# " + line)
+        finally:
+            e.cleanup()
+        sys.stdout.flush()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
