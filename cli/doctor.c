@@ -134,6 +134,9 @@ struct svc {
 /* A line before mfa that can end the stack on success, or jump past mfa,
  * lets a login in without the second factor. */
 static bool skips_past(const struct pamconf_entry *e, int i, int target) {
+        /* pam_rootok only passes for a caller who is root already (su, runuser): intended */
+        if (strcmp(e->base, "pam_rootok.so") == 0)
+                return false;
         if (e->on_success == PAMCONF_DONE)
                 return true;
         return e->on_success > 0 && i + 1 + e->on_success > target;
@@ -187,6 +190,49 @@ static void check_auth_mfa(struct svc *s, int pw, int mfa) {
                     s->name);
 }
 
+static bool is_deny(const struct pamconf_entry *e) {
+        return strcmp(e->base, "pam_deny.so") == 0;
+}
+
+/* authfail must run exactly when the password failed: directly after the
+ * password module, which on success jumps over it and over nothing but
+ * pam_deny lines (Debian's common-auth puts one there), and not onto one. */
+static bool skip_count_wrong(const struct pamconf_stack *st, int pw, int af, char *why, size_t n) {
+        const struct pamconf_entry *p = &st->e[PAMCONF_AUTH][pw];
+        char l[600];
+        int nlines = (int) st->n[PAMCONF_AUTH];
+        if (af != pw + 1) {
+                snprintf(why, n, "\"%s\" comes between %s and authfail: a wrong password runs it first",
+                         line_text(l, sizeof(l), &st->e[PAMCONF_AUTH][pw + 1]), p->base);
+                return true;
+        }
+        if (p->on_success <= 0) {
+                snprintf(why, n, "\"%s\" does not jump over authfail on success: %s", line_text(l, sizeof(l), p),
+                         p->on_default == PAMCONF_DIE ? "a wrong password ends the stack before authfail counts it"
+                                                      : "authfail also runs after a right password and every login "
+                                                        "fails");
+                return true;
+        }
+        int target = pw + 1 + p->on_success;
+        if (target > nlines) {
+                snprintf(why, n, "the skip count success=%d on %s jumps past the end of the auth stack",
+                         p->on_success, p->base);
+                return true;
+        }
+        if (target < nlines && is_deny(&st->e[PAMCONF_AUTH][target])) {
+                snprintf(why, n, "the skip count success=%d on %s lands on \"%s\": every right password is refused",
+                         p->on_success, p->base, line_text(l, sizeof(l), &st->e[PAMCONF_AUTH][target]));
+                return true;
+        }
+        for (int k = af + 1; k < target; k++)
+                if (!is_deny(&st->e[PAMCONF_AUTH][k])) {
+                        snprintf(why, n, "the skip count success=%d on %s jumps over \"%s\" as well as authfail",
+                                 p->on_success, p->base, line_text(l, sizeof(l), &st->e[PAMCONF_AUTH][k]));
+                        return true;
+                }
+        return false;
+}
+
 /* The brief's pattern: the password module jumps over authfail on success. */
 static void check_auth_authfail(struct svc *s, int pw, int af) {
         const struct pamconf_stack *st = s->st;
@@ -212,31 +258,14 @@ static void check_auth_authfail(struct svc *s, int pw, int af) {
                     "%s: auth: authfail comes before the password step (%s)", s->name, p->base);
                 return;
         }
-        int want = af - pw; /* jump over authfail and anything in between */
-        if (p->on_success != want || af != pw + 1) {
+        char why[640];
+        if (skip_count_wrong(st, pw, af, why, sizeof(why))) {
                 snprintf(fix, sizeof(fix),
-                         "auth [success=1 default=ignore] %s ... followed directly by auth [default=die] "
-                         "pam_acctsec.so authfail",
+                         "auth [success=1 default=ignore] %.150s ... followed directly by auth [default=die] "
+                         "pam_acctsec.so authfail (count only the lines to jump over: authfail and any pam_deny)",
                          p->module);
-                if (p->on_success > 0) {
-                        int target = pw + 1 + p->on_success;
-                        char land[400];
-                        if ((size_t) target < st->n[PAMCONF_AUTH])
-                                snprintf(land, sizeof(land), "lands on \"%s\"",
-                                         line_text(l, sizeof(l), &st->e[PAMCONF_AUTH][target]));
-                        else
-                                snprintf(land, sizeof(land), "jumps past the end of the auth stack");
-                        add(s->d, SEV_PROBLEM, "auth-skip-count", where(w, sizeof(w), s->d->pam_dir, p), fix,
-                            "%s: auth: the skip count success=%d on %s %s, not on the line right after authfail",
-                            s->name, p->on_success, p->base, land);
-                }
-                else
-                        add(s->d, SEV_PROBLEM, "auth-skip-count", where(w, sizeof(w), s->d->pam_dir, p), fix,
-                            "%s: auth: \"%s\" does not jump over authfail on success: %s", s->name,
-                            line_text(l, sizeof(l), p),
-                            p->on_default == PAMCONF_DIE
-                                ? "a wrong password ends the stack before authfail counts it"
-                                : "authfail also runs after a right password and every login fails");
+                add(s->d, SEV_PROBLEM, "auth-skip-count", where(w, sizeof(w), s->d->pam_dir, p), fix, "%s: auth: %s",
+                    s->name, why);
                 return;
         }
         if (p->on_default != PAMCONF_IGNORE && p->on_default != PAMCONF_BAD) {
@@ -429,6 +458,10 @@ static bool name_in(const char *name, char (*list)[PAMCONF_NAME_MAX], unsigned n
         return false;
 }
 
+static int cmp_name(const void *a, const void *b) {
+        return strcmp(a, b);
+}
+
 /* Every file in the directory that no other file includes is a service. */
 static void check_pam_dir(struct doctor *d, const char *dir) {
         static char names[DOCTOR_SERVICES_MAX][PAMCONF_NAME_MAX], included[DOCTOR_SERVICES_MAX][PAMCONF_NAME_MAX];
@@ -444,7 +477,7 @@ static void check_pam_dir(struct doctor *d, const char *dir) {
                 snprintf(names[nnames++], PAMCONF_NAME_MAX, "%s", de->d_name);
         }
         closedir(dh);
-        qsort(names, nnames, PAMCONF_NAME_MAX, (int (*)(const void *, const void *)) strcmp);
+        qsort(names, nnames, PAMCONF_NAME_MAX, cmp_name);
         for (unsigned i = 0; i < nnames; i++) {
                 struct pamconf_stack st = { 0 };
                 if (pamconf_load(&st, dir, names[i]) == 0)

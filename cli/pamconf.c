@@ -37,7 +37,10 @@ static void issue(struct pamconf_stack *st, const char *fmt, ...) {
 }
 
 int pamconf_read_file(const char *path, char **ret_text) {
-        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        /* Symlinks are followed, as Linux-PAM does (authselect makes
+         * /etc/pam.d/system-auth one); O_NONBLOCK and the S_ISREG check keep a
+         * FIFO from hanging us. */
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         struct stat s;

@@ -71,6 +71,5 @@ void pamconf_stack_free(struct pamconf_stack *st);
 
 /* "auth", "account", "password", "session". */
 const char *pamconf_type_name(enum pamconf_type t);
-/* Read a file with the checks a root tool wants: no symlink at the end, no
- * FIFO, a regular file of at most PAMCONF_FILE_MAX bytes; NUL-terminated. */
+/* Read a file with the checks a root tool wants: no FIFO, a regular file of at most PAMCONF_FILE_MAX bytes; NUL-terminated. */
 int pamconf_read_file(const char *path, char **ret_text);

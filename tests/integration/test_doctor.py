@@ -186,10 +186,36 @@ auth  required                   pam_permit.so
     rc, doc = e.findings()
     assert rc == 1
     f = one(doc, "auth-skip-count")
-    assert 'success=2 on pam_unix.so lands on "auth required pam_permit.so"' in f["message"], f
+    assert 'success=2 on pam_unix.so jumps over "auth requisite pam_acctsec.so mfa" as well as authfail' in \
+        f["message"], f
     assert "auth [success=1 default=ignore] pam_unix.so" in f["fix"], f
     # the jump also skips the second factor
     one(doc, "auth-skip-mfa")
+
+
+DEBIAN_AUTH = """\
+auth  requisite                  pam_acctsec.so preauth
+auth  [success=2 default=ignore] pam_unix.so nullok
+auth  [default=die]              pam_acctsec.so authfail
+auth  requisite                  pam_deny.so
+auth  required                   pam_permit.so
+auth  requisite                  pam_acctsec.so mfa
+"""
+
+
+def test_debian_common_auth_layout(e):
+    # pam-auth-update's shape: the jump also passes pam_deny; su's pam_rootok is intended
+    e.service("common-auth", DEBIAN_AUTH)
+    e.service("common-account", GOOD_ACCOUNT)
+    e.service("su", "auth sufficient pam_rootok.so\n@include common-auth\n@include common-account\n")
+    rc, doc = e.findings()
+    assert pam_problems(doc) == [], pam_problems(doc)
+    one(doc, "auth-authfail", "ok")
+    # one line short: the jump lands on pam_deny
+    e.service("common-auth", DEBIAN_AUTH.replace("success=2", "success=1"))
+    rc, doc = e.findings()
+    f = one(doc, "auth-skip-count")
+    assert 'lands on "auth requisite pam_deny.so": every right password is refused' in f["message"], f
 
 
 def test_requisite_password_never_counts(e):
