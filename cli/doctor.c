@@ -63,6 +63,12 @@ __attribute__((format(printf, 6, 7))) static void add(struct doctor *d, enum sev
         va_start(ap, fmt);
         vsnprintf(f->msg, sizeof(f->msg), fmt, ap);
         va_end(ap);
+        /* a line reached through several includes (or a loop) is reported once */
+        for (size_t i = 0; i + 1 < d->n; i++)
+                if (d->f[i].sev == f->sev && strcmp(d->f[i].msg, f->msg) == 0 && strcmp(d->f[i].where, f->where) == 0) {
+                        d->n--;
+                        return;
+                }
 }
 
 /* ------------------------------------------------------------------ PAM */

@@ -191,20 +191,31 @@ static int parse_type(const char *t, bool *ret_dash) {
         return -1;
 }
 
+/* argv and base point into the entry itself: re-aim them after it moved. */
+static void fixup(struct pamconf_entry *d, const struct pamconf_entry *from) {
+        for (int i = 0; i < d->argc; i++)
+                d->argv[i] = d->argbuf + (from->argv[i] - from->argbuf);
+        d->base = d->module + (from->base - from->module);
+}
+
 static bool append(struct pamconf_stack *st, const struct pamconf_entry *e) {
         size_t *n = &st->n[e->type];
         if (*n >= PAMCONF_ENTRIES_MAX)
                 return false;
-        struct pamconf_entry *grown = realloc(st->e[e->type], (*n + 1) * sizeof(*grown));
+        /* a new array rather than realloc: the old entries' pointers are
+         * still needed to re-aim the copies */
+        struct pamconf_entry *old = st->e[e->type], *grown = malloc((*n + 1) * sizeof(*grown));
         if (!grown)
                 return false;
+        for (size_t i = 0; i < *n; i++) {
+                grown[i] = old[i];
+                fixup(&grown[i], &old[i]);
+        }
+        grown[*n] = *e;
+        fixup(&grown[*n], e);
+        free(old);
         st->e[e->type] = grown;
-        struct pamconf_entry *d = &grown[(*n)++];
-        *d = *e;
-        /* argv and base point into the entry itself: move them with it */
-        for (int i = 0; i < d->argc; i++)
-                d->argv[i] = d->argbuf + (e->argv[i] - e->argbuf);
-        d->base = d->module + (e->base - e->module);
+        (*n)++;
         return true;
 }
 

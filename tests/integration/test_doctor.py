@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """acctsec doctor against pam.d directories, sshd_config files and sockets
 written by the test; a real acctsecd for the daemon check.  Needs no root.
-Prints TAP.  Needs ACCTSEC_BUILD_DIR."""
+Prints TAP.  Needs ACCTSEC_BUILD_DIR; DOCTOR_VALGRIND=1 runs acctsec under
+valgrind."""
 import json
 import os
 import shutil
@@ -60,7 +61,10 @@ class Env:
         if pam:
             argv += ["--pam-dir", self.pam]
         argv += list(extra)
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        if os.environ.get("DOCTOR_VALGRIND"):  # memory errors exit 9
+            argv = ["valgrind", "-q", "--leak-check=full", "--error-exitcode=9"] + argv
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        assert p.returncode != 9, p.stderr
         return p.returncode, p.stdout, p.stderr
 
     def findings(self, *extra, socket=None):
