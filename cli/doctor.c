@@ -780,6 +780,10 @@ static void print_json(const struct doctor *d, unsigned problems, unsigned warni
 }
 
 int cmd_doctor(struct cli *c) {
+        if (c->pam_dir && c->pam_file) {
+                fprintf(stderr, "acctsec: doctor takes --pam-dir or --pam-file, not both\n");
+                return EXIT_USAGE;
+        }
         struct doctor d = { .c = c, .f = calloc(DOCTOR_FINDINGS_MAX, sizeof(struct finding)) };
         if (!d.f)
                 return cli_fail(c, EXIT_FAILURE, "out of memory");

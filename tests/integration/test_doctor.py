@@ -116,6 +116,21 @@ def test_good_stack_with_daemon(e):
         d.cleanup()
 
 
+def test_root_mfa_required_not_enrolled(e):
+    if os.geteuid() != 0:
+        return  # only root (or an admin) may ask the daemon about root
+    e.service("sshd", GOOD)
+    d = Daemon(conf="mfa = required\n")
+    try:
+        rc, doc = e.findings(socket=d.sock)
+        assert rc == 1, doc
+        f = one(doc, "lockout-root-mfa")
+        assert f["fix"] == "acctsec mfa enroll totp --user root", f
+        one(doc, "daemon", "ok")
+    finally:
+        d.cleanup()
+
+
 def test_no_daemon(e):
     e.service("sshd", GOOD)
     rc, out, err = e.run()
@@ -385,6 +400,8 @@ def test_json_and_usage(e):
     assert all(set(f) == {"severity", "check", "where", "message", "fix"} for f in doc["findings"]), doc
     rc, out, err = e.run("extra", pam=True)
     assert rc == 2, (rc, out, err)
+    rc, out, err = e.run("--pam-file", os.path.join(e.pam, "sshd"))
+    assert rc == 2 and "not both" in err, (rc, err)
     rc, out, err = e.run("--pam-file", os.path.join(e.pam, "sshd"), pam=False)
     assert "ok       sshd: auth: mfa after the password step" in out, out
 
