@@ -8,7 +8,7 @@
 # BUILD_DIR: a configured build directory whose config.h to use; without it a
 # trivial config.h is generated (common/ only needs the file to exist).
 # Environment: FUZZ_SECONDS (per target, default 30), FUZZ_CC (default clang),
-# FUZZ_TARGETS (default "fuzz_conf fuzz_proto fuzz_pwpolicy fuzz_token fuzz_cidr fuzz_export fuzz_pam"),
+# FUZZ_TARGETS (default "fuzz_conf fuzz_proto fuzz_pwpolicy fuzz_token fuzz_cidr fuzz_export fuzz_pamconf fuzz_pam"),
 # FUZZ_KEEP=1 to keep the work directory (binaries, logs, grown corpus) even
 # when everything passed.
 #
@@ -32,7 +32,7 @@ cd "$top" || exit 2
 
 seconds=${FUZZ_SECONDS:-30}
 cc=${FUZZ_CC:-clang}
-targets=${FUZZ_TARGETS:-fuzz_conf fuzz_proto fuzz_pwpolicy fuzz_token fuzz_cidr fuzz_export fuzz_pam}
+targets=${FUZZ_TARGETS:-fuzz_conf fuzz_proto fuzz_pwpolicy fuzz_token fuzz_cidr fuzz_export fuzz_pamconf fuzz_pam}
 
 case $seconds in
 ''|*[!0-9]*) echo "run.sh: FUZZ_SECONDS must be a whole number" >&2; exit 2 ;;
@@ -68,6 +68,7 @@ sources_for() {
         fuzz_token) echo common/token.c common/secret.c ;;
         fuzz_cidr) echo common/cidr.c ;;
         fuzz_export) echo cli/export_format.c ;;
+        fuzz_pamconf) echo cli/pamconf.c ;;
         fuzz_pam) echo pam_module/pam_acctsec.c pam_module/args.c common/client.c common/proto.c common/conf.c \
                 common/conf_file.c common/cidr.c common/pamerr.c common/secret.c common/token.c ;;
         *) return 1 ;;

@@ -81,6 +81,7 @@ EXTRA_DIST += \
 	tests/fuzz/fuzz_token.c \
 	tests/fuzz/fuzz_cidr.c \
 	tests/fuzz/fuzz_export.c \
+	tests/fuzz/fuzz_pamconf.c \
 	tests/fuzz/fuzz_pam.c \
 	tests/fuzz/fuzz_pam_inject.h \
 	tests/fuzz/fuzz_pam_shim.c \
