@@ -164,6 +164,16 @@ static void check_auth_mfa(struct svc *s, int pw, int mfa) {
                     s->name, st->e[PAMCONF_AUTH][pw].base);
                 bad = true;
         }
+        int as = find(st, PAMCONF_AUTH, "authsucc");
+        if (as >= 0 && as < mfa) {
+                const struct pamconf_entry *a = &st->e[PAMCONF_AUTH][as];
+                snprintf(fix, sizeof(fix), "remove \"%s\": the mfa line takes its place", line_text(l, sizeof(l), a));
+                add(s->d, SEV_PROBLEM, "auth-authsucc", where(w, sizeof(w), s->d->pam_dir, a), fix,
+                    "%s: auth: authsucc comes before mfa: it clears the failure count before every guess of the "
+                    "code, so codes can be guessed without a lockout",
+                    s->name);
+                bad = true;
+        }
         if (m->on_default != PAMCONF_DIE && m->on_default != PAMCONF_BAD) {
                 add(s->d, SEV_PROBLEM, "auth-mfa-control", where(w, sizeof(w), s->d->pam_dir, m),
                     "auth requisite pam_acctsec.so mfa",

@@ -237,6 +237,21 @@ def test_debian_common_auth_layout(e):
     assert 'lands on "auth requisite pam_deny.so": every right password is refused' in f["message"], f
 
 
+def test_authsucc_before_mfa(e):
+    e.service("sshd", GOOD.replace("auth  requisite                  pam_acctsec.so mfa",
+                                   "auth required pam_acctsec.so authsucc\nauth requisite pam_acctsec.so mfa"))
+    rc, doc = e.findings()
+    assert rc == 1
+    f = one(doc, "auth-authsucc")
+    assert "clears the failure count before every guess" in f["message"], f
+    assert f["fix"] == 'remove "auth required pam_acctsec.so authsucc": the mfa line takes its place', f
+    # the README's stack without mfa: authsucc right after authfail is fine
+    e.service("sshd", GOOD.replace("auth  requisite                  pam_acctsec.so mfa",
+                                   "auth required pam_acctsec.so authsucc"))
+    rc, doc = e.findings()
+    assert pam_problems(doc) == [], doc
+
+
 def test_requisite_password_never_counts(e):
     e.service("sshd", GOOD_AUTH.replace("[success=1 default=ignore] pam_unix.so", "requisite pam_unix.so")
               + GOOD_ACCOUNT)
