@@ -446,8 +446,10 @@ int main(int argc, char **argv) {
         int r = parse_options(&c, argc, argv);
         if (r >= 0)
                 return r;
-        if (!c.socket[0])
+        if (!c.socket[0]) {
                 default_socket(&c);
+                c.socket_from_conf = true;
+        }
         const char *noun = optind < argc ? argv[optind] : NULL;
         const char *verb = optind + 1 < argc ? argv[optind + 1] : NULL;
         for (size_t i = 0; noun && i < sizeof(commands) / sizeof(commands[0]); i++) {

@@ -23,6 +23,7 @@ struct cli {
         bool all_others; /* session terminate */
         const char *since, *type, *limit, *format, *output; /* log show/export */
         const char *pam_dir, *pam_file, *sshd_config, *conf_file; /* doctor */
+        bool socket_from_conf; /* no --socket: doctor --config FILE takes FILE's socket= */
         const char *verb;
         char **args; /* the command's own positional arguments */
         struct acctsec_frame req;

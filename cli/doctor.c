@@ -804,8 +804,10 @@ int cmd_doctor(struct cli *c) {
                 check_pam_dir(&d, d.pam_dir);
         }
         check_sshd(&d);
-        check_daemon(&d);
         check_lockout(&d);
+        if (c->socket_from_conf && c->conf_file)
+                snprintf(c->socket, sizeof(c->socket), "%s", d.conf.socket);
+        check_daemon(&d);
         unsigned problems = 0, warnings = 0;
         for (size_t i = 0; i < d.n; i++) {
                 problems += d.f[i].sev == SEV_PROBLEM;

@@ -112,6 +112,11 @@ def test_good_stack_with_daemon(e):
         assert "problem " not in out, out
         assert "ok       acctsecd answers" in out, out
         assert "0 problem(s)" in out, out
+        # without --socket, the socket= of --config FILE
+        e.write(e.conf, "socket = %s\n" % d.sock)
+        argv = [CLI, "--config", e.conf, "--sshd-config", e.sshd, "doctor", "--pam-dir", e.pam]
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0 and "acctsecd answers" in p.stdout, p.stdout
     finally:
         d.cleanup()
 
