@@ -137,15 +137,39 @@ struct svc {
         char where[320]; /* the service file */
 };
 
+/* Where line i's jump on success lands.  As in Linux-PAM, a substack counts
+ * as one line for a jump from outside it, and no jump leaves the substack
+ * it starts in (it stops at the substack's end). */
+static int jump_target(const struct pamconf_stack *st, int i) {
+        const struct pamconf_entry *e = &st->e[PAMCONF_AUTH][i];
+        int n = (int) st->n[PAMCONF_AUTH], k = i + 1;
+        for (int left = e->on_success; left > 0 && k < n; left--) {
+                const struct pamconf_entry *x = &st->e[PAMCONF_AUTH][k];
+                if (e->subdepth == 0 && x->subdepth > 0) {
+                        unsigned unit = x->sub_outer;
+                        while (k < n && st->e[PAMCONF_AUTH][k].subdepth > 0 && st->e[PAMCONF_AUTH][k].sub_outer == unit)
+                                k++;
+                } else if (x->sub != e->sub && x->subdepth <= e->subdepth)
+                        break;
+                else
+                        k++;
+        }
+        return k;
+}
+
 /* A line before mfa that can end the stack on success, or jump past mfa,
  * lets a login in without the second factor. */
-static bool skips_past(const struct pamconf_entry *e, int i, int target) {
+static bool skips_past(const struct pamconf_stack *st, int i, int mfa) {
+        const struct pamconf_entry *e = &st->e[PAMCONF_AUTH][i];
         /* pam_rootok only passes for a caller who is root already (su, runuser): intended */
         if (strcmp(e->base, "pam_rootok.so") == 0)
                 return false;
+        /* done and jumps inside a substack end at most the substack */
+        if (e->sub != 0 && e->sub != st->e[PAMCONF_AUTH][mfa].sub)
+                return false;
         if (e->on_success == PAMCONF_DONE)
                 return true;
-        return e->on_success > 0 && i + 1 + e->on_success > target;
+        return e->on_success > 0 && jump_target(st, i) > mfa;
 }
 
 static void check_auth_mfa(struct svc *s, int pw, int mfa) {
@@ -185,7 +209,7 @@ static void check_auth_mfa(struct svc *s, int pw, int mfa) {
                 const struct pamconf_entry *e = &st->e[PAMCONF_AUTH][i];
                 if (is_acctsec(e) && strcmp(mode_of(e), "token") == 0)
                         continue; /* checked on its own: an accepted token stands in for both factors */
-                if (!skips_past(e, i, mfa))
+                if (!skips_past(st, i, mfa))
                         continue;
                 if (e->on_success == PAMCONF_DONE)
                         snprintf(fix, sizeof(fix),
@@ -222,6 +246,8 @@ static bool skip_count_wrong(const struct pamconf_stack *st, int pw, int af, cha
                          line_text(l, sizeof(l), &st->e[PAMCONF_AUTH][pw + 1]), p->base);
                 return true;
         }
+        if (p->on_success == PAMCONF_DONE)
+                return false; /* sufficient also passes authfail (what else it skips, auth-skip-mfa says) */
         if (p->on_success <= 0) {
                 snprintf(why, n, "\"%s\" does not jump over authfail on success: %s", line_text(l, sizeof(l), p),
                          p->on_default == PAMCONF_DIE ? "a wrong password ends the stack before authfail counts it"
@@ -229,8 +255,8 @@ static bool skip_count_wrong(const struct pamconf_stack *st, int pw, int af, cha
                                                         "fails");
                 return true;
         }
-        int target = pw + 1 + p->on_success;
-        if (target > nlines) {
+        int target = jump_target(st, pw);
+        if (pw + 1 + p->on_success > nlines) {
                 snprintf(why, n, "the skip count success=%d on %s jumps past the end of the auth stack",
                          p->on_success, p->base);
                 return true;

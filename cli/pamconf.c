@@ -220,7 +220,7 @@ static bool append(struct pamconf_stack *st, const struct pamconf_entry *e) {
 }
 
 static void include(struct pamconf_stack *st, const char *dir, const char *from, unsigned line, const char *name,
-                    int only_type, unsigned depth) {
+                    int only_type, unsigned depth, bool substack) {
         if (st->nincluded < sizeof(st->included) / sizeof(st->included[0]))
                 snprintf(st->included[st->nincluded++], sizeof(st->included[0]), "%s", name);
         if (!dir) {
@@ -243,7 +243,18 @@ static void include(struct pamconf_stack *st, const char *dir, const char *from,
                 issue(st, "%s:%u: cannot read included file %s: %s", from, line, name, strerror(-r));
                 return;
         }
+        /* A substack's done, die and jumps stay inside it, and a parent's
+         * jump counts it as one line: remember which lines belong to it. */
+        unsigned sub = st->cur_sub, outer = st->cur_outer, subdepth = st->cur_subdepth;
+        if (substack) {
+                st->cur_sub = ++st->next_sub;
+                if (st->cur_subdepth++ == 0)
+                        st->cur_outer = st->cur_sub;
+        }
         pamconf_parse(st, dir, name, text, only_type, depth + 1);
+        st->cur_sub = sub;
+        st->cur_outer = outer;
+        st->cur_subdepth = subdepth;
         free(text);
 }
 
@@ -258,7 +269,7 @@ static void parse_line(struct pamconf_stack *st, const char *dir, const char *na
         if (strcmp(type, "@include") == 0) {
                 char *f = token(&p, false);
                 if (f)
-                        include(st, dir, name, lineno, f, only_type, depth);
+                        include(st, dir, name, lineno, f, only_type, depth, false);
                 else
                         issue(st, "%s:%u: @include without a file name", name, lineno);
                 return;
@@ -273,11 +284,14 @@ static void parse_line(struct pamconf_stack *st, const char *dir, const char *na
         if (only_type >= 0 && t != only_type)
                 return;
         if (strcasecmp(control, "include") == 0 || strcasecmp(control, "substack") == 0) {
-                include(st, dir, name, lineno, module, t, depth);
+                include(st, dir, name, lineno, module, t, depth, strcasecmp(control, "substack") == 0);
                 return;
         }
         e.type = (enum pamconf_type) t;
         e.line = lineno;
+        e.sub = st->cur_sub;
+        e.sub_outer = st->cur_outer;
+        e.subdepth = st->cur_subdepth;
         snprintf(e.file, sizeof(e.file), "%s", name);
         snprintf(e.control, sizeof(e.control), "%s", control);
         snprintf(e.module, sizeof(e.module), "%s", module);

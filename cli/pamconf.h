@@ -46,6 +46,9 @@ struct pamconf_entry {
         char argbuf[PAMCONF_LINE_MAX];
         char file[PAMCONF_NAME_MAX]; /* the file it came from, as named */
         unsigned line;
+        unsigned sub;       /* the innermost substack it is in; 0: none */
+        unsigned sub_outer; /* the outermost one */
+        unsigned subdepth;
 };
 
 struct pamconf_stack {
@@ -57,6 +60,8 @@ struct pamconf_stack {
         /* The files included, as named (to tell Debian's common-* files from services). */
         unsigned nincluded;
         char included[32][PAMCONF_NAME_MAX];
+        /* while parsing */
+        unsigned next_sub, cur_sub, cur_outer, cur_subdepth;
 };
 
 /* Load DIR/NAME (NAME may be absolute) and every file it includes.  Returns

@@ -322,6 +322,37 @@ auth  requisite                  pam_deny.so
     one(doc, "auth-authfail")
 
 
+def test_substack_fedora_layout(e):
+    # Fedora: sshd runs password-auth as a substack; its "sufficient pam_unix" ends only the substack,
+    # so the mfa line in sshd still runs
+    e.service("password-auth", """\
+auth  requisite      pam_acctsec.so preauth
+auth  sufficient     pam_unix.so nullok
+auth  [default=die]  pam_acctsec.so authfail
+auth  required       pam_deny.so
+""")
+    e.service("sshd", "auth substack password-auth\nauth requisite pam_acctsec.so mfa\n"
+              "account required pam_acctsec.so\naccount include password-auth\n")
+    rc, doc = e.findings()
+    assert pam_problems(doc) == [], pam_problems(doc)
+    one(doc, "auth-mfa", "ok")
+    # the same lines included instead: the sufficient line ends the whole stack before mfa
+    e.service("sshd", "auth include password-auth\nauth requisite pam_acctsec.so mfa\n"
+              "account required pam_acctsec.so\n")
+    rc, doc = e.findings()
+    f = one(doc, "auth-skip-mfa")
+    assert f["where"].endswith("/password-auth:2"), f
+    # a jump in the parent counts a substack as one line
+    e.service("common-auth", "auth requisite pam_permit.so\nauth requisite pam_permit.so\n")
+    e.service("sshd", "auth requisite pam_acctsec.so preauth\n"
+              "auth [success=2 default=ignore] pam_unix.so\nauth [default=die] pam_acctsec.so authfail\n"
+              "auth substack common-auth\nauth requisite pam_acctsec.so mfa\naccount required pam_acctsec.so\n")
+    rc, doc = e.findings()
+    f = one(doc, "auth-skip-count")
+    assert 'jumps over "auth requisite pam_permit.so" as well as authfail' in f["message"], f
+    assert not [x for x in doc["findings"] if x["check"] == "auth-skip-mfa"], doc
+
+
 def test_token_sufficient_warns(e):
     e.service("imap", "auth sufficient pam_acctsec.so token\n" + GOOD)
     rc, doc = e.findings()
