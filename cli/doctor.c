@@ -471,8 +471,10 @@ static void check_options(struct svc *s) {
 
 static void check_issues(struct svc *s) {
         for (unsigned i = 0; i < s->st->nissues; i++)
-                add(s->d, SEV_WARNING, "pam-parse", s->where, "fix the line so Linux-PAM reads it as intended", "%s",
-                    s->st->issues[i]);
+                add(s->d, s->st->fatal[i] ? SEV_PROBLEM : SEV_WARNING, "pam-parse", s->where,
+                    s->st->fatal[i] ? "correct the line: Linux-PAM fails every login through this stack over it"
+                                    : "correct the line so that Linux-PAM and doctor read it as intended",
+                    "%s", s->st->issues[i]);
 }
 
 static void (*const service_checks[])(struct svc *s) = {

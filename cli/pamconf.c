@@ -20,20 +20,33 @@ const char *pamconf_type_name(enum pamconf_type t) {
         return (unsigned) t < PAMCONF_NTYPES ? type_names[t] : "?";
 }
 
-static void issue(struct pamconf_stack *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void issue(struct pamconf_stack *st, const char *fmt, ...) {
+static void vissue(struct pamconf_stack *st, bool fatal, const char *fmt, va_list ap) {
         if (st->nissues >= sizeof(st->issues) / sizeof(st->issues[0]))
                 return;
         char msg[sizeof(st->issues[0])];
-        va_list ap;
-        va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
         /* an include loop reads the same file again: say each thing once */
         for (unsigned i = 0; i < st->nissues; i++)
                 if (strcmp(st->issues[i], msg) == 0)
                         return;
+        st->fatal[st->nissues] = fatal;
         memcpy(st->issues[st->nissues++], msg, sizeof(msg));
+}
+
+/* Something doctor could not check. */
+__attribute__((format(printf, 2, 3))) static void issue(struct pamconf_stack *st, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        vissue(st, false, fmt, ap);
+        va_end(ap);
+}
+
+/* Something that makes Linux-PAM fail the stack. */
+__attribute__((format(printf, 2, 3))) static void fatal(struct pamconf_stack *st, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        vissue(st, true, fmt, ap);
+        va_end(ap);
 }
 
 int pamconf_read_file(const char *path, char **ret_text) {
@@ -130,6 +143,22 @@ static int parse_action(const char *v) {
         return (int) n;
 }
 
+/* The return values a bracketed control may name (Linux-PAM's _pam_token_returns). */
+static bool known_return(const char *k) {
+        static const char *const names[] = {
+                "success", "open_err", "symbol_err", "service_err", "system_err", "buf_err", "perm_denied",
+                "auth_err", "cred_insufficient", "authinfo_unavail", "user_unknown", "maxtries",
+                "new_authtok_reqd", "acct_expired", "session_err", "cred_unavail", "cred_expired", "cred_err",
+                "no_module_data", "conv_err", "authtok_err", "authtok_recover_err", "authtok_lock_busy",
+                "authtok_disable_aging", "try_again", "ignore", "abort", "authtok_expired", "module_unknown",
+                "bad_item", "conv_again", "incomplete", "default",
+        };
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+                if (strcasecmp(k, names[i]) == 0)
+                        return true;
+        return false;
+}
+
 /* "[success=1 default=ignore]": the actions for success and for the rest. */
 static bool parse_bracket(struct pamconf_entry *e) {
         char buf[PAMCONF_NAME_MAX];
@@ -144,7 +173,7 @@ static bool parse_bracket(struct pamconf_entry *e) {
                         return false;
                 *eq = '\0';
                 int a = parse_action(eq + 1);
-                if (a == PAMCONF_INVALID)
+                if (a == PAMCONF_INVALID || !known_return(t))
                         return false;
                 if (strcasecmp(t, "success") == 0)
                         success = a;
@@ -240,7 +269,7 @@ static void include(struct pamconf_stack *st, const char *dir, const char *from,
         char *text = NULL;
         int r = pamconf_read_file(name[0] == '/' ? name : path, &text);
         if (r < 0) {
-                issue(st, "%s:%u: cannot read included file %s: %s", from, line, name, strerror(-r));
+                fatal(st, "%s:%u: cannot read included file %s: %s", from, line, name, strerror(-r));
                 return;
         }
         /* A substack's done, die and jumps stay inside it, and a parent's
@@ -298,7 +327,7 @@ static void parse_line(struct pamconf_stack *st, const char *dir, const char *na
         const char *slash = strrchr(e.module, '/');
         e.base = slash ? slash + 1 : e.module;
         if (!parse_control(&e)) {
-                issue(st, "%s:%u: unknown control \"%s\" (Linux-PAM treats the line as failing)", name, lineno,
+                fatal(st, "%s:%u: unknown control \"%s\" (Linux-PAM treats the line as failing)", name, lineno,
                       control);
                 e.on_success = e.on_default = PAMCONF_BAD;
         }

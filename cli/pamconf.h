@@ -57,6 +57,7 @@ struct pamconf_stack {
         /* What could not be read or understood, one message each (the first few). */
         unsigned nissues;
         char issues[16][384];
+        bool fatal[16]; /* Linux-PAM would fail the stack over it */
         /* The files included, as named (to tell Debian's common-* files from services). */
         unsigned nincluded;
         char included[32][PAMCONF_NAME_MAX];

@@ -379,6 +379,15 @@ def test_parser_continuations_and_brackets(e):
     assert any("line longer than" in w for w in warnings), warnings
 
 
+def test_control_typo(e):
+    e.service("sshd", GOOD.replace("[success=1 default=ignore] pam_unix.so nullok",
+                                   "[sucess=1 default=ignore] pam_unix.so nullok"))
+    rc, doc = e.findings()
+    assert rc == 1
+    f = [x for x in pam_problems(doc) if x["check"] == "pam-parse"]
+    assert f and 'unknown control "[sucess=1 default=ignore]"' in f[0]["message"], doc
+
+
 def test_hostile_input(e):
     e.service("sshd", "auth requisite pam_acctsec.so preauth\nauth " + "[" * 5000 + "\n\\\n\\\xff\n" + "@include\n@include sshd\n"
               "auth include sshd\n" + "auth [success=99999999999 default=x] pam_unix.so\n" * 50 + "\x00 tail")
