@@ -324,7 +324,8 @@ static void check_auth_authfail(struct svc *s, int pw, int af) {
                     a->control);
                 return;
         }
-        add(s->d, SEV_OK, "auth-authfail", s->where, NULL, "%s: auth: %s jumps exactly over authfail", s->name, p->base);
+        add(s->d, SEV_OK, "auth-authfail", s->where, NULL, "%s: auth: authfail runs exactly when %s fails", s->name,
+            p->base);
 }
 
 static void check_auth_token(struct svc *s, int pre) {
