@@ -51,6 +51,7 @@ static void usage(FILE *f) {
               "  log export [--user NAME | --all] [--since T] [--type T] --format json|csv [--output FILE]\n"
               "                                every matching event, oldest first\n"
               "  doctor [--pam-dir DIR | --pam-file FILE] [--sshd-config FILE] [--config FILE]\n"
+              "         [--module-dir DIR]\n"
               "                                check the PAM stacks, sshd, the daemon and lock-out risks;\n"
               "                                exit 1 when a problem is found\n\n"
               "Options:\n"
@@ -341,7 +342,7 @@ static void default_socket(struct cli *c) {
 static int parse_options(struct cli *c, int argc, char **argv) {
         enum { ARG_SOCKET = 256, ARG_JSON, ARG_USER, ARG_VERSION, ARG_OFF, ARG_MAIL, ARG_NAME, ARG_EXPIRES, ARG_SERVICES,
                ARG_ALL, ARG_ALL_OTHERS, ARG_SINCE, ARG_TYPE, ARG_LIMIT, ARG_FORMAT, ARG_OUTPUT,
-               ARG_PAM_DIR, ARG_PAM_FILE, ARG_SSHD_CONFIG, ARG_CONFIG };
+               ARG_PAM_DIR, ARG_PAM_FILE, ARG_SSHD_CONFIG, ARG_CONFIG, ARG_MODULE_DIR };
         static const struct option longopts[] = {
                 { "socket", required_argument, NULL, ARG_SOCKET }, { "json", no_argument, NULL, ARG_JSON },
                 { "user", required_argument, NULL, ARG_USER },     { "help", no_argument, NULL, 'h' },
@@ -361,6 +362,7 @@ static int parse_options(struct cli *c, int argc, char **argv) {
                 { "pam-file", required_argument, NULL, ARG_PAM_FILE },
                 { "sshd-config", required_argument, NULL, ARG_SSHD_CONFIG },
                 { "config", required_argument, NULL, ARG_CONFIG },
+                { "module-dir", required_argument, NULL, ARG_MODULE_DIR },
                 {},
         };
         int o;
@@ -426,6 +428,9 @@ static int parse_options(struct cli *c, int argc, char **argv) {
                         break;
                 case ARG_CONFIG:
                         c->conf_file = optarg;
+                        break;
+                case ARG_MODULE_DIR:
+                        c->module_dir = optarg;
                         break;
                 case 'h':
                         usage(stdout);

@@ -22,7 +22,7 @@ struct cli {
         bool all;        /* session list, log show/export: every user's */
         bool all_others; /* session terminate */
         const char *since, *type, *limit, *format, *output; /* log show/export */
-        const char *pam_dir, *pam_file, *sshd_config, *conf_file; /* doctor */
+        const char *pam_dir, *pam_file, *sshd_config, *conf_file, *module_dir; /* doctor */
         bool socket_from_conf; /* no --socket: doctor --config FILE takes FILE's socket= */
         const char *verb;
         char **args; /* the command's own positional arguments */

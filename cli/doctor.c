@@ -470,6 +470,37 @@ static void check_options(struct svc *s) {
                 add(s->d, SEV_OK, "options", s->where, NULL, "%s: pam_acctsec.so arguments valid", s->name);
 }
 
+/* A module Linux-PAM cannot load fails its line; with "-" before the type
+ * the line is skipped instead, and the lockout or second factor fails open. */
+static void check_module(struct svc *s) {
+        const struct pamconf_stack *st = s->st;
+        const char *dir = s->d->c->module_dir ? s->d->c->module_dir : ACCTSEC_PAMDIR;
+        char w[400], l[600], fix[700], path[4200];
+        for (int t = 0; t < PAMCONF_NTYPES; t++)
+                for (size_t i = 0; i < st->n[t]; i++) {
+                        const struct pamconf_entry *e = &st->e[t][i];
+                        if (!is_acctsec(e))
+                                continue;
+                        if (e->dash) {
+                                snprintf(fix, sizeof(fix), "remove the \"-\" before the type: %s",
+                                         line_text(l, sizeof(l), e) + 1);
+                                add(s->d, SEV_PROBLEM, "module", where(w, sizeof(w), s->d->pam_dir, e), fix,
+                                    "%s: \"-%s ... pam_acctsec.so\": were the module missing, Linux-PAM would skip "
+                                    "the line silently and acctsec would fail open",
+                                    s->name, pamconf_type_name(e->type));
+                        }
+                        snprintf(path, sizeof(path), "%s%s%s", e->module[0] == '/' ? "" : dir,
+                                 e->module[0] == '/' ? "" : "/", e->module);
+                        if (access(path, R_OK) != 0) {
+                                snprintf(fix, sizeof(fix), "install pam_acctsec.so as %.300s (or correct the path)",
+                                         path);
+                                add(s->d, SEV_PROBLEM, "module", where(w, sizeof(w), s->d->pam_dir, e), fix,
+                                    "%s: %s: no module at %s: Linux-PAM fails the line", s->name,
+                                    pamconf_type_name(e->type), path);
+                        }
+                }
+}
+
 static void check_issues(struct svc *s) {
         for (unsigned i = 0; i < s->st->nissues; i++)
                 add(s->d, s->st->fatal[i] ? SEV_PROBLEM : SEV_WARNING, "pam-parse", s->where,
@@ -479,7 +510,7 @@ static void check_issues(struct svc *s) {
 }
 
 static void (*const service_checks[])(struct svc *s) = {
-        check_issues, check_options, check_auth, check_account, check_password,
+        check_issues, check_module, check_options, check_auth, check_account, check_password,
 };
 
 static void check_service(struct doctor *d, const char *dir, const char *name, struct pamconf_stack *st) {

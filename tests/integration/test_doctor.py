@@ -57,7 +57,7 @@ class Env:
         argv = [CLI, "--socket", socket or self.socket, "--config", self.conf, "--sshd-config", self.sshd]
         if json_out:
             argv.append("--json")
-        argv += ["doctor"]
+        argv += ["doctor", "--module-dir", os.path.join(BUILD, ".libs")]
         if pam:
             argv += ["--pam-dir", self.pam]
         argv += list(extra)
@@ -114,7 +114,8 @@ def test_good_stack_with_daemon(e):
         assert "0 problem(s)" in out, out
         # without --socket, the socket= of --config FILE
         e.write(e.conf, "socket = %s\n" % d.sock)
-        argv = [CLI, "--config", e.conf, "--sshd-config", e.sshd, "doctor", "--pam-dir", e.pam]
+        argv = [CLI, "--config", e.conf, "--sshd-config", e.sshd, "doctor", "--pam-dir", e.pam,
+                "--module-dir", os.path.join(BUILD, ".libs")]
         p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
         assert p.returncode == 0 and "acctsecd answers" in p.stdout, p.stdout
     finally:
@@ -366,9 +367,10 @@ def test_token_sufficient_warns(e):
 
 def test_parser_continuations_and_brackets(e):
     e.service("sshd", "auth requisite pam_acctsec.so \\\n  preauth # a comment\n"
-              "auth [success=1 \\\n default=ignore] pam_unix.so\n"
-              "-auth [default=die] pam_acctsec.so authfail\n"
-              "AUTH Requisite /lib/security/pam_acctsec.so mfa [socket=/run/acctsec/acctsecd.sock]\n"
+              "-auth [success=1 \\\n default=ignore] pam_unix.so\n"
+              "auth [default=die] pam_acctsec.so authfail\n"
+              "AUTH Requisite %s mfa [socket=/run/acctsec/acctsecd.sock]\n" % os.path.abspath(
+                  os.path.join(BUILD, ".libs", "pam_acctsec.so"))
               + GOOD_ACCOUNT + "garbage\n" + "x" * 9000 + "\n")
     rc, doc = e.findings()
     assert pam_problems(doc) == [], pam_problems(doc)
@@ -377,6 +379,21 @@ def test_parser_continuations_and_brackets(e):
     warnings = [f["message"] for f in doc["findings"] if f["check"] == "pam-parse"]
     assert any("not a PAM rule" in w for w in warnings), warnings
     assert any("line longer than" in w for w in warnings), warnings
+
+
+def test_module_missing_or_optional(e):
+    e.service("sshd", GOOD.replace("auth  requisite                  pam_acctsec.so mfa",
+                                   "-auth requisite pam_acctsec.so mfa"))
+    rc, doc = e.findings()
+    assert rc == 1
+    f = one(doc, "module")
+    assert "acctsec would fail open" in f["message"] and f["where"].endswith("/sshd:4"), f
+    assert f["fix"] == 'remove the "-" before the type: auth requisite pam_acctsec.so mfa', f
+    e.service("sshd", GOOD.replace("auth  requisite                  pam_acctsec.so mfa",
+                                   "auth requisite /nonexistent/pam_acctsec.so mfa"))
+    rc, doc = e.findings()
+    f = one(doc, "module")
+    assert "no module at /nonexistent/pam_acctsec.so" in f["message"], f
 
 
 def test_control_typo(e):
