@@ -32,6 +32,7 @@ password optional  pam_acctsec.so commit
 """
 GOOD_SESSION = "session  optional  pam_acctsec.so\nsession required pam_unix.so\n"
 GOOD = GOOD_AUTH + GOOD_ACCOUNT + GOOD_PASSWORD + GOOD_SESSION
+MFA_LINE = "auth  requisite                  pam_acctsec.so mfa"
 GOOD_SSHD = "UsePAM yes\nKbdInteractiveAuthentication yes\nAuthenticationMethods publickey,keyboard-interactive\n"
 
 
@@ -71,6 +72,11 @@ class Env:
         rc, out, err = self.run(*extra, json_out=True, socket=socket)
         return rc, json.loads(out)
 
+    def stack(self, text, name="sshd"):
+        """Write one service and return doctor's (exit status, JSON)."""
+        self.service(name, text)
+        return self.findings()
+
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -92,8 +98,7 @@ def one(doc, check, severity="problem"):
 
 
 def test_good_stack(e):
-    e.service("sshd", GOOD)
-    rc, doc = e.findings()
+    rc, doc = e.stack(GOOD)
     assert pam_problems(doc) == [], pam_problems(doc)
     assert not [f for f in doc["findings"] if f["severity"] == "warning" and f["check"].startswith(("auth", "pass"))]
     for check in ("auth-preauth", "auth-authfail", "auth-mfa", "account", "password-order", "options",
@@ -160,13 +165,12 @@ def test_socket_not_answering(e):
 
 
 def test_preauth_after_unix(e):
-    e.service("sshd", """\
+    rc, doc = e.stack("""\
 auth  [success=1 default=ignore] pam_unix.so nullok
 auth  requisite                  pam_acctsec.so preauth
 auth  [default=die]              pam_acctsec.so authfail
 auth  requisite                  pam_acctsec.so mfa
 """ + GOOD_ACCOUNT)
-    rc, doc = e.findings()
     assert rc == 1
     f = [f for f in pam_problems(doc) if "preauth comes after the password module pam_unix.so" in f["message"]]
     assert f, doc
@@ -175,8 +179,7 @@ auth  requisite                  pam_acctsec.so mfa
 
 
 def test_missing_account(e):
-    e.service("sshd", GOOD_AUTH + "account required pam_unix.so\n")
-    rc, doc = e.findings()
+    rc, doc = e.stack(GOOD_AUTH + "account required pam_unix.so\n")
     assert rc == 1
     f = one(doc, "account")
     assert "public-key logins skip auth" in f["message"], f
@@ -184,13 +187,12 @@ def test_missing_account(e):
 
 
 def test_sufficient_before_mfa(e):
-    e.service("sshd", """\
+    rc, doc = e.stack("""\
 auth  requisite                  pam_acctsec.so preauth
 auth  sufficient                 pam_unix.so nullok
 auth  [default=die]              pam_acctsec.so authfail
 auth  requisite                  pam_acctsec.so mfa
 """ + GOOD_ACCOUNT)
-    rc, doc = e.findings()
     assert rc == 1
     f = one(doc, "auth-skip-mfa")
     assert '"auth sufficient pam_unix.so nullok" ends the stack on success before "pam_acctsec.so mfa"' in \
@@ -201,14 +203,13 @@ auth  requisite                  pam_acctsec.so mfa
 
 
 def test_wrong_skip_count(e):
-    e.service("sshd", """\
+    rc, doc = e.stack("""\
 auth  requisite                  pam_acctsec.so preauth
 auth  [success=2 default=ignore] pam_unix.so nullok
 auth  [default=die]              pam_acctsec.so authfail
 auth  requisite                  pam_acctsec.so mfa
 auth  required                   pam_permit.so
 """ + GOOD_ACCOUNT)
-    rc, doc = e.findings()
     assert rc == 1
     f = one(doc, "auth-skip-count")
     assert 'success=2 on pam_unix.so jumps over "auth requisite pam_acctsec.so mfa" as well as authfail' in \
@@ -244,48 +245,42 @@ def test_debian_common_auth_layout(e):
 
 
 def test_authsucc_before_mfa(e):
-    e.service("sshd", GOOD.replace("auth  requisite                  pam_acctsec.so mfa",
+    rc, doc = e.stack(GOOD.replace(MFA_LINE,
                                    "auth required pam_acctsec.so authsucc\nauth requisite pam_acctsec.so mfa"))
-    rc, doc = e.findings()
     assert rc == 1
     f = one(doc, "auth-authsucc")
     assert "clears the failure count before every guess" in f["message"], f
     assert f["fix"] == 'remove "auth required pam_acctsec.so authsucc": the mfa line takes its place', f
     # the README's stack without mfa: authsucc right after authfail is fine
-    e.service("sshd", GOOD.replace("auth  requisite                  pam_acctsec.so mfa",
+    rc, doc = e.stack(GOOD.replace(MFA_LINE,
                                    "auth required pam_acctsec.so authsucc"))
-    rc, doc = e.findings()
     assert pam_problems(doc) == [], doc
 
 
 def test_requisite_password_never_counts(e):
-    e.service("sshd", GOOD_AUTH.replace("[success=1 default=ignore] pam_unix.so", "requisite pam_unix.so")
+    rc, doc = e.stack(GOOD_AUTH.replace("[success=1 default=ignore] pam_unix.so", "requisite pam_unix.so")
               + GOOD_ACCOUNT)
-    rc, doc = e.findings()
     assert rc == 1
     f = one(doc, "auth-skip-count")
     assert "a wrong password ends the stack before authfail counts it" in f["message"], f
 
 
 def test_no_authfail(e):
-    e.service("sshd", "auth requisite pam_acctsec.so preauth\nauth required pam_unix.so\n"
+    rc, doc = e.stack("auth requisite pam_acctsec.so preauth\nauth required pam_unix.so\n"
               "auth requisite pam_acctsec.so mfa\n" + GOOD_ACCOUNT)
-    rc, doc = e.findings()
     assert rc == 1
     f = one(doc, "auth-authfail")
     assert "wrong passwords are not counted" in f["message"], f
 
 
 def test_unknown_option(e):
-    e.service("sshd", GOOD.replace("pam_acctsec.so preauth", "pam_acctsec.so preauth denny=5"))
-    rc, doc = e.findings()
+    rc, doc = e.stack(GOOD.replace("pam_acctsec.so preauth", "pam_acctsec.so preauth denny=5"))
     assert rc == 1
     f = one(doc, "options")
     assert 'argument "denny=5"' in f["message"], f
     assert f["fix"] == 'remove or correct "denny=5" (see pam_acctsec(8))', f
     # a valid option is fine
-    e.service("sshd", GOOD.replace("pam_acctsec.so preauth", "pam_acctsec.so preauth deny=5 silent"))
-    rc, doc = e.findings()
+    rc, doc = e.stack(GOOD.replace("pam_acctsec.so preauth", "pam_acctsec.so preauth deny=5 silent"))
     one(doc, "options", "ok")
     assert not [f for f in pam_problems(doc)], doc
 
@@ -332,23 +327,20 @@ auth  sufficient     pam_unix.so nullok
 auth  [default=die]  pam_acctsec.so authfail
 auth  required       pam_deny.so
 """)
-    e.service("sshd", "auth substack password-auth\nauth requisite pam_acctsec.so mfa\n"
+    rc, doc = e.stack("auth substack password-auth\nauth requisite pam_acctsec.so mfa\n"
               "account required pam_acctsec.so\naccount include password-auth\n")
-    rc, doc = e.findings()
     assert pam_problems(doc) == [], pam_problems(doc)
     one(doc, "auth-mfa", "ok")
     # the same lines included instead: the sufficient line ends the whole stack before mfa
-    e.service("sshd", "auth include password-auth\nauth requisite pam_acctsec.so mfa\n"
+    rc, doc = e.stack("auth include password-auth\nauth requisite pam_acctsec.so mfa\n"
               "account required pam_acctsec.so\n")
-    rc, doc = e.findings()
     f = one(doc, "auth-skip-mfa")
     assert f["where"].endswith("/password-auth:2"), f
     # a jump in the parent counts a substack as one line
     e.service("common-auth", "auth requisite pam_permit.so\nauth requisite pam_permit.so\n")
-    e.service("sshd", "auth requisite pam_acctsec.so preauth\n"
+    rc, doc = e.stack("auth requisite pam_acctsec.so preauth\n"
               "auth [success=2 default=ignore] pam_unix.so\nauth [default=die] pam_acctsec.so authfail\n"
               "auth substack common-auth\nauth requisite pam_acctsec.so mfa\naccount required pam_acctsec.so\n")
-    rc, doc = e.findings()
     f = one(doc, "auth-skip-count")
     assert 'jumps over "auth requisite pam_permit.so" as well as authfail' in f["message"], f
     assert not [x for x in doc["findings"] if x["check"] == "auth-skip-mfa"], doc
@@ -366,13 +358,12 @@ def test_token_sufficient_warns(e):
 
 
 def test_parser_continuations_and_brackets(e):
-    e.service("sshd", "auth requisite pam_acctsec.so \\\n  preauth # a comment\n"
+    rc, doc = e.stack("auth requisite pam_acctsec.so \\\n  preauth # a comment\n"
               "-auth [success=1 \\\n default=ignore] pam_unix.so\n"
               "auth [default=die] pam_acctsec.so authfail\n"
               "AUTH Requisite %s mfa [socket=/run/acctsec/acctsecd.sock]\n" % os.path.abspath(
                   os.path.join(BUILD, ".libs", "pam_acctsec.so"))
               + GOOD_ACCOUNT + "garbage\n" + "x" * 9000 + "\n")
-    rc, doc = e.findings()
     assert pam_problems(doc) == [], pam_problems(doc)
     one(doc, "auth-authfail", "ok")
     one(doc, "auth-mfa", "ok")
@@ -382,24 +373,21 @@ def test_parser_continuations_and_brackets(e):
 
 
 def test_module_missing_or_optional(e):
-    e.service("sshd", GOOD.replace("auth  requisite                  pam_acctsec.so mfa",
+    rc, doc = e.stack(GOOD.replace(MFA_LINE,
                                    "-auth requisite pam_acctsec.so mfa"))
-    rc, doc = e.findings()
     assert rc == 1
     f = one(doc, "module")
     assert "acctsec would fail open" in f["message"] and f["where"].endswith("/sshd:4"), f
     assert f["fix"] == 'remove the "-" before the type: auth requisite pam_acctsec.so mfa', f
-    e.service("sshd", GOOD.replace("auth  requisite                  pam_acctsec.so mfa",
+    rc, doc = e.stack(GOOD.replace(MFA_LINE,
                                    "auth requisite /nonexistent/pam_acctsec.so mfa"))
-    rc, doc = e.findings()
     f = one(doc, "module")
     assert "no module at /nonexistent/pam_acctsec.so" in f["message"], f
 
 
 def test_control_typo(e):
-    e.service("sshd", GOOD.replace("[success=1 default=ignore] pam_unix.so nullok",
+    rc, doc = e.stack(GOOD.replace("[success=1 default=ignore] pam_unix.so nullok",
                                    "[sucess=1 default=ignore] pam_unix.so nullok"))
-    rc, doc = e.findings()
     assert rc == 1
     f = [x for x in pam_problems(doc) if x["check"] == "pam-parse"]
     assert f and 'unknown control "[sucess=1 default=ignore]"' in f[0]["message"], doc
