@@ -45,6 +45,7 @@ struct doctor {
         unsigned dropped;
         bool sshd_has_mfa; /* the sshd PAM stack asks for a second factor */
         bool sshd_checked;
+        bool console_protected; /* the login service (the console) uses pam_acctsec.so in auth */
         struct acctsec_conf conf;
 };
 
@@ -521,6 +522,8 @@ static void check_service(struct doctor *d, const char *dir, const char *name, s
                 return;
         for (size_t i = 0; i < sizeof(service_checks) / sizeof(service_checks[0]); i++)
                 service_checks[i](&s);
+        if (strcmp(name, "login") == 0)
+                d->console_protected = uses_acctsec(st, PAMCONF_AUTH);
         if (strcmp(name, "sshd") == 0) {
                 d->sshd_checked = true;
                 d->sshd_has_mfa = find(st, PAMCONF_AUTH, "mfa") >= 0;
@@ -715,6 +718,45 @@ static void check_sshd(struct doctor *d) {
                 add(d, SEV_OK, "sshd-methods", path, NULL, "AuthenticationMethods %s", s.methods);
 }
 
+/* root's and the admins' own state as the daemon sees it (it answers root
+ * and admins only; otherwise nothing is said). */
+static void check_admin_account(struct doctor *d, const char *user) {
+        struct cli *c = d->c;
+        char fix[200];
+        acctsec_frame_init(&c->req, ACCTSEC_OP_STATUS);
+        acctsec_frame_add_str(&c->req, ACCTSEC_TAG_USER, user);
+        if (acctsec_call(c->socket, 3000, &c->req, &c->reply) < 0 || acctsec_reply_errno(&c->reply) != 0)
+                return;
+        const char *policy = acctsec_msg_str(&c->reply, ACCTSEC_TAG_POLICY);
+        uint64_t totp = 0, email = 0, locked = 0, disabled = 0;
+        (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_MFA, &totp);
+        (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_FLAG, &email);
+        (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_LOCKED_UNTIL, &locked);
+        (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_DISABLED, &disabled);
+        if (locked) {
+                snprintf(fix, sizeof(fix), "acctsec lockout reset --user %.64s", user);
+                add(d, SEV_PROBLEM, "lockout-now", c->socket, fix, "%.64s (an admin) is locked out now", user);
+        }
+        if (disabled) {
+                snprintf(fix, sizeof(fix), "acctsec account enable --user %.64s", user);
+                add(d, SEV_WARNING, "lockout-now", c->socket, fix, "%.64s (an admin) is disabled", user);
+        }
+        if (policy && strcmp(policy, "required") == 0 && strcmp(mfa_state_name(totp), "active") != 0 && !email) {
+                snprintf(fix, sizeof(fix), "acctsec mfa enroll totp --user %.64s", user);
+                add(d, SEV_PROBLEM, "lockout-mfa-enrol", c->socket, fix,
+                    "a second factor is required for %.64s (an admin), who has none enrolled: no login through an "
+                    "mfa line",
+                    user);
+        }
+}
+
+static void check_admins(struct doctor *d) {
+        check_admin_account(d, "root");
+        struct group *g = d->conf.admin_group[0] ? getgrnam(d->conf.admin_group) : NULL;
+        for (size_t i = 0; g && g->gr_mem && g->gr_mem[i] && i < 64; i++)
+                check_admin_account(d, g->gr_mem[i]);
+}
+
 /* -------------------------------------------------------------- daemon */
 
 static void check_daemon(struct doctor *d) {
@@ -744,23 +786,7 @@ static void check_daemon(struct doctor *d) {
         const char *v = acctsec_msg_str(&c->reply, ACCTSEC_TAG_MESSAGE);
         add(d, SEV_OK, "daemon", c->socket, NULL, "acctsecd answers (%s); it checked its database at start",
             v ? v : "?");
-        /* What root's own second factor looks like, when we may ask. */
-        acctsec_frame_init(&c->req, ACCTSEC_OP_STATUS);
-        acctsec_frame_add_str(&c->req, ACCTSEC_TAG_USER, "root");
-        if (acctsec_call(c->socket, 3000, &c->req, &c->reply) < 0 || acctsec_reply_errno(&c->reply) != 0)
-                return;
-        const char *policy = acctsec_msg_str(&c->reply, ACCTSEC_TAG_POLICY);
-        uint64_t totp = 0, email = 0, locked = 0;
-        (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_MFA, &totp);
-        (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_FLAG, &email);
-        (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_LOCKED_UNTIL, &locked);
-        if (locked)
-                add(d, SEV_PROBLEM, "lockout-root", c->socket, "acctsec lockout reset --user root",
-                    "root is locked out now");
-        if (policy && strcmp(policy, "required") == 0 && strcmp(mfa_state_name(totp), "active") != 0 && !email)
-                add(d, SEV_PROBLEM, "lockout-root-mfa", c->socket, "acctsec mfa enroll totp --user root",
-                    "a second factor is required for root, but root has none enrolled: root cannot log in through "
-                    "an mfa line");
+        check_admins(d);
 }
 
 /* ------------------------------------------------------------ lock-out */
@@ -782,12 +808,15 @@ static void check_lockout(struct doctor *d) {
                 return;
         } else
                 add(d, SEV_OK, "config", path, NULL, "%s is valid", path);
-        if (d->conf.even_deny_root)
-                add(d, SEV_WARNING, "lockout-root", path,
+        if (d->conf.even_deny_root) {
+                /* forever, per name, on every way in: anyone can shut root out for good */
+                bool forever = d->conf.unlock_time == 0 && d->conf.lock_scope == ACCTSEC_LOCK_SCOPE_USER;
+                add(d, forever && d->console_protected ? SEV_PROBLEM : SEV_WARNING, "lockout-root", path,
                     "even_deny_root = no (root then stays usable on the console), or lock_scope = user+source",
-                    "even_deny_root = yes: anyone who knows the name root can lock it out%s",
-                    d->conf.unlock_time == 0 ? " until an admin unlocks it, and root is the admin" : "");
-        else
+                    "even_deny_root = yes: anyone who knows the name root can lock it out%s%s",
+                    d->conf.unlock_time == 0 ? " until an admin unlocks it, and root is the admin" : "",
+                    d->console_protected ? "" : " (the console's login service does not use pam_acctsec.so)");
+        } else
                 add(d, SEV_OK, "lockout-root", path, NULL, "root is never locked (even_deny_root = no)");
         if (!d->conf.admin_group[0]) {
                 add(d, SEV_WARNING, "admin-group", path, "admin_group = GROUP (a group of the admins)",

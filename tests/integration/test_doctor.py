@@ -54,7 +54,7 @@ class Env:
     def service(self, name, text):
         self.write(os.path.join(self.pam, name), text)
 
-    def run(self, *extra, json_out=False, socket=None, pam=True):
+    def run(self, *extra, json_out=False, socket=None, pam=True, env=None):
         argv = [CLI, "--socket", socket or self.socket, "--config", self.conf, "--sshd-config", self.sshd]
         if json_out:
             argv.append("--json")
@@ -64,12 +64,12 @@ class Env:
         argv += list(extra)
         if os.environ.get("DOCTOR_VALGRIND"):  # memory errors exit 9
             argv = ["valgrind", "-q", "--leak-check=full", "--error-exitcode=9"] + argv
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
         assert p.returncode != 9, p.stderr
         return p.returncode, p.stdout, p.stderr
 
-    def findings(self, *extra, socket=None):
-        rc, out, err = self.run(*extra, json_out=True, socket=socket)
+    def findings(self, *extra, socket=None, env=None):
+        rc, out, err = self.run(*extra, json_out=True, socket=socket, env=env)
         return rc, json.loads(out)
 
     def stack(self, text, name="sshd"):
@@ -135,9 +135,28 @@ def test_root_mfa_required_not_enrolled(e):
     try:
         rc, doc = e.findings(socket=d.sock)
         assert rc == 1, doc
-        f = one(doc, "lockout-root-mfa")
+        f = one(doc, "lockout-mfa-enrol")
         assert f["fix"] == "acctsec mfa enroll totp --user root", f
         one(doc, "daemon", "ok")
+    finally:
+        d.cleanup()
+
+
+def test_admin_mfa_required_not_enrolled(e):
+    if os.geteuid() != 0:
+        return  # only root (or an admin) may ask the daemon about others
+    e.service("sshd", GOOD)
+    d = Daemon(conf="mfa = required\nadmin_group = wheel\n", start=False)
+    try:
+        with open(os.path.join(d.dir, "group"), "a") as f:
+            f.write("wheel:x:10:alice\n")
+        d.start()
+        e.write(e.conf, "admin_group = wheel\n")
+        rc, doc = e.findings(socket=d.sock, env=d.env())  # nss_wrapper: the same groups as the daemon
+        assert rc == 1, doc
+        one(doc, "admin-group", "ok")
+        fixes = sorted(f["fix"] for f in doc["findings"] if f["check"] == "lockout-mfa-enrol")
+        assert fixes == ["acctsec mfa enroll totp --user alice", "acctsec mfa enroll totp --user root"], doc
     finally:
         d.cleanup()
 
@@ -450,8 +469,17 @@ def test_lockout_risks(e):
     assert rc == 1
     f = one(doc, "lockout-root", "warning")
     assert "even_deny_root = no" in f["fix"], f
+    assert "the console's login service does not use pam_acctsec.so" in f["message"], f
+    # with the console protected too, a lock until an admin unlocks it is a problem
+    e.service("login", GOOD)
+    rc, doc = e.findings()
+    f = one(doc, "lockout-root")
+    assert "until an admin unlocks it, and root is the admin" in f["message"], f
     g = one(doc, "admin-group")
     assert "no such group" in g["message"], g
+    e.write(e.conf, "even_deny_root = no\n")
+    rc, doc = e.findings()
+    one(doc, "lockout-root", "ok")
     e.write(e.conf, "denny = 3\n")
     rc, doc = e.findings()
     one(doc, "config")
