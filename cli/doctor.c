@@ -692,8 +692,11 @@ static void check_sshd(struct doctor *d) {
                 add(d, SEV_WARNING, "sshd", path, "run doctor as root", "cannot read %s: sshd checks skipped", path);
                 return;
         }
+        if (!d->sshd_checked)
+                add(d, SEV_WARNING, "sshd-pam", path, "add the acctsec lines to the sshd PAM service (see pam_acctsec(8))",
+                    "no sshd PAM service using pam_acctsec.so was checked: SSH logins are not protected by acctsec");
         if (!is_yes(s.use_pam))
-                add(d, SEV_PROBLEM, "sshd-usepam", path, "UsePAM yes",
+                add(d, d->sshd_checked ? SEV_PROBLEM : SEV_WARNING, "sshd-usepam", path, "UsePAM yes",
                     "UsePAM is %s: sshd does not run the PAM stacks, so pam_acctsec.so never sees an SSH login",
                     s.use_pam[0] ? s.use_pam : "not set (default no)");
         else

@@ -454,6 +454,17 @@ def test_sshd_include_and_kbdint(e):
     one(doc, "sshd-usepam", "ok")
 
 
+def test_sshd_without_acctsec(e):
+    # acctsec only for sudo: sshd's settings are not acctsec's problems
+    rc, doc = e.stack(GOOD, name="sudo")
+    e.service("sshd", "auth required pam_unix.so\n")
+    e.write(e.sshd, "UsePAM no\n")
+    rc, doc = e.findings()
+    one(doc, "sshd-usepam", "warning")
+    one(doc, "sshd-pam", "warning")
+    assert pam_problems(doc) == [], doc
+
+
 def test_sshd_missing(e):
     e.service("sshd", GOOD)
     os.unlink(e.sshd)
