@@ -466,6 +466,12 @@ static void check_options(struct svc *s) {
                                     s->name, pamconf_type_name(e->type), arg, why ? why : "invalid");
                                 bad = true;
                         }
+                        if (conf.failmode == ACCTSEC_FAILMODE_OPEN)
+                                add(s->d, SEV_WARNING, "failmode", where(w, sizeof(w), s->d->pam_dir, e),
+                                    "remove failmode=open (the default fails closed)",
+                                    "%s: %s: failmode=open: while the daemon is down or hung this line lets "
+                                    "logins through",
+                                    s->name, pamconf_type_name(e->type));
                 }
         if (!bad && (uses_acctsec(st, PAMCONF_AUTH) || uses_acctsec(st, PAMCONF_ACCOUNT)))
                 add(s->d, SEV_OK, "options", s->where, NULL, "%s: pam_acctsec.so arguments valid", s->name);
@@ -811,6 +817,10 @@ static void check_lockout(struct doctor *d) {
                 return;
         } else
                 add(d, SEV_OK, "config", path, NULL, "%s is valid", path);
+        if (d->conf.failmode == ACCTSEC_FAILMODE_OPEN)
+                add(d, SEV_WARNING, "failmode", path, "failmode = secure (the default)",
+                    "failmode = open: while the daemon is down or hung, every pam_acctsec.so line lets logins "
+                    "through");
         if (d->conf.even_deny_root) {
                 /* forever, per name, on every way in: anyone can shut root out for good */
                 bool forever = d->conf.unlock_time == 0 && d->conf.lock_scope == ACCTSEC_LOCK_SCOPE_USER;

@@ -491,6 +491,12 @@ def test_lockout_risks(e):
     e.write(e.conf, "even_deny_root = no\n")
     rc, doc = e.findings()
     one(doc, "lockout-root", "ok")
+    e.write(e.conf, "failmode = open\n")
+    rc, doc = e.findings()
+    assert one(doc, "failmode", "warning")["fix"] == "failmode = secure (the default)"
+    rc, doc = e.stack(GOOD.replace("pam_acctsec.so preauth", "pam_acctsec.so preauth failmode=open"))
+    f = [x for x in doc["findings"] if x["check"] == "failmode" and x["where"].endswith("/sshd:1")]
+    assert f and f[0]["severity"] == "warning", doc
     e.write(e.conf, "denny = 3\n")
     rc, doc = e.findings()
     one(doc, "config")
