@@ -205,7 +205,8 @@ refuse "right password refused while locked" login "$pw"
 refuse "account phase refuses the locked user (public-key path)" pamtester "$service" "$user" acct_mgmt
 check "acctsec lockout reset" acctsec lockout reset --user "$user"
 check "good password accepted after the unlock" login "$pw"
-if [ -n "$daemon" ]; then kill "$daemon"; wait "$daemon" 2>/dev/null; daemon=; fi
+if [ -n "$daemon" ]; then kill "$daemon"; wait "$daemon" 2>/dev/null; daemon=
+else systemctl stop acctsecd.socket acctsecd.service; fi
 refuse "daemon stopped: login denied (fail closed)" login "$pw"
 
 # --- purge ---------------------------------------------------------------------
@@ -221,6 +222,7 @@ check "purge removed the module" test ! -e "/usr/lib/$multiarch/security/pam_acc
 check "purge removed /var/lib/acctsec" test ! -e /var/lib/acctsec
 check "purge removed the conffiles" test ! -e /etc/security/acctsec.conf -a ! -e /etc/pam.d/acctsec
 check "purge removed the profiles" test ! -e /usr/share/pam-configs/acctsec
+check "purge removed the socket's enablement" test ! -e /etc/systemd/system/sockets.target.wants/acctsecd.socket
 check "pam-auth-update's state forgets acctsec" sh -c '! grep -rq acctsec /var/lib/pam'
 check "pam_unix logins still work after the purge" login "$pw"
 finish
