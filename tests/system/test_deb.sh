@@ -181,6 +181,7 @@ check "common-session: pam_acctsec optional" grep -qE '^session[[:space:]]+optio
 cat >"/etc/pam.d/$service" <<'PAM'
 @include common-auth
 @include common-account
+@include common-password
 PAM
 if [ "$systemd" = yes ]; then
     check "acctsecd.socket running" systemctl start acctsecd.socket
@@ -205,6 +206,17 @@ refuse "right password refused while locked" login "$pw"
 refuse "account phase refuses the locked user (public-key path)" pamtester "$service" "$user" acct_mgmt
 check "acctsec lockout reset" acctsec lockout reset --user "$user"
 check "good password accepted after the unlock" login "$pw"
+# The password lines: the policy line before pam_unix, commit after pam_permit.
+chpw() { printf '%s\n%s\n' "$1" "$1" | pamtester "$service" "$user" chauthtok; }
+refuse "common-password: a weak new password refused by the policy line" chpw short
+check "common-password: a strong new password set through pam_unix" chpw 'Battery-Staple-77'
+if command -v sqlite3 >/dev/null; then
+    eq_changed=$(sqlite3 /var/lib/acctsec/acctsec.db "SELECT count(*) FROM events WHERE type='password_changed' AND user='$user'" 2>&1)
+    if [ "$eq_changed" = 1 ]; then pass "common-password: commit recorded the change"
+    else n=$((n + 1)); echo "not ok $n - common-password: commit recorded the change: got '$eq_changed'"; failed=$((failed + 1)); fi
+fi
+check "login with the new password" login 'Battery-Staple-77'
+pw='Battery-Staple-77'
 if [ -n "$daemon" ]; then kill "$daemon"; wait "$daemon" 2>/dev/null; daemon=
 else systemctl stop acctsecd.socket acctsecd.service; fi
 refuse "daemon stopped: login denied (fail closed)" login "$pw"
