@@ -177,6 +177,15 @@ before "common-password: commit after pam_permit" /etc/pam.d/common-password \
     'pam_permit\.so' '^password[[:space:]]+optional[[:space:]]+pam_acctsec\.so commit'
 check "common-session: pam_acctsec optional" grep -qE '^session[[:space:]]+optional[[:space:]]+pam_acctsec\.so' /etc/pam.d/common-session
 
+# An upgrade (here a reinstall: prerm upgrade, postinst configure) keeps the
+# admin's choice: the lines stay as they are.
+for f in common-auth common-account common-password common-session; do cp "/etc/pam.d/$f" "$work/$f.enabled"; done
+check "dpkg -i again (the upgrade path)" dpkg -i --force-confold "$deb"
+check "the upgrade keeps the common-* files as they were" sh -c "
+    for f in common-auth common-account common-password common-session; do
+        cmp '$work/'\$f.enabled /etc/pam.d/\$f || exit 1
+    done"
+
 # --- a real login through the common-* files ---------------------------------
 cat >"/etc/pam.d/$service" <<'PAM'
 @include common-auth
