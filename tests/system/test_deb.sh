@@ -186,6 +186,16 @@ check "the upgrade keeps the common-* files as they were" sh -c "
         cmp '$work/'\$f.enabled /etc/pam.d/\$f || exit 1
     done"
 
+check "pam-auth-update --disable takes the lines out" sh -c "
+    pam-auth-update --disable acctsec acctsec-authfail acctsec-mfa &&
+    ! grep -q pam_acctsec /etc/pam.d/common-auth /etc/pam.d/common-account \
+        /etc/pam.d/common-password /etc/pam.d/common-session"
+check "pam-auth-update --enable puts them back the same" sh -c "
+    pam-auth-update --enable acctsec acctsec-authfail acctsec-mfa &&
+    for f in common-auth common-account common-password common-session; do
+        cmp '$work/'\$f.enabled /etc/pam.d/\$f || exit 1
+    done"
+
 # --- a real login through the common-* files ---------------------------------
 cat >"/etc/pam.d/$service" <<'PAM'
 @include common-auth
