@@ -117,7 +117,8 @@ for f in "/usr/lib/$multiarch/security/pam_acctsec.so" /usr/sbin/acctsecd /usr/b
          /etc/security/acctsec.conf /etc/pam.d/acctsec /usr/share/pam-configs/acctsec \
          /usr/share/pam-configs/acctsec-authfail /usr/share/pam-configs/acctsec-mfa \
          /usr/share/man/man8/pam_acctsec.8.gz /usr/share/man/man8/acctsecd.8.gz \
-         /usr/share/man/man1/acctsec.1.gz /usr/share/man/man5/acctsec.conf.5.gz; do
+         /usr/share/man/man1/acctsec.1.gz /usr/share/man/man5/acctsec.conf.5.gz \
+         /usr/share/bash-completion/completions/acctsec; do
     if grep -qxF "$f" "$work/contents"; then pass "package ships $f"; else fail "package ships $f" "$work/contents"; fi
 done
 if grep -qE '/lib/systemd/system/acctsecd\.(socket|service)$' "$work/contents" &&
