@@ -433,8 +433,8 @@ static int parse_options(struct cli *c, int argc, char **argv) {
                         c->module_dir = optarg;
                         break;
                 case 'h':
-                        usage(stdout);
-                        return 0;
+                        c->help = true; /* after the command words: its own lines */
+                        break;
                 case ARG_VERSION:
                         puts(PACKAGE_STRING);
                         return 0;
@@ -445,12 +445,57 @@ static int parse_options(struct cli *c, int argc, char **argv) {
         return -1;
 }
 
+/* Is verb the word after the noun, or one of its a|b|c alternatives? */
+static bool has_verb(const char *rest, const char *verb) {
+        rest += strspn(rest, " ");
+        size_t word = strcspn(rest, " "), n = strlen(verb);
+        for (const char *p = rest; p < rest + word; p += strcspn(p, "|") + 1)
+                if (strncmp(p, verb, n) == 0 && (p[n] == '|' || p[n] == ' ' || p + n == rest + word))
+                        return true;
+        return false;
+}
+
+/* acctsec NOUN [VERB] --help: the usage lines of that command (a line that
+ * starts with "  NOUN", and the indented lines that continue it), or all. */
+static int help(const char *noun, const char *verb) {
+        static char text[8192];
+        FILE *f = fmemopen(text, sizeof(text) - 1, "w");
+        if (!f)
+                return usage(stdout), 0;
+        usage(f);
+        fclose(f);
+        char want[64];
+        snprintf(want, sizeof(want), "  %s", noun ? noun : "");
+        bool shown = false, in = false;
+        for (char *line = strtok(text, "\n"); noun && line; line = strtok(NULL, "\n")) {
+                size_t n = strlen(want);
+                if (strncmp(line, "  ", 2) != 0)
+                        in = false; /* a heading: "Options:" */
+                else if (line[2] != ' ')
+                        in = strncmp(line, want, n) == 0 && (line[n] == ' ' || line[n] == 0) &&
+                             (!verb || has_verb(line + n, verb));
+                if (in) {
+                        if (!shown)
+                                puts("Usage: acctsec [--socket PATH] [--json] COMMAND [--user NAME]\n");
+                        puts(line);
+                        shown = true;
+                }
+        }
+        if (!shown)
+                usage(stdout);
+        else
+                puts("\nSee acctsec --help for the common options, and acctsec(1).");
+        return 0;
+}
+
 int main(int argc, char **argv) {
         static struct cli c; /* large: keep it off the stack */
 
         int r = parse_options(&c, argc, argv);
         if (r >= 0)
                 return r;
+        if (c.help)
+                return help(optind < argc ? argv[optind] : NULL, optind + 1 < argc ? argv[optind + 1] : NULL);
         if (!c.socket[0]) {
                 default_socket(&c);
                 c.socket_from_conf = true;
@@ -472,7 +517,12 @@ int main(int argc, char **argv) {
                 c.verb = k->verb;
                 return k->run(&c);
         }
-        fprintf(stderr, "acctsec: %s\n", noun ? "unknown command" : "no command given");
-        usage(stderr);
+        if (noun)
+                fprintf(stderr, "acctsec: unknown command \"%s%s%s\"; see acctsec --help\n", noun, verb ? " " : "",
+                        verb ? verb : "");
+        else {
+                fprintf(stderr, "acctsec: no command given\n");
+                usage(stderr);
+        }
         return EXIT_USAGE;
 }

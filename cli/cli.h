@@ -16,6 +16,7 @@ struct cli {
         char socket[ACCTSEC_SOCKET_PATH_MAX];
         const char *user;
         bool json;
+        bool help; /* --help: the command's own usage lines */
         bool off;  /* mfa require --off */
         bool mail; /* account reset-password --mail */
         const char *name, *expires, *services; /* token create */

@@ -13,7 +13,9 @@ test_pkgs=(libcmocka-dev libpamtest0-dev python3 sqlite3 clang libclang-rt-14-de
            valgrind pamtester libpam-modules systemd passwd
            openssh-server openssh-client python3-paramiko
            msmtp openssl python3-aiosmtpd
-           e2fsprogs util-linux)  # the fault tests: mkfs.ext4, e2fsck, findmnt
+           e2fsprogs util-linux   # the fault tests: mkfs.ext4, e2fsck, findmnt
+           mandoc groff-base man-db bash-completion  # man page lint, the completion test
+           debhelper)             # test_deb.sh: dpkg-buildpackage of debian/
 
 want=("${build_pkgs[@]}")
 case "${1:-test}" in

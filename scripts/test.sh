@@ -96,6 +96,23 @@ exports_only_pam_sm() {
 }
 check module_exports exports_only_pam_sm
 
+# The man pages render without a warning (groff, mandoc's lint) and their
+# NAME lines parse for whatis/apropos.
+man_lint() {
+    local f out rc=0
+    for f in "$top"/doc/man/*.[0-9]; do
+        out=$(groff -man -ww -z -Tutf8 "$f" 2>&1; mandoc -Tlint -W warning "$f" 2>&1)
+        [ -n "$out" ] && { echo "$out"; rc=1; }
+        lexgrog "$f" || rc=1
+    done
+    return $rc
+}
+check man_lint man_lint
+# The bash completion offers every command, option and event type.
+tap cli_completion bash "$top/tests/cli/test_completion.sh"
+# Every command has its own --help.
+ACCTSEC_BUILD_DIR=$top/build tap cli_help bash "$top/tests/cli/test_help.sh"
+
 echo "== tier 4: real clients (root only)"
 for t in "$top"/tests/system/test_*.sh; do
     [ -f "$t" ] && ACCTSEC_BUILD_DIR=$top/build tap "$(basename "$t" .sh)" bash "$t"
