@@ -57,10 +57,14 @@ int pamconf_read_file(const char *path, char **ret_text) {
         if (fd < 0)
                 return -errno;
         struct stat s;
-        if (fstat(fd, &s) < 0 || !S_ISREG(s.st_mode) || s.st_size > PAMCONF_FILE_MAX) {
-                int e = S_ISREG(s.st_mode) ? EFBIG : EINVAL;
+        if (fstat(fd, &s) < 0) {
+                int e = errno;
                 close(fd);
                 return -e;
+        }
+        if (!S_ISREG(s.st_mode) || s.st_size > PAMCONF_FILE_MAX) {
+                close(fd);
+                return S_ISREG(s.st_mode) ? -EFBIG : -EINVAL;
         }
         char *buf = malloc((size_t) s.st_size + 1);
         if (!buf) {
