@@ -17,7 +17,7 @@
 
 enum key_type {
         T_ALLOWLIST, T_BOOL, T_UINT, T_SECONDS, T_MSEC, T_PATH, T_GROUP, T_FAILMODE, T_SCOPE, T_MFA, T_TRANSPORT,
-        T_FILE, T_OPTFILE /* T_FILE, or empty for none */, T_TEXT,
+        T_FILE, T_OPTFILE /* T_FILE, or empty for none */, T_TEXT, T_PROMPT,
 };
 
 /* Origins a key may come from. */
@@ -42,6 +42,7 @@ struct key {
 
 static const struct key keys[] = {
         { "socket", T_PATH, F(socket), 0, 0, O_CLIENT },
+        { "private_socket", T_PATH, F(private_socket), 0, 0, O_CLIENT },
         { "timeout", T_MSEC, F(timeout_ms), 10, 600000, O_CLIENT },
         { "failmode", T_FAILMODE, F(failmode), 0, 0, O_CLIENT },
         { "debug", T_BOOL, F(debug), 0, 0, O_CLIENT },
@@ -69,6 +70,7 @@ static const struct key keys[] = {
         { "enforce_for_root", T_BOOL, F(enforce_for_root), 0, 0, O_POLICY },
         { "max_password_age", T_SECONDS, F(max_password_age), 0, 3650 * DAY, O_POLICY },
         { "retry", T_UINT, F(retry), 1, 10, O_CLIENT },
+        { "prompt", T_PROMPT, F(prompt), 0, 0, O_CLIENT },
         { "token_max", T_UINT, F(token_max), 1, 100, O_POLICY },
         { "token_max_months", T_UINT, F(token_max_months), 1, 12, O_POLICY },
         { "allowlist", T_ALLOWLIST, F(allowlist), 0, 0, O_POLICY },
@@ -84,6 +86,7 @@ static const struct key keys[] = {
         { "smtp_ca_file", T_FILE, F(smtp_ca_file), 0, 0, O_GLOBAL },
         { "smtp_starttls", T_BOOL, F(smtp_starttls), 0, 0, O_GLOBAL },
         { "mail_timeout", T_SECONDS, F(mail_timeout), 1, 50, O_GLOBAL },
+        { "mail_max_per_hour", T_UINT, F(mail_max_per_hour), 0, 1000, O_GLOBAL },
         { "request_timeout", T_SECONDS, F(request_timeout), 1, 300, O_GLOBAL },
         { "admin_group", T_GROUP, F(admin_group), 0, 0, O_GLOBAL },
         { "audit_group", T_GROUP, F(audit_group), 0, 0, O_GLOBAL },
@@ -119,12 +122,24 @@ void acctsec_conf_defaults(struct acctsec_conf *c) {
                 .mail_transport = ACCTSEC_MAIL_MAILDIR,
                 .smtp_starttls = true,
                 .mail_timeout = 20,
+                .mail_max_per_hour = 10,
                 .request_timeout = 10,
         };
         strcpy(c->socket, ACCTSEC_DEFAULT_SOCKET);
         strcpy(c->mail_from, "root@localhost");
         strcpy(c->maildir, ACCTSEC_DEFAULT_STATE_DIR "/maildir");
         strcpy(c->sendmail_path, "/usr/sbin/sendmail");
+}
+
+int acctsec_conf_private_socket(const struct acctsec_conf *c, char ret[static ACCTSEC_SOCKET_PATH_MAX]) {
+        if (c->private_socket[0]) {
+                strcpy(ret, c->private_socket);
+                return 0;
+        }
+        const char *slash = strrchr(c->socket, '/');
+        size_t dir = slash ? (size_t) (slash - c->socket) + 1 : 0;
+        int n = snprintf(ret, ACCTSEC_SOCKET_PATH_MAX, "%.*sprivate/%s", (int) dir, c->socket, c->socket + dir);
+        return n < 0 || n >= ACCTSEC_SOCKET_PATH_MAX ? -ENAMETOOLONG : 0;
 }
 
 const char *acctsec_mfa_name(enum acctsec_mfa m) {
@@ -314,6 +329,16 @@ static int set_value(struct acctsec_conf *c, const struct key *k, const char *v,
                         c->mfa = ACCTSEC_MFA_OFF;
                 else
                         return *why = "expected required, optional or off", -EINVAL;
+                return 0;
+        case T_PROMPT:
+                if (strcmp(v, "auto") == 0)
+                        c->prompt = ACCTSEC_PROMPT_AUTO;
+                else if (strcmp(v, "password") == 0)
+                        c->prompt = ACCTSEC_PROMPT_PASSWORD;
+                else if (strcmp(v, "code") == 0)
+                        c->prompt = ACCTSEC_PROMPT_CODE;
+                else
+                        return *why = "expected auto, password or code", -EINVAL;
                 return 0;
         case T_SCOPE:
                 if (strcmp(v, "user") == 0)

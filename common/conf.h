@@ -28,11 +28,16 @@ enum acctsec_lock_scope { ACCTSEC_LOCK_SCOPE_USER, ACCTSEC_LOCK_SCOPE_USER_SOURC
 enum acctsec_mfa { ACCTSEC_MFA_OFF, ACCTSEC_MFA_OPTIONAL, ACCTSEC_MFA_REQUIRED };
 /* The same values as enum mail_transport (daemon/mail.h). */
 enum acctsec_mail_transport { ACCTSEC_MAIL_MAILDIR, ACCTSEC_MAIL_SENDMAIL, ACCTSEC_MAIL_SMTP };
+/* What preauth asks a locked user (or a source outside the allowlist) for:
+ * the first prompt that everyone else gets in that stack. */
+enum acctsec_prompt { ACCTSEC_PROMPT_AUTO, ACCTSEC_PROMPT_PASSWORD, ACCTSEC_PROMPT_CODE };
 #define ACCTSEC_CONF_STR_MAX 256 /* mail_from and the mail paths */
 
 struct acctsec_conf {
         /* client side: used by the module (and the CLI for socket) */
         char socket[ACCTSEC_SOCKET_PATH_MAX];
+        /* root's own socket; "": private/ beside socket (acctsec_conf_private_socket) */
+        char private_socket[ACCTSEC_SOCKET_PATH_MAX];
         unsigned timeout_ms;
         enum acctsec_failmode failmode;
         bool debug;
@@ -63,6 +68,7 @@ struct acctsec_conf {
         bool enforce_for_root;  /* root changing another user's password is checked too */
         unsigned max_password_age; /* seconds; 0: never expires */
         unsigned retry; /* module: new-password prompts per change */
+        enum acctsec_prompt prompt; /* module: preauth's prompt for a refused user */
         /* API tokens and the network */
         unsigned token_max;        /* tokens per user */
         unsigned token_max_months; /* the longest expiry a token may have */
@@ -81,6 +87,7 @@ struct acctsec_conf {
         char smtp_ca_file[ACCTSEC_CONF_STR_MAX];
         bool smtp_starttls;
         unsigned mail_timeout; /* seconds for one delivery */
+        unsigned mail_max_per_hour; /* mails to one user in any hour (codes and notices); 0: no cap */
         /* daemon limits: global section only */
         unsigned request_timeout; /* seconds a client has to send a request or read a reply */
         /* roles: global section only */
@@ -131,6 +138,10 @@ int acctsec_conf_read_file(const char *path, char **ret_text, size_t *ret_len, s
 /* Same, from memory (used by acctsec_conf_load and the fuzzer). */
 int acctsec_conf_parse(struct acctsec_conf *c, const char *text, size_t len,
                        const struct acctsec_conf_match *m, struct acctsec_conf_error *ret_err);
+
+/* The socket a root caller uses: private_socket, or "private/" inserted
+ * before the last component of socket.  0, or -ENAMETOOLONG. */
+int acctsec_conf_private_socket(const struct acctsec_conf *c, char ret[static ACCTSEC_SOCKET_PATH_MAX]);
 
 /* Parse "90", "90s", "15m", "2h", "1d" into seconds. */
 int acctsec_parse_duration(const char *s, unsigned long long *ret_seconds);
