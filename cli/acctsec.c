@@ -82,15 +82,16 @@ int cli_fail(const struct cli *c, int code, const char *fmt, ...) {
 }
 
 static int call(struct cli *c, unsigned timeout_ms) {
-        int r = acctsec_call(c->socket, timeout_ms, &c->req, &c->reply);
+        char path[ACCTSEC_SOCKET_PATH_MAX];
+        int r = acctsec_call_as_caller(c->socket, c->private_socket, timeout_ms, &c->req, &c->reply, path);
         if (r == -ENOENT || r == -ECONNREFUSED || r == -ETIMEDOUT || r == -ECONNRESET || r == -EPIPE)
-                return cli_fail(c, EXIT_UNAVAILABLE, "cannot reach acctsecd at %s: %s", c->socket, strerror(-r));
+                return cli_fail(c, EXIT_UNAVAILABLE, "cannot reach acctsecd at %s: %s", path, strerror(-r));
         if (r == -EPERM)
                 return cli_fail(c, EXIT_UNAVAILABLE,
                             "%s is not served by a trusted acctsecd (owner or peer is neither root nor you)",
-                            c->socket);
+                            path);
         if (r < 0)
-                return cli_fail(c, EXIT_FAILURE, "talking to acctsecd at %s: %s", c->socket, strerror(-r));
+                return cli_fail(c, EXIT_FAILURE, "talking to acctsecd at %s: %s", path, strerror(-r));
         int e = acctsec_reply_errno(&c->reply);
         if (e == 0)
                 return 0;
@@ -337,6 +338,7 @@ static void default_socket(struct cli *c) {
         acctsec_conf_defaults(&conf);
         (void) acctsec_conf_load(&conf, ACCTSEC_DEFAULT_CONF, NULL, NULL);
         snprintf(c->socket, sizeof(c->socket), "%s", conf.socket);
+        snprintf(c->private_socket, sizeof(c->private_socket), "%s", conf.private_socket);
 }
 
 static int parse_options(struct cli *c, int argc, char **argv) {

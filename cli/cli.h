@@ -14,6 +14,7 @@
 
 struct cli {
         char socket[ACCTSEC_SOCKET_PATH_MAX];
+        char private_socket[ACCTSEC_SOCKET_PATH_MAX]; /* root's; "": the one beside socket */
         const char *user;
         bool json;
         bool help; /* --help: the command's own usage lines */

@@ -2,10 +2,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 
@@ -39,6 +42,28 @@ static int trusted_uid(uid_t uid) {
         return uid == 0 || uid == geteuid();
 }
 
+/* A blocking connect() bounded by SO_SNDTIMEO: on a Unix stream socket it
+ * waits for room in the listen backlog, which a non-blocking connect()
+ * cannot (it fails with EAGAIN, and no poll() tells when room appears).
+ * A backlog still full at the deadline is -ETIMEDOUT, a busy daemon. */
+static int connect_within(int fd, const struct sockaddr_un *sa, long long deadline) {
+        for (;;) {
+                long long left = deadline - now_ms();
+                if (left <= 0)
+                        return -ETIMEDOUT;
+                struct timeval tv = { .tv_sec = left / 1000, .tv_usec = (left % 1000) * 1000 };
+                if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+                        return negative_errno();
+                if (connect(fd, (const struct sockaddr *) sa, sizeof(*sa)) == 0)
+                        return 0;
+                if (errno == EINTR) /* a Unix connect() left nothing half-done: try again */
+                        continue;
+                if (errno == EAGAIN || errno == EINPROGRESS)
+                        return -ETIMEDOUT;
+                return negative_errno();
+        }
+}
+
 static int connect_to(const char *path, long long deadline, int *ret_fd) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         struct stat st;
@@ -51,27 +76,24 @@ static int connect_to(const char *path, long long deadline, int *ret_fd) {
         if (!S_ISSOCK(st.st_mode) || !trusted_uid(st.st_uid))
                 return -EPERM;
 
-        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return negative_errno();
-        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                if (errno != EINPROGRESS && errno != EAGAIN)
-                        return negative_errno();
-                int r = wait_for(fd, POLLOUT, deadline);
-                if (r < 0)
-                        return r;
-                int err = 0;
-                socklen_t len = sizeof(err);
-                if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-                        return negative_errno();
-                if (err)
-                        return -err;
-        }
+        int r = connect_within(fd, &sa, deadline);
+        if (r < 0)
+                return r;
+        int flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+                return negative_errno();
 
+        /* Only a connected socket has a peer; an unconnected one would read
+         * as pid 0, uid -1, which must never pass for anything. */
         struct ucred cred;
         socklen_t clen = sizeof(cred);
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0)
                 return negative_errno();
+        if (cred.pid <= 0)
+                return -ENOTCONN;
         if (cred.uid != st.st_uid)
                 return -EPERM;
         *ret_fd = TAKE_FD(fd);
@@ -118,9 +140,7 @@ static int recv_all(int fd, uint8_t *p, size_t n, long long deadline) {
         return 0;
 }
 
-int acctsec_call(const char *socket_path, unsigned timeout_ms, struct acctsec_frame *req,
-                 struct acctsec_msg *reply) {
-        long long deadline = now_ms() + timeout_ms;
+static int call(const char *socket_path, long long deadline, struct acctsec_frame *req, struct acctsec_msg *reply) {
         uint8_t hdr[ACCTSEC_HEADER_SIZE], type;
         uint32_t len;
         _cleanup_close_ int fd = -1;
@@ -145,6 +165,31 @@ int acctsec_call(const char *socket_path, unsigned timeout_ms, struct acctsec_fr
         if (r < 0)
                 return r;
         return acctsec_msg_parse(reply, type, (const uint8_t *) reply->arena, len);
+}
+
+int acctsec_call(const char *socket_path, unsigned timeout_ms, struct acctsec_frame *req,
+                 struct acctsec_msg *reply) {
+        return call(socket_path, now_ms() + timeout_ms, req, reply);
+}
+
+int acctsec_call_as_caller(const char *socket_path, const char *private_socket, unsigned timeout_ms,
+                           struct acctsec_frame *req, struct acctsec_msg *reply,
+                           char ret_path[static ACCTSEC_SOCKET_PATH_MAX]) {
+        long long deadline = now_ms() + timeout_ms;
+        char private_path[ACCTSEC_SOCKET_PATH_MAX];
+
+        /* root's own socket: local users cannot fill its backlog or its
+         * connection slots, so they cannot starve logins.  Only where there
+         * is none (a daemon started without one) does root share. */
+        if (geteuid() == 0 && acctsec_private_socket_path(socket_path, private_socket, private_path) == 0) {
+                int r = call(private_path, deadline, req, reply);
+                if (r != -ENOENT) {
+                        strcpy(ret_path, private_path);
+                        return r;
+                }
+        }
+        snprintf(ret_path, ACCTSEC_SOCKET_PATH_MAX, "%s", socket_path);
+        return call(socket_path, deadline, req, reply);
 }
 
 int acctsec_reply_errno(const struct acctsec_msg *reply) {

@@ -131,14 +131,16 @@ void acctsec_conf_defaults(struct acctsec_conf *c) {
         strcpy(c->sendmail_path, "/usr/sbin/sendmail");
 }
 
-int acctsec_conf_private_socket(const struct acctsec_conf *c, char ret[static ACCTSEC_SOCKET_PATH_MAX]) {
-        if (c->private_socket[0]) {
-                strcpy(ret, c->private_socket);
+int acctsec_private_socket_path(const char *socket, const char *configured, char ret[static ACCTSEC_SOCKET_PATH_MAX]) {
+        if (configured && configured[0]) {
+                if (strlen(configured) >= ACCTSEC_SOCKET_PATH_MAX)
+                        return -ENAMETOOLONG;
+                strcpy(ret, configured);
                 return 0;
         }
-        const char *slash = strrchr(c->socket, '/');
-        size_t dir = slash ? (size_t) (slash - c->socket) + 1 : 0;
-        int n = snprintf(ret, ACCTSEC_SOCKET_PATH_MAX, "%.*sprivate/%s", (int) dir, c->socket, c->socket + dir);
+        const char *slash = strrchr(socket, '/');
+        size_t dir = slash ? (size_t) (slash - socket) + 1 : 0;
+        int n = snprintf(ret, ACCTSEC_SOCKET_PATH_MAX, "%.*sprivate/%s", (int) dir, socket, socket + dir);
         return n < 0 || n >= ACCTSEC_SOCKET_PATH_MAX ? -ENAMETOOLONG : 0;
 }
 

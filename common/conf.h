@@ -36,7 +36,7 @@ enum acctsec_prompt { ACCTSEC_PROMPT_AUTO, ACCTSEC_PROMPT_PASSWORD, ACCTSEC_PROM
 struct acctsec_conf {
         /* client side: used by the module (and the CLI for socket) */
         char socket[ACCTSEC_SOCKET_PATH_MAX];
-        /* root's own socket; "": private/ beside socket (acctsec_conf_private_socket) */
+        /* root's own socket; "": private/ beside socket (acctsec_private_socket_path) */
         char private_socket[ACCTSEC_SOCKET_PATH_MAX];
         unsigned timeout_ms;
         enum acctsec_failmode failmode;
@@ -139,9 +139,10 @@ int acctsec_conf_read_file(const char *path, char **ret_text, size_t *ret_len, s
 int acctsec_conf_parse(struct acctsec_conf *c, const char *text, size_t len,
                        const struct acctsec_conf_match *m, struct acctsec_conf_error *ret_err);
 
-/* The socket a root caller uses: private_socket, or "private/" inserted
- * before the last component of socket.  0, or -ENAMETOOLONG. */
-int acctsec_conf_private_socket(const struct acctsec_conf *c, char ret[static ACCTSEC_SOCKET_PATH_MAX]);
+/* The socket a root caller uses: configured (private_socket) if not empty,
+ * else "private/" inserted before the last component of socket
+ * (/run/acctsec/private/acctsecd.sock).  0, or -ENAMETOOLONG. */
+int acctsec_private_socket_path(const char *socket, const char *configured, char ret[static ACCTSEC_SOCKET_PATH_MAX]);
 
 /* Parse "90", "90s", "15m", "2h", "1d" into seconds. */
 int acctsec_parse_duration(const char *s, unsigned long long *ret_seconds);

@@ -22,6 +22,7 @@
 
 struct options {
         const char *socket;
+        const char *private_socket; /* NULL: beside socket */
         const char *state_dir;
         const char *config;
         bool config_explicit;
@@ -63,6 +64,8 @@ static void usage(FILE *f) {
                 "Usage: acctsecd [OPTIONS]\n"
                 "The acctsec daemon: lockout state, security log and policy for pam_acctsec.so.\n\n"
                 "  --socket PATH       listen on PATH instead of a socket from systemd\n"
+                "  --private-socket PATH\n"
+                "                      root's socket with --socket (default: private/ beside PATH)\n"
                 "  --state-dir DIR     database directory (default %s)\n"
                 "  --config FILE       settings (default %s)\n"
                 "  --idle-exit SECONDS exit after this long without connections (0: never)\n"
@@ -72,9 +75,10 @@ static void usage(FILE *f) {
 }
 
 static int parse_args(int argc, char **argv, struct options *o) {
-        enum { ARG_SOCKET = 256, ARG_STATE_DIR, ARG_CONFIG, ARG_IDLE_EXIT, ARG_FOREGROUND, ARG_VERSION };
+        enum { ARG_SOCKET = 256, ARG_PRIVATE_SOCKET, ARG_STATE_DIR, ARG_CONFIG, ARG_IDLE_EXIT, ARG_FOREGROUND, ARG_VERSION };
         static const struct option longopts[] = {
                 { "socket", required_argument, NULL, ARG_SOCKET },
+                { "private-socket", required_argument, NULL, ARG_PRIVATE_SOCKET },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "config", required_argument, NULL, ARG_CONFIG },
                 { "idle-exit", required_argument, NULL, ARG_IDLE_EXIT },
@@ -90,6 +94,13 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 switch (c) {
                 case ARG_SOCKET:
                         o->socket = optarg;
+                        break;
+                case ARG_PRIVATE_SOCKET:
+                        if (optarg[0] != '/') {
+                                fprintf(stderr, "acctsecd: --private-socket: expected an absolute path\n");
+                                return 2;
+                        }
+                        o->private_socket = optarg;
                         break;
                 case ARG_STATE_DIR:
                         o->state_dir = optarg;
@@ -121,12 +132,16 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 fprintf(stderr, "acctsecd: unexpected argument \"%s\"\n", argv[optind]);
                 return 2;
         }
+        if (o->private_socket && !o->socket) {
+                fprintf(stderr, "acctsecd: --private-socket needs --socket\n");
+                return 2;
+        }
         return -1;
 }
 
 /* A standalone socket.  A stale one is replaced; a live one means another
  * daemon is running, and anything that is not a socket is left alone. */
-static int listen_standalone(const char *path) {
+static int listen_standalone(const char *path, mode_t mode) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         struct stat st;
 
@@ -153,8 +168,7 @@ static int listen_standalone(const char *path) {
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return negative_errno();
-        /* Anyone may connect; every request is authorised by SO_PEERCRED. */
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 || listen(fd, SOMAXCONN) < 0) {
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || chmod(path, mode) < 0 || listen(fd, SOMAXCONN) < 0) {
                 int r = negative_errno();
                 log_error("cannot listen on %s: %s", path, strerror(-r));
                 close(fd);
@@ -163,27 +177,109 @@ static int listen_standalone(const char *path) {
         return fd;
 }
 
-static int get_listener(const struct options *o) {
-        int n = sd_listen_fds(1);
+/* The private socket's directory: ours, mode 0700, never through a symlink. */
+static int private_dir(const char *path) {
+        char dir[ACCTSEC_SOCKET_PATH_MAX];
+        struct stat st;
+        const char *slash = strrchr(path, '/');
+
+        if (!slash || slash == path || (size_t) (slash - path) >= sizeof(dir))
+                return -EINVAL;
+        memcpy(dir, path, (size_t) (slash - path));
+        dir[slash - path] = '\0';
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return negative_errno();
+        if (lstat(dir, &st) < 0)
+                return negative_errno();
+        if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+                log_error("%s is not a directory of ours; not putting the private socket there", dir);
+                return -EPERM;
+        }
+        return chmod(dir, 0700) < 0 ? negative_errno() : 0;
+}
+
+struct listeners {
+        int shared;
+        int private; /* -1: none */
+        char private_path[ACCTSEC_SOCKET_PATH_MAX]; /* standalone: to unlink at exit */
+};
+
+/* Anyone may connect to the shared socket (every request is authorised by
+ * SO_PEERCRED); only root to the private one, where root's logins have
+ * a backlog and connection slots that no local user can fill. */
+static int listen_both(const struct options *o, struct listeners *l) {
+        int r = acctsec_private_socket_path(o->socket, o->private_socket, l->private_path);
+        if (r < 0) {
+                log_error("private socket path for %s too long", o->socket);
+                return r;
+        }
+        if ((r = private_dir(l->private_path)) < 0) {
+                log_error("cannot make the directory of %s: %s", l->private_path, strerror(-r));
+                return r;
+        }
+        l->shared = listen_standalone(o->socket, 0666);
+        if (l->shared < 0)
+                return l->shared;
+        l->private = listen_standalone(l->private_path, 0600);
+        if (l->private < 0) {
+                close(l->shared);
+                unlink(o->socket);
+                return l->private;
+        }
+        return 0;
+}
+
+/* From systemd: acctsecd.socket's fd, and acctsecd-private.socket's, named
+ * "private" (FileDescriptorName=).  An older unit set passes only one. */
+static int listen_systemd(int n, char **names, struct listeners *l) {
+        l->shared = l->private = -1;
+        for (int i = 0; i < n; i++) {
+                int fd = SD_LISTEN_FDS_START + i;
+                bool priv = names && names[i] && strcmp(names[i], "private") == 0;
+                int *slot = priv ? &l->private : &l->shared;
+                if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0 || *slot >= 0) {
+                        log_error("expected one listening unix stream socket, and one named \"private\", from "
+                                  "systemd; got %d fd(s)", n);
+                        return -EINVAL;
+                }
+                *slot = fd;
+        }
+        if (l->shared < 0) {
+                log_error("systemd passed only the private socket; acctsecd.socket is missing");
+                return -EINVAL;
+        }
+        if (l->private < 0)
+                log_warning("no private socket from systemd (acctsecd-private.socket): root's logins share "
+                            "the socket with local users, who can delay them");
+        return 0;
+}
+
+static int get_listeners(const struct options *o, struct listeners *l) {
+        char **names = NULL;
+        *l = (struct listeners){ .shared = -1, .private = -1 };
+        int n = sd_listen_fds_with_names(1, &names);
         if (n < 0) {
                 log_error("sd_listen_fds: %s", strerror(-n));
                 return n;
         }
+        int r;
         if (n > 0 && o->socket) {
                 log_error("--socket given but systemd passed %d socket(s); use one or the other", n);
-                return -EINVAL;
-        }
-        if (n > 1 || (n == 1 && sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0)) {
-                log_error("expected exactly one listening unix stream socket from systemd, got %d fd(s)", n);
-                return -EINVAL;
-        }
-        if (n == 1)
-                return SD_LISTEN_FDS_START;
-        if (!o->socket) {
+                r = -EINVAL;
+        } else if (n > 2) {
+                log_error("expected at most two sockets from systemd, got %d fd(s)", n);
+                r = -EINVAL;
+        } else if (n > 0)
+                r = listen_systemd(n, names, l);
+        else if (!o->socket) {
                 log_error("no socket: start acctsecd through acctsecd.socket, or pass --socket PATH");
-                return -EINVAL;
-        }
-        return listen_standalone(o->socket);
+                r = -EINVAL;
+        } else
+                r = listen_both(o, l);
+        for (int i = 0; names && i < n; i++)
+                free(names[i]);
+        free(names);
+        return r;
 }
 
 int main(int argc, char **argv) {
@@ -225,10 +321,10 @@ int main(int argc, char **argv) {
                 log_error("liboath initialisation failed; refusing to start");
                 goto out;
         }
-        int fd = get_listener(&o);
-        if (fd < 0)
+        struct listeners l;
+        if (get_listeners(&o, &l) < 0)
                 goto out;
-        r = server_init(&srv, &d, fd, o.idle_exit * 1000000ULL);
+        r = server_init(&srv, &d, l.shared, l.private, o.idle_exit * 1000000ULL);
         if (r < 0) {
                 log_error("event loop setup failed: %s", strerror(-r));
                 goto out;
@@ -248,9 +344,13 @@ int main(int argc, char **argv) {
         ret = r < 0 ? 1 : 0;
         maintenance_stop(&d);
         server_done(&srv);
-        close(fd);
-        if (o.socket)
+        close(l.shared);
+        if (l.private >= 0)
+                close(l.private);
+        if (o.socket) {
                 unlink(o.socket);
+                unlink(l.private_path);
+        }
 out:
         acctsec_wipe(d.key, sizeof(d.key));
         store_close(&d.store);

@@ -30,6 +30,7 @@ struct conn {
         struct server *srv;
         struct conn *prev, *next;
         int fd;
+        bool priv; /* on the private socket */
         struct ucred peer;
         sd_event_source *io;
         sd_event_source *timer;
@@ -60,6 +61,13 @@ static void maybe_exit(struct server *s);
 #define CONN_READ (EPOLLIN | EPOLLET)
 #define CONN_WRITE (EPOLLOUT | EPOLLET)
 #define CONN_HANGUP (EPOLLRDHUP | EPOLLET)
+
+/* The private socket's listener and connections: before everything else
+ * (sd-event dispatches the most urgent ready source first).  A reply to
+ * root held for the group commit raises the commit above the shared
+ * socket too, or a stream of other users' requests could put it off. */
+#define PRIORITY_PRIVATE SD_EVENT_PRIORITY_IMPORTANT
+#define PRIORITY_PRIVATE_COMMIT (SD_EVENT_PRIORITY_IMPORTANT / 2)
 
 static void conn_reset_request(struct conn *c) {
         if (c->body) {
@@ -92,9 +100,13 @@ static void conn_free(struct conn *c) {
         if (c->next)
                 c->next->prev = c->prev;
         s->nconns--;
+        if (c->priv)
+                s->nprivate--;
         free(c);
-        if (!s->stopping && s->nconns < CONN_MAX)
+        if (!s->stopping && s->nconns - s->nprivate < CONN_MAX)
                 sd_event_source_set_enabled(s->listen_src, SD_EVENT_ON);
+        if (!s->stopping && s->private_src && s->nprivate < CONN_MAX_PRIVATE)
+                sd_event_source_set_enabled(s->private_src, SD_EVENT_ON);
         maybe_exit(s);
 }
 
@@ -159,6 +171,8 @@ static int conn_queue_reply(struct conn *c, struct acctsec_frame *f) {
                 /* It may tell of writes, or show data, not yet on disk. */
                 c->held = true;
                 c->srv->nheld++;
+                if (c->priv)
+                        (void) sd_event_source_set_priority(c->srv->commit_src, PRIORITY_PRIVATE_COMMIT);
                 sd_event_source_set_io_events(c->io, CONN_HANGUP);
                 return 0;
         }
@@ -270,19 +284,21 @@ static int on_conn_deadline(sd_event_source *src, uint64_t usec, void *userdata)
         return 0;
 }
 
-/* Local users cannot take the slots that sshd, login, su and sudo need. */
-static bool over_limit(struct server *s, const struct ucred *peer) {
+/* Local users cannot take the slots that sshd, login, su and sudo need:
+ * those have the private socket, with slots of its own; on the shared
+ * socket each uid has a few, and root keeps some. */
+static bool over_limit(struct server *s, const struct ucred *peer, bool priv) {
         unsigned mine = 0;
-        if (peer->uid == 0)
+        if (priv || peer->uid == 0)
                 return false;
-        if (s->nconns >= CONN_MAX - CONN_RESERVED_ROOT)
+        if (s->nconns - s->nprivate >= CONN_MAX - CONN_RESERVED_ROOT)
                 return true;
         for (struct conn *c = s->conns; c; c = c->next)
-                mine += c->peer.uid == peer->uid;
+                mine += !c->priv && c->peer.uid == peer->uid;
         return mine >= CONN_MAX_PER_USER;
 }
 
-static void conn_new(struct server *s, int fd) {
+static void conn_new(struct server *s, int fd, bool priv) {
         struct ucred peer;
         socklen_t len = sizeof(peer);
 
@@ -290,7 +306,15 @@ static void conn_new(struct server *s, int fd) {
                 close(fd);
                 return;
         }
-        if (over_limit(s, &peer)) {
+        /* Only root can reach it (mode 0600 in a 0700 directory); anyone
+         * else there means the socket's permissions were changed. */
+        if (priv && peer.uid != 0) {
+                log_warning("refusing uid %u (pid %d) on the private socket, which is root's: check its permissions",
+                            (unsigned) peer.uid, (int) peer.pid);
+                close(fd);
+                return;
+        }
+        if (over_limit(s, &peer, priv)) {
                 if (s->refused++ % 100 == 0)
                         log_warning("connection limit reached (uid %u, %u open); refusing connections",
                                     (unsigned) peer.uid, s->nconns);
@@ -302,25 +326,31 @@ static void conn_new(struct server *s, int fd) {
                 close(fd);
                 return;
         }
-        *c = (struct conn){ .srv = s, .fd = fd, .peer = peer, .next = s->conns };
+        *c = (struct conn){ .srv = s, .fd = fd, .priv = priv, .peer = peer, .next = s->conns };
         if (s->conns)
                 s->conns->prev = c;
         s->conns = c;
         s->nconns++;
+        s->nprivate += priv;
         sd_event_source_set_enabled(s->idle_src, SD_EVENT_OFF);
         if (sd_event_add_io(s->event, &c->io, fd, CONN_READ, on_conn_io, c) < 0 ||
             sd_event_add_time_relative(s->event, &c->timer, CLOCK_MONOTONIC, deadline_usec(s), 0,
-                                       on_conn_deadline, c) < 0)
+                                       on_conn_deadline, c) < 0) {
                 conn_free(c);
+                return;
+        }
+        /* root's requests are handled before any waiting on the shared socket. */
+        if (priv)
+                (void) sd_event_source_set_priority(c->io, PRIORITY_PRIVATE);
 }
 
-static int on_listen(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
-        struct server *s = userdata;
+static int accept_some(struct server *s, int fd, bool priv) {
+        sd_event_source *src = priv ? s->private_src : s->listen_src;
         for (int i = 0; i < 64; i++) {
                 /* Full: later clients wait in the listen backlog (their own
                  * timeout bounds the wait) instead of being refused. */
-                if (s->nconns >= CONN_MAX) {
-                        sd_event_source_set_enabled(s->listen_src, SD_EVENT_OFF);
+                if (priv ? s->nprivate >= CONN_MAX_PRIVATE : s->nconns - s->nprivate >= CONN_MAX) {
+                        sd_event_source_set_enabled(src, SD_EVENT_OFF);
                         return 0;
                 }
                 int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -329,9 +359,17 @@ static int on_listen(sd_event_source *src, int fd, uint32_t revents, void *userd
                                 log_warning("accept: %s", strerror(errno));
                         return 0;
                 }
-                conn_new(s, cfd);
+                conn_new(s, cfd, priv);
         }
         return 0;
+}
+
+static int on_listen(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        return accept_some(userdata, fd, false);
+}
+
+static int on_listen_private(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        return accept_some(userdata, fd, true);
 }
 
 /* Exit (stopping) or arm the idle timer once no client is connected and no
@@ -380,6 +418,8 @@ static int on_term(sd_event_source *src, const struct signalfd_siginfo *si, void
         sd_notify(0, "STOPPING=1");
         log_info("stopping on signal %u", si->ssi_signo);
         sd_event_source_set_enabled(s->listen_src, SD_EVENT_OFF);
+        if (s->private_src)
+                sd_event_source_set_enabled(s->private_src, SD_EVENT_OFF);
         /* Idle connections go now; one mid-request gets its reply first. */
         for (struct conn *c = s->conns, *next; c; c = next) {
                 next = c->next;
@@ -426,6 +466,7 @@ int server_commit(struct server *s) {
         if (r == -EBUSY && st->batch_open) /* inside a transaction: not now */
                 return r;
         sd_event_source_set_enabled(s->commit_src, SD_EVENT_OFF);
+        (void) sd_event_source_set_priority(s->commit_src, SD_EVENT_PRIORITY_IDLE);
         seclog_release(r == 0);
         if (r < 0)
                 log_error("database write failed: %s (group commit of %u replies; each is answered with an error)",
@@ -480,7 +521,7 @@ void server_reply(struct pending_reply *p, struct acctsec_frame *f) {
         (void) conn_queue_reply(c, f);
 }
 
-int server_init(struct server *s, struct daemon *d, int listen_fd, uint64_t idle_exit_usec) {
+int server_init(struct server *s, struct daemon *d, int listen_fd, int private_fd, uint64_t idle_exit_usec) {
         sigset_t mask;
         int r;
 
@@ -488,12 +529,14 @@ int server_init(struct server *s, struct daemon *d, int listen_fd, uint64_t idle
         s->d = d;
         d->srv = s;
         s->listen_fd = listen_fd;
+        s->private_fd = private_fd;
         s->idle_exit_usec = idle_exit_usec;
         s->msg = calloc(1, sizeof(*s->msg));
         s->frame = calloc(1, sizeof(*s->frame));
         if (!s->msg || !s->frame)
                 return -ENOMEM;
-        if (fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK) < 0)
+        if (fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK) < 0 ||
+            (private_fd >= 0 && fcntl(private_fd, F_SETFL, fcntl(private_fd, F_GETFL) | O_NONBLOCK) < 0))
                 return negative_errno();
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
@@ -515,6 +558,10 @@ int server_init(struct server *s, struct daemon *d, int listen_fd, uint64_t idle
             (r = sd_event_add_defer(s->event, &s->commit_src, on_commit, s)) < 0 ||
             (r = sd_event_source_set_priority(s->commit_src, SD_EVENT_PRIORITY_IDLE)) < 0 ||
             (r = sd_event_source_set_enabled(s->commit_src, SD_EVENT_OFF)) < 0)
+                return r;
+        if (private_fd >= 0 &&
+            ((r = sd_event_add_io(s->event, &s->private_src, private_fd, EPOLLIN, on_listen_private, s)) < 0 ||
+             (r = sd_event_source_set_priority(s->private_src, PRIORITY_PRIVATE)) < 0))
                 return r;
         sd_event_source_set_enabled(s->idle_src, idle_exit_usec ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
         d->store.on_batch_open = on_batch_open;
@@ -541,6 +588,7 @@ void server_done(struct server *s) {
         while (s->conns)
                 conn_free(s->conns);
         sd_event_source_disable_unref(s->listen_src);
+        sd_event_source_disable_unref(s->private_src);
         sd_event_source_disable_unref(s->idle_src);
         sd_event_source_disable_unref(s->grace_src);
         sd_event_source_disable_unref(s->commit_src);

@@ -84,8 +84,9 @@ static struct acctsec_frame *begin_request(pam_handle_t *pamh, const struct modu
  * daemon pass.  The request, which may hold a secret, is wiped. */
 static int send_request(pam_handle_t *pamh, const struct module_args *a, uint8_t op, const char *user,
                         unsigned timeout_ms, struct exchange *x, bool *ret_open) {
+        char path[ACCTSEC_SOCKET_PATH_MAX];
         *ret_open = false;
-        int r = acctsec_call(a->conf.socket, timeout_ms, &x->req, &x->reply);
+        int r = acctsec_call_as_caller(a->conf.socket, a->conf.private_socket, timeout_ms, &x->req, &x->reply, path);
         acctsec_frame_wipe(&x->req);
         if (r == 0 && x->reply.type != ACCTSEC_REPLY_OK) {
                 /* The daemon answered and said no: never a case for failmode=open. */
@@ -101,12 +102,12 @@ static int send_request(pam_handle_t *pamh, const struct module_args *a, uint8_t
         if (transport_error(r) && a->conf.failmode == ACCTSEC_FAILMODE_OPEN) {
                 pam_syslog(pamh, LOG_WARNING, "acctsecd at %s unreachable (%s) during %s for %s: "
                            "failmode=open lets the login continue without acctsec",
-                           a->conf.socket, strerror(-r), acctsec_op_name(op), user);
+                           path, strerror(-r), acctsec_op_name(op), user);
                 *ret_open = true;
                 return PAM_SUCCESS;
         }
-        pam_syslog(pamh, LOG_ERR, "acctsecd at %s: %s during %s for %s; denying", a->conf.socket,
-                   strerror(-r), acctsec_op_name(op), user);
+        pam_syslog(pamh, LOG_ERR, "acctsecd at %s: %s during %s for %s; denying", path, strerror(-r),
+                   acctsec_op_name(op), user);
         return acctsec_errno_to_pam(r);
 }
 

@@ -148,6 +148,9 @@ void harness_main(int argc, char **argv, const struct service_def *services) {
 
         if (getenv("ACCTSEC_TEST_BASE") && getenv("PAM_WRAPPER")) {
                 atexit(remove_base);
+                /* ACCTSEC_TEST_FILTER=test_flood*: only the tests whose names match. */
+                if (getenv("ACCTSEC_TEST_FILTER"))
+                        cmocka_set_test_filter(getenv("ACCTSEC_TEST_FILTER"));
                 return;
         }
         if (!build)

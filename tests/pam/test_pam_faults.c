@@ -40,6 +40,7 @@
 #include "harness.h"
 
 #define WRONG "wrong-password"
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static long long now_ms(void) {
         struct timespec ts;
@@ -342,6 +343,192 @@ static void test_untrusted_sockets(void **state) {
         unlink(path);
         /* The real daemon saw none of it. */
         assert_int_equal(db_int(e, "SELECT count(*) FROM events", NULL), 0);
+}
+
+/* ---- 4. local users flood the shared socket: root's logins still get
+ * their answer (issue 14: a full backlog once read as an impostor) ---- */
+
+#define FLOOD_UIDS 7
+#define FLOOD_CONNS 1000
+
+struct flood {
+        pid_t pid[FLOOD_UIDS];
+        int report; /* per flooder: connections made, a full backlog, the private socket refused */
+};
+
+/* The flood of the running test (static: the teardown after a failed
+ * check kills it, when the test's stack is gone). */
+static struct flood flood;
+static bool flooding;
+
+/* A local user: as many connections to the shared socket as it can make
+ * (until the backlog is full or FLOOD_CONNS), held open; and a try at the
+ * private socket, which must refuse it. */
+static void flooder(const char *shared, const char *private, uid_t uid, int report) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int made = 0, full = 0, priv_refused = 0;
+        if (setgroups(0, NULL) < 0 || setgid(uid) < 0 || setuid(uid) < 0)
+                _exit(1);
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", private);
+        int pfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        priv_refused = pfd >= 0 && connect(pfd, (struct sockaddr *) &sa, sizeof(sa)) < 0 && errno == EACCES;
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", shared);
+        for (; made < FLOOD_CONNS; made++) {
+                int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                if (fd < 0)
+                        break;
+                if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                        full = errno == EAGAIN;
+                        close(fd);
+                        break;
+                }
+        }
+        int out[3] = { made, full, priv_refused };
+        if (write(report, out, sizeof(out)) != sizeof(out))
+                _exit(1);
+        for (;;)
+                pause();
+}
+
+/* Start the flooders and wait until each holds its connections. */
+static int flood_start(struct env *e, struct flood *f) {
+        char private[PATH_MAX + 16];
+        int p[2], any_full = 0;
+        snprintf(private, sizeof(private), "%s/private/sock", e->dir);
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        for (int i = 0; i < FLOOD_UIDS; i++) {
+                f->pid[i] = fork();
+                assert_true(f->pid[i] >= 0);
+                if (f->pid[i] == 0) {
+                        close(p[0]);
+                        flooder(e->sock, private, (uid_t) (62001 + i), p[1]);
+                }
+        }
+        close(p[1]);
+        f->report = p[0];
+        flooding = true;
+        int made = 0;
+        for (int i = 0; i < FLOOD_UIDS; i++) {
+                int out[3];
+                wait_readable(f->report);
+                assert_int_equal(read(f->report, out, sizeof(out)), sizeof(out));
+                made += out[0];
+                assert_true(out[2]); /* the private socket refused a local user */
+                any_full |= out[1];
+        }
+        print_message("# %d connections held by %d local users\n", made, FLOOD_UIDS);
+        return any_full;
+}
+
+static void flood_stop(struct flood *f) {
+        for (int i = 0; i < FLOOD_UIDS; i++) {
+                kill(f->pid[i], SIGKILL);
+                waitpid(f->pid[i], NULL, 0);
+        }
+        close(f->report);
+        flooding = false;
+}
+
+/* After a failed check the daemon may still be stopped. */
+static int flood_teardown(void **state) {
+        struct env *e = *state;
+        if (flooding)
+                flood_stop(&flood);
+        if (e->daemon > 0)
+                kill(e->daemon, SIGCONT);
+        return env_stop(state);
+}
+
+#define FLOOD_LOGINS 30
+
+/* One login by tests/tools/pam_login (real libpam, our service directory):
+ * pam_wrapper cannot run many processes at once.  Its exit status is the
+ * PAM code (login_finish). */
+static pid_t tool_login_start(const char *service, const char *user, const char *pw) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid > 0)
+                return pid;
+        char tool[PATH_MAX + 32];
+        int in[2];
+        if (pipe(in) < 0 || write(in[1], pw, strlen(pw)) < 0)
+                _exit(98);
+        close(in[1]);
+        dup2(in[0], STDIN_FILENO);
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0)
+                dup2(null, STDOUT_FILENO); /* keep our TAP output clean */
+        signal(SIGPIPE, SIG_DFL);
+        unsetenv("LD_PRELOAD");
+        snprintf(tool, sizeof(tool), "%s/tests/tools/pam_login", getenv("ACCTSEC_BUILD_DIR"));
+        execl(tool, tool, getenv("PAM_WRAPPER_SERVICE_DIR"), service, user, (char *) NULL);
+        _exit(97);
+}
+
+static void test_flood_cannot_starve_root(void **state) {
+        struct env *e = *state;
+        struct flood *f = &flood;
+        pid_t pids[FLOOD_LOGINS];
+        /* bob locked: the right answer for him is a refusal. */
+        for (int i = 0; i < 3; i++)
+                assert_int_equal(login_child("flood", "bob", WRONG, AUTH_AND_ACCOUNT), PAM_AUTH_ERR);
+        /* A busy daemon: stopped while local users fill the shared socket's
+         * backlog (7 uids, up to 1,000 connections each). */
+        assert_int_equal(kill(e->daemon, SIGSTOP), 0);
+        assert_true(flood_start(e, f)); /* the shared backlog really is full */
+        /* root's logins begin meanwhile; the daemon then wakes to thousands
+         * of waiting connections, and answers root's first. */
+        for (int i = 0; i < FLOOD_LOGINS; i++)
+                pids[i] = tool_login_start("flood", i == 0 ? "bob" : "alice", i == 0 ? BOB_PW : ALICE_PW);
+        assert_int_equal(kill(e->daemon, SIGCONT), 0);
+        assert_int_equal(login_finish(pids[0]), PAM_AUTH_ERR);
+        for (int i = 1; i < FLOOD_LOGINS; i++)
+                assert_int_equal(login_finish(pids[i]), PAM_SUCCESS);
+        /* The flood still holds its connections: a stopped daemon is a
+         * denial after the timeout (failmode=secure), never an instant
+         * "untrusted socket". */
+        assert_int_equal(kill(e->daemon, SIGSTOP), 0);
+        long long t0 = now_ms();
+        assert_int_equal(login_child("hungreal", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_AUTHINFO_UNAVAIL);
+        assert_true(now_ms() - t0 >= 500);
+        assert_int_equal(kill(e->daemon, SIGCONT), 0);
+        flood_stop(f);
+        /* What the daemon recorded: bob's three failures (the refusal while
+         * locked is not counted), alice's authentications. */
+        assert_int_equal(db_tally(e, "bob"), 3);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'auth_success' AND user = ?", "alice"),
+                         FLOOD_LOGINS - 1);
+}
+
+/* Without a private socket (a daemon passed only the shared one), a full
+ * backlog makes root wait for room, up to timeout, then counts as an
+ * unreachable daemon (failmode applies), not as an untrusted one. */
+static void test_full_backlog_is_unreachable(void **state) {
+        struct env *e = *state;
+        struct fake f;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int held[64], n = 0;
+        fake_start(e, 0, 0, FAKE_HOLD, &f);
+        assert_int_equal(kill(f.pid, SIGSTOP), 0); /* accepts nothing */
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f.path);
+        for (; n < (int) ARRAY_LEN(held); n++) {
+                held[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                assert_true(held[n] >= 0);
+                if (connect(held[n], (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                        assert_int_equal(errno, EAGAIN);
+                        close(held[n]);
+                        break;
+                }
+        }
+        assert_true(n < (int) ARRAY_LEN(held)); /* the backlog (16) is full */
+        long long t0 = now_ms();
+        assert_int_equal(login_child("hung", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_AUTHINFO_UNAVAIL);
+        assert_true(now_ms() - t0 >= 500);
+        assert_int_equal(login_child("hungopen", "alice", ALICE_PW, AUTH_AND_ACCOUNT), PAM_SUCCESS);
+        for (int i = 0; i < n; i++)
+                close(held[i]);
+        kill(f.pid, SIGCONT);
+        fake_stop(&f);
 }
 
 /* ---- 5. a full and a read-only state file system ---- */
@@ -725,6 +912,8 @@ static const struct service_def services[] = {
         { "hung", "fake.sock", "timeout=500", false, false, NULL },
         { "missing", "no-such.sock", NULL, false, false, NULL },
         { "hungreal", NULL, "timeout=500", false, false, NULL },
+        { "hungopen", "fake.sock", "timeout=500 failmode=open", false, false, NULL },
+        { "flood", NULL, "timeout=60000", false, false, NULL },
         { "mfa", NULL, NULL, true, false, NULL },
         {},
 };
@@ -738,6 +927,8 @@ int main(int argc, char **argv) {
                 cmocka_unit_test_setup_teardown(test_killed_before_write, env_start, env_stop),
                 cmocka_unit_test_setup_teardown(test_hung_daemon_times_out, env_start, env_stop),
                 cmocka_unit_test_setup_teardown(test_untrusted_sockets, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_flood_cannot_starve_root, env_start, flood_teardown),
+                cmocka_unit_test_setup_teardown(test_full_backlog_is_unreachable, env_start, env_stop),
                 cmocka_unit_test_setup_teardown(test_disk_full, env_start, stop_and_unmount),
                 cmocka_unit_test_setup_teardown(test_read_only_state, env_start, stop_and_unmount),
                 cmocka_unit_test_setup_teardown(test_refuses_bad_state, env_start, env_stop),
