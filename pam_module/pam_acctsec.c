@@ -28,6 +28,8 @@
 #define MAIL_WAIT_MS 60000 /* acctsecd gives up on a delivery after mail_timeout (<= 50 s) + 5 s */
 #define RESEND_MAX 5       /* "resend"s in one attempt */
 #define PWHASH_WAIT_MS 30000 /* acctsecd hashes passwords in a bounded pool: allow for a queue */
+#define ANSWER_MAX 1024      /* longer than any code or token: a longer answer is a wrong one */
+#define FAIL_DELAY_USEC 2000000 /* what a wrong password, code or token costs (pam_unix asks the same) */
 
 struct exchange {
         struct acctsec_frame req;
@@ -170,14 +172,51 @@ static void tell_locked(pam_handle_t *pamh, const struct module_args *a, const s
         pam_error(pamh, "The account is locked until %s.", when);
 }
 
-/* A locked user sees what a wrong password looks like: the same prompt, the
- * same delay, the same failure.  The password typed is never checked. */
-static int deny_like_wrong_password(pam_handle_t *pamh, const struct module_args *a,
-                                    const struct acctsec_msg *reply) {
-        const char *tok = NULL;
+/* sshd's SSH_AUTH_INFO_0 is set (not empty) when another method, such as a
+ * public key, already succeeded in this connection: keyboard-interactive is
+ * then its second step.  Only sshd and the modules of the stack set PAM
+ * environment variables during authentication. */
+static bool ssh_method_passed(pam_handle_t *pamh) {
+        const char *info = pam_getenv(pamh, "SSH_AUTH_INFO_0");
+        return info && *info;
+}
+
+static bool asks_code_first(pam_handle_t *pamh, const struct module_args *a) {
+        return a->conf.prompt == ACCTSEC_PROMPT_CODE ||
+               (a->conf.prompt == ACCTSEC_PROMPT_AUTO && ssh_method_passed(pamh));
+}
+
+/* The second factor's prompt.  The typed code goes to the daemon whatever
+ * it is (empty, or a failed conversation, counts as a wrong code:
+ * CVE-2021-31924); an answer longer than any code is sent as an empty one,
+ * so it fails like any wrong code, counted and delayed. */
+static int prompt_code(pam_handle_t *pamh, const char *prompt, char **ret) {
+        if (pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, ret, "%s", prompt) != PAM_SUCCESS || !*ret ||
+            strlen(*ret) > ANSWER_MAX) {
+                acctsec_erase_and_free(*ret);
+                *ret = strdup("");
+                if (!*ret)
+                        return PAM_BUF_ERR;
+        }
+        return PAM_SUCCESS;
+}
+
+#define CODE_PROMPT "Verification code: "
+
+/* A locked user, or a source the allowlists refuse, sees what a wrong
+ * password (or code) looks like: the prompt everyone gets first in this
+ * stack (prompt=), the same delay, the same failure.  What is typed is
+ * never checked. */
+static int deny_like_wrong_answer(pam_handle_t *pamh, const struct module_args *a, const struct acctsec_msg *reply) {
         tell_locked(pamh, a, reply);
-        (void) pam_get_authtok(pamh, PAM_AUTHTOK, &tok, NULL);
-        (void) pam_fail_delay(pamh, 2000000);
+        if (asks_code_first(pamh, a)) {
+                _cleanup_erase_ char *code = NULL;
+                (void) prompt_code(pamh, CODE_PROMPT, &code);
+        } else {
+                const char *tok = NULL;
+                (void) pam_get_authtok(pamh, PAM_AUTHTOK, &tok, NULL);
+        }
+        (void) pam_fail_delay(pamh, FAIL_DELAY_USEC);
         return PAM_AUTH_ERR;
 }
 
@@ -208,8 +247,11 @@ static int do_auth(pam_handle_t *pamh, const struct module_args *a, const char *
         bool open = false;
         int r = ask(pamh, a, ops[a->mode], user, NULL, x, &open);
 
-        /* authfail runs only after the password failed: it never passes. */
+        /* authfail runs only after the password failed: it never passes, and
+         * costs what a refused locked user waits, whether or not the password
+         * module asked for a delay (or the lock would show by timing). */
         if (a->mode == MODE_AUTHFAIL) {
+                (void) pam_fail_delay(pamh, FAIL_DELAY_USEC);
                 if (r == PAM_SUCCESS && !open && is_locked(&x->reply))
                         tell_locked(pamh, a, &x->reply);
                 return PAM_AUTH_ERR;
@@ -217,24 +259,14 @@ static int do_auth(pam_handle_t *pamh, const struct module_args *a, const char *
         if (r != PAM_SUCCESS || open)
                 return r;
         if (!is_locked(&x->reply))
-                return PAM_SUCCESS;
+                /* preauth checks, it does not authenticate: a stack with no
+                 * credential but ours must not pass on its word (PAM_IGNORE). */
+                return a->mode == MODE_PREAUTH ? PAM_IGNORE : PAM_SUCCESS;
         if (a->conf.debug)
                 pam_syslog(pamh, LOG_DEBUG, "%s: %s is locked", acctsec_op_name(ops[a->mode]), user);
         if (a->mode == MODE_PREAUTH)
-                return deny_like_wrong_password(pamh, a, &x->reply);
+                return deny_like_wrong_answer(pamh, a, &x->reply);
         return PAM_AUTH_ERR;
-}
-
-/* The second factor.  The typed code goes to the daemon whatever it is
- * (empty, or a failed conversation, counts as a wrong code: CVE-2021-31924). */
-static int prompt_code(pam_handle_t *pamh, const char *prompt, char **ret) {
-        if (pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, ret, "%s", prompt) != PAM_SUCCESS || !*ret) {
-                acctsec_erase_and_free(*ret);
-                *ret = strdup("");
-                if (!*ret)
-                        return PAM_BUF_ERR;
-        }
-        return PAM_SUCCESS;
 }
 
 static int check_code(pam_handle_t *pamh, const struct module_args *a, const char *user, const char *code,
@@ -252,13 +284,13 @@ static int check_code(pam_handle_t *pamh, const struct module_args *a, const cha
                 return PAM_SUCCESS;
         }
         tell_locked(pamh, a, &x->reply);
-        (void) pam_fail_delay(pamh, 2000000);
+        (void) pam_fail_delay(pamh, FAIL_DELAY_USEC);
         return PAM_AUTH_ERR;
 }
 
 static int verify_code(pam_handle_t *pamh, const struct module_args *a, const char *user, struct exchange *x) {
         _cleanup_erase_ char *code = NULL;
-        int r = prompt_code(pamh, "Verification code: ", &code);
+        int r = prompt_code(pamh, CODE_PROMPT, &code);
         return r != PAM_SUCCESS ? r : check_code(pamh, a, user, code, NULL, x);
 }
 
@@ -273,7 +305,7 @@ static int send_code(pam_handle_t *pamh, const struct module_args *a, const char
         if (r != PAM_SUCCESS)
                 return r;
         if (open || is_locked(&x->reply)) { /* locked meanwhile: as a wrong code would end */
-                (void) pam_fail_delay(pamh, 2000000);
+                (void) pam_fail_delay(pamh, FAIL_DELAY_USEC);
                 return PAM_AUTH_ERR;
         }
         const char *m = acctsec_msg_str(&x->reply, ACCTSEC_TAG_MESSAGE);
@@ -323,8 +355,11 @@ static int do_mfa(pam_handle_t *pamh, const struct module_args *a, const char *u
         if (is_locked(&x->reply))
                 what = ACCTSEC_MFA_TOTP;
         switch (what) {
-        case ACCTSEC_MFA_NONE: /* not required, not enrolled: the stack decides, never us */
-                return PAM_IGNORE;
+        case ACCTSEC_MFA_NONE:
+                /* Not required, not enrolled: the step before decides.  Only
+                 * where sshd says one (a key) succeeded is there one for sure;
+                 * elsewhere a stack of nothing but our lines lets nobody in. */
+                return ssh_method_passed(pamh) ? PAM_SUCCESS : PAM_IGNORE;
         case ACCTSEC_MFA_ENROL:
                 if (!a->conf.silent)
                         pam_error(pamh, "This account needs a second factor and has none. "
@@ -354,7 +389,16 @@ static int do_token(pam_handle_t *pamh, const struct module_args *a, const char 
                 return r;
         if (!tok || !token_looks_like(tok))
                 return PAM_IGNORE;
+        /* Longer than any token: sent cut (still no token), so that it is
+         * refused, counted and delayed like any wrong one. */
+        char cut[ANSWER_MAX + 1];
+        if (strlen(tok) > ANSWER_MAX) {
+                memcpy(cut, tok, ANSWER_MAX);
+                cut[ANSWER_MAX] = '\0';
+                tok = cut;
+        }
         r = ask_token(pamh, a, user, tok, x, &open);
+        explicit_bzero(cut, sizeof(cut));
         if (r != PAM_SUCCESS)
                 return r;
         if (open) /* failmode=open never grants by itself */
@@ -363,7 +407,7 @@ static int do_token(pam_handle_t *pamh, const struct module_args *a, const char 
         if (decision == ACCTSEC_ALLOW)
                 return PAM_SUCCESS;
         tell_locked(pamh, a, &x->reply);
-        (void) pam_fail_delay(pamh, 2000000);
+        (void) pam_fail_delay(pamh, FAIL_DELAY_USEC);
         return PAM_AUTH_ERR;
 }
 

@@ -83,6 +83,7 @@ suites() {
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_session" "$b/tests/pam/test_pam_session"
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_faults" "$b/tests/pam/test_pam_faults"
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_hygiene" "$b/tests/pam/test_pam_hygiene"
+    ACCTSEC_BUILD_DIR=$b tap "${p}pam_prompts" "$b/tests/pam/test_pam_prompts"
 }
 
 echo "== tiers 1-3: units, daemon integration, PAM stacks, concurrency"

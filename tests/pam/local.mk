@@ -5,7 +5,7 @@ if HAVE_PAMTEST
 if HAVE_CMOCKA
 check_PROGRAMS += tests/pam/test_pam_lockout tests/pam/test_pam_concurrency tests/pam/test_pam_mfa tests/pam/test_pam_email tests/pam/test_pam_account \
 	tests/pam/test_pam_password tests/pam/test_pam_tokens tests/pam/test_pam_session tests/pam/test_pam_faults \
-	tests/pam/test_pam_hygiene
+	tests/pam/test_pam_hygiene tests/pam/test_pam_prompts
 PAM_TEST_CFLAGS = $(AM_CFLAGS) $(NO_FORMAT_TRUNCATION) $(CMOCKA_CFLAGS) $(PAMTEST_CFLAGS) $(SQLITE_CFLAGS)
 PAM_TEST_LIBS = $(CMOCKA_LIBS) $(PAMTEST_LIBS) $(SQLITE_LIBS) $(PAM_LIBS)
 tests_pam_test_pam_lockout_SOURCES = tests/pam/test_pam_lockout.c tests/pam/harness.c tests/pam/harness.h
@@ -37,6 +37,10 @@ tests_pam_test_pam_email_LDADD = $(PAM_TEST_LIBS)
 tests_pam_test_pam_faults_SOURCES = tests/pam/test_pam_faults.c tests/pam/harness.c tests/pam/harness.h
 tests_pam_test_pam_faults_CFLAGS = $(PAM_TEST_CFLAGS) $(OATH_CFLAGS)
 tests_pam_test_pam_faults_LDADD = $(PAM_TEST_LIBS) $(OATH_LIBS)
+tests_pam_test_pam_prompts_SOURCES = tests/pam/test_pam_prompts.c tests/pam/harness.c tests/pam/harness.h \
+	tests/pam/totp_enrol.c tests/pam/totp_enrol.h
+tests_pam_test_pam_prompts_CFLAGS = $(PAM_TEST_CFLAGS) $(OATH_CFLAGS)
+tests_pam_test_pam_prompts_LDADD = $(PAM_TEST_LIBS) $(OATH_LIBS)
 tests_pam_test_pam_hygiene_SOURCES = tests/pam/test_pam_hygiene.c tests/pam/harness.c tests/pam/harness.h
 tests_pam_test_pam_hygiene_CFLAGS = $(PAM_TEST_CFLAGS)
 tests_pam_test_pam_hygiene_LDADD = $(PAM_TEST_LIBS)
