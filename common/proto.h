@@ -101,7 +101,8 @@ enum acctsec_tag {
         ACCTSEC_TAG_SENT = 35,     /* CODE_SEND and co: 1 delivered, 0 not */
         ACCTSEC_TAG_WAIT = 36,     /* seconds before another send is allowed */
         ACCTSEC_TAG_PASSWORD = 37, /* MFA_DISABLE (a secret: wiped after use) */
-        ACCTSEC_TAG_FLAG = 38,     /* 1 on, 0 off (EMAIL_CODES, MFA_REQUIRE); EMAIL_SET: 1 verified */
+        ACCTSEC_TAG_FLAG = 38,     /* 1 on, 0 off (EMAIL_CODES, MFA_REQUIRE); EMAIL_SET: 1 verified;
+                                    * MFA_BEGIN: 1 no first factor was checked (refuse if none to ask) */
         ACCTSEC_TAG_PENDING = 39,  /* an address waiting for its code */
         ACCTSEC_TAG_DISABLED = 40,    /* unix time an account was disabled; 0 enabled */
         ACCTSEC_TAG_MUST_CHANGE = 41, /* the password must be changed now: 1 an admin asked, 2 it is older than max_password_age */

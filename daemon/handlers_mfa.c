@@ -55,6 +55,21 @@ static int new_login_attempt(struct daemon *d, const struct login *l, const stru
         return store_commit(&d->store);
 }
 
+/* The module says nothing checked a first factor (sshd's
+ * keyboard-interactive alone, no password in the stack) and there is no
+ * second one to ask: refused, and logged as such, never as a success.  The
+ * flag only ever refuses, so whoever sends it need not be trusted. */
+static int refuse_no_factor(struct daemon *d, const struct login *l, int64_t now, struct lock_result *res) {
+        struct event ev = event_of(&l->a, EV_LOGIN_DENIED, "no first factor: keyboard-interactive alone, "
+                                                           "no password, and no second factor to ask");
+        int r = store_begin(&d->store);
+        if (r == 0)
+                r = seclog_commit(&d->store, now, &ev, 1);
+        res->locked = true; /* answered as a lock: the module asks for a code and refuses */
+        res->locked_until = 0;
+        return r;
+}
+
 static int handle_begin(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
                         struct acctsec_frame *reply) {
         struct login l;
@@ -62,17 +77,21 @@ static int handle_begin(struct daemon *d, const struct ucred *peer, const struct
         struct factors f = { 0 };
         char attempt[EMAIL_ATTEMPT_HEX] = "", masked[EMAIL_ADDRESS_MAX + 8] = "";
         int64_t now = (int64_t) time(NULL);
+        uint64_t no_first_factor = 0;
 
         if (login_prologue(d, peer, req, &l, reply))
                 return 0;
+        (void) acctsec_msg_u64(req, ACCTSEC_TAG_FLAG, &no_first_factor);
         int r = lockout_check(&d->store, &l.a, now, &res);
         if (r == 0 && l.a.known)
                 r = factors_of(d, l.a.user, &f);
         enum acctsec_mfa_ask ask = what_to_ask(&l, &f);
+        if (r == 0 && !res.locked && ask == ACCTSEC_MFA_NONE && no_first_factor)
+                r = refuse_no_factor(d, &l, now, &res);
         /* Nothing to ask: this line ends a successful authentication, as
          * authsucc would.  (authsucc must not run before mfa: it would clear
          * the count before every guess of the code.) */
-        if (r == 0 && !res.locked && ask == ACCTSEC_MFA_NONE)
+        else if (r == 0 && !res.locked && ask == ACCTSEC_MFA_NONE)
                 r = lockout_success(&d->store, &l.a, now, &res);
         if (r == 0 && !res.locked && ask == ACCTSEC_MFA_EMAIL) {
                 r = new_login_attempt(d, &l, &f, now, attempt);

@@ -207,11 +207,12 @@ static int prompt_code(pam_handle_t *pamh, const char *prompt, char **ret) {
  * password (or code) looks like: the prompt everyone gets first in this
  * stack (prompt=), the same delay, the same failure.  What is typed is
  * never checked. */
-static int deny_like_wrong_answer(pam_handle_t *pamh, const struct module_args *a, const struct acctsec_msg *reply) {
+static int deny_like_wrong_answer(pam_handle_t *pamh, const struct module_args *a, const struct acctsec_msg *reply,
+                                  bool code) {
         tell_locked(pamh, a, reply);
-        if (asks_code_first(pamh, a)) {
-                _cleanup_erase_ char *code = NULL;
-                (void) prompt_code(pamh, CODE_PROMPT, &code);
+        if (code) {
+                _cleanup_erase_ char *answer = NULL;
+                (void) prompt_code(pamh, CODE_PROMPT, &answer);
         } else {
                 const char *tok = NULL;
                 (void) pam_get_authtok(pamh, PAM_AUTHTOK, &tok, NULL);
@@ -259,13 +260,11 @@ static int do_auth(pam_handle_t *pamh, const struct module_args *a, const char *
         if (r != PAM_SUCCESS || open)
                 return r;
         if (!is_locked(&x->reply))
-                /* preauth checks, it does not authenticate: a stack with no
-                 * credential but ours must not pass on its word (PAM_IGNORE). */
-                return a->mode == MODE_PREAUTH ? PAM_IGNORE : PAM_SUCCESS;
+                return PAM_SUCCESS;
         if (a->conf.debug)
                 pam_syslog(pamh, LOG_DEBUG, "%s: %s is locked", acctsec_op_name(ops[a->mode]), user);
         if (a->mode == MODE_PREAUTH)
-                return deny_like_wrong_answer(pamh, a, &x->reply);
+                return deny_like_wrong_answer(pamh, a, &x->reply, asks_code_first(pamh, a));
         return PAM_AUTH_ERR;
 }
 
@@ -340,26 +339,43 @@ static int email_code(pam_handle_t *pamh, const struct module_args *a, const cha
         return r;
 }
 
+/* sshd's keyboard-interactive with no method before it (SSH_AUTH_INFO_0
+ * set but empty: no AuthenticationMethods publickey,...) and no password
+ * asked in this stack: nothing but our lines stands between the user and a
+ * shell, so a user with no second factor must not pass on preauth's word.
+ * The daemon refuses such a user (and logs it); sshd is the one program
+ * that says so, elsewhere the stack decides. */
+static bool no_first_factor(pam_handle_t *pamh) {
+        const char *info = pam_getenv(pamh, "SSH_AUTH_INFO_0");
+        const void *pw = NULL;
+        return info && !*info && (pam_get_item(pamh, PAM_AUTHTOK, &pw) != PAM_SUCCESS || !pw);
+}
+
 static int do_mfa(pam_handle_t *pamh, const struct module_args *a, const char *user, struct exchange *x) {
         uint64_t what;
         bool open = false;
 
-        int r = ask(pamh, a, ACCTSEC_OP_MFA_BEGIN, user, NULL, x, &open);
+        struct acctsec_frame *f = begin_request(pamh, a, ACCTSEC_OP_MFA_BEGIN, user, x);
+        bool unchecked = no_first_factor(pamh);
+        if (unchecked)
+                acctsec_frame_add_u64(f, ACCTSEC_TAG_FLAG, 1);
+        int r = send_request(pamh, a, ACCTSEC_OP_MFA_BEGIN, user, a->conf.timeout_ms, x, &open);
         if (r != PAM_SUCCESS)
                 return r;
         if (open)
                 return PAM_IGNORE;
         if (acctsec_msg_u64(&x->reply, ACCTSEC_TAG_MFA, &what) < 0)
                 return PAM_SERVICE_ERR;
-        /* A locked user is asked for a code like anyone else, and refused. */
+        /* A locked user is asked for a code like anyone else, and refused;
+         * where no first factor was checked, without asking the daemon
+         * about a code (it would count it). */
+        if (is_locked(&x->reply) && unchecked)
+                return deny_like_wrong_answer(pamh, a, &x->reply, true);
         if (is_locked(&x->reply))
                 what = ACCTSEC_MFA_TOTP;
         switch (what) {
-        case ACCTSEC_MFA_NONE:
-                /* Not required, not enrolled: the step before decides.  Only
-                 * where sshd says one (a key) succeeded is there one for sure;
-                 * elsewhere a stack of nothing but our lines lets nobody in. */
-                return ssh_method_passed(pamh) ? PAM_SUCCESS : PAM_IGNORE;
+        case ACCTSEC_MFA_NONE: /* not required, not enrolled: the stack decides, never us */
+                return PAM_IGNORE;
         case ACCTSEC_MFA_ENROL:
                 if (!a->conf.silent)
                         pam_error(pamh, "This account needs a second factor and has none. "

@@ -1,10 +1,17 @@
 # systemd units and the sample /etc/security/acctsec.conf.
 # Included from the top-level Makefile.am: paths are relative to the top.
 
-systemdsystemunit_DATA = systemd/acctsecd.socket systemd/acctsecd.service
+systemdsystemunit_DATA = systemd/acctsecd.socket systemd/acctsecd-private.socket systemd/acctsecd.service
 CLEANFILES += systemd/acctsecd.service
+# /run/acctsec and root's /run/acctsec/private, made at boot before the sockets.
+tmpfiles_DATA = systemd/acctsec.conf
+CLEANFILES += systemd/acctsec.conf
+systemd/acctsec.conf: $(srcdir)/systemd/acctsec.tmpfiles
+	$(AM_V_GEN)$(MKDIR_P) systemd && cp $(srcdir)/systemd/acctsec.tmpfiles $@
 EXTRA_DIST += \
 	systemd/acctsecd.socket \
+	systemd/acctsecd-private.socket \
+	systemd/acctsec.tmpfiles \
 	systemd/acctsecd.service.in \
 	doc/acctsec.conf.sample \
 	doc/pam.d/acctsec

@@ -6,8 +6,8 @@
  * every conversation message, the PAM result and the failure delay libpam
  * would wait (through PAM_FAIL_DELAY, so the test itself never sleeps).
  * Also: answers longer than any code or token fail like wrong ones
- * (counted, delayed), and a stack with no credential but acctsec's lets
- * nobody in without a factor.
+ * (counted, delayed), and sshd's keyboard-interactive alone on a stack
+ * with no password lets nobody in without a factor.
  */
 #include "config.h"
 
@@ -166,8 +166,11 @@ static void test_overlong_answers(void **state) {
         assert_int_equal(db_events(e, "token_refused"), 1);
 }
 
-/* A stack whose only credential would be acctsec's: without a factor and
- * without a key that sshd accepted, nobody gets in (item 5). */
+/* sshd's keyboard-interactive alone (SSH_AUTH_INFO_0 empty: no method
+ * before it) on a stack with no password: a user without a factor must not
+ * get in on preauth's word (item 5). */
+#define SSH_NO_METHOD "SSH_AUTH_INFO_0="
+
 static void test_no_first_factor(void **state) {
         struct env *e = *state;
         /* carol has no factor: with sshd's word that her key passed, the key
@@ -175,15 +178,20 @@ static void test_no_first_factor(void **state) {
         struct outcome o = authenticate("keycode_optional", "carol", "", SSH_KEY_INFO);
         assert_int_equal(o.rc, PAM_SUCCESS);
         assert_string_equal(o.prompts, "");
-        /* keyboard-interactive alone (no AuthenticationMethods): refused. */
-        o = authenticate("keycode_optional", "carol", "", NULL);
-        assert_int_not_equal(o.rc, PAM_SUCCESS);
-        assert_string_equal(o.prompts, "");
-        /* preauth never passes a stack by itself. */
-        o = authenticate("preauthonly", "carol", "", NULL);
-        assert_int_not_equal(o.rc, PAM_SUCCESS);
-        o = authenticate("preauthonly", "alice", "", SSH_KEY_INFO);
-        assert_int_not_equal(o.rc, PAM_SUCCESS);
+        /* keyboard-interactive alone (no AuthenticationMethods): refused,
+         * looking like a wrong code, logged as a refusal, not a success. */
+        o = authenticate("keycode_optional", "carol", "123456", SSH_NO_METHOD);
+        assert_int_equal(o.rc, PAM_AUTH_ERR);
+        assert_string_equal(o.prompts, "O:Verification code: |");
+        assert_delayed(&o);
+        assert_int_equal(db_events(e, "auth_success"), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'login_denied' AND user = ? "
+                                   "AND detail LIKE 'no first factor%'", "carol"), 1);
+        /* The same sshd with a password stack: the password is the first
+         * factor (root has none other here). */
+        o = authenticate("password_mfa", "root", ROOT_PW, SSH_NO_METHOD);
+        assert_int_equal(o.rc, PAM_SUCCESS);
+        assert_string_equal(o.prompts, "O:Password: |");
         /* Nothing was counted: no credential was tried. */
         assert_int_equal(db_tally(e, "carol"), 0);
 }
@@ -227,7 +235,6 @@ static const struct service_def services[] = {
         { "codeonly", NULL, "mfa=required prompt=code", false, false,
           "auth     requisite                  $MOD preauth\n"
           "auth     requisite                  $MOD mfa\n" },
-        { "preauthonly", NULL, NULL, false, false, "auth     requisite                  $MOD preauth\n" },
         {},
 };
 

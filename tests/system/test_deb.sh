@@ -118,13 +118,12 @@ for f in "/usr/lib/$multiarch/security/pam_acctsec.so" /usr/sbin/acctsecd /usr/b
          /usr/share/pam-configs/acctsec-authfail /usr/share/pam-configs/acctsec-mfa \
          /usr/share/man/man8/pam_acctsec.8.gz /usr/share/man/man8/acctsecd.8.gz \
          /usr/share/man/man1/acctsec.1.gz /usr/share/man/man5/acctsec.conf.5.gz \
-         /usr/share/bash-completion/completions/acctsec; do
+         /usr/share/bash-completion/completions/acctsec /usr/lib/tmpfiles.d/acctsec.conf; do
     if grep -qxF "$f" "$work/contents"; then pass "package ships $f"; else fail "package ships $f" "$work/contents"; fi
 done
-if grep -qE '/lib/systemd/system/acctsecd\.(socket|service)$' "$work/contents" &&
-   [ "$(grep -cE '/lib/systemd/system/acctsecd\.(socket|service)$' "$work/contents")" -eq 2 ]; then
-    pass "package ships acctsecd.socket and acctsecd.service"
-else fail "package ships acctsecd.socket and acctsecd.service" "$work/contents"; fi
+if [ "$(grep -cE '/lib/systemd/system/acctsecd(-private)?\.(socket|service)$' "$work/contents")" -eq 3 ]; then
+    pass "package ships acctsecd.socket, acctsecd-private.socket and acctsecd.service"
+else fail "package ships acctsecd.socket, acctsecd-private.socket and acctsecd.service" "$work/contents"; fi
 dpkg-deb -e "$deb" "$work/control"
 check "conffiles: /etc/security/acctsec.conf and /etc/pam.d/acctsec" \
     sh -c "grep -qx /etc/security/acctsec.conf '$work/control/conffiles' && grep -qx /etc/pam.d/acctsec '$work/control/conffiles'"
@@ -141,12 +140,18 @@ for f in common-auth common-account common-password common-session; do
     else pass "installing does not change $f (Default: no)"; fi
 done
 if [ "$systemd" = yes ]; then
-    check "acctsecd.socket enabled" systemctl is-enabled acctsecd.socket
-    check "acctsecd.socket active" systemctl is-active acctsecd.socket
+    for u in acctsecd.socket acctsecd-private.socket; do
+        check "$u enabled" systemctl is-enabled "$u"
+        check "$u active" systemctl is-active "$u"
+    done
 else
-    check "acctsecd.socket enabled without a running systemd (symlink)" \
-        test -L /etc/systemd/system/sockets.target.wants/acctsecd.socket
+    for u in acctsecd.socket acctsecd-private.socket; do
+        check "$u enabled without a running systemd (symlink)" test -L "/etc/systemd/system/sockets.target.wants/$u"
+    done
 fi
+command -v systemd-tmpfiles >/dev/null &&
+check "tmpfiles: /run/acctsec/private is root's only (0700)" \
+    sh -c 'systemd-tmpfiles --create /usr/lib/tmpfiles.d/acctsec.conf && [ "$(stat -c %a:%U /run/acctsec/private)" = 700:root ] && [ "$(stat -c %a /run/acctsec)" = 755 ]'
 
 # --- pam-auth-update ---------------------------------------------------------
 # The test user first: chpasswd goes through common-password, where the
@@ -216,7 +221,8 @@ for _ in $(seq 1 200); do
     acctsec status >/dev/null 2>&1 && break
     sleep 0.05
 done
-check "acctsec status answers on /run/acctsec/acctsecd.sock" acctsec status
+check "acctsec status answers (root: on /run/acctsec/private/acctsecd.sock)" acctsec status
+check "root's socket: mode 0600, owner root" sh -c '[ "$(stat -c %a:%U /run/acctsec/private/acctsecd.sock)" = 600:root ]'
 login() { printf '%s\n' "$1" | pamtester "$service" "$user" authenticate acct_mgmt; }
 check "good password accepted through common-auth + common-account" login "$pw"
 for i in 1 2 3; do refuse "wrong password $i refused" login "wrong-$i"; done
@@ -238,7 +244,7 @@ fi
 check "login with the new password" login 'Battery-Staple-77'
 pw='Battery-Staple-77'
 if [ -n "$daemon" ]; then kill "$daemon"; wait "$daemon" 2>/dev/null; daemon=
-else systemctl stop acctsecd.socket acctsecd.service; fi
+else systemctl stop acctsecd.socket acctsecd-private.socket acctsecd.service; fi
 refuse "daemon stopped: login denied (fail closed)" login "$pw"
 
 # --- purge ---------------------------------------------------------------------
@@ -254,7 +260,7 @@ check "purge removed the module" test ! -e "/usr/lib/$multiarch/security/pam_acc
 check "purge removed /var/lib/acctsec" test ! -e /var/lib/acctsec
 check "purge removed the conffiles" test ! -e /etc/security/acctsec.conf -a ! -e /etc/pam.d/acctsec
 check "purge removed the profiles" test ! -e /usr/share/pam-configs/acctsec
-check "purge removed the socket's enablement" test ! -e /etc/systemd/system/sockets.target.wants/acctsecd.socket
+check "purge removed the sockets' enablement" sh -c '! test -e /etc/systemd/system/sockets.target.wants/acctsecd.socket && ! test -e /etc/systemd/system/sockets.target.wants/acctsecd-private.socket'
 check "pam-auth-update's state forgets acctsec" sh -c '! grep -rq acctsec /var/lib/pam'
 check "pam_unix logins still work after the purge" login "$pw"
 finish
