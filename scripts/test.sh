@@ -146,7 +146,7 @@ fi
 # valgrind follows forks, not execs: pam_concurrency's parallel logins run
 # tests/tools/pam_login natively, so there only the test process is checked).
 # All module suites together take about 2 minutes more.
-for t in lockout concurrency mfa email account password tokens session hygiene faults; do
+for t in lockout concurrency mfa email account password tokens session hygiene prompts faults; do
     ACCTSEC_BUILD_DIR=$top/build PAM_WRAPPER_DISABLE_DEEPBIND=1 UID_WRAPPER_DISABLE_DEEPBIND=1 \
         ACCTSEC_TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$top/tests/valgrind.supp" \
         tap "valgrind:pam_$t" "$top/build/tests/pam/test_pam_$t"

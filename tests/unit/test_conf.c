@@ -232,6 +232,47 @@ static void test_key_socket(void **state) {
         assert_int_equal(set_g(&c, "socket", " /x.sock"), -EINVAL);
 }
 
+/* root's socket: private/ beside the shared one unless configured. */
+static void test_key_private_socket(void **state) {
+        struct acctsec_conf c = fresh();
+        char path[ACCTSEC_SOCKET_PATH_MAX], longest[ACCTSEC_SOCKET_PATH_MAX];
+
+        assert_string_equal(c.private_socket, "");
+        assert_int_equal(acctsec_private_socket_path(c.socket, c.private_socket, path), 0);
+        assert_string_equal(path, "/run/acctsec/private/acctsecd.sock");
+        assert_int_equal(set_g(&c, "socket", "/tmp/t/s"), 0);
+        assert_int_equal(acctsec_private_socket_path(c.socket, c.private_socket, path), 0);
+        assert_string_equal(path, "/tmp/t/private/s");
+        assert_int_equal(set_g(&c, "socket", "/s"), 0);
+        assert_int_equal(acctsec_private_socket_path(c.socket, c.private_socket, path), 0);
+        assert_string_equal(path, "/private/s");
+        assert_int_equal(set_o(&c, "private_socket", "/run/root.sock", ACCTSEC_CONF_ARGV), 0);
+        assert_int_equal(acctsec_private_socket_path(c.socket, c.private_socket, path), 0);
+        assert_string_equal(path, "/run/root.sock");
+        assert_int_equal(set_g(&c, "private_socket", "relative"), -EINVAL);
+        assert_int_equal(set_o(&c, "private_socket", "/x", ACCTSEC_CONF_SECTION), -EPERM);
+        /* A socket path that fits, whose derived private path does not. */
+        memset(longest, 'a', sizeof(longest));
+        longest[0] = '/';
+        longest[ACCTSEC_SOCKET_PATH_MAX - 1] = '\0';
+        assert_int_equal(acctsec_private_socket_path(longest, "", path), -ENAMETOOLONG);
+}
+
+static void test_key_prompt(void **state) {
+        struct acctsec_conf c = fresh();
+        assert_int_equal(c.prompt, ACCTSEC_PROMPT_AUTO);
+        assert_int_equal(set_o(&c, "prompt", "code", ACCTSEC_CONF_ARGV), 0);
+        assert_int_equal(c.prompt, ACCTSEC_PROMPT_CODE);
+        assert_int_equal(set_g(&c, "prompt", "password"), 0);
+        assert_int_equal(c.prompt, ACCTSEC_PROMPT_PASSWORD);
+        assert_int_equal(set_g(&c, "prompt", "auto"), 0);
+        assert_int_equal(c.prompt, ACCTSEC_PROMPT_AUTO);
+        assert_int_equal(set_g(&c, "prompt", "Code"), -EINVAL);
+        assert_int_equal(set_g(&c, "prompt", ""), -EINVAL);
+        assert_int_equal(set_o(&c, "prompt", "code", ACCTSEC_CONF_OVERRIDE), -EPERM);
+        assert_false(acctsec_conf_key_is_policy("prompt=code"));
+}
+
 static void test_key_timeout(void **state) {
         static const struct {
                 const char *s;
@@ -1404,6 +1445,8 @@ int main(void) {
                 cmocka_unit_test(test_parse_bool),
                 cmocka_unit_test(test_parse_duration),
                 cmocka_unit_test(test_key_socket),
+                cmocka_unit_test(test_key_private_socket),
+                cmocka_unit_test(test_key_prompt),
                 cmocka_unit_test(test_key_timeout),
                 cmocka_unit_test(test_key_failmode),
                 cmocka_unit_test(test_key_bools),
