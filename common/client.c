@@ -181,11 +181,12 @@ int acctsec_call_as_caller(const char *socket_path, const char *private_socket, 
         /* root's own socket: local users cannot fill its backlog or its
          * connection slots, so they cannot starve logins.  Only where there
          * is none (a daemon started without one) does root share. */
+        struct stat st;
         if (geteuid() == 0 && acctsec_private_socket_path(socket_path, private_socket, private_path) == 0) {
-                int r = call(private_path, deadline, req, reply);
+                int r = lstat(private_path, &st) < 0 ? negative_errno() : 0;
                 if (r != -ENOENT) {
                         strcpy(ret_path, private_path);
-                        return r;
+                        return r < 0 ? r : call(private_path, deadline, req, reply);
                 }
         }
         snprintf(ret_path, ACCTSEC_SOCKET_PATH_MAX, "%s", socket_path);

@@ -22,7 +22,8 @@ int acctsec_call(const char *socket_path, unsigned timeout_ms, struct acctsec_fr
  * root's acctsec) uses the private socket (private_socket, or "" for the
  * one beside socket_path: acctsec_private_socket_path), which only root can
  * reach, and falls back to socket_path only when there is no private one
- * (-ENOENT); every other caller uses socket_path.  ret_path: the socket used.
+ * (nothing at its path); any failure on it is final.  Every other caller
+ * uses socket_path.  ret_path: the socket used.
  */
 int acctsec_call_as_caller(const char *socket_path, const char *private_socket, unsigned timeout_ms,
                            struct acctsec_frame *req, struct acctsec_msg *reply,

@@ -334,6 +334,8 @@ static bool is_transport(int e) {
 
 /* -2: no fault, run the real call; otherwise the failure to fake: an
  * errno, 0 ("failed" with errno 0), or FAULT_SHORT. */
+static bool private_path; /* the call is on root's private socket: no socket there means "use the shared one" */
+
 static int fault(enum call_class cls, const char *name) {
         if (!inj.active)
                 return -2;
@@ -347,7 +349,9 @@ static int fault(enum call_class cls, const char *name) {
                 if (e == FAULT_SHORT && cls != C_IO)
                         e = EIO;
                 /* What the module is expected to retry or tolerate. */
-                bool soft = e == FAULT_SHORT || cls == C_PROMPT || (e == EINTR && (cls == C_IO || cls == C_POLL)) ||
+                /* (A Unix connect() interrupted left nothing half-done: retried.) */
+                bool soft = e == FAULT_SHORT || cls == C_PROMPT || (e == ENOENT && private_path) ||
+                            (e == EINTR && (cls == C_IO || cls == C_POLL || strcmp(name, "connect") == 0)) ||
                             (e == EAGAIN && cls == C_IO);
                 if (getenv("FUZZ_PAM_LOG"))
                         fprintf(stderr, "fuzz_pam: call %u (%s) fails: %s%s\n", inj.calls, name,
@@ -382,6 +386,7 @@ ssize_t fuzz_send(int fd, const void *p, size_t n, int flags);
 ssize_t fuzz_recv(int fd, void *p, size_t n, int flags);
 int fuzz_poll(struct pollfd *p, nfds_t n, int timeout);
 int fuzz_getsockopt(int fd, int level, int name, void *v, socklen_t *len);
+int fuzz_setsockopt(int fd, int level, int name, const void *v, socklen_t len);
 int fuzz_lstat(const char *path, struct stat *st);
 int fuzz_open(const char *path, int flags, ...);
 int fuzz_fstat(int fd, struct stat *st);
@@ -473,8 +478,17 @@ int fuzz_getsockopt(int fd, int level, int name, void *v, socklen_t *len) {
         return getsockopt(fd, level, name, v, len);
 }
 
+int fuzz_setsockopt(int fd, int level, int name, const void *v, socklen_t len) {
+        int e = fault(C_SETUP, "setsockopt");
+        if (e != -2)
+                FAIL_WITH(e, -1);
+        return setsockopt(fd, level, name, v, len);
+}
+
 int fuzz_lstat(const char *path, struct stat *st) {
+        private_path = strstr(path, "/private/") != NULL;
         int e = fault(C_SETUP, "lstat");
+        private_path = false;
         if (e != -2)
                 FAIL_WITH(e, -1);
         return lstat(path, st);

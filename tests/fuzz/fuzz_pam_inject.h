@@ -26,6 +26,7 @@
 #define recv fuzz_recv
 #define poll fuzz_poll
 #define getsockopt fuzz_getsockopt
+#define setsockopt fuzz_setsockopt
 #define lstat fuzz_lstat
 /* the config file (common/conf_file.c) */
 #define open fuzz_open
