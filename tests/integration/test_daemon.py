@@ -818,14 +818,26 @@ def socket_activation(d):
     wait_for_path(d.sock)
     assert d.call(frame(OP_PING))[0] == REPLY_OK
     assert d.stop() == 0
-    # Exactly one socket: two is a configuration error.
+    # The shared socket and root's, named "private" (acctsecd-private.socket's
+    # FileDescriptorName=): both answer.
+    priv = os.path.join(os.path.dirname(d.sock), "root.sock")
+    d.start(socket_activate=["-l", d.sock, "-l", priv, "--fdname=acctsecd.socket:private"], expect_ready=False)
+    wait_for_path(priv)
+    assert d.call(frame(OP_PING))[0] == REPLY_OK
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(priv)
+    s.sendall(frame(OP_PING))
+    assert s.recv(8)[3] == REPLY_OK
+    s.close()
+    assert d.stop() == 0
+    # Two sockets, neither named "private": a configuration error.
     d.start(socket_activate=["-l", d.sock + "1", "-l", d.sock + "2"], expect_ready=False)
     wait_for_path(d.sock + "2")
     sa = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sa.connect(d.sock + "1")
     sa.close()
     assert d.wait() == 1
-    assert "exactly one" in open(d.log).read()
+    assert 'one named "private"' in open(d.log).read()
 
 
 def refuses_to_start(d, why):
