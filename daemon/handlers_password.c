@@ -237,7 +237,8 @@ static int record_change(struct daemon *d, struct commit_job *j, const char *has
                 r = pwhistory_add_in(&d->store, j->user, hash, j->keep, now);
         int mail = 0;
         if (r == 0)
-                r = mail = notice_allowed(d, j->user, "password change notice", now, &e, &ev[1], capped, sizeof(capped));
+                r = mail = notice_allowed(d, j->user, "password change notice", now, &e, &ev[1], capped,
+                                          sizeof(capped));
         if (r >= 0)
                 r = seclog_commit(&d->store, now, ev, ev[1].user ? 2 : 1);
         else

@@ -147,10 +147,12 @@ static int handle_open(struct daemon *d, const struct ucred *peer, const struct 
                   .detail = opened },
                 { .type = EV_NEW_SOURCE, .user = p.name, .service = service, .rhost = rhost, .tty = tty,
                   .detail = ns.news },
-                mailcap_event(p.name, "new-source login notice", d->policy.global.mail_max_per_hour,
-                              ns.capped_detail, sizeof(ns.capped_detail)),
         };
-        ev[2].service = service, ev[2].rhost = rhost, ev[2].tty = tty;
+        if (ns.capped) {
+                ev[2] = mailcap_event(p.name, "new-source login notice", d->policy.global.mail_max_per_hour,
+                                      ns.capped_detail, sizeof(ns.capped_detail));
+                ev[2].service = service, ev[2].rhost = rhost, ev[2].tty = tty;
+        }
         snprintf(opened, sizeof(opened), "session %lld%s%s", (long long) id, key[0] ? ", key " : "", key);
         if (r == 0)
                 r = seclog_commit(&d->store, now, ev, fresh ? 2 + ns.capped : 1);
