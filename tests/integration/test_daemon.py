@@ -1119,9 +1119,7 @@ def notices_and_codes_share_the_default_cap_of_10(d):
     database)."""
     if not ROOT:
         return "SKIP needs root (login and session requests come from root)"
-    d.write_conf("mfa = required\nmaildir = %s/maildir\n" % d.dir)
-    d.stop()
-    d.start()
+    restart_with(d, "mfa = required\nmaildir = %s/maildir\n" % d.dir)
     email_user(d)
     for i in (1, 2):
         assert new_source_session(d, "192.0.2.%d" % i) == "notified a\u2022\u2022\u2022@example.com"
@@ -1145,9 +1143,7 @@ def notices_and_codes_share_the_default_cap_of_10(d):
     assert sent == 0 and 0 < wait <= 3600, (sent, wait, msg)
     assert maildir_count(d) == 10
     # mail_max_per_hour = 0: no cap at all
-    d.write_conf("mfa = required\nmaildir = %s/maildir\nmail_max_per_hour = 0\n" % d.dir)
-    d.stop()
-    d.start()
+    restart_with(d, "mfa = required\nmaildir = %s/maildir\nmail_max_per_hour = 0\n" % d.dir)
     assert code_send(d)[0] == 1 and maildir_count(d) == 11
 
 
@@ -1161,9 +1157,7 @@ def password_notices_count_toward_the_cap(d):
     and a reset-password --mail is refused before anything changes."""
     if not ROOT:
         return "SKIP needs root (only root records password changes)"
-    d.write_conf("mfa = required\nmaildir = %s/maildir\nmail_max_per_hour = 1\n" % d.dir)
-    d.stop()
-    d.start()
+    restart_with(d, "mfa = required\nmaildir = %s/maildir\nmail_max_per_hour = 1\n" % d.dir)
     email_user(d)
     for _ in range(2):
         rtype, f = d.call(frame(OP_PASSWORD_COMMIT, (T_USER, "alice"), (T_SERVICE, "passwd"), (25, 1001)))
