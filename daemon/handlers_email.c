@@ -17,6 +17,7 @@
 
 #include "handlers.h"
 #include "log.h"
+#include "mailcap.h"
 #include "mailer.h"
 #include "passcheck.h"
 #include "secret.h"
@@ -79,6 +80,10 @@ static void body_of(const struct send_job *j, const char *code, unsigned ttl, ch
         }
 }
 
+static const char *purpose_name(enum email_purpose p) {
+        return p == EMAIL_LOGIN ? "login" : p == EMAIL_VERIFY ? "address check" : "disable";
+}
+
 static const char *subject_of(enum email_purpose p) {
         return p == EMAIL_LOGIN ? "Your login verification code"
                : p == EMAIL_VERIFY ? "Confirm your mail address"
@@ -108,9 +113,8 @@ static void on_sent(int r, const char *err, void *userdata) {
                             .service = j->service[0] ? j->service : NULL, .rhost = j->rhost[0] ? j->rhost : NULL,
                             .tty = j->tty[0] ? j->tty : NULL, .detail = detail };
 
-        snprintf(detail, sizeof(detail), "%s code to %s%s%s",
-                 j->purpose == EMAIL_LOGIN ? "login" : j->purpose == EMAIL_VERIFY ? "address check" : "disable",
-                 j->masked, r < 0 ? ": " : "", r < 0 ? err : "");
+        snprintf(detail, sizeof(detail), "%s code to %s%s%s", purpose_name(j->purpose), j->masked, r < 0 ? ": " : "",
+                 r < 0 ? err : "");
         int q = store_begin(&d->store);
         if (q == 0 && r < 0)
                 q = email_code_unsend(&d->store, j->attempt, now);
@@ -200,6 +204,35 @@ static void reply_wait(struct acctsec_frame *reply, int64_t wait) {
         acctsec_frame_add_str(reply, ACCTSEC_TAG_MESSAGE, msg);
 }
 
+/* mail_max_per_hour was reached (mailcap.h): no code was made and nothing
+ * is mailed.  Logged in a transaction of its own (the request's was rolled
+ * back); the reply says not sent and how long to wait, which the module
+ * shows at the prompt (the login goes on) and the CLI as a temporary
+ * failure. */
+static int reply_capped(struct daemon *d, const char *user, const struct attempt *a, enum email_purpose purpose,
+                        int64_t wait, struct acctsec_frame *reply) {
+        char what[32], detail[160], msg[160];
+        snprintf(what, sizeof(what), "%s code", purpose_name(purpose));
+        struct event ev = mailcap_event(user, what, d->policy.global.mail_max_per_hour, detail, sizeof(detail));
+        if (a) {
+                ev.service = a->service;
+                ev.rhost = a->rhost;
+                ev.tty = a->tty;
+        }
+        int r = store_begin(&d->store);
+        if (r == 0)
+                r = seclog_commit(&d->store, (int64_t) time(NULL), &ev, 1);
+        if (r < 0)
+                log_error("recording a mail to %s not sent (mail_max_per_hour): %s", user, strerror(-r));
+        mailcap_message(wait, msg, sizeof(msg));
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_DECISION, ACCTSEC_ALLOW);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_SENT, 0);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_WAIT, (uint64_t) wait);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_MESSAGE, msg);
+        return 0;
+}
+
 /* The module: mail a code for a login attempt (the first, or "resend"). */
 static int handle_code_send(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
                             struct acctsec_frame *reply) {
@@ -226,11 +259,17 @@ static int handle_code_send(struct daemon *d, const struct ucred *peer, const st
                                         l.conf.code_ttl,
                                         l.conf.code_resend_interval, now, code, address, &wait);
         if (r == 0)
+                r = mailcap_take(&d->store, l.a.user, now, d->policy.global.mail_max_per_hour, &wait);
+        if (r == 0)
                 r = store_commit(&d->store);
         else
                 store_rollback(&d->store);
+        if (r < 0)
+                acctsec_wipe(code, sizeof(code));
         if (r == -EAGAIN)
                 return reply_wait(reply, wait), 0;
+        if (r == -EDQUOT)
+                return reply_capped(d, l.a.user, &l.a, EMAIL_LOGIN, wait, reply);
         if (r == -ENOENT)
                 return reply_error(reply, -EINVAL, "no such attempt for this user");
         if (r < 0)
@@ -271,6 +310,12 @@ static int mail_new_code(struct daemon *d, const struct principal *p, const stru
         if (r == 0 && last > 0 && now < last + (int64_t) conf->code_resend_interval) {
                 store_rollback(&d->store);
                 return reply_wait(reply, last + (int64_t) conf->code_resend_interval - now), 0;
+        }
+        if (r == 0)
+                r = mailcap_take(&d->store, p->name, now, d->policy.global.mail_max_per_hour, &wait);
+        if (r == -EDQUOT) { /* nothing changes, the pending address neither */
+                store_rollback(&d->store);
+                return reply_capped(d, p->name, NULL, purpose, wait, reply);
         }
         if (r == 0 && set_pending)
                 r = email_set_in(&d->store, p->name, address, false, now);

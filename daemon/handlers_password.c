@@ -19,6 +19,7 @@
 #include "account.h"
 #include "handlers.h"
 #include "log.h"
+#include "mailcap.h"
 #include "mailer.h"
 #include "passcheck.h"
 #include "pwhistory.h"
@@ -184,13 +185,10 @@ static void notified(int r, const char *out, void *userdata) {
 }
 
 /* "Your password was changed": never the password, never a link. */
-static void notify(struct daemon *d, const struct commit_job *j) {
-        struct email_info e;
+static void notify(struct daemon *d, const struct commit_job *j, const char *address) {
         char host[256] = "localhost", when[64] = "", body[2048];
         time_t t = time(NULL);
         struct tm tm;
-        if (email_get(&d->store, j->user, &e) < 0 || !e.address[0])
-                return;
         (void) gethostname(host, sizeof(host) - 1);
         if (gmtime_r(&t, &tm))
                 strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
@@ -200,7 +198,7 @@ static void notify(struct daemon *d, const struct commit_job *j) {
                  "If this was not you, tell your administrator now.\n",
                  j->user, host, when, j->service[0] ? j->service : "-", j->rhost[0] ? j->rhost : "this machine",
                  j->detail);
-        struct mail_message m = { .to = e.address, .subject = "Your password was changed", .body = body };
+        struct mail_message m = { .to = address, .subject = "Your password was changed", .body = body };
         char *who = strdup(j->user);
         if (!who || mailer_send(d->event, &d->policy.global, &m, notified, who) < 0) {
                 log_warning("password change notice to %s: cannot start the delivery", j->user);
@@ -208,22 +206,45 @@ static void notify(struct daemon *d, const struct commit_job *j) {
         }
 }
 
+/* Whether a notice may be mailed to the user's verified address, inside
+ * the caller's transaction: 1 yes (counted), 0 no address, or the cap bit
+ * and *ret_capped holds the mail_capped event (detail in buf). */
+static int notice_allowed(struct daemon *d, const char *user, const char *what, int64_t now, struct email_info *e,
+                          struct event *ret_capped, char *buf, size_t n) {
+        int64_t wait;
+        int r = email_get(&d->store, user, e);
+        if (r < 0 || !e->address[0])
+                return r;
+        r = mailcap_take(&d->store, user, now, d->policy.global.mail_max_per_hour, &wait);
+        if (r == -EDQUOT) {
+                *ret_capped = mailcap_event(user, what, d->policy.global.mail_max_per_hour, buf, n);
+                return 0;
+        }
+        return r < 0 ? r : 1;
+}
+
 static int record_change(struct daemon *d, struct commit_job *j, const char *hash) {
         int64_t now = (int64_t) time(NULL);
-        struct event ev = { .type = EV_PASSWORD_CHANGED, .user = j->user, .service = j->service[0] ? j->service : NULL,
-                            .rhost = j->rhost[0] ? j->rhost : NULL, .tty = j->tty[0] ? j->tty : NULL,
-                            .detail = j->detail };
+        struct email_info e;
+        char capped[160];
+        struct event ev[2] = { { .type = EV_PASSWORD_CHANGED, .user = j->user,
+                                 .service = j->service[0] ? j->service : NULL, .rhost = j->rhost[0] ? j->rhost : NULL,
+                                 .tty = j->tty[0] ? j->tty : NULL, .detail = j->detail } };
         int r = store_begin(&d->store);
         if (r == 0)
                 r = account_password_changed_in(&d->store, j->user, now);
         if (r == 0 && hash)
                 r = pwhistory_add_in(&d->store, j->user, hash, j->keep, now);
+        int mail = 0;
         if (r == 0)
-                r = seclog_commit(&d->store, now, &ev, 1);
+                r = mail = notice_allowed(d, j->user, "password change notice", now, &e, &ev[1], capped,
+                                          sizeof(capped));
+        if (r >= 0)
+                r = seclog_commit(&d->store, now, ev, ev[1].user ? 2 : 1);
         else
                 store_rollback(&d->store);
-        if (r == 0)
-                notify(d, j);
+        if (r == 0 && mail == 1)
+                notify(d, j, e.address);
         return r;
 }
 
@@ -362,32 +383,43 @@ static void mail_reset(struct daemon *d, const struct reset_job *j, const char *
         acctsec_wipe(body, sizeof(body));
 }
 
+/* Record the reset and how the password travels.  With --mail it is
+ * shown to the admin after all when the address went away or
+ * mail_max_per_hour was reached while it was being set (handle_reset
+ * checked both before): a password nobody knows would lock the user out,
+ * and the admin may see it anyway (a reset without --mail). */
+static int record_reset(struct daemon *d, struct reset_job *j, struct email_info *e, int64_t now) {
+        char capped[160];
+        struct event ev[2] = { { .type = EV_PASSWORD_RESET, .user = j->user, .actor = j->actor } };
+        int r = store_begin(&d->store);
+        if (r == 0)
+                r = account_password_changed_in(&d->store, j->user, now);
+        if (r == 0)
+                r = account_expire_in(&d->store, j->user, now);
+        if (r == 0 && j->mail)
+                r = notice_allowed(d, j->user, "password reset mail", now, e, &ev[1], capped, sizeof(capped));
+        if (r < 0) {
+                store_rollback(&d->store);
+                return r;
+        }
+        j->mail = j->mail && r == 1;
+        ev[0].detail = j->mail ? "a temporary password, mailed; change required at the next login"
+                               : "a temporary password, shown to the admin; change required at the next login";
+        ev[1].actor = j->actor;
+        return seclog_commit(&d->store, now, ev, ev[1].user ? 2 : 1);
+}
+
 static void on_reset(int r, const char *out, void *userdata) {
         struct reset_job *j = userdata;
         struct daemon *d = j->d;
         struct acctsec_frame *f = calloc(1, sizeof(*f));
         struct email_info e = { 0 };
-        int64_t now = (int64_t) time(NULL);
-        struct event ev = { .type = EV_PASSWORD_RESET, .user = j->user, .actor = j->actor,
-                            .detail = j->mail ? "a temporary password, mailed; change required at the next login"
-                                              : "a temporary password, shown to the admin; change required at the next login" };
         int q = r;
         if (r < 0)
                 log_error("reset-password for %s: %s", j->user, out);
-        if (q == 0 && j->mail)
-                q = email_get(&d->store, j->user, &e);
         if (q == 0)
-                q = store_begin(&d->store);
-        if (q == 0) {
-                q = account_password_changed_in(&d->store, j->user, now);
-                if (q == 0)
-                        q = account_expire_in(&d->store, j->user, now);
-                if (q == 0)
-                        q = seclog_commit(&d->store, now, &ev, 1);
-                else
-                        store_rollback(&d->store);
-        }
-        if (q == 0 && j->mail && e.address[0])
+                q = record_reset(d, j, &e, (int64_t) time(NULL));
+        if (q == 0 && j->mail)
                 mail_reset(d, j, e.address);
         if (f) {
                 if (r < 0)
@@ -436,6 +468,15 @@ static int handle_reset(struct daemon *d, const struct ucred *peer, const struct
         if (mail && (email_get(&d->store, p.name, &e) < 0 || !e.address[0]))
                 return reply_error(reply, -ENOENT, "the user has no verified mail address: reset without --mail "
                                                    "and hand the password over yourself");
+        int64_t wait;
+        if (mail && mailcap_check(&d->store, p.name, (int64_t) time(NULL), d->policy.global.mail_max_per_hour,
+                                  &wait) == -EDQUOT) {
+                char msg[256], capped[160];
+                mailcap_message(wait, capped, sizeof(capped));
+                snprintf(msg, sizeof(msg), "%s Nothing was changed: reset without --mail and hand the password "
+                                           "over yourself.", capped);
+                return reply_error(reply, -EDQUOT, msg);
+        }
         r = policy_for(&d->policy, &p, PASSCHECK_SERVICE, NULL, &conf, &why);
         if (r < 0)
                 return reply_error(reply, r, why);

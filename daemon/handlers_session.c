@@ -15,6 +15,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "mail.h"
+#include "mailcap.h"
 #include "notify.h"
 #include "procs.h"
 #include "seclog.h"
@@ -63,15 +64,52 @@ static bool bad_u64(const struct acctsec_msg *req, uint8_t tag, uint64_t *v) {
         return r < 0 && r != -ENOENT;
 }
 
+/* A login from a source not seen before, decided inside the caller's
+ * transaction: whether to mail the user (to e.address), and the
+ * new_source_login detail that says so or why not. */
+struct new_source {
+        struct email_info e;
+        bool mail;
+        bool capped; /* mail_max_per_hour stopped it: a mail_capped event too */
+        char masked[EMAIL_ADDRESS_MAX], news[320], capped_detail[160];
+};
+
+static int new_source_in(struct daemon *d, const char *user, const struct acctsec_conf *conf, const char *key,
+                         int64_t now, struct new_source *ns) {
+        bool on = true;
+        int64_t wait;
+        int r = notify_pref(&d->store, user, &on);
+        if (r == 0)
+                r = email_get(&d->store, user, &ns->e);
+        ns->mail = r == 0 && conf->notify_new_source && on && ns->e.address[0];
+        if (ns->mail) {
+                r = mailcap_take(&d->store, user, now, d->policy.global.mail_max_per_hour, &wait);
+                ns->capped = r == -EDQUOT;
+                ns->mail = r == 0;
+                if (ns->capped)
+                        r = 0;
+        }
+        if (r < 0)
+                return r;
+        if (ns->mail && mail_mask(ns->e.address, ns->masked, sizeof(ns->masked)) < 0)
+                strcpy(ns->masked, "the verified address");
+        const char *why = ns->capped                          ? "too many mails in the last hour (mail_max_per_hour)"
+                          : !conf->notify_new_source || !on ? "notifications are off"
+                                                            : "no verified address";
+        snprintf(ns->news, sizeof(ns->news), "%s%s%s%s", key[0] ? key : "", key[0] ? ": " : "",
+                 ns->mail ? "notified " : "not notified: ", ns->mail ? ns->masked : why);
+        return 0;
+}
+
 static int handle_open(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
                        struct acctsec_frame *reply) {
         const char *user, *service, *tty, *rhost, *info, *why = NULL;
         struct principal p;
         struct acctsec_conf conf;
         struct proc leader;
-        struct email_info e = { 0 };
-        char key[SSH_FINGERPRINT_MAX] = "", logind[LOGIND_ID_MAX], opened[128], masked[EMAIL_ADDRESS_MAX], news[320];
-        bool fresh = false, on = true;
+        struct new_source ns = { 0 };
+        char key[SSH_FINGERPRINT_MAX] = "", logind[LOGIND_ID_MAX], opened[128];
+        bool fresh = false;
         int64_t now = (int64_t) time(NULL), id = 0;
 
         if (peer->uid != 0)
@@ -103,29 +141,27 @@ static int handle_open(struct daemon *d, const struct ucred *peer, const struct 
         if (r == 0 && remote)
                 r = notify_learn_source_in(&d->store, p.name, rhost, key, now, &fresh);
         if (r == 0 && fresh)
-                r = notify_pref(&d->store, p.name, &on);
-        if (r == 0 && fresh)
-                r = email_get(&d->store, p.name, &e);
-        bool mail = fresh && conf.notify_new_source && on && e.address[0];
-        struct event ev[2] = {
+                r = new_source_in(d, p.name, &conf, key, now, &ns);
+        struct event ev[3] = {
                 { .type = EV_SESSION_OPENED, .user = p.name, .service = service, .rhost = rhost, .tty = tty,
                   .detail = opened },
-                { .type = EV_NEW_SOURCE, .user = p.name, .service = service, .rhost = rhost, .tty = tty, .detail = news },
+                { .type = EV_NEW_SOURCE, .user = p.name, .service = service, .rhost = rhost, .tty = tty,
+                  .detail = ns.news },
         };
+        if (ns.capped) {
+                ev[2] = mailcap_event(p.name, "new-source login notice", d->policy.global.mail_max_per_hour,
+                                      ns.capped_detail, sizeof(ns.capped_detail));
+                ev[2].service = service, ev[2].rhost = rhost, ev[2].tty = tty;
+        }
         snprintf(opened, sizeof(opened), "session %lld%s%s", (long long) id, key[0] ? ", key " : "", key);
-        if (mail && mail_mask(e.address, masked, sizeof(masked)) < 0)
-                strcpy(masked, "the verified address");
-        snprintf(news, sizeof(news), "%s%s%s%s", key[0] ? key : "", key[0] ? ": " : "",
-                 mail ? "notified " : "not notified: ",
-                 mail ? masked : !conf.notify_new_source || !on ? "notifications are off" : "no verified address");
         if (r == 0)
-                r = seclog_commit(&d->store, now, ev, fresh ? 2 : 1);
+                r = seclog_commit(&d->store, now, ev, fresh ? 2 + ns.capped : 1);
         else
                 store_rollback(&d->store);
         if (r < 0)
                 return reply_db_error(reply, req->type, p.name, r);
-        if (mail)
-                notify_send(d, &(struct new_login){ .user = p.name, .address = e.address, .service = service,
+        if (ns.mail)
+                notify_send(d, &(struct new_login){ .user = p.name, .address = ns.e.address, .service = service,
                                                     .rhost = rhost, .key = key[0] ? key : NULL, .when = now });
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_SESSION, (uint64_t) id);

@@ -6,6 +6,7 @@
 
 #include "eventlog.h"
 #include "log.h"
+#include "mailcap.h"
 #include "maintenance.h"
 #include "sessions.h"
 
@@ -21,6 +22,9 @@ static int on_tick(sd_event_source *src, uint64_t usec, void *userdata) {
         r = sessions_purge(&d->store, now, days);
         if (r < 0)
                 log_warning("purging ended sessions older than %u days failed: %s", days, strerror(-r));
+        r = mailcap_purge(&d->store, now);
+        if (r < 0)
+                log_warning("purging the mail counts older than an hour failed: %s", strerror(-r));
         /* One batch of events per tick, so a large purge never holds up logins. */
         r = eventlog_purge(&d->store, now, days);
         if (r < 0)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Housekeeping on a timer: sessions whose processes are gone are closed,
- * events and ended sessions past log_retention_days are purged. */
+ * events and ended sessions past log_retention_days are purged, and so are
+ * the mail counts (mailcap.h) older than an hour. */
 #pragma once
 
 #include "daemon.h"

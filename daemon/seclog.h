@@ -42,6 +42,7 @@ enum event_type {
         EV_NOTIFY_CHANGED,  /* new-source mails turned on or off */
         EV_REQUEST_REFUSED, /* an operation the caller's role does not allow */
         EV_LOG_EXPORTED,    /* someone exported the security log */
+        EV_MAIL_CAPPED,     /* a mail not sent: mail_max_per_hour was reached */
         _EV_MAX,
 };
 

@@ -140,6 +140,13 @@ static const char *const migrations[] = {
          * newest UNKNOWN_EVENTS_MAX without scanning the whole log */
         ("CREATE INDEX events_unknown_user ON events (id)"
          "  WHERE type = 'auth_failure' AND detail = 'unknown user';"),
+        /* 11: the mails sent to each user in the last hour (mailcap.c:
+         * mail_max_per_hour); one row per mail, older rows purged */
+        "CREATE TABLE mail_sent ("
+        "  id INTEGER PRIMARY KEY,"
+        "  user TEXT NOT NULL,"
+        "  time INTEGER NOT NULL);"
+        "CREATE INDEX mail_sent_by_user ON mail_sent (user, time);",
 };
 
 int store_schema_version(void) {

@@ -975,7 +975,7 @@ def state_survives_restart_and_schema_pragmas(d):
     d.start()
     assert d.db("SELECT failures FROM lockout WHERE user='alice'") == [(1,)]
     assert d.db("PRAGMA journal_mode") == [("wal",)]
-    assert d.db("PRAGMA user_version") == [(10,)]  # the migrations in daemon/store.c
+    assert d.db("PRAGMA user_version") == [(11,)]  # the migrations in daemon/store.c
     mode = os.stat(os.path.join(d.state, "acctsec.db")).st_mode & 0o777
     assert mode == 0o600, oct(mode)
 
@@ -1101,6 +1101,94 @@ def code_send_needs_this_users_attempt(d):
         assert rtype == REPLY_ERROR and get(f, T_ERRNO, True) == 22, f  # EINVAL
     assert not os.path.exists(os.path.join(d.dir, "maildir", "new")) or \
         os.listdir(os.path.join(d.dir, "maildir", "new")) == []
+
+
+def maildir_count(d):
+    new = os.path.join(d.dir, "maildir", "new")
+    return len(os.listdir(new)) if os.path.isdir(new) else 0
+
+
+def code_send(d, user="alice"):
+    """A new login attempt and its CODE_SEND: (SENT, WAIT, MESSAGE)."""
+    rtype, f = d.call(login_frame(OP_MFA_BEGIN, user=user))
+    assert rtype == REPLY_OK and get(f, T_MFA, True) == MFA_EMAIL, f
+    rtype, f = d.call(frame(OP_CODE_SEND, (T_USER, user), (T_SERVICE, "sshd"), (T_ATTEMPT, get(f, T_ATTEMPT))))
+    assert rtype == REPLY_OK, f
+    return get(f, T_SENT, True), get(f, T_WAIT, True), get(f, T_MESSAGE)
+
+
+def new_source_session(d, rhost, user="alice"):
+    rtype, f = d.call(frame(OP_SESSION_OPEN, (T_USER, user), (T_SERVICE, "sshd"), (T_RHOST, rhost)))
+    assert rtype == REPLY_OK, f
+    return d.db("SELECT detail FROM events WHERE type = 'new_source_login' AND rhost = ?", rhost)[0][0]
+
+
+@test
+def notices_and_codes_share_the_default_cap_of_10(d):
+    """mail_max_per_hour left at its default, 10: two new-source notices and
+    eight login codes reach alice; then a code and a notice are refused,
+    logged, and stay refused across a restart (the count is in the
+    database)."""
+    if not ROOT:
+        return "SKIP needs root (login and session requests come from root)"
+    restart_with(d, "mfa = required\nmaildir = %s/maildir\n" % d.dir)
+    email_user(d)
+    for i in (1, 2):
+        assert new_source_session(d, "192.0.2.%d" % i) == "notified a\u2022\u2022\u2022@example.com"
+    for _ in range(8):
+        sent, wait, msg = code_send(d)
+        assert sent == 1 and wait is None, msg
+    sent, wait, msg = code_send(d)
+    assert sent == 0 and 0 < wait <= 3600, (sent, wait, msg)
+    assert msg.startswith("Too many mails were sent to this account in the last hour; try again in "), msg
+    # A notice is refused the same way: the event says why, and mail_capped.
+    assert new_source_session(d, "192.0.2.3") == "not notified: too many mails in the last hour (mail_max_per_hour)"
+    assert d.db("SELECT detail FROM events WHERE type = 'mail_capped' ORDER BY id") == [
+        ("login code not mailed: 10 mails in the last hour (mail_max_per_hour)",),
+        ("new-source login notice not mailed: 10 mails in the last hour (mail_max_per_hour)",)]
+    assert d.db("SELECT count(*) FROM mail_sent WHERE user = 'alice'") == [(10,)]
+    wait_until(lambda: maildir_count(d) >= 10)  # the notices are delivered in the background
+    assert maildir_count(d) == 10
+    assert d.stop() == 0
+    d.start()
+    sent, wait, msg = code_send(d)
+    assert sent == 0 and 0 < wait <= 3600, (sent, wait, msg)
+    assert maildir_count(d) == 10
+    # mail_max_per_hour = 0: no cap at all
+    restart_with(d, "mfa = required\nmaildir = %s/maildir\nmail_max_per_hour = 0\n" % d.dir)
+    assert code_send(d)[0] == 1 and maildir_count(d) == 11
+
+
+OP_RESET_PASSWORD, T_FLAG = 30, 38
+
+
+@test
+def password_notices_count_toward_the_cap(d):
+    """With mail_max_per_hour = 1 the "password changed" mail uses it up:
+    the next change is recorded but not mailed, a login code is refused,
+    and a reset-password --mail is refused before anything changes."""
+    if not ROOT:
+        return "SKIP needs root (only root records password changes)"
+    restart_with(d, "mfa = required\nmaildir = %s/maildir\nmail_max_per_hour = 1\n" % d.dir)
+    email_user(d)
+    for _ in range(2):
+        rtype, f = d.call(frame(OP_PASSWORD_COMMIT, (T_USER, "alice"), (T_SERVICE, "passwd"), (25, 1001)))
+        assert rtype == REPLY_OK, f
+    assert d.db("SELECT count(*) FROM events WHERE type = 'password_changed'") == [(2,)]
+    assert d.db("SELECT detail FROM events WHERE type = 'mail_capped'") == [
+        ("password change notice not mailed: 1 mail in the last hour (mail_max_per_hour)",)]
+    sent, wait, msg = code_send(d)
+    assert sent == 0 and "Too many mails" in msg, msg
+    rtype, f = d.call(frame(OP_RESET_PASSWORD, (T_USER, "alice"), (T_FLAG, 1)))
+    assert rtype == REPLY_ERROR and get(f, T_ERRNO, True) == 122, f  # EDQUOT
+    assert "reset without --mail" in get(f, T_MESSAGE), f
+    assert d.db("SELECT count(*) FROM events WHERE type = 'password_reset'") == [(0,)]
+    assert d.db("SELECT count(*) FROM mail_sent") == [(1,)]
+    wait_until(lambda: maildir_count(d) >= 1)
+    assert maildir_count(d) == 1
+    # bob has his own hour
+    email_user(d, "bob", "bob@example.com")
+    assert code_send(d, "bob")[0] == 1
 
 
 @test

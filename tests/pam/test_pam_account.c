@@ -158,6 +158,17 @@ static void test_reset_password(void **state) {
         assert_non_null(strstr(out, "mailed to a"));
         assert_null(strstr(out, "Temporary password for"));
         assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'password_reset'", NULL), 2);
+        /* That mail counts toward mail_max_per_hour: with a cap of 1, a
+         * second mailed reset is refused before anything changes. */
+        assert_int_equal(q(e, "SELECT count(*) FROM mail_sent WHERE user = 'alice'", NULL), 1);
+        snprintf(cmd, sizeof(cmd), "maildir = %s/maildir\nmail_from = acctsec@test.example\nmail_max_per_hour = 1\n",
+                 e->dir);
+        env_write_conf(e, cmd);
+        assert_int_equal(daemon_stop(e), 0);
+        assert_int_equal(daemon_start(e), 0);
+        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), mail), 1);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'password_reset'", NULL), 2);
+        assert_int_equal(q(e, "SELECT count(*) FROM mail_sent WHERE user = 'alice'", NULL), 1);
 }
 
 static const struct service_def services[] = {

@@ -461,6 +461,59 @@ static void test_disable_needs_password_and_code(void **state) {
         assert_int_equal(new_mails(e), 0);
 }
 
+/* Whoever knows alice's password drops logins at the code prompt, again and
+ * again: mail_max_per_hour mails reach her, then no more, and the prompt
+ * says why.  Her other mails (an address check) count too; bob's do not. */
+static void test_mails_capped_per_user(void **state) {
+        struct env *e = *state;
+        char out[1024];
+        /* deny: the empty answers count as wrong codes; no lockout here */
+        conf(e, "mail_max_per_hour = 3\ndeny = 50\n");
+        set_address(e, "alice", "alice@example.com");
+        set_address(e, "bob", "bob@example.com");
+        for (int i = 0; i < 3; i++) {
+                struct script s = { .e = e, .password = ALICE_PW, .steps = { LITERAL }, .nsteps = 1, .literal = "" };
+                assert_int_equal(run(&s, "mfareq", "alice"), PAM_AUTH_ERR); /* each read exactly one new mail */
+        }
+        assert_int_equal(nseen, 3);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'mail_capped'", NULL), 0);
+
+        /* The fourth: no code, no mail; the message at the prompt, which
+         * still comes (and "resend" there is capped too). */
+        struct script c = { .e = e, .password = ALICE_PW, .steps = { LITERAL, RESEND, LITERAL }, .nsteps = 3,
+                            .literal = "" };
+        c.at = 1; /* no mail to read */
+        assert_int_equal(run(&c, "mfareq", "alice"), PAM_AUTH_ERR);
+        assert_int_equal(c.prompts, 3); /* password, code, code after the resend */
+        assert_int_equal(c.nerror, 2);
+        for (int i = 0; i < 2; i++)
+                assert_non_null(strstr(c.error[i], "Too many mails were sent to this account in the last hour; "
+                                                   "try again in "));
+        assert_int_equal(new_mails(e), 0);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_sent'", NULL), 3);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'mail_capped' AND user = 'alice'"
+                              " AND service = 'mfareq' AND detail = ?",
+                           "login code not mailed: 3 mails in the last hour (mail_max_per_hour)"),
+                         2);
+        assert_int_equal(q(e, "SELECT count(*) FROM mail_sent WHERE user = 'alice'", NULL), 3);
+
+        /* Her own address check is a mail too: refused for now (exit 75),
+         * and the address she asked for is not even pending. */
+        const char *set[] = { "email", "set", "alice@example.org", NULL };
+        assert_int_equal(run_cli(e, 1001, out, sizeof(out), set), 75);
+        assert_int_equal(new_mails(e), 0);
+        assert_int_equal(q(e, "SELECT count(*) FROM email WHERE user = 'alice' AND pending = ''", NULL), 1);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'mail_capped' AND detail LIKE ?",
+                           "address check code not mailed: %"),
+                         1);
+
+        /* bob has a cap of his own */
+        struct script b = { .e = e, .password = BOB_PW };
+        assert_int_equal(run(&b, "mfareq", "bob"), PAM_SUCCESS);
+        assert_int_equal(nseen, 4);
+        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'mail_capped' AND user = 'bob'", NULL), 0);
+}
+
 static const struct service_def services[] = {
         { "mfa", NULL, NULL, true, false, NULL },
         { "mfareq", NULL, "mfa=required", true, false, NULL },
@@ -483,6 +536,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test_setup_teardown(test_self_service_address, start, env_stop),
                 cmocka_unit_test_setup_teardown(test_admin_require, start, env_stop),
                 cmocka_unit_test_setup_teardown(test_disable_needs_password_and_code, start, env_stop),
+                cmocka_unit_test_setup_teardown(test_mails_capped_per_user, start, env_stop),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,6 +64,13 @@ tests_unit_test_eventlog_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_eventlog_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
 tests_unit_test_eventlog_LDADD = libacctsec_common.la $(CMOCKA_LIBS) $(SQLITE_LIBS)
 
+check_PROGRAMS += tests/unit/test_mailcap
+TESTS += tests/unit/test_mailcap
+tests_unit_test_mailcap_SOURCES = tests/unit/test_mailcap.c tests/unit/store_dir.h daemon/mailcap.c daemon/store.c
+tests_unit_test_mailcap_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_test_mailcap_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
+tests_unit_test_mailcap_LDADD = libacctsec_common.la $(CMOCKA_LIBS) $(SQLITE_LIBS)
+
 check_PROGRAMS += tests/unit/test_store
 TESTS += tests/unit/test_store
 tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/store_dir.h daemon/store.c

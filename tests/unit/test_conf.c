@@ -389,6 +389,17 @@ static void test_key_password_numbers(void **state) {
         check_uint_key("retry", offsetof(struct acctsec_conf, retry), 1, 10);
 }
 
+/* The cap on mails to one user: a number the daemon applies to everyone,
+ * so only in the global part. */
+static void test_key_mail_max_per_hour(void **state) {
+        struct acctsec_conf c = fresh();
+        assert_int_equal(c.mail_max_per_hour, 10);
+        check_uint_key("mail_max_per_hour", offsetof(struct acctsec_conf, mail_max_per_hour), 0, 1000);
+        assert_int_equal(set_o(&c, "mail_max_per_hour", "3", ACCTSEC_CONF_SECTION), -EPERM);
+        assert_int_equal(set_o(&c, "mail_max_per_hour", "3", ACCTSEC_CONF_ARGV), -EPERM);
+        assert_int_equal(c.mail_max_per_hour, 10);
+}
+
 static void test_key_max_password_age(void **state) {
         static const char *const bad[] = {
                 "", "3651d", "315360001", "87601h", "-1", "1w", "1y", "never", "90 d", "4294967296",
@@ -1456,6 +1467,7 @@ int main(void) {
                 cmocka_unit_test(test_key_lock_scope),
                 cmocka_unit_test(test_key_groups),
                 cmocka_unit_test(test_key_password_numbers),
+                cmocka_unit_test(test_key_mail_max_per_hour),
                 cmocka_unit_test(test_key_max_password_age),
                 cmocka_unit_test(test_key_dictionary),
                 cmocka_unit_test(test_unknown_key),
