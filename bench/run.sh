@@ -476,11 +476,13 @@ if grep -Ev ' ready \(|^acctsecd: log_exported |^acctsecd: stopping on signal|wr
 fi
 
 # --- acctsecd on its own: socket-activation cold start --------------------------------
-# Without nss_wrapper (the request is about root): what systemd starts.
+# Without nss_wrapper (the request is about root): what systemd starts, with
+# both sockets of the packaged units (the shared one, and root's named private).
 if command -v systemd-socket-activate >/dev/null; then
         for state in empty scale; do
                 "$BUILD_DIR/bench/bench_daemon" coldstart --socket "$tmp/$state-activate.sock" --user root \
                         --rounds "$COLD_ROUNDS" -- systemd-socket-activate -l "$tmp/$state-activate.sock" \
+                        -l "$tmp/$state-activate-private.sock" --fdname=acctsecd.socket:private \
                         "$BUILD_DIR/acctsecd" --state-dir "$tmp/$state" --config "$tmp/acctsec.conf" \
                         --foreground 2>>"$tmp/cold.log" | sed "s/^socket activation:/cold start, $state db:/" ||
                         status=1
