@@ -42,11 +42,14 @@ static int trusted_uid(uid_t uid) {
         return uid == 0 || uid == geteuid();
 }
 
-/* A blocking connect() bounded by SO_SNDTIMEO: on a Unix stream socket it
- * waits for room in the listen backlog, which a non-blocking connect()
- * cannot (it fails with EAGAIN, and no poll() tells when room appears).
+/* A full listen backlog: a non-blocking connect() fails with EAGAIN (and
+ * no poll() tells when room appears), so wait in a blocking one bounded by
+ * SO_SNDTIMEO: on a Unix stream socket it sleeps until the daemon accepts.
  * A backlog still full at the deadline is -ETIMEDOUT, a busy daemon. */
-static int connect_within(int fd, const struct sockaddr_un *sa, long long deadline) {
+static int connect_when_room(int fd, const struct sockaddr_un *sa, long long deadline) {
+        int flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+                return negative_errno();
         for (;;) {
                 long long left = deadline - now_ms();
                 if (left <= 0)
@@ -55,11 +58,24 @@ static int connect_within(int fd, const struct sockaddr_un *sa, long long deadli
                 if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
                         return negative_errno();
                 if (connect(fd, (const struct sockaddr *) sa, sizeof(*sa)) == 0)
-                        return 0;
+                        break;
                 if (errno == EINTR) /* a Unix connect() left nothing half-done: try again */
                         continue;
-                if (errno == EAGAIN || errno == EINPROGRESS)
-                        return -ETIMEDOUT;
+                return errno == EAGAIN || errno == EINPROGRESS ? -ETIMEDOUT : negative_errno();
+        }
+        return fcntl(fd, F_SETFL, flags) < 0 ? negative_errno() : 0;
+}
+
+/* A Unix connect() completes at once or not at all: it never leaves a
+ * connection in progress (which a non-blocking one would poll for). */
+static int connect_within(int fd, const struct sockaddr_un *sa, long long deadline) {
+        for (;;) {
+                if (connect(fd, (const struct sockaddr *) sa, sizeof(*sa)) == 0)
+                        return 0;
+                if (errno == EINTR)
+                        continue;
+                if (errno == EAGAIN)
+                        return connect_when_room(fd, sa, deadline);
                 return negative_errno();
         }
 }
@@ -76,15 +92,12 @@ static int connect_to(const char *path, long long deadline, int *ret_fd) {
         if (!S_ISSOCK(st.st_mode) || !trusted_uid(st.st_uid))
                 return -EPERM;
 
-        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return negative_errno();
         int r = connect_within(fd, &sa, deadline);
         if (r < 0)
                 return r;
-        int flags = fcntl(fd, F_GETFL);
-        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-                return negative_errno();
 
         /* Only a connected socket has a peer; an unconnected one would read
          * as pid 0, uid -1, which must never pass for anything. */
