@@ -34,6 +34,11 @@ GOOD_SESSION = "session  optional  pam_acctsec.so\nsession required pam_unix.so\
 GOOD = GOOD_AUTH + GOOD_ACCOUNT + GOOD_PASSWORD + GOOD_SESSION
 MFA_LINE = "auth  requisite                  pam_acctsec.so mfa"
 GOOD_SSHD = "UsePAM yes\nKbdInteractiveAuthentication yes\nAuthenticationMethods publickey,keyboard-interactive\n"
+# the full stack's sshd: password and code in one conversation, no key
+PASSWORD_SSHD = "UsePAM yes\nKbdInteractiveAuthentication yes\nAuthenticationMethods keyboard-interactive\n"
+# sshd with keys plus a code (the brief's "preauth + mfa")
+KEY_CODE_AUTH = "auth  requisite  pam_acctsec.so preauth\nauth  requisite  pam_acctsec.so mfa\n"
+KEY_CODE = KEY_CODE_AUTH + GOOD_ACCOUNT
 
 
 class Env:
@@ -98,12 +103,14 @@ def one(doc, check, severity="problem"):
 
 
 def test_good_stack(e):
+    e.write(e.sshd, PASSWORD_SSHD)
     rc, doc = e.stack(GOOD)
     assert pam_problems(doc) == [], pam_problems(doc)
     assert not [f for f in doc["findings"] if f["severity"] == "warning" and f["check"].startswith(("auth", "pass"))]
-    for check in ("auth-preauth", "auth-authfail", "auth-mfa", "account", "password-order", "options",
+    for check in ("auth-preauth", "auth-authfail", "auth-mfa", "auth-prompt", "account", "password-order", "options",
                   "sshd-usepam", "sshd-kbdint", "sshd-methods"):
         one(doc, check, "ok")
+    assert not [f for f in doc["findings"] if f["check"] == "auth-code-alone"], doc
     # without a daemon the socket check is the only problem
     assert rc == 1 and [f["check"] for f in problems(doc)] == ["daemon"], doc
 
