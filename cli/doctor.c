@@ -459,7 +459,8 @@ static void check_auth_token(struct svc *s, int pre) {
 static bool permits_anyone(const struct pamconf_stack *st) {
         for (size_t i = 0; i < st->n[PAMCONF_AUTH]; i++) {
                 const struct pamconf_entry *e = &st->e[PAMCONF_AUTH][i];
-                if (strcmp(e->base, "pam_permit.so") == 0 && (e->on_success == PAMCONF_OK || e->on_success == PAMCONF_DONE))
+                if (strcmp(e->base, "pam_permit.so") == 0 &&
+                    (e->on_success == PAMCONF_OK || e->on_success == PAMCONF_DONE))
                         return true;
         }
         return false;
@@ -486,13 +487,13 @@ static void alone_ways(const struct doctor *d, char *buf, size_t n) {
 static void check_auth_code_alone(struct svc *s, int mfa) {
         struct doctor *d = s->d;
         const struct sshd_ways *w = &d->ways;
-        char at[400], who[160], how[400];
+        char at[400], how[400];
         if (mfa < 0 || find_first_factor(s->st) >= 0)
                 return;
         where(at, sizeof(at), d->pam_dir, &s->st->e[PAMCONF_AUTH][mfa]);
         bool permits = permits_anyone(s->st);
-        snprintf(who, sizeof(who), "%s", permits ? "and pam_permit.so lets users without a second factor in with nothing at all"
-                                                 : "users without a second factor are refused");
+        const char *who = permits ? "and pam_permit.so lets users without a second factor in with nothing at all"
+                                  : "users without a second factor are refused";
         if (!is_sshd(s)) {
                 add(d, permits ? SEV_PROBLEM : SEV_WARNING, "auth-code-alone", at,
                     "a password module and authfail before mfa (see pam_acctsec(8)), unless a code alone is meant",
@@ -579,8 +580,9 @@ static void check_auth_prompt(struct svc *s, int pre) {
         if (wrong < 0)
                 return;
         if (!wrong) {
-                add(s->d, SEV_OK, "auth-prompt", s->where, NULL, "%s: auth: preauth refuses at the stack's first prompt "
-                    "(the %s)", s->name, first == ACCTSEC_PROMPT_CODE ? "code" : "password");
+                add(s->d, SEV_OK, "auth-prompt", s->where, NULL,
+                    "%s: auth: preauth refuses at the stack's first prompt (the %s)", s->name,
+                    first == ACCTSEC_PROMPT_CODE ? "code" : "password");
                 return;
         }
         snprintf(fix, sizeof(fix), "add %s: %s", want, line_text_with(l, sizeof(l), e, "prompt=", want));
@@ -1139,7 +1141,8 @@ static const char *not_root_only(const char *path, bool dir, enum severity *ret_
                          dir ? "that user can replace the socket in it" : "root's logins refuse it");
         } else if (st.st_mode & (dir ? 022 : 077))
                 snprintf(buf, n, "%s has mode %04o: %s", path, (unsigned) (st.st_mode & 07777),
-                         dir ? "others can replace the socket in it" : "local users can reach it and delay root's logins");
+                         dir ? "others can replace the socket in it"
+                             : "local users can reach it and delay root's logins");
         else
                 return NULL;
         return buf;
