@@ -569,11 +569,12 @@ static int prompt_wrong(const struct svc *s, int first, enum acctsec_prompt p, c
 /* preauth refuses a locked user (or a source outside the allowlist) at the
  * stack's first prompt, so that the refusal looks like any wrong answer:
  * a prompt nobody else gets tells the user, and whoever watches, why. */
-static void check_auth_prompt(struct svc *s, int pre) {
+static void check_auth_prompt(struct svc *s, int pre, int pw) {
         const struct pamconf_entry *e = pre >= 0 ? &s->st->e[PAMCONF_AUTH][pre] : NULL;
         int first = pre >= 0 ? first_prompt_after(s->st, pre) : -1;
         char why[400], at[400], l[600], fix[700];
-        if (first < 0)
+        /* mfa before the password module: auth-order's fix changes which prompt is first */
+        if (first < 0 || (first == ACCTSEC_PROMPT_CODE && pw > pre))
                 return;
         int wrong = prompt_wrong(s, first, line_prompt(s->d, e), why, sizeof(why));
         const char *want = first == ACCTSEC_PROMPT_CODE ? "prompt=code" : "prompt=password";
@@ -624,7 +625,7 @@ static void check_auth(struct svc *s) {
         check_auth_authfail(s, pw, af);
         check_auth_mfa(s, pw, mfa);
         check_auth_code_alone(s, mfa);
-        check_auth_prompt(s, pre);
+        check_auth_prompt(s, pre, pw);
 }
 
 static void check_account(struct svc *s) {

@@ -644,6 +644,10 @@ def test_prompt_code_first(e):
     f = one(doc, "auth-prompt", "warning")
     assert "prompt=auto, the default, asks for the password where keyboard-interactive comes first: " \
         "AuthenticationMethods keyboard-interactive,publickey" in f["message"], f
+    # mfa before the password module: auth-order's fix decides which prompt is first
+    rc, doc = e.stack(KEY_CODE_AUTH + "auth [success=1 default=ignore] pam_unix.so\n"
+                      "auth [default=die] pam_acctsec.so authfail\n" + GOOD_ACCOUNT, name="login")
+    assert of(doc, "login", "auth-order", "problem") and not of(doc, "login", "auth-prompt"), doc
 
 
 def test_prompt_password_first(e):
