@@ -138,6 +138,13 @@ static bool is_first_factor(const struct pamconf_entry *e) {
         return !is_acctsec(e) && !base_in(e, no_factor_modules, ARRAY_SIZE(no_factor_modules));
 }
 
+static bool is_mode(const char *arg) {
+        for (size_t m = 0; m < ARRAY_SIZE(modes); m++)
+                if (strcmp(arg, modes[m]) == 0)
+                        return true;
+        return false;
+}
+
 /* The mode word of a pam_acctsec.so line, or "" for none. */
 static const char *mode_of(const struct pamconf_entry *e) {
         for (int i = 0; i < e->argc; i++)
@@ -453,17 +460,59 @@ static void check_auth_token(struct svc *s, int pre) {
             "%s: auth: token line first; an accepted token stands in for both factors", s->name);
 }
 
-/* A stack that runs mfa and nothing else that authenticates lets users
- * without a second factor in when pam_permit gives the stack its success
- * (preauth and mfa then both return PAM_IGNORE). */
-static bool permits_anyone(const struct pamconf_stack *st) {
+/* The configuration one pam_acctsec.so line runs with, as the module reads
+ * it: the file (conf=, else the one doctor reads) with the service's
+ * section, then the line's own arguments.  (A requirement set per user with
+ * "acctsec mfa require" is the daemon's, and not seen here.) */
+static void line_conf(const struct svc *s, const struct pamconf_entry *e, struct acctsec_conf *ret) {
+        const char *path = s->d->conf_path;
+        struct acctsec_conf_match m = { .service = s->name };
+        for (int k = 0; k < e->argc; k++)
+                if (strncmp(e->argv[k], "conf=", 5) == 0)
+                        path = e->argv[k] + 5;
+        acctsec_conf_defaults(ret);
+        (void) acctsec_conf_load(ret, path, &m, NULL); /* an invalid file is the config check's problem */
+        for (int k = 0; k < e->argc; k++)
+                if (!is_mode(e->argv[k]) && strncmp(e->argv[k], "conf=", 5) != 0)
+                        (void) acctsec_conf_set_arg(ret, e->argv[k], ACCTSEC_CONF_ARGV, NULL);
+}
+
+/* A line that gives the stack its success for a user mfa asks nothing:
+ * preauth (PAM_SUCCESS when not locked) or pam_permit. */
+static bool succeeds_for_anyone(const struct pamconf_stack *st) {
         for (size_t i = 0; i < st->n[PAMCONF_AUTH]; i++) {
                 const struct pamconf_entry *e = &st->e[PAMCONF_AUTH][i];
-                if (strcmp(e->base, "pam_permit.so") == 0 &&
-                    (e->on_success == PAMCONF_OK || e->on_success == PAMCONF_DONE))
+                bool passes = (is_acctsec(e) && strcmp(mode_of(e), "preauth") == 0) ||
+                              strcmp(e->base, "pam_permit.so") == 0;
+                if (passes && (e->on_success == PAMCONF_OK || e->on_success == PAMCONF_DONE))
                         return true;
         }
         return false;
+}
+
+/* Outside sshd nothing tells the module that no first factor was checked,
+ * so mfa's policy decides who gets in with what.  A code alone may be meant
+ * there (sudo with a code): a warning; nothing at all is a problem. */
+static void code_alone_elsewhere(struct svc *s, const char *at, const struct pamconf_entry *m) {
+        struct acctsec_conf conf;
+        line_conf(s, m, &conf);
+        const char *fix = "a password module and authfail between preauth and mfa (see pam_acctsec(8))";
+        bool anyone = succeeds_for_anyone(s->st);
+        if (conf.mfa == ACCTSEC_MFA_OFF && anyone)
+                add(s->d, SEV_PROBLEM, "auth-code-alone", at, fix,
+                    "%s: auth: the stack asks for no password and mfa = off: everyone logs in with nothing at all",
+                    s->name);
+        else if (conf.mfa == ACCTSEC_MFA_OPTIONAL && anyone)
+                add(s->d, SEV_PROBLEM, "auth-code-alone", at, fix,
+                    "%s: auth: the stack asks for no password: users without a second factor log in with nothing "
+                    "at all (mfa = optional: preauth lets them on and mfa has nothing to ask), enrolled users with a "
+                    "one-time code alone",
+                    s->name);
+        else
+                add(s->d, SEV_WARNING, "auth-code-alone", at, fix,
+                    "%s: auth: the stack asks for no password: enrolled users log in with a one-time code alone "
+                    "(users without a second factor are refused: %s)",
+                    s->name, anyone ? "mfa = required" : "no line gives the stack a success");
 }
 
 /* The way in through the PAM stack alone, and what else says so. */
@@ -481,9 +530,9 @@ static void alone_ways(const struct doctor *d, char *buf, size_t n) {
 }
 
 /* With no password step the code is all the stack asks.  For sshd that is
- * the designed key+code stack only when sshd asks another method first; a
- * way in through the stack alone takes a one-time code alone.  Elsewhere
- * it may be meant (sudo with a code), so it is a warning there. */
+ * the designed key+code stack when sshd asks another method first; a way
+ * in through the stack alone takes a one-time code alone (the daemon
+ * refuses users with nothing to ask: sshd's SSH_AUTH_INFO_0 is empty). */
 static void check_auth_code_alone(struct svc *s, int mfa) {
         struct doctor *d = s->d;
         const struct sshd_ways *w = &d->ways;
@@ -491,14 +540,8 @@ static void check_auth_code_alone(struct svc *s, int mfa) {
         if (mfa < 0 || find_first_factor(s->st) >= 0)
                 return;
         where(at, sizeof(at), d->pam_dir, &s->st->e[PAMCONF_AUTH][mfa]);
-        bool permits = permits_anyone(s->st);
-        const char *who = permits ? "and pam_permit.so lets users without a second factor in with nothing at all"
-                                  : "users without a second factor are refused";
         if (!is_sshd(s)) {
-                add(d, permits ? SEV_PROBLEM : SEV_WARNING, "auth-code-alone", at,
-                    "a password module and authfail before mfa (see pam_acctsec(8)), unless a code alone is meant",
-                    "%s: auth: the stack asks for no password: enrolled users log in with a one-time code alone (%s)",
-                    s->name, who);
+                code_alone_elsewhere(s, at, &s->st->e[PAMCONF_AUTH][mfa]);
                 return;
         }
         const char *fix = "AuthenticationMethods publickey,keyboard-interactive (or a password module before mfa)";
@@ -513,28 +556,13 @@ static void check_auth_code_alone(struct svc *s, int mfa) {
                 alone_ways(d, how, sizeof(how));
                 add(d, SEV_PROBLEM, "auth-code-alone", at, fix,
                     "sshd: auth: sshd lets %s, and its auth stack asks for no password: enrolled users log in with a "
-                    "one-time code alone (%s)",
-                    how, who);
+                    "one-time code alone (users without a second factor are refused)",
+                    how);
         } else
                 add(d, SEV_OK, "auth-code-alone", at, NULL,
                     "sshd: auth: no password step, and sshd asks another method before the code (AuthenticationMethods "
                     "%.200s)",
                     d->sshd.methods);
-}
-
-/* preauth's prompt as the module reads it: the config file (conf=, or the
- * one doctor reads), then the line's own arguments. */
-static enum acctsec_prompt line_prompt(const struct doctor *d, const struct pamconf_entry *e) {
-        struct acctsec_conf conf = d->conf;
-        for (int k = 0; k < e->argc; k++)
-                if (strncmp(e->argv[k], "conf=", 5) == 0) {
-                        acctsec_conf_defaults(&conf);
-                        (void) acctsec_conf_load(&conf, e->argv[k] + 5, NULL, NULL);
-                }
-        for (int k = 0; k < e->argc; k++)
-                if (strncmp(e->argv[k], "prompt=", 7) == 0)
-                        (void) acctsec_conf_set_arg(&conf, e->argv[k], ACCTSEC_CONF_ARGV, NULL);
-        return conf.prompt;
 }
 
 /* 1 (why says how) when preauth's prompt p is not first, the stack's first
@@ -576,7 +604,9 @@ static void check_auth_prompt(struct svc *s, int pre, int pw) {
         /* mfa before the password module: auth-order's fix changes which prompt is first */
         if (first < 0 || (first == ACCTSEC_PROMPT_CODE && pw > pre))
                 return;
-        int wrong = prompt_wrong(s, first, line_prompt(s->d, e), why, sizeof(why));
+        struct acctsec_conf conf;
+        line_conf(s, e, &conf);
+        int wrong = prompt_wrong(s, first, conf.prompt, why, sizeof(why));
         const char *want = first == ACCTSEC_PROMPT_CODE ? "prompt=code" : "prompt=password";
         if (wrong < 0)
                 return;
@@ -700,10 +730,7 @@ static void check_options(struct svc *s) {
                         acctsec_conf_defaults(&conf);
                         for (int k = 0; k < e->argc; k++) {
                                 const char *why = NULL, *arg = e->argv[k];
-                                bool mode = false;
-                                for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
-                                        mode |= strcmp(arg, modes[m]) == 0;
-                                if (mode || strncmp(arg, "conf=", 5) == 0)
+                                if (is_mode(arg) || strncmp(arg, "conf=", 5) == 0)
                                         continue;
                                 if (acctsec_conf_set_arg(&conf, arg, ACCTSEC_CONF_ARGV, &why) == 0)
                                         continue;

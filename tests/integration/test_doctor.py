@@ -562,11 +562,6 @@ def test_key_code_stack_code_alone(e):
         assert f["fix"] == CODE_ALONE_FIX and f["where"].endswith("/sshd:2"), f
         # which prompt is right depends on the fix chosen
         assert not [x for x in doc["findings"] if x["check"] == "auth-prompt"], doc
-    # pam_permit after mfa: users without a factor get in with nothing
-    e.write(e.sshd, "UsePAM yes\n")
-    rc, doc = e.stack(KEY_CODE_AUTH + "auth required pam_permit.so\n" + GOOD_ACCOUNT)
-    f = one(doc, "auth-code-alone")
-    assert "(and pam_permit.so lets users without a second factor in with nothing at all)" in f["message"], f
     # sshd_config unreadable or missing: cannot tell, so a warning
     os.unlink(e.sshd)
     rc, doc = e.stack(KEY_CODE)
@@ -600,18 +595,43 @@ def test_key_code_stack_not_code_alone(e):
 
 
 def test_code_alone_outside_sshd(e):
+    # preauth succeeds and mfa asks a user without a factor nothing: the stack lets them in
     rc, doc = e.stack(KEY_CODE, name="sudo")
-    f = of(doc, "sudo", "auth-code-alone", "warning")
-    assert f and f[0]["message"] == "sudo: auth: the stack asks for no password: enrolled users log in with a " \
-        "one-time code alone (users without a second factor are refused)", doc
+    f = of(doc, "sudo", "auth-code-alone", "problem")
+    assert f and f[0]["message"] == "sudo: auth: the stack asks for no password: users without a second factor " \
+        "log in with nothing at all (mfa = optional: preauth lets them on and mfa has nothing to ask), enrolled " \
+        "users with a one-time code alone", doc
     assert f[0]["where"].endswith("/sudo:2"), f
-    assert pam_problems(doc) == [], doc
-    # modules that ask nothing are no password step; with pam_permit anyone without a factor gets in
-    rc, doc = e.stack("auth required pam_env.so\nauth optional pam_faildelay.so delay=2000000\n" + KEY_CODE_AUTH
-                      + "auth required pam_permit.so\n" + GOOD_ACCOUNT, name="login")
+    assert f[0]["fix"] == "a password module and authfail between preauth and mfa (see pam_acctsec(8))", f
+    # a code alone may be meant where a factor is required: from the file, its service section or the line
+    refused = "sudo: auth: the stack asks for no password: enrolled users log in with a one-time code alone " \
+        "(users without a second factor are refused: mfa = required)"
+    for conf, stack in (("mfa = required\n", KEY_CODE),
+                        ("[service sudo]\nmfa = required\n", KEY_CODE),
+                        ("", KEY_CODE.replace("pam_acctsec.so mfa", "pam_acctsec.so mfa mfa=required"))):
+        e.write(e.conf, conf)
+        rc, doc = e.stack(stack, name="sudo")
+        f = of(doc, "sudo", "auth-code-alone", "warning")
+        assert f and f[0]["message"] == refused, (conf, doc)
+        assert not of(doc, "sudo", "auth-code-alone", "problem"), doc
+    # another service's section does not count; mfa=off lets everyone in
+    e.write(e.conf, "[service login]\nmfa = required\n")
+    rc, doc = e.stack(KEY_CODE, name="sudo")
+    assert of(doc, "sudo", "auth-code-alone", "problem"), doc
+    e.write(e.conf, "")
+    rc, doc = e.stack(KEY_CODE.replace("pam_acctsec.so mfa", "pam_acctsec.so mfa mfa=off"), name="sudo")
+    f = of(doc, "sudo", "auth-code-alone", "problem")
+    assert f and "and mfa = off: everyone logs in with nothing at all" in f[0]["message"], doc
+    # modules that ask nothing are no password step
+    rc, doc = e.stack("auth required pam_env.so\nauth optional pam_faildelay.so delay=2000000\n" + KEY_CODE,
+                      name="login")
     f = of(doc, "login", "auth-code-alone", "problem")
-    assert f and "pam_permit.so lets users without a second factor in with nothing at all" in f[0]["message"], doc
-    assert f[0]["where"].endswith("/login:4"), f
+    assert f and f[0]["where"].endswith("/login:4"), doc
+    # no line gives the stack a success: nobody without a factor gets in
+    rc, doc = e.stack("auth requisite pam_acctsec.so mfa\n" + GOOD_ACCOUNT, name="login")
+    f = of(doc, "login", "auth-code-alone", "warning")
+    assert f and f[0]["message"].endswith("(users without a second factor are refused: no line gives the stack a "
+                                          "success)"), doc
 
 
 def test_prompt_code_first(e):
