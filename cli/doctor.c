@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "macro.h"
 #include "output.h"
 #include "pamconf.h"
 
@@ -37,6 +38,21 @@ struct finding {
         char fix[400];
 };
 
+/* sshd_config's settings, as sshd reads them (the first value wins). */
+struct sshd_settings {
+        char use_pam[32], kbd[32], password[32], methods[512];
+        unsigned files;
+        bool match_seen;
+};
+
+/* How a login reaches the sshd PAM auth stack, from those settings. */
+struct sshd_ways {
+        bool known;     /* sshd_config read and UsePAM yes: the rest is meaningful */
+        bool kbd_first; /* keyboard-interactive with no other method before it (SSH_AUTH_INFO_0 empty) */
+        bool kbd_after; /* keyboard-interactive after another method, e.g. publickey (SSH_AUTH_INFO_0 set) */
+        bool kbd_alone, password_alone; /* that method alone (or only with PAM methods) logs in */
+};
+
 struct doctor {
         struct cli *c;
         const char *pam_dir;
@@ -46,7 +62,17 @@ struct doctor {
         bool sshd_has_mfa; /* the sshd PAM stack asks for a second factor */
         bool sshd_checked;
         bool console_protected; /* the login service (the console) uses pam_acctsec.so in auth */
+        /* read before the PAM stacks, which are judged with them */
+        const char *sshd_path;
+        struct sshd_settings sshd; /* files == 0: not read */
+        bool sshd_exists;
+        struct sshd_ways ways;
+        const char *conf_path;
+        int conf_r; /* acctsec_conf_load's result */
+        bool conf_exists;
+        struct acctsec_conf_error conf_err;
         struct acctsec_conf conf;
+        char private_socket[ACCTSEC_SOCKET_PATH_MAX]; /* root's; "": none (path too long) */
 };
 
 __attribute__((format(printf, 6, 7))) static void add(struct doctor *d, enum severity sev, const char *check,
@@ -74,18 +100,47 @@ __attribute__((format(printf, 6, 7))) static void add(struct doctor *d, enum sev
 
 /* ------------------------------------------------------------------ PAM */
 
+/* The password modules whose place around authfail doctor judges. */
 static const char *const password_modules[] = { "pam_unix.so",  "pam_sss.so",    "pam_ldap.so", "pam_winbind.so",
                                                 "pam_krb5.so",  "pam_matrix.so", "pam_userdb.so",
                                                 "pam_pwdfile.so" };
+/* Auth modules that ask the user for nothing, so never stand for a first
+ * factor nor make the stack's first prompt; every other module but
+ * pam_acctsec.so is taken for one (a password module doctor does not know
+ * by name).  pam_rootok too: it passes a caller who is root already (su),
+ * whatever the user knows. */
+static const char *const no_factor_modules[] = {
+        "pam_permit.so",  "pam_deny.so",    "pam_env.so",       "pam_faildelay.so", "pam_nologin.so",
+        "pam_succeed_if.so", "pam_warn.so", "pam_echo.so",      "pam_motd.so",      "pam_shells.so",
+        "pam_securetty.so", "pam_access.so", "pam_time.so",     "pam_limits.so",    "pam_group.so",
+        "pam_cap.so",     "pam_keyinit.so", "pam_loginuid.so",  "pam_selinux.so",   "pam_systemd.so",
+        "pam_umask.so",   "pam_mail.so",    "pam_lastlog.so",   "pam_exec.so",      "pam_rootok.so",
+};
 static const char *const modes[] = { "preauth", "authfail", "authsucc", "mfa", "commit", "token" };
 
 static bool is_acctsec(const struct pamconf_entry *e) {
         return strcmp(e->base, "pam_acctsec.so") == 0;
 }
 
+static bool base_in(const struct pamconf_entry *e, const char *const *list, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(e->base, list[i]) == 0)
+                        return true;
+        return false;
+}
+
 static bool is_password_module(const struct pamconf_entry *e) {
-        for (size_t i = 0; i < sizeof(password_modules) / sizeof(password_modules[0]); i++)
-                if (strcmp(e->base, password_modules[i]) == 0)
+        return base_in(e, password_modules, ARRAY_SIZE(password_modules));
+}
+
+/* A line that asks the user for something other than acctsec's code. */
+static bool is_first_factor(const struct pamconf_entry *e) {
+        return !is_acctsec(e) && !base_in(e, no_factor_modules, ARRAY_SIZE(no_factor_modules));
+}
+
+static bool is_mode(const char *arg) {
+        for (size_t m = 0; m < ARRAY_SIZE(modes); m++)
+                if (strcmp(arg, modes[m]) == 0)
                         return true;
         return false;
 }
@@ -122,13 +177,43 @@ static const char *where(char *buf, size_t n, const char *dir, const struct pamc
         return buf;
 }
 
-/* "auth [success=1 default=ignore] pam_unix.so nullok" as written. */
-static const char *line_text(char *buf, size_t n, const struct pamconf_entry *e) {
+/* "auth [success=1 default=ignore] pam_unix.so nullok" as written, less
+ * the arguments that start with drop (NULL: none), plus extra (NULL: none). */
+static const char *line_text_with(char *buf, size_t n, const struct pamconf_entry *e, const char *drop,
+                                  const char *extra) {
         int k = snprintf(buf, n, "%s%s %s %s", e->dash ? "-" : "", pamconf_type_name(e->type), e->control,
                          e->module);
         for (int i = 0; i < e->argc && k >= 0 && (size_t) k < n; i++)
-                k += snprintf(buf + k, n - (size_t) k, " %s", e->argv[i]);
+                if (!drop || strncmp(e->argv[i], drop, strlen(drop)) != 0)
+                        k += snprintf(buf + k, n - (size_t) k, " %s", e->argv[i]);
+        if (extra && k >= 0 && (size_t) k < n)
+                snprintf(buf + k, n - (size_t) k, " %s", extra);
         return buf;
+}
+
+static const char *line_text(char *buf, size_t n, const struct pamconf_entry *e) {
+        return line_text_with(buf, n, e, NULL, NULL);
+}
+
+/* The first auth line that asks for a factor of its own (a password), -1 if none. */
+static int find_first_factor(const struct pamconf_stack *st) {
+        for (size_t i = 0; i < st->n[PAMCONF_AUTH]; i++)
+                if (is_first_factor(&st->e[PAMCONF_AUTH][i]))
+                        return (int) i;
+        return -1;
+}
+
+/* What the auth stack asks first after line from (-1: from the top): the
+ * password (a first factor) or the code (mfa); -1 when neither follows. */
+static int first_prompt_after(const struct pamconf_stack *st, int from) {
+        for (size_t i = (size_t) (from + 1); i < st->n[PAMCONF_AUTH]; i++) {
+                const struct pamconf_entry *e = &st->e[PAMCONF_AUTH][i];
+                if (is_first_factor(e))
+                        return ACCTSEC_PROMPT_PASSWORD;
+                if (is_acctsec(e) && strcmp(mode_of(e), "mfa") == 0)
+                        return ACCTSEC_PROMPT_CODE;
+        }
+        return -1;
 }
 
 struct svc {
@@ -137,6 +222,11 @@ struct svc {
         struct pamconf_stack *st;
         char where[320]; /* the service file */
 };
+
+/* sshd's PAM service: sshd asks for it by that name. */
+static bool is_sshd(const struct svc *s) {
+        return strcmp(s->name, "sshd") == 0;
+}
 
 /* Where line i's jump on success lands.  As in Linux-PAM, a substack counts
  * as one line for a jump from outside it, and no jump leaves the substack
@@ -171,6 +261,22 @@ static bool skips_past(const struct pamconf_stack *st, int i, int mfa) {
         if (e->on_success == PAMCONF_DONE)
                 return true;
         return e->on_success > 0 && jump_target(st, i) > mfa;
+}
+
+/* Where the mfa line is said to be only what the stack shows: a stack
+ * without a password step has none for mfa to follow (auth-code-alone). */
+static void mfa_ok(struct svc *s, int mfa) {
+        int ff = find_first_factor(s->st);
+        const char *base = ff >= 0 ? s->st->e[PAMCONF_AUTH][ff].base : "";
+        if (ff < 0)
+                add(s->d, SEV_OK, "auth-mfa", s->where, NULL,
+                    "%s: auth: nothing skips the mfa line (the stack asks for no password)", s->name);
+        else if (ff < mfa)
+                add(s->d, SEV_OK, "auth-mfa", s->where, NULL,
+                    "%s: auth: mfa after the password step (%s), nothing skips it", s->name, base);
+        else
+                add(s->d, SEV_OK, "auth-mfa", s->where, NULL, "%s: auth: mfa, then %s; nothing skips mfa", s->name,
+                    base);
 }
 
 static void check_auth_mfa(struct svc *s, int pw, int mfa) {
@@ -227,8 +333,7 @@ static void check_auth_mfa(struct svc *s, int pw, int mfa) {
                 bad = true;
         }
         if (!bad)
-                add(s->d, SEV_OK, "auth-mfa", s->where, NULL, "%s: auth: mfa after the password step, nothing skips it",
-                    s->name);
+                mfa_ok(s, mfa);
 }
 
 static bool is_deny(const struct pamconf_entry *e) {
@@ -355,6 +460,173 @@ static void check_auth_token(struct svc *s, int pre) {
             "%s: auth: token line first; an accepted token stands in for both factors", s->name);
 }
 
+/* The configuration one pam_acctsec.so line runs with, as the module reads
+ * it: the file (conf=, else the one doctor reads) with the service's
+ * section, then the line's own arguments.  (A requirement set per user with
+ * "acctsec mfa require" is the daemon's, and not seen here.) */
+static void line_conf(const struct svc *s, const struct pamconf_entry *e, struct acctsec_conf *ret) {
+        const char *path = s->d->conf_path;
+        struct acctsec_conf_match m = { .service = s->name };
+        for (int k = 0; k < e->argc; k++)
+                if (strncmp(e->argv[k], "conf=", 5) == 0)
+                        path = e->argv[k] + 5;
+        acctsec_conf_defaults(ret);
+        (void) acctsec_conf_load(ret, path, &m, NULL); /* an invalid file is the config check's problem */
+        for (int k = 0; k < e->argc; k++)
+                if (!is_mode(e->argv[k]) && strncmp(e->argv[k], "conf=", 5) != 0)
+                        (void) acctsec_conf_set_arg(ret, e->argv[k], ACCTSEC_CONF_ARGV, NULL);
+}
+
+/* A line that gives the stack its success for a user mfa asks nothing:
+ * preauth (PAM_SUCCESS when not locked) or pam_permit. */
+static bool succeeds_for_anyone(const struct pamconf_stack *st) {
+        for (size_t i = 0; i < st->n[PAMCONF_AUTH]; i++) {
+                const struct pamconf_entry *e = &st->e[PAMCONF_AUTH][i];
+                bool passes = (is_acctsec(e) && strcmp(mode_of(e), "preauth") == 0) ||
+                              strcmp(e->base, "pam_permit.so") == 0;
+                if (passes && (e->on_success == PAMCONF_OK || e->on_success == PAMCONF_DONE))
+                        return true;
+        }
+        return false;
+}
+
+/* Outside sshd nothing tells the module that no first factor was checked,
+ * so mfa's policy decides who gets in with what.  A code alone may be meant
+ * there (sudo with a code): a warning; nothing at all is a problem. */
+static void code_alone_elsewhere(struct svc *s, const char *at, const struct pamconf_entry *m) {
+        struct acctsec_conf conf;
+        line_conf(s, m, &conf);
+        const char *fix = "a password module and authfail between preauth and mfa (see pam_acctsec(8))";
+        bool anyone = succeeds_for_anyone(s->st);
+        if (conf.mfa == ACCTSEC_MFA_OFF && anyone)
+                add(s->d, SEV_PROBLEM, "auth-code-alone", at, fix,
+                    "%s: auth: the stack asks for no password and mfa = off: everyone logs in with nothing at all",
+                    s->name);
+        else if (conf.mfa == ACCTSEC_MFA_OPTIONAL && anyone)
+                add(s->d, SEV_PROBLEM, "auth-code-alone", at, fix,
+                    "%s: auth: the stack asks for no password: users without a second factor log in with nothing "
+                    "at all (mfa = optional: preauth lets them on and mfa has nothing to ask), enrolled users with a "
+                    "one-time code alone",
+                    s->name);
+        else
+                add(s->d, SEV_WARNING, "auth-code-alone", at, fix,
+                    "%s: auth: the stack asks for no password: enrolled users log in with a one-time code alone "
+                    "(users without a second factor are refused: %s)",
+                    s->name, anyone ? "mfa = required" : "no line gives the stack a success");
+}
+
+/* The way in through the PAM stack alone, and what else says so. */
+static void alone_ways(const struct doctor *d, char *buf, size_t n) {
+        const struct sshd_ways *w = &d->ways;
+        const char *methods = d->sshd.methods[0] ? d->sshd.methods : "not set";
+        if (w->kbd_alone)
+                snprintf(buf, n, "keyboard-interactive alone log in (AuthenticationMethods %.200s%s)", methods,
+                         w->password_alone ? "; password authentication too, which gives the password to the code "
+                                             "prompt"
+                                           : "");
+        else
+                snprintf(buf, n, "password authentication alone log in (AuthenticationMethods %.200s; sshd gives the "
+                         "password to the code prompt)", methods);
+}
+
+/* With no password step the code is all the stack asks.  For sshd that is
+ * the designed key+code stack when sshd asks another method first; a way
+ * in through the stack alone takes a one-time code alone (the daemon
+ * refuses users with nothing to ask: sshd's SSH_AUTH_INFO_0 is empty). */
+static void check_auth_code_alone(struct svc *s, int mfa) {
+        struct doctor *d = s->d;
+        const struct sshd_ways *w = &d->ways;
+        char at[400], how[400];
+        if (mfa < 0 || find_first_factor(s->st) >= 0)
+                return;
+        where(at, sizeof(at), d->pam_dir, &s->st->e[PAMCONF_AUTH][mfa]);
+        if (!is_sshd(s)) {
+                code_alone_elsewhere(s, at, &s->st->e[PAMCONF_AUTH][mfa]);
+                return;
+        }
+        const char *fix = "AuthenticationMethods publickey,keyboard-interactive (or a password module before mfa)";
+        if (!d->sshd.files)
+                add(d, SEV_WARNING, "auth-code-alone", at, fix,
+                    "sshd: auth: the stack asks for no password and %s was not read: unless AuthenticationMethods "
+                    "puts another method (publickey) first, enrolled users log in with a one-time code alone",
+                    d->sshd_path);
+        else if (!w->known)
+                return; /* UsePAM is not yes: sshd never runs the stack (sshd-usepam says so) */
+        else if (w->kbd_alone || w->password_alone) {
+                alone_ways(d, how, sizeof(how));
+                add(d, SEV_PROBLEM, "auth-code-alone", at, fix,
+                    "sshd: auth: sshd lets %s, and its auth stack asks for no password: enrolled users log in with a "
+                    "one-time code alone (users without a second factor are refused)",
+                    how);
+        } else
+                add(d, SEV_OK, "auth-code-alone", at, NULL,
+                    "sshd: auth: no password step, and sshd asks another method before the code (AuthenticationMethods "
+                    "%.200s)",
+                    d->sshd.methods);
+}
+
+/* 1 (why says how) when preauth's prompt p is not first, the stack's first
+ * prompt after it; 0 when it is; -1 when that cannot be told. */
+static int prompt_wrong(const struct svc *s, int first, enum acctsec_prompt p, char *why, size_t n) {
+        const struct sshd_ways *w = &s->d->ways;
+        const char *methods = s->d->sshd.methods[0] ? s->d->sshd.methods : "not set";
+        if (p != ACCTSEC_PROMPT_AUTO) {
+                snprintf(why, n, "prompt=%s", p == ACCTSEC_PROMPT_CODE ? "code" : "password");
+                return (int) p != first;
+        }
+        /* auto asks for the code only where sshd's SSH_AUTH_INFO_0 says another method succeeded */
+        if (!is_sshd(s)) {
+                snprintf(why, n, "prompt=auto, the default, asks for the password outside sshd");
+                return first == ACCTSEC_PROMPT_CODE;
+        }
+        if (!w->known || (first == ACCTSEC_PROMPT_CODE && (w->kbd_alone || w->password_alone)))
+                return -1; /* auth-code-alone's fix decides which prompt is first */
+        if (first == ACCTSEC_PROMPT_PASSWORD && w->kbd_after) {
+                snprintf(why, n, "prompt=auto, the default, asks for a code where sshd runs keyboard-interactive after "
+                         "another method: AuthenticationMethods %.200s", methods);
+                return 1;
+        }
+        if (first == ACCTSEC_PROMPT_CODE && w->kbd_first) {
+                snprintf(why, n, "prompt=auto, the default, asks for the password where keyboard-interactive comes "
+                         "first: AuthenticationMethods %.200s", methods);
+                return 1;
+        }
+        return 0;
+}
+
+/* preauth refuses a locked user (or a source outside the allowlist) at the
+ * stack's first prompt, so that the refusal looks like any wrong answer:
+ * a prompt nobody else gets tells the user, and whoever watches, why. */
+static void check_auth_prompt(struct svc *s, int pre, int pw) {
+        const struct pamconf_entry *e = pre >= 0 ? &s->st->e[PAMCONF_AUTH][pre] : NULL;
+        int first = pre >= 0 ? first_prompt_after(s->st, pre) : -1;
+        char why[400], at[400], l[600], fix[700];
+        /* mfa before the password module: auth-order's fix changes which prompt is first */
+        if (first < 0 || (first == ACCTSEC_PROMPT_CODE && pw > pre))
+                return;
+        struct acctsec_conf conf;
+        line_conf(s, e, &conf);
+        int wrong = prompt_wrong(s, first, conf.prompt, why, sizeof(why));
+        const char *want = first == ACCTSEC_PROMPT_CODE ? "prompt=code" : "prompt=password";
+        if (wrong < 0)
+                return;
+        if (!wrong) {
+                add(s->d, SEV_OK, "auth-prompt", s->where, NULL,
+                    "%s: auth: preauth refuses at the stack's first prompt (the %s)", s->name,
+                    first == ACCTSEC_PROMPT_CODE ? "code" : "password");
+                return;
+        }
+        snprintf(fix, sizeof(fix), "add %s: %s", want, line_text_with(l, sizeof(l), e, "prompt=", want));
+        if (first == ACCTSEC_PROMPT_CODE)
+                add(s->d, SEV_WARNING, "auth-prompt", where(at, sizeof(at), s->d->pam_dir, e), fix,
+                    "%s: auth: a locked user would be asked for a password that nobody else is asked for (%s; the "
+                    "stack asks for the code first)", s->name, why);
+        else
+                add(s->d, SEV_WARNING, "auth-prompt", where(at, sizeof(at), s->d->pam_dir, e), fix,
+                    "%s: auth: a locked user would be asked for a verification code where others are asked for the "
+                    "password (%s)", s->name, why);
+}
+
 static void check_auth(struct svc *s) {
         const struct pamconf_stack *st = s->st;
         char w[400], l[600], fix[400];
@@ -362,9 +634,14 @@ static void check_auth(struct svc *s) {
                 return;
         int pw = find(st, PAMCONF_AUTH, NULL), pre = find(st, PAMCONF_AUTH, "preauth");
         int af = find(st, PAMCONF_AUTH, "authfail"), mfa = find(st, PAMCONF_AUTH, "mfa");
+        int first = first_prompt_after(st, pre); /* after preauth, or from the top without one */
+        const char *step = first == ACCTSEC_PROMPT_CODE ? "code" : "password";
+        const char *before = first < 0                      ? "the rest of the stack"
+                             : first == ACCTSEC_PROMPT_CODE ? "the code (the stack asks for no password)"
+                                                            : "the password step";
         if (pre < 0)
                 add(s->d, SEV_WARNING, "auth-preauth", s->where, "auth requisite pam_acctsec.so preauth (first line of auth)",
-                    "%s: auth: no preauth line: a locked user is still asked for the password", s->name);
+                    "%s: auth: no preauth line: a locked user is still asked for the %s", s->name, step);
         else if (pw >= 0 && pre > pw) {
                 const struct pamconf_entry *p = &st->e[PAMCONF_AUTH][pre];
                 snprintf(fix, sizeof(fix), "move \"%s\" above \"%s\"", line_text(l, sizeof(l), p),
@@ -373,11 +650,12 @@ static void check_auth(struct svc *s) {
                     "%s: auth: preauth comes after the password module %s: a locked user's password is still tried",
                     s->name, st->e[PAMCONF_AUTH][pw].base);
         } else
-                add(s->d, SEV_OK, "auth-preauth", s->where, NULL, "%s: auth: preauth before the password step",
-                    s->name);
+                add(s->d, SEV_OK, "auth-preauth", s->where, NULL, "%s: auth: preauth before %s", s->name, before);
         check_auth_token(s, pre);
         check_auth_authfail(s, pw, af);
         check_auth_mfa(s, pw, mfa);
+        check_auth_code_alone(s, mfa);
+        check_auth_prompt(s, pre, pw);
 }
 
 static void check_account(struct svc *s) {
@@ -452,10 +730,7 @@ static void check_options(struct svc *s) {
                         acctsec_conf_defaults(&conf);
                         for (int k = 0; k < e->argc; k++) {
                                 const char *why = NULL, *arg = e->argv[k];
-                                bool mode = false;
-                                for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
-                                        mode |= strcmp(arg, modes[m]) == 0;
-                                if (mode || strncmp(arg, "conf=", 5) == 0)
+                                if (is_mode(arg) || strncmp(arg, "conf=", 5) == 0)
                                         continue;
                                 if (acctsec_conf_set_arg(&conf, arg, ACCTSEC_CONF_ARGV, &why) == 0)
                                         continue;
@@ -618,21 +893,26 @@ static void check_pam_file(struct doctor *d, const char *path) {
 
 /* ---------------------------------------------------------------- sshd */
 
-struct sshd_settings {
-        char use_pam[32], kbd[32], methods[512];
-        unsigned files;
-        bool match_seen;
-};
-
 static void sshd_set(char *dst, size_t n, const char *v) {
         if (!dst[0]) /* sshd: the first value obtained wins */
                 snprintf(dst, n, "%s", v);
 }
 
-static void sshd_read(struct doctor *d, const char *path, const char *base, struct sshd_settings *s, unsigned depth);
+static void sshd_read(const char *path, const char *base, struct sshd_settings *s, unsigned depth);
 
-static void sshd_line(struct doctor *d, const char *path, const char *base, struct sshd_settings *s, char *line,
-                      unsigned depth) {
+static void sshd_include(const char *base, struct sshd_settings *s, char *val, unsigned depth) {
+        char pattern[4096];
+        for (char *save = NULL, *g = strtok_r(val, " \t", &save); g; g = strtok_r(NULL, " \t", &save)) {
+                snprintf(pattern, sizeof(pattern), "%s%s%s", g[0] == '/' ? "" : base, g[0] == '/' ? "" : "/", g);
+                glob_t gl;
+                if (glob(pattern, 0, NULL, &gl) == 0)
+                        for (size_t i = 0; i < gl.gl_pathc && i < 64; i++)
+                                sshd_read(gl.gl_pathv[i], base, s, depth + 1);
+                globfree(&gl);
+        }
+}
+
+static void sshd_line(const char *base, struct sshd_settings *s, char *line, unsigned depth) {
         char *save = NULL, *key = strtok_r(line, " \t=", &save);
         if (!key || key[0] == '#')
                 return;
@@ -649,29 +929,21 @@ static void sshd_line(struct doctor *d, const char *path, const char *base, stru
         else if (strcasecmp(key, "KbdInteractiveAuthentication") == 0 ||
                  strcasecmp(key, "ChallengeResponseAuthentication") == 0)
                 sshd_set(s->kbd, sizeof(s->kbd), val);
+        else if (strcasecmp(key, "PasswordAuthentication") == 0)
+                sshd_set(s->password, sizeof(s->password), val);
         else if (strcasecmp(key, "AuthenticationMethods") == 0)
                 sshd_set(s->methods, sizeof(s->methods), val);
-        else if (strcasecmp(key, "Include") == 0 && depth < 4) {
-                char pattern[4096];
-                for (char *save2 = NULL, *g = strtok_r(val, " \t", &save2); g; g = strtok_r(NULL, " \t", &save2)) {
-                        snprintf(pattern, sizeof(pattern), "%s%s%s", g[0] == '/' ? "" : base, g[0] == '/' ? "" : "/", g);
-                        glob_t gl;
-                        if (glob(pattern, 0, NULL, &gl) == 0)
-                                for (size_t i = 0; i < gl.gl_pathc && i < 64; i++)
-                                        sshd_read(d, gl.gl_pathv[i], base, s, depth + 1);
-                        globfree(&gl);
-                }
-        }
-        (void) path;
+        else if (strcasecmp(key, "Include") == 0 && depth < 4)
+                sshd_include(base, s, val, depth);
 }
 
-static void sshd_read(struct doctor *d, const char *path, const char *base, struct sshd_settings *s, unsigned depth) {
+static void sshd_read(const char *path, const char *base, struct sshd_settings *s, unsigned depth) {
         char *text = NULL;
         if (pamconf_read_file(path, &text) < 0)
                 return;
         s->files++;
         for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-                sshd_line(d, path, base, s, l, depth);
+                sshd_line(base, s, l, depth);
         free(text);
 }
 
@@ -679,9 +951,84 @@ static bool is_yes(const char *v) {
         return strcasecmp(v, "yes") == 0;
 }
 
-static void check_sshd(struct doctor *d) {
+/* Unset is yes: sshd's default for both (ChallengeResponseAuthentication,
+ * the old name, included). */
+static bool kbd_enabled(const struct sshd_settings *s) {
+        return !s->kbd[0] || is_yes(s->kbd);
+}
+
+static bool password_enabled(const struct sshd_settings *s) {
+        return !s->password[0] || is_yes(s->password);
+}
+
+enum sshd_method { METHOD_OTHER, METHOD_KBD, METHOD_PASSWORD, METHOD_DISABLED };
+
+/* With UsePAM yes, keyboard-interactive runs the PAM auth stack, and so does
+ * password (sshd answers each prompt that does not echo, the code's too,
+ * with the password). */
+static enum sshd_method sshd_method(const struct sshd_settings *s, const char *m, size_t len) {
+        static const char kbd[] = "keyboard-interactive";
+        size_t k = sizeof(kbd) - 1;
+        if (len >= k && strncmp(m, kbd, k) == 0 && (len == k || m[k] == ':'))
+                return kbd_enabled(s) ? METHOD_KBD : METHOD_DISABLED;
+        if (len == 8 && strncmp(m, "password", 8) == 0)
+                return password_enabled(s) ? METHOD_PASSWORD : METHOD_DISABLED;
+        return METHOD_OTHER;
+}
+
+/* One AuthenticationMethods list ("publickey,keyboard-interactive"). */
+static void sshd_list(const struct sshd_settings *s, const char *list, size_t len, struct sshd_ways *w) {
+        struct sshd_ways l = { 0 };
+        bool other = false, kbd = false, password = false;
+        for (size_t i = 0; i < len;) {
+                size_t n = strcspn(list + i, ",");
+                if (n > len - i)
+                        n = len - i;
+                switch (sshd_method(s, list + i, n)) {
+                case METHOD_DISABLED:
+                        return; /* sshd skips a list that names a disabled method */
+                case METHOD_OTHER:
+                        other = true;
+                        break;
+                case METHOD_KBD:
+                        kbd = true;
+                        *(other ? &l.kbd_after : &l.kbd_first) = true;
+                        break;
+                case METHOD_PASSWORD:
+                        password = true;
+                        break;
+                }
+                i += n + 1;
+        }
+        w->kbd_first |= l.kbd_first;
+        w->kbd_after |= l.kbd_after;
+        w->kbd_alone |= !other && kbd;
+        w->password_alone |= !other && password && !kbd;
+}
+
+static void sshd_ways(const struct sshd_settings *s, struct sshd_ways *w) {
+        *w = (struct sshd_ways){ .known = s->files && is_yes(s->use_pam) };
+        if (!w->known)
+                return;
+        if (!s->methods[0] || strcasecmp(s->methods, "any") == 0) {
+                /* any one enabled method logs in on its own */
+                w->kbd_first = w->kbd_alone = kbd_enabled(s);
+                w->password_alone = password_enabled(s);
+                return;
+        }
+        const char *m = s->methods;
+        while (*m) {
+                m += strspn(m, " \t");
+                size_t n = strcspn(m, " \t");
+                if (n)
+                        sshd_list(s, m, n, w);
+                m += n;
+        }
+}
+
+/* Read before the PAM stacks: the sshd service is judged with them. */
+static void sshd_load(struct doctor *d) {
         const char *path = d->c->sshd_config ? d->c->sshd_config : "/etc/ssh/sshd_config";
-        struct sshd_settings s = { 0 };
         char base[4096];
         snprintf(base, sizeof(base), "%s", path);
         char *slash = strrchr(base, '/');
@@ -689,22 +1036,49 @@ static void check_sshd(struct doctor *d) {
                 *slash = '\0';
         else
                 strcpy(base, ".");
-        if (access(path, F_OK) != 0) {
+        d->sshd_path = path;
+        d->sshd_exists = access(path, F_OK) == 0;
+        if (d->sshd_exists)
+                sshd_read(path, base, &d->sshd, 0);
+        sshd_ways(&d->sshd, &d->ways);
+}
+
+static void check_sshd_methods(struct doctor *d) {
+        const struct sshd_settings *s = &d->sshd;
+        const char *path = d->sshd_path;
+        if (s->kbd[0] && !is_yes(s->kbd))
+                add(d, SEV_PROBLEM, "sshd-kbdint", path, "KbdInteractiveAuthentication yes",
+                    "KbdInteractiveAuthentication is %s: the sshd stack asks for a code, which needs "
+                    "keyboard-interactive",
+                    s->kbd);
+        else
+                add(d, SEV_OK, "sshd-kbdint", path, NULL, "KbdInteractiveAuthentication yes");
+        if (!strstr(s->methods, "keyboard-interactive"))
+                add(d, SEV_WARNING, "sshd-methods", path, "AuthenticationMethods publickey,keyboard-interactive",
+                    "AuthenticationMethods is %s: a public-key login skips the PAM auth stack and so the second factor",
+                    s->methods[0] ? s->methods : "not set");
+        else
+                add(d, SEV_OK, "sshd-methods", path, NULL, "AuthenticationMethods %s", s->methods);
+}
+
+static void check_sshd(struct doctor *d) {
+        const char *path = d->sshd_path;
+        const struct sshd_settings *s = &d->sshd;
+        if (!d->sshd_exists) {
                 add(d, SEV_INFO, "sshd", path, NULL, "%s not found: sshd checks skipped", path);
                 return;
         }
-        sshd_read(d, path, base, &s, 0);
-        if (!s.files) {
+        if (!s->files) {
                 add(d, SEV_WARNING, "sshd", path, "run doctor as root", "cannot read %s: sshd checks skipped", path);
                 return;
         }
         if (!d->sshd_checked)
                 add(d, SEV_WARNING, "sshd-pam", path, "add the acctsec lines to the sshd PAM service (see pam_acctsec(8))",
                     "no sshd PAM service using pam_acctsec.so was checked: SSH logins are not protected by acctsec");
-        if (!is_yes(s.use_pam))
+        if (!is_yes(s->use_pam))
                 add(d, d->sshd_checked ? SEV_PROBLEM : SEV_WARNING, "sshd-usepam", path, "UsePAM yes",
                     "UsePAM is %s: sshd does not run the PAM stacks, so pam_acctsec.so never sees an SSH login",
-                    s.use_pam[0] ? s.use_pam : "not set (default no)");
+                    s->use_pam[0] ? s->use_pam : "not set (default no)");
         else
                 add(d, SEV_OK, "sshd-usepam", path, NULL, "UsePAM yes");
         if (!d->sshd_has_mfa) {
@@ -712,19 +1086,7 @@ static void check_sshd(struct doctor *d) {
                     "KbdInteractiveAuthentication and AuthenticationMethods not judged");
                 return;
         }
-        if (s.kbd[0] && !is_yes(s.kbd))
-                add(d, SEV_PROBLEM, "sshd-kbdint", path, "KbdInteractiveAuthentication yes",
-                    "KbdInteractiveAuthentication is %s: the sshd stack asks for a code, which needs "
-                    "keyboard-interactive",
-                    s.kbd);
-        else
-                add(d, SEV_OK, "sshd-kbdint", path, NULL, "KbdInteractiveAuthentication yes");
-        if (!strstr(s.methods, "keyboard-interactive"))
-                add(d, SEV_WARNING, "sshd-methods", path, "AuthenticationMethods publickey,keyboard-interactive",
-                    "AuthenticationMethods is %s: a public-key login skips the PAM auth stack and so the second factor",
-                    s.methods[0] ? s.methods : "not set");
-        else
-                add(d, SEV_OK, "sshd-methods", path, NULL, "AuthenticationMethods %s", s.methods);
+        check_sshd_methods(d);
 }
 
 /* root's and the admins' own state as the daemon sees it (it answers root
@@ -734,7 +1096,9 @@ static void check_admin_account(struct doctor *d, const char *user) {
         char fix[200];
         acctsec_frame_init(&c->req, ACCTSEC_OP_STATUS);
         acctsec_frame_add_str(&c->req, ACCTSEC_TAG_USER, user);
-        if (acctsec_call(c->socket, 3000, &c->req, &c->reply) < 0 || acctsec_reply_errno(&c->reply) != 0)
+        char at[ACCTSEC_SOCKET_PATH_MAX];
+        if (acctsec_call_as_caller(c->socket, d->private_socket, 3000, &c->req, &c->reply, at) < 0 ||
+            acctsec_reply_errno(&c->reply) != 0)
                 return;
         const char *policy = acctsec_msg_str(&c->reply, ACCTSEC_TAG_POLICY);
         uint64_t totp = 0, email = 0, locked = 0, disabled = 0;
@@ -744,15 +1108,15 @@ static void check_admin_account(struct doctor *d, const char *user) {
         (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_DISABLED, &disabled);
         if (locked) {
                 snprintf(fix, sizeof(fix), "acctsec lockout reset --user %.64s", user);
-                add(d, SEV_PROBLEM, "lockout-now", c->socket, fix, "%.64s (an admin) is locked out now", user);
+                add(d, SEV_PROBLEM, "lockout-now", at, fix, "%.64s (an admin) is locked out now", user);
         }
         if (disabled) {
                 snprintf(fix, sizeof(fix), "acctsec account enable --user %.64s", user);
-                add(d, SEV_WARNING, "lockout-now", c->socket, fix, "%.64s (an admin) is disabled", user);
+                add(d, SEV_WARNING, "lockout-now", at, fix, "%.64s (an admin) is disabled", user);
         }
         if (policy && strcmp(policy, "required") == 0 && strcmp(mfa_state_name(totp), "active") != 0 && !email) {
                 snprintf(fix, sizeof(fix), "acctsec mfa enroll totp --user %.64s", user);
-                add(d, SEV_PROBLEM, "lockout-mfa-enrol", c->socket, fix,
+                add(d, SEV_PROBLEM, "lockout-mfa-enrol", at, fix,
                     "a second factor is required for %.64s (an admin), who has none enrolled: no login through an "
                     "mfa line",
                     user);
@@ -768,52 +1132,136 @@ static void check_admins(struct doctor *d) {
 
 /* -------------------------------------------------------------- daemon */
 
-static void check_daemon(struct doctor *d) {
+static bool check_shared_socket(struct doctor *d) {
         struct cli *c = d->c;
         const char *fix = "systemctl enable --now acctsecd.socket";
         struct stat st;
         if (lstat(c->socket, &st) < 0) {
                 add(d, SEV_PROBLEM, "daemon", c->socket, fix, "no socket at %s: every login through pam_acctsec.so is "
                     "refused (fail closed)", c->socket);
-                return;
+                return false;
         }
         if (!S_ISSOCK(st.st_mode)) {
                 add(d, SEV_PROBLEM, "daemon", c->socket, fix, "%s is not a socket", c->socket);
-                return;
+                return false;
         }
         if (st.st_uid != 0)
                 add(d, st.st_uid == geteuid() ? SEV_WARNING : SEV_PROBLEM, "daemon-owner", c->socket,
                     "run acctsecd as root (acctsecd.socket)",
                     "%s belongs to uid %u, not root: the module refuses it", c->socket, (unsigned) st.st_uid);
+        return true;
+}
+
+/* What keeps path from being root's alone: NULL when nothing does.  The
+ * socket must not be reachable by others (group and other bits), its
+ * directory not writable by them (they could put their own socket there). */
+static const char *not_root_only(const char *path, bool dir, enum severity *ret_sev, char *buf, size_t n) {
+        struct stat st;
+        *ret_sev = SEV_PROBLEM;
+        if (lstat(path, &st) < 0)
+                snprintf(buf, n, "cannot look at %s: %s", path, strerror(errno));
+        else if (dir ? !S_ISDIR(st.st_mode) : !S_ISSOCK(st.st_mode))
+                snprintf(buf, n, "%s is not a %s", path, dir ? "directory" : "socket");
+        else if (st.st_uid != 0) {
+                /* the caller's own test daemon, as for the shared socket */
+                *ret_sev = st.st_uid == geteuid() ? SEV_WARNING : SEV_PROBLEM;
+                snprintf(buf, n, "%s belongs to uid %u, not root: %s", path, (unsigned) st.st_uid,
+                         dir ? "that user can replace the socket in it" : "root's logins refuse it");
+        } else if (st.st_mode & (dir ? 022 : 077))
+                snprintf(buf, n, "%s has mode %04o: %s", path, (unsigned) (st.st_mode & 07777),
+                         dir ? "others can replace the socket in it"
+                             : "local users can reach it and delay root's logins");
+        else
+                return NULL;
+        return buf;
+}
+
+/* root's private socket: local users can neither reach it nor fill its
+ * backlog, so they cannot hold up root's logins (sshd, login, su, sudo). */
+static void check_private_socket(struct doctor *d) {
+        const char *path = d->private_socket;
+        char why[400], dir[ACCTSEC_SOCKET_PATH_MAX];
+        enum severity sev;
+        struct stat st;
+        if (!path[0])
+                return; /* beside a socket path too long for one: the module uses the shared socket */
+        if (lstat(path, &st) < 0) {
+                if (errno == ENOENT)
+                        add(d, SEV_WARNING, "daemon-private", path, "systemctl enable --now acctsecd-private.socket",
+                            "no private socket at %s: root's logins share the socket with local users, who can delay "
+                            "them",
+                            path);
+                else
+                        add(d, SEV_INFO, "daemon-private", path, NULL,
+                            "cannot look at root's private socket %s: %s (run doctor as root)", path, strerror(errno));
+                return;
+        }
+        snprintf(dir, sizeof(dir), "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+                *slash = '\0';
+        if (!not_root_only(path, false, &sev, why, sizeof(why)) &&
+            !not_root_only(!slash ? "." : dir[0] ? dir : "/", true, &sev, why, sizeof(why))) {
+                add(d, SEV_OK, "daemon-private", path, NULL, "root's private socket %s: root's alone", path);
+                return;
+        }
+        add(d, sev, "daemon-private", path,
+            "remove it, then systemctl restart acctsecd-private.socket (root's socket, mode 0600, in a 0700 directory)",
+            "%s", why);
+}
+
+/* As root the ping goes where root's logins go: the private socket where
+ * there is one. */
+static void check_ping(struct doctor *d) {
+        struct cli *c = d->c;
+        char at[ACCTSEC_SOCKET_PATH_MAX];
         acctsec_frame_init(&c->req, ACCTSEC_OP_PING);
-        int r = acctsec_call(c->socket, 3000, &c->req, &c->reply);
+        int r = acctsec_call_as_caller(c->socket, d->private_socket, 3000, &c->req, &c->reply, at);
+        bool private = strcmp(at, c->socket) != 0;
         if (r < 0) {
-                add(d, SEV_PROBLEM, "daemon", c->socket, fix, "acctsecd does not answer at %s: %s", c->socket,
+                add(d, SEV_PROBLEM, "daemon", at,
+                    private ? "systemctl restart acctsecd-private.socket acctsecd.service"
+                            : "systemctl enable --now acctsecd.socket",
+                    "acctsecd does not answer at %s%s: %s", at, private ? " (root's private socket)" : "",
                     strerror(-r));
                 return;
         }
         const char *v = acctsec_msg_str(&c->reply, ACCTSEC_TAG_MESSAGE);
-        add(d, SEV_OK, "daemon", c->socket, NULL, "acctsecd answers (%s); it checked its database at start",
-            v ? v : "?");
+        add(d, SEV_OK, "daemon", at, NULL, "acctsecd answers (%s) at %s, %s; it checked its database at start",
+            v ? v : "?", at, private ? "root's private socket" : "the shared socket");
         check_admins(d);
+}
+
+static void check_daemon(struct doctor *d) {
+        struct cli *c = d->c;
+        if (acctsec_private_socket_path(c->socket, c->private_socket, d->private_socket) < 0)
+                d->private_socket[0] = '\0';
+        bool shared = check_shared_socket(d);
+        check_private_socket(d);
+        if (shared)
+                check_ping(d);
 }
 
 /* ------------------------------------------------------------ lock-out */
 
-static void check_lockout(struct doctor *d) {
-        const char *path = d->c->conf_file ? d->c->conf_file : ACCTSEC_DEFAULT_CONF;
-        struct acctsec_conf_error e = { 0 };
+/* Read before the PAM stacks: preauth's prompt may come from the file. */
+static void config_load(struct doctor *d) {
+        d->conf_path = d->c->conf_file ? d->c->conf_file : ACCTSEC_DEFAULT_CONF;
         acctsec_conf_defaults(&d->conf);
         /* -ENOENT also means an unknown key: tell them apart by the file */
-        bool exists = access(path, F_OK) == 0;
-        int r = acctsec_conf_load(&d->conf, path, NULL, &e);
-        if (r == -ENOENT && !exists)
+        d->conf_exists = access(d->conf_path, F_OK) == 0;
+        d->conf_r = acctsec_conf_load(&d->conf, d->conf_path, NULL, &d->conf_err);
+}
+
+static void check_lockout(struct doctor *d) {
+        const char *path = d->conf_path;
+        if (d->conf_r == -ENOENT && !d->conf_exists)
                 add(d, SEV_INFO, "config", path, NULL, "%s not found: the built-in defaults apply", path);
-        else if (r < 0) {
+        else if (d->conf_r < 0) {
                 char w[4200];
-                snprintf(w, sizeof(w), "%s:%u", path, e.line);
+                snprintf(w, sizeof(w), "%s:%u", path, d->conf_err.line);
                 add(d, SEV_PROBLEM, "config", w, "correct the line (see acctsec.conf(5))",
-                    "%s: the module refuses every login while the file is invalid", e.msg);
+                    "%s: the module refuses every login while the file is invalid", d->conf_err.msg);
                 return;
         } else
                 add(d, SEV_OK, "config", path, NULL, "%s is valid", path);
@@ -899,6 +1347,12 @@ int cmd_doctor(struct cli *c) {
         struct doctor d = { .c = c, .f = calloc(DOCTOR_FINDINGS_MAX, sizeof(struct finding)) };
         if (!d.f)
                 return cli_fail(c, EXIT_FAILURE, "out of memory");
+        config_load(&d);
+        sshd_load(&d);
+        if (c->socket_from_conf && c->conf_file) {
+                snprintf(c->socket, sizeof(c->socket), "%s", d.conf.socket);
+                snprintf(c->private_socket, sizeof(c->private_socket), "%s", d.conf.private_socket);
+        }
         if (c->pam_file)
                 check_pam_file(&d, c->pam_file);
         else {
@@ -907,8 +1361,6 @@ int cmd_doctor(struct cli *c) {
         }
         check_sshd(&d);
         check_lockout(&d);
-        if (c->socket_from_conf && c->conf_file)
-                snprintf(c->socket, sizeof(c->socket), "%s", d.conf.socket);
         check_daemon(&d);
         unsigned problems = 0, warnings = 0;
         for (size_t i = 0; i < d.n; i++) {

@@ -34,6 +34,11 @@ GOOD_SESSION = "session  optional  pam_acctsec.so\nsession required pam_unix.so\
 GOOD = GOOD_AUTH + GOOD_ACCOUNT + GOOD_PASSWORD + GOOD_SESSION
 MFA_LINE = "auth  requisite                  pam_acctsec.so mfa"
 GOOD_SSHD = "UsePAM yes\nKbdInteractiveAuthentication yes\nAuthenticationMethods publickey,keyboard-interactive\n"
+# the full stack's sshd: password and code in one conversation, no key
+PASSWORD_SSHD = "UsePAM yes\nKbdInteractiveAuthentication yes\nAuthenticationMethods keyboard-interactive\n"
+# sshd with keys plus a code (the brief's "preauth + mfa")
+KEY_CODE_AUTH = "auth  requisite  pam_acctsec.so preauth\nauth  requisite  pam_acctsec.so mfa\n"
+KEY_CODE = KEY_CODE_AUTH + GOOD_ACCOUNT
 
 
 class Env:
@@ -98,12 +103,14 @@ def one(doc, check, severity="problem"):
 
 
 def test_good_stack(e):
+    e.write(e.sshd, PASSWORD_SSHD)
     rc, doc = e.stack(GOOD)
     assert pam_problems(doc) == [], pam_problems(doc)
     assert not [f for f in doc["findings"] if f["severity"] == "warning" and f["check"].startswith(("auth", "pass"))]
-    for check in ("auth-preauth", "auth-authfail", "auth-mfa", "account", "password-order", "options",
+    for check in ("auth-preauth", "auth-authfail", "auth-mfa", "auth-prompt", "account", "password-order", "options",
                   "sshd-usepam", "sshd-kbdint", "sshd-methods"):
         one(doc, check, "ok")
+    assert not [f for f in doc["findings"] if f["check"] == "auth-code-alone"], doc
     # without a daemon the socket check is the only problem
     assert rc == 1 and [f["check"] for f in problems(doc)] == ["daemon"], doc
 
@@ -500,6 +507,271 @@ def test_json_and_usage(e):
     assert rc == 2 and "not both" in err, (rc, err)
     rc, out, err = e.run("--pam-file", os.path.join(e.pam, "sshd"), pam=False)
     assert "ok       sshd: auth: mfa after the password step" in out, out
+
+
+def of(doc, service, check, severity=None):
+    """The findings of one check about one service."""
+    return [f for f in doc["findings"] if f["check"] == check and f["message"].startswith(service + ": ")
+            and (severity is None or f["severity"] == severity)]
+
+
+CODE_ALONE_FIX = "AuthenticationMethods publickey,keyboard-interactive (or a password module before mfa)"
+
+
+def test_key_code_stack_publickey_first(e):
+    # the brief's sshd with keys plus a code: fine, and no line claims a password step
+    rc, doc = e.stack(KEY_CODE)
+    assert pam_problems(doc) == [], pam_problems(doc)
+    f = one(doc, "auth-code-alone", "ok")
+    assert "sshd asks another method before the code (AuthenticationMethods publickey,keyboard-interactive)" in \
+        f["message"], f
+    assert one(doc, "auth-mfa", "ok")["message"] == \
+        "sshd: auth: nothing skips the mfa line (the stack asks for no password)"
+    assert "password step" not in one(doc, "auth-preauth", "ok")["message"], doc
+    assert not [x for x in doc["findings"] if "after the password step" in x["message"]], doc
+    assert "(the code)" in one(doc, "auth-prompt", "ok")["message"], doc
+    one(doc, "sshd-methods", "ok")
+
+
+CODE_ALONE_SSHD = [
+    ("UsePAM yes\n", "keyboard-interactive alone log in (AuthenticationMethods not set; password "
+     "authentication too, which gives the password to the code prompt)"),
+    ("UsePAM yes\nPasswordAuthentication no\nAuthenticationMethods any\n",
+     "keyboard-interactive alone log in (AuthenticationMethods any)"),
+    ("UsePAM yes\nKbdInteractiveAuthentication yes\nPasswordAuthentication no\n"
+     "AuthenticationMethods keyboard-interactive:pam\n",
+     "keyboard-interactive alone log in (AuthenticationMethods keyboard-interactive:pam)"),
+    ("UsePAM yes\nChallengeResponseAuthentication yes\n"
+     "AuthenticationMethods publickey,keyboard-interactive keyboard-interactive\n",
+     "keyboard-interactive alone log in (AuthenticationMethods publickey,keyboard-interactive "
+     "keyboard-interactive)"),
+    ("UsePAM yes\nKbdInteractiveAuthentication no\nAuthenticationMethods publickey,keyboard-interactive password\n",
+     "password authentication alone log in (AuthenticationMethods publickey,keyboard-interactive password; "
+     "sshd gives the password to the code prompt)"),
+]
+
+
+def test_key_code_stack_code_alone(e):
+    for conf, how in CODE_ALONE_SSHD:
+        e.write(e.sshd, conf)
+        rc, doc = e.stack(KEY_CODE)
+        assert rc == 1, (conf, doc)
+        f = one(doc, "auth-code-alone")
+        assert f["message"] == "sshd: auth: sshd lets %s, and its auth stack asks for no password: enrolled users " \
+            "log in with a one-time code alone (users without a second factor are refused)" % how, (conf, f)
+        assert f["fix"] == CODE_ALONE_FIX and f["where"].endswith("/sshd:2"), f
+        # which prompt is right depends on the fix chosen
+        assert not [x for x in doc["findings"] if x["check"] == "auth-prompt"], doc
+    # sshd_config unreadable or missing: cannot tell, so a warning
+    os.unlink(e.sshd)
+    rc, doc = e.stack(KEY_CODE)
+    f = one(doc, "auth-code-alone", "warning")
+    assert "was not read: unless AuthenticationMethods puts another method (publickey) first" in f["message"], f
+    assert f["fix"] == CODE_ALONE_FIX, f
+
+
+def test_key_code_stack_not_code_alone(e):
+    for conf in (GOOD_SSHD,
+                 "UsePAM yes\nAuthenticationMethods publickey,keyboard-interactive:pam\n",
+                 "UsePAM yes\nAuthenticationMethods keyboard-interactive,publickey\n",
+                 # a list naming a disabled method is skipped by sshd
+                 "UsePAM yes\nPasswordAuthentication no\nAuthenticationMethods publickey,keyboard-interactive "
+                 "keyboard-interactive,password\n",
+                 # no PAM: sshd-usepam's problem, not this one
+                 "UsePAM no\n"):
+        e.write(e.sshd, conf)
+        rc, doc = e.stack(KEY_CODE)
+        assert not [f for f in doc["findings"] if f["check"] == "auth-code-alone" and f["severity"] != "ok"], \
+            (conf, doc)
+    # a password module makes it a password login, whatever sshd allows
+    e.write(e.sshd, "UsePAM yes\n")
+    rc, doc = e.stack(GOOD)
+    assert not [f for f in doc["findings"] if f["check"] == "auth-code-alone"], doc
+    rc, doc = e.stack(KEY_CODE_AUTH.replace("auth  requisite  pam_acctsec.so mfa",
+                                            "auth required pam_example_password.so\nauth requisite pam_acctsec.so mfa")
+                      + GOOD_ACCOUNT)
+    assert not [f for f in doc["findings"] if f["check"] == "auth-code-alone"], doc
+    assert "after the password step (pam_example_password.so)" in one(doc, "auth-mfa", "ok")["message"], doc
+
+
+def test_code_alone_outside_sshd(e):
+    # preauth succeeds and mfa asks a user without a factor nothing: the stack lets them in
+    rc, doc = e.stack(KEY_CODE, name="sudo")
+    f = of(doc, "sudo", "auth-code-alone", "problem")
+    assert f and f[0]["message"] == "sudo: auth: the stack asks for no password: users without a second factor " \
+        "log in with nothing at all (mfa = optional: preauth lets them on and mfa has nothing to ask), enrolled " \
+        "users with a one-time code alone", doc
+    assert f[0]["where"].endswith("/sudo:2"), f
+    assert f[0]["fix"] == "a password module and authfail between preauth and mfa (see pam_acctsec(8))", f
+    # a code alone may be meant where a factor is required: from the file, its service section or the line
+    refused = "sudo: auth: the stack asks for no password: enrolled users log in with a one-time code alone " \
+        "(users without a second factor are refused: mfa = required)"
+    for conf, stack in (("mfa = required\n", KEY_CODE),
+                        ("[service sudo]\nmfa = required\n", KEY_CODE),
+                        ("", KEY_CODE.replace("pam_acctsec.so mfa", "pam_acctsec.so mfa mfa=required"))):
+        e.write(e.conf, conf)
+        rc, doc = e.stack(stack, name="sudo")
+        f = of(doc, "sudo", "auth-code-alone", "warning")
+        assert f and f[0]["message"] == refused, (conf, doc)
+        assert not of(doc, "sudo", "auth-code-alone", "problem"), doc
+    # another service's section does not count; mfa=off lets everyone in
+    e.write(e.conf, "[service login]\nmfa = required\n")
+    rc, doc = e.stack(KEY_CODE, name="sudo")
+    assert of(doc, "sudo", "auth-code-alone", "problem"), doc
+    e.write(e.conf, "")
+    rc, doc = e.stack(KEY_CODE.replace("pam_acctsec.so mfa", "pam_acctsec.so mfa mfa=off"), name="sudo")
+    f = of(doc, "sudo", "auth-code-alone", "problem")
+    assert f and "and mfa = off: everyone logs in with nothing at all" in f[0]["message"], doc
+    # modules that ask nothing are no password step
+    rc, doc = e.stack("auth required pam_env.so\nauth optional pam_faildelay.so delay=2000000\n" + KEY_CODE,
+                      name="login")
+    f = of(doc, "login", "auth-code-alone", "problem")
+    assert f and f[0]["where"].endswith("/login:4"), doc
+    # no line gives the stack a success: nobody without a factor gets in
+    rc, doc = e.stack("auth requisite pam_acctsec.so mfa\n" + GOOD_ACCOUNT, name="login")
+    f = of(doc, "login", "auth-code-alone", "warning")
+    assert f and f[0]["message"].endswith("(users without a second factor are refused: no line gives the stack a "
+                                          "success)"), doc
+
+
+def test_prompt_code_first(e):
+    # no password step between preauth and mfa: prompt=auto asks for a password outside sshd
+    rc, doc = e.stack(KEY_CODE, name="sudo")
+    f = of(doc, "sudo", "auth-prompt", "warning")
+    assert f and f[0]["message"] == "sudo: auth: a locked user would be asked for a password that nobody else is " \
+        "asked for (prompt=auto, the default, asks for the password outside sshd; the stack asks for the code " \
+        "first)", doc
+    assert f[0]["fix"] == "add prompt=code: auth requisite pam_acctsec.so preauth prompt=code", f
+    assert f[0]["where"].endswith("/sudo:1"), f
+    rc, doc = e.stack(KEY_CODE.replace("preauth", "preauth prompt=code"), name="sudo")
+    assert of(doc, "sudo", "auth-prompt", "ok") and not of(doc, "sudo", "auth-prompt", "warning"), doc
+    os.unlink(os.path.join(e.pam, "sudo"))
+    # sshd after publickey: auto asks for the code; an explicit password does not
+    rc, doc = e.stack(KEY_CODE)
+    one(doc, "auth-prompt", "ok")
+    rc, doc = e.stack(KEY_CODE.replace("preauth", "preauth prompt=password debug"))
+    f = one(doc, "auth-prompt", "warning")
+    assert "(prompt=password; the stack asks for the code first)" in f["message"], f
+    assert f["fix"] == "add prompt=code: auth requisite pam_acctsec.so preauth debug prompt=code", f
+    # the configuration file's prompt counts too
+    e.write(e.conf, "prompt = password\n")
+    rc, doc = e.stack(KEY_CODE)
+    assert "(prompt=password;" in one(doc, "auth-prompt", "warning")["message"], doc
+    e.write(e.conf, "")
+    # keyboard-interactive before the key: auto asks for the password
+    e.write(e.sshd, "UsePAM yes\nAuthenticationMethods keyboard-interactive,publickey\n")
+    rc, doc = e.stack(KEY_CODE)
+    f = one(doc, "auth-prompt", "warning")
+    assert "prompt=auto, the default, asks for the password where keyboard-interactive comes first: " \
+        "AuthenticationMethods keyboard-interactive,publickey" in f["message"], f
+    # mfa before the password module: auth-order's fix decides which prompt is first
+    rc, doc = e.stack(KEY_CODE_AUTH + "auth [success=1 default=ignore] pam_unix.so\n"
+                      "auth [default=die] pam_acctsec.so authfail\n" + GOOD_ACCOUNT, name="login")
+    assert of(doc, "login", "auth-order", "problem") and not of(doc, "login", "auth-prompt"), doc
+
+
+def test_prompt_password_first(e):
+    # a password step after preauth, and sshd runs keyboard-interactive after publickey: auto asks for a code
+    rc, doc = e.stack(GOOD)
+    f = one(doc, "auth-prompt", "warning")
+    assert f["message"] == "sshd: auth: a locked user would be asked for a verification code where others are " \
+        "asked for the password (prompt=auto, the default, asks for a code where sshd runs keyboard-interactive " \
+        "after another method: AuthenticationMethods publickey,keyboard-interactive)", f
+    assert f["fix"] == "add prompt=password: auth requisite pam_acctsec.so preauth prompt=password", f
+    assert f["where"].endswith("/sshd:1"), f
+    rc, doc = e.stack(GOOD.replace("preauth", "preauth prompt=password"))
+    one(doc, "auth-prompt", "ok")
+    e.write(e.sshd, PASSWORD_SSHD)
+    rc, doc = e.stack(GOOD)
+    assert "(the password)" in one(doc, "auth-prompt", "ok")["message"], doc
+    # outside sshd auto is the password; an explicit code is not
+    rc, doc = e.stack(GOOD.replace("preauth", "preauth prompt=code"), name="login")
+    f = of(doc, "login", "auth-prompt", "warning")
+    assert f and "asked for a verification code where others are asked for the password (prompt=code)" in \
+        f[0]["message"], doc
+
+
+def test_new_options_accepted(e):
+    rc, doc = e.stack(GOOD.replace("pam_acctsec.so preauth", "pam_acctsec.so preauth prompt=password "
+                                   "private_socket=/run/acctsec/private/acctsecd.sock"))
+    one(doc, "options", "ok")
+    assert not [f for f in doc["findings"] if f["check"] == "options" and f["severity"] != "ok"], doc
+    rc, doc = e.stack(GOOD.replace("pam_acctsec.so preauth", "pam_acctsec.so preauth prompt=sometimes"))
+    assert 'argument "prompt=sometimes"' in one(doc, "options")["message"], doc
+
+
+def test_private_socket_missing(e):
+    e.service("sshd", GOOD)
+    rc, doc = e.findings()
+    f = one(doc, "daemon-private", "warning")
+    assert f["where"] == os.path.join(e.dir, "private", "no-daemon.sock"), f
+    assert f["message"] == "no private socket at %s: root's logins share the socket with local users, who can " \
+        "delay them" % f["where"], f
+    assert f["fix"] == "systemctl enable --now acctsecd-private.socket", f
+    # without --socket: the configuration's socket and private_socket
+    e.write(e.conf, "socket = %s/shared.sock\nprivate_socket = %s/root/r.sock\n" % (e.dir, e.dir))
+    argv = [CLI, "--json", "--config", e.conf, "--sshd-config", e.sshd, "doctor", "--pam-dir", e.pam,
+            "--module-dir", os.path.join(BUILD, ".libs")]
+    doc = json.loads(subprocess.run(argv, capture_output=True, text=True, timeout=60).stdout)
+    assert one(doc, "daemon-private", "warning")["where"] == e.dir + "/root/r.sock", doc
+    assert one(doc, "daemon")["where"] == e.dir + "/shared.sock", doc
+
+
+def test_private_socket_not_root_only(e):
+    import socket
+    if os.geteuid() != 0:
+        return "SKIP root's private socket belongs to root"
+    e.service("sshd", GOOD)
+    pdir = os.path.join(e.dir, "private")
+    path = os.path.join(pdir, "no-daemon.sock")
+    os.mkdir(pdir, 0o700)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    try:
+        os.chmod(path, 0o600)
+        assert one(e.findings()[1], "daemon-private", "ok")["message"] == \
+            "root's private socket %s: root's alone" % path
+        fix = "remove it, then systemctl restart acctsecd-private.socket (root's socket, mode 0600, in a 0700 directory)"
+        for change, why in ((lambda: os.chmod(path, 0o660), "%s has mode 0660: local users can reach it" % path),
+                            (lambda: os.chown(path, 1001, 0), "%s belongs to uid 1001, not root: root's logins "
+                             "refuse it" % path),
+                            (lambda: os.chmod(pdir, 0o777), "%s has mode 0777: others can replace the socket" % pdir),
+                            (lambda: os.chown(pdir, 1001, 0), "%s belongs to uid 1001, not root: that user can "
+                             "replace the socket" % pdir)):
+            os.chmod(path, 0o600), os.chown(path, 0, 0), os.chmod(pdir, 0o700), os.chown(pdir, 0, 0)
+            change()
+            f = one(e.findings()[1], "daemon-private")
+            assert f["message"].startswith(why) and f["fix"] == fix, (why, f)
+    finally:
+        s.close()
+    os.unlink(path)
+    with open(path, "w"):
+        pass
+    assert one(e.findings()[1], "daemon-private")["message"] == "%s is not a socket" % path
+
+
+def test_private_socket_with_daemon(e):
+    e.service("sshd", GOOD)
+    d = Daemon()
+    try:
+        private = os.path.join(d.dir, "private", "sock")
+        rc, doc = e.findings(socket=d.sock)
+        f = one(doc, "daemon", "ok")
+        if os.geteuid() == 0:  # root's clients use the private socket
+            one(doc, "daemon-private", "ok")
+            assert f["where"] == private and f["message"].endswith(
+                "at %s, root's private socket; it checked its database at start" % private), f
+        else:
+            assert f["where"] == d.sock and "the shared socket" in f["message"], f
+        # the daemon without its private socket: root shares the other one
+        os.unlink(private)
+        rc, doc = e.findings(socket=d.sock)
+        assert one(doc, "daemon-private", "warning")["where"] == private, doc
+        f = one(doc, "daemon", "ok")
+        assert f["where"] == d.sock and f["message"].endswith(
+            "at %s, the shared socket; it checked its database at start" % d.sock), f
+    finally:
+        d.cleanup()
 
 
 TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
