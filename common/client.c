@@ -80,16 +80,14 @@ static int connect_within(int fd, const struct sockaddr_un *sa, long long deadli
         }
 }
 
-static int connect_to(const char *path, long long deadline, int *ret_fd) {
+/* path, whose lstat() is st: a socket of root's or ours, served by its owner. */
+static int connect_to(const char *path, const struct stat *st, long long deadline, int *ret_fd) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        struct stat st;
 
         if (strlen(path) >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
         strcpy(sa.sun_path, path);
-        if (lstat(path, &st) < 0)
-                return negative_errno();
-        if (!S_ISSOCK(st.st_mode) || !trusted_uid(st.st_uid))
+        if (!S_ISSOCK(st->st_mode) || !trusted_uid(st->st_uid))
                 return -EPERM;
 
         _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -107,7 +105,7 @@ static int connect_to(const char *path, long long deadline, int *ret_fd) {
                 return negative_errno();
         if (cred.pid <= 0)
                 return -ENOTCONN;
-        if (cred.uid != st.st_uid)
+        if (cred.uid != st->st_uid)
                 return -EPERM;
         *ret_fd = TAKE_FD(fd);
         return 0;
@@ -153,7 +151,8 @@ static int recv_all(int fd, uint8_t *p, size_t n, long long deadline) {
         return 0;
 }
 
-static int call(const char *socket_path, long long deadline, struct acctsec_frame *req, struct acctsec_msg *reply) {
+static int call(const char *socket_path, const struct stat *st, long long deadline, struct acctsec_frame *req,
+                struct acctsec_msg *reply) {
         uint8_t hdr[ACCTSEC_HEADER_SIZE], type;
         uint32_t len;
         _cleanup_close_ int fd = -1;
@@ -162,7 +161,7 @@ static int call(const char *socket_path, long long deadline, struct acctsec_fram
         r = acctsec_frame_finish(req);
         if (r < 0)
                 return r;
-        r = connect_to(socket_path, deadline, &fd);
+        r = connect_to(socket_path, st, deadline, &fd);
         if (r < 0)
                 return r;
         r = send_all(fd, req->buf, req->len, deadline);
@@ -180,9 +179,15 @@ static int call(const char *socket_path, long long deadline, struct acctsec_fram
         return acctsec_msg_parse(reply, type, (const uint8_t *) reply->arena, len);
 }
 
+static int lstat_errno(const char *path, struct stat *ret) {
+        return lstat(path, ret) < 0 ? negative_errno() : 0;
+}
+
 int acctsec_call(const char *socket_path, unsigned timeout_ms, struct acctsec_frame *req,
                  struct acctsec_msg *reply) {
-        return call(socket_path, now_ms() + timeout_ms, req, reply);
+        struct stat st;
+        int r = lstat_errno(socket_path, &st);
+        return r < 0 ? r : call(socket_path, &st, now_ms() + timeout_ms, req, reply);
 }
 
 int acctsec_call_as_caller(const char *socket_path, const char *private_socket, unsigned timeout_ms,
@@ -190,20 +195,21 @@ int acctsec_call_as_caller(const char *socket_path, const char *private_socket, 
                            char ret_path[static ACCTSEC_SOCKET_PATH_MAX]) {
         long long deadline = now_ms() + timeout_ms;
         char private_path[ACCTSEC_SOCKET_PATH_MAX];
+        struct stat st;
 
         /* root's own socket: local users cannot fill its backlog or its
          * connection slots, so they cannot starve logins.  Only where there
          * is none (a daemon started without one) does root share. */
-        struct stat st;
         if (geteuid() == 0 && acctsec_private_socket_path(socket_path, private_socket, private_path) == 0) {
-                int r = lstat(private_path, &st) < 0 ? negative_errno() : 0;
+                int r = lstat_errno(private_path, &st);
                 if (r != -ENOENT) {
                         strcpy(ret_path, private_path);
-                        return r < 0 ? r : call(private_path, deadline, req, reply);
+                        return r < 0 ? r : call(private_path, &st, deadline, req, reply);
                 }
         }
         snprintf(ret_path, ACCTSEC_SOCKET_PATH_MAX, "%s", socket_path);
-        return call(socket_path, deadline, req, reply);
+        int r = lstat_errno(socket_path, &st);
+        return r < 0 ? r : call(socket_path, &st, deadline, req, reply);
 }
 
 int acctsec_reply_errno(const struct acctsec_msg *reply) {

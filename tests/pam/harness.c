@@ -473,6 +473,31 @@ int harness_answer(int n, const struct pam_message **msg, struct pam_response **
         return PAM_SUCCESS;
 }
 
+pid_t pam_login_start(const char *service, const char *user, const char *input, const char *rhost,
+                      const int barrier[2]) {
+        pid_t pid = fork();
+        if (pid != 0)
+                return pid;
+        char c, tool[PATH_MAX + 32];
+        int in[2];
+        if (barrier) {
+                close(barrier[1]);
+                (void) read(barrier[0], &c, 1); /* returns at EOF: all start together */
+        }
+        if (pipe(in) < 0 || write(in[1], input, strlen(input)) < 0)
+                _exit(98);
+        close(in[1]);
+        dup2(in[0], STDIN_FILENO);
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0)
+                dup2(null, STDOUT_FILENO); /* keep the TAP output clean */
+        signal(SIGPIPE, SIG_DFL); /* what sshd and login have */
+        unsetenv("LD_PRELOAD");
+        snprintf(tool, sizeof(tool), "%s/tests/tools/pam_login", getenv("ACCTSEC_BUILD_DIR"));
+        execl(tool, tool, getenv("PAM_WRAPPER_SERVICE_DIR"), service, user, rhost, (char *) NULL);
+        _exit(97);
+}
+
 /* The failure delay a login would wait: tests look at it instead (see
  * test_pam_prompts), so that a wrong password costs them nothing. */
 static void no_delay(int status, unsigned delay, void *data) {

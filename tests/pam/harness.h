@@ -97,6 +97,14 @@ struct pam_response;
 /* A conversation function that answers every prompt with the text in data. */
 int harness_answer(int n, const struct pam_message **msg, struct pam_response **resp, void *data);
 
+/* One login by tests/tools/pam_login (real libpam on the harness's service
+ * directory, input on its stdin) in a child process: pam_wrapper cannot
+ * run many processes at once (its per-process directory names collide).
+ * With barrier (a pipe), it starts once the parent closes the write end.
+ * Its exit status is the PAM code; returns its pid, or -1. */
+pid_t pam_login_start(const char *service, const char *user, const char *input, const char *rhost,
+                      const int barrier[2]);
+
 /* One login through libpam with PAM_RHOST set: authenticate, then account
  * if that passed.  Returns the first failing PAM code, or PAM_SUCCESS. */
 int login(const char *service, const char *user, const char *password, const char *rhost);

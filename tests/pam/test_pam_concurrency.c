@@ -36,29 +36,6 @@ struct login_spec {
 
 #define PARALLEL_MAX 256
 
-/* Start one pam_login that waits on the barrier; returns its pid. */
-static pid_t start_login(const struct login_spec *l, int barrier[2]) {
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid > 0)
-                return pid;
-        char c, tool[PATH_MAX + 32];
-        int in[2];
-        close(barrier[1]);
-        (void) read(barrier[0], &c, 1); /* returns at EOF: all start together */
-        if (pipe(in) < 0 || write(in[1], l->input, strlen(l->input)) < 0)
-                _exit(98);
-        close(in[1]);
-        dup2(in[0], STDIN_FILENO);
-        int null = open("/dev/null", O_WRONLY);
-        if (null >= 0)
-                dup2(null, STDOUT_FILENO); /* keep our TAP output clean */
-        unsetenv("LD_PRELOAD");
-        snprintf(tool, sizeof(tool), "%s/tests/tools/pam_login", getenv("ACCTSEC_BUILD_DIR"));
-        execl(tool, tool, getenv("PAM_WRAPPER_SERVICE_DIR"), l->service, l->user, "198.51.100.4", (char *) NULL);
-        _exit(97);
-}
-
 /* n parallel logins released together; got[i] is login i's PAM code (or
  * -1 if it did not exit normally).  Returns how many got what they wanted. */
 static int run_parallel(const struct login_spec *l, int n, int *got) {
@@ -67,7 +44,8 @@ static int run_parallel(const struct login_spec *l, int n, int *got) {
         assert_true(n <= PARALLEL_MAX);
         assert_int_equal(pipe(barrier), 0);
         for (int i = 0; i < n; i++)
-                pids[i] = start_login(&l[i], barrier);
+                assert_true((pids[i] = pam_login_start(l[i].service, l[i].user, l[i].input, "198.51.100.4",
+                                                       barrier)) > 0);
         close(barrier[0]);
         close(barrier[1]);
         for (int i = 0; i < n; i++) {

@@ -23,20 +23,12 @@
 #define EVENTS (2 * EVENTLOG_EXAMINE_MAX) /* twice what one scan may look at */
 #define T0 1700000000
 
-struct fx {
-        char dir[64];
-        struct store s;
-};
-
 /* EVENTS events, one a second from T0, of USERS users in turn ("u0" ...),
  * every tenth an auth_success, the rest auth_failure. */
 static int setup(void **state) {
-        struct fx *f = calloc(1, sizeof(*f));
-        const char *why = NULL;
+        struct store_fixture *f = store_fixture_new();
         sqlite3_stmt *st;
-        strcpy(f->dir, "/tmp/acctsec-eventlog.XXXXXX");
-        assert_non_null(mkdtemp(f->dir));
-        assert_int_equal(store_open(&f->s, f->dir, &why), 0);
+        assert_non_null(f);
         assert_int_equal(sqlite3_prepare_v2(f->s.db, "INSERT INTO events (time, type, user) VALUES (?, ?, ?)", -1, &st,
                                             NULL),
                          SQLITE_OK);
@@ -57,10 +49,7 @@ static int setup(void **state) {
 }
 
 static int teardown(void **state) {
-        struct fx *f = *state;
-        store_close(&f->s);
-        assert_int_equal(store_dir_remove(f->dir), 0);
-        free(f);
+        assert_int_equal(store_fixture_free(*state), 0);
         return 0;
 }
 
@@ -107,7 +96,7 @@ static void plan_has(struct store *s, sqlite3_stmt *st, const char *want) {
 /* One user's newest 100 events: along events_by_user, and the work is
  * that of about 100 rows, not of the 40,000 in the table. */
 static void test_one_users_newest(void **state) {
-        struct fx *f = *state;
+        struct store_fixture *f = *state;
         struct eventlog_filter flt = { .user = "u7" };
         static struct took t;
         int64_t last = 0;
@@ -142,7 +131,7 @@ static void test_one_users_newest(void **state) {
 /* A type no row has, over everyone's events: the scan stops after
  * EVENTLOG_EXAMINE_MAX rows and says where, in both directions. */
 static void test_scan_is_bounded(void **state) {
-        struct fx *f = *state;
+        struct store_fixture *f = *state;
         struct eventlog_filter flt = { .type = "lockout" };
         static struct took t;
         int64_t last = 0;
@@ -171,7 +160,7 @@ static void test_scan_is_bounded(void **state) {
 
 /* Purging: along events_by_time, a batch at a time, never the newest. */
 static void test_purge(void **state) {
-        struct fx *f = *state;
+        struct store_fixture *f = *state;
         int64_t max = 0;
         sqlite3_stmt *count;
 

@@ -62,31 +62,19 @@ static void test_message_and_event(void **state) {
         assert_string_equal(ev.detail, "login code not mailed: 10 mails in the last hour (mail_max_per_hour)");
 }
 
-struct fx {
-        char dir[64];
-        struct store s;
-};
-
 static int setup(void **state) {
-        struct fx *f = calloc(1, sizeof(*f));
-        const char *why = NULL;
-        strcpy(f->dir, "/tmp/acctsec-mailcap.XXXXXX");
-        assert_non_null(mkdtemp(f->dir));
-        assert_int_equal(store_open(&f->s, f->dir, &why), 0);
-        *state = f;
+        *state = store_fixture_new();
+        assert_non_null(*state);
         return 0;
 }
 
 static int teardown(void **state) {
-        struct fx *f = *state;
-        store_close(&f->s);
-        assert_int_equal(store_dir_remove(f->dir), 0);
-        free(f);
+        assert_int_equal(store_fixture_free(*state), 0);
         return 0;
 }
 
 /* mailcap_take in a transaction of its own, committed: 0 or -EDQUOT. */
-static int take(struct fx *f, const char *user, int64_t now, unsigned max, int64_t *wait) {
+static int take(struct store_fixture *f, const char *user, int64_t now, unsigned max, int64_t *wait) {
         assert_int_equal(store_begin(&f->s), 0);
         int r = mailcap_take(&f->s, user, now, max, wait);
         if (r == 0)
@@ -96,7 +84,7 @@ static int take(struct fx *f, const char *user, int64_t now, unsigned max, int64
         return r;
 }
 
-static long long rows(struct fx *f, const char *user) {
+static long long rows(struct store_fixture *f, const char *user) {
         sqlite3_stmt *st;
         assert_int_equal(sqlite3_prepare_v2(f->s.db, "SELECT count(*) FROM mail_sent WHERE ?1 IS NULL OR user = ?1",
                                             -1, &st, NULL),
@@ -112,7 +100,7 @@ static long long rows(struct fx *f, const char *user) {
 /* Three mails allowed an hour: the fourth waits until the first is an
  * hour old, to the second; then the window slides on. */
 static void test_sliding_hour(void **state) {
-        struct fx *f = *state;
+        struct store_fixture *f = *state;
         int64_t wait = -1;
         assert_int_equal(take(f, "alice", T0, 3, &wait), 0);
         assert_int_equal(take(f, "alice", T0 + 10, 3, &wait), 0);
@@ -135,7 +123,7 @@ static void test_sliding_hour(void **state) {
 
 /* A mail taken in a transaction that rolls back was never counted. */
 static void test_rolled_back_take_is_not_counted(void **state) {
-        struct fx *f = *state;
+        struct store_fixture *f = *state;
         int64_t wait = 0;
         assert_int_equal(store_begin(&f->s), 0);
         assert_int_equal(mailcap_take(&f->s, "alice", T0, 1, &wait), 0);
@@ -147,7 +135,7 @@ static void test_rolled_back_take_is_not_counted(void **state) {
 
 /* mailcap_check answers like take and counts nothing. */
 static void test_check_counts_nothing(void **state) {
-        struct fx *f = *state;
+        struct store_fixture *f = *state;
         int64_t wait = 0;
         assert_int_equal(take(f, "alice", T0, 2, &wait), 0);
         for (int i = 0; i < 3; i++)
@@ -161,7 +149,7 @@ static void test_check_counts_nothing(void **state) {
 /* An admin lowers the cap: the mails already sent count against the new
  * one, and mail goes again once few enough are left in the window. */
 static void test_lowered_cap(void **state) {
-        struct fx *f = *state;
+        struct store_fixture *f = *state;
         int64_t wait = 0;
         for (int i = 0; i < 5; i++)
                 assert_int_equal(take(f, "alice", T0 + 100 * i, 5, &wait), 0);
@@ -172,7 +160,7 @@ static void test_lowered_cap(void **state) {
 
 /* mail_max_per_hour = 0: no cap, and no rows to keep. */
 static void test_no_cap_records_nothing(void **state) {
-        struct fx *f = *state;
+        struct store_fixture *f = *state;
         int64_t wait = 0;
         for (int i = 0; i < 50; i++)
                 assert_int_equal(take(f, "alice", T0, 0, &wait), 0);
@@ -182,7 +170,7 @@ static void test_no_cap_records_nothing(void **state) {
 
 /* The purge keeps exactly the rows that still count, everyone's. */
 static void test_purge(void **state) {
-        struct fx *f = *state;
+        struct store_fixture *f = *state;
         int64_t wait = 0;
         assert_int_equal(take(f, "alice", T0, 10, &wait), 0);
         assert_int_equal(take(f, "bob", T0 + 1, 10, &wait), 0);
