@@ -15,7 +15,8 @@ test_pkgs=(libcmocka-dev libpamtest0-dev python3 sqlite3 clang libclang-rt-14-de
            msmtp openssl python3-aiosmtpd
            e2fsprogs util-linux   # the fault tests: mkfs.ext4, e2fsck, findmnt
            mandoc groff-base man-db bash-completion  # man page lint, the completion test
-           debhelper)             # test_deb.sh: dpkg-buildpackage of debian/
+           debhelper              # test_deb.sh: dpkg-buildpackage of debian/
+           debootstrap systemd-container zstd)  # the booted tier: a Debian 12 under systemd-nspawn
 
 want=("${build_pkgs[@]}")
 case "${1:-test}" in
