@@ -112,8 +112,9 @@ deb=
 for f in "$work"/src/acctsec_*_*.deb; do [ -e "$f" ] && deb=$f; done # not acctsec-dbgsym_
 [ -n "$deb" ] || { fail "a .deb was built" "$work/build.log"; finish; }
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$work/contents"
-multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
-for f in "/usr/lib/$multiarch/security/pam_acctsec.so" /usr/sbin/acctsecd /usr/bin/acctsec \
+# Where libpam-modules keeps pam_unix.so (/lib/<multiarch>/security on bookworm).
+pamdir=$(dpkg -L libpam-modules | sed -n 's|/pam_unix\.so$||p' | head -n 1)
+for f in "$pamdir/pam_acctsec.so" /usr/sbin/acctsecd /usr/bin/acctsec \
          /etc/security/acctsec.conf /etc/pam.d/acctsec /usr/share/pam-configs/acctsec \
          /usr/share/pam-configs/acctsec-authfail /usr/share/pam-configs/acctsec-mfa \
          /usr/share/man/man8/pam_acctsec.8.gz /usr/share/man/man8/acctsecd.8.gz \
@@ -134,7 +135,7 @@ check "apt-get install ./acctsec_*.deb (systemd running: $systemd)" \
     apt-get install -y -q --no-install-recommends \
         -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$deb"
 dpkg-query -W -f='${Status}' acctsec 2>/dev/null | grep -q 'install ok installed' || finish
-check "module in the multiarch PAM directory" test -f "/usr/lib/$multiarch/security/pam_acctsec.so"
+check "module beside pam_unix.so ($pamdir)" test -f "$pamdir/pam_acctsec.so"
 for f in common-auth common-account common-password common-session; do
     if grep -q pam_acctsec "/etc/pam.d/$f"; then fail "installing does not change $f (Default: no)" "/etc/pam.d/$f"
     else pass "installing does not change $f (Default: no)"; fi
@@ -256,7 +257,7 @@ for f in common-auth common-account common-password common-session; do
         check "$f is back as before" cmp "$save/pam.d/$f" "/etc/pam.d/$f"
     fi
 done
-check "purge removed the module" test ! -e "/usr/lib/$multiarch/security/pam_acctsec.so"
+check "purge removed the module" test ! -e "$pamdir/pam_acctsec.so"
 check "purge removed /var/lib/acctsec" test ! -e /var/lib/acctsec
 check "purge removed the conffiles" test ! -e /etc/security/acctsec.conf -a ! -e /etc/pam.d/acctsec
 check "purge removed the profiles" test ! -e /usr/share/pam-configs/acctsec
