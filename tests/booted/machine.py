@@ -255,6 +255,35 @@ class Machine:
         except subprocess.TimeoutExpired as e:
             return subprocess.CompletedProcess(cmd, 124, e.stdout or "", "timed out after %d s" % timeout)
 
+    def install(self, deb_name=None, enable_profiles=True):
+        """The package through dpkg (its dependencies are in the root file
+        system), then the pam-auth-update profiles the admin would enable."""
+        deb = deb_name or os.path.basename(self.debs[0])
+        r = self.run("dpkg -i /root/%s" % deb, timeout=300)
+        if r.returncode != 0:
+            raise RuntimeError("dpkg -i %s: %s%s" % (deb, r.stdout, r.stderr))
+        if enable_profiles:
+            r = self.run("pam-auth-update --enable acctsec acctsec-authfail acctsec-mfa")
+            if r.returncode != 0:
+                raise RuntimeError("pam-auth-update: %s%s" % (r.stdout, r.stderr))
+        return r
+
+    def add_user(self, name, password=None, groups=()):
+        """A real user with a home; the password is set before the acctsec
+        lines enter common-password (chpasswd goes through it) or, after,
+        through the same lines (the password must then pass the policy)."""
+        script = "useradd -m -s /bin/bash %s" % name
+        if groups:
+            script += " -G %s" % ",".join(groups)
+        r = self.run(script)
+        if r.returncode == 0 and password is not None:
+            r = self.run("chpasswd", input="%s:%s\n" % (name, password))
+        if r.returncode != 0:
+            raise RuntimeError("add_user %s: %s%s" % (name, r.stdout, r.stderr))
+
+    def journal(self, args=""):
+        return self.run("journalctl --no-pager %s" % args).stdout
+
     def popen(self, argv, **kw):
         return subprocess.Popen(self.enter() + ["env", "-i"] + ["%s=%s" % kv for kv in CLEAN_ENV.items()] + argv,
                                 env=CLEAN_ENV, **kw)
