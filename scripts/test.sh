@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test tier; ends with "N passed, N failed".  Logs in build/test-logs/.
 #   units (cmocka) · daemon integration · PAM stacks (pam_wrapper) ·
-#   concurrency · real clients (root only) · fuzzers · the same suites under
+#   concurrency · real clients (root only) · a booted systemd · fuzzers · the same suites under
 #   ASan+UBSan · valgrind on the module tests · bench smoke · make distcheck
 # Environment: FUZZ_SECONDS (default 20 per target), SKIP_DISTCHECK=1, SKIP_ASAN=1.
 set -uo pipefail
@@ -122,6 +122,16 @@ done
 for t in "$top"/tests/system/test_*.py; do
     [ -f "$t" ] && ACCTSEC_BUILD_DIR=$top/build tap "$(basename "$t" .py)" /usr/bin/python3 "$t"
 done
+
+echo "== tier 6: a booted Debian 12 under systemd (root only)"
+# The package built once (machine.py's the_deb) and installed in each
+# container; the root file system is cached in /var/cache/acctsec-tests.
+export ACCTSEC_BOOTED_DEB_DIR=$top/build/booted-deb
+rm -rf "$ACCTSEC_BOOTED_DEB_DIR"
+for t in "$top"/tests/booted/test_*.py; do
+    [ -f "$t" ] && tap "booted:$(basename "$t" .py | sed 's/^test_booted_//')" /usr/bin/python3 "$t"
+done
+unset ACCTSEC_BOOTED_DEB_DIR
 
 echo "== tier 5: robustness"
 [ -x "$top/tests/fuzz/run.sh" ] && FUZZ_SECONDS=${FUZZ_SECONDS:-20} tap fuzz "$top/tests/fuzz/run.sh" "$top/build"

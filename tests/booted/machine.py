@@ -33,7 +33,7 @@ SUITE = "bookworm"
 # sqlite3 to read the daemon's database, ps and pkill.
 PACKAGES = ["systemd", "systemd-sysv", "dbus", "libpam-systemd", "openssh-server", "sudo",
             "msmtp", "msmtp-mta", "sqlite3", "procps", "login", "passwd", "libpam-runtime",
-            "libpam-modules"]
+            "libpam-modules", "pamtester"]
 CLEAN_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
              "LANG": "C.UTF-8", "HOME": "/root", "TERM": "dumb", "DEBIAN_FRONTEND": "noninteractive"}
 CLONE_NEWNET = 0x40000000
@@ -59,6 +59,7 @@ def build_deb(top, out_dir):
     """acctsec_*.deb built with dpkg-buildpackage from a copy of the tree's
     sources (committed or not); nothing is written into the tree."""
     src = os.path.join(out_dir, "src", "acctsec")
+    shutil.rmtree(os.path.join(out_dir, "src"), ignore_errors=True)
     os.makedirs(src)
     files = subprocess.run(["git", "-C", top, "ls-files", "-z", "--cached", "--others",
                             "--exclude-standard"], capture_output=True, check=False)
@@ -78,6 +79,19 @@ def build_deb(top, out_dir):
     if r.returncode != 0 or len(debs) != 1:
         raise RuntimeError("dpkg-buildpackage failed; see %s/build.log" % out_dir)
     return debs[0]
+
+
+def the_deb(top, work):
+    """The .deb under test: built once per run into $ACCTSEC_BOOTED_DEB_DIR
+    (scripts/test.sh sets it, and the booted tests share it), else into WORK."""
+    shared = os.environ.get("ACCTSEC_BOOTED_DEB_DIR")
+    if not shared:
+        return build_deb(top, work)
+    os.makedirs(shared, exist_ok=True)
+    with open(os.path.join(shared, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        debs = glob.glob(os.path.join(shared, "src", "acctsec_*_*.deb"))
+        return debs[0] if len(debs) == 1 else build_deb(top, shared)
 
 
 def rootfs_tarball(packages):
