@@ -72,6 +72,10 @@ struct holder {
         pid_t pid, grandchild;
 };
 
+/* The holder's handle, kept reachable: a holder ends by a signal, and
+ * valgrind would call a handle it can no longer find a leak. */
+static pam_handle_t *volatile holder_pamh; /* volatile: a store the compiler keeps */
+
 static struct holder hold_session(const char *service, const char *user, const char *rhost) {
         int p[2];
         struct holder h = { 0 };
@@ -82,7 +86,7 @@ static struct holder hold_session(const char *service, const char *user, const c
                 int r;
                 alarm(120); /* never outlive a failed test for long */
                 close(p[0]);
-                (void) open_session(service, user, rhost, "pts/7", NULL, &r);
+                holder_pamh = open_session(service, user, rhost, "pts/7", NULL, &r);
                 pid_t g = fork();
                 if (g == 0) {
                         alarm(120);
