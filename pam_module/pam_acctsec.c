@@ -576,7 +576,8 @@ static int password_commit(pam_handle_t *pamh, const struct module_args *a, int 
 /* Sessions.  The record's id is kept with pam_set_data for the close in
  * the same handle (sshd opens and closes in its privileged monitor); the
  * daemon also finds it from the calling process, and closes records whose
- * process is gone.  Only root's login programs record sessions. */
+ * process is gone.  Only root's login programs record sessions, and not
+ * the user's service manager (not_a_login). */
 #define SESSION_DATA "pam_acctsec_session"
 #define AUTH_INFO_MAX 4000 /* one "publickey TYPE BASE64" line; longer keys are not fingerprinted */
 
@@ -602,6 +603,23 @@ static void add_auth_info(pam_handle_t *pamh, struct acctsec_frame *f) {
         }
 }
 
+/* A session that is not a login, left unrecorded: user@.service opens one
+ * for the user's service manager (PAM service "systemd-user", as root, on
+ * Debian through common-session-noninteractive).  Recorded, it would be
+ * listed as a login and "session terminate --all-others" would end the
+ * manager of a user who is still logged in.  Other non-interactive services
+ * (cron) are left out by the stack, not named here: the Debian profile
+ * puts the session line into common-session only. */
+static bool not_a_login(pam_handle_t *pamh, const struct module_args *a) {
+        const void *service = NULL;
+        if (pam_get_item(pamh, PAM_SERVICE, &service) != PAM_SUCCESS || !service ||
+            strcmp(service, "systemd-user") != 0)
+                return false;
+        if (a->conf.debug)
+                pam_syslog(pamh, LOG_DEBUG, "systemd-user: the user's service manager is not a login, not recorded");
+        return true;
+}
+
 static int session(pam_handle_t *pamh, int flags, int argc, const char **argv, bool open) {
         struct module_args a;
         struct exchange *x __attribute__((cleanup(exchange_free))) = NULL;
@@ -618,6 +636,8 @@ static int session(pam_handle_t *pamh, int flags, int argc, const char **argv, b
                 pam_syslog(pamh, LOG_ERR, "session takes no mode argument");
                 return PAM_SERVICE_ERR;
         }
+        if (not_a_login(pamh, &a))
+                return PAM_IGNORE;
         if (geteuid() != 0) {
                 if (a.conf.debug)
                         pam_syslog(pamh, LOG_DEBUG, "not root: sessions are recorded for root's login programs only");

@@ -4,7 +4,8 @@
  * session phase (pam_open_session / pam_close_session) and a real acctsecd:
  * records opened and closed, closed by reconciliation when the process that
  * opened one is killed, listed with the caller's own marked, ended by
- * acctsec session terminate (one, or all but the caller's), and a mail
+ * acctsec session terminate (one, or all but the caller's), the user's
+ * service manager (PAM service systemd-user) never recorded, and a mail
  * (maildir) on a login from a source not seen before, once per source.
  */
 #include "config.h"
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,13 +66,17 @@ static void close_session(pam_handle_t *h, int expect) {
         pam_end(h, PAM_SUCCESS);
 }
 
-/* A login in a child process that then waits (a shell would), with a
- * grandchild of its own (a command the shell runs).  Returns its pid. */
+/* A login through service in a child process that then waits (a shell
+ * would), with a grandchild of its own (a command the shell runs). */
 struct holder {
         pid_t pid, grandchild;
 };
 
-static struct holder hold_session(const char *user, const char *rhost) {
+/* The holder's handle, kept reachable: a holder ends by a signal, and
+ * valgrind would call a handle it can no longer find a leak. */
+static pam_handle_t *volatile holder_pamh; /* volatile: a store the compiler keeps */
+
+static struct holder hold_session(const char *service, const char *user, const char *rhost) {
         int p[2];
         struct holder h = { 0 };
         assert_int_equal(pipe(p), 0);
@@ -80,7 +86,7 @@ static struct holder hold_session(const char *user, const char *rhost) {
                 int r;
                 alarm(120); /* never outlive a failed test for long */
                 close(p[0]);
-                (void) open_session("login", user, rhost, "pts/7", NULL, &r);
+                holder_pamh = open_session(service, user, rhost, "pts/7", NULL, &r);
                 pid_t g = fork();
                 if (g == 0) {
                         alarm(120);
@@ -112,6 +118,31 @@ static bool gone(pid_t pid) {
         buf[n] = '\0';
         const char *s = strrchr(buf, ')');
         return !s || s[2] == 'Z' || s[2] == 'X';
+}
+
+/* Gone, waited for: the terminator's signal to a grandchild may still be
+ * on its way when the request that ended its session has been answered, so
+ * one look can come too early.  This program is a child subreaper (main):
+ * once the grandchild's parent has exited, the grandchild is our child and
+ * waitpid() returns when it has exited (at once if it had).  (Not a pidfd:
+ * valgrind 3.19 does not know pidfd_open.)  Its alarm(120) ends the wait if
+ * nothing else kills it; that death does not count. */
+static bool wait_gone(pid_t pid) {
+        int status = 0;
+        pid_t r;
+        while ((r = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+                ;
+        if (r < 0)
+                fail_msg("waitpid(%d): %s (its parent is still running?)", (int) pid, strerror(errno));
+        return !(WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM);
+}
+
+/* The login dies without pam_close_session; both processes are reaped. */
+static void kill_holder(const struct holder *h) {
+        kill(h->grandchild, SIGKILL);
+        kill(h->pid, SIGKILL);
+        waitpid(h->pid, NULL, 0);
+        waitpid(h->grandchild, NULL, 0); /* ours once its parent is gone (subreaper) */
 }
 
 static long long q(struct env *e, const char *sql, const char *arg) {
@@ -211,16 +242,13 @@ static void test_killed_session_is_reconciled(void **state) {
         struct env *e = *state;
         char out[4096];
         const char *list[] = { "--json", "session", "list", "--all", NULL };
-        struct holder h = hold_session("bob", NULL);
+        struct holder h = hold_session("login", "bob", NULL);
         long long id = session_of(e, h.pid);
         assert_true(id > 0);
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), list), 0);
         assert_non_null(strstr(out, "\"user\":\"bob\""));
         assert_non_null(strstr(out, "\"current\":false"));
-        /* The login dies without pam_close_session. */
-        kill(h.grandchild, SIGKILL);
-        kill(h.pid, SIGKILL);
-        waitpid(h.pid, NULL, 0);
+        kill_holder(&h);
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), list), 0);
         assert_non_null(strstr(out, "\"total\":0"));
         assert_int_equal(q(e, "SELECT count(*) FROM sessions WHERE ended > 0 AND end_reason = 'process gone'", NULL), 1);
@@ -231,7 +259,7 @@ static void test_killed_session_is_reconciled(void **state) {
 static void test_terminate_one(void **state) {
         struct env *e = *state;
         char out[4096], id_text[32];
-        struct holder h = hold_session("alice", "198.51.100.7");
+        struct holder h = hold_session("login", "alice", "198.51.100.7");
         long long id = session_of(e, h.pid);
         snprintf(id_text, sizeof(id_text), "%lld", id);
         const char *term[] = { "session", "terminate", id_text, NULL };
@@ -248,7 +276,7 @@ static void test_terminate_one(void **state) {
         int status;
         assert_int_equal(waitpid(h.pid, &status, 0), h.pid);
         assert_true(WIFSIGNALED(status));
-        assert_true(gone(h.grandchild));
+        assert_true(wait_gone(h.grandchild));
         assert_int_equal(q(e, "SELECT count(*) FROM sessions WHERE ended > 0 AND end_reason = 'terminated'", NULL), 1);
         assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'session_terminated' AND user = 'alice'"
                               " AND actor = ''", NULL), 1);
@@ -267,14 +295,17 @@ static void test_terminate_all_others(void **state) {
         /* This process is alice's current session: the CLI runs below it. */
         pam_handle_t *mine = open_session("login", "alice", "192.0.2.20", "pts/1", NULL, &r);
         assert_int_equal(r, PAM_SUCCESS);
-        struct holder a = hold_session("alice", "192.0.2.21"), b = hold_session("alice", "192.0.2.22");
-        struct holder other_user = hold_session("bob", NULL);
+        struct holder a = hold_session("login", "alice", "192.0.2.21");
+        struct holder b = hold_session("login", "alice", "192.0.2.22");
+        struct holder other_user = hold_session("login", "bob", NULL);
         assert_int_equal(run_cli(e, 1001, out, sizeof(out), list), 0);
         assert_non_null(strstr(out, "\"total\":3"));
         assert_int_equal(run_cli(e, 1001, out, sizeof(out), others), 0);
         assert_non_null(strstr(out, "\"terminated\":2"));
         waitpid(a.pid, NULL, 0);
         waitpid(b.pid, NULL, 0);
+        assert_true(wait_gone(a.grandchild)); /* the commands they ran end too */
+        assert_true(wait_gone(b.grandchild));
         assert_false(gone(getpid()));
         assert_false(gone(other_user.pid)); /* not alice's */
         assert_int_equal(q(e, "SELECT count(*) FROM sessions WHERE ended = 0 AND user = 'alice'", NULL), 1);
@@ -286,9 +317,43 @@ static void test_terminate_all_others(void **state) {
         assert_int_equal(run_cli(e, 1004, out, sizeof(out), dave_ends), 4);
         assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'request_refused' AND user = 'dave'", NULL), 1);
         close_session(mine, PAM_SUCCESS);
-        kill(other_user.grandchild, SIGKILL);
-        kill(other_user.pid, SIGKILL);
-        waitpid(other_user.pid, NULL, 0);
+        kill_holder(&other_user);
+}
+
+/* user@.service opens a PAM session for the user's service manager
+ * ("systemd-user", as root): not a login.  Recorded, it would be listed
+ * and ended by --all-others from the user's real login. */
+static void test_systemd_user_is_not_a_session(void **state) {
+        struct env *e = *state;
+        char out[4096];
+        int r;
+        const char *list[] = { "--json", "session", "list", NULL };
+        const char *others[] = { "--json", "session", "terminate", "--all-others", NULL };
+
+        pam_handle_t *mine = open_session("login", "alice", "192.0.2.70", "pts/2", NULL, &r);
+        assert_int_equal(r, PAM_SUCCESS);
+        assert_int_equal(run_cli(e, 1001, out, sizeof(out), list), 0);
+        assert_non_null(strstr(out, "\"total\":1"));
+        struct holder manager = hold_session("systemd-user", "alice", NULL);
+        assert_int_equal(q(e, "SELECT count(*) FROM sessions WHERE service = 'systemd-user'", NULL), 0);
+        assert_int_equal(q(e, "SELECT count(*) FROM sessions", NULL), 1);
+        assert_int_equal(db_events(e, "session_opened"), 1);
+        assert_int_equal(run_cli(e, 1001, out, sizeof(out), list), 0);
+        assert_non_null(strstr(out, "\"total\":1"));
+        /* Signing out the other logins leaves the service manager alone. */
+        assert_int_equal(run_cli(e, 1001, out, sizeof(out), others), 0);
+        assert_non_null(strstr(out, "\"terminated\":0"));
+        assert_false(gone(manager.pid));
+        assert_false(gone(manager.grandchild));
+        close_session(mine, PAM_SUCCESS);
+        kill_holder(&manager);
+        /* The daemon is not even asked: without it, open and close still
+         * succeed through the "required" line. */
+        assert_int_equal(daemon_stop(e), 0);
+        pam_handle_t *h = open_session("systemd-user", "alice", NULL, NULL, NULL, &r);
+        assert_int_equal(r, PAM_SUCCESS);
+        close_session(h, PAM_SUCCESS);
+        assert_int_equal(db_events(e, "session_closed"), 1);
 }
 
 static void test_new_source_mail_once_per_source(void **state) {
@@ -397,16 +462,25 @@ static const struct service_def services[] = {
         { "login", NULL, NULL, false, false, "session  required $MOD\n" },
         { "sshd", NULL, NULL, false, false, "session  required $MOD\n" },
         { "optional", NULL, NULL, false, false, "session  optional $MOD\nsession  required pam_permit.so\n" },
+        /* Debian's includes common-session-noninteractive; "required" here, so
+         * that a module asking a stopped daemon would fail the stack. */
+        { "systemd-user", NULL, NULL, false, false, "session  required $MOD\nsession  required pam_permit.so\n" },
         {},
 };
 
 int main(int argc, char **argv) {
         harness_main(argc, argv, services);
+        /* Orphaned grandchildren become ours to wait for (wait_gone). */
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+                perror("prctl(PR_SET_CHILD_SUBREAPER)");
+                return 1;
+        }
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_open_and_close_are_recorded, start, env_stop),
                 cmocka_unit_test_setup_teardown(test_killed_session_is_reconciled, start, env_stop),
                 cmocka_unit_test_setup_teardown(test_terminate_one, start, env_stop),
                 cmocka_unit_test_setup_teardown(test_terminate_all_others, start, env_stop),
+                cmocka_unit_test_setup_teardown(test_systemd_user_is_not_a_session, start, env_stop),
                 cmocka_unit_test_setup_teardown(test_new_source_mail_once_per_source, start, env_stop),
                 cmocka_unit_test_setup_teardown(test_opt_out, start, env_stop),
                 cmocka_unit_test_setup_teardown(test_policy_off_and_daemon_down, start, env_stop),

@@ -2,7 +2,8 @@
 # Tier 4: the Debian package.  Builds acctsec_*.deb from a copy of the source
 # tree (dpkg-buildpackage, nothing is written into the repository), installs
 # it, enables the pam-auth-update profiles, checks the order of the lines in
-# /etc/pam.d/common-{auth,account,password,session}, logs in through those
+# /etc/pam.d/common-{auth,account,password,session} (and that
+# common-session-noninteractive is left alone), logs in through those
 # files with pamtester (real pam_unix, a real user, a real acctsecd), locks
 # and unlocks the user, purges the package and checks that the common-*
 # files are back as they were.  Root only; exit 77 without output when not
@@ -183,6 +184,11 @@ before "common-password: policy line before pam_unix" /etc/pam.d/common-password
 before "common-password: commit after pam_permit" /etc/pam.d/common-password \
     'pam_permit\.so' '^password[[:space:]]+optional[[:space:]]+pam_acctsec\.so commit'
 check "common-session: pam_acctsec optional" grep -qE '^session[[:space:]]+optional[[:space:]]+pam_acctsec\.so' /etc/pam.d/common-session
+# Interactive logins only (Session-Interactive-Only): cron and the user's
+# service manager (user@.service, PAM service systemd-user) include
+# common-session-noninteractive, and are not logins to list or end.
+check "common-session-noninteractive: no pam_acctsec" \
+    sh -c '[ -e /etc/pam.d/common-session-noninteractive ] && ! grep -q pam_acctsec /etc/pam.d/common-session-noninteractive'
 
 # An upgrade (here a reinstall: prerm upgrade, postinst configure) keeps the
 # admin's choice: the lines stay as they are.
@@ -250,7 +256,7 @@ refuse "daemon stopped: login denied (fail closed)" login "$pw"
 
 # --- purge ---------------------------------------------------------------------
 check "apt-get purge -y acctsec" apt-get purge -y -q acctsec
-for f in common-auth common-account common-password common-session; do
+for f in common-auth common-account common-password common-session common-session-noninteractive; do
     if grep -q pam_acctsec "/etc/pam.d/$f"; then fail "$f no longer mentions pam_acctsec" "/etc/pam.d/$f"
     else pass "$f no longer mentions pam_acctsec"; fi
     if [ -e "$save/pam.d/$f" ]; then

@@ -9,6 +9,7 @@ ends the other; root ends one by id; a normal logout closes the record; a
 killed sshd is reconciled.  Root only (exit 77 otherwise).  TAP output."""
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -54,6 +55,22 @@ def active():
 
 def ended(sid):
     return env.db("SELECT end_reason FROM sessions WHERE id = ? AND ended > 0", sid)
+
+
+def wait_gone(pid, timeout=30):
+    """Whether a process that is not ours has exited (a zombie too), waited
+    for on its pidfd: readable once it exits.  The bound only guards
+    against a hang."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True  # reaped already
+    try:
+        p = select.poll()
+        p.register(fd, select.POLLIN)
+        return bool(p.poll(timeout * 1000))
+    finally:
+        os.close(fd)
 
 
 def main():
@@ -137,6 +154,9 @@ def main():
     env.wait_for(lambda: len(active()) == 1)
     d_id, d_pid = active()[0]
     os.kill(d_pid, signal.SIGKILL)
+    # Reconciliation closes it once its process is gone: the connection
+    # closing may be seen before the killed sshd has finished exiting.
+    tap(wait_gone(d_pid), "D's sshd is gone after SIGKILL")
     env.wait_for(lambda: not d.is_active())
     q = env.cli("--json", "session", "list", "--user", USER)
     tap(q.returncode == 0 and json.loads(q.stdout)["total"] == 0 and ended(d_id) == [("process gone",)],
