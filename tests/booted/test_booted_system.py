@@ -164,6 +164,8 @@ def main():
          "starting everyone's socket starts root's too; the service waits for a connection", states)
     t.cmd(login("alice"), "started again: alice logs in (through root's socket)")
 
+    rss = run("grep -E '^VmRSS' /proc/$(systemctl show -P MainPID acctsecd.service)/status").stdout.strip()
+    print("# acctsecd after a few requests: " + rss)
     # --- the idle policy ----------------------------------------------------------
     execstart = run("systemctl show -P ExecStart acctsecd.service").stdout
     t.ok("--idle-exit" not in execstart, "the packaged service does not exit when idle (acctsecd(8))", execstart)
