@@ -98,6 +98,8 @@ def main():
     r = run("pam-auth-update --enable acctsec acctsec-authfail acctsec-mfa")
     t.cmd(r, "pam-auth-update --enable acctsec acctsec-authfail acctsec-mfa")
     enabled = sums()
+    t.ok("pam_acctsec" not in open(m.path("/etc/pam.d/common-session-noninteractive")).read(),
+         "common-session-noninteractive (cron, systemd-user) does not record sessions")
     t.cmd(login("alice"), "login through common-auth and common-account (pam_unix, pam_acctsec)")
 
     # --- journald fields of an event ----------------------------------------------
