@@ -115,9 +115,18 @@ def rootfs_tarball(packages):
         log("debootstrap %s (%d packages) from %s" % (SUITE, len(set(packages)), mirror))
         start = time.monotonic()
         try:
-            with open(os.path.join(cache, "debootstrap.log"), "w") as logf:
-                subprocess.run(["debootstrap", "--variant=minbase", "--include=" + ",".join(sorted(set(packages))),
-                                SUITE, root, mirror], stdout=logf, stderr=subprocess.STDOUT, check=True)
+            # A second try when the network failed the first.
+            for attempt in (1, 2):
+                shutil.rmtree(root, ignore_errors=True)
+                with open(os.path.join(cache, "debootstrap.log"), "w") as logf:
+                    r = subprocess.run(["debootstrap", "--variant=minbase",
+                                        "--include=" + ",".join(sorted(set(packages))), SUITE, root, mirror],
+                                       stdout=logf, stderr=subprocess.STDOUT)
+                if r.returncode == 0:
+                    break
+                log("debootstrap failed (attempt %d): see %s/debootstrap.log" % (attempt, cache))
+            else:
+                raise RuntimeError("debootstrap failed twice; see %s/debootstrap.log" % cache)
             customise(root)
             subprocess.run(["tar", "-C", root, "--numeric-owner", "--xattrs", "-I", "zstd -T0 -3", "-cf",
                             tarball + ".part", "."], check=True)
