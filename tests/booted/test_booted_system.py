@@ -102,6 +102,19 @@ def main():
          "common-session-noninteractive (cron, systemd-user) does not record sessions")
     t.cmd(login("alice"), "login through common-auth and common-account (pam_unix, pam_acctsec)")
 
+    # --- acctsec doctor on the stock system -----------------------------------------
+    r = run("acctsec doctor")
+    problems = [l for l in r.stdout.splitlines() if l.startswith("problem")]
+    t.ok(r.returncode == 1 and len(problems) == 1 and "KbdInteractiveAuthentication is no" in problems[0],
+         "doctor on stock Debian 12 + the profiles: one problem, sshd's KbdInteractiveAuthentication no",
+         r.stdout + r.stderr)
+    with open(m.path("/etc/ssh/sshd_config.d/acctsec-test.conf"), "w") as f:
+        f.write("KbdInteractiveAuthentication yes\n")
+    r = run("acctsec doctor")
+    t.ok(r.returncode == 0 and "0 problem(s)" in r.stdout,
+         "doctor: no problem once sshd allows keyboard-interactive (read through sshd_config.d)",
+         r.stdout + r.stderr)
+
     # --- journald fields of an event ----------------------------------------------
     r = login("alice", "wrong-password")
     t.refused(r, "a wrong password refused")
