@@ -44,6 +44,21 @@ static void logind_of(pid_t pid, char *buf, size_t n) {
         free(s);
 }
 
+/* The session's logind session: as recorded, or, when the record has none
+ * (pam_systemd runs after pam_acctsec.so in the session stack, so the
+ * logind session did not exist yet when the session was recorded), the
+ * one its leader is in now.  BUF holds the looked-up id; "" when there is
+ * none (the leader is gone, or not in a logind session: systemd --user).
+ * *FOUND (when not NULL): whether one was looked up, and is worth recording. */
+static const char *logind_known(const struct session *s, char *buf, size_t n, bool *found) {
+        buf[0] = '\0';
+        if (!s->logind[0] && proc_alive(s->pid, s->pid_start))
+                logind_of(s->pid, buf, n);
+        if (found)
+                *found = buf[0] != '\0';
+        return s->logind[0] ? s->logind : buf;
+}
+
 static void lineage_of(pid_t pid, struct lineage *l) {
         l->n = 0;
         logind_of(pid, l->logind, sizeof(l->logind));
@@ -238,15 +253,13 @@ struct list_ctx {
 static int add_session(const struct session *s, void *userdata) {
         struct list_ctx *c = userdata;
         struct session x = *s;
-        char logind[LOGIND_ID_MAX] = "", terminal[32] = "";
+        char logind[LOGIND_ID_MAX], terminal[32] = "";
         unsigned tty_nr;
+        bool found;
 
-        if (!x.logind[0]) { /* pam_systemd ran after us: the session exists by now */
-                logind_of(x.pid, logind, sizeof(logind));
-                x.logind = logind;
-        }
+        x.logind = logind_known(s, logind, sizeof(logind), &found);
         bool current = in_lineage(c->me, &x);
-        if ((logind[0] || current) && c->nfix < ARRAY_SIZE(c->fix)) {
+        if ((found || current) && c->nfix < ARRAY_SIZE(c->fix)) {
                 c->fix[c->nfix].id = x.id;
                 strcpy(c->fix[c->nfix].logind, logind);
                 c->fix[c->nfix++].current = current;
@@ -342,18 +355,26 @@ struct terminate_ctx {
 
 static int pick(const struct session *s, void *userdata) {
         struct terminate_ctx *t = userdata;
-        if (t->want ? s->id != t->want : in_lineage(t->me, s))
+        char logind[LOGIND_ID_MAX];
+
+        if (t->want && s->id != t->want)
                 return 0;
-        if (t->owner && strcmp(s->user, t->owner) != 0)
+        /* Ended through logind (its whole scope, processes that left the
+         * leader's tree included) whether or not a list recorded the id. */
+        struct session x = *s;
+        x.logind = logind_known(s, logind, sizeof(logind), NULL);
+        if (!t->want && in_lineage(t->me, &x))
+                return 0;
+        if (t->owner && strcmp(x.user, t->owner) != 0)
                 return 0;
         if (t->job.n == TERMINATE_MAX) {
                 t->skipped++;
                 return 0;
         }
-        t->job.s[t->job.n].id = s->id;
-        t->job.s[t->job.n].pid = s->pid;
-        t->job.s[t->job.n].start = s->pid_start;
-        snprintf(t->job.s[t->job.n].logind, LOGIND_ID_MAX, "%s", s->logind);
+        t->job.s[t->job.n].id = x.id;
+        t->job.s[t->job.n].pid = x.pid;
+        t->job.s[t->job.n].start = x.pid_start;
+        snprintf(t->job.s[t->job.n].logind, LOGIND_ID_MAX, "%s", x.logind);
         t->job.n++;
         return 0;
 }
