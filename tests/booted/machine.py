@@ -108,8 +108,11 @@ def rootfs_tarball(packages):
         fcntl.flock(lock, fcntl.LOCK_EX)
         if os.path.exists(tarball):
             return tarball
-        for old in glob.glob(os.path.join(cache, "rootfs-%s-*.tar.zst" % SUITE)):
-            os.unlink(old)  # another package list's
+        # Other package lists' tarballs (other branches) stay, but for the
+        # newest few: deleting one that a test is about to unpack would fail it.
+        others = sorted(glob.glob(os.path.join(cache, "rootfs-%s-*.tar.zst" % SUITE)), key=os.path.getmtime)
+        for old in others[:-3]:
+            os.unlink(old)
         tmp = tempfile.mkdtemp(prefix="rootfs-", dir=cache)
         root = os.path.join(tmp, "root")
         log("debootstrap %s (%d packages) from %s" % (SUITE, len(set(packages)), mirror))

@@ -194,7 +194,7 @@ def answers(password, code=None):
 def setup(work):
     global m, SHIPPED_CONF
     start = time.monotonic()
-    deb = machine.build_deb(TOP, work)
+    deb = machine.the_deb(TOP, work)
     machine.log("built %s (%.0f s)" % (os.path.basename(deb), time.monotonic() - start))
     m = machine.Machine("acctsec-ssh", work, [deb])
     state = m.boot()
