@@ -29,9 +29,15 @@ logging.getLogger("mail.log").setLevel(logging.CRITICAL)
 CODE_RE = re.compile(r"Your verification code is: (\d{6,10})\r?\n")
 
 
-def wait_for(cond, what, timeout=30.0, step=0.05):
+# Bounds against a hang only, never timing: generous, because the booted
+# system shares two cores with whatever else runs (a loaded CI machine
+# once took over 30 s to open a channel while user@.service started).
+HANG_GUARD = 120
+
+def wait_for(cond, what, timeout=None, step=0.05):
     """cond()'s first true value, polled until the deadline; TimeoutError
     naming WHAT after it."""
+    timeout = timeout or HANG_GUARD
     deadline = time.monotonic() + timeout
     while not (v := cond()):
         if time.monotonic() > deadline:
@@ -53,7 +59,7 @@ def time_step():
     return int(time.time()) // 30
 
 
-def wait_port(host="127.0.0.1", port=22, timeout=30):
+def wait_port(host="127.0.0.1", port=22, timeout=None):
     """Until something accepts connections on HOST:PORT."""
     def answers():
         try:
@@ -78,7 +84,7 @@ def free_port():
 # --- logins ------------------------------------------------------------------
 def _transport(port):
     t = paramiko.Transport(("127.0.0.1", port))
-    t.start_client(timeout=30)
+    t.start_client(timeout=HANG_GUARD)
     return t
 
 
@@ -140,7 +146,7 @@ class Login:
 
     def hold(self, command="cat"):
         """A channel running COMMAND with its stdin left open."""
-        ch = self.t.open_session(timeout=30)
+        ch = self.t.open_session(timeout=HANG_GUARD)
         ch.get_pty()
         ch.exec_command(command)
         self.held = ch
@@ -154,9 +160,9 @@ class Login:
     def alive(self):
         return self.t.is_active() and self.held is not None and not self.closed_by_server()
 
-    def run(self, command, timeout=60):
+    def run(self, command, timeout=HANG_GUARD):
         """(exit status, stdout, stderr) of COMMAND in a new channel."""
-        ch = self.t.open_session(timeout=30)
+        ch = self.t.open_session(timeout=HANG_GUARD)
         ch.settimeout(timeout)
         ch.exec_command(command)
         out = ch.makefile("rb").read().decode()
@@ -194,7 +200,7 @@ class Mailbox:
         seen = {id(x) for x in self.taken}
         return [x for x in self.arrived() if id(x) not in seen and (subject is None or x["subject"] == subject)]
 
-    def take(self, subject, timeout=30):
+    def take(self, subject, timeout=None):
         m = wait_for(lambda: self.pending(subject), "a mail %r at %s" % (subject, self.name), timeout)[0]
         self.taken.append(m)
         return m

@@ -519,7 +519,7 @@ def sessions(uid):
     return c, c_row
 
 
-def _waited(cond, what, timeout=30):
+def _waited(cond, what, timeout=None):
     try:
         return ssh.wait_for(cond, what, timeout)
     except TimeoutError as e:

@@ -31,7 +31,7 @@ PW = "Correct-Horse-4x"
 t = Tap()
 
 
-def wait_until(cond, what, timeout=60):
+def wait_until(cond, what, timeout=120):
     """Poll CONDITION (a state systemd or the daemon reaches on its own) until
     it holds; a generous bound only against a hang."""
     deadline = time.monotonic() + timeout
