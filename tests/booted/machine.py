@@ -39,6 +39,24 @@ CLEAN_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 CLONE_NEWNET = 0x40000000
 
 
+# Bounds against a hang only, never timing: generous, because the booted
+# system shares two cores with whatever else runs (a loaded CI machine
+# once took over 30 s to open an ssh channel while user@.service started).
+HANG_GUARD = 120
+
+
+def wait_for(cond, what, timeout=None, step=0.05):
+    """cond()'s first true value (a state the system reaches on its own),
+    polled until the deadline; TimeoutError naming WHAT after it."""
+    timeout = timeout or HANG_GUARD
+    deadline = time.monotonic() + timeout
+    while not (v := cond()):
+        if time.monotonic() > deadline:
+            raise TimeoutError("timed out after %.0f s waiting for %s" % (timeout, what))
+        time.sleep(step)
+    return v
+
+
 def log(msg):
     print("# " + msg, flush=True)
 

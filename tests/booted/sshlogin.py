@@ -21,29 +21,16 @@ import types
 
 import paramiko
 
+import machine
+
 # paramiko and aiosmtpd log every refused login and dropped connection:
 # the tests look at outcomes, not at that chatter.
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 logging.getLogger("mail.log").setLevel(logging.CRITICAL)
 
 CODE_RE = re.compile(r"Your verification code is: (\d{6,10})\r?\n")
-
-
-# Bounds against a hang only, never timing: generous, because the booted
-# system shares two cores with whatever else runs (a loaded CI machine
-# once took over 30 s to open a channel while user@.service started).
-HANG_GUARD = 120
-
-def wait_for(cond, what, timeout=None, step=0.05):
-    """cond()'s first true value, polled until the deadline; TimeoutError
-    naming WHAT after it."""
-    timeout = timeout or HANG_GUARD
-    deadline = time.monotonic() + timeout
-    while not (v := cond()):
-        if time.monotonic() > deadline:
-            raise TimeoutError("timed out after %.0f s waiting for %s" % (timeout, what))
-        time.sleep(step)
-    return v
+HANG_GUARD = machine.HANG_GUARD
+wait_for = machine.wait_for
 
 
 def totp(secret_b32, counter):

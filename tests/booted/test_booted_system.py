@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import machine  # noqa: E402
@@ -29,19 +28,6 @@ COMMON = ["common-auth", "common-account", "common-password", "common-session",
 EXPOSURE_MAX = 2.3
 PW = "Correct-Horse-4x"
 t = Tap()
-
-
-def wait_until(cond, what, timeout=120):
-    """Poll CONDITION (a state systemd or the daemon reaches on its own) until
-    it holds; a generous bound only against a hang."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.05)
 
 
 def main():
@@ -134,14 +120,14 @@ def main():
         f.write("\ndeny = 5\n")
     reloads = m.journal("-u acctsecd.service").count("reloaded /etc/security/acctsec.conf")
     t.cmd(run("systemctl reload acctsecd.service"), "systemctl reload acctsecd.service")
-    wait_until(lambda: m.journal("-u acctsecd.service").count("reloaded /etc/security/acctsec.conf") > reloads,
+    machine.wait_for(lambda: m.journal("-u acctsecd.service").count("reloaded /etc/security/acctsec.conf") > reloads,
                "the reload's log line")
     t.ok("locked at 5" in run("acctsec status --user alice").stdout, "reload: the new deny = 5 is in force")
     t.ok(run("systemctl show -P MainPID acctsecd.service").stdout.strip() == pid1, "reload: the same process")
     with open(conf, "a") as f:
         f.write("deny = many\n")
     t.cmd(run("systemctl reload acctsecd.service"), "systemctl reload with an error in the file")
-    wait_until(lambda: "reload of /etc/security/acctsec.conf failed, keeping the old settings"
+    machine.wait_for(lambda: "reload of /etc/security/acctsec.conf failed, keeping the old settings"
                in m.journal("-u acctsecd.service"), "the failed reload's log line")
     t.ok("locked at 5" in run("acctsec status --user alice").stdout and
          run("systemctl is-active acctsecd.service").stdout.strip() == "active",
@@ -190,7 +176,7 @@ def main():
         f.write("[Service]\nExecStart=\nExecStart=/usr/sbin/acctsecd --idle-exit 1\n")
     t.cmd(run("systemctl daemon-reload && systemctl restart acctsecd.socket && acctsec status >/dev/null"),
           "a drop-in with --idle-exit 1, and a request")
-    wait_until(lambda: run("systemctl is-active acctsecd.service").stdout.strip() == "inactive",
+    machine.wait_for(lambda: run("systemctl is-active acctsecd.service").stdout.strip() == "inactive",
                "acctsecd to exit when idle")
     t.ok("idle, exiting" in m.journal("-u acctsecd.service"), "--idle-exit: the daemon exits when idle and says why")
     t.ok(run("systemctl show -P Result acctsecd.service").stdout.strip() == "success",
