@@ -2,32 +2,72 @@
 /* acctsec email set|verify, mfa enroll email, mfa disable, mfa require. */
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "macro.h"
 #include "output.h"
 #include "secret.h"
 
+/* The terminal as read_line found it, while echo is off: put back when a
+ * signal ends the program at the prompt (Ctrl-C). */
+static struct termios saved_term;
+static volatile sig_atomic_t term_saved;
+static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+static void restore_term_and_die(int sig) {
+        if (term_saved)
+                (void) tcsetattr(STDIN_FILENO, TCSANOW, &saved_term);
+        (void) signal(sig, SIG_DFL);
+        (void) raise(sig);
+}
+
 /* One line from the terminal (echo off when secret) or, for scripts, from
- * stdin.  false at end of input. */
+ * stdin.  false at end of input.  As getpass(3) and PAM's misc_conv do:
+ * echo goes off (dropping what was typed before the prompt) before the
+ * prompt is shown, so that an answer typed as soon as it appears is
+ * neither echoed nor thrown away; echo comes back afterwards, and also when
+ * a signal ends the program at the prompt; Ctrl-Z waits until the line is
+ * read. */
 static bool read_line(const char *prompt, bool secret, char *buf, size_t n) {
         struct termios old, quiet;
+        struct sigaction prev[ARRAY_SIZE(fatal_signals)];
+        bool caught[ARRAY_SIZE(fatal_signals)] = { false };
+        sigset_t tstp, oset;
         bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+        bool quiet_tty = tty && secret;
+        if (quiet_tty) {
+                struct sigaction sa = { .sa_handler = restore_term_and_die };
+                sigemptyset(&sa.sa_mask);
+                saved_term = old;
+                term_saved = 1;
+                for (size_t i = 0; i < ARRAY_SIZE(fatal_signals); i++)
+                        /* a signal ignored (nohup) stays ignored */
+                        caught[i] = sigaction(fatal_signals[i], NULL, &prev[i]) == 0 &&
+                                    prev[i].sa_handler == SIG_DFL && sigaction(fatal_signals[i], &sa, NULL) == 0;
+                sigemptyset(&tstp);
+                sigaddset(&tstp, SIGTSTP);
+                (void) sigprocmask(SIG_BLOCK, &tstp, &oset);
+                quiet = old;
+                quiet.c_lflag &= (tcflag_t) ~ECHO;
+                (void) tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+        }
         if (tty) {
                 fputs(prompt, stderr);
                 fflush(stderr);
-                if (secret) {
-                        quiet = old;
-                        quiet.c_lflag &= (tcflag_t) ~ECHO;
-                        (void) tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-                }
         }
         bool ok = fgets(buf, (int) n, stdin) != NULL;
-        if (tty && secret) {
-                (void) tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        if (quiet_tty) {
+                (void) tcsetattr(STDIN_FILENO, TCSADRAIN, &old);
+                term_saved = 0;
+                for (size_t i = 0; i < ARRAY_SIZE(fatal_signals); i++)
+                        if (caught[i])
+                                (void) sigaction(fatal_signals[i], &prev[i], NULL);
+                (void) sigprocmask(SIG_SETMASK, &oset, NULL);
                 fputc('\n', stderr);
         }
         if (ok)

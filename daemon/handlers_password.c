@@ -51,9 +51,12 @@ static int change_prologue(struct daemon *d, const struct ucred *peer, const str
         c->ruid = c->l.p.uid;
         (void) acctsec_msg_u64(req, ACCTSEC_TAG_UID, &c->ruid);
         (void) acctsec_msg_u64(req, ACCTSEC_TAG_FLAG, &flag);
-        /* sshd and login change an expired password as root; a user's own
-         * "passwd -k" passes the same flag, and is no login. */
-        c->at_login = flag != 0 && c->ruid == 0;
+        /* sshd and login change an expired password as root, su as whoever
+         * ran it: another user, who has just given the user's password (no
+         * setuid program changes another user's password for a non-root
+         * caller otherwise).  A user's own "passwd -k" passes the same flag,
+         * and is no login. */
+        c->at_login = flag != 0 && (c->ruid == 0 || c->ruid != c->l.p.uid);
         c->by_user = c->at_login || c->ruid == c->l.p.uid;
         c->exempt = !c->by_user && c->ruid == 0 && !c->l.conf.enforce_for_root;
         return 0;
@@ -286,7 +289,7 @@ static int handle_commit(struct daemon *d, const struct ucred *peer, const struc
         snprintf(j->service, sizeof(j->service), "%s", c.l.a.service ? c.l.a.service : "");
         snprintf(j->rhost, sizeof(j->rhost), "%s", c.l.a.rhost ? c.l.a.rhost : "");
         snprintf(j->tty, sizeof(j->tty), "%s", c.l.a.tty ? c.l.a.tty : "");
-        if (c.at_login) /* sshd and login change an expired password as root, for the user */
+        if (c.at_login) /* sshd, login (as root) and su (as its caller), for the user */
                 snprintf(j->detail, sizeof(j->detail), "by the user, at login (the password had expired)");
         else if (c.ruid == c.l.p.uid)
                 snprintf(j->detail, sizeof(j->detail), "by the user");

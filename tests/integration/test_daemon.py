@@ -1234,6 +1234,27 @@ def only_root_records_a_password_change(d):
 
 
 @test
+def who_changed_the_password(d):
+    """The detail of password_changed, from the real uid (UID) and the
+    at-login flag (FLAG, PAM_CHANGE_EXPIRED_AUTHTOK): su run by bob changes
+    alice's expired password for alice, who typed it (the booted tier found
+    it logged "by bob"); alice's own passwd -k is no login."""
+    if not ROOT:
+        return "SKIP needs root (only root records password changes)"
+    cases = [((1001, 0), "by the user"),                                        # passwd
+             ((0, 1), "by the user, at login (the password had expired)"),     # sshd, login
+             ((1002, 1), "by the user, at login (the password had expired)"),  # su alice, run by bob
+             ((1001, 1), "by the user"),                                        # alice's passwd -k
+             ((0, 0), "by root"),                                               # passwd alice, as root
+             ((1002, 0), "by bob")]
+    for (uid, flag), _ in cases:
+        rtype, f = d.call(frame(OP_PASSWORD_COMMIT, (T_USER, "alice"), (T_SERVICE, "su"), (25, uid), (T_FLAG, flag)))
+        assert rtype == REPLY_OK, (uid, flag, f)
+    got = d.db("SELECT detail FROM events WHERE type = 'password_changed' ORDER BY id")
+    assert got == [(detail,) for _, detail in cases], got
+
+
+@test
 def a_hundred_parallel_password_changes(d):
     """argon2id hashing runs in a bounded pool of children: every change is
     recorded, the history keeps the newest 5, and the daemon keeps serving."""
