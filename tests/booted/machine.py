@@ -162,6 +162,9 @@ def customise(root):
     """What every boot needs and debootstrap does not do."""
     with open(os.path.join(root, "etc/hostname"), "w") as f:
         f.write("acctsec-test\n")
+    # As the Debian installer writes it: sudo resolves its own host name.
+    with open(os.path.join(root, "etc/hosts"), "a") as f:
+        f.write("127.0.1.1\tacctsec-test\n")
     # Nothing to fetch: the container has no network but its loopback.
     for name in ("apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer", "fstrim.timer"):
         p = os.path.join(root, "etc/systemd/system", name)

@@ -443,7 +443,7 @@ def check_nothing_echoed():
 def setup(work):
     global m
     start = time.monotonic()
-    deb = machine.build_deb(TOP, work)
+    deb = machine.the_deb(TOP, work)
     machine.log("package built in %.0f s" % (time.monotonic() - start))
     m = machine.Machine("acctsec-tty", work, [deb])
     atexit.register(teardown)
@@ -451,9 +451,6 @@ def setup(work):
     m.boot()
     m.install()
     machine.log("booted and installed in %.0f s" % (time.monotonic() - start))
-    # The root file system's /etc/hosts lacks the host name: sudo would say
-    # "unable to resolve host" on every run.
-    sh("echo '127.0.1.1 %s' >> /etc/hosts" % sh("hostname").stdout.strip())
     m.add_user("alice", ALICE_0)
     m.add_user("bob", BOB_0, groups=("sudo",))
 

@@ -25,6 +25,8 @@ import subprocess
 import termios
 import time
 
+import machine
+
 
 TIOCGPTPEER = 0x5441                    # _IO('T', 0x41)
 TIOCSPTLCK = 0x40045431                 # _IOW('T', 0x31, int)
@@ -60,7 +62,7 @@ class Tty:
     """ARGV run inside M (as root, through nsenter and a clean environment)
     on a fresh pty."""
 
-    def __init__(self, m, argv, timeout=30, stop_output=False):
+    def __init__(self, m, argv, timeout=machine.HANG_GUARD, stop_output=False):
         """STOP_OUTPUT: the terminal's output suspended (tcflow TCOOFF, as ^S
         does) before the program starts: its first write to the terminal
         blocks until resume()."""
@@ -86,7 +88,7 @@ class Tty:
         slave's termios)."""
         return bool(termios.tcgetattr(self.master)[3] & termios.ECHO)
 
-    def wait_echo_off(self, timeout=10):
+    def wait_echo_off(self, timeout=machine.HANG_GUARD):
         """Whether echo went off within TIMEOUT seconds (termios changes send
         no event: looked at every 10 ms)."""
         deadline = time.monotonic() + timeout
