@@ -123,7 +123,7 @@ for t in "$top"/tests/system/test_*.py; do
     [ -f "$t" ] && ACCTSEC_BUILD_DIR=$top/build tap "$(basename "$t" .py)" /usr/bin/python3 "$t"
 done
 
-echo "== tier 4b: a booted Debian 12 under systemd (root only)"
+echo "== tier 7: a booted Debian 12 under systemd (root only)"
 # The package built once (machine.py's the_deb) and installed in each
 # container; the root file system is cached in /var/cache/acctsec-tests.
 export ACCTSEC_BOOTED_DEB_DIR=$top/build/booted-deb
