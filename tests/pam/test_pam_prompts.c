@@ -82,9 +82,12 @@ static struct outcome authenticate(const char *service, const char *user, const 
         return out;
 }
 
-/* libpam dithers the largest delay asked for by up to a quarter. */
+/* libpam dithers the largest delay asked for (pam_delay.c: the mean of
+ * three pseudo-random numbers seeded by the second the call began, so
+ * base * [0.5, 1.5)); a run once saw 1.39 s for 2 s.  The bounds still
+ * tell the 2 s asked for from none. */
 static void assert_delayed(const struct outcome *o) {
-        if (o->delay_usec < 1500000 || o->delay_usec > 2500000)
+        if (o->delay_usec < 1000000 || o->delay_usec >= 3000000)
                 fail_msg("failure delay %u us, want about 2 s (prompts %s)", o->delay_usec, o->prompts);
 }
 
