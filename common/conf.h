@@ -49,6 +49,9 @@ struct acctsec_conf {
         bool even_deny_root;
         enum acctsec_lock_scope lock_scope;
         bool lock_message; /* tell a locked user "locked until HH:MM" */
+        /* the account phase refuses a locked user (public-key logins); the
+         * daemon turns it off for services that are not logins (policy.c) */
+        bool account_lock;
         /* second factor: decided by the daemon */
         enum acctsec_mfa mfa;
         unsigned totp_window; /* steps of 30 s accepted either side of now */

@@ -163,6 +163,8 @@ static int handle_login(struct daemon *d, const struct ucred *peer, const struct
                 r = lockout_fail(&d->store, a, now, &res);
         else if (op == ACCTSEC_OP_AUTHSUCC)
                 r = lockout_success(&d->store, a, now, &res);
+        else if (op == ACCTSEC_OP_ACCOUNT && !l.conf.account_lock)
+                r = 0, res = (struct lock_result){ 0 }; /* not a login (cron): a lock does not stop it */
         else
                 r = lockout_check(&d->store, a, now, &res);
         if (r < 0)

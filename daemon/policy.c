@@ -81,6 +81,19 @@ static int apply_overrides(struct acctsec_conf *c, const char *overrides, const 
         return 0;
 }
 
+/* Services that are not logins: cron and atd run a user's jobs, and
+ * systemd-user (user@.service) starts the user's service manager.  A lock
+ * (three wrong passwords, typed by anyone) does not stop them, so that it
+ * cannot be used to stop someone's jobs and services; a disabled account
+ * still does.  The file's sections may say otherwise. */
+static const char *const not_logins[] = { "cron", "atd", "systemd-user" };
+
+static void builtin_service_defaults(struct acctsec_conf *c, const char *service) {
+        for (size_t i = 0; service && i < ARRAY_SIZE(not_logins); i++)
+                if (strcmp(service, not_logins[i]) == 0)
+                        c->account_lock = false;
+}
+
 int policy_for(const struct policy *p, const struct principal *user, const char *service, const char *overrides,
                struct acctsec_conf *ret, const char **why) {
         struct acctsec_conf c;
@@ -93,6 +106,7 @@ int policy_for(const struct policy *p, const struct principal *user, const char 
         };
 
         acctsec_conf_defaults(&c);
+        builtin_service_defaults(&c, service);
         if (p->text && acctsec_conf_parse(&c, p->text, p->len, &m, &e) < 0)
                 return *why = "config file changed under us", -EINVAL;
         if (overrides) {

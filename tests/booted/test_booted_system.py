@@ -186,6 +186,24 @@ def main():
     os.unlink(dropin)
     t.cmd(run("systemctl daemon-reload && systemctl restart acctsecd.socket"), "the drop-in removed")
 
+    # --- a lock does not stop the user's service manager; a disable does ----------------
+    for i in range(3):
+        login("alice", "wrong-%d" % i)
+    t.ok(re.search(r'"locked": *true', run("acctsec --json lockout show --user alice").stdout),
+         "alice locked by three wrong passwords")
+    uid = run("id -u alice").stdout.strip()
+    t.cmd(run("systemctl start user@%s.service" % uid),
+          "locked alice: her service manager still starts (user@%s.service, PAM service systemd-user)" % uid)
+    t.refused(login("alice"), "locked alice: her logins are refused")
+    t.ok("service=systemd-user" not in m.journal("-u acctsecd.service"), "no login_denied for systemd-user")
+    t.cmd(run("systemctl stop user@%s.service" % uid), "her service manager stopped")
+    cuid = run("id -u carol").stdout.strip()
+    r = run("systemctl start user@%s.service" % cuid)
+    t.ok(r.returncode != 0 and "login_denied user=carol service=systemd-user" in m.journal("-u acctsecd.service"),
+         "disabled carol: her service manager does not start", r.stdout + r.stderr)
+    run("systemctl reset-failed user@%s.service" % cuid)
+    t.cmd(run("acctsec lockout reset --user alice"), "alice unlocked")
+
     # --- the sandbox's exposure -------------------------------------------------------
     r = run("systemd-analyze security --no-pager acctsecd.service")
     for line in r.stdout.splitlines():

@@ -313,6 +313,28 @@ def lockout_in_frames(d):
 
 
 @test
+def a_lock_does_not_stop_services_that_are_not_logins(d):
+    """cron, atd and the user's service manager (systemd-user) pass the
+    account phase of a locked user: three wrong passwords typed by anyone
+    must not stop a user's jobs.  A disabled account still stops them, and
+    a section may say otherwise."""
+    for _ in range(3):
+        d.call(login_frame(OP_AUTHFAIL))
+    for service, want in (("sshd", 1), ("cron", 0), ("atd", 0), ("systemd-user", 0), ("login", 1)):
+        assert get(d.call(login_frame(OP_ACCOUNT, service=service))[1], T_DECISION, True) == want, service
+    denied = d.db("SELECT service, detail FROM events WHERE type = 'login_denied' ORDER BY id")
+    assert denied == [("sshd", "locked"), ("login", "locked")], denied
+    assert d.db("SELECT failures FROM lockout WHERE user = 'alice'") == [(3,)]  # still locked, unchanged
+    restart_with(d, "[service cron]\naccount_lock = yes\n[service sshd]\naccount_lock = no\n")
+    for service, want in (("cron", 1), ("sshd", 0), ("atd", 0)):
+        assert get(d.call(login_frame(OP_ACCOUNT, service=service))[1], T_DECISION, True) == want, service
+    restart_with(d, "")
+    d.db("INSERT INTO account (user, disabled, disabled_by, updated) VALUES ('alice', 1, 'root', 1)")
+    for service, want in (("cron", 3), ("atd", 3), ("systemd-user", 3), ("sshd", 1)):  # 3: disabled, 1: locked
+        assert get(d.call(login_frame(OP_ACCOUNT, service=service))[1], T_DECISION, True) == want, service
+
+
+@test
 def root_overrides_are_honoured(d):
     rtype, f = d.call(login_frame(OP_AUTHFAIL, conf="deny=1 lock_message=yes"))
     assert get(f, T_DECISION, True) == 1 and get(f, T_LOCKED_UNTIL, True) > time.time(), f

@@ -43,6 +43,7 @@ static void assert_defaults(const struct acctsec_conf *c) {
         assert_false(c->even_deny_root);
         assert_int_equal(c->lock_scope, ACCTSEC_LOCK_SCOPE_USER);
         assert_false(c->lock_message);
+        assert_true(c->account_lock);
         assert_string_equal(c->admin_group, "");
         assert_string_equal(c->audit_group, "");
         assert_int_equal(c->min_length, 12);
@@ -346,6 +347,7 @@ static void test_key_bools(void **state) {
         check_bool_key("silent", offsetof(struct acctsec_conf, silent));
         check_bool_key("even_deny_root", offsetof(struct acctsec_conf, even_deny_root));
         check_bool_key("lock_message", offsetof(struct acctsec_conf, lock_message));
+        check_bool_key("account_lock", offsetof(struct acctsec_conf, account_lock));
         check_bool_key("require_upper", offsetof(struct acctsec_conf, require_upper));
         check_bool_key("require_lower", offsetof(struct acctsec_conf, require_lower));
         check_bool_key("require_digit", offsetof(struct acctsec_conf, require_digit));
