@@ -207,6 +207,7 @@ const char *acctsec_op_name(uint8_t op) {
                 [ACCTSEC_OP_LOG_SHOW] = "log-show",
                 [ACCTSEC_OP_LOG_EXPORT] = "log-export",
                 [ACCTSEC_OP_NOTIFY_SET] = "notify-set",
+                [ACCTSEC_OP_RELOAD] = "reload",
         };
         if (op < ARRAY_SIZE(names) && names[op])
                 return names[op];

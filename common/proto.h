@@ -64,6 +64,7 @@ enum acctsec_op {
         ACCTSEC_OP_LOG_SHOW = 42,        /* the newest events, newest first (CLI)             */
         ACCTSEC_OP_LOG_EXPORT = 43,      /* one page of events, oldest first (CLI)            */
         ACCTSEC_OP_NOTIFY_SET = 44,      /* new-source login mails on or off (CLI)            */
+        ACCTSEC_OP_RELOAD = 45,          /* re-read the configuration file  (acctsecd --reload; root only) */
 };
 
 /* Reply types. */

@@ -383,6 +383,22 @@ void actor_name(const struct ucred *peer, char *buf, size_t n) {
                 snprintf(buf, n, "uid=%u", (unsigned) peer->uid);
 }
 
+/* RELOAD: what SIGHUP does, with the outcome as the answer, so that
+ * "systemctl reload acctsecd" (ExecReload=acctsecd --reload) waits for the
+ * file to be read and fails when it has an error. */
+static int handle_reload(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                         struct acctsec_frame *reply) {
+        char why[512];
+        if (peer->uid != 0)
+                return refuse(d, reply, peer, req->type, "only root reloads the configuration");
+        int r = policy_reload(&d->policy, why, sizeof(why));
+        if (r < 0)
+                return reply_error(reply, r, why);
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_MESSAGE, d->policy.path);
+        return 0;
+}
+
 int handle_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
                    struct acctsec_frame *reply) {
         /* Admins (admin_group) are trusted like root: a bulk unlock script must not stall. */
@@ -451,6 +467,8 @@ int handle_request(struct daemon *d, const struct ucred *peer, const struct acct
         case ACCTSEC_OP_LOG_SHOW:
         case ACCTSEC_OP_LOG_EXPORT:
                 return handle_log_request(d, peer, req, reply);
+        case ACCTSEC_OP_RELOAD:
+                return handle_reload(d, peer, req, reply);
         default:
                 reply_error(reply, -EOPNOTSUPP, "unknown request type");
                 return -EOPNOTSUPP;

@@ -14,11 +14,14 @@
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
 
+#include "client.h"
 #include "conf.h"
 #include "log.h"
 #include "maintenance.h"
 #include "secret.h"
 #include "server.h"
+
+#define RELOAD_TIMEOUT_MS 10000
 
 struct options {
         const char *socket;
@@ -28,6 +31,7 @@ struct options {
         bool config_explicit;
         unsigned long long idle_exit;
         bool foreground;
+        bool reload;
 };
 
 static const char *os_error(const char *msg) {
@@ -70,12 +74,15 @@ static void usage(FILE *f) {
                 "  --config FILE       settings (default %s)\n"
                 "  --idle-exit SECONDS exit after this long without connections (0: never)\n"
                 "  --foreground        log to stderr even under systemd\n"
+                "  --reload            ask the running daemon to re-read its settings, and say\n"
+                "                      whether they were taken (systemctl reload runs this)\n"
                 "  --help, --version\n",
                 ACCTSEC_DEFAULT_STATE_DIR, ACCTSEC_DEFAULT_CONF);
 }
 
 static int parse_args(int argc, char **argv, struct options *o) {
-        enum { ARG_SOCKET = 256, ARG_PRIVATE_SOCKET, ARG_STATE_DIR, ARG_CONFIG, ARG_IDLE_EXIT, ARG_FOREGROUND, ARG_VERSION };
+        enum { ARG_SOCKET = 256, ARG_PRIVATE_SOCKET, ARG_STATE_DIR, ARG_CONFIG, ARG_IDLE_EXIT, ARG_FOREGROUND, ARG_RELOAD,
+               ARG_VERSION };
         static const struct option longopts[] = {
                 { "socket", required_argument, NULL, ARG_SOCKET },
                 { "private-socket", required_argument, NULL, ARG_PRIVATE_SOCKET },
@@ -83,6 +90,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 { "config", required_argument, NULL, ARG_CONFIG },
                 { "idle-exit", required_argument, NULL, ARG_IDLE_EXIT },
                 { "foreground", no_argument, NULL, ARG_FOREGROUND },
+                { "reload", no_argument, NULL, ARG_RELOAD },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -118,6 +126,9 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 case ARG_FOREGROUND:
                         o->foreground = true;
                         break;
+                case ARG_RELOAD:
+                        o->reload = true;
+                        break;
                 case 'h':
                         usage(stdout);
                         return 0;
@@ -137,6 +148,30 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 return 2;
         }
         return -1;
+}
+
+/* --reload: a client of the running daemon (root's socket, as root): 0 when
+ * it took the file, 1 with its reason when not. */
+static int reload(const struct options *o) {
+        const char *socket = o->socket ? o->socket : ACCTSEC_DEFAULT_SOCKET;
+        char path[ACCTSEC_SOCKET_PATH_MAX];
+        struct acctsec_frame req;
+        struct acctsec_msg reply;
+
+        acctsec_frame_init(&req, ACCTSEC_OP_RELOAD);
+        int r = acctsec_call_as_caller(socket, o->private_socket ? o->private_socket : "", RELOAD_TIMEOUT_MS, &req,
+                                       &reply, path);
+        if (r < 0) {
+                fprintf(stderr, "acctsecd --reload: cannot reach acctsecd at %s: %s\n", path, strerror(-r));
+                return 1;
+        }
+        int e = acctsec_reply_errno(&reply);
+        const char *m = acctsec_msg_str(&reply, ACCTSEC_TAG_MESSAGE);
+        if (e != 0)
+                fprintf(stderr, "acctsecd --reload: %s; the running settings are kept\n", m ? m : strerror(e));
+        else
+                printf("acctsecd reloaded %s\n", m ? m : "its settings");
+        return e != 0;
 }
 
 /* A standalone socket.  A stale one is replaced; a live one means another
@@ -293,6 +328,8 @@ int main(int argc, char **argv) {
         r = parse_args(argc, argv, &o);
         if (r >= 0)
                 return r;
+        if (o.reload)
+                return reload(&o);
         log_setup(o.foreground);
         sqlite3_config(SQLITE_CONFIG_LOG, sqlite_log, NULL);
         umask(0077);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
 #include "macro.h"
 #include "mailer.h"
 #include "policy.h"
@@ -50,6 +51,19 @@ int policy_load(struct policy *p, const char *path, bool explicit, struct acctse
         }
         policy_free(p);
         *p = n;
+        return 0;
+}
+
+int policy_reload(struct policy *p, char *why, size_t n) {
+        struct acctsec_conf_error e = { 0 };
+        int r = policy_load(p, p->path, true, &e);
+        if (r < 0) {
+                snprintf(why, n, "%s:%u: %s", p->path, e.line, e.msg[0] ? e.msg : strerror(-r));
+                log_error("reload of %s failed, keeping the old settings: line %u: %s", p->path, e.line,
+                          e.msg[0] ? e.msg : strerror(-r));
+                return r;
+        }
+        log_info("reloaded %s", p->path);
         return 0;
 }
 

@@ -19,6 +19,10 @@ struct policy {
 /* explicit: the path was given on the command line, so it must exist. */
 int policy_load(struct policy *p, const char *path, bool explicit, struct acctsec_conf_error *ret_err);
 void policy_free(struct policy *p);
+/* Read the same file again (SIGHUP, acctsecd --reload): a file with an
+ * error is logged and the running settings are kept.  0, or negative with
+ * the reason in why. */
+int policy_reload(struct policy *p, char *why, size_t n);
 
 /* The settings for one login.  user may be NULL (unknown user); overrides
  * are the module's space-separated "key=value" policy arguments, honoured only from root. */

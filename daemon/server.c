@@ -434,13 +434,8 @@ static int on_term(sd_event_source *src, const struct signalfd_siginfo *si, void
 
 static int on_hup(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata) {
         struct server *s = userdata;
-        struct acctsec_conf_error e = { 0 };
-        int r = policy_load(&s->d->policy, s->d->policy.path, true, &e);
-        if (r < 0)
-                log_error("reload of %s failed, keeping the old settings: line %u: %s", s->d->policy.path, e.line,
-                          e.msg);
-        else
-                log_info("reloaded %s", s->d->policy.path);
+        char why[512];
+        (void) policy_reload(&s->d->policy, why, sizeof(why));
         return 0;
 }
 

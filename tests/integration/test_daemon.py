@@ -21,6 +21,7 @@ DAEMON = os.path.join(BUILD, "acctsecd")
 ROOT = os.geteuid() == 0
 
 OP_PING, OP_PREAUTH, OP_AUTHFAIL, OP_AUTHSUCC, OP_ACCOUNT, OP_STATUS = 1, 2, 3, 4, 5, 6
+OP_LOCKOUT_RESET, OP_RELOAD = 8, 45
 REPLY_OK, REPLY_ERROR = 0x80, 0x81
 T_USER, T_SERVICE, T_RHOST, T_CONF = 1, 2, 3, 5
 T_ERRNO, T_MESSAGE, T_DECISION, T_FAILURES, T_LOCKED_UNTIL = 16, 17, 18, 19, 20
@@ -332,6 +333,32 @@ def a_lock_does_not_stop_services_that_are_not_logins(d):
     d.db("INSERT INTO account (user, disabled, disabled_by, updated) VALUES ('alice', 1, 'root', 1)")
     for service, want in (("cron", 3), ("atd", 3), ("systemd-user", 3), ("sshd", 1)):  # 3: disabled, 1: locked
         assert get(d.call(login_frame(OP_ACCOUNT, service=service))[1], T_DECISION, True) == want, service
+
+
+@test
+def reload_request(d):
+    """acctsecd --reload (systemctl reload): the file read again, or its
+    error returned with the running settings kept; root only."""
+    def reload():
+        return subprocess.run([DAEMON, "--reload", "--socket", d.sock], capture_output=True, text=True, timeout=60)
+
+    def locks_after(n):
+        for i in range(1, n + 1):
+            decision = get(d.call(login_frame(OP_AUTHFAIL, user="bob"))[1], T_DECISION, True)
+        d.call(frame(OP_LOCKOUT_RESET, (T_USER, "bob")))
+        return decision == 1
+    d.write_conf("deny = 5\n")
+    r = reload()
+    assert r.returncode == 0 and "reloaded" in r.stdout, r
+    assert not locks_after(4) and locks_after(5)
+    d.write_conf("deny = many\n")
+    r = reload()
+    assert r.returncode == 1 and "acctsec.conf:1:" in r.stderr and "running settings are kept" in r.stderr, r
+    assert not locks_after(4) and locks_after(5)  # still deny = 5
+    assert "reload of" in open(d.log).read()
+    if ROOT:
+        rtype, f = as_caller(1001, d, lambda call: call(frame(OP_RELOAD)))
+        assert rtype == REPLY_ERROR and get(f, T_ERRNO, True) == 1, f  # EPERM
 
 
 @test

@@ -789,7 +789,8 @@ static void test_op_name(void **state) {
         assert_string_equal(acctsec_op_name(ACCTSEC_OP_LOG_EXPORT), "log-export");
         assert_string_equal(acctsec_op_name(ACCTSEC_OP_NOTIFY_SET), "notify-set");
         assert_string_equal(acctsec_op_name(ACCTSEC_OP_LOG_SHOW), "log-show");
-        assert_string_equal(acctsec_op_name(ACCTSEC_OP_NOTIFY_SET + 1), "unknown");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_RELOAD), "reload");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_RELOAD + 1), "unknown");
         assert_string_equal(acctsec_op_name(ACCTSEC_REPLY_OK), "unknown");
         assert_string_equal(acctsec_op_name(255), "unknown");
 }
