@@ -10,22 +10,16 @@ client (paramiko).
    a user with no second factor is refused, and logged as login_denied, not
    as a success.  Before the fix such a user got a shell with no credential.
 Root only (exit 77 otherwise).  TAP output."""
-import base64
-import hashlib
-import hmac
-import json
 import os
-import struct
 import sys
 import time
-import types
 
 if os.geteuid() != 0:
     print("# skipped: needs root", file=sys.stderr)
     sys.exit(77)
 
 import paramiko  # noqa: E402 - after the root check (Debian: python3-paramiko)
-from sshd_env import Env  # noqa: E402
+from sshd_env import Env, totp  # noqa: E402
 
 env = Env("acctsec-sshd-prompts.", "acctsec-sshd-prompts")
 tap = env.tap
@@ -33,44 +27,10 @@ PID = os.getpid()
 ENROLLED, LOCKED, PLAIN = ("asp-e-%d" % PID, "asp-l-%d" % PID, "asp-p-%d" % PID)
 
 
-def totp(secret_b32, step):
-    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
-    mac = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
-    off = mac[-1] & 0x0F
-    return "%06d" % ((struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF) % 1000000)
-
-
 def enrol(user):
-    out = json.loads(env.cli("--json", "mfa", "enroll", "totp", "--user", user).stdout)
-    r = env.cli("mfa", "confirm", totp(out["secret"], int(time.time()) // 30 - 2), "--user", user)
+    secret, r = env.enrol_totp(user)
     assert r.returncode == 0, r.stderr
-    return out["secret"]
-
-
-def login(user, key, answers):
-    """The key (when given), then keyboard-interactive answering in turn."""
-    r = types.SimpleNamespace(ok=False, prompts=[])
-
-    def handler(title, instructions, prompts):
-        out = []
-        for text, _echo in prompts:
-            r.prompts.append(text)
-            out.append(answers.pop(0) if answers else "")
-        return out
-
-    t = env.transport()
-    try:
-        if key:
-            left = t.auth_publickey(user, key)
-            assert left == ["keyboard-interactive"], left  # partial success
-        try:
-            t.auth_interactive(user, handler)
-        except paramiko.AuthenticationException:
-            return r
-        r.ok = t.is_authenticated()
-        return r
-    finally:
-        t.close()
+    return secret
 
 
 STACK = ("auth     requisite pam_acctsec.so_ARGS preauth\n"
@@ -82,15 +42,6 @@ STACK = ("auth     requisite pam_acctsec.so_ARGS preauth\n"
 
 
 def restart_sshd(config):
-    exe = os.path.join(env.work, env.service)
-    for p in list(env.procs):
-        if p.args[0] == exe:
-            p.terminate()
-            p.wait(timeout=30)
-            env.procs.remove(p)
-    for f in (exe, os.path.join(env.work, "hostkey"), os.path.join(env.work, "hostkey.pub")):
-        if os.path.lexists(f):
-            os.unlink(f)
     mod = os.path.join(env.B, ".libs", "pam_acctsec.so") + " socket=" + env.sock
     env.start_sshd(STACK.replace("pam_acctsec.so_ARGS", mod),
                    "KbdInteractiveAuthentication yes\nPasswordAuthentication no\n" + config)
@@ -108,26 +59,26 @@ def main():
 
     restart_sshd("AuthenticationMethods publickey,keyboard-interactive\n")
     step = int(time.time()) // 30
-    r = login(ENROLLED, key, [totp(secret, step)])
+    r = env.login(ENROLLED, key, [totp(secret, step)])
     tap(r.ok and r.prompts == ["Verification code: "], "key + code: the right code logs in", r.prompts)
-    r = login(ENROLLED, key, ["000000" if totp(secret, step + 1) != "000000" else "111111"])
+    r = env.login(ENROLLED, key, ["000000" if totp(secret, step + 1) != "000000" else "111111"])
     wrong = r.prompts
     tap(not r.ok and wrong == ["Verification code: "], "key + code: a wrong code is refused", r.prompts)
     for _ in range(3):
-        login(LOCKED, key, ["000000"])
+        env.login(LOCKED, key, ["000000"])
     tap(env.db("SELECT count(*) FROM events WHERE type='lockout' AND user=?", LOCKED) == [(1,)],
         "key + code: three wrong codes lock the account")
-    r = login(LOCKED, key, ["000000"])
+    r = env.login(LOCKED, key, ["000000"])
     tap(not r.ok and r.prompts == wrong, "key + code: the locked user gets the same prompt as a wrong code",
         "locked: %r, wrong code: %r" % (r.prompts, wrong))
-    r = login(PLAIN, key, [])
+    r = env.login(PLAIN, key, [])
     tap(r.ok and r.prompts == [], "key + code: a user without a second factor logs in with the key alone",
         r.prompts)
 
     # keyboard-interactive alone: nothing but acctsec's lines in the stack.
     restart_sshd("PubkeyAuthentication no\n")
     before = env.db("SELECT count(*) FROM events WHERE type='auth_success' AND user=?", PLAIN)
-    r = login(PLAIN, None, ["123456"])
+    r = env.login(PLAIN, None, ["123456"])
     tap(not r.ok, "keyboard-interactive alone: a user without a second factor is refused", r.prompts)
     tap(r.prompts == ["Verification code: "], "keyboard-interactive alone: refused as a wrong code looks",
         r.prompts)

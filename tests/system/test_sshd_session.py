@@ -73,7 +73,14 @@ def wait_gone(pid, timeout=30):
         os.close(fd)
 
 
-def main():
+def closed(t, ch):
+    """Whether the server has ended a login (its shell's channel or the connection)."""
+    return ch.closed or ch.exit_status_ready() or not t.is_active()
+
+
+def setup():
+    """acctsecd with a maildir, the user with a key, sshd (public keys only,
+    acctsec in the account and session phases); the key and its fingerprint."""
     env.start_daemon("mail_transport = maildir\nmaildir = %s\nmail_from = acctsec@test.example\n" % env.maildir)
     keyfile = env.keygen("userkey")
     pub = open(keyfile + ".pub").read()
@@ -81,7 +88,7 @@ def main():
                                  check=True).stdout.split()[1]
     env.add_user(USER, key=pub)
     key = paramiko.Ed25519Key.from_private_key_file(keyfile)
-    mod = "%s/.libs/pam_acctsec.so socket=%s conf=%s" % (env.B, env.sock, env.conf)
+    mod = env.pam_module()
     env.start_sshd("auth     required pam_deny.so\n"
                    "account  required pam_unix.so\n"
                    "account  required %s\n"
@@ -91,8 +98,11 @@ def main():
                    "AuthenticationMethods publickey\nAllowUsers %s\n" % USER)
     q = env.cli("email", "set", "%s@example.com" % USER, "--user", USER)
     tap(q.returncode == 0, "an admin sets the user's address (verified)", q.stderr)
+    return key, fingerprint
 
-    # Login A: recorded, with the key, and mailed about (a new source).
+
+def login_a(key, fingerprint):
+    """Login A: recorded, with the key, and mailed about (a new source)."""
     a = login(key)
     a_shell = shell(a)
     rows = env.wait_for(active)
@@ -106,8 +116,11 @@ def main():
     tap(len(mails) == 1 and "New login to your account" in mails[0] and fingerprint in mails[0]
         and "from:    127.0.0.1" in mails[0], "a new-source mail with the address and the key fingerprint",
         repr(mails))
+    return a, a_shell, a_id
 
-    # Login B, same key and address: no second mail; B lists both, B current.
+
+def login_b(key, a_id):
+    """Login B, same key and address: no second mail; B lists both, B current."""
     b = login(key)
     env.wait_for(lambda: len(active()) == 2)
     rc, out, err = run(b, "%s --socket %s --json session list" % (env.user_cli, env.sock))
@@ -121,35 +134,36 @@ def main():
         "inside login B, the user's own session list marks B as this session", out + err)
     tap(len(env.mails()) == 1 and env.db("SELECT count(*) FROM known_sources WHERE user = ?", USER) == [(1,)],
         "the same address and key again: no second mail", repr(env.mails()))
+    return b, b_id
 
-    # B signs A out: A's connection really ends.
+
+def b_ends_a(b, b_id, a, a_shell, a_id):
+    """B signs A out: A's connection really ends."""
     rc, out, err = run(b, "%s --socket %s session terminate --all-others" % (env.user_cli, env.sock))
     tap(rc == 0 and "1 other session ended" in out, "from B: session terminate --all-others", out + err)
-    a_closed = env.wait_for(lambda: a_shell.closed or a_shell.exit_status_ready() or not a.is_active())
-    tap(a_closed, "login A's channel is closed by the server")
+    tap(env.wait_for(lambda: closed(a, a_shell)), "login A's channel is closed by the server")
     tap(ended(a_id) == [("terminated",)] and len(active()) == 1 and active()[0][0] == b_id,
         "A's record ended (terminated); B stays", repr(env.db("SELECT * FROM sessions")))
     ev = env.db("SELECT actor FROM events WHERE user = ? AND type = 'session_terminated'", USER)
     tap(ev == [("",)], "session_terminated logged (by the user: no actor)", repr(ev))
 
-    # Root ends C by id.
+
+def root_ends_c(key):
+    """Root ends C by id."""
     c = login(key)
     c_shell = shell(c)
     env.wait_for(lambda: len(active()) == 2)
     c_id = active()[-1][0]
     q = env.cli("session", "terminate", str(c_id))
     tap(q.returncode == 0, "root: session terminate ID", q.stdout + q.stderr)
-    tap(env.wait_for(lambda: c_shell.closed or c_shell.exit_status_ready() or not c.is_active()),
-        "login C's channel is closed by the server")
+    tap(env.wait_for(lambda: closed(c, c_shell)), "login C's channel is closed by the server")
     ev = env.db("SELECT count(*) FROM events WHERE user = ? AND type = 'session_terminated' AND actor = 'root'", USER)
     tap(ended(c_id) == [("terminated",)] and ev == [(1,)], "C's record ended, actor root", repr(ev))
+    return c
 
-    # B logs out normally: sshd's pam_close_session closes the record.
-    b.close()
-    tap(env.wait_for(lambda: ended(b_id)) == [("closed",)], "logout: B's record is closed by pam_close_session",
-        repr(env.db("SELECT * FROM sessions WHERE id = ?", b_id)))
 
-    # D's sshd is killed: no close_session; the next list finds it gone.
+def killed_d(key):
+    """D's sshd is killed: no close_session; the next list finds it gone."""
     d = login(key)
     env.wait_for(lambda: len(active()) == 1)
     d_id, d_pid = active()[0]
@@ -161,6 +175,20 @@ def main():
     q = env.cli("--json", "session", "list", "--user", USER)
     tap(q.returncode == 0 and json.loads(q.stdout)["total"] == 0 and ended(d_id) == [("process gone",)],
         "a killed login is closed by reconciliation", q.stdout + q.stderr)
+    return d
+
+
+def main():
+    key, fingerprint = setup()
+    a, a_shell, a_id = login_a(key, fingerprint)
+    b, b_id = login_b(key, a_id)
+    b_ends_a(b, b_id, a, a_shell, a_id)
+    c = root_ends_c(key)
+    # B logs out normally: sshd's pam_close_session closes the record.
+    b.close()
+    tap(env.wait_for(lambda: ended(b_id)) == [("closed",)], "logout: B's record is closed by pam_close_session",
+        repr(env.db("SELECT * FROM sessions WHERE id = ?", b_id)))
+    d = killed_d(key)
     for t in (a, c, d):
         t.close()
 
