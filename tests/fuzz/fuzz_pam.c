@@ -349,10 +349,13 @@ static int fault(enum call_class cls, const char *name) {
                 if (e == FAULT_SHORT && cls != C_IO)
                         e = EIO;
                 /* What the module is expected to retry or tolerate. */
-                /* (A Unix connect() interrupted left nothing half-done: retried.) */
+                /* (A Unix connect() interrupted left nothing half-done: retried.  One
+                 * that meets a full backlog, EAGAIN, is waited for in a blocking
+                 * connect(): the next call, which fails on its own if injected.) */
+                bool is_connect = strcmp(name, "connect") == 0;
                 bool soft = e == FAULT_SHORT || cls == C_PROMPT || (e == ENOENT && private_path) ||
-                            (e == EINTR && (cls == C_IO || cls == C_POLL || strcmp(name, "connect") == 0)) ||
-                            (e == EAGAIN && cls == C_IO);
+                            (e == EINTR && (cls == C_IO || cls == C_POLL || is_connect)) ||
+                            (e == EAGAIN && (cls == C_IO || is_connect));
                 if (getenv("FUZZ_PAM_LOG"))
                         fprintf(stderr, "fuzz_pam: call %u (%s) fails: %s%s\n", inj.calls, name,
                                 e == FAULT_SHORT ? "short" : strerror(e), soft ? " (soft)" : "");
