@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <setjmp.h>
@@ -20,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <security/pam_appl.h>
 
@@ -225,6 +227,7 @@ void env_setup(struct env *e) {
         snprintf(e->conf, sizeof(e->conf), "%s/acctsec.conf", e->dir);
         snprintf(e->passdb, sizeof(e->passdb), "%s/passdb", e->dir);
         snprintf(e->log, sizeof(e->log), "%s/daemon.log", e->dir);
+        snprintf(e->maildir, sizeof(e->maildir), "%s/maildir", e->dir);
         unlink(e->log);
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->state);
         if (system(cmd) != 0)
@@ -237,6 +240,12 @@ void env_write_conf(struct env *e, const char *extra) {
         snprintf(text, sizeof(text), "# written by the test harness\nadmin_group = acctsec-admin\n"
                                      "audit_group = acctsec-audit\n%s", extra);
         write_file(e->conf, text);
+}
+
+void env_reconfigure(struct env *e, const char *text) {
+        env_write_conf(e, text);
+        assert_int_equal(daemon_stop(e), 0);
+        assert_int_equal(daemon_start(e), 0);
 }
 
 int env_start(void **state) {
@@ -412,6 +421,38 @@ void db_exec(struct env *e, const char *sql) {
         sqlite3_close(db);
 }
 
+int maildir_read(struct env *e, char *text, size_t n) {
+        char dir[PATH_MAX + 8], path[PATH_MAX + 300];
+        int count = 0;
+        size_t used = 0;
+        snprintf(dir, sizeof(dir), "%s/new", e->maildir);
+        text[0] = '\0';
+        DIR *d = opendir(dir);
+        if (!d)
+                return 0;
+        for (struct dirent *de; (de = readdir(d));) {
+                if (de->d_name[0] == '.')
+                        continue;
+                count++;
+                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+                FILE *f = fopen(path, "re");
+                assert_non_null(f);
+                used += fread(text + used, 1, n - 1 - used, f);
+                text[used] = '\0';
+                fclose(f);
+        }
+        closedir(d);
+        return count;
+}
+
+int maildir_wait(struct env *e, int want, char *text, size_t n) {
+        const struct timespec step = { .tv_nsec = 10 * 1000000L };
+        int got = 0;
+        for (int i = 0; i < 1000 && (got = maildir_read(e, text, n)) < want; i++)
+                nanosleep(&step, NULL);
+        return got;
+}
+
 int run_cli(struct env *e, uid_t uid, char *out, size_t outlen, const char *const *args) {
         struct cli_run c;
         cli_start(e, uid, args, &c);
@@ -498,10 +539,33 @@ pid_t pam_login_start(const char *service, const char *user, const char *input, 
         _exit(97);
 }
 
+struct pamtest_conv_data msgs_conv(struct msgs *m, const char **answers) {
+        static struct msgs unread;
+        if (!m)
+                m = &unread;
+        memset(m, 0, sizeof(*m));
+        for (int i = 0; i < MSGS_MAX; i++) {
+                m->eptr[i] = m->err[i];
+                m->iptr[i] = m->info[i];
+        }
+        return (struct pamtest_conv_data){ .in_echo_off = answers, .out_err = m->eptr, .out_info = m->iptr };
+}
+
+bool any_line(char lines[][PAM_MAX_MSG_SIZE], int n, const char *needle) {
+        for (int i = 0; i < n; i++)
+                if (strstr(lines[i], needle))
+                        return true;
+        return false;
+}
+
 /* The failure delay a login would wait: tests look at it instead (see
  * test_pam_prompts), so that a wrong password costs them nothing. */
 static void no_delay(int status, unsigned delay, void *data) {
         (void) status, (void) delay, (void) data;
+}
+
+void no_fail_delay(pam_handle_t *pamh) {
+        (void) pam_set_item(pamh, PAM_FAIL_DELAY, (const void *) no_delay);
 }
 
 int login(const char *service, const char *user, const char *password, const char *rhost) {
@@ -510,7 +574,7 @@ int login(const char *service, const char *user, const char *password, const cha
         int r = pam_start(service, user, &conv, &pamh);
         if (r != PAM_SUCCESS)
                 return r;
-        (void) pam_set_item(pamh, PAM_FAIL_DELAY, (const void *) no_delay);
+        no_fail_delay(pamh);
         if (rhost)
                 pam_set_item(pamh, PAM_RHOST, rhost);
         r = pam_authenticate(pamh, 0);
