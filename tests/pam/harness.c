@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -44,6 +46,7 @@ void write_file(const char *path, const char *text) {
                 die("cannot write %s: %s", path, strerror(errno));
 }
 
+/* pam_matrix.so, or NULL (harness_main skips then). */
 static const char *matrix_path(void) {
         static const char *const candidates[] = {
                 "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so",
@@ -57,7 +60,74 @@ static const char *matrix_path(void) {
         for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
                 if (access(candidates[i], R_OK) == 0)
                         return candidates[i];
-        die("pam_matrix.so not found (Debian: libpam-wrapper); set PAM_MATRIX_SO");
+        return NULL;
+}
+
+/* Whether the dynamic linker finds lib, as LD_PRELOAD will (a library it
+ * cannot preload is only warned about, and the tests would run against the
+ * system's own PAM services).  Tried in a child: nothing stays loaded here. */
+static bool loadable(const char *lib) {
+        int status;
+        pid_t pid = fork();
+        if (pid == 0) {
+                unsetenv("PAM_WRAPPER"); /* pam_wrapper's constructor does nothing then */
+                _exit(dlopen(lib, RTLD_NOW | RTLD_LOCAL) ? 0 : 1);
+        }
+        return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static void skip_all(const char *why) __attribute__((noreturn));
+static void skip_all(const char *why) {
+        fprintf(stderr, "# skipped: %s\n", why);
+        exit(77);
+}
+
+/* What every test needs beyond the build: exit 77 without it. */
+static void check_can_run(void) {
+        /* The module asks about alice, bob and root; acctsecd answers such
+         * questions only from root (SO_PEERCRED), as sshd, login and su are. */
+        if (geteuid() != 0)
+                skip_all("needs root (acctsecd answers about other users only to root)");
+        if (!loadable("libpam_wrapper.so"))
+                skip_all("libpam_wrapper.so not found (Debian: libpam-wrapper)");
+        if (!matrix_path())
+                skip_all("pam_matrix.so not found (Debian: libpam-wrapper; or set PAM_MATRIX_SO)");
+        if (!loadable("libnss_wrapper.so"))
+                skip_all("libnss_wrapper.so not found (Debian: libnss-wrapper)");
+}
+
+/* One PAM test program at a time on this machine: pam_wrapper picks its
+ * /tmp/pam.X directory with lstat() then mkdir(), so two programs starting
+ * together can share one and remove it under each other (and the
+ * concurrency and fault tests want the machine to themselves).  `make -j
+ * check` starts them together.  The lock is taken before the re-exec, kept
+ * across it (ACCTSEC_TEST_LOCK_FD) and dropped when the program exits. */
+#define LOCK_PATH "/tmp/acctsec-pam-tests.lock"
+
+static void lock_machine(void) {
+        char num[16];
+        int fd = open(LOCK_PATH, O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                die("open %s: %s", LOCK_PATH, strerror(errno));
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                fprintf(stderr, "# waiting for another PAM test program to finish (%s)\n", LOCK_PATH);
+                while (flock(fd, LOCK_EX) < 0)
+                        if (errno != EINTR)
+                                die("flock %s: %s", LOCK_PATH, strerror(errno));
+        }
+        snprintf(num, sizeof(num), "%d", fd);
+        setenv("ACCTSEC_TEST_LOCK_FD", num, 1);
+}
+
+/* In the re-executed program: keep the lock, but out of every program it
+ * runs (test_pam_hygiene checks what an exec'd program inherits). */
+static void keep_lock(void) {
+        const char *fd = getenv("ACCTSEC_TEST_LOCK_FD");
+        if (!fd)
+                return;
+        if (fcntl(atoi(fd), F_SETFD, FD_CLOEXEC) < 0)
+                die("lock fd %s: %s", fd, strerror(errno));
+        unsetenv("ACCTSEC_TEST_LOCK_FD");
 }
 
 bool harness_daemon_pam;
@@ -149,6 +219,7 @@ void harness_main(int argc, char **argv, const struct service_def *services) {
         const char *build = getenv("ACCTSEC_BUILD_DIR");
 
         if (getenv("ACCTSEC_TEST_BASE") && getenv("PAM_WRAPPER")) {
+                keep_lock();
                 atexit(remove_base);
                 /* ACCTSEC_TEST_FILTER=test_flood*: only the tests whose names match. */
                 if (getenv("ACCTSEC_TEST_FILTER"))
@@ -156,13 +227,9 @@ void harness_main(int argc, char **argv, const struct service_def *services) {
                 return;
         }
         if (!build)
-                die("set ACCTSEC_BUILD_DIR to the build directory (scripts/test.sh does)");
-        /* The module asks about alice, bob and root; acctsecd answers such
-         * questions only from root (SO_PEERCRED), as sshd, login and su are. */
-        if (geteuid() != 0) {
-                fprintf(stderr, "# skipped: needs root (acctsecd answers about other users only to root)\n");
-                exit(77);
-        }
+                die("set ACCTSEC_BUILD_DIR to the build directory (scripts/test.sh and make check do)");
+        check_can_run();
+        lock_machine();
         snprintf(base, sizeof(base), "%s/acctsec-test.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
         if (!mkdtemp(base))
                 die("mkdtemp: %s", strerror(errno));

@@ -50,7 +50,9 @@ extern bool harness_daemon_pam;
  * emptied by env_setup) instead of the test's stderr. */
 extern bool harness_daemon_log;
 
-/* Call first in main(); returns only in the re-executed program. */
+/* Call first in main(); returns only in the re-executed program.  Exits 77
+ * (automake's skip) when the tests cannot run here: not root, or no
+ * pam_wrapper, pam_matrix or nss_wrapper. */
 void harness_main(int argc, char **argv, const struct service_def *services);
 
 /* Fresh state for one test (empty database, default config); aborts on failure. */

@@ -1,12 +1,17 @@
-# Tier 3: PAM stacks through pam_wrapper with a real daemon.  Run by
-# scripts/test.sh (they need LD_PRELOAD=libpam_wrapper.so and the build dir),
-# not by `make check`.
+# Tier 3: PAM stacks through pam_wrapper with a real daemon.  In TESTS, so
+# `make check` runs them (scripts/test.sh builds with TESTS= and runs them
+# itself).  They need root, pam_wrapper and nss_wrapper, and exit 77 (a
+# skip) without them; the harness finds acctsecd, the CLI, pam_acctsec.so
+# and tests/tools/pam_login through ACCTSEC_BUILD_DIR.  They run one at a
+# time even under make -j (the harness takes a lock: see harness.c).
 if HAVE_PAMTEST
 if HAVE_CMOCKA
 PAM_TESTS = tests/pam/test_pam_lockout tests/pam/test_pam_concurrency tests/pam/test_pam_mfa tests/pam/test_pam_email \
 	tests/pam/test_pam_account tests/pam/test_pam_password tests/pam/test_pam_tokens tests/pam/test_pam_session \
 	tests/pam/test_pam_faults tests/pam/test_pam_hygiene tests/pam/test_pam_prompts
 check_PROGRAMS += $(PAM_TESTS)
+TESTS += $(PAM_TESTS)
+AM_TESTS_ENVIRONMENT += ACCTSEC_BUILD_DIR='$(abs_top_builddir)'; export ACCTSEC_BUILD_DIR;
 
 # The harness (and TOTP enrolment) built once, linked by every program.
 check_LTLIBRARIES = tests/pam/libpamharness.la
