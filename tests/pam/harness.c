@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
+#include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <setjmp.h>
@@ -16,10 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <security/pam_appl.h>
 
@@ -42,6 +46,7 @@ void write_file(const char *path, const char *text) {
                 die("cannot write %s: %s", path, strerror(errno));
 }
 
+/* pam_matrix.so, or NULL (harness_main skips then). */
 static const char *matrix_path(void) {
         static const char *const candidates[] = {
                 "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so",
@@ -55,7 +60,74 @@ static const char *matrix_path(void) {
         for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
                 if (access(candidates[i], R_OK) == 0)
                         return candidates[i];
-        die("pam_matrix.so not found (Debian: libpam-wrapper); set PAM_MATRIX_SO");
+        return NULL;
+}
+
+/* Whether the dynamic linker finds lib, as LD_PRELOAD will (a library it
+ * cannot preload is only warned about, and the tests would run against the
+ * system's own PAM services).  Tried in a child: nothing stays loaded here. */
+static bool loadable(const char *lib) {
+        int status;
+        pid_t pid = fork();
+        if (pid == 0) {
+                unsetenv("PAM_WRAPPER"); /* pam_wrapper's constructor does nothing then */
+                _exit(dlopen(lib, RTLD_NOW | RTLD_LOCAL) ? 0 : 1);
+        }
+        return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static void skip_all(const char *why) __attribute__((noreturn));
+static void skip_all(const char *why) {
+        fprintf(stderr, "# skipped: %s\n", why);
+        exit(77);
+}
+
+/* What every test needs beyond the build: exit 77 without it. */
+static void check_can_run(void) {
+        /* The module asks about alice, bob and root; acctsecd answers such
+         * questions only from root (SO_PEERCRED), as sshd, login and su are. */
+        if (geteuid() != 0)
+                skip_all("needs root (acctsecd answers about other users only to root)");
+        if (!loadable("libpam_wrapper.so"))
+                skip_all("libpam_wrapper.so not found (Debian: libpam-wrapper)");
+        if (!matrix_path())
+                skip_all("pam_matrix.so not found (Debian: libpam-wrapper; or set PAM_MATRIX_SO)");
+        if (!loadable("libnss_wrapper.so"))
+                skip_all("libnss_wrapper.so not found (Debian: libnss-wrapper)");
+}
+
+/* One PAM test program at a time on this machine: pam_wrapper picks its
+ * /tmp/pam.X directory with lstat() then mkdir(), so two programs starting
+ * together can share one and remove it under each other (and the
+ * concurrency and fault tests want the machine to themselves).  `make -j
+ * check` starts them together.  The lock is taken before the re-exec, kept
+ * across it (ACCTSEC_TEST_LOCK_FD) and dropped when the program exits. */
+#define LOCK_PATH "/tmp/acctsec-pam-tests.lock"
+
+static void lock_machine(void) {
+        char num[16];
+        int fd = open(LOCK_PATH, O_RDWR | O_CREAT | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                die("open %s: %s", LOCK_PATH, strerror(errno));
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                fprintf(stderr, "# waiting for another PAM test program to finish (%s)\n", LOCK_PATH);
+                while (flock(fd, LOCK_EX) < 0)
+                        if (errno != EINTR)
+                                die("flock %s: %s", LOCK_PATH, strerror(errno));
+        }
+        snprintf(num, sizeof(num), "%d", fd);
+        setenv("ACCTSEC_TEST_LOCK_FD", num, 1);
+}
+
+/* In the re-executed program: keep the lock, but out of every program it
+ * runs (test_pam_hygiene checks what an exec'd program inherits). */
+static void keep_lock(void) {
+        const char *fd = getenv("ACCTSEC_TEST_LOCK_FD");
+        if (!fd)
+                return;
+        if (fcntl(atoi(fd), F_SETFD, FD_CLOEXEC) < 0)
+                die("lock fd %s: %s", fd, strerror(errno));
+        unsetenv("ACCTSEC_TEST_LOCK_FD");
 }
 
 bool harness_daemon_pam;
@@ -147,6 +219,7 @@ void harness_main(int argc, char **argv, const struct service_def *services) {
         const char *build = getenv("ACCTSEC_BUILD_DIR");
 
         if (getenv("ACCTSEC_TEST_BASE") && getenv("PAM_WRAPPER")) {
+                keep_lock();
                 atexit(remove_base);
                 /* ACCTSEC_TEST_FILTER=test_flood*: only the tests whose names match. */
                 if (getenv("ACCTSEC_TEST_FILTER"))
@@ -154,13 +227,9 @@ void harness_main(int argc, char **argv, const struct service_def *services) {
                 return;
         }
         if (!build)
-                die("set ACCTSEC_BUILD_DIR to the build directory (scripts/test.sh does)");
-        /* The module asks about alice, bob and root; acctsecd answers such
-         * questions only from root (SO_PEERCRED), as sshd, login and su are. */
-        if (geteuid() != 0) {
-                fprintf(stderr, "# skipped: needs root (acctsecd answers about other users only to root)\n");
-                exit(77);
-        }
+                die("set ACCTSEC_BUILD_DIR to the build directory (scripts/test.sh and make check do)");
+        check_can_run();
+        lock_machine();
         snprintf(base, sizeof(base), "%s/acctsec-test.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
         if (!mkdtemp(base))
                 die("mkdtemp: %s", strerror(errno));
@@ -225,6 +294,7 @@ void env_setup(struct env *e) {
         snprintf(e->conf, sizeof(e->conf), "%s/acctsec.conf", e->dir);
         snprintf(e->passdb, sizeof(e->passdb), "%s/passdb", e->dir);
         snprintf(e->log, sizeof(e->log), "%s/daemon.log", e->dir);
+        snprintf(e->maildir, sizeof(e->maildir), "%s/maildir", e->dir);
         unlink(e->log);
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->state);
         if (system(cmd) != 0)
@@ -237,6 +307,12 @@ void env_write_conf(struct env *e, const char *extra) {
         snprintf(text, sizeof(text), "# written by the test harness\nadmin_group = acctsec-admin\n"
                                      "audit_group = acctsec-audit\n%s", extra);
         write_file(e->conf, text);
+}
+
+void env_reconfigure(struct env *e, const char *text) {
+        env_write_conf(e, text);
+        assert_int_equal(daemon_stop(e), 0);
+        assert_int_equal(daemon_start(e), 0);
 }
 
 int env_start(void **state) {
@@ -412,6 +488,38 @@ void db_exec(struct env *e, const char *sql) {
         sqlite3_close(db);
 }
 
+int maildir_read(struct env *e, char *text, size_t n) {
+        char dir[PATH_MAX + 8], path[PATH_MAX + 300];
+        int count = 0;
+        size_t used = 0;
+        snprintf(dir, sizeof(dir), "%s/new", e->maildir);
+        text[0] = '\0';
+        DIR *d = opendir(dir);
+        if (!d)
+                return 0;
+        for (struct dirent *de; (de = readdir(d));) {
+                if (de->d_name[0] == '.')
+                        continue;
+                count++;
+                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+                FILE *f = fopen(path, "re");
+                assert_non_null(f);
+                used += fread(text + used, 1, n - 1 - used, f);
+                text[used] = '\0';
+                fclose(f);
+        }
+        closedir(d);
+        return count;
+}
+
+int maildir_wait(struct env *e, int want, char *text, size_t n) {
+        const struct timespec step = { .tv_nsec = 10 * 1000000L };
+        int got = 0;
+        for (int i = 0; i < 1000 && (got = maildir_read(e, text, n)) < want; i++)
+                nanosleep(&step, NULL);
+        return got;
+}
+
 int run_cli(struct env *e, uid_t uid, char *out, size_t outlen, const char *const *args) {
         struct cli_run c;
         cli_start(e, uid, args, &c);
@@ -498,10 +606,33 @@ pid_t pam_login_start(const char *service, const char *user, const char *input, 
         _exit(97);
 }
 
+struct pamtest_conv_data msgs_conv(struct msgs *m, const char **answers) {
+        static struct msgs unread;
+        if (!m)
+                m = &unread;
+        memset(m, 0, sizeof(*m));
+        for (int i = 0; i < MSGS_MAX; i++) {
+                m->eptr[i] = m->err[i];
+                m->iptr[i] = m->info[i];
+        }
+        return (struct pamtest_conv_data){ .in_echo_off = answers, .out_err = m->eptr, .out_info = m->iptr };
+}
+
+bool any_line(char lines[][PAM_MAX_MSG_SIZE], int n, const char *needle) {
+        for (int i = 0; i < n; i++)
+                if (strstr(lines[i], needle))
+                        return true;
+        return false;
+}
+
 /* The failure delay a login would wait: tests look at it instead (see
  * test_pam_prompts), so that a wrong password costs them nothing. */
 static void no_delay(int status, unsigned delay, void *data) {
         (void) status, (void) delay, (void) data;
+}
+
+void no_fail_delay(pam_handle_t *pamh) {
+        (void) pam_set_item(pamh, PAM_FAIL_DELAY, (const void *) no_delay);
 }
 
 int login(const char *service, const char *user, const char *password, const char *rhost) {
@@ -510,7 +641,7 @@ int login(const char *service, const char *user, const char *password, const cha
         int r = pam_start(service, user, &conv, &pamh);
         if (r != PAM_SUCCESS)
                 return r;
-        (void) pam_set_item(pamh, PAM_FAIL_DELAY, (const void *) no_delay);
+        no_fail_delay(pamh);
         if (rhost)
                 pam_set_item(pamh, PAM_RHOST, rhost);
         r = pam_authenticate(pamh, 0);

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include <libpamtest.h>
 
 #define ALICE_PW "alice-Secret-1"
 #define BOB_PW "bob-Secret-2"
@@ -24,6 +25,7 @@ struct env {
         char services[PATH_MAX]; /* PAM_WRAPPER_SERVICE_DIR */
         char build[PATH_MAX];
         char log[PATH_MAX]; /* the daemon's stderr, when harness_daemon_log */
+        char maildir[PATH_MAX]; /* for tests that configure maildir delivery */
         pid_t daemon;
 };
 
@@ -48,7 +50,9 @@ extern bool harness_daemon_pam;
  * emptied by env_setup) instead of the test's stderr. */
 extern bool harness_daemon_log;
 
-/* Call first in main(); returns only in the re-executed program. */
+/* Call first in main(); returns only in the re-executed program.  Exits 77
+ * (automake's skip) when the tests cannot run here: not root, or no
+ * pam_wrapper, pam_matrix or nss_wrapper. */
 void harness_main(int argc, char **argv, const struct service_def *services);
 
 /* Fresh state for one test (empty database, default config); aborts on failure. */
@@ -60,6 +64,9 @@ int env_start(void **state);
 int env_stop(void **state);
 /* Write the daemon's config file (replacing it). */
 void env_write_conf(struct env *e, const char *text);
+/* The same, and restart the daemon (it reads its config at start); asserts
+ * a clean stop and a start. */
+void env_reconfigure(struct env *e, const char *text);
 /* Start acctsecd and wait for READY=1; returns 0 or -1. */
 int daemon_start(struct env *e);
 /* SIGTERM and wait; returns the exit status (0 clean) or -1. */
@@ -79,6 +86,13 @@ long long db_tally(struct env *e, const char *user);
 /* Run SQL that changes the database (tests that fake the passing of time). */
 void db_exec(struct env *e, const char *sql);
 
+/* Mail delivered to e->maildir/new: how many, and all their text
+ * concatenated into text (n bytes at most). */
+int maildir_read(struct env *e, char *text, size_t n);
+/* The same once at least want mails are there: the daemon mails from a
+ * child after answering, so wait for them (bounded, 10 s). */
+int maildir_wait(struct env *e, int want, char *text, size_t n);
+
 /* Run the CLI as uid (or as ourselves when uid is (uid_t)-1); returns its
  * exit status, stdout into out. */
 int run_cli(struct env *e, uid_t uid, char *out, size_t outlen, const char *const *args);
@@ -92,10 +106,28 @@ struct cli_run {
 void cli_start(struct env *e, uid_t uid, const char *const *args, struct cli_run *ret);
 int cli_finish(struct cli_run *c, char *out, size_t outlen);
 
-struct pam_message;
-struct pam_response;
 /* A conversation function that answers every prompt with the text in data. */
 int harness_answer(int n, const struct pam_message **msg, struct pam_response **resp, void *data);
+
+/* What the module showed through libpamtest's conversation, in order.
+ * libpamtest copies each message into the next buffer without checking
+ * how many there are: MSGS_MAX is more than any one call shows. */
+#define MSGS_MAX 8
+struct msgs {
+        char err[MSGS_MAX][PAM_MAX_MSG_SIZE];  /* PAM_ERROR_MSG */
+        char info[MSGS_MAX][PAM_MAX_MSG_SIZE]; /* PAM_TEXT_INFO */
+        char *eptr[MSGS_MAX + 1];
+        char *iptr[MSGS_MAX + 1];
+};
+/* Conversation data for libpamtest: answers to the echo-off prompts, in
+ * order, and m (emptied here; NULL: nobody reads them) for the messages. */
+struct pamtest_conv_data msgs_conv(struct msgs *m, const char **answers);
+/* Whether one of the first n lines contains needle. */
+bool any_line(char lines[][PAM_MAX_MSG_SIZE], int n, const char *needle);
+
+/* PAM_FAIL_DELAY: libpam calls a no-op instead of sleeping the failure
+ * delay (tests that check the delay record it instead, test_pam_prompts). */
+void no_fail_delay(pam_handle_t *pamh);
 
 /* One login by tests/tools/pam_login (real libpam on the harness's service
  * directory, input on its stdin) in a child process: pam_wrapper cannot

@@ -21,23 +21,9 @@
 
 #define NEW_PW "alice-New-Secret-9"
 
-struct msgs {
-        char buf[4][PAM_MAX_MSG_SIZE];
-        char *ptr[5];
-        char info[4][PAM_MAX_MSG_SIZE];
-        char *iptr[5];
-};
-
 /* Run one PAM operation; returns its PAM code.  answers: echo-off replies. */
 static int run(const char *service, const char *user, enum pamtest_ops op, const char **answers, struct msgs *m) {
-        struct msgs local;
-        struct msgs *out = m ? m : &local;
-        memset(out, 0, sizeof(*out));
-        for (int i = 0; i < 4; i++) {
-                out->ptr[i] = out->buf[i];
-                out->iptr[i] = out->info[i];
-        }
-        struct pamtest_conv_data conv = { .in_echo_off = answers, .out_err = out->ptr, .out_info = out->iptr };
+        struct pamtest_conv_data conv = msgs_conv(m, answers);
         struct pam_testcase tests[] = { pam_test(op, PAM_SUCCESS) };
         enum pamtest_err r = run_pamtest(service, user, &conv, tests, NULL);
         assert_true(r == PAMTEST_ERR_OK || r == PAMTEST_ERR_CASE);
@@ -46,10 +32,6 @@ static int run(const char *service, const char *user, enum pamtest_ops op, const
 
 static int account(const char *service, const char *user, struct msgs *m) {
         return run(service, user, PAMTEST_ACCOUNT, NULL, m);
-}
-
-static long long q(struct env *e, const char *sql, const char *arg) {
-        return db_int(e, sql, arg);
 }
 
 static void test_disabled_account_refused_everywhere(void **state) {
@@ -68,11 +50,11 @@ static void test_disabled_account_refused_everywhere(void **state) {
         /* A password login and a key-style stack (account only) alike. */
         assert_int_equal(run("login", "alice", PAMTEST_AUTHENTICATE, pw, NULL), PAM_SUCCESS);
         assert_int_equal(account("login", "alice", &m), PAM_PERM_DENIED);
-        assert_non_null(strstr(m.buf[0], "disabled by an administrator"));
+        assert_non_null(strstr(m.err[0], "disabled by an administrator"));
         assert_int_equal(account("keyonly", "alice", NULL), PAM_PERM_DENIED);
         assert_int_equal(account("keyonly", "bob", NULL), PAM_SUCCESS);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'login_denied' AND detail = 'account disabled'", NULL), 2);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'account_disabled' AND actor = 'carol'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'login_denied' AND detail = 'account disabled'", NULL), 2);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'account_disabled' AND actor = 'carol'", NULL), 1);
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), status), 0);
         assert_non_null(strstr(out, "\"disabled\":true"));
         assert_non_null(strstr(out, "\"disabled_by\":\"carol\""));
@@ -80,7 +62,7 @@ static void test_disabled_account_refused_everywhere(void **state) {
         assert_int_equal(run_cli(e, 1001, out, sizeof(out), enable), 4);
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), enable), 0);
         assert_int_equal(account("keyonly", "alice", NULL), PAM_SUCCESS);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'account_enabled' AND actor = 'root'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'account_enabled' AND actor = 'root'", NULL), 1);
 }
 
 static void test_root_cannot_be_disabled(void **state) {
@@ -91,7 +73,7 @@ static void test_root_cannot_be_disabled(void **state) {
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), disable), 4);
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), nobody), 1);
         assert_int_equal(account("keyonly", "root", NULL), PAM_SUCCESS);
-        assert_int_equal(q(e, "SELECT count(*) FROM account", NULL), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM account", NULL), 0);
 }
 
 static void test_forced_change_cleared_by_a_real_change(void **state) {
@@ -105,17 +87,17 @@ static void test_forced_change_cleared_by_a_real_change(void **state) {
         assert_int_equal(run_cli(e, 1001, out, sizeof(out), expire), 4);
         assert_int_equal(run_cli(e, 1003, out, sizeof(out), expire), 0);
         assert_int_equal(account("keyonly", "alice", &m), PAM_NEW_AUTHTOK_REQD);
-        assert_non_null(strstr(m.buf[0], "required to change your password"));
+        assert_non_null(strstr(m.err[0], "required to change your password"));
         assert_int_equal(account("keyonly", "bob", NULL), PAM_SUCCESS);
         /* A change the password module refuses is not recorded. */
         assert_int_equal(run("passwd-fails", "alice", PAMTEST_CHAUTHTOK, change, NULL), PAM_AUTHTOK_ERR);
         assert_int_equal(account("keyonly", "alice", NULL), PAM_NEW_AUTHTOK_REQD);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'password_changed'", NULL), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'password_changed'", NULL), 0);
         /* A real one is, and ends the forced change. */
         assert_int_equal(run("any", "alice", PAMTEST_CHAUTHTOK, change, NULL), PAM_SUCCESS);
         assert_int_equal(account("keyonly", "alice", NULL), PAM_SUCCESS);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'password_changed' AND service = 'any'", NULL), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'password_expired' AND actor = 'carol'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'password_changed' AND service = 'any'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'password_expired' AND actor = 'carol'", NULL), 1);
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), status), 0);
         assert_non_null(strstr(out, "\"password_change_required\":false"));
         assert_null(strstr(out, "\"password_changed\":null"));
@@ -147,28 +129,24 @@ static void test_reset_password(void **state) {
         assert_true(strcspn(p, "ABCDEFGHJKLMNPQRSTUVWXYZ") < 20 && strcspn(p, "abcdefghijkmnopqrstuvwxyz") < 20 &&
                     strcspn(p, "23456789") < 20 && strcspn(p, "-_.:+=%@") < 20);
         assert_int_equal(account("keyonly", "alice", NULL), PAM_NEW_AUTHTOK_REQD);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'password_reset' AND actor = 'carol'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'password_reset' AND actor = 'carol'", NULL), 1);
         /* Mailed instead of shown. */
-        snprintf(cmd, sizeof(cmd), "maildir = %s/maildir\nmail_from = acctsec@test.example\n", e->dir);
-        env_write_conf(e, cmd);
-        assert_int_equal(daemon_stop(e), 0);
-        assert_int_equal(daemon_start(e), 0);
+        snprintf(cmd, sizeof(cmd), "maildir = %s\nmail_from = acctsec@test.example\n", e->maildir);
+        env_reconfigure(e, cmd);
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), set), 0);
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), mail), 0);
         assert_non_null(strstr(out, "mailed to a"));
         assert_null(strstr(out, "Temporary password for"));
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'password_reset'", NULL), 2);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'password_reset'", NULL), 2);
         /* That mail counts toward mail_max_per_hour: with a cap of 1, a
          * second mailed reset is refused before anything changes. */
-        assert_int_equal(q(e, "SELECT count(*) FROM mail_sent WHERE user = 'alice'", NULL), 1);
-        snprintf(cmd, sizeof(cmd), "maildir = %s/maildir\nmail_from = acctsec@test.example\nmail_max_per_hour = 1\n",
-                 e->dir);
-        env_write_conf(e, cmd);
-        assert_int_equal(daemon_stop(e), 0);
-        assert_int_equal(daemon_start(e), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM mail_sent WHERE user = 'alice'", NULL), 1);
+        snprintf(cmd, sizeof(cmd), "maildir = %s\nmail_from = acctsec@test.example\nmail_max_per_hour = 1\n",
+                 e->maildir);
+        env_reconfigure(e, cmd);
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), mail), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'password_reset'", NULL), 2);
-        assert_int_equal(q(e, "SELECT count(*) FROM mail_sent WHERE user = 'alice'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'password_reset'", NULL), 2);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM mail_sent WHERE user = 'alice'", NULL), 1);
 }
 
 static const struct service_def services[] = {

@@ -70,35 +70,31 @@ static int parallel_logins(const char *service, const char *user, const char *pw
         return run_parallel(l, n, got);
 }
 
-static long long q(struct env *e, const char *sql, const char *arg) {
-        return db_int(e, sql, arg);
-}
-
 static void test_50_parallel_failures_counted_exactly(void **state) {
         struct env *e = *state;
         assert_int_equal(parallel_logins("deny1000", "alice", "wrong", 50, PAM_AUTH_ERR), 50);
-        assert_int_equal(q(e, "SELECT failures FROM lockout WHERE user = ?", "alice"), 50);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'auth_failure' AND user = ?", "alice"), 50);
+        assert_int_equal(db_int(e, "SELECT failures FROM lockout WHERE user = ?", "alice"), 50);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'auth_failure' AND user = ?", "alice"), 50);
 }
 
 static void test_20_parallel_good_logins_no_lock(void **state) {
         struct env *e = *state;
         assert_int_equal(parallel_logins("lockout", "alice", ALICE_PW, 20, PAM_SUCCESS), 20);
-        assert_int_equal(q(e, "SELECT count(*) FROM lockout", NULL), 0);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'auth_success'", NULL), 20);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'lockout'", NULL), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM lockout", NULL), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'auth_success'", NULL), 20);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'lockout'", NULL), 0);
 }
 
 static void test_parallel_failures_lock_once(void **state) {
         struct env *e = *state;
         assert_int_equal(parallel_logins("lockout", "alice", "wrong", 20, PAM_AUTH_ERR), 20);
         /* Exactly one lock, and every attempt is either counted or denied at preauth. */
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'lockout'", NULL), 1);
-        long long counted = q(e, "SELECT failures FROM lockout WHERE user = ?", "alice");
-        long long denied = q(e, "SELECT count(*) FROM events WHERE type = 'login_denied'", NULL);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'lockout'", NULL), 1);
+        long long counted = db_int(e, "SELECT failures FROM lockout WHERE user = ?", "alice");
+        long long denied = db_int(e, "SELECT count(*) FROM events WHERE type = 'login_denied'", NULL);
         assert_true(counted >= 3);
         assert_int_equal(counted + denied, 20);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'auth_failure'", NULL), counted);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'auth_failure'", NULL), counted);
 }
 
 /* 200 logins at once, as a busy SSH server sees them: good passwords
@@ -135,20 +131,20 @@ static void test_200_parallel_mixed_logins_exact(void **state) {
         }
         assert_int_equal(run_parallel(l, n, got), MIX_N);
 
-        assert_int_equal(q(e, "SELECT failures FROM lockout WHERE user = ?", "bob"), MIX_BAD);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'auth_failure' AND user = ?", "bob"), MIX_BAD);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'auth_success' AND user = ?", "alice"),
+        assert_int_equal(db_int(e, "SELECT failures FROM lockout WHERE user = ?", "bob"), MIX_BAD);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'auth_failure' AND user = ?", "bob"), MIX_BAD);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'auth_success' AND user = ?", "alice"),
                          MIX_GOOD);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'auth_success' AND user = ?", "root"),
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'auth_success' AND user = ?", "root"),
                          MIX_ROOT);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'login_denied' AND user = ?", "carol"),
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'login_denied' AND user = ?", "carol"),
                          MIX_LOCKED);
-        assert_int_equal(q(e, "SELECT failures FROM lockout WHERE user = ?", "carol"), 3); /* never checked */
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'auth_failure' AND user = ?", "nosuchuser"),
+        assert_int_equal(db_int(e, "SELECT failures FROM lockout WHERE user = ?", "carol"), 3); /* never checked */
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'auth_failure' AND user = ?", "nosuchuser"),
                          MIX_UNKNOWN);
-        assert_int_equal(q(e, "SELECT count(*) FROM lockout WHERE user IN ('alice', 'root', 'nosuchuser')", NULL),
+        assert_int_equal(db_int(e, "SELECT count(*) FROM lockout WHERE user IN ('alice', 'root', 'nosuchuser')", NULL),
                          0);
-        assert_int_equal(q(e, "SELECT count(*) FROM events", NULL),
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events", NULL),
                          MIX_GOOD + MIX_ROOT + MIX_BAD + MIX_LOCKED + MIX_UNKNOWN);
         /* Nothing was turned away or retried on a busy database. */
         snprintf(log, sizeof(log), "%s/daemon.log", e->dir);
@@ -184,10 +180,10 @@ static void test_backup_code_raced_one_winner(void **state) {
         struct env *e = *state;
         totp_enrol(e, "alice", &alice);
         race(alice.backup[0], "one backup code");
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_used' AND user = ?", "alice"), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_refused' AND user = ?", "alice"),
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'code_used' AND user = ?", "alice"), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'code_refused' AND user = ?", "alice"),
                          RACERS - 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM backup_codes WHERE user = ? AND used = 0", "alice"), 9);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM backup_codes WHERE user = ? AND used = 0", "alice"), 9);
 }
 
 static void test_totp_step_raced_one_winner(void **state) {
@@ -195,20 +191,9 @@ static void test_totp_step_raced_one_winner(void **state) {
         char code[16];
         totp_enrol(e, "alice", &alice);
         race(totp_code_at(&alice, 0, code), "one TOTP code");
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_used' AND user = ?", "alice"), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_refused' AND user = ?", "alice"),
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'code_used' AND user = ?", "alice"), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'code_refused' AND user = ?", "alice"),
                          RACERS - 1);
-}
-
-/* totp_window = 3: a step boundary passing mid-test cannot push the steps
- * used here out of the window (as in test_pam_mfa). */
-static int start_mfa(void **state) {
-        int r = env_start(state);
-        struct env *e = *state;
-        env_write_conf(e, "totp_window = 3\n");
-        assert_int_equal(daemon_stop(e), 0);
-        assert_int_equal(daemon_start(e), 0);
-        return r;
 }
 
 /* The daemon's log in the test directory (e->log), for the cases that read it. */
@@ -237,8 +222,8 @@ int main(int argc, char **argv) {
                 cmocka_unit_test_setup_teardown(test_20_parallel_good_logins_no_lock, env_start, env_stop),
                 cmocka_unit_test_setup_teardown(test_parallel_failures_lock_once, env_start, env_stop),
                 cmocka_unit_test_setup_teardown(test_200_parallel_mixed_logins_exact, start_logged, env_stop),
-                cmocka_unit_test_setup_teardown(test_backup_code_raced_one_winner, start_mfa, env_stop),
-                cmocka_unit_test_setup_teardown(test_totp_step_raced_one_winner, start_mfa, env_stop),
+                cmocka_unit_test_setup_teardown(test_backup_code_raced_one_winner, totp_env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_totp_step_raced_one_winner, totp_env_start, env_stop),
         };
         return cmocka_run_group_tests_name("pam_concurrency", tests, NULL, NULL);
 }

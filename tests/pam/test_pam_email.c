@@ -34,16 +34,11 @@ struct mail {
         char text[8192];
 };
 
-static void maildir(struct env *e, char *buf, size_t n) {
-        snprintf(buf, n, "%s/maildir", e->dir);
-}
-
 /* The one mail that arrived since the last call; fails on none or several. */
 static void take_mail(struct env *e, struct mail *m) {
-        char dir[PATH_MAX], path[PATH_MAX + 300], fresh[256] = "";
+        char dir[PATH_MAX + 8], path[PATH_MAX + 300], fresh[256] = "";
         int nfresh = 0;
-        maildir(e, dir, sizeof(dir) - 8);
-        strcat(dir, "/new");
+        snprintf(dir, sizeof(dir), "%s/new", e->maildir);
         DIR *d = opendir(dir);
         assert_non_null(d);
         for (struct dirent *de; (de = readdir(d));) {
@@ -78,10 +73,9 @@ static void take_mail(struct env *e, struct mail *m) {
 }
 
 static int new_mails(struct env *e) {
-        char dir[PATH_MAX];
+        char dir[PATH_MAX + 8];
         int n = 0;
-        maildir(e, dir, sizeof(dir) - 8);
-        strcat(dir, "/new");
+        snprintf(dir, sizeof(dir), "%s/new", e->maildir);
         DIR *d = opendir(dir);
         if (!d)
                 return 0;
@@ -95,28 +89,21 @@ static int new_mails(struct env *e) {
         return n;
 }
 
-static long long q(struct env *e, const char *sql, const char *arg) {
-        return db_int(e, sql, arg);
-}
-
 static void conf(struct env *e, const char *extra) {
-        char text[2048], dir[PATH_MAX];
-        maildir(e, dir, sizeof(dir));
+        char text[2048];
         snprintf(text, sizeof(text), "mail_transport = maildir\nmaildir = %s\nmail_from = acctsec@test.example\n%s",
-                 dir, extra);
-        env_write_conf(e, text);
-        assert_int_equal(daemon_stop(e), 0);
-        assert_int_equal(daemon_start(e), 0);
+                 e->maildir, extra);
+        env_reconfigure(e, text);
 }
 
 static int start(void **state) {
-        char cmd[PATH_MAX + 32], dir[PATH_MAX];
+        char cmd[PATH_MAX + 32];
         int r = env_start(state);
-        maildir(*state, dir, sizeof(dir));
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        struct env *e = *state;
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->maildir);
         assert_int_equal(system(cmd), 0);
         nseen = 0;
-        conf(*state, "");
+        conf(e, "");
         return r;
 }
 
@@ -139,8 +126,8 @@ struct script {
         char code[16];      /* the code of the last mail read */
         char first[16];     /* the first code this attempt got */
         char nested[16];    /* the code a nested login used */
-        char info[8][512];  /* PAM_TEXT_INFO */
-        char error[8][512]; /* PAM_ERROR_MSG */
+        char info[8][PAM_MAX_MSG_SIZE];  /* PAM_TEXT_INFO */
+        char error[8][PAM_MAX_MSG_SIZE]; /* PAM_ERROR_MSG */
         int ninfo, nerror;
         int prompts;
 };
@@ -212,26 +199,19 @@ static int run(struct script *s, const char *service, const char *user) {
         return tests[0].op_rv;
 }
 
-static bool any(char lines[8][512], int n, const char *needle) {
-        for (int i = 0; i < n; i++)
-                if (strstr(lines[i], needle))
-                        return true;
-        return false;
-}
-
 static void test_emailed_code_login(void **state) {
         struct env *e = *state;
         set_address(e, "alice", "alice@example.com");
         struct script s = { .e = e, .password = ALICE_PW };
         assert_int_equal(run(&s, "mfareq", "alice"), PAM_SUCCESS);
-        assert_true(any(s.info, s.ninfo, "a\u2022\u2022\u2022@example.com"));
+        assert_true(any_line(s.info, s.ninfo, "a\u2022\u2022\u2022@example.com"));
         assert_int_equal(strlen(s.code), 6);
         /* The mail: to the address, the code never stored in clear. */
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_sent'", NULL), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_used' AND detail = 'emailed code'", NULL), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'auth_success'", NULL), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM email_codes WHERE hash IS NOT NULL", NULL), 0);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE detail LIKE '%' || ? || '%'", s.code), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'code_sent'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'code_used' AND detail = 'emailed code'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'auth_success'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM email_codes WHERE hash IS NOT NULL", NULL), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE detail LIKE '%' || ? || '%'", s.code), 0);
 }
 
 static void test_mail_headers(void **state) {
@@ -258,8 +238,8 @@ static void test_code_single_use_and_bound_to_attempt(void **state) {
         struct script b = { .e = e, .password = ALICE_PW, .steps = { LITERAL }, .nsteps = 1, .literal = a.code };
         assert_int_equal(run(&b, "mfareq", "alice"), PAM_AUTH_ERR);
         assert_string_not_equal(a.code, b.code);
-        assert_int_equal(q(e, "SELECT failures FROM lockout WHERE user = 'alice'", NULL), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_refused'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT failures FROM lockout WHERE user = 'alice'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'code_refused'", NULL), 1);
 }
 
 static void test_concurrent_attempts_get_different_codes(void **state) {
@@ -270,8 +250,8 @@ static void test_concurrent_attempts_get_different_codes(void **state) {
         assert_int_equal(run(&s, "mfareq", "alice"), PAM_SUCCESS);
         assert_int_equal(strlen(s.nested), 6);
         assert_string_not_equal(s.first, s.nested);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'auth_success'", NULL), 2);
-        assert_int_equal(q(e, "SELECT count(DISTINCT attempt) FROM email_codes", NULL), 2);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'auth_success'", NULL), 2);
+        assert_int_equal(db_int(e, "SELECT count(DISTINCT attempt) FROM email_codes", NULL), 2);
 }
 
 static void test_resend_refused_during_interval(void **state) {
@@ -279,10 +259,10 @@ static void test_resend_refused_during_interval(void **state) {
         set_address(e, "alice", "alice@example.com");
         struct script s = { .e = e, .password = ALICE_PW, .steps = { RESEND, OLD }, .nsteps = 2 };
         assert_int_equal(run(&s, "mfareq", "alice"), PAM_SUCCESS);
-        assert_true(any(s.error, s.nerror, "you can ask for a new one in 2:") ||
-                    any(s.error, s.nerror, "you can ask for a new one in 3:"));
+        assert_true(any_line(s.error, s.nerror, "you can ask for a new one in 2:") ||
+                    any_line(s.error, s.nerror, "you can ask for a new one in 3:"));
         assert_int_equal(new_mails(e), 0); /* nothing was sent */
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_sent'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'code_sent'", NULL), 1);
 }
 
 static void test_resend_voids_the_old_code(void **state) {
@@ -291,8 +271,8 @@ static void test_resend_voids_the_old_code(void **state) {
         set_address(e, "alice", "alice@example.com");
         struct script s = { .e = e, .password = ALICE_PW, .steps = { RESEND, OLD }, .nsteps = 2 };
         assert_int_equal(run(&s, "mfareq", "alice"), PAM_AUTH_ERR);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_sent'", NULL), 2);
-        assert_int_equal(q(e, "SELECT failures FROM lockout WHERE user = 'alice'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'code_sent'", NULL), 2);
+        assert_int_equal(db_int(e, "SELECT failures FROM lockout WHERE user = 'alice'", NULL), 1);
         struct mail m;
         take_mail(e, &m); /* the resent one, not used */
         /* and the new code works */
@@ -311,9 +291,9 @@ static void test_wrong_and_expired_codes_lock(void **state) {
         /* a wrong code may be right by chance once in a million; the rest is certain */
         assert_true(r1 == PAM_AUTH_ERR || strcmp(w1.code, "000000") == 0);
         assert_int_equal(run(&x, "mfareq", "alice"), PAM_AUTH_ERR);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE detail LIKE '%expired%'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE detail LIKE '%expired%'", NULL), 1);
         (void) run(&w2, "mfareq", "alice");
-        assert_int_equal(q(e, "SELECT count(*) FROM lockout WHERE user = 'alice' AND locked_until != 0", NULL),
+        assert_int_equal(db_int(e, "SELECT count(*) FROM lockout WHERE user = 'alice' AND locked_until != 0", NULL),
                          r1 == PAM_AUTH_ERR ? 1 : 0);
         /* Locked: even the right code is refused, and no mail is sent. */
         if (r1 == PAM_AUTH_ERR) {
@@ -330,11 +310,11 @@ static void test_failed_delivery_is_logged_and_told(void **state) {
         struct script s = { .e = e, .password = ALICE_PW, .steps = { LITERAL }, .nsteps = 1, .literal = "123456" };
         s.at = 1; /* no mail to read first */
         assert_int_equal(run(&s, "mfareq", "alice"), PAM_AUTH_ERR);
-        assert_true(any(s.error, s.nerror, "could not be sent to a\u2022\u2022\u2022@example.com"));
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_send_failed'", NULL), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_sent'", NULL), 0);
+        assert_true(any_line(s.error, s.nerror, "could not be sent to a\u2022\u2022\u2022@example.com"));
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'code_send_failed'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'code_sent'", NULL), 0);
         /* the code that was never delivered is void */
-        assert_int_equal(q(e, "SELECT count(*) FROM email_codes WHERE hash IS NOT NULL", NULL), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM email_codes WHERE hash IS NOT NULL", NULL), 0);
 }
 
 /* A user sets and verifies their own address, then turns codes on. */
@@ -359,22 +339,22 @@ static void test_self_service_address(void **state) {
          * address waiting for its code is still the one that was mailed. */
         const char *set2[] = { "email", "set", "other@example.org", NULL };
         assert_int_equal(run_cli(e, 1001, out, sizeof(out), set2), 75);
-        assert_int_equal(q(e, "SELECT count(*) FROM email WHERE pending = 'alice@example.org'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM email WHERE pending = 'alice@example.org'", NULL), 1);
         if (strcmp(m.code, "000000") != 0)
                 assert_int_equal(run_cli(e, 1001, out, sizeof(out), wrong), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM email WHERE user = 'alice' AND address = ''", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM email WHERE user = 'alice' AND address = ''", NULL), 1);
         const char *verify[] = { "email", "verify", m.code, NULL };
         assert_int_equal(run_cli(e, 1001, out, sizeof(out), verify), 0);
         assert_int_equal(run_cli(e, 1001, out, sizeof(out), verify), 1); /* single use */
-        assert_int_equal(q(e, "SELECT count(*) FROM email WHERE address = 'alice@example.org'", NULL), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'email_verified'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM email WHERE address = 'alice@example.org'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'email_verified'", NULL), 1);
         assert_int_equal(run_cli(e, 1001, out, sizeof(out), codes_off), 0);
         assert_int_equal(run_cli(e, 1001, out, sizeof(out), status), 0);
         assert_non_null(strstr(out, "\"email_codes\":true"));
         /* Under mfa = optional, the enrolled address is now asked for. */
         struct script s = { .e = e, .password = ALICE_PW };
         assert_int_equal(run(&s, "mfa", "alice"), PAM_SUCCESS);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_used'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'code_used'", NULL), 1);
         /* Another user cannot set alice's address. */
         const char *other[] = { "email", "set", "bob@example.org", "--user", "alice", NULL };
         assert_int_equal(run_cli(e, 1002, out, sizeof(out), other), 4);
@@ -391,12 +371,12 @@ static void test_admin_require(void **state) {
         struct script s = { .e = e, .password = ALICE_PW, .steps = { LITERAL }, .nsteps = 1, .literal = "" };
         s.at = 1;
         assert_int_equal(run(&s, "mfa", "alice"), PAM_AUTH_ERR);
-        assert_true(any(s.error, s.nerror, "acctsec mfa enroll"));
+        assert_true(any_line(s.error, s.nerror, "acctsec mfa enroll"));
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), lift), 0);
         struct script t = { .e = e, .password = ALICE_PW };
         t.at = 1;
         assert_int_equal(run(&t, "mfa", "alice"), PAM_SUCCESS);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'mfa_required'", NULL), 2);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'mfa_required'", NULL), 2);
 }
 
 /* Wait for the daemon's next mail (a condition, not a fixed delay). */
@@ -435,16 +415,16 @@ static void test_disable_needs_password_and_code(void **state) {
 
         /* A wrong password: refused and counted, nothing changed. */
         assert_int_equal(disable(e, "not-the-password", NULL, &m), 1);
-        assert_int_equal(q(e, "SELECT failures FROM lockout WHERE user = 'alice'", NULL), 1);
-        assert_int_equal(q(e, "SELECT codes FROM email WHERE user = 'alice'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT failures FROM lockout WHERE user = 'alice'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT codes FROM email WHERE user = 'alice'", NULL), 1);
         /* The right password and a wrong code: the same. */
         assert_int_equal(disable(e, ALICE_PW, "12345", &m), 1);
-        assert_int_equal(q(e, "SELECT failures FROM lockout WHERE user = 'alice'", NULL), 2);
-        assert_int_equal(q(e, "SELECT codes FROM email WHERE user = 'alice'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT failures FROM lockout WHERE user = 'alice'", NULL), 2);
+        assert_int_equal(db_int(e, "SELECT codes FROM email WHERE user = 'alice'", NULL), 1);
         /* Both right: off, logged, and the next login asks for nothing. */
         assert_int_equal(disable(e, ALICE_PW, NULL, &m), 0);
-        assert_int_equal(q(e, "SELECT codes FROM email WHERE user = 'alice'", NULL), 0);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'mfa_disabled'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT codes FROM email WHERE user = 'alice'", NULL), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'mfa_disabled'", NULL), 1);
         struct script s = { .e = e, .password = ALICE_PW };
         s.at = 1;
         assert_int_equal(run(&s, "mfa", "alice"), PAM_SUCCESS);
@@ -476,7 +456,7 @@ static void test_mails_capped_per_user(void **state) {
                 assert_int_equal(run(&s, "mfareq", "alice"), PAM_AUTH_ERR); /* each read exactly one new mail */
         }
         assert_int_equal(nseen, 3);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'mail_capped'", NULL), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'mail_capped'", NULL), 0);
 
         /* The fourth: no code, no mail; the message at the prompt, which
          * still comes (and "resend" there is capped too). */
@@ -490,28 +470,28 @@ static void test_mails_capped_per_user(void **state) {
                 assert_non_null(strstr(c.error[i], "Too many mails were sent to this account in the last hour; "
                                                    "try again in "));
         assert_int_equal(new_mails(e), 0);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_sent'", NULL), 3);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'mail_capped' AND user = 'alice'"
-                              " AND service = 'mfareq' AND detail = ?",
-                           "login code not mailed: 3 mails in the last hour (mail_max_per_hour)"),
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'code_sent'", NULL), 3);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'mail_capped' AND user = 'alice'"
+                                   " AND service = 'mfareq' AND detail = ?",
+                                "login code not mailed: 3 mails in the last hour (mail_max_per_hour)"),
                          2);
-        assert_int_equal(q(e, "SELECT count(*) FROM mail_sent WHERE user = 'alice'", NULL), 3);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM mail_sent WHERE user = 'alice'", NULL), 3);
 
         /* Her own address check is a mail too: refused for now (exit 75),
          * and the address she asked for is not even pending. */
         const char *set[] = { "email", "set", "alice@example.org", NULL };
         assert_int_equal(run_cli(e, 1001, out, sizeof(out), set), 75);
         assert_int_equal(new_mails(e), 0);
-        assert_int_equal(q(e, "SELECT count(*) FROM email WHERE user = 'alice' AND pending = ''", NULL), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'mail_capped' AND detail LIKE ?",
-                           "address check code not mailed: %"),
+        assert_int_equal(db_int(e, "SELECT count(*) FROM email WHERE user = 'alice' AND pending = ''", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'mail_capped' AND detail LIKE ?",
+                                "address check code not mailed: %"),
                          1);
 
         /* bob has a cap of his own */
         struct script b = { .e = e, .password = BOB_PW };
         assert_int_equal(run(&b, "mfareq", "bob"), PAM_SUCCESS);
         assert_int_equal(nseen, 4);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'mail_capped' AND user = 'bob'", NULL), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'mail_capped' AND user = 'bob'", NULL), 0);
 }
 
 static const struct service_def services[] = {

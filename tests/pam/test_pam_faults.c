@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <liboath/oath.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -39,6 +38,7 @@
 #include <security/pam_appl.h>
 
 #include "harness.h"
+#include "totp_enrol.h"
 
 #define WRONG "wrong-password"
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -251,9 +251,7 @@ static void test_real_daemon_killed_mid_request(void **state) {
         assert_int_equal(chmod(script, 0755), 0);
         snprintf(text, sizeof(text), "mfa = required\nmail_transport = sendmail\nsendmail_path = %s\n"
                  "mail_from = acctsec@example.com\n", script);
-        env_write_conf(e, text);
-        assert_int_equal(daemon_stop(e), 0);
-        assert_int_equal(daemon_start(e), 0);
+        env_reconfigure(e, text);
         assert_int_equal(run_cli(e, (uid_t) -1, text, sizeof(text), email), 0);
         /* No writer yet: poll waits for the first one to write. */
         int sfd = open(started, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -728,10 +726,6 @@ static void test_refused_start_socket_activated(void **state) {
 
 #define LOOPS 100
 
-static void no_delay(int status, unsigned delay, void *data) {
-        (void) status, (void) delay, (void) data;
-}
-
 struct answers {
         const char *a[2];
         int next;
@@ -756,48 +750,17 @@ static int authenticate(const char *service, const char *user, const char *pw, c
         int r = pam_start(service, user, &conv, &pamh);
         if (r != PAM_SUCCESS)
                 return r;
-        pam_set_item(pamh, PAM_FAIL_DELAY, (const void *) no_delay);
+        no_fail_delay(pamh);
         r = pam_authenticate(pamh, 0);
         pam_end(pamh, r);
         return r;
 }
 
-/* The ten codes of "backup_codes":[...] in the CLI's JSON. */
-static void read_codes(const char *json, char codes[10][16]) {
-        const char *p = strstr(json, "\"backup_codes\":[");
-        assert_non_null(p);
-        p += strlen("\"backup_codes\":[");
-        for (int i = 0; i < 10; i++) {
-                p = strchr(p, '"');
-                assert_non_null(p);
-                assert_int_equal(sscanf(p, "\"%15[^\"]\"", codes[i]), 1);
-                p = strchr(p + 1, '"') + 1;
-        }
-}
-
-/* TOTP for a user (backup codes go with it), confirmed with the current step. */
-static void enrol_totp(struct env *e, const char *user, char codes[10][16]) {
-        char out[8192], code[16], *bin = NULL;
-        size_t len = 0;
-        const char *enroll[] = { "--json", "mfa", "enroll", "totp", "--user", user, NULL };
-        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), enroll), 0);
-        char *s = strstr(out, "\"secret\":\"");
-        assert_non_null(s);
-        s += strlen("\"secret\":\"");
-        s[strcspn(s, "\"")] = '\0';
-        assert_int_equal(oath_base32_decode(s, strlen(s), &bin, &len), OATH_OK);
-        assert_int_equal(oath_totp_generate(bin, len, time(NULL), 30, 0, 6, code), OATH_OK);
-        free(bin);
-        const char *confirm[] = { "--json", "mfa", "confirm", code, "--user", user, NULL };
-        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), confirm), 0);
-        read_codes(out, codes);
-}
-
-static void new_codes(struct env *e, char codes[10][16]) {
+static void new_codes(struct env *e, struct totp_user *alice) {
         char out[8192];
         const char *generate[] = { "--json", "backup-codes", "generate", "--user", "alice", NULL };
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), generate), 0);
-        read_codes(out, codes);
+        totp_parse_backup_codes(out, alice);
 }
 
 /* A process that SIGKILLs the daemon after delay_us. */
@@ -825,7 +788,7 @@ static void revive(struct env *e) {
 }
 
 struct kill_loop {
-        char codes[10][16];
+        struct totp_user alice; /* her current backup codes */
         char accepted[LOOPS][16];
         int naccepted, set_accepted, uncertain, acked, unacked;
 };
@@ -860,11 +823,11 @@ static void test_kill9_during_logins(void **state) {
         const char *env_seed = getenv("ACCTSEC_FAULT_SEED");
         unsigned seed = env_seed ? (unsigned) strtoul(env_seed, NULL, 10) : (unsigned) time(NULL);
         print_message("# kill -9 seed %u (set ACCTSEC_FAULT_SEED to repeat)\n", seed);
-        env_write_conf(e, "deny = 1000\n");
-        assert_int_equal(daemon_stop(e), 0);
-        assert_int_equal(daemon_start(e), 0);
-        enrol_totp(e, "bob", k.codes);
-        enrol_totp(e, "alice", k.codes);
+        /* totp_window: totp_enrol confirms with a step before the current one. */
+        env_reconfigure(e, "deny = 1000\ntotp_window = 3\n");
+        struct totp_user bob;
+        totp_enrol(e, "bob", &bob);
+        totp_enrol(e, "alice", &k.alice);
         for (int i = 0; i < LOOPS; i++) {
                 if (i > 0 && i % 10 == 0) {
                         /* Every code this set accepted is refused now, after the kills. */
@@ -873,9 +836,9 @@ static void test_kill9_during_logins(void **state) {
                         assert_true(db_int(e, "SELECT count(*) FROM backup_codes WHERE user = ? AND used != 0",
                                            "alice") >= k.set_accepted);
                         k.set_accepted = 0;
-                        new_codes(e, k.codes);
+                        new_codes(e, &k.alice);
                 }
-                kill_loop_once(e, &k, k.codes[i % 10], (unsigned) (rand_r(&seed) % 20000));
+                kill_loop_once(e, &k, k.alice.backup[i % 10], (unsigned) (rand_r(&seed) % 20000));
         }
         for (int j = k.naccepted - k.set_accepted; j < k.naccepted; j++)
                 assert_int_equal(authenticate("mfa", "alice", ALICE_PW, k.accepted[j]), PAM_AUTH_ERR);

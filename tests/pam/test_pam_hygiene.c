@@ -209,10 +209,8 @@ static void test_every_phase_leaves_the_host_alone(void **state) {
 static void test_emailed_code_phase_leaves_the_host_alone(void **state) {
         struct env *e = *state;
         char text[PATH_MAX + 128], out[1024];
-        snprintf(text, sizeof(text), "mail_transport = maildir\nmaildir = %s/maildir\n", e->dir);
-        env_write_conf(e, text);
-        assert_int_equal(daemon_stop(e), 0);
-        assert_int_equal(daemon_start(e), 0);
+        snprintf(text, sizeof(text), "mail_transport = maildir\nmaildir = %s\n", e->maildir);
+        env_reconfigure(e, text);
         const char *set[] = { "email", "set", "bob@example.org", "--user", "bob", NULL };
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), set), 0);
         RUN("mfareq", "bob", "000000", PAM_AUTH_ERR, AUTH);

@@ -28,22 +28,11 @@
 
 #define WRONG "wrong-password"
 
-/* Messages the module showed (PAM_ERROR_MSG); libpamtest copies into our buffers. */
-struct msgs {
-        char buf[4][PAM_MAX_MSG_SIZE];
-        char *ptr[5];
-};
-
 /* One authentication and, if it passed, the account phase; with pamtest. */
 static void auth(const char *service, const char *user, const char *pw, int want_auth, int want_acct,
                  struct msgs *m) {
         const char *answers[] = { pw, pw, NULL };
-        struct msgs local;
-        struct msgs *out = m ? m : &local;
-        memset(out, 0, sizeof(*out));
-        for (int i = 0; i < 4; i++)
-                out->ptr[i] = out->buf[i];
-        struct pamtest_conv_data conv = { .in_echo_off = answers, .out_err = out->ptr };
+        struct pamtest_conv_data conv = msgs_conv(m, answers);
         struct pam_testcase tests[] = {
                 pam_test(PAMTEST_AUTHENTICATE, want_auth),
                 pam_test(PAMTEST_ACCOUNT, want_acct),
@@ -57,40 +46,32 @@ static void auth(const char *service, const char *user, const char *pw, int want
         }
 }
 
-static long long tally(struct env *e, const char *user) {
-        return db_int(e, "SELECT coalesce(sum(failures), 0) FROM lockout WHERE user = ?", user);
-}
-
 static long long locked_until(struct env *e, const char *user) {
         return db_int(e, "SELECT coalesce(max(locked_until), 0) FROM lockout WHERE user = ?", user);
-}
-
-static long long events(struct env *e, const char *type) {
-        return db_int(e, "SELECT count(*) FROM events WHERE type = ?", type);
 }
 
 static void test_good_login(void **state) {
         struct env *e = *state;
         auth("lockout", "alice", ALICE_PW, PAM_SUCCESS, PAM_SUCCESS, NULL);
-        assert_int_equal(events(e, "auth_success"), 1);
-        assert_int_equal(events(e, "auth_failure"), 0);
-        assert_int_equal(tally(e, "alice"), 0);
+        assert_int_equal(db_events(e, "auth_success"), 1);
+        assert_int_equal(db_events(e, "auth_failure"), 0);
+        assert_int_equal(db_tally(e, "alice"), 0);
 }
 
 static void test_failures_counted_then_cleared(void **state) {
         struct env *e = *state;
         auth("lockout", "alice", WRONG, PAM_AUTH_ERR, 0, NULL);
         auth("lockout", "alice", WRONG, PAM_AUTH_ERR, 0, NULL);
-        assert_int_equal(tally(e, "alice"), 2);
+        assert_int_equal(db_tally(e, "alice"), 2);
         assert_int_equal(locked_until(e, "alice"), 0);
-        assert_int_equal(events(e, "auth_failure"), 2);
+        assert_int_equal(db_events(e, "auth_failure"), 2);
         /* A good login clears the count. */
         auth("lockout", "alice", ALICE_PW, PAM_SUCCESS, PAM_SUCCESS, NULL);
-        assert_int_equal(tally(e, "alice"), 0);
+        assert_int_equal(db_tally(e, "alice"), 0);
         /* Counting is per user: bob is untouched by alice's failures. */
         auth("lockout", "bob", WRONG, PAM_AUTH_ERR, 0, NULL);
-        assert_int_equal(tally(e, "bob"), 1);
-        assert_int_equal(tally(e, "alice"), 0);
+        assert_int_equal(db_tally(e, "bob"), 1);
+        assert_int_equal(db_tally(e, "alice"), 0);
 }
 
 static void lock_alice(struct env *e) {
@@ -104,22 +85,22 @@ static void test_lockout_after_three(void **state) {
         long long t0 = (long long) time(NULL);
         lock_alice(e);
         long long t1 = (long long) time(NULL);
-        assert_int_equal(tally(e, "alice"), 3);
+        assert_int_equal(db_tally(e, "alice"), 3);
         assert_in_range(locked_until(e, "alice"), t0 + 3600, t1 + 3600);
-        assert_int_equal(events(e, "lockout"), 1);
+        assert_int_equal(db_events(e, "lockout"), 1);
         /* The right password no longer works, and looks like a wrong one:
          * no message at all by default. */
         auth("lockout", "alice", ALICE_PW, PAM_AUTH_ERR, 0, &errs);
-        assert_string_equal(errs.buf[0], "");
-        assert_int_equal(events(e, "auth_success"), 0);
-        assert_int_equal(events(e, "login_denied"), 1);
+        assert_string_equal(errs.err[0], "");
+        assert_int_equal(db_events(e, "auth_success"), 0);
+        assert_int_equal(db_events(e, "login_denied"), 1);
         /* preauth stops a locked user before the password module: a wrong
          * password is not even counted. */
         auth("lockout", "alice", WRONG, PAM_AUTH_ERR, 0, &errs);
-        assert_string_equal(errs.buf[0], "");
-        assert_int_equal(tally(e, "alice"), 3);
-        assert_int_equal(events(e, "auth_failure"), 3);
-        assert_int_equal(events(e, "login_denied"), 2);
+        assert_string_equal(errs.err[0], "");
+        assert_int_equal(db_tally(e, "alice"), 3);
+        assert_int_equal(db_events(e, "auth_failure"), 3);
+        assert_int_equal(db_events(e, "login_denied"), 2);
         /* Only alice is locked. */
         auth("lockout", "bob", BOB_PW, PAM_SUCCESS, PAM_SUCCESS, NULL);
 }
@@ -131,7 +112,7 @@ static void test_account_phase_enforces_lock(void **state) {
         struct pam_testcase tests[] = { pam_test(PAMTEST_ACCOUNT, PAM_PERM_DENIED) };
         lock_alice(e);
         assert_int_equal(run_pamtest("lockout", "alice", &conv, tests, NULL), PAMTEST_ERR_OK);
-        assert_int_equal(events(e, "login_denied"), 1);
+        assert_int_equal(db_events(e, "login_denied"), 1);
 }
 
 static void test_lock_message_opt_in(void **state) {
@@ -139,13 +120,13 @@ static void test_lock_message_opt_in(void **state) {
         struct msgs errs;
         lock_alice(e);
         auth("lockmsg", "alice", ALICE_PW, PAM_AUTH_ERR, 0, &errs);
-        assert_non_null(strstr(errs.buf[0], "locked until"));
+        assert_non_null(strstr(errs.err[0], "locked until"));
         /* The failure that locks says so too, with lock_message=yes. */
         auth("lockmsg", "bob", "wrong", PAM_AUTH_ERR, 0, &errs);
         auth("lockmsg", "bob", "wrong", PAM_AUTH_ERR, 0, &errs);
-        assert_string_equal(errs.buf[0], "");
+        assert_string_equal(errs.err[0], "");
         auth("lockmsg", "bob", "wrong", PAM_AUTH_ERR, 0, &errs);
-        assert_non_null(strstr(errs.buf[0], "locked until"));
+        assert_non_null(strstr(errs.err[0], "locked until"));
 }
 
 static void test_lock_expires(void **state) {
@@ -155,12 +136,12 @@ static void test_lock_expires(void **state) {
         /* Let the hour pass by moving the lock into the past. */
         db_exec(e, "UPDATE lockout SET locked_until = strftime('%s','now') - 1 WHERE user = 'alice'");
         auth("lockout", "alice", ALICE_PW, PAM_SUCCESS, PAM_SUCCESS, NULL);
-        assert_int_equal(tally(e, "alice"), 0);
+        assert_int_equal(db_tally(e, "alice"), 0);
         /* After an expired lock a failure starts a new count. */
         lock_alice(e);
         db_exec(e, "UPDATE lockout SET locked_until = strftime('%s','now') - 1 WHERE user = 'alice'");
         auth("lockout", "alice", WRONG, PAM_AUTH_ERR, 0, NULL);
-        assert_int_equal(tally(e, "alice"), 1);
+        assert_int_equal(db_tally(e, "alice"), 1);
         assert_int_equal(locked_until(e, "alice"), 0);
 }
 
@@ -170,7 +151,7 @@ static void test_fail_interval_restarts_count(void **state) {
         auth("lockout", "alice", WRONG, PAM_AUTH_ERR, 0, NULL);
         db_exec(e, "UPDATE lockout SET first_failure = first_failure - 3600 WHERE user = 'alice'");
         auth("lockout", "alice", WRONG, PAM_AUTH_ERR, 0, NULL);
-        assert_int_equal(tally(e, "alice"), 1);
+        assert_int_equal(db_tally(e, "alice"), 1);
         assert_int_equal(locked_until(e, "alice"), 0);
 }
 
@@ -185,7 +166,7 @@ static void test_admin_reset(void **state) {
         assert_non_null(strstr(out, "\"locked\":true"));
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), reset), 0);
         assert_non_null(strstr(out, "unlocked"));
-        assert_int_equal(tally(e, "alice"), 0);
+        assert_int_equal(db_tally(e, "alice"), 0);
         assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'unlock' AND user = ? AND actor != ''",
                                 "alice"),
                          1);
@@ -210,26 +191,26 @@ static void test_roles(void **state) {
         assert_int_equal(run_cli(e, 1004, out, sizeof(out), status_alice), 0);
         assert_non_null(strstr(out, "\"locked\":true"));
         assert_int_equal(run_cli(e, 1004, out, sizeof(out), reset), 4);
-        assert_int_equal(tally(e, "alice"), 3);
+        assert_int_equal(db_tally(e, "alice"), 3);
         /* carol (admin_group) unlocks, and the log says it was carol. */
         assert_int_equal(run_cli(e, 1003, out, sizeof(out), reset), 0);
         assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'unlock' AND actor = ?", "carol"), 1);
-        assert_int_equal(tally(e, "alice"), 0);
+        assert_int_equal(db_tally(e, "alice"), 0);
 }
 
 static void test_root_not_locked_by_default(void **state) {
         struct env *e = *state;
         for (int i = 0; i < 5; i++)
                 auth("lockout", "root", WRONG, PAM_AUTH_ERR, 0, NULL);
-        assert_int_equal(tally(e, "root"), 5); /* counted and logged ... */
+        assert_int_equal(db_tally(e, "root"), 5); /* counted and logged ... */
         assert_int_equal(locked_until(e, "root"), 0); /* ... but not locked */
-        assert_int_equal(events(e, "lockout"), 0);
+        assert_int_equal(db_events(e, "lockout"), 0);
         auth("lockout", "root", ROOT_PW, PAM_SUCCESS, PAM_SUCCESS, NULL);
         /* even_deny_root=yes locks root like anyone else. */
         for (int i = 0; i < 3; i++)
                 auth("rootlock", "root", WRONG, PAM_AUTH_ERR, 0, NULL);
         auth("rootlock", "root", ROOT_PW, PAM_AUTH_ERR, 0, NULL);
-        assert_int_equal(events(e, "lockout"), 1);
+        assert_int_equal(db_events(e, "lockout"), 1);
 }
 
 static void test_unknown_user_same_answer(void **state) {
@@ -248,7 +229,7 @@ static void test_lock_survives_restart(void **state) {
         assert_int_equal(daemon_stop(e), 0);
         assert_int_equal(daemon_start(e), 0);
         auth("lockout", "alice", ALICE_PW, PAM_AUTH_ERR, 0, NULL);
-        assert_int_equal(tally(e, "alice"), 3);
+        assert_int_equal(db_tally(e, "alice"), 3);
 }
 
 static void test_scope_user_source(void **state) {
@@ -299,16 +280,7 @@ static void test_bad_options_fail_closed(void **state) {
         env_write_conf(e, "deny = 3 # inline comments are not allowed\n");
         auth("open", "alice", ALICE_PW, PAM_SERVICE_ERR, 0, NULL);
         env_write_conf(e, "");
-        assert_int_equal(events(e, "auth_success"), 0);
-}
-
-static int answer(int n, const struct pam_message **msg, struct pam_response **resp, void *data) {
-        struct pam_response *r = calloc((size_t) n, sizeof(*r));
-        for (int i = 0; r && i < n; i++)
-                if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF)
-                        r[i].resp = strdup(data);
-        *resp = r;
-        return r ? PAM_SUCCESS : PAM_BUF_ERR;
+        assert_int_equal(db_events(e, "auth_success"), 0);
 }
 
 /* sshd authenticates in one process and runs the account phase in another:
@@ -316,7 +288,7 @@ static int answer(int n, const struct pam_message **msg, struct pam_response **r
  * is seen by the forked child. */
 static void test_fork_between_phases(void **state) {
         struct env *e = *state;
-        struct pam_conv conv = { answer, (void *) ALICE_PW };
+        struct pam_conv conv = { harness_answer, (void *) ALICE_PW };
         pam_handle_t *pamh = NULL;
         int status;
 

@@ -25,16 +25,6 @@
 
 static struct totp_user alice; /* her secret and backup codes */
 
-static int start(void **state) {
-        int r = env_start(state);
-        env_write_conf(*state, "totp_window = 3\n");
-        /* The config is read at start: restart with it. */
-        struct env *e = *state;
-        assert_int_equal(daemon_stop(e), 0);
-        assert_int_equal(daemon_start(e), 0);
-        return r;
-}
-
 static void enrol_alice(struct env *e) {
         totp_enrol(e, "alice", &alice);
 }
@@ -43,23 +33,9 @@ static const char *code_at(int offset, char buf[16]) {
         return totp_code_at(&alice, offset, buf);
 }
 
-struct msgs {
-        char buf[4][PAM_MAX_MSG_SIZE]; /* PAM_ERROR_MSG */
-        char *ptr[5];
-        char info[4][PAM_MAX_MSG_SIZE]; /* PAM_TEXT_INFO */
-        char *iptr[5];
-};
-
 static void login2(const char *service, const char *user, const char *pw, const char *code, int want, struct msgs *m) {
         const char *answers[] = { pw, code, NULL };
-        struct msgs local;
-        struct msgs *out = m ? m : &local;
-        memset(out, 0, sizeof(*out));
-        for (int i = 0; i < 4; i++) {
-                out->ptr[i] = out->buf[i];
-                out->iptr[i] = out->info[i];
-        }
-        struct pamtest_conv_data conv = { .in_echo_off = answers, .out_err = out->ptr, .out_info = out->iptr };
+        struct pamtest_conv_data conv = msgs_conv(m, answers);
         struct pam_testcase tests[] = { pam_test(PAMTEST_AUTHENTICATE, want) };
         enum pamtest_err r = run_pamtest(service, user, &conv, tests, NULL);
         if (r != PAMTEST_ERR_OK)
@@ -67,48 +43,44 @@ static void login2(const char *service, const char *user, const char *pw, const 
                          tests[0].op_rv, want);
 }
 
-static long long q(struct env *e, const char *sql, const char *arg) {
-        return db_int(e, sql, arg);
-}
-
 static void test_unenrolled_optional_passes_on_password(void **state) {
         struct env *e = *state;
         login2("mfa", "alice", "wrong", NULL, PAM_AUTH_ERR, NULL);
         login2("mfa", "alice", ALICE_PW, NULL, PAM_SUCCESS, NULL);
         /* mfa had nothing to ask: it ended the authentication and cleared the tally. */
-        assert_int_equal(q(e, "SELECT count(*) FROM lockout", NULL), 0);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'auth_success'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM lockout", NULL), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'auth_success'", NULL), 1);
 }
 
 static void test_unenrolled_required_is_told_how_to_enrol(void **state) {
         struct env *e = *state;
         struct msgs m;
         login2("mfareq", "alice", ALICE_PW, NULL, PAM_AUTH_ERR, &m);
-        assert_non_null(strstr(m.buf[0], "acctsec mfa enroll totp"));
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'auth_success'", NULL), 0);
+        assert_non_null(strstr(m.err[0], "acctsec mfa enroll totp"));
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'auth_success'", NULL), 0);
 }
 
 static void test_totp_login_and_replay(void **state) {
         struct env *e = *state;
         char c[16];
         enrol_alice(e);
-        assert_int_equal(q(e, "SELECT active FROM mfa_totp WHERE user = ?", "alice"), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'mfa_enrolled'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT active FROM mfa_totp WHERE user = ?", "alice"), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'mfa_enrolled'", NULL), 1);
         code_at(-1, c);
         login2("mfa", "alice", ALICE_PW, c, PAM_SUCCESS, NULL);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_used' AND service = ?", "mfa"), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'code_used' AND service = ?", "mfa"), 1);
         /* The step was consumed in the same transaction as the success. */
-        assert_true(q(e, "SELECT last_step FROM mfa_totp WHERE user = ?", "alice") > 0);
+        assert_true(db_int(e, "SELECT last_step FROM mfa_totp WHERE user = ?", "alice") > 0);
         /* The same code again is refused, and counts as a failure. */
         login2("mfa", "alice", ALICE_PW, c, PAM_AUTH_ERR, NULL);
-        assert_int_equal(q(e, "SELECT failures FROM lockout WHERE user = ?", "alice"), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_refused' AND detail LIKE '%already%'",
-                           NULL),
+        assert_int_equal(db_int(e, "SELECT failures FROM lockout WHERE user = ?", "alice"), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'code_refused' AND detail LIKE '%already%'",
+                                NULL),
                          1);
         /* So is an older one; a newer one works and clears the count. */
         login2("mfa", "alice", ALICE_PW, code_at(-2, c), PAM_AUTH_ERR, NULL);
         login2("mfa", "alice", ALICE_PW, code_at(0, c), PAM_SUCCESS, NULL);
-        assert_int_equal(q(e, "SELECT count(*) FROM lockout", NULL), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM lockout", NULL), 0);
         /* mfa=off never asks, even an enrolled user. */
         login2("mfaoff", "alice", ALICE_PW, NULL, PAM_SUCCESS, NULL);
 }
@@ -120,11 +92,11 @@ static void test_wrong_codes_lock(void **state) {
         login2("mfa", "alice", ALICE_PW, "000000", PAM_AUTH_ERR, NULL);
         login2("mfa", "alice", ALICE_PW, "", PAM_AUTH_ERR, NULL);        /* empty: a failure */
         login2("mfa", "alice", ALICE_PW, "12345x", PAM_AUTH_ERR, NULL);  /* malformed: a failure */
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'lockout'", NULL), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_refused'", NULL), 3);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'lockout'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'code_refused'", NULL), 3);
         /* Locked: the right password and a right code no longer help. */
         login2("mfa", "alice", ALICE_PW, code_at(0, c), PAM_AUTH_ERR, NULL);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_used'", NULL), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'code_used'", NULL), 0);
 }
 
 static void test_admin_reset_removes_factor(void **state) {
@@ -133,20 +105,20 @@ static void test_admin_reset_removes_factor(void **state) {
         const char *reset[] = { "mfa", "reset", "--user", "alice", NULL };
         enrol_alice(e);
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), reset), 0);
-        assert_int_equal(q(e, "SELECT count(*) FROM mfa_totp", NULL), 0);
-        assert_int_equal(q(e, "SELECT count(*) FROM backup_codes", NULL), 0);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'mfa_reset' AND actor = 'root'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM mfa_totp", NULL), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM backup_codes", NULL), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'mfa_reset' AND actor = 'root'", NULL), 1);
         login2("mfa", "alice", ALICE_PW, NULL, PAM_SUCCESS, NULL); /* optional again: password only */
         const char *unknown[] = { "mfa", "reset", "--user", "no-such-user", NULL };
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), unknown), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'mfa_reset'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'mfa_reset'", NULL), 1);
 }
 
 static void test_secret_sealed_at_rest(void **state) {
         struct env *e = *state;
         enrol_alice(e);
         /* 20-byte secret + nonce + MAC; the plain secret appears nowhere in the file. */
-        assert_int_equal(q(e, "SELECT length(sealed) FROM mfa_totp WHERE user = ?", "alice"), 20 + 40);
+        assert_int_equal(db_int(e, "SELECT length(sealed) FROM mfa_totp WHERE user = ?", "alice"), 20 + 40);
         char path[PATH_MAX + 32], cmd[2 * PATH_MAX];
         snprintf(path, sizeof(path), "%s/secret.key", e->state);
         snprintf(cmd, sizeof(cmd), "test \"$(stat -c %%a '%s')\" = 600", path);
@@ -160,22 +132,22 @@ static void test_backup_codes(void **state) {
         const char *status[] = { "--json", "mfa", "status", "--user", "alice", NULL };
         const char *generate[] = { "--json", "backup-codes", "generate", "--user", "alice", NULL };
         enrol_alice(e);
-        assert_int_equal(q(e, "SELECT count(*) FROM backup_codes WHERE user = ? AND used = 0", "alice"), 10);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM backup_codes WHERE user = ? AND used = 0", "alice"), 10);
         /* Stored hashed: no code appears in the table. */
-        assert_int_equal(q(e, "SELECT count(*) FROM backup_codes WHERE hash = ?", alice.backup[0]), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM backup_codes WHERE hash = ?", alice.backup[0]), 0);
         /* A backup code works where the verification code is asked, typed loosely. */
         snprintf(upper, sizeof(upper), "%s", alice.backup[0]);
         for (char *c = upper; *c; c++)
                 *c = (char) (*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
         login2("mfa", "alice", ALICE_PW, upper, PAM_SUCCESS, NULL);
         /* The log names the factor that passed. */
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'auth_success' AND detail = 'backup code'", NULL), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'code_used' AND detail = 'backup code, 9 left'",
-                           NULL),
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'auth_success' AND detail = 'backup code'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'code_used' AND detail = 'backup code, 9 left'",
+                                NULL),
                          1);
         /* Once. */
         login2("mfa", "alice", ALICE_PW, alice.backup[0], PAM_AUTH_ERR, NULL);
-        assert_int_equal(q(e, "SELECT failures FROM lockout WHERE user = ?", "alice"), 1);
+        assert_int_equal(db_int(e, "SELECT failures FROM lockout WHERE user = ?", "alice"), 1);
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), status), 0);
         assert_non_null(strstr(out, "\"backup_codes_left\":9"));
         /* Down to three left: the login says so. */
@@ -190,7 +162,7 @@ static void test_backup_codes(void **state) {
         totp_parse_backup_codes(out, &alice);
         login2("mfa", "alice", ALICE_PW, old, PAM_AUTH_ERR, NULL);
         login2("mfa", "alice", ALICE_PW, alice.backup[7], PAM_SUCCESS, NULL);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'backup_codes_generated'", NULL), 2);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'backup_codes_generated'", NULL), 2);
 }
 
 static const struct service_def services[] = {
@@ -205,13 +177,13 @@ int main(int argc, char **argv) {
         if (oath_init() != OATH_OK)
                 return 1;
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_unenrolled_optional_passes_on_password, start, env_stop),
-                cmocka_unit_test_setup_teardown(test_unenrolled_required_is_told_how_to_enrol, start, env_stop),
-                cmocka_unit_test_setup_teardown(test_totp_login_and_replay, start, env_stop),
-                cmocka_unit_test_setup_teardown(test_wrong_codes_lock, start, env_stop),
-                cmocka_unit_test_setup_teardown(test_admin_reset_removes_factor, start, env_stop),
-                cmocka_unit_test_setup_teardown(test_secret_sealed_at_rest, start, env_stop),
-                cmocka_unit_test_setup_teardown(test_backup_codes, start, env_stop),
+                cmocka_unit_test_setup_teardown(test_unenrolled_optional_passes_on_password, totp_env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_unenrolled_required_is_told_how_to_enrol, totp_env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_totp_login_and_replay, totp_env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_wrong_codes_lock, totp_env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_admin_reset_removes_factor, totp_env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_secret_sealed_at_rest, totp_env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_backup_codes, totp_env_start, env_stop),
         };
         return cmocka_run_group_tests_name("pam_mfa", tests, NULL, NULL);
 }

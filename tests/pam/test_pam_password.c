@@ -9,7 +9,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -28,23 +27,9 @@
 #define P1 "Correct-Horse-11"
 #define P2 "Battery-Staple-22"
 
-struct msgs {
-        char err[8][PAM_MAX_MSG_SIZE];
-        char *eptr[9];
-        char info[8][PAM_MAX_MSG_SIZE];
-        char *iptr[9];
-};
-
 /* pam_chauthtok as the caller; answers: echo-off replies in order. */
 static int change(const char *user, const char **answers, struct msgs *m) {
-        struct msgs local;
-        struct msgs *out = m ? m : &local;
-        memset(out, 0, sizeof(*out));
-        for (int i = 0; i < 8; i++) {
-                out->eptr[i] = out->err[i];
-                out->iptr[i] = out->info[i];
-        }
-        struct pamtest_conv_data conv = { .in_echo_off = answers, .out_err = out->eptr, .out_info = out->iptr };
+        struct pamtest_conv_data conv = msgs_conv(m, answers);
         struct pam_testcase tests[] = { pam_test(PAMTEST_CHAUTHTOK, PAM_SUCCESS) };
         enum pamtest_err r = run_pamtest("any", user, &conv, tests, NULL);
         assert_true(r == PAMTEST_ERR_OK || r == PAMTEST_ERR_CASE);
@@ -54,23 +39,10 @@ static int change(const char *user, const char **answers, struct msgs *m) {
 /* old, then ours (new, retype), then pam_matrix's (new, verify). */
 #define CHANGE(old, new) { old, new, new, new, new, NULL }
 
-static bool any(char lines[8][PAM_MAX_MSG_SIZE], const char *needle) {
-        for (int i = 0; i < 8; i++)
-                if (strstr(lines[i], needle))
-                        return true;
-        return false;
-}
-
-static long long q(struct env *e, const char *sql, const char *arg) {
-        return db_int(e, sql, arg);
-}
-
 static void conf(struct env *e, const char *extra) {
         char text[2048];
-        snprintf(text, sizeof(text), "maildir = %s/maildir\nmail_from = acctsec@test.example\n%s", e->dir, extra);
-        env_write_conf(e, text);
-        assert_int_equal(daemon_stop(e), 0);
-        assert_int_equal(daemon_start(e), 0);
+        snprintf(text, sizeof(text), "maildir = %s\nmail_from = acctsec@test.example\n%s", e->maildir, extra);
+        env_reconfigure(e, text);
 }
 
 /* Each test starts from the passdb the harness wrote (alice: ALICE_PW). */
@@ -80,7 +52,7 @@ static int start(void **state) {
         char text[512], cmd[PATH_MAX + 32];
         snprintf(text, sizeof(text), "alice:%s:any\nbob:%s:any\nroot:%s:any\n", ALICE_PW, BOB_PW, ROOT_PW);
         write_file(e->passdb, text);
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s/maildir'", e->dir);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->maildir);
         assert_int_equal(system(cmd), 0);
         conf(e, "");
         return r;
@@ -91,23 +63,23 @@ static void test_policy_shown_and_enforced_with_retry(void **state) {
         struct msgs m;
         const char *answers[] = { ALICE_PW, "short", "short", "alllowercase-123", "alllowercase-123", P1, P1, P1, P1, NULL };
         assert_int_equal(change("alice", answers, &m), PAM_SUCCESS);
-        assert_true(any(m.info, "at least 12 characters"));
-        assert_true(any(m.err, "at least 12 characters"));
-        assert_true(any(m.err, "uppercase"));
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'password_changed'", NULL), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM password_history WHERE user = 'alice' AND hash LIKE '$argon2id$%'", NULL), 1);
+        assert_true(any_line(m.info, MSGS_MAX, "at least 12 characters"));
+        assert_true(any_line(m.err, MSGS_MAX, "at least 12 characters"));
+        assert_true(any_line(m.err, MSGS_MAX, "uppercase"));
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'password_changed'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM password_history WHERE user = 'alice' AND hash LIKE '$argon2id$%'", NULL), 1);
         /* The user name is refused too. */
         const char *named[] = { P1, "Alice-Is-Here-9", "Alice-Is-Here-9", "Alice-Is-Here-9", "Alice-Is-Here-9", NULL };
         struct msgs n;
         assert_int_not_equal(change("alice", named, &n), PAM_SUCCESS);
-        assert_true(any(n.err, "user name"));
+        assert_true(any_line(n.err, MSGS_MAX, "user name"));
 }
 
 static void test_retries_run_out(void **state) {
         struct env *e = *state;
         const char *answers[] = { ALICE_PW, "weak", "weak", "weak", "weak", "weak", "weak", NULL };
         assert_int_equal(change("alice", answers, NULL), PAM_MAXTRIES);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'password_changed'", NULL), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'password_changed'", NULL), 0);
         const char *pw[] = { ALICE_PW, NULL }; /* unchanged */
         struct pamtest_conv_data conv = { .in_echo_off = pw };
         struct pam_testcase t[] = { pam_test(PAMTEST_AUTHENTICATE, PAM_SUCCESS) };
@@ -122,46 +94,25 @@ static void test_history_refuses_reuse(void **state) {
         const char *back[] = { P2, P1, P1, NULL };
         assert_int_equal(change("alice", first, NULL), PAM_SUCCESS);
         assert_int_equal(change("alice", second, NULL), PAM_SUCCESS);
-        assert_int_equal(q(e, "SELECT count(*) FROM password_history WHERE user = 'alice'", NULL), 2);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM password_history WHERE user = 'alice'", NULL), 2);
         assert_int_not_equal(change("alice", back, &m), PAM_SUCCESS);
-        assert_true(any(m.err, "last 5 passwords"));
+        assert_true(any_line(m.err, MSGS_MAX, "last 5 passwords"));
         /* history = 1 keeps only the newest: P1 is allowed again */
         conf(e, "history = 1\n");
         const char *again[] = CHANGE(P2, P1);
         assert_int_equal(change("alice", again, NULL), PAM_SUCCESS);
-        assert_int_equal(q(e, "SELECT count(*) FROM password_history WHERE user = 'alice'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM password_history WHERE user = 'alice'", NULL), 1);
 }
 
 static void test_change_notice_mailed(void **state) {
         struct env *e = *state;
-        char out[1024], path[PATH_MAX + 300], text[8192] = "";
+        char out[1024], text[8192];
         const char *set[] = { "email", "set", "alice@example.com", "--user", "alice", NULL };
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), set), 0);
         const char *answers[] = CHANGE(ALICE_PW, P1);
         assert_int_equal(change("alice", answers, NULL), PAM_SUCCESS);
-        /* The notice goes from a child after the commit: wait for the file. */
-        snprintf(path, sizeof(path), "%s/maildir/new", e->dir);
-        int found = 0;
-        for (int i = 0; i < 2000 && !found; i++) {
-                DIR *d = opendir(path);
-                for (struct dirent *de; d && (de = readdir(d));)
-                        if (de->d_name[0] != '.') {
-                                char f[PATH_MAX * 2];
-                                snprintf(f, sizeof(f), "%s/%s", path, de->d_name);
-                                FILE *fp = fopen(f, "re");
-                                if (fp) {
-                                        size_t k = fread(text, 1, sizeof(text) - 1, fp);
-                                        text[k] = '\0';
-                                        fclose(fp);
-                                        found = k > 0;
-                                }
-                        }
-                if (d)
-                        closedir(d);
-                if (!found)
-                        usleep(5000);
-        }
-        assert_true(found);
+        /* The notice goes from a child after the commit: wait for it. */
+        assert_true(maildir_wait(e, 1, text, sizeof(text)) >= 1);
         assert_non_null(strstr(text, "Subject: Your password was changed"));
         assert_non_null(strstr(text, "was changed"));
         assert_null(strstr(text, P1)); /* never the password */
@@ -185,14 +136,14 @@ static void test_self_change_switch(void **state) {
         const char *answers[] = CHANGE(ALICE_PW, P1);
         conf(e, "allow_self_change = no\n");
         assert_int_equal(change_as_user(1001, answers), PAM_AUTHTOK_ERR);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'password_changed'", NULL), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'password_changed'", NULL), 0);
         /* root (an admin) still can */
         assert_int_equal(change("alice", answers, NULL), PAM_SUCCESS);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'password_changed' AND detail = 'by root'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'password_changed' AND detail = 'by root'", NULL), 1);
         conf(e, "");
         const char *mine[] = CHANGE(P1, P2);
         assert_int_equal(change_as_user(1001, mine), PAM_SUCCESS);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'password_changed' AND detail = 'by the user'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'password_changed' AND detail = 'by the user'", NULL), 1);
 }
 
 static void test_enforce_for_root(void **state) {
@@ -212,9 +163,7 @@ static void test_maximum_age(void **state) {
         const char *answers[] = CHANGE(ALICE_PW, P1);
         assert_int_equal(change("alice", answers, NULL), PAM_SUCCESS);
         conf(e, "max_password_age = 90d\n");
-        struct pamtest_conv_data conv = { .out_err = m.eptr };
-        for (int i = 0; i < 8; i++)
-                m.eptr[i] = m.err[i];
+        struct pamtest_conv_data conv = msgs_conv(&m, NULL);
         struct pam_testcase t[] = { pam_test(PAMTEST_ACCOUNT, PAM_SUCCESS) };
         assert_int_equal(run_pamtest("any", "alice", &conv, t, NULL), PAMTEST_ERR_OK);
         db_exec(e, "UPDATE account SET changed = changed - 91 * 86400");

@@ -103,11 +103,8 @@ static struct totp_user alice_totp;
 
 /* alice enrolled (TOTP), bob locked, carol known but without a factor. */
 static int start(void **state) {
-        int r = env_start(state);
+        int r = totp_env_start(state);
         struct env *e = *state;
-        env_write_conf(e, "totp_window = 3\n");
-        assert_int_equal(daemon_stop(e), 0);
-        assert_int_equal(daemon_start(e), 0);
         totp_enrol(e, "alice", &alice_totp);
         for (int i = 0; i < 3; i++)
                 assert_int_equal(login("lockout", "bob", WRONG, NULL), PAM_AUTH_ERR);

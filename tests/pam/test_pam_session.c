@@ -10,7 +10,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -26,7 +25,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -145,68 +143,21 @@ static void kill_holder(const struct holder *h) {
         waitpid(h->grandchild, NULL, 0); /* ours once its parent is gone (subreaper) */
 }
 
-static long long q(struct env *e, const char *sql, const char *arg) {
-        return db_int(e, sql, arg);
-}
-
 static long long session_of(struct env *e, pid_t pid) {
         char sql[128];
         snprintf(sql, sizeof(sql), "SELECT max(id) FROM sessions WHERE pid = %d", (int) pid);
-        return q(e, sql, NULL);
-}
-
-static void maildir(struct env *e, char *buf, size_t n) {
-        snprintf(buf, n, "%s/maildir", e->dir);
-}
-
-/* How many mails there are; all their text, concatenated, in text. */
-static int mails(struct env *e, char *text, size_t n) {
-        char dir[PATH_MAX], path[PATH_MAX + 300];
-        int count = 0;
-        size_t used = 0;
-        maildir(e, dir, sizeof(dir) - 8);
-        strcat(dir, "/new");
-        text[0] = '\0';
-        DIR *d = opendir(dir);
-        if (!d)
-                return 0;
-        for (struct dirent *de; (de = readdir(d));) {
-                if (de->d_name[0] == '.')
-                        continue;
-                count++;
-                snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-                FILE *f = fopen(path, "re");
-                assert_non_null(f);
-                used += fread(text + used, 1, n - 1 - used, f);
-                text[used] = '\0';
-                fclose(f);
-        }
-        closedir(d);
-        return count;
-}
-
-/* Mails are sent after the session opened, by a child of acctsecd (a
- * login never waits for a mail server): wait, bounded, for the count to
- * reach n, then return it (more than n fails the caller's check). */
-static int wait_mails(struct env *e, int n, char *text, size_t len) {
-        const struct timespec step = { .tv_nsec = 10 * 1000000L };
-        int got = 0;
-        for (int i = 0; i < 1000 && (got = mails(e, text, len)) < n; i++)
-                nanosleep(&step, NULL);
-        return got;
+        return db_int(e, sql, NULL);
 }
 
 static int start(void **state) {
-        char text[2048], dir[PATH_MAX], cmd[PATH_MAX + 32], out[1024];
+        char text[2048], cmd[PATH_MAX + 32], out[1024];
         int r = env_start(state);
         struct env *e = *state;
-        maildir(e, dir, sizeof(dir));
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->maildir);
         assert_int_equal(system(cmd), 0);
-        snprintf(text, sizeof(text), "mail_transport = maildir\nmaildir = %s\nmail_from = acctsec@test.example\n", dir);
-        env_write_conf(e, text);
-        assert_int_equal(daemon_stop(e), 0);
-        assert_int_equal(daemon_start(e), 0);
+        snprintf(text, sizeof(text), "mail_transport = maildir\nmaildir = %s\nmail_from = acctsec@test.example\n",
+                 e->maildir);
+        env_reconfigure(e, text);
         const char *set[] = { "email", "set", "alice@example.com", "--user", "alice", NULL };
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), set), 0);
         return r;
@@ -222,18 +173,18 @@ static void test_open_and_close_are_recorded(void **state) {
         assert_int_equal(r, PAM_SUCCESS);
         long long id = session_of(e, getpid());
         assert_true(id > 0);
-        assert_int_equal(q(e, "SELECT count(*) FROM sessions WHERE ended = 0 AND user = 'alice' AND service = 'login'"
-                              " AND tty = 'pts/9' AND rhost = '192.0.2.10'", NULL), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'session_opened' AND user = 'alice'"
-                              " AND rhost = '192.0.2.10' AND tty = 'pts/9'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM sessions WHERE ended = 0 AND user = 'alice' AND service = 'login'"
+                                   " AND tty = 'pts/9' AND rhost = '192.0.2.10'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'session_opened' AND user = 'alice'"
+                                   " AND rhost = '192.0.2.10' AND tty = 'pts/9'", NULL), 1);
         /* The CLI runs below this process: this session is its own. */
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), list), 0);
         assert_non_null(strstr(out, "\"current\":true"));
         assert_non_null(strstr(out, "\"rhost\":\"192.0.2.10\""));
         assert_non_null(strstr(out, "\"total\":1"));
         close_session(h, PAM_SUCCESS);
-        assert_int_equal(q(e, "SELECT count(*) FROM sessions WHERE ended > 0 AND end_reason = 'closed'", NULL), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'session_closed' AND user = 'alice'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM sessions WHERE ended > 0 AND end_reason = 'closed'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'session_closed' AND user = 'alice'", NULL), 1);
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), list), 0);
         assert_non_null(strstr(out, "\"total\":0"));
 }
@@ -251,9 +202,9 @@ static void test_killed_session_is_reconciled(void **state) {
         kill_holder(&h);
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), list), 0);
         assert_non_null(strstr(out, "\"total\":0"));
-        assert_int_equal(q(e, "SELECT count(*) FROM sessions WHERE ended > 0 AND end_reason = 'process gone'", NULL), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'session_closed' AND user = 'bob'"
-                              " AND detail LIKE '%process gone'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM sessions WHERE ended > 0 AND end_reason = 'process gone'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'session_closed' AND user = 'bob'"
+                                   " AND detail LIKE '%process gone'", NULL), 1);
 }
 
 static void test_terminate_one(void **state) {
@@ -268,7 +219,7 @@ static void test_terminate_one(void **state) {
         /* bob may not end alice's session, and learns nothing about it. */
         assert_int_equal(run_cli(e, 1002, out, sizeof(out), term), 1);
         assert_false(gone(h.pid));
-        assert_int_equal(q(e, "SELECT count(*) FROM sessions WHERE ended = 0", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM sessions WHERE ended = 0", NULL), 1);
         assert_int_equal(run_cli(e, 1001, out, sizeof(out), bad), 2);
         /* alice may: the session's processes end, the record says so. */
         assert_int_equal(run_cli(e, 1001, out, sizeof(out), term), 0);
@@ -277,9 +228,9 @@ static void test_terminate_one(void **state) {
         assert_int_equal(waitpid(h.pid, &status, 0), h.pid);
         assert_true(WIFSIGNALED(status));
         assert_true(wait_gone(h.grandchild));
-        assert_int_equal(q(e, "SELECT count(*) FROM sessions WHERE ended > 0 AND end_reason = 'terminated'", NULL), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'session_terminated' AND user = 'alice'"
-                              " AND actor = ''", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM sessions WHERE ended > 0 AND end_reason = 'terminated'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'session_terminated' AND user = 'alice'"
+                                   " AND actor = ''", NULL), 1);
         /* Ended already: the same answer as for a session that never was. */
         assert_int_equal(run_cli(e, 1001, out, sizeof(out), term), 1);
 }
@@ -308,14 +259,14 @@ static void test_terminate_all_others(void **state) {
         assert_true(wait_gone(b.grandchild));
         assert_false(gone(getpid()));
         assert_false(gone(other_user.pid)); /* not alice's */
-        assert_int_equal(q(e, "SELECT count(*) FROM sessions WHERE ended = 0 AND user = 'alice'", NULL), 1);
-        assert_int_equal(session_of(e, getpid()), q(e, "SELECT id FROM sessions WHERE ended = 0 AND user = 'alice'", NULL));
+        assert_int_equal(db_int(e, "SELECT count(*) FROM sessions WHERE ended = 0 AND user = 'alice'", NULL), 1);
+        assert_int_equal(session_of(e, getpid()), db_int(e, "SELECT id FROM sessions WHERE ended = 0 AND user = 'alice'", NULL));
         /* An auditor (dave) may list alice's, not end them. */
         assert_int_equal(run_cli(e, 1004, out, sizeof(out), admin_list), 0);
         assert_non_null(strstr(out, "\"total\":1"));
         const char *dave_ends[] = { "session", "terminate", "--all-others", "--user", "alice", NULL };
         assert_int_equal(run_cli(e, 1004, out, sizeof(out), dave_ends), 4);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'request_refused' AND user = 'dave'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'request_refused' AND user = 'dave'", NULL), 1);
         close_session(mine, PAM_SUCCESS);
         kill_holder(&other_user);
 }
@@ -335,8 +286,8 @@ static void test_systemd_user_is_not_a_session(void **state) {
         assert_int_equal(run_cli(e, 1001, out, sizeof(out), list), 0);
         assert_non_null(strstr(out, "\"total\":1"));
         struct holder manager = hold_session("systemd-user", "alice", NULL);
-        assert_int_equal(q(e, "SELECT count(*) FROM sessions WHERE service = 'systemd-user'", NULL), 0);
-        assert_int_equal(q(e, "SELECT count(*) FROM sessions", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM sessions WHERE service = 'systemd-user'", NULL), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM sessions", NULL), 1);
         assert_int_equal(db_events(e, "session_opened"), 1);
         assert_int_equal(run_cli(e, 1001, out, sizeof(out), list), 0);
         assert_non_null(strstr(out, "\"total\":1"));
@@ -366,42 +317,42 @@ static void test_new_source_mail_once_per_source(void **state) {
         h = open_session("sshd", "alice", "192.0.2.30", "ssh", KEY1, &r);
         assert_int_equal(r, PAM_SUCCESS);
         close_session(h, PAM_SUCCESS);
-        assert_int_equal(wait_mails(e, 1, text, sizeof(text)), 1);
+        assert_int_equal(maildir_wait(e, 1, text, sizeof(text)), 1);
         assert_non_null(strstr(text, "Subject: New login to your account"));
         assert_non_null(strstr(text, "To: alice@example.com"));
         assert_non_null(strstr(text, "from:    192.0.2.30"));
         assert_non_null(strstr(text, "key:     " FP1));
         assert_non_null(strstr(text, "service: sshd"));
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'new_source_login' AND rhost = '192.0.2.30'"
-                              " AND detail LIKE '" FP1 ": notified a%'", NULL), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'session_opened' AND detail LIKE '%" FP1 "'",
-                           NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'new_source_login' AND rhost = '192.0.2.30'"
+                                   " AND detail LIKE '" FP1 ": notified a%'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'session_opened' AND detail LIKE '%" FP1 "'",
+                                NULL), 1);
         /* The same source again, twice: nothing. */
         for (int i = 0; i < 2; i++) {
                 h = open_session("sshd", "alice", "192.0.2.30", "ssh", KEY1, &r);
                 close_session(h, PAM_SUCCESS);
         }
-        assert_int_equal(wait_mails(e, 1, text, sizeof(text)), 1);
+        assert_int_equal(maildir_wait(e, 1, text, sizeof(text)), 1);
         /* Another key from the known address, another address: one mail each. */
         h = open_session("sshd", "alice", "192.0.2.30", "ssh", KEY2, &r);
         close_session(h, PAM_SUCCESS);
         h = open_session("login", "alice", "192.0.2.31", NULL, NULL, &r);
         close_session(h, PAM_SUCCESS);
-        assert_int_equal(wait_mails(e, 3, text, sizeof(text)), 3);
+        assert_int_equal(maildir_wait(e, 3, text, sizeof(text)), 3);
         assert_non_null(strstr(text, "key:     " FP2));
         assert_non_null(strstr(text, "from:    192.0.2.31"));
         /* A local login has no source to learn. */
         h = open_session("login", "alice", NULL, "tty1", NULL, &r);
         close_session(h, PAM_SUCCESS);
-        assert_int_equal(wait_mails(e, 3, text, sizeof(text)), 3);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'new_source_login'", NULL), 3);
-        assert_int_equal(q(e, "SELECT count(*) FROM known_sources WHERE user = 'alice'", NULL), 3);
+        assert_int_equal(maildir_wait(e, 3, text, sizeof(text)), 3);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'new_source_login'", NULL), 3);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM known_sources WHERE user = 'alice'", NULL), 3);
         /* bob has no verified address: logged, not mailed. */
         h = open_session("login", "bob", "192.0.2.40", NULL, NULL, &r);
         close_session(h, PAM_SUCCESS);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'new_source_login' AND user = 'bob'"
-                              " AND detail = 'not notified: no verified address'", NULL), 1);
-        assert_int_equal(wait_mails(e, 3, text, sizeof(text)), 3);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'new_source_login' AND user = 'bob'"
+                                   " AND detail = 'not notified: no verified address'", NULL), 1);
+        assert_int_equal(maildir_wait(e, 3, text, sizeof(text)), 3);
 }
 
 static void test_opt_out(void **state) {
@@ -419,35 +370,32 @@ static void test_opt_out(void **state) {
         assert_non_null(strstr(out, "off (turned off by the user)"));
         pam_handle_t *h = open_session("login", "alice", "192.0.2.50", NULL, NULL, &r);
         close_session(h, PAM_SUCCESS);
-        assert_int_equal(mails(e, text, sizeof(text)), 0);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'new_source_login'"
-                              " AND detail = 'not notified: notifications are off'", NULL), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'notifications_changed'", NULL), 1);
+        assert_int_equal(maildir_read(e, text, sizeof(text)), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'new_source_login'"
+                                   " AND detail = 'not notified: notifications are off'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'notifications_changed'", NULL), 1);
         /* Back on: only sources not seen before mail (192.0.2.50 was seen). */
         assert_int_equal(run_cli(e, 1001, out, sizeof(out), on), 0);
         h = open_session("login", "alice", "192.0.2.50", NULL, NULL, &r);
         close_session(h, PAM_SUCCESS);
-        assert_int_equal(mails(e, text, sizeof(text)), 0);
+        assert_int_equal(maildir_read(e, text, sizeof(text)), 0);
         h = open_session("login", "alice", "192.0.2.51", NULL, NULL, &r);
         close_session(h, PAM_SUCCESS);
-        assert_int_equal(wait_mails(e, 1, text, sizeof(text)), 1);
+        assert_int_equal(maildir_wait(e, 1, text, sizeof(text)), 1);
 }
 
 static void test_policy_off_and_daemon_down(void **state) {
         struct env *e = *state;
-        char text[65536], dir[PATH_MAX], conf[PATH_MAX + 128];
+        char text[65536], conf[PATH_MAX + 128];
         int r;
-        maildir(e, dir, sizeof(dir));
-        snprintf(conf, sizeof(conf), "mail_transport = maildir\nmaildir = %s\nnotify_new_source = no\n", dir);
-        env_write_conf(e, conf);
-        assert_int_equal(daemon_stop(e), 0);
-        assert_int_equal(daemon_start(e), 0);
+        snprintf(conf, sizeof(conf), "mail_transport = maildir\nmaildir = %s\nnotify_new_source = no\n", e->maildir);
+        env_reconfigure(e, conf);
         pam_handle_t *h = open_session("login", "alice", "192.0.2.60", NULL, NULL, &r);
         assert_int_equal(r, PAM_SUCCESS);
         close_session(h, PAM_SUCCESS);
-        assert_int_equal(mails(e, text, sizeof(text)), 0);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'new_source_login'"
-                              " AND detail = 'not notified: notifications are off'", NULL), 1);
+        assert_int_equal(maildir_read(e, text, sizeof(text)), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'new_source_login'"
+                                   " AND detail = 'not notified: notifications are off'", NULL), 1);
         /* No daemon: the session phase says so (session optional lets the login on). */
         assert_int_equal(daemon_stop(e), 0);
         h = open_session("login", "alice", "192.0.2.61", NULL, NULL, &r);

@@ -19,15 +19,6 @@
 
 #include "harness.h"
 
-static long long q(struct env *e, const char *sql, const char *arg) {
-        return db_int(e, sql, arg);
-}
-
-/* authenticate (+ account) with PAM_RHOST set (NULL: none). */
-static int attempt(const char *service, const char *user, const char *password, const char *rhost) {
-        return login(service, user, password, rhost);
-}
-
 /* alice makes a token; returns it in buf. */
 static void make_token(struct env *e, const char *name, const char *services, char *buf, size_t n) {
         char out[2048];
@@ -48,18 +39,18 @@ static void test_token_in_and_out_of_scope(void **state) {
         char tok[128];
         make_token(e, "ci", "imap", tok, sizeof(tok));
         /* never stored in clear */
-        assert_int_equal(q(e, "SELECT count(*) FROM tokens WHERE hash = ?", tok), 0);
-        assert_int_equal(attempt("imap", "alice", tok, "192.0.2.10"), PAM_SUCCESS);
-        assert_true(q(e, "SELECT last_used FROM tokens WHERE name = 'ci'", NULL) > 0);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'token_used' AND detail = 'ci'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM tokens WHERE hash = ?", tok), 0);
+        assert_int_equal(login("imap", "alice", tok, "192.0.2.10"), PAM_SUCCESS);
+        assert_true(db_int(e, "SELECT last_used FROM tokens WHERE name = 'ci'", NULL) > 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'token_used' AND detail = 'ci'", NULL), 1);
         /* the same token for smtp: out of scope, counted */
-        assert_int_equal(attempt("smtp", "alice", tok, "192.0.2.10"), PAM_AUTH_ERR);
-        assert_int_equal(q(e, "SELECT failures FROM lockout WHERE user = 'alice'", NULL), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'token_refused' AND detail LIKE '%not for this service%'", NULL), 1);
+        assert_int_equal(login("smtp", "alice", tok, "192.0.2.10"), PAM_AUTH_ERR);
+        assert_int_equal(db_int(e, "SELECT failures FROM lockout WHERE user = 'alice'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'token_refused' AND detail LIKE '%not for this service%'", NULL), 1);
         /* bob cannot use alice's token */
-        assert_int_equal(attempt("imap", "bob", tok, "192.0.2.10"), PAM_AUTH_ERR);
+        assert_int_equal(login("imap", "bob", tok, "192.0.2.10"), PAM_AUTH_ERR);
         /* a normal password still passes through to the password module */
-        assert_int_equal(attempt("imap", "alice", ALICE_PW, "192.0.2.10"), PAM_SUCCESS);
+        assert_int_equal(login("imap", "alice", ALICE_PW, "192.0.2.10"), PAM_SUCCESS);
 }
 
 static void test_token_expired_revoked_malformed(void **state) {
@@ -67,19 +58,19 @@ static void test_token_expired_revoked_malformed(void **state) {
         char tok[128], out[1024], bad[128];
         make_token(e, "old", "imap", tok, sizeof(tok));
         db_exec(e, "UPDATE tokens SET expires = 1 WHERE name = 'old'");
-        assert_int_equal(attempt("imap", "alice", tok, NULL), PAM_AUTH_ERR);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'token_refused' AND detail LIKE 'token: expired%'", NULL), 1);
+        assert_int_equal(login("imap", "alice", tok, NULL), PAM_AUTH_ERR);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'token_refused' AND detail LIKE 'token: expired%'", NULL), 1);
         make_token(e, "gone", "imap", tok, sizeof(tok));
         const char *revoke[] = { "token", "revoke", "gone", NULL };
         assert_int_equal(run_cli(e, 1001, out, sizeof(out), revoke), 0);
-        assert_int_equal(attempt("imap", "alice", tok, NULL), PAM_AUTH_ERR); /* the very next attempt */
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'token_revoked'", NULL), 1);
+        assert_int_equal(login("imap", "alice", tok, NULL), PAM_AUTH_ERR); /* the very next attempt */
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'token_revoked'", NULL), 1);
         /* a typo: the checksum fails; counted, and alice is now locked (3) */
         snprintf(bad, sizeof(bad), "%s", tok);
         bad[10] = bad[10] == 'a' ? 'b' : 'a';
-        assert_int_equal(attempt("imap", "alice", bad, NULL), PAM_AUTH_ERR);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE detail LIKE 'token: malformed%'", NULL), 1);
-        assert_int_equal(q(e, "SELECT count(*) FROM lockout WHERE user = 'alice' AND locked_until != 0", NULL), 1);
+        assert_int_equal(login("imap", "alice", bad, NULL), PAM_AUTH_ERR);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE detail LIKE 'token: malformed%'", NULL), 1);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM lockout WHERE user = 'alice' AND locked_until != 0", NULL), 1);
 }
 
 static void test_eleventh_token_and_roles(void **state) {
@@ -125,28 +116,28 @@ static void test_allowlist(void **state) {
         assert_int_equal(run_cli(e, 1001, out, sizeof(out), add4), 4); /* admins only */
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), hostbits), 1);
         /* empty lists: no restriction */
-        assert_int_equal(attempt("login", "alice", ALICE_PW, "198.51.100.1"), PAM_SUCCESS);
+        assert_int_equal(login("login", "alice", ALICE_PW, "198.51.100.1"), PAM_SUCCESS);
         assert_int_equal(run_cli(e, 1003, out, sizeof(out), add4), 0);
-        assert_int_equal(attempt("login", "alice", ALICE_PW, "192.0.2.99"), PAM_SUCCESS);
-        assert_int_equal(attempt("login", "alice", ALICE_PW, "::ffff:192.0.2.99"), PAM_SUCCESS);
-        assert_int_equal(attempt("login", "alice", ALICE_PW, "198.51.100.1"), PAM_AUTH_ERR);
-        assert_int_equal(attempt("login", "alice", ALICE_PW, "2001:db8::1"), PAM_AUTH_ERR);
-        assert_int_equal(attempt("login", "alice", ALICE_PW, NULL), PAM_AUTH_ERR); /* LOCAL not listed */
-        assert_int_equal(attempt("login", "alice", ALICE_PW, "UNKNOWN"), PAM_AUTH_ERR);
-        assert_int_equal(attempt("login", "alice", ALICE_PW, "host.example.com"), PAM_AUTH_ERR);
-        assert_int_equal(attempt("login", "alice", ALICE_PW, "192.0.2.99 "), PAM_AUTH_ERR);
+        assert_int_equal(login("login", "alice", ALICE_PW, "192.0.2.99"), PAM_SUCCESS);
+        assert_int_equal(login("login", "alice", ALICE_PW, "::ffff:192.0.2.99"), PAM_SUCCESS);
+        assert_int_equal(login("login", "alice", ALICE_PW, "198.51.100.1"), PAM_AUTH_ERR);
+        assert_int_equal(login("login", "alice", ALICE_PW, "2001:db8::1"), PAM_AUTH_ERR);
+        assert_int_equal(login("login", "alice", ALICE_PW, NULL), PAM_AUTH_ERR); /* LOCAL not listed */
+        assert_int_equal(login("login", "alice", ALICE_PW, "UNKNOWN"), PAM_AUTH_ERR);
+        assert_int_equal(login("login", "alice", ALICE_PW, "host.example.com"), PAM_AUTH_ERR);
+        assert_int_equal(login("login", "alice", ALICE_PW, "192.0.2.99 "), PAM_AUTH_ERR);
         assert_int_equal(run_cli(e, 1003, out, sizeof(out), add6), 0);
         assert_int_equal(run_cli(e, 1003, out, sizeof(out), addl), 0);
-        assert_int_equal(attempt("login", "alice", ALICE_PW, "2001:db8:1::5"), PAM_SUCCESS);
-        assert_int_equal(attempt("login", "alice", ALICE_PW, NULL), PAM_SUCCESS);
+        assert_int_equal(login("login", "alice", ALICE_PW, "2001:db8:1::5"), PAM_SUCCESS);
+        assert_int_equal(login("login", "alice", ALICE_PW, NULL), PAM_SUCCESS);
         /* bob has no list: unrestricted; the account phase enforces it too (keys skip auth) */
-        assert_int_equal(attempt("login", "bob", BOB_PW, "198.51.100.1"), PAM_SUCCESS);
+        assert_int_equal(login("login", "bob", BOB_PW, "198.51.100.1"), PAM_SUCCESS);
         assert_int_equal(account_from("alice", "198.51.100.1"), PAM_PERM_DENIED);
         assert_int_equal(account_from("alice", "192.0.2.1"), PAM_SUCCESS);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'login_denied' AND detail LIKE 'source % not in the allowlist'", NULL), 7);
-        assert_int_equal(q(e, "SELECT count(*) FROM events WHERE type = 'allowlist_added' AND actor = 'carol'", NULL), 3);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'login_denied' AND detail LIKE 'source % not in the allowlist'", NULL), 7);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'allowlist_added' AND actor = 'carol'", NULL), 3);
         /* the failures from denied sources do not count toward the lockout (the password was never checked) */
-        assert_int_equal(q(e, "SELECT count(*) FROM lockout WHERE user = 'alice' AND failures > 0", NULL), 0);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM lockout WHERE user = 'alice' AND failures > 0", NULL), 0);
         const char *list[] = { "--json", "allowlist", "list", "--user", "alice", NULL };
         assert_int_equal(run_cli(e, 1001, out, sizeof(out), list), 0); /* her own */
         assert_non_null(strstr(out, "\"cidr\":\"2001:db8::/32\""));
@@ -155,8 +146,8 @@ static void test_allowlist(void **state) {
         /* the global list applies to everyone */
         const char *global[] = { "allowlist", "add", "203.0.113.0/24", NULL };
         assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), global), 0);
-        assert_int_equal(attempt("login", "bob", BOB_PW, "198.51.100.1"), PAM_AUTH_ERR);
-        assert_int_equal(attempt("login", "bob", BOB_PW, "203.0.113.4"), PAM_SUCCESS);
+        assert_int_equal(login("login", "bob", BOB_PW, "198.51.100.1"), PAM_AUTH_ERR);
+        assert_int_equal(login("login", "bob", BOB_PW, "203.0.113.4"), PAM_SUCCESS);
 }
 
 static const struct service_def services[] = {

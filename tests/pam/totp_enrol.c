@@ -14,6 +14,12 @@
 
 #include "totp_enrol.h"
 
+int totp_env_start(void **state) {
+        int r = env_start(state);
+        env_reconfigure(*state, "totp_window = 3\n");
+        return r;
+}
+
 void totp_parse_backup_codes(const char *json, struct totp_user *t) {
         const char *p = strstr(json, "\"backup_codes\":[");
         assert_non_null(p);

@@ -12,6 +12,10 @@ struct totp_user {
         char backup[10][16]; /* the set printed at enrolment (or the last generate) */
 };
 
+/* cmocka setup: env_start with totp_window = 3 in the config, so that a
+ * step boundary passing mid-test cannot push the steps a test uses (and
+ * totp_enrol's confirmation) out of the window. */
+int totp_env_start(void **state);
 /* Enrol user (root provisions) and confirm with the code for step now-2, so
  * that the current steps are still unused; the daemon must run with
  * totp_window >= 2 (the tests use 3). */

@@ -1,5 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
-# cmocka unit tests for common/; included from the top-level Makefile.am.
+# cmocka unit tests for common/ and daemon/ (these link libacctsecd.la, which
+# brings libacctsec_common.la and the daemon's libraries); included from the
+# top-level Makefile.am.
 # Paths are relative to the top directory (non-recursive, subdir-objects).
 
 if HAVE_CMOCKA
@@ -22,24 +24,24 @@ tests_unit_test_pwpolicy_LDADD = libacctsec_common.la $(CMOCKA_LIBS)
 
 check_PROGRAMS += tests/unit/test_totp
 TESTS += tests/unit/test_totp
-tests_unit_test_totp_SOURCES = tests/unit/test_totp.c daemon/totp.c daemon/keyfile.c daemon/backup.c
+tests_unit_test_totp_SOURCES = tests/unit/test_totp.c
 tests_unit_test_totp_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_totp_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(OATH_CFLAGS) $(SODIUM_CFLAGS)
-tests_unit_test_totp_LDADD = libacctsec_common.la $(CMOCKA_LIBS) $(OATH_LIBS) $(SODIUM_LIBS)
+tests_unit_test_totp_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(OATH_LIBS) $(SODIUM_LIBS)
 
 check_PROGRAMS += tests/unit/test_mail
 TESTS += tests/unit/test_mail
-tests_unit_test_mail_SOURCES = tests/unit/test_mail.c $(MAIL_SOURCES)
+tests_unit_test_mail_SOURCES = tests/unit/test_mail.c
 tests_unit_test_mail_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_mail_CFLAGS = $(AM_CFLAGS) $(NO_FORMAT_TRUNCATION) $(CMOCKA_CFLAGS) $(SODIUM_CFLAGS) $(CURL_CFLAGS)
-tests_unit_test_mail_LDADD = libacctsec_common.la $(CMOCKA_LIBS) $(SODIUM_LIBS) $(CURL_LIBS)
+tests_unit_test_mail_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(SODIUM_LIBS)
 
 check_PROGRAMS += tests/unit/test_email
 TESTS += tests/unit/test_email
-tests_unit_test_email_SOURCES = tests/unit/test_email.c daemon/email.c daemon/store.c
+tests_unit_test_email_SOURCES = tests/unit/test_email.c
 tests_unit_test_email_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_email_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SODIUM_CFLAGS) $(SQLITE_CFLAGS)
-tests_unit_test_email_LDADD = libacctsec_common.la $(CMOCKA_LIBS) $(SODIUM_LIBS) $(SQLITE_LIBS)
+tests_unit_test_email_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(SODIUM_LIBS)
 
 check_PROGRAMS += tests/unit/test_token tests/unit/test_cidr
 TESTS += tests/unit/test_token tests/unit/test_cidr
@@ -59,24 +61,24 @@ tests_unit_test_export_LDADD = $(CMOCKA_LIBS)
 
 check_PROGRAMS += tests/unit/test_eventlog
 TESTS += tests/unit/test_eventlog
-tests_unit_test_eventlog_SOURCES = tests/unit/test_eventlog.c tests/unit/store_dir.h daemon/eventlog.c daemon/store.c
+tests_unit_test_eventlog_SOURCES = tests/unit/test_eventlog.c tests/unit/store_dir.h
 tests_unit_test_eventlog_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_eventlog_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
-tests_unit_test_eventlog_LDADD = libacctsec_common.la $(CMOCKA_LIBS) $(SQLITE_LIBS)
+tests_unit_test_eventlog_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(SQLITE_LIBS)
 
 check_PROGRAMS += tests/unit/test_mailcap
 TESTS += tests/unit/test_mailcap
-tests_unit_test_mailcap_SOURCES = tests/unit/test_mailcap.c tests/unit/store_dir.h daemon/mailcap.c daemon/store.c
+tests_unit_test_mailcap_SOURCES = tests/unit/test_mailcap.c tests/unit/store_dir.h
 tests_unit_test_mailcap_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_mailcap_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
-tests_unit_test_mailcap_LDADD = libacctsec_common.la $(CMOCKA_LIBS) $(SQLITE_LIBS)
+tests_unit_test_mailcap_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(SQLITE_LIBS)
 
 check_PROGRAMS += tests/unit/test_store
 TESTS += tests/unit/test_store
-tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/store_dir.h daemon/store.c
+tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/store_dir.h
 tests_unit_test_store_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
-tests_unit_test_store_LDADD = libacctsec_common.la $(CMOCKA_LIBS) $(SQLITE_LIBS)
+tests_unit_test_store_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(SQLITE_LIBS)
 endif
 
 # libFuzzer targets: built and run by tests/fuzz/run.sh (clang), not by make.
