@@ -35,7 +35,8 @@ def main():
     work = tempfile.mkdtemp(prefix="acctsec-booted-", dir="/var/tmp")
     deb = machine.the_deb(TOP, work)
     m = machine.Machine("acctsec-system", work, [deb])
-    atexit.register(lambda: (m.kill(), m.remove()))
+    atexit.register(lambda: (m.kill(), m.remove(),
+                             os.environ.get("ACCTSEC_BOOTED_KEEP") == "1" or shutil.rmtree(work, ignore_errors=True)))
     state = m.boot()
     t.ok(state == "running", "booted: systemd is PID 1 and says the system is running",
          m.run("systemctl --failed --no-pager").stdout)
