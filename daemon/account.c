@@ -63,7 +63,7 @@ int account_set_disabled(struct store *s, const char *user, bool disabled, const
                 store_rollback(s);
                 return r;
         }
-        if (sqlite3_changes(s->db) == 0) { /* already so: nothing to log */
+        if (sqlite3_changes(store_sqlite_db(s)) == 0) { /* already so: nothing to log */
                 store_rollback(s);
                 return 0;
         }

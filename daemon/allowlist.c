@@ -29,7 +29,7 @@ static int change(struct store *s, const char *sql, enum event_type type, const 
                 sqlite3_bind_int64(st, 4, now);
         }
         r = store_exec_stmt(st);
-        if (r == 0 && sqlite3_changes(s->db) == 0)
+        if (r == 0 && sqlite3_changes(store_sqlite_db(s)) == 0)
                 r = type == EV_ALLOWLIST_ADDED ? -EEXIST : -ENOENT;
         if (r < 0) {
                 store_rollback(s);

@@ -65,6 +65,23 @@ static void job_free(struct job *j) {
         free(j);
 }
 
+static bool (*around_begin)(void *userdata);
+static void (*around_end)(void *userdata);
+static void *around_data;
+
+void child_around_done(bool (*begin)(void *userdata), void (*end)(void *userdata), void *userdata) {
+        around_begin = begin;
+        around_end = end;
+        around_data = userdata;
+}
+
+static void call_done(child_done_t done, int r, const char *out, void *userdata) {
+        bool began = around_begin && around_begin(around_data);
+        done(r, out, userdata);
+        if (began)
+                around_end(around_data);
+}
+
 static int on_child(sd_event_source *src, const siginfo_t *si, void *userdata) {
         struct job *j = userdata;
         char err[CHILD_OUT_MAX] = "";
@@ -77,7 +94,7 @@ static int on_child(sd_event_source *src, const siginfo_t *si, void *userdata) {
                 if (!err[0])
                         snprintf(err, sizeof(err), "%s", si->si_code == CLD_EXITED ? "failed" : "timed out");
         }
-        j->done(r, err, j->userdata);
+        call_done(j->done, r, err, j->userdata);
         job_free(j);
         if (--running == 0 && idle_hook)
                 idle_hook(idle_data);
@@ -193,7 +210,8 @@ static void pool_pump(struct child_pool *p) {
                                    : child_run_async(p->event, p->timeout_usec, w->fn, w->arg, pool_done, w);
                 if (r < 0) {
                         p->running--;
-                        w->done(r, cancelling ? "shutting down" : "cannot start a child process", w->userdata);
+                        call_done(w->done, r, cancelling ? "shutting down" : "cannot start a child process",
+                                  w->userdata);
                         free(w);
                 }
         }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
@@ -25,6 +26,11 @@ int child_run_async(sd_event *e, uint64_t timeout_usec, child_fn_t fn, void *arg
  * commit durable there: a child acts outside (mails a code, signals a
  * session, sets a password) only on what is on disk. */
 void child_before_start(int (*fn)(void *userdata), void *userdata);
+
+/* begin(userdata) before every done callback and, when it returned true,
+ * end(userdata) after it: the server runs each completion as a request of
+ * its own (one transaction, txn.h). */
+void child_around_done(bool (*begin)(void *userdata), void (*end)(void *userdata), void *userdata);
 
 /* How many children run now; fn(userdata) is called each time the last
  * one ended (one hook: the server's). */

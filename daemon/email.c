@@ -62,7 +62,7 @@ int email_promote_in(struct store *s, const char *user, int64_t now) {
         sqlite3_bind_int64(st, 1, now);
         sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
         int r = store_exec_stmt(st);
-        return r < 0 ? r : sqlite3_changes(s->db) == 1 ? 0 : -ENOENT;
+        return r < 0 ? r : sqlite3_changes(store_sqlite_db(s)) == 1 ? 0 : -ENOENT;
 }
 
 int email_codes_enable_in(struct store *s, const char *user, bool on, int64_t now) {
@@ -73,7 +73,7 @@ int email_codes_enable_in(struct store *s, const char *user, bool on, int64_t no
         sqlite3_bind_int64(st, 2, now);
         sqlite3_bind_text(st, 3, user, -1, SQLITE_STATIC);
         int r = store_exec_stmt(st);
-        return r < 0 ? r : sqlite3_changes(s->db) == 1 || !on ? 0 : -ENOENT;
+        return r < 0 ? r : sqlite3_changes(store_sqlite_db(s)) == 1 || !on ? 0 : -ENOENT;
 }
 
 int email_attempt_new_in(struct store *s, const char *user, enum email_purpose purpose, const char *address,
@@ -232,7 +232,7 @@ int email_code_use_in(struct store *s, const uint8_t key[KEYFILE_KEY_SIZE], cons
         r = store_exec_stmt(st);
         if (r < 0)
                 return r;
-        if (sqlite3_changes(s->db) != 1)
+        if (sqlite3_changes(store_sqlite_db(s)) != 1)
                 return -ENOENT;
         return now < expires ? 0 : -ETIME;
 }

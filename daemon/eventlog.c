@@ -113,7 +113,7 @@ int eventlog_purge(struct store *s, int64_t now, unsigned days) {
         sqlite3_bind_int64(st, 1, now - (int64_t) days * 86400);
         sqlite3_bind_int(st, 2, EVENTLOG_PURGE_BATCH);
         r = store_exec_stmt(st);
-        int deleted = r == 0 ? sqlite3_changes(s->db) : 0;
+        int deleted = r == 0 ? sqlite3_changes(store_sqlite_db(s)) : 0;
         if (r == 0)
                 r = store_commit(s);
         else

@@ -15,6 +15,7 @@
 #include "notify.h"
 #include "ratelimit.h"
 #include "log.h"
+#include "txn.h"
 #include "users.h"
 
 #define LIST_MAX 500 /* records in one reply (and what fits in a frame); the rest is counted */
@@ -53,8 +54,7 @@ int refuse(struct daemon *d, struct acctsec_frame *reply, const struct ucred *pe
                 actor_name(peer, actor, sizeof(actor));
                 snprintf(detail, sizeof(detail), "%s: %s", acctsec_op_name(op), why);
                 struct event ev = { .type = EV_REQUEST_REFUSED, .user = actor, .detail = detail };
-                if (store_begin(&d->store) == 0)
-                        (void) seclog_commit(&d->store, now, &ev, 1);
+                (void) seclog_add(&d->store, now, &ev);
         }
         return reply_error(reply, -EPERM, why);
 }
@@ -112,9 +112,7 @@ int deny_network(struct daemon *d, const struct login *l, int64_t now, struct ac
         snprintf(detail, sizeof(detail), "source %s not in the allowlist",
                  l->a.rhost && l->a.rhost[0] ? l->a.rhost : "LOCAL");
         struct event ev = event_of(&l->a, EV_LOGIN_DENIED, detail);
-        int r = store_begin(&d->store);
-        if (r == 0)
-                r = seclog_commit(&d->store, now, &ev, 1);
+        int r = seclog_add(&d->store, now, &ev);
         if (r < 0)
                 return reply_db_error(reply, ACCTSEC_OP_PREAUTH, l->a.user, r);
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
@@ -131,9 +129,7 @@ static int account_phase(struct daemon *d, struct login *l, int64_t now, struct 
                 return reply_db_error(reply, ACCTSEC_OP_ACCOUNT, l->a.user, r);
         if (info.disabled) {
                 struct event ev = event_of(&l->a, EV_LOGIN_DENIED, "account disabled");
-                r = store_begin(&d->store);
-                if (r == 0)
-                        r = seclog_commit(&d->store, now, &ev, 1);
+                r = seclog_add(&d->store, now, &ev);
                 if (r < 0)
                         return reply_db_error(reply, ACCTSEC_OP_ACCOUNT, l->a.user, r);
                 acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
@@ -399,8 +395,8 @@ static int handle_reload(struct daemon *d, const struct ucred *peer, const struc
         return 0;
 }
 
-int handle_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                   struct acctsec_frame *reply) {
+static int dispatch(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                    struct acctsec_frame *reply) {
         /* Admins (admin_group) are trusted like root: a bulk unlock script must not stall. */
         if (!ratelimit_allow(peer->uid, req, (int64_t) time(NULL)) &&
             role_of(peer->uid, &d->policy.global) != ROLE_ADMIN) {
@@ -473,4 +469,20 @@ int handle_request(struct daemon *d, const struct ucred *peer, const struct acct
                 reply_error(reply, -EOPNOTSUPP, "unknown request type");
                 return -EOPNOTSUPP;
         }
+}
+
+/* One transaction per request: what the handler wrote commits when it
+ * returns (an error reply included: a wrong code is counted), and rolls back
+ * when a write failed; a reply never says "done" of what did not commit. */
+int handle_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
+                   struct acctsec_frame *reply) {
+        txn_begin(&d->store);
+        int r = dispatch(d, peer, req, reply);
+        int c = txn_end(&d->store, r >= 0);
+        if (c < 0 && r != HANDLE_DEFERRED)
+                reply_db_error(reply, req->type, "the request", c);
+        else if (c < 0)
+                log_error("%s: the transaction before the deferred reply failed: %s", acctsec_op_name(req->type),
+                          strerror(-c));
+        return r;
 }

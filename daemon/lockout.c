@@ -4,9 +4,10 @@
  * lock_scope=user+source) counts failures from the first one; after
  * fail_interval without reaching `deny` the count starts again.  Reaching
  * `deny` sets locked_until = now + unlock_time, stored as wall-clock time so
- * a lock outlives a daemon restart and a reboot.  The daemon serialises
- * requests and every change is one BEGIN IMMEDIATE transaction, so counts are
- * exact under concurrent logins.
+ * a lock outlives a daemon restart and a reboot.  A failure is counted by
+ * compare and swap (the update names the tally it read, and is tried again
+ * when another writer got there first), so counts are exact however many
+ * daemons share the store.
  */
 #include "config.h"
 
@@ -17,13 +18,6 @@
 #include "rowcap.h"
 #include "lockout.h"
 #include "seclog.h"
-
-static const char sql_get[] = "SELECT failures, first_failure, last_failure, locked_until"
-                              " FROM lockout WHERE user = ? AND source = ?";
-static const char sql_put[] = "INSERT OR REPLACE INTO lockout"
-                              " (user, source, failures, first_failure, last_failure, locked_until)"
-                              " VALUES (?, ?, ?, ?, ?, ?)";
-static const char sql_del[] = "DELETE FROM lockout WHERE user = ? AND source = ?";
 
 bool tally_is_locked(const struct tally *t, int64_t now) {
         return t->locked_until == LOCKED_FOREVER || t->locked_until > now;
@@ -36,45 +30,42 @@ static const char *source_of(const struct attempt *a) {
         return a->rhost && *a->rhost ? a->rhost : "LOCAL";
 }
 
-static int tally_get(struct store *s, const char *user, const char *source, struct tally *ret) {
-        sqlite3_stmt *st = store_stmt(s, sql_get);
-        if (!st)
-                return -EIO;
-        memset(ret, 0, sizeof(*ret));
-        snprintf(ret->source, sizeof(ret->source), "%s", source);
-        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, source, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-                ret->failures = sqlite3_column_int64(st, 0);
-                ret->first_failure = sqlite3_column_int64(st, 1);
-                ret->last_failure = sqlite3_column_int64(st, 2);
-                ret->locked_until = sqlite3_column_int64(st, 3);
-        }
-        sqlite3_reset(st);
-        return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_errno(rc);
+static void read_tally(const struct store_rows *row, void *ud) {
+        struct tally *t = ud;
+        t->failures = store_int(row, 0);
+        t->first_failure = store_int(row, 1);
+        t->last_failure = store_int(row, 2);
+        t->locked_until = store_int(row, 3);
 }
 
-static int tally_put(struct store *s, const char *user, const struct tally *t) {
-        sqlite3_stmt *st = store_stmt(s, sql_put);
-        if (!st)
-                return -EIO;
-        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, t->source, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, t->failures);
-        sqlite3_bind_int64(st, 4, t->first_failure);
-        sqlite3_bind_int64(st, 5, t->last_failure);
-        sqlite3_bind_int64(st, 6, t->locked_until);
-        return store_exec_stmt(st);
+/* 1 the tally exists, 0 it does not (ret is then a zero tally), <0 error. */
+static int tally_get(struct store *s, const char *user, const char *source, struct tally *ret) {
+        memset(ret, 0, sizeof(*ret));
+        snprintf(ret->source, sizeof(ret->source), "%s", source);
+        return store_get(s, Q_TALLY_GET, STORE_ARGS(A_TEXT(user), A_TEXT(source)), read_tally, ret);
+}
+
+/* Replace the tally old (as read: exists or not) with t: 1 done, 0 someone
+ * else changed it in between, <0 error. */
+static int tally_swap(struct store *s, const char *user, bool existed, const struct tally *old,
+                      const struct tally *t) {
+        int r;
+        if (!existed)
+                r = store_exec(s, Q_TALLY_INSERT,
+                               STORE_ARGS(A_TEXT(user), A_TEXT(t->source), A_INT(t->failures),
+                                          A_INT(t->first_failure), A_INT(t->last_failure), A_INT(t->locked_until)));
+        else
+                r = store_exec(s, Q_TALLY_UPDATE,
+                               STORE_ARGS(A_TEXT(user), A_TEXT(t->source), A_INT(t->failures),
+                                          A_INT(t->first_failure), A_INT(t->last_failure), A_INT(t->locked_until),
+                                          A_INT(old->failures), A_INT(old->first_failure), A_INT(old->last_failure),
+                                          A_INT(old->locked_until)));
+        return r < 0 ? r : r > 0;
 }
 
 static int tally_del(struct store *s, const char *user, const char *source) {
-        sqlite3_stmt *st = store_stmt(s, sql_del);
-        if (!st)
-                return -EIO;
-        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, source, -1, SQLITE_STATIC);
-        return store_exec_stmt(st);
+        int r = store_exec(s, Q_TALLY_DELETE, STORE_ARGS(A_TEXT(user), A_TEXT(source)));
+        return r < 0 ? r : 0;
 }
 
 struct event event_of(const struct attempt *a, enum event_type type, const char *detail) {
@@ -101,8 +92,7 @@ int lockout_check(struct store *s, const struct attempt *a, int64_t now, struct 
         if (!ret->locked)
                 return 0;
         struct event ev = event_of(a, EV_LOGIN_DENIED, "locked");
-        r = store_begin(s);
-        return r < 0 ? r : seclog_commit(s, now, &ev, 1);
+        return seclog_add(s, now, &ev);
 }
 
 static bool may_lock(const struct attempt *a) {
@@ -130,16 +120,32 @@ static bool count_failure(const struct attempt *a, struct tally *t, int64_t now)
         return true;
 }
 
+#define SWAP_TRIES 16 /* another daemon changing the same tally this often in a row: give up */
+
+/* Count the failure: the tally as it is after it, and whether it locked. */
+static int count_in_store(struct store *s, const struct attempt *a, int64_t now, struct tally *t, bool *locked_now) {
+        for (int i = 0; i < SWAP_TRIES; i++) {
+                struct tally old;
+                int r = tally_get(s, a->user, source_of(a), &old);
+                if (r < 0)
+                        return r;
+                *t = old;
+                *locked_now = count_failure(a, t, now);
+                r = tally_swap(s, a->user, r > 0, &old, t);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+        }
+        return -EBUSY;
+}
+
 int lockout_fail(struct store *s, const struct attempt *a, int64_t now, struct lock_result *ret) {
         struct event ev[3];
         struct tally t;
         char detail[96];
         size_t n = 0;
+        bool locked_now = false;
 
         memset(ret, 0, sizeof(*ret));
-        int r = store_begin(s);
-        if (r < 0)
-                return r;
         if (a->factor) /* a token is no code: its refusal has its own event type */
                 ev[n++] = event_of(a, strcmp(a->factor, "token") == 0 ? EV_TOKEN_REFUSED : EV_CODE_REFUSED,
                                    a->refusal ? a->refusal : a->factor);
@@ -148,32 +154,20 @@ int lockout_fail(struct store *s, const struct attempt *a, int64_t now, struct l
          * newest UNKNOWN_EVENTS_MAX such. */
         if (!a->known) {
                 ev[n++] = event_of(a, EV_AUTH_FAILURE, "unknown user");
-                r = limit_unknown_user_events(s);
-                if (r < 0) {
-                        store_rollback(s);
-                        return r;
-                }
-                return seclog_commit(s, now, ev, n);
+                int r = limit_unknown_user_events(s);
+                return r < 0 ? r : seclog_add_all(s, now, ev, n);
         }
-        r = tally_get(s, a->user, source_of(a), &t);
-        if (r < 0) {
-                store_rollback(s);
-                return r;
-        }
-        bool locked_now = count_failure(a, &t, now);
-        r = tally_put(s, a->user, &t);
+        int r = count_in_store(s, a, now, &t, &locked_now);
         if (r == 0 && a->conf->lock_scope == ACCTSEC_LOCK_SCOPE_USER_SOURCE)
                 r = limit_tally_sources(s, a->user, now);
-        if (r < 0) {
-                store_rollback(s);
+        if (r < 0)
                 return r;
-        }
         snprintf(detail, sizeof(detail), "%s%sfailures=%lld", a->factor ? a->factor : "", a->factor ? " " : "",
                  (long long) t.failures);
         ev[n++] = event_of(a, EV_AUTH_FAILURE, detail);
         if (locked_now)
                 ev[n++] = event_of(a, EV_LOCKOUT, detail);
-        r = seclog_commit(s, now, ev, n);
+        r = seclog_add_all(s, now, ev, n);
         if (r < 0)
                 return r;
         result_of(&t, now, ret);
@@ -212,85 +206,54 @@ int lockout_success_in(struct store *s, const struct attempt *a, int64_t now, st
 
 int lockout_success(struct store *s, const struct attempt *a, int64_t now, struct lock_result *ret) {
         struct event ev;
-        int r = store_begin(s);
-        if (r < 0)
-                return r;
-        r = lockout_success_in(s, a, now, ret, &ev);
-        if (r < 0) {
-                store_rollback(s);
-                return r;
-        }
-        return seclog_commit(s, now, &ev, 1);
+        int r = lockout_success_in(s, a, now, ret, &ev);
+        return r < 0 ? r : seclog_add(s, now, &ev);
 }
 
 int lockout_list(struct store *s, const char *user, int (*cb)(const char *user, const struct tally *t, void *ud),
                  void *ud) {
-        static const char sql_one[] = "SELECT user, source, failures, first_failure, last_failure, locked_until"
-                                      " FROM lockout WHERE user = ? ORDER BY source";
-        static const char sql_all[] = "SELECT user, source, failures, first_failure, last_failure, locked_until"
-                                      " FROM lockout ORDER BY user, source";
-        sqlite3_stmt *st = store_stmt(s, user ? sql_one : sql_all);
-        int rc, r = 0;
-
-        if (!st)
-                return -EIO;
-        if (user)
-                sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-        while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_rows rows;
+        int r = user ? store_select(s, Q_TALLY_LIST_USER, STORE_ARGS(A_TEXT(user)), &rows)
+                     : store_select(s, Q_TALLY_LIST_ALL, STORE_NO_ARGS, &rows);
+        while (r >= 0 && (r = store_next(&rows)) > 0) {
                 struct tally t = {
-                        .failures = sqlite3_column_int64(st, 2),
-                        .first_failure = sqlite3_column_int64(st, 3),
-                        .last_failure = sqlite3_column_int64(st, 4),
-                        .locked_until = sqlite3_column_int64(st, 5),
+                        .failures = store_int(&rows, 2),
+                        .first_failure = store_int(&rows, 3),
+                        .last_failure = store_int(&rows, 4),
+                        .locked_until = store_int(&rows, 5),
                 };
-                snprintf(t.source, sizeof(t.source), "%s", (const char *) sqlite3_column_text(st, 1));
-                r = cb((const char *) sqlite3_column_text(st, 0), &t, ud);
+                snprintf(t.source, sizeof(t.source), "%s", store_text(&rows, 1));
+                r = cb(store_text(&rows, 0), &t, ud);
         }
-        if (r >= 0 && rc != SQLITE_DONE)
-                r = store_errno(rc);
-        sqlite3_reset(st);
-        return r;
+        store_rows_end(&rows);
+        return r < 0 ? r : 0;
+}
+
+static void read_counts(const struct store_rows *row, void *ud) {
+        int64_t *n = ud;
+        n[0] = store_int(row, 0);
+        n[1] = store_int(row, 1);
 }
 
 int lockout_reset(struct store *s, const char *user, const char *actor, int64_t now, int *ret_removed,
                   bool *ret_was_locked) {
-        static const char sql_locked[] = "SELECT count(*), coalesce(sum(locked_until = -1 OR locked_until > ?), 0)"
-                                         " FROM lockout WHERE user = ?";
-        static const char sql_del_all[] = "DELETE FROM lockout WHERE user = ?";
+        int64_t n[2] = { 0, 0 };
         char detail[96];
 
-        int r = store_begin(s);
+        int r = store_get(s, Q_TALLY_COUNT_LOCKED, STORE_ARGS(A_INT(now), A_TEXT(user)), read_counts, n);
+        if (r == 0)
+                r = -EIO;
+        if (r > 0)
+                r = store_exec(s, Q_TALLY_DELETE_USER, STORE_ARGS(A_TEXT(user)));
         if (r < 0)
                 return r;
-        sqlite3_stmt *st = store_stmt(s, sql_locked);
-        if (st) {
-                sqlite3_bind_int64(st, 1, now);
-                sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
-        }
-        if (!st || sqlite3_step(st) != SQLITE_ROW) {
-                if (st)
-                        sqlite3_reset(st);
-                store_rollback(s);
-                return -EIO;
-        }
-        int removed = sqlite3_column_int(st, 0);
-        bool was_locked = sqlite3_column_int(st, 1) > 0;
-        sqlite3_reset(st);
-        st = store_stmt(s, sql_del_all);
-        if (!st) {
-                store_rollback(s);
-                return -EIO;
-        }
-        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-        r = store_exec_stmt(st);
-        if (r < 0) {
-                store_rollback(s);
-                return r;
-        }
+        /* What this request removed: a concurrent failure counted in between is removed too. */
+        int removed = (int) n[0];
+        bool was_locked = n[1] > 0;
         snprintf(detail, sizeof(detail), "%s, tallies cleared=%d", was_locked ? "was locked" : "was not locked",
                  removed);
         struct event ev = { .type = EV_UNLOCK, .user = user, .actor = actor, .detail = detail };
-        r = seclog_commit(s, now, &ev, 1);
+        r = seclog_add(s, now, &ev);
         if (r < 0)
                 return r;
         *ret_removed = removed;

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <liboath/oath.h>
 #include <getopt.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,34 +33,6 @@ struct options {
         bool reload;
 };
 
-static const char *os_error(const char *msg) {
-        const char *p = strstr(msg, ": (");
-        int err = 0;
-        if (!p || sscanf(p, ": (%d)", &err) != 1 || err <= 0)
-                return "";
-        return strerror(err);
-}
-
-/* SQLite's own account of a failed write or open (the file and the OS
- * error), logged once beside the handler's line; the SQL it may quote is
- * our constant text with ? parameters, never a secret. */
-static void sqlite_log(void *unused, int code, const char *msg) {
-        (void) unused;
-        switch (code & 0xff) {
-        case SQLITE_FULL:
-        case SQLITE_IOERR:
-        case SQLITE_READONLY:
-        case SQLITE_CANTOPEN:
-        case SQLITE_CORRUPT:
-        case SQLITE_NOTADB:
-        case SQLITE_PERM:
-                /* os_unix.c's messages carry the errno as "(N)" but not its text. */
-                log_error("sqlite: %s%s (%s)", msg, os_error(msg), sqlite3_errstr(code));
-                break;
-        default:
-                break;
-        }
-}
 
 static void usage(FILE *f) {
         fprintf(f,
@@ -331,7 +302,6 @@ int main(int argc, char **argv) {
         if (o.reload)
                 return reload(&o);
         log_setup(o.foreground);
-        sqlite3_config(SQLITE_CONFIG_LOG, sqlite_log, NULL);
         umask(0077);
         r = policy_load(&d.policy, o.config, o.config_explicit, &e);
         if (r < 0) {

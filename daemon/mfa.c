@@ -116,7 +116,7 @@ static int consume_step(struct mfa *m, const char *user, int64_t step, bool acti
         int r = store_exec_stmt(st);
         if (r < 0)
                 return r;
-        return sqlite3_changes(m->store->db) == 1 ? 0 : -EALREADY;
+        return sqlite3_changes(store_sqlite_db(m->store)) == 1 ? 0 : -EALREADY;
 }
 
 /* Check a code against the user's secret and consume its step, inside the
@@ -230,7 +230,7 @@ static int use_backup_code(struct mfa *m, const char *user, const char *typed, i
         int r = store_exec_stmt(st);
         if (r < 0)
                 return r;
-        return sqlite3_changes(m->store->db) == 1 ? 0 : -EACCES;
+        return sqlite3_changes(store_sqlite_db(m->store)) == 1 ? 0 : -EACCES;
 }
 
 /* Six digits are a TOTP code, all digits an emailed one; anything else may
@@ -365,7 +365,7 @@ int mfa_reset(struct mfa *m, const char *user, const char *actor, int64_t now, b
         }
         sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
         r = store_exec_stmt(st);
-        bool had = r == 0 && sqlite3_changes(m->store->db) > 0;
+        bool had = r == 0 && sqlite3_changes(store_sqlite_db(m->store)) > 0;
         if (r == 0) {
                 st = store_stmt(m->store, "UPDATE email SET codes = 0 WHERE user = ? AND codes = 1");
                 if (!st)
@@ -373,7 +373,7 @@ int mfa_reset(struct mfa *m, const char *user, const char *actor, int64_t now, b
                 else {
                         sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
                         r = store_exec_stmt(st);
-                        had = had || (r == 0 && sqlite3_changes(m->store->db) > 0);
+                        had = had || (r == 0 && sqlite3_changes(store_sqlite_db(m->store)) > 0);
                 }
         }
         if (r == 0) {

@@ -55,7 +55,7 @@ int notify_learn_source_in(struct store *s, const char *user, const char *rhost,
         int r = store_exec_stmt(st);
         if (r < 0)
                 return r;
-        *ret_new = sqlite3_changes(s->db) == 1;
+        *ret_new = sqlite3_changes(store_sqlite_db(s)) == 1;
         if (!*ret_new) {
                 st = store_stmt(s, seen);
                 if (!st)

@@ -81,40 +81,6 @@ static const char *or_empty(const char *s) {
         return s ? s : "";
 }
 
-int seclog_add(struct store *s, int64_t now, const struct event *e) {
-        static const char sql[] =
-                "INSERT INTO events (time, type, user, service, rhost, tty, actor, detail)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
-        sqlite3_stmt *st = store_stmt(s, sql);
-        if (!st)
-                return -EIO;
-        sqlite3_bind_int64(st, 1, now);
-        sqlite3_bind_text(st, 2, seclog_type_name(e->type), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, or_empty(e->user), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, or_empty(e->service), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, or_empty(e->rhost), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, or_empty(e->tty), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 7, or_empty(e->actor), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 8, or_empty(e->detail), -1, SQLITE_STATIC);
-        return store_exec_stmt(st);
-}
-
-int seclog_commit(struct store *s, int64_t now, const struct event *ev, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                int r = seclog_add(s, now, &ev[i]);
-                if (r < 0) {
-                        store_rollback(s);
-                        return r;
-                }
-        }
-        int r = store_commit(s);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++)
-                seclog_emit(&ev[i]);
-        return 0;
-}
-
 static void emit_now(const struct event *e) {
         const char *name = seclog_type_name(e->type);
         char msg[768];
@@ -141,7 +107,11 @@ struct held_event {
         struct event ev;
         char strings[]; /* the event's strings, NUL-separated */
 };
-static struct held_event *held_head, **held_tail = &held_head;
+struct held_list {
+        struct held_event *head, **tail;
+};
+static struct held_list held = { NULL, &held.head }; /* committed, waiting for the batch */
+static struct held_list uncommitted = { NULL, &uncommitted.head }; /* the request's, until its end */
 static bool holding;
 
 static const char *hold_str(char **p, const char *s) {
@@ -152,7 +122,7 @@ static const char *hold_str(char **p, const char *s) {
         return start;
 }
 
-static void hold(const struct event *e) {
+static void keep(struct held_list *l, const struct event *e) {
         const char *f[] = { e->user, e->service, e->rhost, e->tty, e->actor, e->detail };
         size_t n = 0;
         for (size_t i = 0; i < ARRAY_SIZE(f); i++)
@@ -167,13 +137,46 @@ static void hold(const struct event *e) {
         h->ev = (struct event){ .type = e->type, .user = hold_str(&p, e->user), .service = hold_str(&p, e->service),
                                 .rhost = hold_str(&p, e->rhost), .tty = hold_str(&p, e->tty),
                                 .actor = hold_str(&p, e->actor), .detail = hold_str(&p, e->detail) };
-        *held_tail = h;
-        held_tail = &h->next;
+        *l->tail = h;
+        l->tail = &h->next;
+}
+
+/* Empty a list, emitting (through emit) or dropping its events. */
+static void drain(struct held_list *l, void (*emit)(const struct event *e)) {
+        while (l->head) {
+                struct held_event *h = l->head;
+                l->head = h->next;
+                if (emit)
+                        emit(&h->ev);
+                free(h);
+        }
+        l->tail = &l->head;
+}
+
+int seclog_add(struct store *s, int64_t now, const struct event *e) {
+        int r = store_exec(s, Q_EVENT_ADD,
+                           STORE_ARGS(A_INT(now), A_TEXT(seclog_type_name(e->type)), A_TEXT(or_empty(e->user)),
+                                      A_TEXT(or_empty(e->service)), A_TEXT(or_empty(e->rhost)),
+                                      A_TEXT(or_empty(e->tty)), A_TEXT(or_empty(e->actor)),
+                                      A_TEXT(or_empty(e->detail))));
+        if (r < 0)
+                return r;
+        keep(&uncommitted, e);
+        return 0;
+}
+
+int seclog_add_all(struct store *s, int64_t now, const struct event *ev, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                int r = seclog_add(s, now, &ev[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 void seclog_emit(const struct event *e) {
         if (holding)
-                hold(e);
+                keep(&held, e);
         else
                 emit_now(e);
 }
@@ -183,13 +186,10 @@ void seclog_hold(void) {
 }
 
 void seclog_release(bool committed) {
-        while (held_head) {
-                struct held_event *h = held_head;
-                held_head = h->next;
-                if (committed)
-                        emit_now(&h->ev);
-                free(h);
-        }
-        held_tail = &held_head;
+        drain(&held, committed ? emit_now : NULL);
         holding = false;
+}
+
+void seclog_request_end(bool committed) {
+        drain(&uncommitted, committed ? seclog_emit : NULL);
 }

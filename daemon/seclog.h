@@ -56,11 +56,14 @@ struct event {
         const char *detail; /* free text, never a secret */
 };
 
-/* Insert into the events table, inside the caller's transaction. */
+/* Insert into the events table, in the request's transaction; the journal
+ * gets the event once it committed (seclog_request_end): it never shows
+ * what did not commit. */
 int seclog_add(struct store *s, int64_t now, const struct event *e);
-/* Add the events, commit the caller's transaction (rolled back on any
- * error), then emit them: the journal never shows what did not commit. */
-int seclog_commit(struct store *s, int64_t now, const struct event *ev, size_t n);
+int seclog_add_all(struct store *s, int64_t now, const struct event *ev, size_t n);
+/* The request's transaction ended (txn.c): its events go to the journal
+ * (committed) or are dropped. */
+void seclog_request_end(bool committed);
 /* Send to the journal (or stderr) with the event type's MESSAGE_ID; call
  * only after the transaction committed. */
 void seclog_emit(const struct event *e);
@@ -75,3 +78,5 @@ const char *seclog_type_outcome(enum event_type t);
 int seclog_type_by_name(const char *name);
 /* The outcome of a stored type name ("info" for names this build does not know). */
 const char *seclog_outcome_of(const char *type_name);
+/* Transitional (issue 16): seclog_add_all then store_commit. */
+int seclog_commit(struct store *s, int64_t now, const struct event *ev, size_t n);

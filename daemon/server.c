@@ -24,6 +24,7 @@
 #include "log.h"
 #include "secret.h"
 #include "seclog.h"
+#include "txn.h"
 #include "server.h"
 
 struct conn {
@@ -491,8 +492,28 @@ static void on_batch_open(void *userdata) {
         sd_event_source_set_enabled(s->commit_src, SD_EVENT_ONESHOT);
 }
 
+/* A child is forked with nothing uncommitted: what the request wrote so
+ * far commits first (a code's hash before its mail goes out). */
 static int commit_before_child(void *userdata) {
-        return server_commit(userdata);
+        struct server *s = userdata;
+        int r = s->d->store.in_txn ? txn_commit_now(&s->d->store) : 0;
+        return r < 0 ? r : server_commit(s);
+}
+
+/* A child's completion is a request of its own: one transaction. */
+static bool completion_begin(void *userdata) {
+        struct server *s = userdata;
+        if (s->d->store.armed)
+                return false; /* inside a request already (a job that could not start) */
+        txn_begin(&s->d->store);
+        return true;
+}
+
+static void completion_end(void *userdata) {
+        struct server *s = userdata;
+        int r = txn_end(&s->d->store, true);
+        if (r < 0)
+                log_error("a completion's transaction failed: %s", strerror(-r));
 }
 
 struct pending_reply *server_defer(struct server *s) {
@@ -563,6 +584,7 @@ int server_init(struct server *s, struct daemon *d, int listen_fd, int private_f
         d->store.batch_userdata = s;
         d->store.batching = true;
         child_before_start(commit_before_child, s);
+        child_around_done(completion_begin, completion_end, s);
         return 0;
 }
 
@@ -579,6 +601,7 @@ int server_run(struct server *s) {
 void server_done(struct server *s) {
         (void) server_commit(s);
         child_before_start(NULL, NULL);
+        child_around_done(NULL, NULL, NULL);
         s->d->store.batching = false;
         while (s->conns)
                 conn_free(s->conns);

@@ -35,7 +35,7 @@ int sessions_insert(struct store *s, const struct session *in, int64_t *ret_id) 
         sqlite3_bind_int64(st, 9, in->started);
         int r = store_exec_stmt(st);
         if (r == 0)
-                *ret_id = sqlite3_last_insert_rowid(s->db);
+                *ret_id = sqlite3_last_insert_rowid(store_sqlite_db(s));
         return r;
 }
 

@@ -1,519 +1,182 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+/* The storage interface (store.h): what every engine shares. */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "log.h"
 #include "macro.h"
 #include "store.h"
 
-/* Schema migrations, applied in order by PRAGMA user_version.  Never edit a
- * shipped step: add a new one. */
-static const char *const migrations[] = {
-        /* 1: lockout tallies and the security log */
-        "CREATE TABLE lockout ("
-        "  user TEXT NOT NULL,"
-        "  source TEXT NOT NULL DEFAULT '',"        /* '' unless lock_scope=user+source */
-        "  failures INTEGER NOT NULL DEFAULT 0,"
-        "  first_failure INTEGER NOT NULL DEFAULT 0,"
-        "  last_failure INTEGER NOT NULL DEFAULT 0,"
-        "  locked_until INTEGER NOT NULL DEFAULT 0," /* unix time; 0 not locked; -1 until unlocked */
-        "  PRIMARY KEY (user, source)) WITHOUT ROWID;"
-        "CREATE TABLE events ("
-        "  id INTEGER PRIMARY KEY,"
-        "  time INTEGER NOT NULL,"
-        "  type TEXT NOT NULL,"
-        "  user TEXT NOT NULL,"
-        "  service TEXT NOT NULL DEFAULT '',"
-        "  rhost TEXT NOT NULL DEFAULT '',"
-        "  tty TEXT NOT NULL DEFAULT '',"
-        "  actor TEXT NOT NULL DEFAULT '',"          /* who acted, when not the user */
-        "  detail TEXT NOT NULL DEFAULT '');"
-        "CREATE INDEX events_by_user ON events (user, id);",
-        /* 2: TOTP second factor; the secret is sealed with the key file */
-        "CREATE TABLE mfa_totp ("
-        "  user TEXT PRIMARY KEY,"
-        "  sealed BLOB NOT NULL,"                   /* nonce || secretbox(secret) */
-        "  active INTEGER NOT NULL DEFAULT 0,"      /* 0: enrolment not confirmed yet */
-        "  last_step INTEGER NOT NULL DEFAULT 0,"   /* the last time step used: only moves forward */
-        "  created INTEGER NOT NULL,"
-        "  activated INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
-        /* 3: backup codes, stored as keyed hashes; used = the time it was used */
-        "CREATE TABLE backup_codes ("
-        "  user TEXT NOT NULL,"
-        "  hash BLOB NOT NULL,"
-        "  used INTEGER NOT NULL DEFAULT 0,"
-        "  created INTEGER NOT NULL,"
-        "  PRIMARY KEY (user, hash)) WITHOUT ROWID;",
-        /* 4: mail addresses, emailed codes (one row per login attempt or
-         * address check; the code only as a keyed hash), admin-required MFA */
-        "CREATE TABLE email ("
-        "  user TEXT PRIMARY KEY,"
-        "  address TEXT NOT NULL DEFAULT '',"       /* verified, '' none */
-        "  pending TEXT NOT NULL DEFAULT '',"       /* set by the user, waiting for its code */
-        "  codes INTEGER NOT NULL DEFAULT 0,"       /* 1: emailed login codes enabled */
-        "  updated INTEGER NOT NULL) WITHOUT ROWID;"
-        "CREATE TABLE email_codes ("
-        "  attempt TEXT PRIMARY KEY,"               /* random, 32 hex digits */
-        "  user TEXT NOT NULL,"
-        "  purpose INTEGER NOT NULL,"               /* enum email_purpose */
-        "  address TEXT NOT NULL,"
-        "  hash BLOB,"                              /* NULL: no live code */
-        "  sent INTEGER NOT NULL DEFAULT 0,"        /* last send; 0 none (or it failed) */
-        "  expires INTEGER NOT NULL DEFAULT 0,"
-        "  tries INTEGER NOT NULL DEFAULT 0,"       /* wrong codes for the live one */
-        "  created INTEGER NOT NULL) WITHOUT ROWID;"
-        "CREATE INDEX email_codes_by_user ON email_codes (user, purpose);"
-        "CREATE INDEX email_codes_by_age ON email_codes (created);"
-        "CREATE TABLE mfa_required ("
-        "  user TEXT PRIMARY KEY,"
-        "  actor TEXT NOT NULL,"
-        "  since INTEGER NOT NULL) WITHOUT ROWID;",
-        /* 5: account controls: disabled by an admin, a forced password
-         * change, and when the password last changed (pam_acctsec commit) */
-        "CREATE TABLE account ("
-        "  user TEXT PRIMARY KEY,"
-        "  disabled INTEGER NOT NULL DEFAULT 0,"    /* unix time it was disabled; 0 enabled */
-        "  disabled_by TEXT NOT NULL DEFAULT '',"
-        "  must_change INTEGER NOT NULL DEFAULT 0," /* 1: change the password at the next login */
-        "  changed INTEGER NOT NULL DEFAULT 0,"     /* last recorded password change; 0 unknown */
-        "  updated INTEGER NOT NULL) WITHOUT ROWID;",
-        /* 6: password history: argon2id hashes (crypto_pwhash_str) of the
-         * last passwords, written by pam_acctsec.so commit */
-        "CREATE TABLE password_history ("
-        "  id INTEGER PRIMARY KEY,"
-        "  user TEXT NOT NULL,"
-        "  hash TEXT NOT NULL,"
-        "  created INTEGER NOT NULL);"
-        "CREATE INDEX password_history_by_user ON password_history (user, id);",
-        /* 7: API tokens (a keyed hash of the token, never the token) and IP
-         * allowlists (user '' = the global list) */
-        "CREATE TABLE tokens ("
-        "  user TEXT NOT NULL,"
-        "  name TEXT NOT NULL,"
-        "  hash BLOB NOT NULL UNIQUE,"
-        "  services TEXT NOT NULL,"                /* comma-separated PAM services */
-        "  created INTEGER NOT NULL,"
-        "  expires INTEGER NOT NULL,"
-        "  last_used INTEGER NOT NULL DEFAULT 0,"
-        "  PRIMARY KEY (user, name)) WITHOUT ROWID;"
-        "CREATE TABLE allowlist ("
-        "  user TEXT NOT NULL,"
-        "  cidr TEXT NOT NULL,"                    /* canonical text, or LOCAL */
-        "  actor TEXT NOT NULL,"
-        "  created INTEGER NOT NULL,"
-        "  PRIMARY KEY (user, cidr)) WITHOUT ROWID;",
-        /* 8: sessions (pam_sm_open_session .. close or reconciliation), the
-         * sources each user logged in from, and new-source mail opt-outs */
-        "CREATE TABLE sessions ("
-        "  id INTEGER PRIMARY KEY,"
-        "  user TEXT NOT NULL,"
-        "  service TEXT NOT NULL DEFAULT '',"
-        "  tty TEXT NOT NULL DEFAULT '',"
-        "  rhost TEXT NOT NULL DEFAULT '',"
-        "  logind TEXT NOT NULL DEFAULT '',"      /* logind session id, '' none (yet) */
-        "  pid INTEGER NOT NULL,"                 /* the process that opened it (SO_PEERCRED) */
-        "  pid_start INTEGER NOT NULL,"           /* its start time (/proc/PID/stat): pids are reused */
-        "  started INTEGER NOT NULL,"
-        "  last_active INTEGER NOT NULL,"
-        "  ended INTEGER NOT NULL DEFAULT 0,"     /* 0: active */
-        "  end_reason TEXT NOT NULL DEFAULT '');" /* closed, terminated, process gone */
-        "CREATE INDEX sessions_active ON sessions (ended, user);"
-        "CREATE TABLE known_sources ("
-        "  user TEXT NOT NULL,"
-        "  rhost TEXT NOT NULL,"
-        "  key TEXT NOT NULL DEFAULT '',"         /* SHA256:... of the ssh key, '' none */
-        "  first_seen INTEGER NOT NULL,"
-        "  last_seen INTEGER NOT NULL,"
-        "  PRIMARY KEY (user, rhost, key)) WITHOUT ROWID;"
-        "CREATE TABLE notify ("
-        "  user TEXT PRIMARY KEY,"
-        "  new_source INTEGER NOT NULL) WITHOUT ROWID;",
-        /* 9: the security log by age: log_retention_days purges the oldest
-         * events a batch at a time without scanning the table */
-        "CREATE INDEX events_by_time ON events (time);",
-        /* 10: failures for unknown user names, which rowcap.c keeps to the
-         * newest UNKNOWN_EVENTS_MAX without scanning the whole log */
-        ("CREATE INDEX events_unknown_user ON events (id)"
-         "  WHERE type = 'auth_failure' AND detail = 'unknown user';"),
-        /* 11: the mails sent to each user in the last hour (mailcap.c:
-         * mail_max_per_hour); one row per mail, older rows purged */
-        "CREATE TABLE mail_sent ("
-        "  id INTEGER PRIMARY KEY,"
-        "  user TEXT NOT NULL,"
-        "  time INTEGER NOT NULL);"
-        "CREATE INDEX mail_sent_by_user ON mail_sent (user, time);",
+static const struct {
+        const char *name;
+        enum store_kind kind;
+} queries[_Q_MAX] = {
+#define STORE_Q_INFO(n, k) [Q_##n] = { #n, STORE_##k },
+        STORE_QUERIES(STORE_Q_INFO)
+#undef STORE_Q_INFO
 };
 
-int store_schema_version(void) {
-        return (int) ARRAY_SIZE(migrations);
+const char *store_query_name(enum store_query q) {
+        return q < _Q_MAX ? queries[q].name : "?";
 }
 
-int store_errno(int rc) {
-        switch (rc & 0xff) {
-        case SQLITE_OK:
-        case SQLITE_DONE:
-        case SQLITE_ROW:
-                return 0;
-        case SQLITE_FULL:
-                return -ENOSPC;
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-                return -EBUSY;
-        case SQLITE_NOMEM:
-                return -ENOMEM;
-        case SQLITE_READONLY:
-        case SQLITE_PERM:
-        case SQLITE_AUTH:
-                return -EACCES;
-        case SQLITE_CORRUPT:
-        case SQLITE_NOTADB:
-                return -EUCLEAN;
-        case SQLITE_CONSTRAINT:
-        case SQLITE_MISMATCH:
-        case SQLITE_RANGE:
-                return -EINVAL;
-        default:
-                return -EIO;
-        }
-}
-
-/* SQLite says only "disk I/O error" when a write or fsync fails, but the
- * file keeps the OS error: a read-only or full file system is worth
- * naming in the log. */
-static int io_errno(sqlite3 *db) {
-        sqlite3_file *wal = NULL;
-        int err = 0;
-        if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) == SQLITE_OK && wal &&
-            wal->pMethods)
-                (void) wal->pMethods->xFileControl(wal, SQLITE_FCNTL_LAST_ERRNO, &err);
-        if (err == 0)
-                (void) sqlite3_file_control(db, "main", SQLITE_FCNTL_LAST_ERRNO, &err);
-        return err == EROFS || err == ENOSPC || err == EDQUOT ? -err : -EIO;
-}
-
-int store_exec_stmt(sqlite3_stmt *st) {
-        if (!st)
-                return -EIO;
-        int rc = sqlite3_step(st);
-        int r = (rc & 0xff) == SQLITE_IOERR ? io_errno(sqlite3_db_handle(st)) : store_errno(rc);
-        sqlite3_reset(st);
-        return rc == SQLITE_ROW ? -EINVAL : r;
-}
-
-sqlite3_stmt *store_stmt(struct store *s, const char *sql) {
-        size_t i;
-        for (i = 0; i < STORE_STMT_MAX && s->cache[i].sql; i++)
-                if (s->cache[i].sql == sql) {
-                        sqlite3_reset(s->cache[i].stmt);
-                        sqlite3_clear_bindings(s->cache[i].stmt);
-                        return s->cache[i].stmt;
-                }
-        if (i == STORE_STMT_MAX)
-                return NULL;
-        if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->cache[i].stmt, NULL) != SQLITE_OK)
-                return NULL;
-        s->cache[i].sql = sql;
-        return s->cache[i].stmt;
-}
-
-static int exec(struct store *s, const char *sql) {
-        return store_errno(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
-}
-
-static int exec_cached(struct store *s, const char *sql) {
-        return store_exec_stmt(store_stmt(s, sql));
-}
-
-/* SQLite rolls a whole transaction back on some errors (SQLITE_FULL,
- * SQLITE_IOERR, SQLITE_NOMEM...): the batch then lost requests that were
- * told "committed" by store_commit(), and must not commit what follows. */
-static void check_batch(struct store *s) {
-        if (s->batch_open && sqlite3_get_autocommit(s->db))
-                s->batch_failed = true;
-}
-
-static int open_batch(struct store *s) {
-        if (s->batch_failed)
-                return -EIO;
-        if (s->batch_open)
-                return 0;
-        int r = exec_cached(s, "BEGIN IMMEDIATE");
-        if (r < 0)
-                return r;
-        s->batch_open = true;
-        if (s->on_batch_open)
-                s->on_batch_open(s->batch_userdata);
-        return 0;
-}
-
-int store_begin(struct store *s) {
-        int r;
-        if (s->in_txn) /* a caller that neither committed nor rolled back */
-                return -EBUSY;
-        if (!s->batching)
-                r = exec_cached(s, "BEGIN IMMEDIATE");
-        else {
-                r = open_batch(s);
-                if (r == 0)
-                        r = exec_cached(s, "SAVEPOINT request");
-                if (r < 0)
-                        check_batch(s);
-        }
-        s->in_txn = r == 0;
-        return r;
-}
-
-int store_commit(struct store *s) {
-        int r = s->batch_open ? exec_cached(s, "RELEASE request") : exec_cached(s, "COMMIT");
-        if (r < 0) {
-                store_rollback(s);
-                return r;
-        }
-        s->in_txn = false;
-        s->transactions++;
-        if (!s->batch_open)
-                s->commits++;
-        return 0;
-}
-
-void store_rollback(struct store *s) {
-        if (s->batch_open) {
-                /* Only this caller's part: the batch holds other requests. */
-                if (s->in_txn && exec_cached(s, "ROLLBACK TO request") == 0)
-                        (void) exec_cached(s, "RELEASE request");
-                check_batch(s);
-        } else if (!sqlite3_get_autocommit(s->db))
-                (void) exec_cached(s, "ROLLBACK");
-        s->in_txn = false;
-}
-
-int store_batch_commit(struct store *s) {
-        if (!s->batch_open)
-                return 0;
-        if (s->in_txn)
-                return -EBUSY;
-        check_batch(s);
-        int r = s->batch_failed ? -EIO : exec_cached(s, "COMMIT");
-        if (r < 0 && !sqlite3_get_autocommit(s->db))
-                (void) exec_cached(s, "ROLLBACK");
-        s->batch_open = s->batch_failed = false;
-        if (r == 0)
-                s->commits++;
-        return r;
-}
-
-/* The state directory must be a real directory, ours, and not writable by
- * anyone else: we never write where another user could plant a link. */
-static int check_state_dir(const char *dir, const char **why) {
-        struct stat st;
-
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return *why = "cannot create the state directory", negative_errno();
-        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return *why = "cannot open the state directory (a symlink?)", negative_errno();
-        if (fstat(fd, &st) < 0)
-                return *why = "cannot stat the state directory", negative_errno();
-        if (st.st_uid != geteuid())
-                return *why = "the state directory is not owned by the daemon's user", -EPERM;
-        if (st.st_mode & (S_IWGRP | S_IWOTH))
-                return *why = "the state directory is writable by group or others", -EPERM;
-        return 0;
-}
-
-static int check_db_file(const char *path, const char **why) {
-        struct stat st;
-        if (lstat(path, &st) < 0)
-                return errno == ENOENT ? 0 : (*why = "cannot stat the database", negative_errno());
-        if (!S_ISREG(st.st_mode))
-                return *why = "the database is not a regular file", -EPERM;
-        if (st.st_uid != geteuid())
-                return *why = "the database is not owned by the daemon's user", -EPERM;
-        return 0;
-}
-
-/* SQLite opens the -wal and -shm files beside the database itself; a
- * leftover one that is not ours (a link, another user's file) is refused
- * like the database would be. */
-static int check_side_files(const char *db, const char **why) {
-        static const char *const suffixes[] = { "-wal", "-shm" };
-        char path[4096 + 8];
-        struct stat st;
-        for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
-                snprintf(path, sizeof(path), "%s%s", db, suffixes[i]);
-                if (lstat(path, &st) < 0) {
-                        if (errno == ENOENT)
-                                continue;
-                        return *why = "cannot stat the database's -wal or -shm file", negative_errno();
-                }
-                if (!S_ISREG(st.st_mode) || st.st_uid != geteuid())
-                        return *why = "the database's -wal or -shm file is not a regular file owned by the "
-                                      "daemon's user", -EPERM;
-        }
-        return 0;
-}
-
-static int migrate(struct store *s, const char **why) {
-        sqlite3_stmt *st = store_stmt(s, "PRAGMA user_version");
-        int r = store_begin(s);
-        if (r < 0)
-                return *why = "cannot start the migration transaction", r;
-        if (!st || sqlite3_step(st) != SQLITE_ROW) {
-                store_rollback(s);
-                return *why = "cannot read user_version", -EIO;
-        }
-        int v = sqlite3_column_int(st, 0);
-        sqlite3_reset(st);
-        if (v > store_schema_version()) {
-                store_rollback(s);
-                return *why = "the database was written by a newer acctsecd", -EPROTONOSUPPORT;
-        }
-        for (; v < store_schema_version(); v++) {
-                char pragma[64];
-                snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
-                if (exec(s, migrations[v]) < 0 || exec(s, pragma) < 0) {
-                        store_rollback(s);
-                        return *why = "a schema migration failed", -EIO;
-                }
-        }
-        r = store_commit(s);
-        return r < 0 ? (*why = "cannot commit the migration", r) : 0;
-}
-
-/* The clean-stop mark: after a clean close, STORE_MARK_NAME records the boot
- * and the database file's identity and times.  A start in the same boot that
- * finds the file exactly so (same inode, size, mtime and ctime, no WAL) skips
- * PRAGMA quick_check, which reads the whole file (about 0.2 s per 100 MB) and
- * would otherwise delay the first login after every socket activation.  The
- * mark is removed as the daemon starts, so a crash, a kill -9, a reboot or
- * any write to the file by anyone brings the check back. */
-static bool read_boot_id(char buf[static 64]) {
-        _cleanup_close_ int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-        ssize_t n = fd < 0 ? -1 : read(fd, buf, 63);
-        if (n < 32)
-                return false;
-        buf[n] = 0;
-        buf[strcspn(buf, "\n")] = 0;
-        return true;
-}
-
-static bool format_mark(const char *db_path, char *buf, size_t n) {
-        char boot[64];
-        struct stat st;
-        if (!read_boot_id(boot) || lstat(db_path, &st) < 0 || !S_ISREG(st.st_mode))
-                return false;
-        int w = snprintf(buf, n, "acctsec-clean-stop 1 %s %llu %llu %lld %lld.%09ld %lld.%09ld\n", boot,
-                         (unsigned long long) st.st_dev, (unsigned long long) st.st_ino, (long long) st.st_size,
-                         (long long) st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (long long) st.st_ctim.tv_sec,
-                         st.st_ctim.tv_nsec);
-        return w > 0 && (size_t) w < n;
-}
-
-static bool has_wal(const char *db_path) {
-        char wal[4096 + 8];
-        struct stat st;
-        snprintf(wal, sizeof(wal), "%s-wal", db_path);
-        return lstat(wal, &st) == 0 && (!S_ISREG(st.st_mode) || st.st_size > 0);
-}
-
-/* Consumes the mark: true when it says the file is as a clean stop left it. */
-static bool take_clean_mark(const char *state_dir, const char *db_path) {
-        char path[4096 + 32], want[256], got[256] = "";
-        snprintf(path, sizeof(path), "%s/%s", state_dir, STORE_MARK_NAME);
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-        if (fd < 0)
-                return false;
-        struct stat st;
-        ssize_t n = -1;
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid())
-                n = read(fd, got, sizeof(got) - 1);
-        (void) unlink(path);
-        if (n <= 0)
-                return false;
-        got[n] = 0;
-        return !has_wal(db_path) && format_mark(db_path, want, sizeof(want)) && strcmp(want, got) == 0;
-}
-
-static void put_clean_mark(const char *state_dir, const char *db_path) {
-        char path[4096 + 32], mark[256];
-        snprintf(path, sizeof(path), "%s/%s", state_dir, STORE_MARK_NAME);
-        if (has_wal(db_path) || !format_mark(db_path, mark, sizeof(mark)))
-                return;
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return;
-        size_t len = strlen(mark);
-        if (write(fd, mark, len) != (ssize_t) len)
-                (void) unlink(path);
-}
-
-static int quick_check(struct store *s, const char **why) {
-        sqlite3_stmt *st = NULL;
-        int ok = 0;
-        if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check", -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW)
-                ok = strcmp((const char *) sqlite3_column_text(st, 0), "ok") == 0;
-        sqlite3_finalize(st);
-        return ok ? 0 : (*why = "the database failed PRAGMA quick_check (corrupt?)", -EUCLEAN);
+enum store_kind store_query_kind(enum store_query q) {
+        return q < _Q_MAX ? queries[q].kind : STORE_STATE;
 }
 
 int store_open(struct store *s, const char *state_dir, const char **why) {
-        static const char pragmas[] = "PRAGMA journal_mode = WAL;"
-                                      "PRAGMA synchronous = FULL;"
-                                      "PRAGMA foreign_keys = ON;"
-                                      "PRAGMA secure_delete = ON;";
-        char path[4096];
-        int r;
-
         memset(s, 0, sizeof(*s));
-        r = check_state_dir(state_dir, why);
-        if (r < 0)
-                return r;
-        if (snprintf(path, sizeof(path), "%s/%s", state_dir, STORE_DB_NAME) >= (int) sizeof(path))
-                return *why = "state directory path too long", -ENAMETOOLONG;
-        r = check_db_file(path, why);
-        if (r == 0)
-                r = check_side_files(path, why);
-        if (r < 0)
-                return r;
-        bool clean = take_clean_mark(state_dir, path);
-        int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX |
-                    SQLITE_OPEN_EXRESCODE;
-        if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
-                *why = s->db ? sqlite3_errmsg(s->db) : "cannot open the database";
-                return -EIO;
-        }
-        sqlite3_busy_timeout(s->db, 5000);
-        r = exec(s, pragmas);
-        if (r < 0)
-                return *why = "cannot set the database pragmas (not a database, or corrupt?)", r;
-        s->quick_check_skipped = clean;
-        if (!clean) {
-                r = quick_check(s, why);
-                if (r < 0)
-                        return r;
-        }
-        r = migrate(s, why);
-        if (r < 0)
-                return r;
-        snprintf(s->state_dir, sizeof(s->state_dir), "%s", state_dir);
-        return 0;
+        s->engine = &store_sqlite;
+        return s->engine->open(s, state_dir, why);
 }
 
 void store_close(struct store *s) {
-        for (size_t i = 0; i < STORE_STMT_MAX && s->cache[i].sql; i++)
-                sqlite3_finalize(s->cache[i].stmt);
-        /* The last connection's close checkpoints and removes the WAL. */
-        bool closed = s->db && sqlite3_close(s->db) == SQLITE_OK;
-        if (closed && s->state_dir[0]) {
-                char path[sizeof(s->state_dir) + sizeof(STORE_DB_NAME) + 1];
-                snprintf(path, sizeof(path), "%s/%s", s->state_dir, STORE_DB_NAME);
-                put_clean_mark(s->state_dir, path);
-        }
+        if (s->engine)
+                s->engine->close(s);
         memset(s, 0, sizeof(*s));
+}
+
+int store_schema_version(void) {
+        return store_sqlite.schema_version();
+}
+
+int64_t store_now(struct store *s) {
+        return s->engine->now(s);
+}
+
+/* A storage error during a request: the request's end will roll back. */
+static int failed(struct store *s, int r) {
+        if (r < 0 && s->armed && !s->txn_error)
+                s->txn_error = r;
+        return r;
+}
+
+/* A write opens the request's transaction; outside a request it is a bug. */
+static int before(struct store *s, enum store_query q) {
+        enum store_kind kind = store_query_kind(q);
+        if (kind == STORE_READ || s->in_txn)
+                goto ok;
+        if (!s->armed) {
+                log_error("%s: a write outside a request's transaction", store_query_name(q));
+                return -EINVAL;
+        }
+        int r = s->engine->begin(s);
+        if (r < 0)
+                return failed(s, r);
+        s->in_txn = true;
+ok:
+        if (kind == STORE_STATE)
+                s->txn_state = true;
+        return 0;
+}
+
+int store_select(struct store *s, enum store_query q, const struct store_arg *args, size_t n,
+                 struct store_rows *ret) {
+        memset(ret, 0, sizeof(*ret));
+        ret->s = s;
+        int r = before(s, q);
+        return r < 0 ? r : failed(s, s->engine->select(s, q, args, n, ret));
+}
+
+int store_next(struct store_rows *rows) {
+        if (!rows->impl)
+                return 0;
+        int r = rows->s->engine->next(rows);
+        if (r > 0)
+                rows->row++;
+        return failed(rows->s, r);
+}
+
+bool store_is_null(const struct store_rows *rows, int col) {
+        return rows->s->engine->is_null(rows, col);
+}
+
+int64_t store_int(const struct store_rows *rows, int col) {
+        return rows->s->engine->col_int(rows, col);
+}
+
+const char *store_text(const struct store_rows *rows, int col) {
+        const char *t = rows->s->engine->col_text(rows, col);
+        return t ? t : "";
+}
+
+const void *store_blob(const struct store_rows *rows, int col, size_t *len) {
+        return rows->s->engine->col_blob(rows, col, len);
+}
+
+void store_rows_end(struct store_rows *rows) {
+        if (rows->s && rows->impl)
+                rows->s->engine->end(rows);
+        rows->impl = NULL;
+}
+
+int store_get(struct store *s, enum store_query q, const struct store_arg *args, size_t n,
+              void (*fn)(const struct store_rows *row, void *ud), void *ud) {
+        struct store_rows rows;
+        int r = store_select(s, q, args, n, &rows);
+        if (r == 0)
+                r = store_next(&rows);
+        if (r > 0)
+                fn(&rows, ud);
+        store_rows_end(&rows);
+        return r;
+}
+
+int store_get_int(struct store *s, enum store_query q, const struct store_arg *args, size_t n, int64_t *ret) {
+        struct store_rows rows;
+        int r = store_select(s, q, args, n, &rows);
+        if (r == 0)
+                r = store_next(&rows);
+        *ret = r > 0 ? store_int(&rows, 0) : 0;
+        store_rows_end(&rows);
+        return r;
+}
+
+int store_exec(struct store *s, enum store_query q, const struct store_arg *args, size_t n) {
+        int r = before(s, q);
+        return r < 0 ? r : failed(s, s->engine->exec(s, q, args, n));
+}
+
+void store_request_begin(struct store *s) {
+        s->armed = true;
+        s->txn_state = false;
+        s->txn_error = 0;
+}
+
+static int finish(struct store *s, bool commit) {
+        int r = commit ? s->txn_error : 0;
+        if (!s->in_txn)
+                return r;
+        if (commit && r == 0)
+                r = s->engine->commit(s); /* rolled back when it fails */
+        else
+                s->engine->rollback(s);
+        if (commit && r == 0)
+                s->transactions++;
+        s->in_txn = false;
+        return r;
+}
+
+int store_request_end(struct store *s, bool commit, bool *ret_began) {
+        if (ret_began)
+                *ret_began = s->in_txn;
+        int r = finish(s, commit);
+        s->armed = false;
+        s->txn_state = false;
+        s->txn_error = 0;
+        return r;
+}
+
+int store_request_commit(struct store *s) {
+        int r = finish(s, true);
+        s->txn_error = 0;
+        return r;
+}
+
+int store_batch_commit(struct store *s) {
+        if (s->in_txn)
+                return -EBUSY;
+        return s->engine->batch_commit(s);
 }

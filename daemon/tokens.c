@@ -136,7 +136,7 @@ int tokens_revoke(struct store *s, const char *user, const char *name, const cha
         sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
         r = store_exec_stmt(st);
-        if (r == 0 && sqlite3_changes(s->db) == 0)
+        if (r == 0 && sqlite3_changes(store_sqlite_db(s)) == 0)
                 r = -ENOENT;
         if (r < 0) {
                 store_rollback(s);

@@ -29,7 +29,7 @@ static int setup(void **state) {
         struct store_fixture *f = store_fixture_new();
         sqlite3_stmt *st;
         assert_non_null(f);
-        assert_int_equal(sqlite3_prepare_v2(f->s.db, "INSERT INTO events (time, type, user) VALUES (?, ?, ?)", -1, &st,
+        assert_int_equal(sqlite3_prepare_v2(store_sqlite_db(&f->s), "INSERT INTO events (time, type, user) VALUES (?, ?, ?)", -1, &st,
                                             NULL),
                          SQLITE_OK);
         assert_int_equal(store_begin(&f->s), 0);
@@ -69,20 +69,17 @@ static int take(const struct event_row *e, void *userdata) {
 /* The statement eventlog.c prepared (the store caches it) whose SQL ends
  * with what. */
 static sqlite3_stmt *cached(struct store *s, const char *what) {
-        for (size_t i = 0; i < STORE_STMT_MAX && s->cache[i].sql; i++) {
-                size_t n = strlen(s->cache[i].sql);
-                if (n >= strlen(what) && strcmp(s->cache[i].sql + n - strlen(what), what) == 0)
-                        return s->cache[i].stmt;
-        }
-        fail_msg("no cached statement ending with \"%s\"", what);
-        return NULL;
+        sqlite3_stmt *st = store_sqlite_find(s, what);
+        if (!st)
+                fail_msg("no cached statement ending with \"%s\"", what);
+        return st;
 }
 
 static void plan_has(struct store *s, sqlite3_stmt *st, const char *want) {
         char sql[1024], plan[1024] = "";
         sqlite3_stmt *e;
         snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", sqlite3_sql(st));
-        assert_int_equal(sqlite3_prepare_v2(s->db, sql, -1, &e, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(store_sqlite_db(s), sql, -1, &e, NULL), SQLITE_OK);
         while (sqlite3_step(e) == SQLITE_ROW) {
                 strncat(plan, (const char *) sqlite3_column_text(e, 3), sizeof(plan) - strlen(plan) - 2);
                 strcat(plan, ";");
@@ -170,7 +167,7 @@ static void test_purge(void **state) {
         assert_int_equal(eventlog_purge(&f->s, T0 + 86400 + 2500, 1), 1);
         assert_int_equal(eventlog_purge(&f->s, T0 + 86400 + 2500, 1), 0); /* 500 left: done */
         assert_int_equal(eventlog_purge(&f->s, T0 + 86400 + 2500, 1), 0);
-        assert_int_equal(sqlite3_prepare_v2(f->s.db, "SELECT count(*), min(id) FROM events", -1, &count, NULL),
+        assert_int_equal(sqlite3_prepare_v2(store_sqlite_db(&f->s), "SELECT count(*), min(id) FROM events", -1, &count, NULL),
                          SQLITE_OK);
         assert_int_equal(sqlite3_step(count), SQLITE_ROW);
         assert_int_equal(sqlite3_column_int(count, 0), EVENTS - 2500);

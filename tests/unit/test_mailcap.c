@@ -86,7 +86,7 @@ static int take(struct store_fixture *f, const char *user, int64_t now, unsigned
 
 static long long rows(struct store_fixture *f, const char *user) {
         sqlite3_stmt *st;
-        assert_int_equal(sqlite3_prepare_v2(f->s.db, "SELECT count(*) FROM mail_sent WHERE ?1 IS NULL OR user = ?1",
+        assert_int_equal(sqlite3_prepare_v2(store_sqlite_db(&f->s), "SELECT count(*) FROM mail_sent WHERE ?1 IS NULL OR user = ?1",
                                             -1, &st, NULL),
                          SQLITE_OK);
         if (user)

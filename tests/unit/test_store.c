@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "txn.h"
 #include "store_dir.h"
 
 struct fx {
@@ -66,19 +67,21 @@ static int64_t count(sqlite3 *db, const char *sql) {
 }
 
 static int exec(struct store *s, const char *sql) {
-        return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+        return sqlite3_exec(store_sqlite_db(s), sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+/* A write through the interface: it opens the request's transaction. */
+static void add_tally(struct store *s, const char *user) {
+        assert_int_equal(store_exec(s, Q_TALLY_INSERT, STORE_ARGS(A_TEXT(user), A_TEXT(""), A_INT(1), A_INT(0),
+                                                                  A_INT(0), A_INT(0))),
+                         1);
 }
 
 /* One request: a tally row for user, committed or rolled back. */
 static void request(struct fx *f, const char *user, bool commit) {
-        char sql[128];
-        snprintf(sql, sizeof(sql), "INSERT INTO lockout (user, failures) VALUES ('%s', 1)", user);
-        assert_int_equal(store_begin(&f->s), 0);
-        assert_int_equal(exec(&f->s, sql), 0);
-        if (commit)
-                assert_int_equal(store_commit(&f->s), 0);
-        else
-                store_rollback(&f->s);
+        txn_begin(&f->s);
+        add_tally(&f->s, user);
+        assert_int_equal(txn_end(&f->s, commit), 0);
 }
 
 static void batch_shares_one_commit(void **state) {
@@ -88,7 +91,7 @@ static void batch_shares_one_commit(void **state) {
         request(f, "b", false); /* its own part only */
         request(f, "c", true);
         /* Later requests see earlier ones; nobody else does yet. */
-        assert_int_equal(count(f->s.db, "SELECT count(*) FROM lockout"), 2);
+        assert_int_equal(count(store_sqlite_db(&f->s), "SELECT count(*) FROM lockout"), 2);
         assert_int_equal(count(f->other, "SELECT count(*) FROM lockout"), 0);
         assert_int_equal(f->opened, 1);
         assert_true(f->s.batch_open);
@@ -107,12 +110,12 @@ static void batch_shares_one_commit(void **state) {
 
 static void no_commit_inside_a_transaction(void **state) {
         struct fx *f = *state;
-        assert_int_equal(store_begin(&f->s), 0);
-        assert_int_equal(store_begin(&f->s), -EBUSY); /* never nested */
+        txn_begin(&f->s);
+        assert_false(f->s.batch_open); /* a request that only reads opens nothing */
+        add_tally(&f->s, "e");
         assert_int_equal(store_batch_commit(&f->s), -EBUSY);
         assert_true(f->s.batch_open);
-        assert_int_equal(exec(&f->s, "INSERT INTO lockout (user) VALUES ('e')"), 0);
-        assert_int_equal(store_commit(&f->s), 0);
+        assert_int_equal(txn_end(&f->s, true), 0);
         assert_int_equal(store_batch_commit(&f->s), 0);
         assert_int_equal(count(f->other, "SELECT count(*) FROM lockout WHERE user = 'e'"), 1);
 }
@@ -128,15 +131,16 @@ static void failed_commit_loses_the_whole_batch(void **state) {
         f->s.batching = true;
         uint64_t commits = f->s.commits;
         request(f, "f", true);
-        assert_int_equal(store_begin(&f->s), 0);
+        txn_begin(&f->s);
+        add_tally(&f->s, "f2");
         assert_int_equal(exec(&f->s, "INSERT INTO child (p) VALUES (42)"), 0);
-        assert_int_equal(store_commit(&f->s), 0);
+        assert_int_equal(txn_end(&f->s, true), 0);
         assert_int_not_equal(store_batch_commit(&f->s), 0);
         assert_false(f->s.batch_open);
-        assert_true(sqlite3_get_autocommit(f->s.db));
+        assert_true(sqlite3_get_autocommit(store_sqlite_db(&f->s)));
         assert_int_equal(f->s.commits, commits);
-        assert_int_equal(count(f->s.db, "SELECT count(*) FROM lockout WHERE user = 'f'"), 0);
-        assert_int_equal(count(f->s.db, "SELECT count(*) FROM child"), 0);
+        assert_int_equal(count(store_sqlite_db(&f->s), "SELECT count(*) FROM lockout WHERE user = 'f'"), 0);
+        assert_int_equal(count(store_sqlite_db(&f->s), "SELECT count(*) FROM child"), 0);
         /* The next batch starts clean. */
         request(f, "g", true);
         assert_int_equal(store_batch_commit(&f->s), 0);

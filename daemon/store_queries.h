@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The catalogue of storage operations: Q(NAME, KIND), KIND one of READ,
+ * STATE (changes security state), LOG (appends history only).  Each engine
+ * has the statement of every entry (store_sqlite.c: sql[Q_NAME]); a unit
+ * test checks that none is missing.  One list per domain, in the domain's
+ * order; a new operation is one line here and one statement per engine.
+ */
+#pragma once
+
+#define STORE_QUERIES_SECLOG(Q)                                                                                  \
+        Q(EVENT_ADD, LOG)
+
+#define STORE_QUERIES_LOCKOUT(Q)                                                                                 \
+        Q(TALLY_GET, READ)                                                                                       \
+        Q(TALLY_INSERT, STATE)                                                                                   \
+        Q(TALLY_UPDATE, STATE)                                                                                   \
+        Q(TALLY_DELETE, STATE)                                                                                   \
+        Q(TALLY_LIST_USER, READ)                                                                                 \
+        Q(TALLY_LIST_ALL, READ)                                                                                  \
+        Q(TALLY_COUNT_LOCKED, READ)                                                                              \
+        Q(TALLY_DELETE_USER, STATE)
+
+#define STORE_QUERIES_ROWCAP(Q)
+
+#define STORE_QUERIES_ACCOUNT(Q)
+
+#define STORE_QUERIES_ALLOWLIST(Q)
+
+#define STORE_QUERIES_PWHISTORY(Q)
+
+#define STORE_QUERIES_MFA(Q)
+
+#define STORE_QUERIES_EMAIL(Q)
+
+#define STORE_QUERIES_MAILCAP(Q)
+
+#define STORE_QUERIES_NOTIFY(Q)
+
+#define STORE_QUERIES_SESSIONS(Q)
+
+#define STORE_QUERIES_TOKENS(Q)
+
+#define STORE_QUERIES_EVENTLOG(Q)
+
+#define STORE_QUERIES(Q)                                                                                         \
+        STORE_QUERIES_SECLOG(Q)                                                                                  \
+        STORE_QUERIES_LOCKOUT(Q)                                                                                 \
+        STORE_QUERIES_ROWCAP(Q)                                                                                  \
+        STORE_QUERIES_ACCOUNT(Q)                                                                                 \
+        STORE_QUERIES_ALLOWLIST(Q)                                                                               \
+        STORE_QUERIES_PWHISTORY(Q)                                                                               \
+        STORE_QUERIES_MFA(Q)                                                                                     \
+        STORE_QUERIES_EMAIL(Q)                                                                                   \
+        STORE_QUERIES_MAILCAP(Q)                                                                                 \
+        STORE_QUERIES_NOTIFY(Q)                                                                                  \
+        STORE_QUERIES_SESSIONS(Q)                                                                                \
+        STORE_QUERIES_TOKENS(Q)                                                                                  \
+        STORE_QUERIES_EVENTLOG(Q)
