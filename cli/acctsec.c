@@ -133,42 +133,39 @@ static const char *lock_text(uint64_t until, char *buf, size_t n) {
         return buf;
 }
 
-static int cmd_status(struct cli *c) {
-        const struct acctsec_msg *m = &c->reply;
-        char b1[64], b2[96];
-
-        acctsec_frame_init(&c->req, ACCTSEC_OP_STATUS);
-        acctsec_frame_add_str_opt(&c->req, ACCTSEC_TAG_USER, c->user);
-        int r = cli_call(c);
-        if (r)
-                return r;
+static void status_json(const struct acctsec_msg *m) {
         const char *user = acctsec_msg_str(m, ACCTSEC_TAG_USER), *role = acctsec_msg_str(m, ACCTSEC_TAG_ROLE);
         uint64_t until = u64(m, ACCTSEC_TAG_LOCKED_UNTIL), last = u64(m, ACCTSEC_TAG_LAST_FAILURE);
-        if (c->json) {
-                struct json j;
-                json_begin(&j, stdout);
-                json_open(&j, NULL, '{');
-                json_str(&j, "user", user);
-                json_int(&j, "uid", (long long) u64(m, ACCTSEC_TAG_UID));
-                json_str(&j, "role", role);
-                json_int(&j, "failures", (long long) u64(m, ACCTSEC_TAG_FAILURES));
-                json_int(&j, "deny", (long long) u64(m, ACCTSEC_TAG_DENY));
-                json_time(&j, "last_failure", last);
-                json_bool(&j, "locked", until != 0);
-                json_time(&j, "locked_until", until);
-                json_bool(&j, "disabled", u64(m, ACCTSEC_TAG_DISABLED) != 0);
-                json_time(&j, "disabled_since", u64(m, ACCTSEC_TAG_DISABLED));
-                json_str(&j, "disabled_by", acctsec_msg_str(m, ACCTSEC_TAG_ACTOR));
-                json_bool(&j, "password_change_required", u64(m, ACCTSEC_TAG_MUST_CHANGE) != 0);
-                json_time(&j, "password_changed", u64(m, ACCTSEC_TAG_CHANGED));
-                json_str(&j, "totp", mfa_state_name(u64(m, ACCTSEC_TAG_MFA)));
-                json_bool(&j, "email_codes", u64(m, ACCTSEC_TAG_FLAG) != 0);
-                json_str(&j, "mfa_policy", acctsec_msg_str(m, ACCTSEC_TAG_POLICY));
-                json_bool(&j, "new_source_mails", u64(m, ACCTSEC_TAG_NOTIFY) == 1);
-                json_close(&j, '}');
-                json_end(&j);
-                return 0;
-        }
+        struct json j;
+
+        json_begin(&j, stdout);
+        json_open(&j, NULL, '{');
+        json_str(&j, "user", user);
+        json_int(&j, "uid", (long long) u64(m, ACCTSEC_TAG_UID));
+        json_str(&j, "role", role);
+        json_int(&j, "failures", (long long) u64(m, ACCTSEC_TAG_FAILURES));
+        json_int(&j, "deny", (long long) u64(m, ACCTSEC_TAG_DENY));
+        json_time(&j, "last_failure", last);
+        json_bool(&j, "locked", until != 0);
+        json_time(&j, "locked_until", until);
+        json_bool(&j, "disabled", u64(m, ACCTSEC_TAG_DISABLED) != 0);
+        json_time(&j, "disabled_since", u64(m, ACCTSEC_TAG_DISABLED));
+        json_str(&j, "disabled_by", acctsec_msg_str(m, ACCTSEC_TAG_ACTOR));
+        json_bool(&j, "password_change_required", u64(m, ACCTSEC_TAG_MUST_CHANGE) != 0);
+        json_time(&j, "password_changed", u64(m, ACCTSEC_TAG_CHANGED));
+        json_str(&j, "totp", mfa_state_name(u64(m, ACCTSEC_TAG_MFA)));
+        json_bool(&j, "email_codes", u64(m, ACCTSEC_TAG_FLAG) != 0);
+        json_str(&j, "mfa_policy", acctsec_msg_str(m, ACCTSEC_TAG_POLICY));
+        json_bool(&j, "new_source_mails", u64(m, ACCTSEC_TAG_NOTIFY) == 1);
+        json_close(&j, '}');
+        json_end(&j);
+}
+
+static void status_text(const struct acctsec_msg *m) {
+        const char *user = acctsec_msg_str(m, ACCTSEC_TAG_USER), *role = acctsec_msg_str(m, ACCTSEC_TAG_ROLE);
+        uint64_t until = u64(m, ACCTSEC_TAG_LOCKED_UNTIL), last = u64(m, ACCTSEC_TAG_LAST_FAILURE);
+        char b1[64], b2[96];
+
         printf("User:            ");
         print_safe(stdout, user ? user : "?");
         printf(" (uid %llu)\nRole:            %s\n", (unsigned long long) u64(m, ACCTSEC_TAG_UID), role ? role : "?");
@@ -192,6 +189,18 @@ static int cmd_status(struct cli *c) {
         uint64_t notify = 3;
         (void) acctsec_msg_u64(m, ACCTSEC_TAG_NOTIFY, &notify);
         printf("Login mails:     %s\n", notify_state_text(notify));
+}
+
+static int cmd_status(struct cli *c) {
+        acctsec_frame_init(&c->req, ACCTSEC_OP_STATUS);
+        acctsec_frame_add_str_opt(&c->req, ACCTSEC_TAG_USER, c->user);
+        int r = cli_call(c);
+        if (r)
+                return r;
+        if (c->json)
+                status_json(&c->reply);
+        else
+                status_text(&c->reply);
         return 0;
 }
 
@@ -341,10 +350,99 @@ static void default_socket(struct cli *c) {
         snprintf(c->private_socket, sizeof(c->private_socket), "%s", conf.private_socket);
 }
 
+enum {
+        ARG_SOCKET = 256, ARG_JSON, ARG_USER, ARG_VERSION, ARG_OFF, ARG_MAIL, ARG_NAME, ARG_EXPIRES, ARG_SERVICES,
+        ARG_ALL, ARG_ALL_OTHERS, ARG_SINCE, ARG_TYPE, ARG_LIMIT, ARG_FORMAT, ARG_OUTPUT,
+        ARG_PAM_DIR, ARG_PAM_FILE, ARG_SSHD_CONFIG, ARG_CONFIG, ARG_MODULE_DIR
+};
+
+/* The field an option with a value sets to its argument, or NULL. */
+static const char **option_value(struct cli *c, int o) {
+        switch (o) {
+        case ARG_USER:
+                return &c->user;
+        case ARG_NAME:
+                return &c->name;
+        case ARG_EXPIRES:
+                return &c->expires;
+        case ARG_SERVICES:
+                return &c->services;
+        case ARG_SINCE:
+                return &c->since;
+        case ARG_TYPE:
+                return &c->type;
+        case ARG_LIMIT:
+                return &c->limit;
+        case ARG_FORMAT:
+                return &c->format;
+        case ARG_OUTPUT:
+                return &c->output;
+        case ARG_PAM_DIR:
+                return &c->pam_dir;
+        case ARG_PAM_FILE:
+                return &c->pam_file;
+        case ARG_SSHD_CONFIG:
+                return &c->sshd_config;
+        case ARG_CONFIG:
+                return &c->conf_file;
+        case ARG_MODULE_DIR:
+                return &c->module_dir;
+        default:
+                return NULL;
+        }
+}
+
+/* The flag an option without a value sets, or NULL. */
+static bool *option_flag(struct cli *c, int o) {
+        switch (o) {
+        case ARG_JSON:
+                return &c->json;
+        case ARG_OFF:
+                return &c->off;
+        case ARG_MAIL:
+                return &c->mail;
+        case ARG_ALL:
+                return &c->all;
+        case ARG_ALL_OTHERS:
+                return &c->all_others;
+        case 'h':
+                return &c->help; /* after the command words: its own lines */
+        default:
+                return NULL;
+        }
+}
+
+/* One option from getopt_long: -1 to go on, else the exit status. */
+static int take_option(struct cli *c, int o) {
+        const char **value = option_value(c, o);
+        bool *flag = option_flag(c, o);
+
+        if (value) {
+                *value = optarg;
+                return -1;
+        }
+        if (flag) {
+                *flag = true;
+                return -1;
+        }
+        switch (o) {
+        case ARG_SOCKET:
+                if (strlen(optarg) >= sizeof(c->socket)) {
+                        fprintf(stderr, "acctsec: --socket: path too long\n");
+                        return EXIT_USAGE;
+                }
+                strcpy(c->socket, optarg);
+                return -1;
+        case ARG_VERSION:
+                puts(PACKAGE_STRING);
+                return 0;
+        default:
+                usage(stderr);
+                return EXIT_USAGE;
+        }
+}
+
 static int parse_options(struct cli *c, int argc, char **argv) {
-        enum { ARG_SOCKET = 256, ARG_JSON, ARG_USER, ARG_VERSION, ARG_OFF, ARG_MAIL, ARG_NAME, ARG_EXPIRES, ARG_SERVICES,
-               ARG_ALL, ARG_ALL_OTHERS, ARG_SINCE, ARG_TYPE, ARG_LIMIT, ARG_FORMAT, ARG_OUTPUT,
-               ARG_PAM_DIR, ARG_PAM_FILE, ARG_SSHD_CONFIG, ARG_CONFIG, ARG_MODULE_DIR };
         static const struct option longopts[] = {
                 { "socket", required_argument, NULL, ARG_SOCKET }, { "json", no_argument, NULL, ARG_JSON },
                 { "user", required_argument, NULL, ARG_USER },     { "help", no_argument, NULL, 'h' },
@@ -367,83 +465,10 @@ static int parse_options(struct cli *c, int argc, char **argv) {
                 { "module-dir", required_argument, NULL, ARG_MODULE_DIR },
                 {},
         };
-        int o;
+        int o, r;
         while ((o = getopt_long(argc, argv, "h", longopts, NULL)) >= 0)
-                switch (o) {
-                case ARG_SOCKET:
-                        if (strlen(optarg) >= sizeof(c->socket)) {
-                                fprintf(stderr, "acctsec: --socket: path too long\n");
-                                return EXIT_USAGE;
-                        }
-                        strcpy(c->socket, optarg);
-                        break;
-                case ARG_JSON:
-                        c->json = true;
-                        break;
-                case ARG_USER:
-                        c->user = optarg;
-                        break;
-                case ARG_OFF:
-                        c->off = true;
-                        break;
-                case ARG_MAIL:
-                        c->mail = true;
-                        break;
-                case ARG_NAME:
-                        c->name = optarg;
-                        break;
-                case ARG_EXPIRES:
-                        c->expires = optarg;
-                        break;
-                case ARG_SERVICES:
-                        c->services = optarg;
-                        break;
-                case ARG_ALL:
-                        c->all = true;
-                        break;
-                case ARG_ALL_OTHERS:
-                        c->all_others = true;
-                        break;
-                case ARG_SINCE:
-                        c->since = optarg;
-                        break;
-                case ARG_TYPE:
-                        c->type = optarg;
-                        break;
-                case ARG_LIMIT:
-                        c->limit = optarg;
-                        break;
-                case ARG_FORMAT:
-                        c->format = optarg;
-                        break;
-                case ARG_OUTPUT:
-                        c->output = optarg;
-                        break;
-                case ARG_PAM_DIR:
-                        c->pam_dir = optarg;
-                        break;
-                case ARG_PAM_FILE:
-                        c->pam_file = optarg;
-                        break;
-                case ARG_SSHD_CONFIG:
-                        c->sshd_config = optarg;
-                        break;
-                case ARG_CONFIG:
-                        c->conf_file = optarg;
-                        break;
-                case ARG_MODULE_DIR:
-                        c->module_dir = optarg;
-                        break;
-                case 'h':
-                        c->help = true; /* after the command words: its own lines */
-                        break;
-                case ARG_VERSION:
-                        puts(PACKAGE_STRING);
-                        return 0;
-                default:
-                        usage(stderr);
-                        return EXIT_USAGE;
-                }
+                if ((r = take_option(c, o)) >= 0)
+                        return r;
         return -1;
 }
 

@@ -255,17 +255,11 @@ static int set_number(void *field, const struct key *k, unsigned long long v, co
         return 0;
 }
 
-static int set_value(struct acctsec_conf *c, const struct key *k, const char *v, const char **why) {
-        void *field = (char *) c + k->offset;
+/* T_UINT, T_SECONDS and T_MSEC: a number within the key's range. */
+static int set_number_value(void *field, const struct key *k, const char *v, const char **why) {
         unsigned long long n;
-        bool b;
 
         switch (k->type) {
-        case T_BOOL:
-                if (acctsec_parse_bool(v, &b) < 0)
-                        return *why = "expected yes or no", -EINVAL;
-                *(bool *) field = b;
-                return 0;
         case T_UINT:
                 if (parse_digits(v, &(const char *){ NULL }, &n) < 0 || strspn(v, "0123456789") != strlen(v))
                         return *why = "expected a whole number", -EINVAL;
@@ -278,80 +272,131 @@ static int set_value(struct acctsec_conf *c, const struct key *k, const char *v,
                 if (parse_msec(v, &n) < 0)
                         return *why = "expected milliseconds, such as 3000 or 3s", -EINVAL;
                 return set_number(field, k, n, why);
+        default:
+                return *why = "internal error", -EINVAL;
+        }
+}
+
+/* The keys copied as they are into a char array, once checked. */
+static int set_text_value(void *field, const struct key *k, const char *v, const char **why) {
+        switch (k->type) {
         case T_PATH:
                 if (v[0] != '/' || strlen(v) >= k->size)
                         return *why = "expected an absolute path of at most 107 bytes", -EINVAL;
-                strcpy(field, v);
-                return 0;
+                break;
         case T_OPTFILE: /* the empty value means "none" */
         case T_FILE:
                 if (k->type == T_OPTFILE && v[0] == '\0')
                         return *(char *) field = '\0', 0;
                 if (v[0] != '/' || strlen(v) >= k->size)
                         return *why = "expected an absolute path of at most 255 bytes", -EINVAL;
-                strcpy(field, v);
-                return 0;
+                break;
         case T_TEXT:
                 if (strlen(v) >= k->size || !printable(v))
                         return *why = "expected printable text of at most 255 bytes", -EINVAL;
-                strcpy(field, v);
-                return 0;
+                break;
         case T_ALLOWLIST:
                 if (strlen(v) >= k->size || !valid_allowlist(v))
                         return *why = "expected comma-separated CIDR ranges or LOCAL, such as 10.0.0.0/8,LOCAL", -EINVAL;
-                strcpy(field, v);
-                return 0;
-        case T_TRANSPORT:
-                if (strcmp(v, "maildir") == 0)
-                        c->mail_transport = ACCTSEC_MAIL_MAILDIR;
-                else if (strcmp(v, "sendmail") == 0)
-                        c->mail_transport = ACCTSEC_MAIL_SENDMAIL;
-                else if (strcmp(v, "smtp") == 0)
-                        c->mail_transport = ACCTSEC_MAIL_SMTP;
-                else
-                        return *why = "expected maildir, sendmail or smtp", -EINVAL;
-                return 0;
+                break;
         case T_GROUP:
                 if (v[0] != '\0' && !valid_group_name(v))
                         return *why = "expected a group name", -EINVAL;
-                strcpy(field, v);
+                break;
+        default:
+                return *why = "internal error", -EINVAL;
+        }
+        strcpy(field, v);
+        return 0;
+}
+
+static int set_mail_transport(struct acctsec_conf *c, const char *v, const char **why) {
+        if (strcmp(v, "maildir") == 0)
+                c->mail_transport = ACCTSEC_MAIL_MAILDIR;
+        else if (strcmp(v, "sendmail") == 0)
+                c->mail_transport = ACCTSEC_MAIL_SENDMAIL;
+        else if (strcmp(v, "smtp") == 0)
+                c->mail_transport = ACCTSEC_MAIL_SMTP;
+        else
+                return *why = "expected maildir, sendmail or smtp", -EINVAL;
+        return 0;
+}
+
+static int set_failmode(struct acctsec_conf *c, const char *v, const char **why) {
+        if (strcmp(v, "secure") == 0)
+                c->failmode = ACCTSEC_FAILMODE_SECURE;
+        else if (strcmp(v, "open") == 0)
+                c->failmode = ACCTSEC_FAILMODE_OPEN;
+        else
+                return *why = "expected secure or open", -EINVAL;
+        return 0;
+}
+
+static int set_mfa(struct acctsec_conf *c, const char *v, const char **why) {
+        if (strcmp(v, "required") == 0)
+                c->mfa = ACCTSEC_MFA_REQUIRED;
+        else if (strcmp(v, "optional") == 0)
+                c->mfa = ACCTSEC_MFA_OPTIONAL;
+        else if (strcmp(v, "off") == 0)
+                c->mfa = ACCTSEC_MFA_OFF;
+        else
+                return *why = "expected required, optional or off", -EINVAL;
+        return 0;
+}
+
+static int set_prompt(struct acctsec_conf *c, const char *v, const char **why) {
+        if (strcmp(v, "auto") == 0)
+                c->prompt = ACCTSEC_PROMPT_AUTO;
+        else if (strcmp(v, "password") == 0)
+                c->prompt = ACCTSEC_PROMPT_PASSWORD;
+        else if (strcmp(v, "code") == 0)
+                c->prompt = ACCTSEC_PROMPT_CODE;
+        else
+                return *why = "expected auto, password or code", -EINVAL;
+        return 0;
+}
+
+static int set_lock_scope(struct acctsec_conf *c, const char *v, const char **why) {
+        if (strcmp(v, "user") == 0)
+                c->lock_scope = ACCTSEC_LOCK_SCOPE_USER;
+        else if (strcmp(v, "user+source") == 0)
+                c->lock_scope = ACCTSEC_LOCK_SCOPE_USER_SOURCE;
+        else
+                return *why = "expected user or user+source", -EINVAL;
+        return 0;
+}
+
+static int set_value(struct acctsec_conf *c, const struct key *k, const char *v, const char **why) {
+        void *field = (char *) c + k->offset;
+        bool b;
+
+        switch (k->type) {
+        case T_BOOL:
+                if (acctsec_parse_bool(v, &b) < 0)
+                        return *why = "expected yes or no", -EINVAL;
+                *(bool *) field = b;
                 return 0;
+        case T_UINT:
+        case T_SECONDS:
+        case T_MSEC:
+                return set_number_value(field, k, v, why);
+        case T_PATH:
+        case T_OPTFILE:
+        case T_FILE:
+        case T_TEXT:
+        case T_ALLOWLIST:
+        case T_GROUP:
+                return set_text_value(field, k, v, why);
+        case T_TRANSPORT:
+                return set_mail_transport(c, v, why);
         case T_FAILMODE:
-                if (strcmp(v, "secure") == 0)
-                        c->failmode = ACCTSEC_FAILMODE_SECURE;
-                else if (strcmp(v, "open") == 0)
-                        c->failmode = ACCTSEC_FAILMODE_OPEN;
-                else
-                        return *why = "expected secure or open", -EINVAL;
-                return 0;
+                return set_failmode(c, v, why);
         case T_MFA:
-                if (strcmp(v, "required") == 0)
-                        c->mfa = ACCTSEC_MFA_REQUIRED;
-                else if (strcmp(v, "optional") == 0)
-                        c->mfa = ACCTSEC_MFA_OPTIONAL;
-                else if (strcmp(v, "off") == 0)
-                        c->mfa = ACCTSEC_MFA_OFF;
-                else
-                        return *why = "expected required, optional or off", -EINVAL;
-                return 0;
+                return set_mfa(c, v, why);
         case T_PROMPT:
-                if (strcmp(v, "auto") == 0)
-                        c->prompt = ACCTSEC_PROMPT_AUTO;
-                else if (strcmp(v, "password") == 0)
-                        c->prompt = ACCTSEC_PROMPT_PASSWORD;
-                else if (strcmp(v, "code") == 0)
-                        c->prompt = ACCTSEC_PROMPT_CODE;
-                else
-                        return *why = "expected auto, password or code", -EINVAL;
-                return 0;
+                return set_prompt(c, v, why);
         case T_SCOPE:
-                if (strcmp(v, "user") == 0)
-                        c->lock_scope = ACCTSEC_LOCK_SCOPE_USER;
-                else if (strcmp(v, "user+source") == 0)
-                        c->lock_scope = ACCTSEC_LOCK_SCOPE_USER_SOURCE;
-                else
-                        return *why = "expected user or user+source", -EINVAL;
-                return 0;
+                return set_lock_scope(c, v, why);
         }
         return *why = "internal error", -EINVAL;
 }

@@ -51,9 +51,57 @@ static void usage(FILE *f) {
                 ACCTSEC_DEFAULT_STATE_DIR, ACCTSEC_DEFAULT_CONF);
 }
 
+enum {
+        ARG_SOCKET = 256, ARG_PRIVATE_SOCKET, ARG_STATE_DIR, ARG_CONFIG, ARG_IDLE_EXIT, ARG_FOREGROUND, ARG_RELOAD,
+        ARG_VERSION
+};
+
+/* One option from getopt_long: -1 to go on, else the exit status. */
+static int take_option(int c, struct options *o) {
+        switch (c) {
+        case ARG_SOCKET:
+                o->socket = optarg;
+                break;
+        case ARG_PRIVATE_SOCKET:
+                if (optarg[0] != '/') {
+                        fprintf(stderr, "acctsecd: --private-socket: expected an absolute path\n");
+                        return 2;
+                }
+                o->private_socket = optarg;
+                break;
+        case ARG_STATE_DIR:
+                o->state_dir = optarg;
+                break;
+        case ARG_CONFIG:
+                o->config = optarg;
+                o->config_explicit = true;
+                break;
+        case ARG_IDLE_EXIT:
+                if (acctsec_parse_duration(optarg, &o->idle_exit) < 0 || o->idle_exit > 86400ULL * 365) {
+                        fprintf(stderr, "acctsecd: --idle-exit: expected seconds, got \"%s\"\n", optarg);
+                        return 2;
+                }
+                break;
+        case ARG_FOREGROUND:
+                o->foreground = true;
+                break;
+        case ARG_RELOAD:
+                o->reload = true;
+                break;
+        case 'h':
+                usage(stdout);
+                return 0;
+        case ARG_VERSION:
+                puts(PACKAGE_STRING);
+                return 0;
+        default:
+                usage(stderr);
+                return 2;
+        }
+        return -1;
+}
+
 static int parse_args(int argc, char **argv, struct options *o) {
-        enum { ARG_SOCKET = 256, ARG_PRIVATE_SOCKET, ARG_STATE_DIR, ARG_CONFIG, ARG_IDLE_EXIT, ARG_FOREGROUND, ARG_RELOAD,
-               ARG_VERSION };
         static const struct option longopts[] = {
                 { "socket", required_argument, NULL, ARG_SOCKET },
                 { "private-socket", required_argument, NULL, ARG_PRIVATE_SOCKET },
@@ -66,50 +114,12 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
         };
-        int c;
+        int c, r;
 
         *o = (struct options){ .state_dir = ACCTSEC_DEFAULT_STATE_DIR, .config = ACCTSEC_DEFAULT_CONF };
         while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0)
-                switch (c) {
-                case ARG_SOCKET:
-                        o->socket = optarg;
-                        break;
-                case ARG_PRIVATE_SOCKET:
-                        if (optarg[0] != '/') {
-                                fprintf(stderr, "acctsecd: --private-socket: expected an absolute path\n");
-                                return 2;
-                        }
-                        o->private_socket = optarg;
-                        break;
-                case ARG_STATE_DIR:
-                        o->state_dir = optarg;
-                        break;
-                case ARG_CONFIG:
-                        o->config = optarg;
-                        o->config_explicit = true;
-                        break;
-                case ARG_IDLE_EXIT:
-                        if (acctsec_parse_duration(optarg, &o->idle_exit) < 0 || o->idle_exit > 86400ULL * 365) {
-                                fprintf(stderr, "acctsecd: --idle-exit: expected seconds, got \"%s\"\n", optarg);
-                                return 2;
-                        }
-                        break;
-                case ARG_FOREGROUND:
-                        o->foreground = true;
-                        break;
-                case ARG_RELOAD:
-                        o->reload = true;
-                        break;
-                case 'h':
-                        usage(stdout);
-                        return 0;
-                case ARG_VERSION:
-                        puts(PACKAGE_STRING);
-                        return 0;
-                default:
-                        usage(stderr);
-                        return 2;
-                }
+                if ((r = take_option(c, o)) >= 0)
+                        return r;
         if (optind < argc) {
                 fprintf(stderr, "acctsecd: unexpected argument \"%s\"\n", argv[optind]);
                 return 2;
@@ -288,12 +298,76 @@ static int get_listeners(const struct options *o, struct listeners *l) {
         return r;
 }
 
+/* The database, the master key (secret.key) and liboath: 0, or < 0 once
+ * the reason is logged. */
+static int open_state(struct daemon *d, const char *state_dir) {
+        const char *why = "";
+        int r;
+
+        r = store_open(&d->store, state_dir, &why);
+        if (r < 0) {
+                log_error("database in %s: %s (%s); refusing to start", state_dir, why, strerror(-r));
+                return r;
+        }
+        int64_t sealed = 0;
+        r = mfa_sealed_count(&d->store, &sealed);
+        if (r == 0)
+                r = keyfile_load(state_dir, sealed == 0, d->key, &why);
+        else
+                why = "cannot count the sealed secrets";
+        if (r < 0) {
+                log_error("key file in %s: %s (%s); refusing to start", state_dir, why, strerror(-r));
+                return r;
+        }
+        d->mfa = (struct mfa){ .store = &d->store, .key = d->key };
+        if (oath_init() != OATH_OK) {
+                log_error("liboath initialisation failed; refusing to start");
+                return -EIO;
+        }
+        return 0;
+}
+
+/* Listen, answer until told to stop, then close the sockets: the exit status. */
+static int serve(struct daemon *d, const struct options *o) {
+        struct server srv;
+        struct listeners l;
+        int r;
+
+        if (get_listeners(o, &l) < 0)
+                return 1;
+        r = server_init(&srv, d, l.shared, l.private, o->idle_exit * 1000000ULL);
+        if (r < 0) {
+                log_error("event loop setup failed: %s", strerror(-r));
+                return 1;
+        }
+        r = maintenance_start(d);
+        if (r < 0) {
+                log_error("maintenance timer setup failed: %s", strerror(-r));
+                server_done(&srv);
+                return 1;
+        }
+        log_info("%s ready (database %s/%s, schema %d, %s)", PACKAGE_STRING, o->state_dir, STORE_DB_NAME,
+                 store_schema_version(),
+                 d->store.quick_check_skipped ? "unchanged since a clean stop: quick_check skipped"
+                                              : "quick_check passed");
+        sd_notify(0, "READY=1\nSTATUS=Answering on the acctsec socket");
+        r = server_run(&srv);
+        maintenance_stop(d);
+        server_done(&srv);
+        close(l.shared);
+        if (l.private >= 0)
+                close(l.private);
+        if (o->socket) {
+                unlink(o->socket);
+                unlink(l.private_path);
+        }
+        return r < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
         struct options o;
         struct daemon d = { 0 };
-        struct server srv;
         struct acctsec_conf_error e = { 0 };
-        const char *why = "";
         int r, ret = 1;
 
         r = parse_args(argc, argv, &o);
@@ -308,57 +382,8 @@ int main(int argc, char **argv) {
                 log_error("%s:%u: %s; refusing to start", o.config, e.line, e.msg);
                 return 1;
         }
-        r = store_open(&d.store, o.state_dir, &why);
-        if (r < 0) {
-                log_error("database in %s: %s (%s); refusing to start", o.state_dir, why, strerror(-r));
-                goto out;
-        }
-        int64_t sealed = 0;
-        r = mfa_sealed_count(&d.store, &sealed);
-        if (r == 0)
-                r = keyfile_load(o.state_dir, sealed == 0, d.key, &why);
-        else
-                why = "cannot count the sealed secrets";
-        if (r < 0) {
-                log_error("key file in %s: %s (%s); refusing to start", o.state_dir, why, strerror(-r));
-                goto out;
-        }
-        d.mfa = (struct mfa){ .store = &d.store, .key = d.key };
-        if (oath_init() != OATH_OK) {
-                log_error("liboath initialisation failed; refusing to start");
-                goto out;
-        }
-        struct listeners l;
-        if (get_listeners(&o, &l) < 0)
-                goto out;
-        r = server_init(&srv, &d, l.shared, l.private, o.idle_exit * 1000000ULL);
-        if (r < 0) {
-                log_error("event loop setup failed: %s", strerror(-r));
-                goto out;
-        }
-        r = maintenance_start(&d);
-        if (r < 0) {
-                log_error("maintenance timer setup failed: %s", strerror(-r));
-                server_done(&srv);
-                goto out;
-        }
-        log_info("%s ready (database %s/%s, schema %d, %s)", PACKAGE_STRING, o.state_dir, STORE_DB_NAME,
-                 store_schema_version(),
-                 d.store.quick_check_skipped ? "unchanged since a clean stop: quick_check skipped"
-                                             : "quick_check passed");
-        sd_notify(0, "READY=1\nSTATUS=Answering on the acctsec socket");
-        r = server_run(&srv);
-        ret = r < 0 ? 1 : 0;
-        maintenance_stop(&d);
-        server_done(&srv);
-        close(l.shared);
-        if (l.private >= 0)
-                close(l.private);
-        if (o.socket) {
-                unlink(o.socket);
-                unlink(l.private_path);
-        }
-out:
+        if (open_state(&d, o.state_dir) == 0)
+                ret = serve(&d, &o);
         acctsec_wipe(d.key, sizeof(d.key));
         store_close(&d.store);
         policy_free(&d.policy);
