@@ -14,72 +14,59 @@
 
 #include "eventlog.h"
 
-#define EVENT_COLUMNS "SELECT id, time, type, user, service, rhost, tty, actor, detail FROM events"
-static const char sql_all_asc[] = EVENT_COLUMNS " WHERE id BETWEEN ?1 AND ?2 ORDER BY id";
-static const char sql_all_desc[] = EVENT_COLUMNS " WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC";
-static const char sql_user_asc[] = EVENT_COLUMNS " WHERE user = ?3 AND id BETWEEN ?1 AND ?2 ORDER BY id";
-static const char sql_user_desc[] = EVENT_COLUMNS " WHERE user = ?3 AND id BETWEEN ?1 AND ?2 ORDER BY id DESC";
-static const char sql_max_id[] = "SELECT max(id) FROM events";
-/* Oldest first along events_by_time; never the newest row (see eventlog.h). */
-static const char sql_purge[] = "DELETE FROM events WHERE id IN (SELECT id FROM events INDEXED BY events_by_time"
-                                " WHERE time < ?1 AND id < (SELECT max(id) FROM events) ORDER BY time LIMIT ?2)";
-
-static const char *text(sqlite3_stmt *st, int col) {
-        const char *s = (const char *) sqlite3_column_text(st, col);
-        return s ? s : "";
-}
-
 /* The filters on type and time; the user is the query's. */
-static bool wanted(const struct eventlog_filter *f, sqlite3_stmt *st) {
-        if (f->since > 0 && sqlite3_column_int64(st, 1) < f->since)
+static bool wanted(const struct eventlog_filter *f, const struct store_rows *row) {
+        if (f->since > 0 && store_int(row, 1) < f->since)
                 return false;
-        return !f->type || strcmp(text(st, 2), f->type) == 0;
+        return !f->type || strcmp(store_text(row, 2), f->type) == 0;
 }
 
-static struct event_row row_of(sqlite3_stmt *st) {
-        return (struct event_row){ .id = sqlite3_column_int64(st, 0),
-                                   .time = sqlite3_column_int64(st, 1),
-                                   .type = text(st, 2),
-                                   .user = text(st, 3),
-                                   .service = text(st, 4),
-                                   .rhost = text(st, 5),
-                                   .tty = text(st, 6),
-                                   .actor = text(st, 7),
-                                   .detail = text(st, 8) };
+static struct event_row row_of(const struct store_rows *row) {
+        return (struct event_row){ .id = store_int(row, 0),
+                                   .time = store_int(row, 1),
+                                   .type = store_text(row, 2),
+                                   .user = store_text(row, 3),
+                                   .service = store_text(row, 4),
+                                   .rhost = store_text(row, 5),
+                                   .tty = store_text(row, 6),
+                                   .actor = store_text(row, 7),
+                                   .detail = store_text(row, 8) };
+}
+
+static enum store_query scan_query(const struct eventlog_filter *f, bool newest_first) {
+        if (f->user)
+                return newest_first ? Q_EVENT_LIST_USER_DESC : Q_EVENT_LIST_USER_ASC;
+        return newest_first ? Q_EVENT_LIST_ALL_DESC : Q_EVENT_LIST_ALL_ASC;
 }
 
 int eventlog_scan(struct store *s, const struct eventlog_filter *f, bool newest_first, int64_t lo, int64_t hi,
                   eventlog_fn fn, void *userdata, int64_t *ret_last) {
-        const char *sql = f->user ? (newest_first ? sql_user_desc : sql_user_asc)
-                                  : (newest_first ? sql_all_desc : sql_all_asc);
-        sqlite3_stmt *st = store_stmt(s, sql);
+        struct store_rows rows;
         int64_t last = 0;
-        int rc, r = 0, examined = 0;
+        int r, examined = 0;
 
-        if (!st)
-                return -EIO;
-        sqlite3_bind_int64(st, 1, lo);
-        sqlite3_bind_int64(st, 2, hi);
         if (f->user)
-                sqlite3_bind_text(st, 3, f->user, -1, SQLITE_STATIC);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                r = store_select(s, scan_query(f, newest_first), STORE_ARGS(A_INT(lo), A_INT(hi), A_TEXT(f->user)),
+                                 &rows);
+        else
+                r = store_select(s, scan_query(f, newest_first), STORE_ARGS(A_INT(lo), A_INT(hi)), &rows);
+        while (r >= 0 && (r = store_next(&rows)) > 0) {
+                r = 0;
                 if (examined++ == EVENTLOG_EXAMINE_MAX) {
                         r = 1;
                         break;
                 }
-                if (wanted(f, st)) {
-                        struct event_row e = row_of(st);
+                if (wanted(f, &rows)) {
+                        struct event_row e = row_of(&rows);
                         r = fn(&e, userdata);
                         if (r != 0)
                                 break;
                 }
-                last = sqlite3_column_int64(st, 0);
+                last = store_int(&rows, 0);
         }
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-                r = store_errno(rc);
-        /* Always reset: a statement left mid-walk holds a read transaction
+        /* Always ended: a walk left half-way holds a read transaction
          * open, and with it the WAL. */
-        sqlite3_reset(st);
+        store_rows_end(&rows);
         if (r < 0)
                 return r;
         *ret_last = last;
@@ -87,14 +74,10 @@ int eventlog_scan(struct store *s, const struct eventlog_filter *f, bool newest_
 }
 
 int eventlog_max_id(struct store *s, int64_t *ret) {
-        sqlite3_stmt *st = store_stmt(s, sql_max_id);
-        if (!st)
-                return -EIO;
-        int rc = sqlite3_step(st);
-        int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0; /* NULL (empty) reads as 0 */
-        sqlite3_reset(st);
-        if (rc != SQLITE_ROW)
-                return store_errno(rc) < 0 ? store_errno(rc) : -EIO;
+        int64_t id = 0;
+        int r = store_get_int(s, Q_EVENT_MAX_ID, STORE_NO_ARGS, &id); /* NULL (empty) reads as 0 */
+        if (r <= 0)
+                return r < 0 ? r : -EIO;
         *ret = id;
         return 0;
 }
@@ -102,23 +85,9 @@ int eventlog_max_id(struct store *s, int64_t *ret) {
 int eventlog_purge(struct store *s, int64_t now, unsigned days) {
         if (days == 0)
                 return 0;
-        int r = store_begin(s);
+        int r = store_exec(s, Q_EVENT_PURGE,
+                           STORE_ARGS(A_INT(now - (int64_t) days * 86400), A_INT(EVENTLOG_PURGE_BATCH)));
         if (r < 0)
                 return r;
-        sqlite3_stmt *st = store_stmt(s, sql_purge);
-        if (!st) {
-                store_rollback(s);
-                return -EIO;
-        }
-        sqlite3_bind_int64(st, 1, now - (int64_t) days * 86400);
-        sqlite3_bind_int(st, 2, EVENTLOG_PURGE_BATCH);
-        r = store_exec_stmt(st);
-        int deleted = r == 0 ? sqlite3_changes(store_sqlite_db(s)) : 0;
-        if (r == 0)
-                r = store_commit(s);
-        else
-                store_rollback(s);
-        if (r < 0)
-                return r;
-        return deleted == EVENTLOG_PURGE_BATCH ? 1 : 0;
+        return r == EVENTLOG_PURGE_BATCH ? 1 : 0;
 }

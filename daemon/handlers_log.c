@@ -213,8 +213,7 @@ static int export_begin(struct daemon *d, const struct ucred *peer, struct log_r
         actor_name(peer, actor, sizeof(actor));
         struct event ev = { .type = EV_LOG_EXPORTED, .user = scope_name(q), .actor = actor, .detail = detail };
         q->until = (uint64_t) max_id;
-        int r = store_begin(&d->store);
-        return r < 0 ? r : seclog_commit(&d->store, (int64_t) time(NULL), &ev, 1);
+        return seclog_add(&d->store, (int64_t) time(NULL), &ev);
 }
 
 /* LOG_EXPORT: oldest first, ids in (cursor, until]. */

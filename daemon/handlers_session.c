@@ -116,6 +116,35 @@ static int new_source_in(struct daemon *d, const char *user, const struct acctse
         return 0;
 }
 
+/* The session s (started now), the source it came from, and their events:
+ * whether to mail the user is decided in ns. */
+static int record_open(struct daemon *d, const struct session *s, const struct acctsec_conf *conf, const char *key,
+                       struct new_source *ns, int64_t *ret_id) {
+        char opened[128];
+        bool fresh = false;
+        int64_t now = s->started;
+        int r = sessions_insert(&d->store, s, ret_id);
+        if (r == 0 && s->rhost && *s->rhost)
+                r = notify_learn_source_in(&d->store, s->user, s->rhost, key, now, &fresh);
+        if (r == 0 && fresh)
+                r = new_source_in(d, s->user, conf, key, now, ns);
+        if (r < 0)
+                return r;
+        struct event ev[3] = {
+                { .type = EV_SESSION_OPENED, .user = s->user, .service = s->service, .rhost = s->rhost, .tty = s->tty,
+                  .detail = opened },
+                { .type = EV_NEW_SOURCE, .user = s->user, .service = s->service, .rhost = s->rhost, .tty = s->tty,
+                  .detail = ns->news },
+        };
+        if (ns->capped) {
+                ev[2] = mailcap_event(s->user, "new-source login notice", d->policy.global.mail_max_per_hour,
+                                      ns->capped_detail, sizeof(ns->capped_detail));
+                ev[2].service = s->service, ev[2].rhost = s->rhost, ev[2].tty = s->tty;
+        }
+        snprintf(opened, sizeof(opened), "session %lld%s%s", (long long) *ret_id, key[0] ? ", key " : "", key);
+        return seclog_add_all(&d->store, now, ev, fresh ? 2 + ns->capped : 1);
+}
+
 static int handle_open(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
                        struct acctsec_frame *reply) {
         const char *user, *service, *tty, *rhost, *info, *why = NULL;
@@ -123,8 +152,7 @@ static int handle_open(struct daemon *d, const struct ucred *peer, const struct 
         struct acctsec_conf conf;
         struct proc leader;
         struct new_source ns = { 0 };
-        char key[SSH_FINGERPRINT_MAX] = "", logind[LOGIND_ID_MAX], opened[128];
-        bool fresh = false;
+        char key[SSH_FINGERPRINT_MAX] = "", logind[LOGIND_ID_MAX];
         int64_t now = (int64_t) time(NULL), id = 0;
 
         if (peer->uid != 0)
@@ -149,30 +177,7 @@ static int handle_open(struct daemon *d, const struct ucred *peer, const struct 
         }
         struct session s = { .user = p.name, .service = service, .tty = tty, .rhost = rhost, .logind = logind,
                              .pid = peer->pid, .pid_start = leader.start, .started = now };
-        bool remote = rhost && *rhost;
-        r = store_begin(&d->store);
-        if (r == 0)
-                r = sessions_insert(&d->store, &s, &id);
-        if (r == 0 && remote)
-                r = notify_learn_source_in(&d->store, p.name, rhost, key, now, &fresh);
-        if (r == 0 && fresh)
-                r = new_source_in(d, p.name, &conf, key, now, &ns);
-        struct event ev[3] = {
-                { .type = EV_SESSION_OPENED, .user = p.name, .service = service, .rhost = rhost, .tty = tty,
-                  .detail = opened },
-                { .type = EV_NEW_SOURCE, .user = p.name, .service = service, .rhost = rhost, .tty = tty,
-                  .detail = ns.news },
-        };
-        if (ns.capped) {
-                ev[2] = mailcap_event(p.name, "new-source login notice", d->policy.global.mail_max_per_hour,
-                                      ns.capped_detail, sizeof(ns.capped_detail));
-                ev[2].service = service, ev[2].rhost = rhost, ev[2].tty = tty;
-        }
-        snprintf(opened, sizeof(opened), "session %lld%s%s", (long long) id, key[0] ? ", key " : "", key);
-        if (r == 0)
-                r = seclog_commit(&d->store, now, ev, fresh ? 2 + ns.capped : 1);
-        else
-                store_rollback(&d->store);
+        r = record_open(d, &s, &conf, key, &ns, &id);
         if (r < 0)
                 return reply_db_error(reply, req->type, p.name, r);
         if (ns.mail)
@@ -199,18 +204,16 @@ static int handle_close(struct daemon *d, const struct ucred *peer, const struct
                 return reply_error(reply, -EINVAL, "missing or malformed field");
         (void) proc_read(peer->pid, &leader); /* without it, only the id can match */
         int64_t sid = (int64_t) id;
-        int r = store_begin(&d->store);
-        if (r == 0)
-                r = sessions_end(&d->store, &sid, user, peer->pid, leader.start, now, SESSION_REASON_CLOSED, &s);
+        /* 0: already ended (terminated, or found gone) */
+        int r = sessions_end(&d->store, &sid, user, peer->pid, leader.start, now, SESSION_REASON_CLOSED, &s);
         if (r == 1) {
                 snprintf(detail, sizeof(detail), "session %lld", (long long) sid);
                 struct event ev = { .type = EV_SESSION_CLOSED, .user = s.user, .service = s.service, .rhost = s.rhost,
                                     .tty = s.tty, .detail = detail };
-                r = seclog_commit(&d->store, now, &ev, 1);
+                r = seclog_add(&d->store, now, &ev);
                 r = r < 0 ? r : 1;
                 session_free(&s);
-        } else if (r == 0) /* already ended: terminated, or found gone */
-                store_rollback(&d->store);
+        }
         if (r < 0)
                 return reply_db_error(reply, req->type, user, r);
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
@@ -302,7 +305,10 @@ static int list_target(struct daemon *d, const struct ucred *peer, const struct 
 }
 
 static void reconcile(struct daemon *d) {
-        int r = sessions_reconcile(d, (int64_t) time(NULL));
+        int64_t now = (int64_t) time(NULL);
+        int r;
+        while ((r = sessions_reconcile(&d->store, now)) == 1)
+                ;
         if (r < 0)
                 log_warning("closing sessions whose processes are gone failed: %s", strerror(-r));
 }
@@ -379,57 +385,58 @@ static int pick(const struct session *s, void *userdata) {
         return 0;
 }
 
+/* Record one session of the job as terminated, if its leader is gone:
+ * 1 it is (*gone counted), 0 it is still running, <0 error. */
+static int record_terminated(struct terminate_ctx *t, size_t i, int64_t now, size_t *gone) {
+        struct session ended;
+        char detail[USER_NAME_MAX + 64];
+        int64_t id = t->job.s[i].id;
+        if (proc_alive(t->job.s[i].pid, t->job.s[i].start))
+                return 0;
+        (*gone)++;
+        int r = sessions_end(&t->d->store, &id, NULL, 0, 0, now, SESSION_REASON_TERMINATED, &ended);
+        if (r <= 0) /* 0: terminated already */
+                return r;
+        snprintf(detail, sizeof(detail), "session %lld ended by %s", (long long) id, t->actor);
+        struct event ev = { .type = EV_SESSION_TERMINATED, .user = ended.user, .service = ended.service,
+                            .rhost = ended.rhost, .tty = ended.tty,
+                            .actor = strcmp(t->self, ended.user) ? t->actor : NULL, .detail = detail };
+        r = seclog_add(&t->d->store, now, &ev);
+        session_free(&ended);
+        return r < 0 ? r : 1;
+}
+
+static void terminated_reply(struct terminate_ctx *t, int q, size_t gone, struct acctsec_frame *f) {
+        if (q < 0)
+                reply_db_error(f, ACCTSEC_OP_SESSION_TERMINATE, t->self, q);
+        else if (gone < t->job.n && gone == 0)
+                reply_error(f, -ESRCH, "the session did not end (its processes outlived SIGKILL)");
+        else {
+                acctsec_frame_init(f, ACCTSEC_REPLY_OK);
+                acctsec_frame_add_u64(f, ACCTSEC_TAG_COUNT, gone);
+                if (gone < t->job.n || t->skipped) {
+                        char msg[160];
+                        snprintf(msg, sizeof(msg), "%zu session(s) did not end%s", t->job.n - gone,
+                                 t->skipped ? "; more remain: run the command again" : "");
+                        acctsec_frame_add_str(f, ACCTSEC_TAG_MESSAGE, msg);
+                }
+        }
+}
+
+/* A child's completion: its own transaction (server.c). */
 static void on_terminated(int r, const char *out, void *userdata) {
         struct terminate_ctx *t = userdata;
-        struct daemon *d = t->d;
         int64_t now = (int64_t) time(NULL);
         struct acctsec_frame *f = calloc(1, sizeof(*f));
-        static struct session ended[TERMINATE_MAX];
-        struct event ev[TERMINATE_MAX];
-        char detail[TERMINATE_MAX][USER_NAME_MAX + 64];
-        size_t n = 0, gone = 0;
+        size_t gone = 0;
+        int q = 0;
 
         if (r < 0)
                 log_warning("ending sessions for %s: some did not end (%s)", t->actor, out && *out ? out : strerror(-r));
-        int q = store_begin(&d->store);
-        for (size_t i = 0; q >= 0 && i < t->job.n; i++) {
-                int64_t id = t->job.s[i].id;
-                if (proc_alive(t->job.s[i].pid, t->job.s[i].start))
-                        continue;
-                gone++;
-                memset(&ended[n], 0, sizeof(ended[n]));
-                q = sessions_end(&d->store, &id, NULL, 0, 0, now, SESSION_REASON_TERMINATED, &ended[n]);
-                if (q == 1) {
-                        snprintf(detail[n], sizeof(detail[n]), "session %lld ended by %s", (long long) id, t->actor);
-                        ev[n] = (struct event){ .type = EV_SESSION_TERMINATED, .user = ended[n].user,
-                                                .service = ended[n].service, .rhost = ended[n].rhost,
-                                                .tty = ended[n].tty,
-                                                .actor = strcmp(t->self, ended[n].user) ? t->actor : NULL,
-                                                .detail = detail[n] };
-                        n++;
-                }
-        }
-        if (q >= 0)
-                q = seclog_commit(&d->store, now, ev, n);
-        else
-                store_rollback(&d->store);
-        for (size_t i = 0; i < n; i++)
-                session_free(&ended[i]);
+        for (size_t i = 0; q >= 0 && i < t->job.n; i++)
+                q = record_terminated(t, i, now, &gone);
         if (f) {
-                if (q < 0)
-                        reply_db_error(f, ACCTSEC_OP_SESSION_TERMINATE, t->self, q);
-                else if (gone < t->job.n && gone == 0)
-                        reply_error(f, -ESRCH, "the session did not end (its processes outlived SIGKILL)");
-                else {
-                        acctsec_frame_init(f, ACCTSEC_REPLY_OK);
-                        acctsec_frame_add_u64(f, ACCTSEC_TAG_COUNT, gone);
-                        if (gone < t->job.n || t->skipped) {
-                                char msg[160];
-                                snprintf(msg, sizeof(msg), "%zu session(s) did not end%s", t->job.n - gone,
-                                         t->skipped ? "; more remain: run the command again" : "");
-                                acctsec_frame_add_str(f, ACCTSEC_TAG_MESSAGE, msg);
-                        }
-                }
+                terminated_reply(t, q, gone, f);
                 if (t->pending)
                         server_reply(t->pending, f);
                 free(f);
@@ -530,13 +537,9 @@ static int handle_notify(struct daemon *d, const struct ucred *peer, const struc
         actor_name(peer, actor, sizeof(actor));
         struct event ev = { .type = EV_NOTIFY_CHANGED, .user = target.name, .actor = peer->uid == target.uid ? NULL : actor,
                             .detail = on ? "new-source login mails on" : "new-source login mails off" };
-        int r = store_begin(&d->store);
+        int r = notify_set_in(&d->store, target.name, on);
         if (r == 0)
-                r = notify_set_in(&d->store, target.name, on);
-        if (r == 0)
-                r = seclog_commit(&d->store, (int64_t) time(NULL), &ev, 1);
-        else
-                store_rollback(&d->store);
+                r = seclog_add(&d->store, (int64_t) time(NULL), &ev);
         if (r < 0)
                 return reply_db_error(reply, req->type, target.name, r);
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);

@@ -126,6 +126,42 @@ static int handle_token_revoke(struct daemon *d, const struct ucred *peer, const
         return 0;
 }
 
+/* The typed token: NULL when it logs in (recorded as used), else why not;
+ * *ret is 0 when the token was found (*t filled), or -ENOENT, -EBADMSG,
+ * or a storage error (and NULL). */
+static const char *token_check(struct daemon *d, const struct login *l, const char *token, int64_t now,
+                               struct token_info *t, int *ret) {
+        const char *refusal = NULL;
+        int r = !token || !token_valid(token) ? -EBADMSG
+                : !l->a.known                 ? -ENOENT /* the same answer as an unknown token */
+                                              : tokens_find_in(&d->store, d->key, l->a.user, token, t);
+        if (r == 0 && now >= t->expires)
+                refusal = "token: expired";
+        else if (r == 0 && !token_service_in(t->services, l->a.service))
+                refusal = "token: not for this service";
+        else if (r == 0) /* -ENOENT: revoked since it was found */
+                r = tokens_touch_in(&d->store, d->key, l->a.user, token, now);
+        if (r == -ENOENT || r == -EBADMSG)
+                refusal = r == -ENOENT ? "token: unknown or revoked" : "token: malformed";
+        *ret = r;
+        return refusal;
+}
+
+static int token_accepted(struct daemon *d, struct login *l, const struct token_info *t, int64_t now, uint8_t op,
+                          struct acctsec_frame *reply) {
+        struct lock_result res;
+        struct event ev[2];
+        int r = lockout_success_in(&d->store, &l->a, now, &res, &ev[1]);
+        if (r == 0) {
+                ev[0] = event_of(&l->a, EV_TOKEN_USED, t->name);
+                r = seclog_add_all(&d->store, now, ev, 2);
+        }
+        if (r < 0)
+                return reply_db_error(reply, op, l->a.user, r);
+        reply_decision(reply, &l->conf, &res);
+        return 0;
+}
+
 /* The module's token mode: a well-formed token typed as the password.  Any
  * refusal (unknown or revoked, expired, out of scope) counts toward the
  * lockout like a wrong password. */
@@ -134,8 +170,7 @@ static int handle_token_auth(struct daemon *d, const struct ucred *peer, const s
         struct login l;
         struct lock_result res;
         struct token_info t;
-        struct event ev[3];
-        const char *token = NULL, *refusal = NULL;
+        const char *token = NULL;
         int64_t now = (int64_t) time(NULL);
         bool allowed = false;
         char detail[TOKEN_NAME_MAX + 64];
@@ -153,35 +188,10 @@ static int handle_token_auth(struct daemon *d, const struct ucred *peer, const s
         if (!allowed)
                 return deny_network(d, &l, now, reply);
         l.a.factor = "token";
-        r = store_begin(&d->store);
-        if (r == 0)
-                r = !token || !token_valid(token) ? -EBADMSG
-                    : !l.a.known ? -ENOENT /* the same answer as an unknown token */
-                                 : tokens_find_in(&d->store, d->key, l.a.user, token, &t);
-        if (r == 0 && now >= t.expires)
-                refusal = "token: expired";
-        else if (r == 0 && !token_service_in(t.services, l.a.service))
-                refusal = "token: not for this service";
-        else if (r == -ENOENT || r == -EBADMSG)
-                refusal = r == -ENOENT ? "token: unknown or revoked" : "token: malformed";
-        if (r == 0 && !refusal) {
-                snprintf(detail, sizeof(detail), "%s", t.name);
-                r = tokens_touch_in(&d->store, l.a.user, t.name, now);
-                if (r == 0)
-                        r = lockout_success_in(&d->store, &l.a, now, &res, &ev[1]);
-                if (r == 0) {
-                        ev[0] = event_of(&l.a, EV_TOKEN_USED, detail);
-                        r = seclog_commit(&d->store, now, ev, 2);
-                } else
-                        store_rollback(&d->store);
-                if (r < 0)
-                        return reply_db_error(reply, req->type, l.a.user, r);
-                reply_decision(reply, &l.conf, &res);
-                return 0;
-        }
-        store_rollback(&d->store);
+        const char *refusal = token_check(d, &l, token, now, &t, &r);
         if (!refusal)
-                return reply_db_error(reply, req->type, l.a.user, r);
+                return r < 0 ? reply_db_error(reply, req->type, l.a.user, r)
+                             : token_accepted(d, &l, &t, now, req->type, reply);
         snprintf(detail, sizeof(detail), "%s%s%s", refusal, r == 0 ? ": " : "", r == 0 ? t.name : "");
         l.a.refusal = detail;
         r = lockout_fail(&d->store, &l.a, now, &res);

@@ -9,6 +9,24 @@
 #include "mailcap.h"
 #include "maintenance.h"
 #include "sessions.h"
+#include "txn.h"
+
+/* Each job is a transaction of its own (txn_begin() before it): a failed
+ * one rolls back alone.  Its result, or the commit's error. */
+static int job_end(struct daemon *d, int r) {
+        int c = txn_end(&d->store, r >= 0);
+        return r < 0 ? r : c < 0 ? c : r;
+}
+
+/* A batch of sessions per transaction. */
+static int reconcile(struct daemon *d, int64_t now) {
+        int r;
+        do {
+                txn_begin(&d->store);
+                r = job_end(d, sessions_reconcile(&d->store, now));
+        } while (r == 1);
+        return r;
+}
 
 static int on_tick(sd_event_source *src, uint64_t usec, void *userdata) {
         struct daemon *d = userdata;
@@ -16,17 +34,20 @@ static int on_tick(sd_event_source *src, uint64_t usec, void *userdata) {
         unsigned days = d->policy.global.log_retention_days;
         (void) usec;
 
-        int r = sessions_reconcile(d, now);
+        int r = reconcile(d, now);
         if (r < 0)
                 log_warning("closing sessions whose processes are gone failed: %s", strerror(-r));
-        r = sessions_purge(&d->store, now, days);
+        txn_begin(&d->store);
+        r = job_end(d, sessions_purge(&d->store, now, days));
         if (r < 0)
                 log_warning("purging ended sessions older than %u days failed: %s", days, strerror(-r));
-        r = mailcap_purge(&d->store, now);
+        txn_begin(&d->store);
+        r = job_end(d, mailcap_purge(&d->store, now));
         if (r < 0)
                 log_warning("purging the mail counts older than an hour failed: %s", strerror(-r));
         /* One batch of events per tick, so a large purge never holds up logins. */
-        r = eventlog_purge(&d->store, now, days);
+        txn_begin(&d->store);
+        r = job_end(d, eventlog_purge(&d->store, now, days));
         if (r < 0)
                 log_warning("purging events older than %u days failed: %s", days, strerror(-r));
         sd_event_source_set_time_relative(src, r == 1 ? MAINTENANCE_BATCH_GAP_USEC : MAINTENANCE_INTERVAL_USEC);

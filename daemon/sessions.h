@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "daemon.h"
 #include "store.h"
 
 #define SESSION_REASON_CLOSED "closed"
@@ -22,10 +21,10 @@ struct session {
         int64_t started, last_active, ended;
 };
 
-/* Insert an active session, inside the caller's transaction. */
+/* Insert an active session. */
 int sessions_insert(struct store *s, const struct session *in, int64_t *ret_id);
 /* End an active session (id, or else the newest active one of user opened
- * by pid/pid_start), inside the caller's transaction: 1 ended (*io_id set,
+ * by pid/pid_start), in one conditional update: 1 ended (*io_id set,
  * *ret filled with copies the caller must free via session_free), 0 none.
  * With SESSION_REASON_TERMINATED (and an id) a session that ended
  * meanwhile for another reason is marked terminated too. */
@@ -40,7 +39,9 @@ int sessions_foreach_active(struct store *s, const char *user, session_cb cb, vo
 int sessions_set_logind(struct store *s, int64_t id, const char *logind);
 int sessions_touch(struct store *s, int64_t id, int64_t now);
 
-/* Close every active session whose leader process is gone. */
-int sessions_reconcile(struct daemon *d, int64_t now);
+/* Close the active sessions whose leader process is gone, a batch of at
+ * most 256 (with their events): 1 when more may remain (call again), 0
+ * done, <0 error.  Writes: inside a request or txn_begin()/txn_end(). */
+int sessions_reconcile(struct store *s, int64_t now);
 /* Delete sessions that ended more than days ago (0: keep). */
 int sessions_purge(struct store *s, int64_t now, unsigned days);

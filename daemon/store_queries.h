@@ -37,11 +37,32 @@
 
 #define STORE_QUERIES_NOTIFY(Q)
 
-#define STORE_QUERIES_SESSIONS(Q)
+#define STORE_QUERIES_SESSIONS(Q)                                                                                \
+        Q(SESSION_INSERT, STATE)                                                                                 \
+        Q(SESSION_END_BY_ID, STATE)                                                                              \
+        Q(SESSION_END_BY_PID, STATE)                                                                             \
+        Q(SESSION_END_TERMINATED, STATE)                                                                         \
+        Q(SESSION_LIST_USER, READ)                                                                               \
+        Q(SESSION_LIST_ALL, READ)                                                                                \
+        Q(SESSION_SET_LOGIND, STATE)                                                                             \
+        Q(SESSION_TOUCH, LOG)                                                                                    \
+        Q(SESSION_PURGE, LOG)
 
-#define STORE_QUERIES_TOKENS(Q)
+#define STORE_QUERIES_TOKENS(Q)                                                                                  \
+        Q(TOKEN_COUNT, READ)                                                                                     \
+        Q(TOKEN_INSERT, STATE)                                                                                   \
+        Q(TOKEN_REVOKE, STATE)                                                                                   \
+        Q(TOKEN_LIST, READ)                                                                                      \
+        Q(TOKEN_FIND, READ)                                                                                      \
+        Q(TOKEN_TOUCH, LOG)
 
-#define STORE_QUERIES_EVENTLOG(Q)
+#define STORE_QUERIES_EVENTLOG(Q)                                                                                \
+        Q(EVENT_LIST_ALL_ASC, READ)                                                                              \
+        Q(EVENT_LIST_ALL_DESC, READ)                                                                             \
+        Q(EVENT_LIST_USER_ASC, READ)                                                                             \
+        Q(EVENT_LIST_USER_DESC, READ)                                                                            \
+        Q(EVENT_MAX_ID, READ)                                                                                    \
+        Q(EVENT_PURGE, LOG)
 
 #define STORE_QUERIES(Q)                                                                                         \
         STORE_QUERIES_SECLOG(Q)                                                                                  \

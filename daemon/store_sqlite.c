@@ -240,10 +240,51 @@ static const char *const sql[_Q_MAX] = {
         /* notify */
 
         /* sessions */
+#define SESSION_COLUMNS "id, user, service, tty, rhost, logind, pid, pid_start, started, last_active, ended"
+        [Q_SESSION_INSERT] = "INSERT INTO sessions (user, service, tty, rhost, logind, pid, pid_start, started,"
+                             " last_active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        [Q_SESSION_END_BY_ID] = "UPDATE sessions SET ended = ?1, end_reason = ?2"
+                                " WHERE id = ?3 AND (?4 IS NULL OR user = ?4) AND ended = 0 RETURNING " SESSION_COLUMNS,
+        [Q_SESSION_END_BY_PID] = "UPDATE sessions SET ended = ?1, end_reason = ?2 WHERE id = ("
+                                 "SELECT id FROM sessions WHERE ended = 0 AND user = ?4 AND pid = ?5"
+                                 " AND pid_start = ?6 ORDER BY id DESC LIMIT 1) RETURNING " SESSION_COLUMNS,
+        /* A terminated session's leader often closes it on the way out
+         * (sshd does on SIGTERM): terminate still has the last word. */
+        [Q_SESSION_END_TERMINATED] = "UPDATE sessions SET ended = CASE ended WHEN 0 THEN ?1 ELSE ended END,"
+                                     " end_reason = ?2 WHERE id = ?3 AND (?4 IS NULL OR user = ?4)"
+                                     " AND end_reason != ?2 RETURNING " SESSION_COLUMNS,
+        [Q_SESSION_LIST_USER] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE ended = 0 AND user = ? ORDER BY id",
+        [Q_SESSION_LIST_ALL] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE ended = 0 ORDER BY id",
+        [Q_SESSION_SET_LOGIND] = "UPDATE sessions SET logind = ? WHERE id = ?",
+        [Q_SESSION_TOUCH] = "UPDATE sessions SET last_active = max(last_active, ?) WHERE id = ?",
+        [Q_SESSION_PURGE] = "DELETE FROM sessions WHERE ended != 0 AND ended < ?",
+#undef SESSION_COLUMNS
 
         /* tokens */
+        [Q_TOKEN_COUNT] = "SELECT count(*) FROM tokens WHERE user = ?",
+        /* At most ?7 tokens per user, counted in the insert itself; a name
+         * taken inserts nothing either. */
+        [Q_TOKEN_INSERT] = "INSERT INTO tokens (user, name, hash, services, created, expires)"
+                           " SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE (SELECT count(*) FROM tokens WHERE user = ?1) < ?7"
+                           " ON CONFLICT DO NOTHING",
+        [Q_TOKEN_REVOKE] = "DELETE FROM tokens WHERE user = ? AND name = ?",
+        [Q_TOKEN_LIST] = "SELECT name, services, created, expires, last_used FROM tokens"
+                         " WHERE user = ? ORDER BY created DESC, name",
+        [Q_TOKEN_FIND] = "SELECT name, services, created, expires, last_used FROM tokens WHERE hash = ? AND user = ?",
+        /* By the hash that was found: nothing when it was revoked meanwhile. */
+        [Q_TOKEN_TOUCH] = "UPDATE tokens SET last_used = ? WHERE hash = ? AND user = ?",
 
         /* eventlog */
+#define EVENT_COLUMNS "SELECT id, time, type, user, service, rhost, tty, actor, detail FROM events"
+        [Q_EVENT_LIST_ALL_ASC] = EVENT_COLUMNS " WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
+        [Q_EVENT_LIST_ALL_DESC] = EVENT_COLUMNS " WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC",
+        [Q_EVENT_LIST_USER_ASC] = EVENT_COLUMNS " WHERE user = ?3 AND id BETWEEN ?1 AND ?2 ORDER BY id",
+        [Q_EVENT_LIST_USER_DESC] = EVENT_COLUMNS " WHERE user = ?3 AND id BETWEEN ?1 AND ?2 ORDER BY id DESC",
+#undef EVENT_COLUMNS
+        [Q_EVENT_MAX_ID] = "SELECT max(id) FROM events",
+        /* Oldest first along events_by_time; never the newest row (see eventlog.h). */
+        [Q_EVENT_PURGE] = "DELETE FROM events WHERE id IN (SELECT id FROM events INDEXED BY events_by_time"
+                          " WHERE time < ?1 AND id < (SELECT max(id) FROM events) ORDER BY time LIMIT ?2)",
 };
 
 static int schema_version(void) {

@@ -70,130 +70,92 @@ static int64_t add_months(int64_t now, unsigned months) {
         return (int64_t) timegm(&tm);
 }
 
-static int count_tokens(struct store *s, const char *user, int64_t *ret) {
-        sqlite3_stmt *st = store_stmt(s, "SELECT count(*) FROM tokens WHERE user = ?");
-        if (!st)
-                return -EIO;
-        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        *ret = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-        sqlite3_reset(st);
-        return rc == SQLITE_ROW ? 0 : store_errno(rc);
+/* Why a token could not be inserted: the cap, else the name (or, never
+ * seen, the hash) was taken. */
+static int insert_refused(struct store *s, const char *user, unsigned max) {
+        int64_t n = 0;
+        int r = store_get_int(s, Q_TOKEN_COUNT, STORE_ARGS(A_TEXT(user)), &n);
+        if (r < 0)
+                return r;
+        return n >= (int64_t) max ? -EMLINK : -EEXIST;
+}
+
+/* The insert counts the user's tokens itself: the cap holds however many
+ * requests create tokens at once. */
+static int token_insert(struct store *s, const uint8_t key[KEYFILE_KEY_SIZE], const char *user, const char *name,
+                        const char *services, unsigned max, int64_t now, int64_t expires, char token[TOKEN_TEXT]) {
+        uint8_t hash[HASH_SIZE];
+        token_new(token);
+        token_hash(key, token, hash);
+        int r = store_exec(s, Q_TOKEN_INSERT,
+                           STORE_ARGS(A_TEXT(user), A_TEXT(name), A_BLOB(hash, sizeof(hash)), A_TEXT(services),
+                                      A_INT(now), A_INT(expires), A_INT(max)));
+        if (r == 0)
+                r = insert_refused(s, user, max);
+        return r < 0 ? r : 0;
 }
 
 int tokens_create(struct store *s, const uint8_t key[KEYFILE_KEY_SIZE], const char *user, const char *name,
                   const char *services, unsigned months, unsigned max, const char *actor, int64_t now,
                   char ret_token[TOKEN_TEXT], int64_t *ret_expires) {
-        uint8_t hash[HASH_SIZE];
         char detail[TOKEN_NAME_MAX + TOKEN_SERVICES_MAX + 64];
-        int64_t n = 0, expires = add_months(now, months);
-        int r = store_begin(s);
-        if (r == 0)
-                r = count_tokens(s, user, &n);
-        if (r == 0 && n >= (int64_t) max)
-                r = -EMLINK;
-        sqlite3_stmt *st = r < 0 ? NULL
-                                 : store_stmt(s, "INSERT INTO tokens (user, name, hash, services, created, expires)"
-                                                 " VALUES (?, ?, ?, ?, ?, ?)");
-        if (r == 0 && !st)
-                r = -EIO;
+        int64_t expires = add_months(now, months);
+        int r = token_insert(s, key, user, name, services, max, now, expires, ret_token);
         if (r == 0) {
-                token_new(ret_token);
-                token_hash(key, ret_token, hash);
-                sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-                sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-                sqlite3_bind_blob(st, 3, hash, sizeof(hash), SQLITE_TRANSIENT);
-                sqlite3_bind_text(st, 4, services, -1, SQLITE_STATIC);
-                sqlite3_bind_int64(st, 5, now);
-                sqlite3_bind_int64(st, 6, expires);
-                r = store_exec_stmt(st);
-                if (r == -EINVAL) /* the primary key: the name is taken */
-                        r = -EEXIST;
+                snprintf(detail, sizeof(detail), "%s: services %s, %u month%s", name, services, months,
+                         months == 1 ? "" : "s");
+                struct event ev = { .type = EV_TOKEN_CREATED, .user = user, .actor = actor, .detail = detail };
+                r = seclog_add(s, now, &ev);
         }
         if (r < 0) {
-                store_rollback(s);
                 acctsec_wipe(ret_token, TOKEN_TEXT);
                 return r;
         }
-        snprintf(detail, sizeof(detail), "%s: services %s, %u month%s", name, services, months, months == 1 ? "" : "s");
-        struct event ev = { .type = EV_TOKEN_CREATED, .user = user, .actor = actor, .detail = detail };
-        r = seclog_commit(s, now, &ev, 1);
-        if (r < 0)
-                acctsec_wipe(ret_token, TOKEN_TEXT);
         *ret_expires = expires;
-        return r;
+        return 0;
 }
 
 int tokens_revoke(struct store *s, const char *user, const char *name, const char *actor, int64_t now) {
-        int r = store_begin(s);
-        if (r < 0)
-                return r;
-        sqlite3_stmt *st = store_stmt(s, "DELETE FROM tokens WHERE user = ? AND name = ?");
-        if (!st) {
-                store_rollback(s);
-                return -EIO;
-        }
-        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-        r = store_exec_stmt(st);
-        if (r == 0 && sqlite3_changes(store_sqlite_db(s)) == 0)
-                r = -ENOENT;
-        if (r < 0) {
-                store_rollback(s);
-                return r;
-        }
+        int r = store_exec(s, Q_TOKEN_REVOKE, STORE_ARGS(A_TEXT(user), A_TEXT(name)));
+        if (r <= 0)
+                return r < 0 ? r : -ENOENT;
         struct event ev = { .type = EV_TOKEN_REVOKED, .user = user, .actor = actor, .detail = name };
-        return seclog_commit(s, now, &ev, 1);
+        return seclog_add(s, now, &ev);
 }
 
-static void row_info(sqlite3_stmt *st, struct token_info *t) {
-        const unsigned char *name = sqlite3_column_text(st, 0), *services = sqlite3_column_text(st, 1);
-        snprintf(t->name, sizeof(t->name), "%s", name ? (const char *) name : "");
-        snprintf(t->services, sizeof(t->services), "%s", services ? (const char *) services : "");
-        t->created = sqlite3_column_int64(st, 2);
-        t->expires = sqlite3_column_int64(st, 3);
-        t->last_used = sqlite3_column_int64(st, 4);
+static void row_info(const struct store_rows *row, void *userdata) {
+        struct token_info *t = userdata;
+        snprintf(t->name, sizeof(t->name), "%s", store_text(row, 0));
+        snprintf(t->services, sizeof(t->services), "%s", store_text(row, 1));
+        t->created = store_int(row, 2);
+        t->expires = store_int(row, 3);
+        t->last_used = store_int(row, 4);
 }
 
 int tokens_list(struct store *s, const char *user, int (*cb)(const struct token_info *t, void *ud), void *ud) {
-        sqlite3_stmt *st = store_stmt(s, "SELECT name, services, created, expires, last_used FROM tokens"
-                                         " WHERE user = ? ORDER BY created DESC, name");
+        struct store_rows rows;
         struct token_info t;
-        int rc, r = 0;
-        if (!st)
-                return -EIO;
-        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-        while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-                row_info(st, &t);
+        int r = store_select(s, Q_TOKEN_LIST, STORE_ARGS(A_TEXT(user)), &rows);
+        while (r >= 0 && (r = store_next(&rows)) > 0) {
+                row_info(&rows, &t);
                 r = cb(&t, ud);
         }
-        sqlite3_reset(st);
-        return r < 0 ? r : rc == SQLITE_DONE ? 0 : store_errno(rc);
+        store_rows_end(&rows);
+        return r < 0 ? r : 0;
 }
 
 int tokens_find_in(struct store *s, const uint8_t key[KEYFILE_KEY_SIZE], const char *user, const char *token,
                    struct token_info *ret) {
         uint8_t hash[HASH_SIZE];
         token_hash(key, token, hash);
-        sqlite3_stmt *st = store_stmt(s, "SELECT name, services, created, expires, last_used FROM tokens"
-                                         " WHERE hash = ? AND user = ?");
-        if (!st)
-                return -EIO;
-        sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-                row_info(st, ret);
-        sqlite3_reset(st);
-        return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+        int r = store_get(s, Q_TOKEN_FIND, STORE_ARGS(A_BLOB(hash, sizeof(hash)), A_TEXT(user)), row_info, ret);
+        return r < 0 ? r : r == 0 ? -ENOENT : 0;
 }
 
-int tokens_touch_in(struct store *s, const char *user, const char *name, int64_t now) {
-        sqlite3_stmt *st = store_stmt(s, "UPDATE tokens SET last_used = ? WHERE user = ? AND name = ?");
-        if (!st)
-                return -EIO;
-        sqlite3_bind_int64(st, 1, now);
-        sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-        return store_exec_stmt(st);
+int tokens_touch_in(struct store *s, const uint8_t key[KEYFILE_KEY_SIZE], const char *user, const char *token,
+                    int64_t now) {
+        uint8_t hash[HASH_SIZE];
+        token_hash(key, token, hash);
+        int r = store_exec(s, Q_TOKEN_TOUCH, STORE_ARGS(A_INT(now), A_BLOB(hash, sizeof(hash)), A_TEXT(user)));
+        return r < 0 ? r : r == 0 ? -ENOENT : 0;
 }

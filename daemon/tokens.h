@@ -25,18 +25,22 @@ bool token_services_valid(const char *services);
 /* Whether service is one of the comma-separated list. */
 bool token_service_in(const char *services, const char *service);
 
-/* A new token for user: -EEXIST name taken, -EMLINK at max tokens; the
- * token text is returned once in ret_token; one transaction with its event. */
+/* A new token for user: -EEXIST name taken, -EMLINK at max tokens (the
+ * insert itself counts); the token text is returned once in ret_token;
+ * its event is logged with it. */
 int tokens_create(struct store *s, const uint8_t key[KEYFILE_KEY_SIZE], const char *user, const char *name,
                   const char *services, unsigned months, unsigned max, const char *actor, int64_t now,
                   char ret_token[TOKEN_TEXT], int64_t *ret_expires);
-/* Revoke (delete) by name: -ENOENT none; one transaction with its event. */
+/* Revoke (delete) by name, with its event: -ENOENT none. */
 int tokens_revoke(struct store *s, const char *user, const char *name, const char *actor, int64_t now);
 /* Every token of a user (newest first); cb returns <0 to stop. */
 int tokens_list(struct store *s, const char *user, int (*cb)(const struct token_info *t, void *ud), void *ud);
 
-/* Look a typed token up, inside the caller's transaction: 0 with *ret (the
- * owner must be user), -ENOENT unknown (or another user's). */
+/* Look a typed token up: 0 with *ret (the owner must be user), -ENOENT
+ * unknown (or another user's). */
 int tokens_find_in(struct store *s, const uint8_t key[KEYFILE_KEY_SIZE], const char *user, const char *token,
                    struct token_info *ret);
-int tokens_touch_in(struct store *s, const char *user, const char *name, int64_t now);
+/* Record the use of the token found: -ENOENT when it is gone since (revoked
+ * between the look-up and this write). */
+int tokens_touch_in(struct store *s, const uint8_t key[KEYFILE_KEY_SIZE], const char *user, const char *token,
+                    int64_t now);

@@ -96,3 +96,16 @@ EXTRA_DIST += \
 	tests/fuzz/fuzz_pam_shim.c \
 	tests/fuzz/pam_seeds.py \
 	tests/fuzz/corpus
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_tokens tests/unit/test_sessions
+TESTS += tests/unit/test_tokens tests/unit/test_sessions
+tests_unit_test_tokens_SOURCES = tests/unit/test_tokens.c tests/unit/store_dir.h tests/unit/store_peek.h
+tests_unit_test_tokens_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_test_tokens_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SODIUM_CFLAGS) $(SQLITE_CFLAGS)
+tests_unit_test_tokens_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(SODIUM_LIBS) $(SQLITE_LIBS)
+tests_unit_test_sessions_SOURCES = tests/unit/test_sessions.c tests/unit/store_dir.h tests/unit/store_peek.h
+tests_unit_test_sessions_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_test_sessions_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
+tests_unit_test_sessions_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(SQLITE_LIBS)
+endif

@@ -18,6 +18,7 @@
 #include "eventlog.h"
 #include "store.h"
 #include "store_dir.h"
+#include "txn.h"
 
 #define USERS 500
 #define EVENTS (2 * EVENTLOG_EXAMINE_MAX) /* twice what one scan may look at */
@@ -32,7 +33,7 @@ static int setup(void **state) {
         assert_int_equal(sqlite3_prepare_v2(store_sqlite_db(&f->s), "INSERT INTO events (time, type, user) VALUES (?, ?, ?)", -1, &st,
                                             NULL),
                          SQLITE_OK);
-        assert_int_equal(store_begin(&f->s), 0);
+        assert_int_equal(sqlite3_exec(store_sqlite_db(&f->s), "BEGIN", NULL, NULL, NULL), SQLITE_OK);
         for (int i = 0; i < EVENTS; i++) {
                 char user[16];
                 snprintf(user, sizeof(user), "u%d", i % USERS);
@@ -43,7 +44,7 @@ static int setup(void **state) {
                 sqlite3_reset(st);
         }
         sqlite3_finalize(st);
-        assert_int_equal(store_commit(&f->s), 0);
+        assert_int_equal(sqlite3_exec(store_sqlite_db(&f->s), "COMMIT", NULL, NULL, NULL), SQLITE_OK);
         *state = f;
         return 0;
 }
@@ -155,18 +156,26 @@ static void test_scan_is_bounded(void **state) {
         assert_int_equal(last, EVENTS - EVENTLOG_EXAMINE_MAX + 1);
 }
 
+/* One purge batch, a maintenance job: a transaction of its own. */
+static int purge(struct store_fixture *f, int64_t now, unsigned days) {
+        txn_begin(&f->s);
+        int r = eventlog_purge(&f->s, now, days);
+        assert_int_equal(txn_end(&f->s, true), 0);
+        return r;
+}
+
 /* Purging: along events_by_time, a batch at a time, never the newest. */
 static void test_purge(void **state) {
         struct store_fixture *f = *state;
         int64_t max = 0;
         sqlite3_stmt *count;
 
-        assert_int_equal(eventlog_purge(&f->s, T0 + 10 * 86400, 0), 0); /* 0 days: keep everything */
-        assert_int_equal(eventlog_purge(&f->s, T0 + 86400 + 2500, 1), 1); /* the 2,500 oldest: a full batch */
+        assert_int_equal(purge(f, T0 + 10 * 86400, 0), 0); /* 0 days: keep everything */
+        assert_int_equal(purge(f, T0 + 86400 + 2500, 1), 1); /* the 2,500 oldest: a full batch */
         plan_has(&f->s, cached(&f->s, "ORDER BY time LIMIT ?2)"), "USING COVERING INDEX events_by_time (time<?)");
-        assert_int_equal(eventlog_purge(&f->s, T0 + 86400 + 2500, 1), 1);
-        assert_int_equal(eventlog_purge(&f->s, T0 + 86400 + 2500, 1), 0); /* 500 left: done */
-        assert_int_equal(eventlog_purge(&f->s, T0 + 86400 + 2500, 1), 0);
+        assert_int_equal(purge(f, T0 + 86400 + 2500, 1), 1);
+        assert_int_equal(purge(f, T0 + 86400 + 2500, 1), 0); /* 500 left: done */
+        assert_int_equal(purge(f, T0 + 86400 + 2500, 1), 0);
         assert_int_equal(sqlite3_prepare_v2(store_sqlite_db(&f->s), "SELECT count(*), min(id) FROM events", -1, &count, NULL),
                          SQLITE_OK);
         assert_int_equal(sqlite3_step(count), SQLITE_ROW);
@@ -174,7 +183,7 @@ static void test_purge(void **state) {
         assert_int_equal(sqlite3_column_int(count, 1), 2501);
         sqlite3_reset(count);
         /* everything is old: all goes but the newest */
-        while (eventlog_purge(&f->s, T0 + 1000 * 86400, 1) == 1)
+        while (purge(f, T0 + 1000 * 86400, 1) == 1)
                 ;
         assert_int_equal(sqlite3_step(count), SQLITE_ROW);
         assert_int_equal(sqlite3_column_int(count, 0), 1);
