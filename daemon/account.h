@@ -16,16 +16,15 @@ struct account_info {
 /* A user's account controls; all zero when there is no row. */
 int account_get(struct store *s, const char *user, struct account_info *ret);
 
-/* Admin actions, each one transaction with its event (actor named).
- * *ret_changed says whether the state changed (disabling a disabled account
- * changes nothing and logs nothing). */
+/* Admin actions, each with its event (actor named).  *ret_changed says
+ * whether the state changed (disabling a disabled account changes nothing
+ * and logs nothing). */
 int account_set_disabled(struct store *s, const char *user, bool disabled, const char *actor, int64_t now,
                          bool *ret_changed);
 int account_expire_password(struct store *s, const char *user, const char *actor, int64_t now);
-/* The same inside the caller's transaction, without the event. */
+/* The same without the event. */
 int account_expire_in(struct store *s, const char *user, int64_t now);
 
 /* The password was changed (pam_acctsec.so commit, after pam_unix): the
- * forced change is cleared and the time recorded, inside the caller's
- * transaction. */
+ * forced change is cleared and the time recorded. */
 int account_password_changed_in(struct store *s, const char *user, int64_t now);

@@ -10,34 +10,17 @@
 #include "allowlist.h"
 #include "seclog.h"
 
-static int change(struct store *s, const char *sql, enum event_type type, const char *user, const struct cidr *c,
-                  const char *actor, int64_t now) {
-        char text[CIDR_TEXT_MAX], detail[CIDR_TEXT_MAX + 32];
-        cidr_format(c, text);
-        int r = store_begin(s);
-        if (r < 0)
-                return r;
-        sqlite3_stmt *st = store_stmt(s, sql);
-        if (!st) {
-                store_rollback(s);
-                return -EIO;
-        }
-        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
-        if (sqlite3_bind_parameter_count(st) >= 4) { /* the INSERT */
-                sqlite3_bind_text(st, 3, actor, -1, SQLITE_STATIC);
-                sqlite3_bind_int64(st, 4, now);
-        }
-        r = store_exec_stmt(st);
-        if (r == 0 && sqlite3_changes(store_sqlite_db(s)) == 0)
-                r = type == EV_ALLOWLIST_ADDED ? -EEXIST : -ENOENT;
-        if (r < 0) {
-                store_rollback(s);
-                return r;
-        }
+static int log_change(struct store *s, enum event_type type, const char *user, const char *text, const char *actor,
+                      int64_t now) {
+        char detail[CIDR_TEXT_MAX + 32];
         snprintf(detail, sizeof(detail), "%s%s", text, user[0] ? "" : " (global list)");
         struct event ev = { .type = type, .user = user[0] ? user : "*", .actor = actor, .detail = detail };
-        return seclog_commit(s, now, &ev, 1);
+        return seclog_add(s, now, &ev);
+}
+
+static const char *text_of(const struct cidr *c, char buf[static CIDR_TEXT_MAX]) {
+        cidr_format(c, buf);
+        return buf;
 }
 
 static int count_entries(const char *cidr, const char *actor, int64_t created, void *ud) {
@@ -45,34 +28,50 @@ static int count_entries(const char *cidr, const char *actor, int64_t created, v
         return 0;
 }
 
+static int list_size(struct store *s, const char *user, int *ret) {
+        *ret = 0;
+        return allowlist_list(s, user, count_entries, ret);
+}
+
+/* The insert itself checks that the list has room, so a full list stays
+ * at ALLOWLIST_MAX however many add at once (and a list reply stays inside
+ * one frame); when it added nothing, the list says why. */
 int allowlist_add(struct store *s, const char *user, const struct cidr *c, const char *actor, int64_t now) {
-        int n = 0;
-        int r = allowlist_list(s, user, count_entries, &n);
+        char buf[CIDR_TEXT_MAX];
+        const char *text = text_of(c, buf);
+        int n;
+        int r = list_size(s, user, &n);
         if (r < 0)
                 return r;
-        if (n >= ALLOWLIST_MAX) /* and a list reply stays inside one frame */
+        if (n >= ALLOWLIST_MAX)
                 return -EMLINK;
-        return change(s, "INSERT OR IGNORE INTO allowlist (user, cidr, actor, created) VALUES (?1, ?2, ?3, ?4)",
-                      EV_ALLOWLIST_ADDED, user, c, actor, now);
+        r = store_exec(s, Q_ALLOWLIST_ADD,
+                       STORE_ARGS(A_TEXT(user), A_TEXT(text), A_TEXT(actor), A_INT(now), A_INT(ALLOWLIST_MAX)));
+        if (r == 0) {
+                r = list_size(s, user, &n);
+                if (r == 0)
+                        r = n >= ALLOWLIST_MAX ? -EMLINK : -EEXIST;
+        }
+        return r < 0 ? r : log_change(s, EV_ALLOWLIST_ADDED, user, text, actor, now);
 }
 
 int allowlist_remove(struct store *s, const char *user, const struct cidr *c, const char *actor, int64_t now) {
-        return change(s, "DELETE FROM allowlist WHERE user = ?1 AND cidr = ?2",
-                      EV_ALLOWLIST_REMOVED, user, c, actor, now);
+        char buf[CIDR_TEXT_MAX];
+        const char *text = text_of(c, buf);
+        int r = store_exec(s, Q_ALLOWLIST_REMOVE, STORE_ARGS(A_TEXT(user), A_TEXT(text)));
+        if (r == 0)
+                r = -ENOENT;
+        return r < 0 ? r : log_change(s, EV_ALLOWLIST_REMOVED, user, text, actor, now);
 }
 
 int allowlist_list(struct store *s, const char *user, int (*cb)(const char *cidr, const char *actor, int64_t created,
                                                                  void *ud), void *ud) {
-        sqlite3_stmt *st = store_stmt(s, "SELECT cidr, actor, created FROM allowlist WHERE user = ? ORDER BY created, cidr");
-        int rc, r = 0;
-        if (!st)
-                return -EIO;
-        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-        while (r >= 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
-                r = cb((const char *) sqlite3_column_text(st, 0), (const char *) sqlite3_column_text(st, 1),
-                       sqlite3_column_int64(st, 2), ud);
-        sqlite3_reset(st);
-        return r < 0 ? r : rc == SQLITE_DONE ? 0 : store_errno(rc);
+        struct store_rows rows;
+        int r = store_select(s, Q_ALLOWLIST_LIST, STORE_ARGS(A_TEXT(user)), &rows);
+        while (r >= 0 && (r = store_next(&rows)) > 0)
+                r = cb(store_text(&rows, 0), store_text(&rows, 1), store_int(&rows, 2), ud);
+        store_rows_end(&rows);
+        return r < 0 ? r : 0;
 }
 
 struct probe {

@@ -10,9 +10,9 @@
 
 #define ALLOWLIST_MAX 256 /* entries in one list */
 
-/* Add or remove an entry of a user's list ("" the global list), one
- * transaction with its event: -EEXIST / -ENOENT when nothing changes,
- * -EMLINK when the list is full. */
+/* Add or remove an entry of a user's list ("" the global list), with its
+ * event: -EEXIST / -ENOENT when nothing changes, -EMLINK when the list is
+ * full. */
 int allowlist_add(struct store *s, const char *user, const struct cidr *c, const char *actor, int64_t now);
 int allowlist_remove(struct store *s, const char *user, const struct cidr *c, const char *actor, int64_t now);
 /* The entries of one list ("" global), in order. */

@@ -41,20 +41,6 @@ int factors_of(struct daemon *d, const char *user, struct factors *ret) {
         return r;
 }
 
-/* An emailed code: a new attempt, its code sent by CODE_SEND. */
-static int new_login_attempt(struct daemon *d, const struct login *l, const struct factors *f, int64_t now,
-                             char attempt[EMAIL_ATTEMPT_HEX]) {
-        int r = store_begin(&d->store);
-        if (r < 0)
-                return r;
-        r = email_attempt_new_in(&d->store, l->a.user, EMAIL_LOGIN, f->email.address, now, attempt);
-        if (r < 0) {
-                store_rollback(&d->store);
-                return r;
-        }
-        return store_commit(&d->store);
-}
-
 /* The module says nothing checked a first factor (sshd's
  * keyboard-interactive alone, no password in the stack) and there is no
  * second one to ask: refused, and logged as such, never as a success.  The
@@ -62,9 +48,7 @@ static int new_login_attempt(struct daemon *d, const struct login *l, const stru
 static int refuse_no_factor(struct daemon *d, const struct login *l, int64_t now, struct lock_result *res) {
         struct event ev = event_of(&l->a, EV_LOGIN_DENIED, "no first factor: keyboard-interactive alone, "
                                                            "no password, and no second factor to ask");
-        int r = store_begin(&d->store);
-        if (r == 0)
-                r = seclog_commit(&d->store, now, &ev, 1);
+        int r = seclog_add(&d->store, now, &ev);
         res->locked = true; /* answered as a lock: the module asks for a code and refuses */
         res->locked_until = 0;
         return r;
@@ -94,7 +78,8 @@ static int handle_begin(struct daemon *d, const struct ucred *peer, const struct
         else if (r == 0 && !res.locked && ask == ACCTSEC_MFA_NONE)
                 r = lockout_success(&d->store, &l.a, now, &res);
         if (r == 0 && !res.locked && ask == ACCTSEC_MFA_EMAIL) {
-                r = new_login_attempt(d, &l, &f, now, attempt);
+                /* An emailed code: a new attempt, its code sent by CODE_SEND. */
+                r = email_attempt_new_in(&d->store, l.a.user, EMAIL_LOGIN, f.email.address, now, attempt);
                 (void) mail_mask(f.email.address, masked, sizeof(masked));
         }
         if (r < 0)

@@ -233,9 +233,7 @@ static int record_change(struct daemon *d, struct commit_job *j, const char *has
         struct event ev[2] = { { .type = EV_PASSWORD_CHANGED, .user = j->user,
                                  .service = j->service[0] ? j->service : NULL, .rhost = j->rhost[0] ? j->rhost : NULL,
                                  .tty = j->tty[0] ? j->tty : NULL, .detail = j->detail } };
-        int r = store_begin(&d->store);
-        if (r == 0)
-                r = account_password_changed_in(&d->store, j->user, now);
+        int r = account_password_changed_in(&d->store, j->user, now);
         if (r == 0 && hash)
                 r = pwhistory_add_in(&d->store, j->user, hash, j->keep, now);
         int mail = 0;
@@ -243,9 +241,8 @@ static int record_change(struct daemon *d, struct commit_job *j, const char *has
                 r = mail = notice_allowed(d, j->user, "password change notice", now, &e, &ev[1], capped,
                                           sizeof(capped));
         if (r >= 0)
-                r = seclog_commit(&d->store, now, ev, ev[1].user ? 2 : 1);
-        else
-                store_rollback(&d->store);
+                r = seclog_add_all(&d->store, now, ev, ev[1].user ? 2 : 1);
+        /* The mail's child starts only once this committed (server.c). */
         if (r == 0 && mail == 1)
                 notify(d, j, e.address);
         return r;
@@ -394,22 +391,18 @@ static void mail_reset(struct daemon *d, const struct reset_job *j, const char *
 static int record_reset(struct daemon *d, struct reset_job *j, struct email_info *e, int64_t now) {
         char capped[160];
         struct event ev[2] = { { .type = EV_PASSWORD_RESET, .user = j->user, .actor = j->actor } };
-        int r = store_begin(&d->store);
-        if (r == 0)
-                r = account_password_changed_in(&d->store, j->user, now);
+        int r = account_password_changed_in(&d->store, j->user, now);
         if (r == 0)
                 r = account_expire_in(&d->store, j->user, now);
         if (r == 0 && j->mail)
                 r = notice_allowed(d, j->user, "password reset mail", now, e, &ev[1], capped, sizeof(capped));
-        if (r < 0) {
-                store_rollback(&d->store);
+        if (r < 0)
                 return r;
-        }
         j->mail = j->mail && r == 1;
         ev[0].detail = j->mail ? "a temporary password, mailed; change required at the next login"
                                : "a temporary password, shown to the admin; change required at the next login";
         ev[1].actor = j->actor;
-        return seclog_commit(&d->store, now, ev, ev[1].user ? 2 : 1);
+        return seclog_add_all(&d->store, now, ev, ev[1].user ? 2 : 1);
 }
 
 static void on_reset(int r, const char *out, void *userdata) {

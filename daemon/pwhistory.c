@@ -31,37 +31,22 @@ int pwhistory_match_run(void *arg, char *out, size_t n) {
 }
 
 int pwhistory_load(struct store *s, const char *user, unsigned limit, struct pwhistory_job *job) {
-        sqlite3_stmt *st = store_stmt(s, "SELECT hash FROM password_history WHERE user = ? ORDER BY id DESC LIMIT ?");
-        if (!st)
-                return -EIO;
-        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, (int) (limit < PWHISTORY_MAX ? limit : PWHISTORY_MAX));
+        struct store_rows rows;
+        int r = store_select(s, Q_PWHISTORY_LOAD,
+                             STORE_ARGS(A_TEXT(user), A_INT(limit < PWHISTORY_MAX ? limit : PWHISTORY_MAX)), &rows);
         job->n = 0;
-        int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW && job->n < PWHISTORY_MAX) {
-                const unsigned char *h = sqlite3_column_text(st, 0);
-                if (h && strlen((const char *) h) < crypto_pwhash_STRBYTES)
-                        strcpy(job->hashes[job->n++], (const char *) h);
+        while (r >= 0 && job->n < PWHISTORY_MAX && (r = store_next(&rows)) > 0) {
+                const char *h = store_text(&rows, 0);
+                if (!store_is_null(&rows, 0) && strlen(h) < crypto_pwhash_STRBYTES)
+                        strcpy(job->hashes[job->n++], h);
         }
-        sqlite3_reset(st);
-        return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : store_errno(rc);
+        store_rows_end(&rows);
+        return r < 0 ? r : 0;
 }
 
 int pwhistory_add_in(struct store *s, const char *user, const char *hash, unsigned keep, int64_t now) {
-        sqlite3_stmt *st = store_stmt(s, "INSERT INTO password_history (user, hash, created) VALUES (?, ?, ?)");
-        if (!st)
-                return -EIO;
-        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, now);
-        int r = store_exec_stmt(st);
-        if (r < 0)
-                return r;
-        st = store_stmt(s, "DELETE FROM password_history WHERE user = ?1 AND id NOT IN"
-                           " (SELECT id FROM password_history WHERE user = ?1 ORDER BY id DESC LIMIT ?2)");
-        if (!st)
-                return -EIO;
-        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, (int) keep);
-        return store_exec_stmt(st);
+        int r = store_exec(s, Q_PWHISTORY_ADD, STORE_ARGS(A_TEXT(user), A_TEXT(hash), A_INT(now)));
+        if (r >= 0)
+                r = store_exec(s, Q_PWHISTORY_TRIM, STORE_ARGS(A_TEXT(user), A_INT(keep)));
+        return r < 0 ? r : 0;
 }

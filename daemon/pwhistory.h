@@ -30,6 +30,5 @@ int pwhistory_match_run(void *job, char *out, size_t n);
 
 /* The user's last `limit` hashes into job (newest first). */
 int pwhistory_load(struct store *s, const char *user, unsigned limit, struct pwhistory_job *job);
-/* Record a new hash and keep only the newest `keep`, inside the caller's
- * transaction. */
+/* Record a new hash and keep only the newest `keep`. */
 int pwhistory_add_in(struct store *s, const char *user, const char *hash, unsigned keep, int64_t now);

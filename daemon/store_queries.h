@@ -21,15 +21,44 @@
         Q(TALLY_COUNT_LOCKED, READ)                                                                              \
         Q(TALLY_DELETE_USER, STATE)
 
-#define STORE_QUERIES_ROWCAP(Q)
+#define STORE_QUERIES_ROWCAP(Q)                                                                                  \
+        Q(ROWCAP_PRUNE_UNKNOWN_EVENTS, LOG)                                                                      \
+        Q(ROWCAP_PRUNE_TALLY_SOURCES, STATE)
 
-#define STORE_QUERIES_ACCOUNT(Q)
+#define STORE_QUERIES_ACCOUNT(Q)                                                                                 \
+        Q(ACCOUNT_GET, READ)                                                                                     \
+        Q(ACCOUNT_ENSURE, STATE)                                                                                 \
+        Q(ACCOUNT_DISABLE, STATE)                                                                                \
+        Q(ACCOUNT_ENABLE, STATE)                                                                                 \
+        Q(ACCOUNT_EXPIRE, STATE)                                                                                 \
+        Q(ACCOUNT_PASSWORD_CHANGED, STATE)
 
-#define STORE_QUERIES_ALLOWLIST(Q)
+#define STORE_QUERIES_ALLOWLIST(Q)                                                                               \
+        Q(ALLOWLIST_ADD, STATE)                                                                                  \
+        Q(ALLOWLIST_REMOVE, STATE)                                                                               \
+        Q(ALLOWLIST_LIST, READ)
 
-#define STORE_QUERIES_PWHISTORY(Q)
+#define STORE_QUERIES_PWHISTORY(Q)                                                                               \
+        Q(PWHISTORY_LOAD, READ)                                                                                  \
+        Q(PWHISTORY_ADD, STATE)                                                                                  \
+        Q(PWHISTORY_TRIM, STATE)
 
-#define STORE_QUERIES_MFA(Q)
+#define STORE_QUERIES_MFA(Q)                                                                                     \
+        Q(TOTP_COUNT, READ)                                                                                      \
+        Q(TOTP_STATE, READ)                                                                                      \
+        Q(TOTP_GET, READ)                                                                                        \
+        Q(TOTP_ENROLL, STATE)                                                                                    \
+        Q(TOTP_CONSUME, STATE)                                                                                   \
+        Q(TOTP_DELETE, STATE)                                                                                    \
+        Q(BACKUP_DELETE_IF_ACTIVE, STATE)                                                                        \
+        Q(BACKUP_INSERT_IF_ACTIVE, STATE)                                                                        \
+        Q(BACKUP_LEFT, READ)                                                                                     \
+        Q(BACKUP_CONSUME, STATE)                                                                                 \
+        Q(BACKUP_DELETE_USER, STATE)                                                                             \
+        Q(MFA_EMAIL_CODES_OFF, STATE)                                                                            \
+        Q(MFA_REQUIRED_GET, READ)                                                                                \
+        Q(MFA_REQUIRED_SET, STATE)                                                                               \
+        Q(MFA_REQUIRED_DELETE, STATE)
 
 #define STORE_QUERIES_EMAIL(Q)
 

@@ -223,15 +223,66 @@ static const char *const sql[_Q_MAX] = {
                                  " FROM lockout WHERE user = ?",
         [Q_TALLY_DELETE_USER] = "DELETE FROM lockout WHERE user = ?",
 
-        /* rowcap */
+        /* rowcap: the unknown-user failure (detail "unknown user", see lockout.c)
+         * and the code_refused / token_refused event logged just before it
+         * in the same transaction (id - 1, same user) */
+        [Q_ROWCAP_PRUNE_UNKNOWN_EVENTS] =
+                "WITH old AS (SELECT id, user FROM events WHERE type = 'auth_failure' AND detail = 'unknown user'"
+                "             ORDER BY id DESC LIMIT -1 OFFSET ?1)"
+                " DELETE FROM events WHERE id IN (SELECT id FROM old UNION ALL"
+                "  SELECT e.id FROM old JOIN events e ON e.id = old.id - 1 AND e.user = old.user"
+                "   AND e.type IN ('code_refused', 'token_refused'))",
+        [Q_ROWCAP_PRUNE_TALLY_SOURCES] = "DELETE FROM lockout WHERE user = ?1 AND source IN ("
+                                         " SELECT source FROM lockout WHERE user = ?1"
+                                         " ORDER BY (locked_until = -1 OR locked_until > ?2) DESC, last_failure DESC"
+                                         " LIMIT -1 OFFSET ?3)",
 
         /* account */
+        [Q_ACCOUNT_GET] = "SELECT disabled, disabled_by, must_change, changed FROM account WHERE user = ?",
+        [Q_ACCOUNT_ENSURE] = "INSERT OR IGNORE INTO account (user, updated) VALUES (?, ?)",
+        [Q_ACCOUNT_DISABLE] = "UPDATE account SET disabled = ?1, disabled_by = ?2, updated = ?1"
+                              " WHERE user = ?3 AND disabled = 0",
+        [Q_ACCOUNT_ENABLE] = "UPDATE account SET disabled = 0, disabled_by = ?2, updated = ?1"
+                             " WHERE user = ?3 AND disabled != 0",
+        [Q_ACCOUNT_EXPIRE] = "UPDATE account SET must_change = 1, updated = ? WHERE user = ?",
+        [Q_ACCOUNT_PASSWORD_CHANGED] = "UPDATE account SET must_change = 0, changed = ?1, updated = ?1 WHERE user = ?2",
 
-        /* allowlist */
+        /* allowlist: an entry is added only while the list has room */
+        [Q_ALLOWLIST_ADD] = "INSERT OR IGNORE INTO allowlist (user, cidr, actor, created) SELECT ?1, ?2, ?3, ?4"
+                            " WHERE (SELECT count(*) FROM allowlist WHERE user = ?1) < ?5",
+        [Q_ALLOWLIST_REMOVE] = "DELETE FROM allowlist WHERE user = ?1 AND cidr = ?2",
+        [Q_ALLOWLIST_LIST] = "SELECT cidr, actor, created FROM allowlist WHERE user = ? ORDER BY created, cidr",
 
         /* pwhistory */
+        [Q_PWHISTORY_LOAD] = "SELECT hash FROM password_history WHERE user = ? ORDER BY id DESC LIMIT ?",
+        [Q_PWHISTORY_ADD] = "INSERT INTO password_history (user, hash, created) VALUES (?, ?, ?)",
+        [Q_PWHISTORY_TRIM] = "DELETE FROM password_history WHERE user = ?1 AND id NOT IN"
+                             " (SELECT id FROM password_history WHERE user = ?1 ORDER BY id DESC LIMIT ?2)",
 
-        /* mfa */
+        /* mfa: a step is consumed only if no later one was used since; an
+         * enrolment never replaces an active secret; backup codes are made
+         * only for an active TOTP, and each is used once */
+        [Q_TOTP_COUNT] = "SELECT count(*) FROM mfa_totp",
+        [Q_TOTP_STATE] = "SELECT active FROM mfa_totp WHERE user = ?",
+        [Q_TOTP_GET] = "SELECT sealed, last_step FROM mfa_totp WHERE user = ? AND active = ?",
+        [Q_TOTP_ENROLL] = "INSERT INTO mfa_totp (user, sealed, active, last_step, created) VALUES (?1, ?2, 0, 0, ?3)"
+                          " ON CONFLICT (user) DO UPDATE SET sealed = ?2, last_step = 0, created = ?3, activated = 0"
+                          " WHERE active = 0",
+        [Q_TOTP_CONSUME] = "UPDATE mfa_totp SET last_step = ?, active = 1,"
+                           " activated = CASE WHEN active THEN activated ELSE ? END"
+                           " WHERE user = ? AND active = ? AND last_step < ?",
+        [Q_TOTP_DELETE] = "DELETE FROM mfa_totp WHERE user = ?",
+        [Q_BACKUP_DELETE_IF_ACTIVE] = "DELETE FROM backup_codes WHERE user = ?1"
+                                      " AND EXISTS (SELECT 1 FROM mfa_totp WHERE user = ?1 AND active = 1)",
+        [Q_BACKUP_INSERT_IF_ACTIVE] = "INSERT INTO backup_codes (user, hash, created) SELECT ?1, ?2, ?3"
+                                      " WHERE EXISTS (SELECT 1 FROM mfa_totp WHERE user = ?1 AND active = 1)",
+        [Q_BACKUP_LEFT] = "SELECT count(*) FROM backup_codes WHERE user = ? AND used = 0",
+        [Q_BACKUP_CONSUME] = "UPDATE backup_codes SET used = ? WHERE user = ? AND hash = ? AND used = 0",
+        [Q_BACKUP_DELETE_USER] = "DELETE FROM backup_codes WHERE user = ?",
+        [Q_MFA_EMAIL_CODES_OFF] = "UPDATE email SET codes = 0 WHERE user = ? AND codes = 1",
+        [Q_MFA_REQUIRED_GET] = "SELECT 1 FROM mfa_required WHERE user = ?",
+        [Q_MFA_REQUIRED_SET] = "INSERT OR REPLACE INTO mfa_required (user, actor, since) VALUES (?, ?, ?)",
+        [Q_MFA_REQUIRED_DELETE] = "DELETE FROM mfa_required WHERE user = ?",
 
         /* email */
 

@@ -81,6 +81,24 @@ tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
 tests_unit_test_store_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(SQLITE_LIBS)
 endif
 
+# Domain tests on a real store (issue 16): mfa, allowlist, lockout.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_mfa tests/unit/test_allowlist tests/unit/test_lockout
+TESTS += tests/unit/test_mfa tests/unit/test_allowlist tests/unit/test_lockout
+tests_unit_test_mfa_SOURCES = tests/unit/test_mfa.c tests/unit/store_dir.h tests/unit/store_peek.h tests/unit/store_txn.h
+tests_unit_test_mfa_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_test_mfa_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SODIUM_CFLAGS) $(OATH_CFLAGS) $(SQLITE_CFLAGS)
+tests_unit_test_mfa_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(SODIUM_LIBS) $(OATH_LIBS) $(SQLITE_LIBS)
+tests_unit_test_allowlist_SOURCES = tests/unit/test_allowlist.c tests/unit/store_dir.h tests/unit/store_peek.h tests/unit/store_txn.h
+tests_unit_test_allowlist_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_test_allowlist_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
+tests_unit_test_allowlist_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(SQLITE_LIBS)
+tests_unit_test_lockout_SOURCES = tests/unit/test_lockout.c tests/unit/store_dir.h tests/unit/store_peek.h tests/unit/store_txn.h
+tests_unit_test_lockout_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_test_lockout_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
+tests_unit_test_lockout_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(SQLITE_LIBS)
+endif
+
 # libFuzzer targets: built and run by tests/fuzz/run.sh (clang), not by make.
 EXTRA_DIST += \
 	tests/fuzz/run.sh \
