@@ -9,6 +9,7 @@
 #include "mailcap.h"
 #include "maintenance.h"
 #include "sessions.h"
+#include "txn.h"
 
 static int on_tick(sd_event_source *src, uint64_t usec, void *userdata) {
         struct daemon *d = userdata;
@@ -22,7 +23,10 @@ static int on_tick(sd_event_source *src, uint64_t usec, void *userdata) {
         r = sessions_purge(&d->store, now, days);
         if (r < 0)
                 log_warning("purging ended sessions older than %u days failed: %s", days, strerror(-r));
+        txn_begin(&d->store); /* the purge is a job of its own: one transaction */
         r = mailcap_purge(&d->store, now);
+        int c = txn_end(&d->store, r >= 0);
+        r = r < 0 ? r : c;
         if (r < 0)
                 log_warning("purging the mail counts older than an hour failed: %s", strerror(-r));
         /* One batch of events per tick, so a large purge never holds up logins. */
