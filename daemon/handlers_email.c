@@ -115,13 +115,10 @@ static void on_sent(int r, const char *err, void *userdata) {
 
         snprintf(detail, sizeof(detail), "%s code to %s%s%s", purpose_name(j->purpose), j->masked, r < 0 ? ": " : "",
                  r < 0 ? err : "");
-        int q = store_begin(&d->store);
-        if (q == 0 && r < 0)
-                q = email_code_unsend(&d->store, j->attempt, now);
+        /* In the completion's transaction (server.c: completion_begin). */
+        int q = r < 0 ? email_code_unsend(&d->store, j->attempt, now) : 0;
         if (q == 0)
-                q = seclog_commit(&d->store, now, &ev, 1);
-        else
-                store_rollback(&d->store);
+                q = seclog_add(&d->store, now, &ev);
         if (q < 0)
                 log_error("recording the mail outcome for %s: %s", j->user, strerror(-q));
         if (r < 0)
@@ -159,12 +156,8 @@ static int send_code(struct daemon *d, struct send_job *j, const char *address, 
                 struct event ev = { .type = EV_CODE_SEND_FAILED, .user = j->user, .detail = detail };
                 snprintf(detail, sizeof(detail), "cannot start the delivery: %s", strerror(-r));
                 log_error("cannot start mail delivery for %s: %s", j->user, strerror(-r));
-                if (store_begin(&d->store) == 0) {
-                        if (email_code_unsend(&d->store, j->attempt, now) == 0)
-                                (void) seclog_commit(&d->store, now, &ev, 1);
-                        else
-                                store_rollback(&d->store);
-                }
+                if (email_code_unsend(&d->store, j->attempt, now) == 0)
+                        (void) seclog_add(&d->store, now, &ev);
                 reply_sent(reply, j, false, NULL);
                 free(j);
                 return 0;
@@ -205,12 +198,12 @@ static void reply_wait(struct acctsec_frame *reply, int64_t wait) {
 }
 
 /* mail_max_per_hour was reached (mailcap.h): no code was made and nothing
- * is mailed.  Logged in a transaction of its own (the request's was rolled
- * back); the reply says not sent and how long to wait, which the module
- * shows at the prompt (the login goes on) and the CLI as a temporary
- * failure. */
+ * is mailed.  Logged in the request's transaction (nothing else was
+ * written: the cap is taken before the code is made); the reply says not
+ * sent and how long to wait, which the module shows at the prompt (the
+ * login goes on) and the CLI as a temporary failure. */
 static int reply_capped(struct daemon *d, const char *user, const struct attempt *a, enum email_purpose purpose,
-                        int64_t wait, struct acctsec_frame *reply) {
+                        int64_t now, int64_t wait, struct acctsec_frame *reply) {
         char what[32], detail[160], msg[160];
         snprintf(what, sizeof(what), "%s code", purpose_name(purpose));
         struct event ev = mailcap_event(user, what, d->policy.global.mail_max_per_hour, detail, sizeof(detail));
@@ -219,9 +212,7 @@ static int reply_capped(struct daemon *d, const char *user, const struct attempt
                 ev.rhost = a->rhost;
                 ev.tty = a->tty;
         }
-        int r = store_begin(&d->store);
-        if (r == 0)
-                r = seclog_commit(&d->store, (int64_t) time(NULL), &ev, 1);
+        int r = seclog_add(&d->store, now, &ev);
         if (r < 0)
                 log_error("recording a mail to %s not sent (mail_max_per_hour): %s", user, strerror(-r));
         mailcap_message(wait, msg, sizeof(msg));
@@ -253,23 +244,20 @@ static int handle_code_send(struct daemon *d, const struct ucred *peer, const st
                 reply_decision(reply, &l.conf, &res);
                 return 0;
         }
-        r = store_begin(&d->store);
-        if (r == 0)
-                r = email_code_issue_in(&d->store, d->key, attempt, l.a.user, EMAIL_LOGIN, l.conf.code_digits,
-                                        l.conf.code_ttl,
-                                        l.conf.code_resend_interval, now, code, address, &wait);
+        /* The resend interval first, then the cap, then the code: a refusal
+         * writes nothing but its event. */
+        r = email_code_wait(&d->store, attempt, l.a.user, EMAIL_LOGIN, l.conf.code_resend_interval, now, &wait);
         if (r == 0)
                 r = mailcap_take(&d->store, l.a.user, now, d->policy.global.mail_max_per_hour, &wait);
         if (r == 0)
-                r = store_commit(&d->store);
-        else
-                store_rollback(&d->store);
+                r = email_code_issue_in(&d->store, d->key, attempt, l.a.user, EMAIL_LOGIN, l.conf.code_digits,
+                                        l.conf.code_ttl, l.conf.code_resend_interval, now, code, address, &wait);
         if (r < 0)
                 acctsec_wipe(code, sizeof(code));
         if (r == -EAGAIN)
                 return reply_wait(reply, wait), 0;
         if (r == -EDQUOT)
-                return reply_capped(d, l.a.user, &l.a, EMAIL_LOGIN, wait, reply);
+                return reply_capped(d, l.a.user, &l.a, EMAIL_LOGIN, now, wait, reply);
         if (r == -ENOENT)
                 return reply_error(reply, -EINVAL, "no such attempt for this user");
         if (r < 0)
@@ -304,36 +292,29 @@ static int mail_new_code(struct daemon *d, const struct principal *p, const stru
         char attempt[EMAIL_ATTEMPT_HEX], code[EMAIL_CODE_MAX], to[EMAIL_ADDRESS_MAX];
         int64_t now = (int64_t) time(NULL), last = 0, wait = 0;
 
-        int r = store_begin(&d->store);
-        if (r == 0)
-                r = email_last_sent(&d->store, p->name, purpose, &last);
-        if (r == 0 && last > 0 && now < last + (int64_t) conf->code_resend_interval) {
-                store_rollback(&d->store);
+        /* The resend interval first, then the cap: a refusal writes nothing
+         * but its event. */
+        int r = email_last_sent(&d->store, p->name, purpose, &last);
+        if (r == 0 && last > 0 && now < last + (int64_t) conf->code_resend_interval)
                 return reply_wait(reply, last + (int64_t) conf->code_resend_interval - now), 0;
-        }
         if (r == 0)
                 r = mailcap_take(&d->store, p->name, now, d->policy.global.mail_max_per_hour, &wait);
-        if (r == -EDQUOT) { /* nothing changes, the pending address neither */
-                store_rollback(&d->store);
-                return reply_capped(d, p->name, NULL, purpose, wait, reply);
-        }
+        if (r == -EDQUOT) /* nothing changes, the pending address neither */
+                return reply_capped(d, p->name, NULL, purpose, now, wait, reply);
+        if (r == 0) /* the interval again, in the insert (a code sent since by another daemon) */
+                r = email_attempt_new_spaced_in(&d->store, p->name, purpose, address, conf->code_resend_interval, now,
+                                                attempt, &wait);
+        if (r == -EAGAIN)
+                return reply_wait(reply, wait), 0;
         if (r == 0 && set_pending)
                 r = email_set_in(&d->store, p->name, address, false, now);
         if (r == 0 && ev)
                 r = seclog_add(&d->store, now, ev);
         if (r == 0)
-                r = email_attempt_new_in(&d->store, p->name, purpose, address, now, attempt);
-        if (r == 0)
                 r = email_code_issue_in(&d->store, d->key, attempt, p->name, purpose, conf->code_digits, conf->code_ttl,
                                         0, now, code, to, &wait);
-        if (r == 0)
-                r = store_commit(&d->store);
-        else
-                store_rollback(&d->store);
         if (r < 0)
                 return reply_db_error(reply, ACCTSEC_OP_EMAIL_SET, p->name, r);
-        if (ev)
-                seclog_emit(ev);
         struct send_job *j = job_new(d, purpose, p->name, to, NULL);
         if (!j) {
                 acctsec_wipe(code, sizeof(code));
@@ -372,14 +353,9 @@ static int handle_email_set(struct daemon *d, const struct ucred *peer, const st
         actor_name(peer, actor, sizeof(actor));
         struct event ev = { .type = EV_EMAIL_SET, .user = p.name, .actor = actor, .detail = "set by an admin: verified" };
         int64_t now = (int64_t) time(NULL);
-        r = store_begin(&d->store);
+        r = email_set_in(&d->store, p.name, address, true, now);
         if (r == 0)
-                r = email_set_in(&d->store, p.name, address, true, now);
-        if (r < 0) {
-                store_rollback(&d->store);
-                return reply_db_error(reply, req->type, p.name, r);
-        }
-        r = seclog_commit(&d->store, now, &ev, 1);
+                r = seclog_add(&d->store, now, &ev);
         if (r < 0)
                 return reply_db_error(reply, req->type, p.name, r);
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
@@ -401,20 +377,17 @@ static int handle_email_verify(struct daemon *d, const struct ucred *peer, const
                 return reply_error(reply, -EINVAL, "email verify needs the code from the mail");
         if (self_of(d, peer, &self, &conf, reply))
                 return 0;
-        int r = store_begin(&d->store);
-        if (r == 0)
-                r = email_attempt_of(&d->store, self.name, EMAIL_VERIFY, attempt);
+        /* A wrong try counts, an expired code is void; a right one is used
+         * only while an address waits for it (email_code_use_in). */
+        int r = email_attempt_of(&d->store, self.name, EMAIL_VERIFY, attempt);
         if (r == 0)
                 r = email_code_use_in(&d->store, d->key, attempt, self.name, EMAIL_VERIFY, code, now);
         if (r == 0)
                 r = email_promote_in(&d->store, self.name, now);
         if (r == 0) {
                 struct event ev = { .type = EV_EMAIL_VERIFIED, .user = self.name };
-                r = seclog_commit(&d->store, now, &ev, 1);
-        } else if (r == -EACCES || r == -ETIME) {
-                (void) store_commit(&d->store); /* the wrong try counts */
-        } else
-                store_rollback(&d->store);
+                r = seclog_add(&d->store, now, &ev);
+        }
         if (r == -ENOENT)
                 return reply_error(reply, -ENOENT, "no address is waiting for a code: run 'acctsec email set ADDRESS'");
         if (r == -EACCES || r == -ETIME)
@@ -440,22 +413,19 @@ static int handle_email_codes(struct daemon *d, const struct ucred *peer, const 
 
         if (self_of(d, peer, &self, &conf, reply))
                 return 0;
-        int r = store_begin(&d->store);
-        if (r == 0)
-                r = email_get(&d->store, self.name, &e);
+        int r = email_get(&d->store, self.name, &e);
         if (r == 0 && !e.address[0])
                 r = -ENOENT;
-        if (r == 0)
+        if (r == 0) /* still a verified address as it is written */
                 r = email_codes_enable_in(&d->store, self.name, true, now);
         if (r < 0) {
-                store_rollback(&d->store);
                 if (r == -ENOENT)
                         return reply_error(reply, r, "no verified address: run 'acctsec email set ADDRESS' "
                                                      "and 'acctsec email verify CODE' first");
                 return reply_db_error(reply, req->type, self.name, r);
         }
         struct event ev = { .type = EV_MFA_ENROLLED, .user = self.name, .detail = "emailed codes" };
-        r = seclog_commit(&d->store, now, &ev, 1);
+        r = seclog_add(&d->store, now, &ev);
         if (r < 0)
                 return reply_db_error(reply, req->type, self.name, r);
         char masked[MASKED_MAX];

@@ -29,15 +29,15 @@ int64_t mailcap_wait(const int64_t *newest_first, size_t n, int64_t now, unsigne
 int mailcap_check(struct store *s, const char *user, int64_t now, unsigned max, int64_t *ret_wait);
 
 /* The same, and a mail that may go is counted, inside the caller's
- * transaction (the daemon is single-threaded and the row commits with the
- * request, so the count is exact).  It stays counted whatever happens to
- * its delivery: a failed delivery was still an attempt to mail the user,
- * and not counting failures would let a broken or slow mail server be
- * retried without end.  With max 0 nothing is recorded. */
+ * transaction (one conditional insert, so the count is exact however many
+ * daemons share the store; a refusal writes nothing).  It stays counted
+ * whatever happens to its delivery: a failed delivery was still an attempt
+ * to mail the user, and not counting failures would let a broken or slow
+ * mail server be retried without end.  With max 0 nothing is recorded. */
 int mailcap_take(struct store *s, const char *user, int64_t now, unsigned max, int64_t *ret_wait);
 
-/* Delete everyone's rows that no longer count (maintenance.c); take keeps
- * each user's own rows to those in the window. */
+/* Delete everyone's rows that no longer count (maintenance.c, inside its
+ * transaction); take keeps each user's own rows to those in the window. */
 int mailcap_purge(struct store *s, int64_t now);
 
 /* The mail_capped event for a mail that was not sent: what, e.g. "login

@@ -39,60 +39,33 @@ int ssh_key_fingerprint(const char *auth_info, char *out, size_t n) {
 
 int notify_learn_source_in(struct store *s, const char *user, const char *rhost, const char *key, int64_t now,
                            bool *ret_new) {
-        static const char add[] = "INSERT INTO known_sources (user, rhost, key, first_seen, last_seen)"
-                                  " VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT DO NOTHING";
-        static const char seen[] = "UPDATE known_sources SET last_seen = ?4 WHERE user = ?1 AND rhost = ?2 AND key = ?3";
-        static const char trim[] = "DELETE FROM known_sources WHERE user = ?1 AND (rhost, key) IN ("
-                                   "SELECT rhost, key FROM known_sources WHERE user = ?1"
-                                   " ORDER BY last_seen DESC LIMIT -1 OFFSET ?2)";
-        sqlite3_stmt *st = store_stmt(s, add);
-        if (!st)
-                return -EIO;
-        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, rhost, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, key ? key : "", -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, now);
-        int r = store_exec_stmt(st);
+        /* The insert decides: of two racing logins from a new source, one inserts. */
+        int r = store_exec(s, Q_NOTIFY_SOURCE_ADD, STORE_ARGS(A_TEXT(user), A_TEXT(rhost), A_TEXT(key ? key : ""),
+                                                             A_INT(now)));
         if (r < 0)
                 return r;
-        *ret_new = sqlite3_changes(store_sqlite_db(s)) == 1;
-        if (!*ret_new) {
-                st = store_stmt(s, seen);
-                if (!st)
-                        return -EIO;
-                sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-                sqlite3_bind_text(st, 2, rhost, -1, SQLITE_STATIC);
-                sqlite3_bind_text(st, 3, key ? key : "", -1, SQLITE_STATIC);
-                sqlite3_bind_int64(st, 4, now);
-                return store_exec_stmt(st);
-        }
-        st = store_stmt(s, trim);
-        if (!st)
-                return -EIO;
-        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, NOTIFY_SOURCES_MAX);
-        return store_exec_stmt(st);
+        *ret_new = r == 1;
+        if (*ret_new)
+                r = store_exec(s, Q_NOTIFY_SOURCE_TRIM, STORE_ARGS(A_TEXT(user), A_INT(NOTIFY_SOURCES_MAX)));
+        else
+                r = store_exec(s, Q_NOTIFY_SOURCE_SEEN, STORE_ARGS(A_TEXT(user), A_TEXT(rhost),
+                                                                  A_TEXT(key ? key : ""), A_INT(now)));
+        return r < 0 ? r : 0;
+}
+
+static void read_pref(const struct store_rows *row, void *ud) {
+        *(bool *) ud = store_int(row, 0) != 0;
 }
 
 int notify_pref(struct store *s, const char *user, bool *ret_on) {
-        sqlite3_stmt *st = store_stmt(s, "SELECT new_source FROM notify WHERE user = ?");
-        if (!st)
-                return -EIO;
-        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        *ret_on = rc != SQLITE_ROW || sqlite3_column_int(st, 0) != 0;
-        int r = rc == SQLITE_ROW ? 0 : store_errno(rc);
-        sqlite3_reset(st);
-        return r;
+        *ret_on = true; /* no row: on */
+        int r = store_get(s, Q_NOTIFY_PREF_GET, STORE_ARGS(A_TEXT(user)), read_pref, ret_on);
+        return r < 0 ? r : 0;
 }
 
 int notify_set_in(struct store *s, const char *user, bool on) {
-        sqlite3_stmt *st = store_stmt(s, "INSERT OR REPLACE INTO notify (user, new_source) VALUES (?, ?)");
-        if (!st)
-                return -EIO;
-        sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, on);
-        return store_exec_stmt(st);
+        int r = store_exec(s, Q_NOTIFY_PREF_SET, STORE_ARGS(A_TEXT(user), A_INT(on)));
+        return r < 0 ? r : 0;
 }
 
 static void sent(int r, const char *out, void *userdata) {

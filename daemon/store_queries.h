@@ -60,11 +60,37 @@
         Q(MFA_REQUIRED_SET, STATE)                                                                               \
         Q(MFA_REQUIRED_DELETE, STATE)
 
-#define STORE_QUERIES_EMAIL(Q)
+#define STORE_QUERIES_EMAIL(Q)                                                                                   \
+        Q(EMAIL_GET, READ)                                                                                       \
+        Q(EMAIL_SET_VERIFIED, STATE)                                                                             \
+        Q(EMAIL_SET_PENDING, STATE)                                                                              \
+        Q(EMAIL_PROMOTE, STATE)                                                                                  \
+        Q(EMAIL_CODES_SET, STATE)                                                                                \
+        Q(EMAIL_ATTEMPT_ADD, STATE)                                                                              \
+        Q(EMAIL_ATTEMPT_ADD_SPACED, STATE)                                                                       \
+        Q(EMAIL_ATTEMPT_PURGE, STATE)                                                                            \
+        Q(EMAIL_ATTEMPT_LATEST, READ)                                                                            \
+        Q(EMAIL_CODE_STATE, READ)                                                                                \
+        Q(EMAIL_CODE_SET, STATE)                                                                                 \
+        Q(EMAIL_CODE_UNSEND, STATE)                                                                              \
+        Q(EMAIL_CODE_GET, READ)                                                                                  \
+        Q(EMAIL_CODE_TRY, STATE)                                                                                 \
+        Q(EMAIL_CODE_CONSUME, STATE)                                                                             \
+        Q(EMAIL_CODE_CONSUME_PENDING, STATE)                                                                     \
+        Q(EMAIL_LAST_SENT, READ)
 
-#define STORE_QUERIES_MAILCAP(Q)
+#define STORE_QUERIES_MAILCAP(Q)                                                                                 \
+        Q(MAILCAP_NEWEST, READ)                                                                                  \
+        Q(MAILCAP_ADD, LOG)                                                                                      \
+        Q(MAILCAP_TRIM, LOG)                                                                                     \
+        Q(MAILCAP_PURGE, LOG)
 
-#define STORE_QUERIES_NOTIFY(Q)
+#define STORE_QUERIES_NOTIFY(Q)                                                                                  \
+        Q(NOTIFY_SOURCE_ADD, LOG)                                                                                \
+        Q(NOTIFY_SOURCE_SEEN, LOG)                                                                               \
+        Q(NOTIFY_SOURCE_TRIM, LOG)                                                                               \
+        Q(NOTIFY_PREF_GET, READ)                                                                                 \
+        Q(NOTIFY_PREF_SET, STATE)
 
 #define STORE_QUERIES_SESSIONS(Q)                                                                                \
         Q(SESSION_INSERT, STATE)                                                                                 \

@@ -285,10 +285,60 @@ static const char *const sql[_Q_MAX] = {
         [Q_MFA_REQUIRED_DELETE] = "DELETE FROM mfa_required WHERE user = ?",
 
         /* email */
+        [Q_EMAIL_GET] = "SELECT address, pending, codes FROM email WHERE user = ?",
+        [Q_EMAIL_SET_VERIFIED] = "INSERT INTO email (user, address, pending, updated) VALUES (?1, ?2, '', ?3)"
+                                 " ON CONFLICT (user) DO UPDATE SET address = ?2, pending = '', updated = ?3",
+        [Q_EMAIL_SET_PENDING] = "INSERT INTO email (user, pending, updated) VALUES (?1, ?2, ?3)"
+                                " ON CONFLICT (user) DO UPDATE SET pending = ?2, updated = ?3",
+        [Q_EMAIL_PROMOTE] = "UPDATE email SET address = pending, pending = '', updated = ?"
+                            " WHERE user = ? AND pending != ''",
+        /* codes on needs a verified address (as the caller read it, still so) */
+        [Q_EMAIL_CODES_SET] = "UPDATE email SET codes = ?1, updated = ?2 WHERE user = ?3 AND (?1 = 0 OR address != '')",
+        [Q_EMAIL_ATTEMPT_ADD] = "INSERT INTO email_codes (attempt, user, purpose, address, created)"
+                                " VALUES (?, ?, ?, ?, ?)",
+        /* the same, unless a code for this user and purpose went out less than ?6 seconds ago */
+        [Q_EMAIL_ATTEMPT_ADD_SPACED] = "INSERT INTO email_codes (attempt, user, purpose, address, created)"
+                                       " SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM email_codes"
+                                       " WHERE user = ?2 AND purpose = ?3 AND sent > 0 AND ?5 < sent + ?6)",
+        [Q_EMAIL_ATTEMPT_PURGE] = "DELETE FROM email_codes WHERE created < ?",
+        [Q_EMAIL_ATTEMPT_LATEST] = "SELECT attempt FROM email_codes WHERE user = ? AND purpose = ?"
+                                   " ORDER BY created DESC, sent DESC LIMIT 1",
+        [Q_EMAIL_CODE_STATE] = "SELECT sent, address FROM email_codes WHERE attempt = ? AND user = ? AND purpose = ?",
+        /* compare and swap: the send time as read */
+        [Q_EMAIL_CODE_SET] = "UPDATE email_codes SET hash = ?, sent = ?, expires = ?, tries = 0"
+                             " WHERE attempt = ? AND sent = ?",
+        [Q_EMAIL_CODE_UNSEND] = "UPDATE email_codes SET hash = NULL, sent = 0 WHERE attempt = ? AND sent <= ?",
+        [Q_EMAIL_CODE_GET] = "SELECT hash, expires FROM email_codes"
+                             " WHERE attempt = ? AND user = ? AND purpose = ? AND hash IS NOT NULL",
+        [Q_EMAIL_CODE_TRY] = "UPDATE email_codes SET tries = tries + 1,"
+                             " hash = CASE WHEN tries + 1 >= ? THEN NULL ELSE hash END WHERE attempt = ?",
+        [Q_EMAIL_CODE_CONSUME] = "UPDATE email_codes SET hash = NULL WHERE attempt = ? AND hash = ?",
+        /* an address check's live code is used only while its address waits */
+        [Q_EMAIL_CODE_CONSUME_PENDING] = "UPDATE email_codes SET hash = NULL WHERE attempt = ?1 AND hash = ?2"
+                                         " AND (expires <= ?3 OR EXISTS (SELECT 1 FROM email"
+                                         " WHERE user = ?4 AND pending != ''))",
+        [Q_EMAIL_LAST_SENT] = "SELECT max(sent) FROM email_codes WHERE user = ? AND purpose = ?",
 
         /* mailcap */
+        /* a user's newest mails that count, newest first; at most ?4 rows
+         * are read (more cannot change the answer) */
+        [Q_MAILCAP_NEWEST] = "SELECT time FROM mail_sent WHERE user = ?1 AND time > ?2 AND time <= ?3"
+                             " ORDER BY time DESC LIMIT ?4",
+        /* one more mail, only while fewer than ?4 count (time in (?3, ?2]) */
+        [Q_MAILCAP_ADD] = "INSERT INTO mail_sent (user, time) SELECT ?1, ?2 WHERE (SELECT count(*) FROM"
+                          " (SELECT 1 FROM mail_sent WHERE user = ?1 AND time > ?3 AND time <= ?2 LIMIT ?4)) < ?4",
+        [Q_MAILCAP_TRIM] = "DELETE FROM mail_sent WHERE user = ?1 AND (time <= ?2 OR time > ?3)",
+        [Q_MAILCAP_PURGE] = "DELETE FROM mail_sent WHERE time <= ?1 OR time > ?2",
 
         /* notify */
+        [Q_NOTIFY_SOURCE_ADD] = "INSERT INTO known_sources (user, rhost, key, first_seen, last_seen)"
+                                " VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT DO NOTHING",
+        [Q_NOTIFY_SOURCE_SEEN] = "UPDATE known_sources SET last_seen = ?4 WHERE user = ?1 AND rhost = ?2 AND key = ?3",
+        [Q_NOTIFY_SOURCE_TRIM] = "DELETE FROM known_sources WHERE user = ?1 AND (rhost, key) IN ("
+                                 "SELECT rhost, key FROM known_sources WHERE user = ?1"
+                                 " ORDER BY last_seen DESC LIMIT -1 OFFSET ?2)",
+        [Q_NOTIFY_PREF_GET] = "SELECT new_source FROM notify WHERE user = ?",
+        [Q_NOTIFY_PREF_SET] = "INSERT OR REPLACE INTO notify (user, new_source) VALUES (?, ?)",
 
         /* sessions */
 #define SESSION_COLUMNS "id, user, service, tty, rhost, logind, pid, pid_start, started, last_active, ended"

@@ -38,10 +38,10 @@ tests_unit_test_mail_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(SODIUM_LIBS)
 
 check_PROGRAMS += tests/unit/test_email
 TESTS += tests/unit/test_email
-tests_unit_test_email_SOURCES = tests/unit/test_email.c
+tests_unit_test_email_SOURCES = tests/unit/test_email.c tests/unit/store_dir.h tests/unit/store_test.h
 tests_unit_test_email_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_email_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SODIUM_CFLAGS) $(SQLITE_CFLAGS)
-tests_unit_test_email_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(SODIUM_LIBS)
+tests_unit_test_email_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(SODIUM_LIBS) $(SQLITE_LIBS)
 
 check_PROGRAMS += tests/unit/test_token tests/unit/test_cidr
 TESTS += tests/unit/test_token tests/unit/test_cidr
@@ -68,7 +68,7 @@ tests_unit_test_eventlog_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(SQLITE_LIBS)
 
 check_PROGRAMS += tests/unit/test_mailcap
 TESTS += tests/unit/test_mailcap
-tests_unit_test_mailcap_SOURCES = tests/unit/test_mailcap.c tests/unit/store_dir.h
+tests_unit_test_mailcap_SOURCES = tests/unit/test_mailcap.c tests/unit/store_dir.h tests/unit/store_test.h
 tests_unit_test_mailcap_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_mailcap_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
 tests_unit_test_mailcap_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(SQLITE_LIBS)
@@ -126,4 +126,11 @@ tests_unit_test_sessions_SOURCES = tests/unit/test_sessions.c tests/unit/store_d
 tests_unit_test_sessions_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_sessions_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
 tests_unit_test_sessions_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(SQLITE_LIBS)
+
+check_PROGRAMS += tests/unit/test_notify
+TESTS += tests/unit/test_notify
+tests_unit_test_notify_SOURCES = tests/unit/test_notify.c tests/unit/store_dir.h tests/unit/store_test.h
+tests_unit_test_notify_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_test_notify_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS) $(SYSTEMD_CFLAGS)
+tests_unit_test_notify_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(SQLITE_LIBS)
 endif

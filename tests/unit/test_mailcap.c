@@ -17,7 +17,8 @@
 
 #include "mailcap.h"
 #include "store.h"
-#include "store_dir.h"
+#include "store_test.h"
+#include "txn.h"
 
 #define T0 1700000000
 #define HOUR MAILCAP_WINDOW
@@ -62,39 +63,28 @@ static void test_message_and_event(void **state) {
         assert_string_equal(ev.detail, "login code not mailed: 10 mails in the last hour (mail_max_per_hour)");
 }
 
-static int setup(void **state) {
-        *state = store_fixture_new();
-        assert_non_null(*state);
-        return 0;
-}
-
-static int teardown(void **state) {
-        assert_int_equal(store_fixture_free(*state), 0);
-        return 0;
-}
-
-/* mailcap_take in a transaction of its own, committed: 0 or -EDQUOT. */
+/* mailcap_take in a request of its own, which commits (a refusal too,
+ * as the daemon's requests do: it must have written nothing). */
 static int take(struct store_fixture *f, const char *user, int64_t now, unsigned max, int64_t *wait) {
-        assert_int_equal(store_begin(&f->s), 0);
+        txn_begin(&f->s);
         int r = mailcap_take(&f->s, user, now, max, wait);
-        if (r == 0)
-                assert_int_equal(store_commit(&f->s), 0);
-        else
-                store_rollback(&f->s);
+        assert_int_equal(txn_end(&f->s, true), 0);
         return r;
 }
 
+/* A user's rows (everyone's with NULL), as committed. */
 static long long rows(struct store_fixture *f, const char *user) {
-        sqlite3_stmt *st;
-        assert_int_equal(sqlite3_prepare_v2(store_sqlite_db(&f->s), "SELECT count(*) FROM mail_sent WHERE ?1 IS NULL OR user = ?1",
-                                            -1, &st, NULL),
-                         SQLITE_OK);
-        if (user)
-                sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-        long long n = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        return n;
+        char sql[128];
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM mail_sent%s%s%s", user ? " WHERE user = '" : "",
+                 user ? user : "", user ? "'" : "");
+        return store_peek_int(f->dir, sql);
+}
+
+static int purge(struct store_fixture *f, int64_t now) {
+        txn_begin(&f->s);
+        int r = mailcap_purge(&f->s, now);
+        assert_int_equal(txn_end(&f->s, true), 0);
+        return r;
 }
 
 /* Three mails allowed an hour: the fourth waits until the first is an
@@ -125,9 +115,9 @@ static void test_sliding_hour(void **state) {
 static void test_rolled_back_take_is_not_counted(void **state) {
         struct store_fixture *f = *state;
         int64_t wait = 0;
-        assert_int_equal(store_begin(&f->s), 0);
+        txn_begin(&f->s);
         assert_int_equal(mailcap_take(&f->s, "alice", T0, 1, &wait), 0);
-        store_rollback(&f->s);
+        assert_int_equal(txn_end(&f->s, false), 0);
         assert_int_equal(rows(f, NULL), 0);
         assert_int_equal(take(f, "alice", T0, 1, &wait), 0);
         assert_int_equal(take(f, "alice", T0, 1, &wait), -EDQUOT);
@@ -177,25 +167,49 @@ static void test_purge(void **state) {
         assert_int_equal(take(f, "carol", T0 + 2, 10, &wait), 0);
         assert_int_equal(take(f, "carol", T0 + 5000, 10, &wait), 0); /* carol's T0 + 2 is trimmed here */
         assert_int_equal(rows(f, NULL), 3);
-        assert_int_equal(mailcap_purge(&f->s, T0 + 5001), 0);
+        assert_int_equal(purge(f, T0 + 5001), 0);
         assert_int_equal(rows(f, "alice"), 0);
         assert_int_equal(rows(f, "bob"), 0);
         assert_int_equal(rows(f, "carol"), 1);
         /* the clock set back before carol's mail: it is dropped, not kept for ever */
-        assert_int_equal(mailcap_purge(&f->s, T0 + 4000), 0);
+        assert_int_equal(purge(f, T0 + 4000), 0);
         assert_int_equal(rows(f, NULL), 0);
+}
+
+/* Another daemon sends the last mail of the hour after this one checked:
+ * the insert itself decides, so the cap is never passed. */
+static void test_insert_decides(void **state) {
+        struct store_fixture *f = *state;
+        int64_t wait = 0;
+        char sql[128];
+        assert_int_equal(take(f, "alice", T0, 2, &wait), 0);
+        txn_begin(&f->s);
+        assert_int_equal(mailcap_check(&f->s, "alice", T0 + 5, 2, &wait), 0);
+        snprintf(sql, sizeof(sql), "INSERT INTO mail_sent (user, time) VALUES ('alice', %d)", T0 + 5);
+        assert_int_equal(store_poke(f->dir, sql), 0);
+        assert_int_equal(mailcap_take(&f->s, "alice", T0 + 5, 2, &wait), -EDQUOT);
+        assert_int_equal(wait, HOUR - 5);
+        assert_int_equal(txn_end(&f->s, true), 0);
+        assert_int_equal(rows(f, "alice"), 2);
+        /* rows that do not count (an hour old, or ahead of the clock) leave room */
+        snprintf(sql, sizeof(sql), "INSERT INTO mail_sent (user, time) VALUES ('bob', %d), ('bob', %d)", T0 - HOUR,
+                 T0 + 100);
+        assert_int_equal(store_poke(f->dir, sql), 0);
+        assert_int_equal(take(f, "bob", T0, 1, &wait), 0);
+        assert_int_equal(rows(f, "bob"), 1); /* and the take trimmed them */
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_wait_rule),
                 cmocka_unit_test(test_message_and_event),
-                cmocka_unit_test_setup_teardown(test_sliding_hour, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_rolled_back_take_is_not_counted, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_check_counts_nothing, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_lowered_cap, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_no_cap_records_nothing, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
+                store_unit_test(test_sliding_hour),
+                store_unit_test(test_rolled_back_take_is_not_counted),
+                store_unit_test(test_check_counts_nothing),
+                store_unit_test(test_lowered_cap),
+                store_unit_test(test_no_cap_records_nothing),
+                store_unit_test(test_purge),
+                store_unit_test(test_insert_decides),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
