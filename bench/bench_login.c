@@ -210,9 +210,63 @@ static int parse_count(const char *opt, const char *s, unsigned long min, unsign
         return 0;
 }
 
+enum {
+        ARG_CONFDIR = 256, ARG_SERVICE, ARG_PREFIX, ARG_USERS, ARG_LOGINS, ARG_WARMUP, ARG_PASSWORD,
+        ARG_TOTP_SECRETS, ARG_TOTP_WINDOW
+};
+
+/* One option from getopt_long: -1 to go on, else the exit status. */
+static int take_option(int c, struct options *o) {
+        unsigned long w;
+
+        switch (c) {
+        case ARG_CONFDIR:
+                o->confdir = optarg;
+                break;
+        case ARG_SERVICE:
+                if (o->nservices == SERVICES_MAX) {
+                        fprintf(stderr, "bench_login: at most %d services\n", SERVICES_MAX);
+                        return 2;
+                }
+                o->services[o->nservices++] = optarg;
+                break;
+        case ARG_PREFIX:
+                o->prefix = optarg;
+                break;
+        case ARG_USERS:
+                if (parse_count("--users", optarg, 1, &o->users) < 0)
+                        return 2;
+                break;
+        case ARG_LOGINS:
+                if (parse_count("--logins", optarg, 1, &o->logins) < 0)
+                        return 2;
+                break;
+        case ARG_WARMUP:
+                if (parse_count("--warmup", optarg, 0, &o->warmup) < 0)
+                        return 2;
+                break;
+        case ARG_PASSWORD:
+                o->password = optarg;
+                break;
+        case ARG_TOTP_SECRETS:
+                o->totp_secrets = optarg;
+                break;
+        case ARG_TOTP_WINDOW:
+                if (parse_count("--totp-window", optarg, 1, &w) < 0 || w > 50)
+                        return 2;
+                o->totp_window = (long) w;
+                break;
+        case 'h':
+                usage(stdout);
+                return 0;
+        default:
+                usage(stderr);
+                return 2;
+        }
+        return -1;
+}
+
 static int parse_args(int argc, char **argv, struct options *o) {
-        enum { ARG_CONFDIR = 256, ARG_SERVICE, ARG_PREFIX, ARG_USERS, ARG_LOGINS, ARG_WARMUP, ARG_PASSWORD,
-               ARG_TOTP_SECRETS, ARG_TOTP_WINDOW };
         static const struct option longopts[] = {
                 { "confdir", required_argument, NULL, ARG_CONFDIR },
                 { "service", required_argument, NULL, ARG_SERVICE },
@@ -226,56 +280,13 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        unsigned long w;
-        int c;
+        int c, r;
 
         *o = (struct options){ .prefix = "bench", .users = 2000, .logins = 20000, .warmup = 200,
                                .password = "bench-password", .totp_window = 8 };
         while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0)
-                switch (c) {
-                case ARG_CONFDIR:
-                        o->confdir = optarg;
-                        break;
-                case ARG_SERVICE:
-                        if (o->nservices == SERVICES_MAX) {
-                                fprintf(stderr, "bench_login: at most %d services\n", SERVICES_MAX);
-                                return 2;
-                        }
-                        o->services[o->nservices++] = optarg;
-                        break;
-                case ARG_PREFIX:
-                        o->prefix = optarg;
-                        break;
-                case ARG_USERS:
-                        if (parse_count("--users", optarg, 1, &o->users) < 0)
-                                return 2;
-                        break;
-                case ARG_LOGINS:
-                        if (parse_count("--logins", optarg, 1, &o->logins) < 0)
-                                return 2;
-                        break;
-                case ARG_WARMUP:
-                        if (parse_count("--warmup", optarg, 0, &o->warmup) < 0)
-                                return 2;
-                        break;
-                case ARG_PASSWORD:
-                        o->password = optarg;
-                        break;
-                case ARG_TOTP_SECRETS:
-                        o->totp_secrets = optarg;
-                        break;
-                case ARG_TOTP_WINDOW:
-                        if (parse_count("--totp-window", optarg, 1, &w) < 0 || w > 50)
-                                return 2;
-                        o->totp_window = (long) w;
-                        break;
-                case 'h':
-                        usage(stdout);
-                        return 0;
-                default:
-                        usage(stderr);
-                        return 2;
-                }
+                if ((r = take_option(c, o)) >= 0)
+                        return r;
         if (optind < argc || !o->confdir || o->nservices == 0) {
                 usage(stderr);
                 return 2;

@@ -772,15 +772,10 @@ static void set_nss_env(void) {
         setenv("NSS_WRAPPER_GROUP", p, 1);
 }
 
-static bool real_start(void) {
-        char path[PATH_MAX + 32], daemon[PATH_MAX + 16], state[PATH_MAX + 16], conf[PATH_MAX + 16], buf[256];
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+/* passwd, group and acctsecd.conf (its path in conf) in dir, for the real daemon. */
+static void real_files(char *conf, size_t conf_size) {
+        char path[PATH_MAX + 32];
 
-        snprintf(daemon, sizeof(daemon), "%s/acctsecd", build);
-        if (access(daemon, X_OK) != 0) {
-                fprintf(stderr, "fuzz_pam: %s not found: real-daemon inputs use the fake daemon\n", daemon);
-                return false;
-        }
         snprintf(path, sizeof(path), "%s/passwd", dir);
         write_file(path, "root:x:0:0:root:/root:/bin/sh\nalice:x:1001:1001::/home/alice:/bin/sh\n"
                          "bob:x:1002:1002::/home/bob:/bin/sh\ncarol:x:1003:1003::/home/carol:/bin/sh\n"
@@ -788,31 +783,31 @@ static bool real_start(void) {
         snprintf(path, sizeof(path), "%s/group", dir);
         write_file(path, "root:x:0:\nalice:x:1001:\nbob:x:1002:\ncarol:x:1003:\ndave:x:1004:\n");
         /* carol: locked by one failure, until an admin unlocks her; dave: must use a second factor. */
-        snprintf(conf, sizeof(conf), "%s/acctsecd.conf", dir);
+        snprintf(conf, conf_size, "%s/acctsecd.conf", dir);
         write_file(conf, "[user carol]\ndeny = 1\nunlock_time = 0\n[user dave]\nmfa = required\n");
-        snprintf(state, sizeof(state), "%s/state", dir);
-        snprintf(real_path, sizeof(real_path), "%s/real.sock", dir);
-        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", dir);
-        int nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (nfd < 0 || bind(nfd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                die("notify socket: %s", strerror(errno));
-        pid_t pid = fork();
-        if (pid < 0)
-                die("fork: %s", strerror(errno));
-        if (pid == 0) {
-                prctl(PR_SET_PDEATHSIG, SIGKILL); /* a crash here must not leave it running */
-                set_nss_env();
-                setenv("NOTIFY_SOCKET", sa.sun_path, 1);
-                int null = open("/dev/null", O_RDWR);
-                if (null >= 0 && !getenv("FUZZ_PAM_LOG")) {
-                        dup2(null, STDOUT_FILENO);
-                        dup2(null, STDERR_FILENO);
-                }
-                execl(daemon, daemon, "--socket", real_path, "--state-dir", state, "--config", conf, "--foreground",
-                      (char *) NULL);
-                _exit(127);
+}
+
+/* In the child: run acctsecd in the foreground on real_path, READY=1 to notify. */
+static void real_exec(const char *daemon, const char *state, const char *conf, const char *notify)
+        __attribute__((noreturn));
+static void real_exec(const char *daemon, const char *state, const char *conf, const char *notify) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* a crash here must not leave it running */
+        set_nss_env();
+        setenv("NOTIFY_SOCKET", notify, 1);
+        int null = open("/dev/null", O_RDWR);
+        if (null >= 0 && !getenv("FUZZ_PAM_LOG")) {
+                dup2(null, STDOUT_FILENO);
+                dup2(null, STDERR_FILENO);
         }
-        daemon_pid = pid;
+        execl(daemon, daemon, "--socket", real_path, "--state-dir", state, "--config", conf, "--foreground",
+              (char *) NULL);
+        _exit(127);
+}
+
+/* Wait (30 s at most) for READY=1 on nfd, which it closes; dies if acctsecd (pid) exits or never says so. */
+static bool real_wait_ready(int nfd, pid_t pid) {
+        char buf[256];
+
         for (int waited = 0; waited < 300; waited++) {
                 struct pollfd p = { .fd = nfd, .events = POLLIN };
                 if (poll(&p, 1, 100) > 0) {
@@ -832,6 +827,31 @@ static bool real_start(void) {
         }
         close(nfd);
         die("acctsecd did not start (FUZZ_PAM_LOG=1 shows its output)");
+}
+
+static bool real_start(void) {
+        char daemon[PATH_MAX + 16], state[PATH_MAX + 16], conf[PATH_MAX + 16];
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+        snprintf(daemon, sizeof(daemon), "%s/acctsecd", build);
+        if (access(daemon, X_OK) != 0) {
+                fprintf(stderr, "fuzz_pam: %s not found: real-daemon inputs use the fake daemon\n", daemon);
+                return false;
+        }
+        real_files(conf, sizeof(conf));
+        snprintf(state, sizeof(state), "%s/state", dir);
+        snprintf(real_path, sizeof(real_path), "%s/real.sock", dir);
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", dir);
+        int nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (nfd < 0 || bind(nfd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                die("notify socket: %s", strerror(errno));
+        pid_t pid = fork();
+        if (pid < 0)
+                die("fork: %s", strerror(errno));
+        if (pid == 0)
+                real_exec(daemon, state, conf, sa.sun_path);
+        daemon_pid = pid;
+        return real_wait_ready(nfd, pid);
 }
 
 static int run_cli(const char *const *args) {

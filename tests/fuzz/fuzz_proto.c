@@ -106,46 +106,45 @@ static void reencode(const struct acctsec_msg *msg, const uint8_t *body, size_t 
                 abort();
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        uint8_t type = 0;
-        uint32_t len = 0;
-        int r;
+/* Any bytes after the header as a body, whatever the header says. */
+static void parse_any_body(const uint8_t *data, size_t size) {
+        int r = acctsec_msg_parse(&m, data[3], data + ACCTSEC_HEADER_SIZE, size - ACCTSEC_HEADER_SIZE);
+        if (r != 0 && r != -EBADMSG && r != -EMSGSIZE)
+                abort();
+        if ((r == -EMSGSIZE) != (size - ACCTSEC_HEADER_SIZE > ACCTSEC_BODY_MAX))
+                abort();
+        if (r == 0)
+                check_msg(&m);
+}
 
-        /* any bytes as a body, whatever the header says */
-        if (size >= ACCTSEC_HEADER_SIZE) {
-                r = acctsec_msg_parse(&m, data[3], data + ACCTSEC_HEADER_SIZE, size - ACCTSEC_HEADER_SIZE);
-                if (r != 0 && r != -EBADMSG && r != -EMSGSIZE)
-                        abort();
-                if ((r == -EMSGSIZE) != (size - ACCTSEC_HEADER_SIZE > ACCTSEC_BODY_MAX))
-                        abort();
-                if (r == 0)
-                        check_msg(&m);
-        }
-
-        if (size < ACCTSEC_HEADER_SIZE)
-                return 0;
-        r = acctsec_header_parse(data, &type, &len);
+/* The header: false when it is (rightly) refused, else true with its type and body length. */
+static bool parse_header(const uint8_t *data, uint8_t *type, uint32_t *len) {
+        int r = acctsec_header_parse(data, type, len);
         if (r == -EPROTO) {
                 if (data[0] == 'A' && data[1] == 'S')
                         abort();
-                return 0;
+                return false;
         }
         if (r == -EPROTONOSUPPORT) {
                 if (data[2] == ACCTSEC_PROTO_VERSION)
                         abort();
-                return 0;
+                return false;
         }
         if (r == -EMSGSIZE)
-                return 0;
-        if (r != 0 || len > ACCTSEC_BODY_MAX || type != data[3])
+                return false;
+        if (r != 0 || *len > ACCTSEC_BODY_MAX || *type != data[3])
                 abort();
-        if (size - ACCTSEC_HEADER_SIZE < len)
-                len = (uint32_t) (size - ACCTSEC_HEADER_SIZE); /* a short read: parse what came */
+        return true;
+}
+
+/* The len bytes after the header parsed from a copy and in place: the two must agree. */
+static void parse_body(const uint8_t *data, uint8_t type, uint32_t len) {
+        int r;
 
         /* from an exactly sized copy, so that ASan sees any over-read */
         uint8_t *body = malloc(len ? len : 1);
         if (!body)
-                return 0;
+                return;
         memcpy(body, data + ACCTSEC_HEADER_SIZE, len);
         r = acctsec_msg_parse(&m, type, body, len);
         if (r != 0 && r != -EBADMSG)
@@ -169,5 +168,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         abort();
         }
         free(body);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        uint8_t type = 0;
+        uint32_t len = 0;
+
+        if (size < ACCTSEC_HEADER_SIZE)
+                return 0;
+        parse_any_body(data, size);
+        if (!parse_header(data, &type, &len))
+                return 0;
+        if (size - ACCTSEC_HEADER_SIZE < len)
+                len = (uint32_t) (size - ACCTSEC_HEADER_SIZE); /* a short read: parse what came */
+        parse_body(data, type, len);
         return 0;
 }

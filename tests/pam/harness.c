@@ -214,23 +214,11 @@ static void remove_base(void) {
                 fprintf(stderr, "harness: could not remove %s\n", base);
 }
 
-void harness_main(int argc, char **argv, const struct service_def *services) {
-        char base[PATH_MAX], path[PATH_MAX + 32];
-        const char *build = getenv("ACCTSEC_BUILD_DIR");
+/* The test base under TMPDIR: users, a copy of the CLI, the services and "other"; its path in base. */
+static void make_base(char *base, size_t base_size, const char *build, const struct service_def *services) {
+        char path[PATH_MAX + 32];
 
-        if (getenv("ACCTSEC_TEST_BASE") && getenv("PAM_WRAPPER")) {
-                keep_lock();
-                atexit(remove_base);
-                /* ACCTSEC_TEST_FILTER=test_flood*: only the tests whose names match. */
-                if (getenv("ACCTSEC_TEST_FILTER"))
-                        cmocka_set_test_filter(getenv("ACCTSEC_TEST_FILTER"));
-                return;
-        }
-        if (!build)
-                die("set ACCTSEC_BUILD_DIR to the build directory (scripts/test.sh and make check do)");
-        check_can_run();
-        lock_machine();
-        snprintf(base, sizeof(base), "%s/acctsec-test.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        snprintf(base, base_size, "%s/acctsec-test.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
         if (!mkdtemp(base))
                 die("mkdtemp: %s", strerror(errno));
         chmod(base, 0755); /* the CLI runs as other uids in some tests */
@@ -250,6 +238,12 @@ void harness_main(int argc, char **argv, const struct service_def *services) {
         snprintf(path, sizeof(path), "%s/services/other", base);
         write_file(path, "auth required pam_deny.so\naccount required pam_deny.so\n"
                          "password required pam_deny.so\nsession required pam_deny.so\n");
+}
+
+/* The environment the re-executed program finds base and pam_wrapper by. */
+static void set_wrapper_env(const char *base) {
+        char path[PATH_MAX + 32];
+
         snprintf(path, sizeof(path), "%s/services", base);
         setenv("ACCTSEC_TEST_BASE", base, 1);
         setenv("PAM_WRAPPER", "1", 1);
@@ -259,6 +253,11 @@ void harness_main(int argc, char **argv, const struct service_def *services) {
         char preload[PATH_MAX];
         snprintf(preload, sizeof(preload), "%s%slibpam_wrapper.so", pre ? pre : "", pre && *pre ? " " : "");
         setenv("LD_PRELOAD", preload, 1);
+}
+
+/* Run this program again with its arguments, under ACCTSEC_TEST_WRAPPER if set; never returns. */
+static void reexec(int argc, char **argv) __attribute__((noreturn));
+static void reexec(int argc, char **argv) {
         char self[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
         if (n < 0)
@@ -277,6 +276,27 @@ void harness_main(int argc, char **argv, const struct service_def *services) {
         args[k] = NULL;
         execvp(args[0], args);
         die("re-exec %s: %s", args[0], strerror(errno));
+}
+
+void harness_main(int argc, char **argv, const struct service_def *services) {
+        char base[PATH_MAX];
+        const char *build = getenv("ACCTSEC_BUILD_DIR");
+
+        if (getenv("ACCTSEC_TEST_BASE") && getenv("PAM_WRAPPER")) {
+                keep_lock();
+                atexit(remove_base);
+                /* ACCTSEC_TEST_FILTER=test_flood*: only the tests whose names match. */
+                if (getenv("ACCTSEC_TEST_FILTER"))
+                        cmocka_set_test_filter(getenv("ACCTSEC_TEST_FILTER"));
+                return;
+        }
+        if (!build)
+                die("set ACCTSEC_BUILD_DIR to the build directory (scripts/test.sh and make check do)");
+        check_can_run();
+        lock_machine();
+        make_base(base, sizeof(base), build, services);
+        set_wrapper_env(base);
+        reexec(argc, argv);
 }
 
 void env_setup(struct env *e) {

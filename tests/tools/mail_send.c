@@ -39,6 +39,57 @@ static int parse_transport(const char *v, enum mail_transport *ret) {
         return -1;
 }
 
+/* One option from getopt_long into s or m: 0, or -1 when it is unknown or its value wrong. */
+static int take_option(int c, struct mail_settings *s, struct mail_message *m) {
+        switch (c) {
+        case 'T':
+                if (parse_transport(optarg, &s->transport) < 0)
+                        return -1;
+                break;
+        case 'f':
+                s->from = optarg;
+                break;
+        case 't':
+                m->to = optarg;
+                break;
+        case 's':
+                m->subject = optarg;
+                break;
+        case 'b':
+                m->body = optarg;
+                break;
+        case 'd':
+                s->maildir = optarg;
+                break;
+        case 'S':
+                s->sendmail_path = optarg;
+                break;
+        case 'u':
+                s->smtp_url = optarg;
+                break;
+        case 'L':
+                if (strcmp(optarg, "yes") != 0 && strcmp(optarg, "no") != 0)
+                        return -1;
+                s->smtp_starttls = strcmp(optarg, "yes") == 0;
+                break;
+        case 'U':
+                s->smtp_user = optarg;
+                break;
+        case 'P':
+                s->smtp_password_file = optarg;
+                break;
+        case 'C':
+                s->smtp_ca_file = optarg;
+                break;
+        case 'w':
+                s->timeout_s = (unsigned) strtoul(optarg, NULL, 10);
+                break;
+        default:
+                return -1;
+        }
+        return 0;
+}
+
 static int parse(int argc, char **argv, struct mail_settings *s, struct mail_message *m) {
         static const struct option opts[] = {
                 { "transport", required_argument, NULL, 'T' }, { "from", required_argument, NULL, 'f' },
@@ -50,54 +101,9 @@ static int parse(int argc, char **argv, struct mail_settings *s, struct mail_mes
                 { "timeout", required_argument, NULL, 'w' },   { NULL, 0, NULL, 0 },
         };
         int c;
-        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-                switch (c) {
-                case 'T':
-                        if (parse_transport(optarg, &s->transport) < 0)
-                                return -1;
-                        break;
-                case 'f':
-                        s->from = optarg;
-                        break;
-                case 't':
-                        m->to = optarg;
-                        break;
-                case 's':
-                        m->subject = optarg;
-                        break;
-                case 'b':
-                        m->body = optarg;
-                        break;
-                case 'd':
-                        s->maildir = optarg;
-                        break;
-                case 'S':
-                        s->sendmail_path = optarg;
-                        break;
-                case 'u':
-                        s->smtp_url = optarg;
-                        break;
-                case 'L':
-                        if (strcmp(optarg, "yes") != 0 && strcmp(optarg, "no") != 0)
-                                return -1;
-                        s->smtp_starttls = strcmp(optarg, "yes") == 0;
-                        break;
-                case 'U':
-                        s->smtp_user = optarg;
-                        break;
-                case 'P':
-                        s->smtp_password_file = optarg;
-                        break;
-                case 'C':
-                        s->smtp_ca_file = optarg;
-                        break;
-                case 'w':
-                        s->timeout_s = (unsigned) strtoul(optarg, NULL, 10);
-                        break;
-                default:
+        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+                if (take_option(c, s, m) < 0)
                         return -1;
-                }
-        }
         return optind == argc && m->to ? 0 : -1;
 }
 

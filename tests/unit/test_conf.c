@@ -798,10 +798,67 @@ static void test_key_is_policy(void **state) {
 
 /* ---- key=value arguments ------------------------------------------------- */
 
+/* Bare booleans, and the origin rules they are still subject to. */
+static void check_set_arg_bare_bools(struct acctsec_conf *c) {
+        const char *why = NULL;
+
+        assert_int_equal(acctsec_conf_set_arg(c, "debug", ACCTSEC_CONF_ARGV, &why), 0);
+        assert_true(c->debug);
+        assert_int_equal(acctsec_conf_set_arg(c, "silent", ACCTSEC_CONF_ARGV, &why), 0);
+        assert_true(c->silent);
+        assert_int_equal(acctsec_conf_set_arg(c, "even_deny_root", ACCTSEC_CONF_OVERRIDE, &why), 0);
+        assert_true(c->even_deny_root);
+        assert_int_equal(acctsec_conf_set_arg(c, "debug=no", ACCTSEC_CONF_ARGV, &why), 0);
+        assert_false(c->debug);
+        /* a bare boolean is still subject to the origin rules */
+        why = NULL;
+        assert_int_equal(acctsec_conf_set_arg(c, "debug", ACCTSEC_CONF_OVERRIDE, &why), -EPERM);
+        assert_non_null(why);
+        assert_false(c->debug);
+        assert_int_equal(acctsec_conf_set_arg(c, "debug", ACCTSEC_CONF_SECTION, &why), -EPERM);
+        assert_false(c->debug);
+}
+
+/* A bare non-boolean key, an empty or malformed value: refused, deny still 5. */
+static void check_set_arg_bad_values(struct acctsec_conf *c) {
+        const char *why = NULL;
+
+        /* a bare non-boolean key needs a value */
+        assert_int_equal(acctsec_conf_set_arg(c, "deny", ACCTSEC_CONF_ARGV, &why), -EINVAL);
+        assert_non_null(why);
+        assert_int_equal(c->deny, 5);
+        assert_int_equal(acctsec_conf_set_arg(c, "socket", ACCTSEC_CONF_ARGV, NULL), -EINVAL);
+        assert_int_equal(acctsec_conf_set_arg(c, "admin_group", ACCTSEC_CONF_ARGV, NULL), -EINVAL);
+
+        /* key=empty value */
+        assert_int_equal(acctsec_conf_set_arg(c, "debug=", ACCTSEC_CONF_ARGV, NULL), -EINVAL);
+        assert_int_equal(acctsec_conf_set_arg(c, "deny=", ACCTSEC_CONF_ARGV, NULL), -EINVAL);
+        assert_int_equal(acctsec_conf_set_arg(c, "deny=5=6", ACCTSEC_CONF_ARGV, NULL), -EINVAL);
+        assert_int_equal(acctsec_conf_set_arg(c, "deny= 6", ACCTSEC_CONF_ARGV, NULL), -EINVAL);
+}
+
+/* Unknown keys, empty ones and ones longer than any key: refused. */
+static void check_set_arg_unknown_keys(struct acctsec_conf *c) {
+        const char *why = NULL;
+        char longkey[100];
+
+        assert_int_equal(acctsec_conf_set_arg(c, "nosuchkey", ACCTSEC_CONF_ARGV, &why), -ENOENT);
+        assert_non_null(why);
+        assert_int_equal(acctsec_conf_set_arg(c, "nosuchkey=1", ACCTSEC_CONF_ARGV, NULL), -ENOENT);
+        assert_int_equal(acctsec_conf_set_arg(c, "", ACCTSEC_CONF_ARGV, NULL), -ENOENT);
+        assert_int_equal(acctsec_conf_set_arg(c, "=5", ACCTSEC_CONF_ARGV, NULL), -ENOENT);
+        assert_int_equal(acctsec_conf_set_arg(c, "=", ACCTSEC_CONF_ARGV, NULL), -ENOENT);
+        assert_int_equal(acctsec_conf_set_arg(c, "deny =5", ACCTSEC_CONF_ARGV, NULL), -ENOENT);
+        memset(longkey, 'd', sizeof(longkey));
+        longkey[sizeof(longkey) - 1] = '\0';
+        assert_int_equal(acctsec_conf_set_arg(c, longkey, ACCTSEC_CONF_ARGV, NULL), -ENOENT);
+        memcpy(longkey + 64, "=1", 3);
+        assert_int_equal(acctsec_conf_set_arg(c, longkey, ACCTSEC_CONF_ARGV, NULL), -ENOENT);
+}
+
 static void test_set_arg(void **state) {
         struct acctsec_conf c = fresh();
         const char *why = NULL;
-        char longkey[100];
 
         assert_int_equal(acctsec_conf_set_arg(&c, "deny=5", ACCTSEC_CONF_ARGV, &why), 0);
         assert_int_equal(c.deny, 5);
@@ -810,51 +867,9 @@ static void test_set_arg(void **state) {
         assert_int_equal(acctsec_conf_set_arg(&c, "socket=/a=b", ACCTSEC_CONF_ARGV, &why), 0);
         assert_string_equal(c.socket, "/a=b"); /* split at the first '=' */
 
-        /* bare booleans */
-        assert_int_equal(acctsec_conf_set_arg(&c, "debug", ACCTSEC_CONF_ARGV, &why), 0);
-        assert_true(c.debug);
-        assert_int_equal(acctsec_conf_set_arg(&c, "silent", ACCTSEC_CONF_ARGV, &why), 0);
-        assert_true(c.silent);
-        assert_int_equal(acctsec_conf_set_arg(&c, "even_deny_root", ACCTSEC_CONF_OVERRIDE, &why), 0);
-        assert_true(c.even_deny_root);
-        assert_int_equal(acctsec_conf_set_arg(&c, "debug=no", ACCTSEC_CONF_ARGV, &why), 0);
-        assert_false(c.debug);
-        /* a bare boolean is still subject to the origin rules */
-        why = NULL;
-        assert_int_equal(acctsec_conf_set_arg(&c, "debug", ACCTSEC_CONF_OVERRIDE, &why), -EPERM);
-        assert_non_null(why);
-        assert_false(c.debug);
-        assert_int_equal(acctsec_conf_set_arg(&c, "debug", ACCTSEC_CONF_SECTION, &why), -EPERM);
-        assert_false(c.debug);
-
-        /* a bare non-boolean key needs a value */
-        why = NULL;
-        assert_int_equal(acctsec_conf_set_arg(&c, "deny", ACCTSEC_CONF_ARGV, &why), -EINVAL);
-        assert_non_null(why);
-        assert_int_equal(c.deny, 5);
-        assert_int_equal(acctsec_conf_set_arg(&c, "socket", ACCTSEC_CONF_ARGV, NULL), -EINVAL);
-        assert_int_equal(acctsec_conf_set_arg(&c, "admin_group", ACCTSEC_CONF_ARGV, NULL), -EINVAL);
-
-        /* key=empty value */
-        assert_int_equal(acctsec_conf_set_arg(&c, "debug=", ACCTSEC_CONF_ARGV, NULL), -EINVAL);
-        assert_int_equal(acctsec_conf_set_arg(&c, "deny=", ACCTSEC_CONF_ARGV, NULL), -EINVAL);
-        assert_int_equal(acctsec_conf_set_arg(&c, "deny=5=6", ACCTSEC_CONF_ARGV, NULL), -EINVAL);
-        assert_int_equal(acctsec_conf_set_arg(&c, "deny= 6", ACCTSEC_CONF_ARGV, NULL), -EINVAL);
-
-        /* unknown keys */
-        why = NULL;
-        assert_int_equal(acctsec_conf_set_arg(&c, "nosuchkey", ACCTSEC_CONF_ARGV, &why), -ENOENT);
-        assert_non_null(why);
-        assert_int_equal(acctsec_conf_set_arg(&c, "nosuchkey=1", ACCTSEC_CONF_ARGV, NULL), -ENOENT);
-        assert_int_equal(acctsec_conf_set_arg(&c, "", ACCTSEC_CONF_ARGV, NULL), -ENOENT);
-        assert_int_equal(acctsec_conf_set_arg(&c, "=5", ACCTSEC_CONF_ARGV, NULL), -ENOENT);
-        assert_int_equal(acctsec_conf_set_arg(&c, "=", ACCTSEC_CONF_ARGV, NULL), -ENOENT);
-        assert_int_equal(acctsec_conf_set_arg(&c, "deny =5", ACCTSEC_CONF_ARGV, NULL), -ENOENT);
-        memset(longkey, 'd', sizeof(longkey));
-        longkey[sizeof(longkey) - 1] = '\0';
-        assert_int_equal(acctsec_conf_set_arg(&c, longkey, ACCTSEC_CONF_ARGV, NULL), -ENOENT);
-        memcpy(longkey + 64, "=1", 3);
-        assert_int_equal(acctsec_conf_set_arg(&c, longkey, ACCTSEC_CONF_ARGV, NULL), -ENOENT);
+        check_set_arg_bare_bools(&c);
+        check_set_arg_bad_values(&c);
+        check_set_arg_unknown_keys(&c);
 
         /* origin rules through set_arg */
         assert_int_equal(acctsec_conf_set_arg(&c, "admin_group=wheel", ACCTSEC_CONF_ARGV, NULL), -EPERM);
@@ -970,6 +985,54 @@ static void test_parse_override_order(void **state) {
         assert_int_equal(c.unlock_time, 300);
 }
 
+/* The file of test_parse_sections with no one to match: only its global part applies. */
+static void check_sections_unmatched(const char *text) {
+        struct acctsec_conf c;
+        struct acctsec_conf_error e;
+
+        /* no match struct: only the global part applies */
+        c = fresh();
+        assert_int_equal(parse_str(&c, text, NULL, &e), 0);
+        assert_int_equal(c.deny, 5);
+        assert_int_equal(c.unlock_time, 600);
+        assert_false(c.even_deny_root);
+        assert_false(c.lock_message);
+        assert_int_equal(c.lock_scope, ACCTSEC_LOCK_SCOPE_USER);
+        assert_int_equal(c.fail_interval, 3600);
+
+        /* NULL fields never match; a NULL in_group is never called */
+        const struct acctsec_conf_match empty = { 0 };
+        c = fresh();
+        assert_int_equal(parse_str(&c, text, &empty, &e), 0);
+        assert_int_equal(c.deny, 5);
+        assert_int_equal(c.unlock_time, 600);
+        assert_false(c.even_deny_root);
+        assert_int_equal(c.lock_scope, ACCTSEC_LOCK_SCOPE_USER);
+        assert_int_equal(c.fail_interval, 3600);
+}
+
+/* Section names match exactly; whitespace inside and around a header is ignored. */
+static void check_section_headers(void) {
+        struct acctsec_conf c;
+        struct acctsec_conf_error e;
+
+        /* names match exactly */
+        c = fresh();
+        assert_int_equal(parse_str(&c, "[user alic]\ndeny = 1\n[user alice2]\ndeny = 2\n[user Alice]\ndeny = 4\n"
+                                       "[service ssh]\ndeny = 8\n[group whee]\ndeny = 9\n",
+                                   &alice_sshd, &e),
+                         0);
+        assert_int_equal(c.deny, 3);
+
+        /* whitespace inside and around the header */
+        c = fresh();
+        assert_int_equal(parse_str(&c, "  [ user\talice ]  \ndeny = 1\n", &alice_sshd, &e), 0);
+        assert_int_equal(c.deny, 1);
+        c = fresh();
+        assert_int_equal(parse_str(&c, "[user   alice]\r\ndeny = 2\r\n", &alice_sshd, &e), 0);
+        assert_int_equal(c.deny, 2);
+}
+
 static void test_parse_sections(void **state) {
         static const char text[] = "deny = 5\n"
                                    "unlock_time = 10m\n"
@@ -1009,41 +1072,8 @@ static void test_parse_sections(void **state) {
         assert_int_equal(c.lock_scope, ACCTSEC_LOCK_SCOPE_USER);
         assert_int_equal(c.fail_interval, DAY);
 
-        /* no match struct: only the global part applies */
-        c = fresh();
-        assert_int_equal(parse_str(&c, text, NULL, &e), 0);
-        assert_int_equal(c.deny, 5);
-        assert_int_equal(c.unlock_time, 600);
-        assert_false(c.even_deny_root);
-        assert_false(c.lock_message);
-        assert_int_equal(c.lock_scope, ACCTSEC_LOCK_SCOPE_USER);
-        assert_int_equal(c.fail_interval, 3600);
-
-        /* NULL fields never match; a NULL in_group is never called */
-        const struct acctsec_conf_match empty = { 0 };
-        c = fresh();
-        assert_int_equal(parse_str(&c, text, &empty, &e), 0);
-        assert_int_equal(c.deny, 5);
-        assert_int_equal(c.unlock_time, 600);
-        assert_false(c.even_deny_root);
-        assert_int_equal(c.lock_scope, ACCTSEC_LOCK_SCOPE_USER);
-        assert_int_equal(c.fail_interval, 3600);
-
-        /* names match exactly */
-        c = fresh();
-        assert_int_equal(parse_str(&c, "[user alic]\ndeny = 1\n[user alice2]\ndeny = 2\n[user Alice]\ndeny = 4\n"
-                                       "[service ssh]\ndeny = 8\n[group whee]\ndeny = 9\n",
-                                   &alice_sshd, &e),
-                         0);
-        assert_int_equal(c.deny, 3);
-
-        /* whitespace inside and around the header */
-        c = fresh();
-        assert_int_equal(parse_str(&c, "  [ user\talice ]  \ndeny = 1\n", &alice_sshd, &e), 0);
-        assert_int_equal(c.deny, 1);
-        c = fresh();
-        assert_int_equal(parse_str(&c, "[user   alice]\r\ndeny = 2\r\n", &alice_sshd, &e), 0);
-        assert_int_equal(c.deny, 2);
+        check_sections_unmatched(text);
+        check_section_headers();
 }
 
 static bool group_userdata_check(const char *group, void *userdata) {

@@ -356,20 +356,11 @@ static char *only_file(const char *maildir, const char *sub, int *ret_count) {
         return found;
 }
 
-static void test_maildir(void **state) {
-        char maildir[PATH_MAX], link[PATH_MAX], err[256];
-        struct mail_settings s = base;
-        struct mail_message m = { "john@example.com", "s", "hello\n" };
-        char *msg;
-        size_t len;
+/* After the first delivery: the Maildir and its tmp/, new/ and cur/ are
+ * private directories, new/ holds the message alone (0600), tmp/ nothing. */
+static void check_first_delivery(const char *maildir, const char *msg, size_t len) {
         struct stat st;
         int count;
-
-        snprintf(maildir, sizeof(maildir), "%s/Maildir", dir);
-        s.maildir = maildir;
-        assert_int_equal(mail_build(&s, &m, "h", NOW, &msg, &len), 0);
-        assert_int_equal(mail_deliver(&s, m.to, msg, len, err, sizeof(err)), 0);
-        assert_string_equal(err, "");
 
         const char *subs[] = { "", "/tmp", "/new", "/cur" };
         for (size_t i = 0; i < 4; i++) {
@@ -391,24 +382,31 @@ static void test_maildir(void **state) {
         free(file);
         free(only_file(maildir, "tmp", &count));
         assert_int_equal(count, 0);
+}
 
-        /* A second message: a second, differently named file. */
-        assert_int_equal(mail_deliver(&s, m.to, msg, len, err, sizeof(err)), 0);
-        free(only_file(maildir, "new", &count));
-        assert_int_equal(count, 2);
+/* A Maildir that is a symlink is refused, nothing written through it (new/ keeps its 2 files). */
+static void check_maildir_symlink(const struct mail_settings *settings, const char *maildir, const char *to,
+                                  const char *msg, size_t len) {
+        struct mail_settings s = *settings;
+        char link[PATH_MAX], err[256];
+        int count;
 
-        /* A Maildir that is a symlink is refused, nothing written through it. */
         snprintf(link, sizeof(link), "%s/link", dir);
         assert_int_equal(symlink(maildir, link), 0);
         s.maildir = link;
-        int r = mail_deliver(&s, m.to, msg, len, err, sizeof(err));
+        int r = mail_deliver(&s, to, msg, len, err, sizeof(err));
         assert_true(r == -ELOOP || r == -ENOTDIR); /* O_NOFOLLOW with O_DIRECTORY: ENOTDIR on Linux */
         assert_non_null(strstr(err, "cannot open the Maildir"));
         free(only_file(maildir, "new", &count));
         assert_int_equal(count, 2);
+}
 
-        /* So is new/ as a symlink (pointing somewhere else). */
-        char other[PATH_MAX], p[PATH_MAX];
+/* So is new/ as a symlink (pointing somewhere else). */
+static void check_new_symlink(const struct mail_settings *settings, const char *to, const char *msg, size_t len) {
+        struct mail_settings s = *settings;
+        char other[PATH_MAX], p[PATH_MAX], link[PATH_MAX], err[256];
+        int count, r;
+
         snprintf(other, sizeof(other), "%s/Other", dir);
         snprintf(p, sizeof(p), "%s/new", other);
         assert_int_equal(mkdir(other, 0700), 0);
@@ -418,13 +416,37 @@ static void test_maildir(void **state) {
         snprintf(link, sizeof(link), "%s/new", other);
         assert_int_equal(symlink(p, link), 0);
         s.maildir = other;
-        r = mail_deliver(&s, m.to, msg, len, err, sizeof(err));
+        r = mail_deliver(&s, to, msg, len, err, sizeof(err));
         assert_true(r == -ELOOP || r == -ENOTDIR);
         free(only_file(other, "tmp", &count));
         assert_int_equal(count, 0);
         snprintf(other, sizeof(other), "%s/Other", dir);
         free(only_file(other, "new", &count));
         assert_int_equal(count, 0);
+}
+
+static void test_maildir(void **state) {
+        char maildir[PATH_MAX], err[256];
+        struct mail_settings s = base;
+        struct mail_message m = { "john@example.com", "s", "hello\n" };
+        char *msg;
+        size_t len;
+        int count;
+
+        snprintf(maildir, sizeof(maildir), "%s/Maildir", dir);
+        s.maildir = maildir;
+        assert_int_equal(mail_build(&s, &m, "h", NOW, &msg, &len), 0);
+        assert_int_equal(mail_deliver(&s, m.to, msg, len, err, sizeof(err)), 0);
+        assert_string_equal(err, "");
+        check_first_delivery(maildir, msg, len);
+
+        /* A second message: a second, differently named file. */
+        assert_int_equal(mail_deliver(&s, m.to, msg, len, err, sizeof(err)), 0);
+        free(only_file(maildir, "new", &count));
+        assert_int_equal(count, 2);
+
+        check_maildir_symlink(&s, maildir, m.to, msg, len);
+        check_new_symlink(&s, m.to, msg, len);
         free(msg);
 }
 
@@ -565,6 +587,50 @@ static void expect_ok(const struct mail_settings *s) {
                 fail_msg("refused: %s", why);
 }
 
+/* smtp_url and smtp_ca_file; s is left a valid smtp:// relay with a CA file. */
+static void check_settings_smtp_url(struct mail_settings *s) {
+        s->transport = MAIL_SMTP;
+        s->smtp_url = "smtp://mail.example.org:587";
+        expect_ok(s);
+        s->smtp_url = "smtps://mail.example.org";
+        expect_ok(s);
+        s->smtp_url = "http://mail.example.org";
+        expect_bad(s, "smtp_url must start with smtp:// or smtps://");
+        s->smtp_url = NULL;
+        expect_bad(s, "smtp_url must start with smtp://");
+        s->smtp_url = "smtp://";
+        expect_bad(s, "no host");
+        s->smtp_url = "smtp://user:secret@mail.example.org";
+        expect_bad(s, "must not hold a user or password");
+        s->smtp_url = "smtp://mail.example.org\r\n";
+        expect_bad(s, "control character");
+        s->smtp_url = "smtp://mail.example.org";
+        s->smtp_ca_file = "ca.pem";
+        expect_bad(s, "smtp_ca_file must be an absolute path");
+        s->smtp_ca_file = "/etc/ssl/ca.pem";
+        expect_ok(s);
+}
+
+/* AUTH: a password file, and never over a clear connection. */
+static void check_settings_smtp_auth(struct mail_settings *s) {
+        s->smtp_user = "mailer";
+        expect_bad(s, "smtp_user needs smtp_password_file");
+        s->smtp_password_file = "pw";
+        expect_bad(s, "smtp_user needs smtp_password_file");
+        s->smtp_password_file = "/etc/acctsec/smtp.pw";
+        expect_ok(s);
+        s->smtp_starttls = false;
+        expect_bad(s, "in clear");
+        s->smtp_url = "smtps://mail.example.org";
+        expect_ok(s);
+        s->smtp_user = "bad\nuser";
+        expect_bad(s, "smtp_user");
+        /* Without a user, a plain smtp:// relay (say on localhost) is fine. */
+        s->smtp_url = "smtp://127.0.0.1:25";
+        s->smtp_user = "";
+        expect_ok(s);
+}
+
 static void test_settings(void **state) {
         struct mail_settings s = base;
         s.maildir = "/var/lib/acctsec/mail";
@@ -594,44 +660,8 @@ static void test_settings(void **state) {
         expect_bad(&s, "sendmail_path must be an absolute path");
 
         s = base;
-        s.transport = MAIL_SMTP;
-        s.smtp_url = "smtp://mail.example.org:587";
-        expect_ok(&s);
-        s.smtp_url = "smtps://mail.example.org";
-        expect_ok(&s);
-        s.smtp_url = "http://mail.example.org";
-        expect_bad(&s, "smtp_url must start with smtp:// or smtps://");
-        s.smtp_url = NULL;
-        expect_bad(&s, "smtp_url must start with smtp://");
-        s.smtp_url = "smtp://";
-        expect_bad(&s, "no host");
-        s.smtp_url = "smtp://user:secret@mail.example.org";
-        expect_bad(&s, "must not hold a user or password");
-        s.smtp_url = "smtp://mail.example.org\r\n";
-        expect_bad(&s, "control character");
-        s.smtp_url = "smtp://mail.example.org";
-        s.smtp_ca_file = "ca.pem";
-        expect_bad(&s, "smtp_ca_file must be an absolute path");
-        s.smtp_ca_file = "/etc/ssl/ca.pem";
-        expect_ok(&s);
-
-        /* AUTH: a password file, and never over a clear connection. */
-        s.smtp_user = "mailer";
-        expect_bad(&s, "smtp_user needs smtp_password_file");
-        s.smtp_password_file = "pw";
-        expect_bad(&s, "smtp_user needs smtp_password_file");
-        s.smtp_password_file = "/etc/acctsec/smtp.pw";
-        expect_ok(&s);
-        s.smtp_starttls = false;
-        expect_bad(&s, "in clear");
-        s.smtp_url = "smtps://mail.example.org";
-        expect_ok(&s);
-        s.smtp_user = "bad\nuser";
-        expect_bad(&s, "smtp_user");
-        /* Without a user, a plain smtp:// relay (say on localhost) is fine. */
-        s.smtp_url = "smtp://127.0.0.1:25";
-        s.smtp_user = "";
-        expect_ok(&s);
+        check_settings_smtp_url(&s);
+        check_settings_smtp_auth(&s);
 
         s.transport = (enum mail_transport) 42;
         expect_bad(&s, "unknown mail_transport");

@@ -387,6 +387,51 @@ static void test_frame_overflow(void **state) {
 
 /* ---- header -------------------------------------------------------------- */
 
+/* A length over ACCTSEC_BODY_MAX: -EMSGSIZE (h says 16 bytes again afterwards). */
+static void check_header_too_long(uint8_t *h, uint8_t *type, uint32_t *len) {
+        put_be32(h + 4, ACCTSEC_BODY_MAX + 1);
+        assert_int_equal(acctsec_header_parse(h, type, len), -EMSGSIZE);
+        put_be32(h + 4, ACCTSEC_FRAME_MAX);
+        assert_int_equal(acctsec_header_parse(h, type, len), -EMSGSIZE);
+        put_be32(h + 4, UINT32_MAX);
+        assert_int_equal(acctsec_header_parse(h, type, len), -EMSGSIZE);
+        put_be32(h + 4, 0x80000000u);
+        assert_int_equal(acctsec_header_parse(h, type, len), -EMSGSIZE);
+        put_be32(h + 4, 16);
+}
+
+/* A version other than 1: -EPROTONOSUPPORT, checked before the length (h is back to version 1, 16 bytes). */
+static void check_header_version(uint8_t *h, uint8_t *type, uint32_t *len) {
+        h[2] = 0;
+        assert_int_equal(acctsec_header_parse(h, type, len), -EPROTONOSUPPORT);
+        h[2] = 2;
+        assert_int_equal(acctsec_header_parse(h, type, len), -EPROTONOSUPPORT);
+        h[2] = 0xff;
+        assert_int_equal(acctsec_header_parse(h, type, len), -EPROTONOSUPPORT);
+        put_be32(h + 4, UINT32_MAX); /* version is checked before length */
+        assert_int_equal(acctsec_header_parse(h, type, len), -EPROTONOSUPPORT);
+        h[2] = 1;
+        put_be32(h + 4, 16);
+}
+
+/* A magic other than "AS": -EPROTO, checked first. */
+static void check_header_magic(uint8_t *h, uint8_t *type, uint32_t *len) {
+        h[0] = 'a';
+        assert_int_equal(acctsec_header_parse(h, type, len), -EPROTO);
+        h[0] = 'A';
+        h[1] = 's';
+        assert_int_equal(acctsec_header_parse(h, type, len), -EPROTO);
+        h[1] = 'S';
+        h[0] = 'S';
+        h[1] = 'A';
+        assert_int_equal(acctsec_header_parse(h, type, len), -EPROTO);
+        h[2] = 7;
+        put_be32(h + 4, UINT32_MAX);
+        assert_int_equal(acctsec_header_parse(h, type, len), -EPROTO);
+        memset(h, 0, ACCTSEC_HEADER_SIZE);
+        assert_int_equal(acctsec_header_parse(h, type, len), -EPROTO);
+}
+
 static void test_header(void **state) {
         uint8_t h[ACCTSEC_HEADER_SIZE] = { 'A', 'S', 1, ACCTSEC_OP_STATUS, 0, 0, 1, 2 };
         uint8_t type = 0x77;
@@ -410,44 +455,9 @@ static void test_header(void **state) {
 
         type = 0x77;
         len = 0x77;
-        /* too long */
-        put_be32(h + 4, ACCTSEC_BODY_MAX + 1);
-        assert_int_equal(acctsec_header_parse(h, &type, &len), -EMSGSIZE);
-        put_be32(h + 4, ACCTSEC_FRAME_MAX);
-        assert_int_equal(acctsec_header_parse(h, &type, &len), -EMSGSIZE);
-        put_be32(h + 4, UINT32_MAX);
-        assert_int_equal(acctsec_header_parse(h, &type, &len), -EMSGSIZE);
-        put_be32(h + 4, 0x80000000u);
-        assert_int_equal(acctsec_header_parse(h, &type, &len), -EMSGSIZE);
-        put_be32(h + 4, 16);
-
-        /* version */
-        h[2] = 0;
-        assert_int_equal(acctsec_header_parse(h, &type, &len), -EPROTONOSUPPORT);
-        h[2] = 2;
-        assert_int_equal(acctsec_header_parse(h, &type, &len), -EPROTONOSUPPORT);
-        h[2] = 0xff;
-        assert_int_equal(acctsec_header_parse(h, &type, &len), -EPROTONOSUPPORT);
-        put_be32(h + 4, UINT32_MAX); /* version is checked before length */
-        assert_int_equal(acctsec_header_parse(h, &type, &len), -EPROTONOSUPPORT);
-        h[2] = 1;
-        put_be32(h + 4, 16);
-
-        /* magic, checked first */
-        h[0] = 'a';
-        assert_int_equal(acctsec_header_parse(h, &type, &len), -EPROTO);
-        h[0] = 'A';
-        h[1] = 's';
-        assert_int_equal(acctsec_header_parse(h, &type, &len), -EPROTO);
-        h[1] = 'S';
-        h[0] = 'S';
-        h[1] = 'A';
-        assert_int_equal(acctsec_header_parse(h, &type, &len), -EPROTO);
-        h[2] = 7;
-        put_be32(h + 4, UINT32_MAX);
-        assert_int_equal(acctsec_header_parse(h, &type, &len), -EPROTO);
-        memset(h, 0, sizeof(h));
-        assert_int_equal(acctsec_header_parse(h, &type, &len), -EPROTO);
+        check_header_too_long(h, &type, &len);
+        check_header_version(h, &type, &len);
+        check_header_magic(h, &type, &len);
 
         /* nothing is returned on error */
         assert_int_equal(type, 0x77);
@@ -643,10 +653,63 @@ static void check_in_place(struct bufs *b) {
         assert_same_msg(&b->m, &b->m2);
 }
 
+/* Mixed sizes: 200 strings of 0 to 299 bytes, 200 short ones and 200 numbers; s is scratch. */
+static void in_place_mixed_sizes(struct bufs *b, char *s) {
+        char t[64];
+
+        acctsec_frame_init(&b->f, ACCTSEC_REPLY_OK);
+        for (unsigned i = 0; i < 200; i++) {
+                size_t n = (i * 37) % 300;
+                for (size_t j = 0; j < n; j++)
+                        s[j] = (char) ('a' + (i + j) % 26);
+                s[n] = '\0';
+                acctsec_frame_add_str(&b->f, ACCTSEC_TAG_RECORD, s);
+                snprintf(t, sizeof(t), "uid-%u", i);
+                acctsec_frame_add_str(&b->f, ACCTSEC_TAG_ROLE, t);
+                acctsec_frame_add_u64(&b->f, ACCTSEC_TAG_UID, (uint64_t) i * 0x0101010101010101ULL);
+        }
+        check_in_place(b);
+        assert_int_equal(b->m2.nfields, 600);
+}
+
+/* A full 64 KiB frame of large strings; s is scratch (ACCTSEC_STR_MAX + 1 bytes). */
+static void in_place_full_frame(struct bufs *b, char *s) {
+        acctsec_frame_init(&b->f, ACCTSEC_REPLY_OK);
+        s[ACCTSEC_STR_MAX] = '\0';
+        for (unsigned i = 0; i < 15; i++) {
+                memset(s, 'A' + (int) i, ACCTSEC_STR_MAX);
+                acctsec_frame_add_str(&b->f, (uint8_t) (i + 1), s);
+        }
+        s[ACCTSEC_FRAME_MAX - b->f.len - 3] = '\0';
+        acctsec_frame_add_str(&b->f, 100, s);
+        assert_int_equal(b->f.len, ACCTSEC_FRAME_MAX);
+        check_in_place(b);
+        for (unsigned i = 0; i < 15; i++) {
+                const char *x = acctsec_msg_str(&b->m2, (uint8_t) (i + 1));
+                assert_non_null(x);
+                assert_int_equal(strlen(x), ACCTSEC_STR_MAX);
+                assert_int_equal(x[0], 'A' + (int) i);
+                assert_int_equal(x[ACCTSEC_STR_MAX - 1], 'A' + (int) i);
+        }
+}
+
+/* A wire-only 65525-byte field, longer than any string the encoder takes, written
+ * into the frame in_place_full_frame() left in b->f. */
+static void in_place_wire_only_field(struct bufs *b) {
+        const size_t n = ACCTSEC_BODY_MAX - 3;
+        b->f.buf[ACCTSEC_HEADER_SIZE] = 7;
+        b->f.buf[ACCTSEC_HEADER_SIZE + 1] = (uint8_t) (n >> 8);
+        b->f.buf[ACCTSEC_HEADER_SIZE + 2] = (uint8_t) n;
+        for (size_t j = 0; j < n; j++)
+                b->f.buf[ACCTSEC_HEADER_SIZE + 3 + j] = (uint8_t) (j * 7);
+        b->f.len = ACCTSEC_FRAME_MAX;
+        check_in_place(b);
+        assert_int_equal(b->m2.f[0].len, n);
+}
+
 static void test_in_place(void **state) {
         struct bufs *b = *state;
         _cleanup_free_ char *s = malloc(ACCTSEC_STR_MAX + 1);
-        char t[64];
 
         assert_non_null(s);
 
@@ -678,50 +741,9 @@ static void test_in_place(void **state) {
         }
         check_in_place(b);
 
-        /* mixed sizes */
-        acctsec_frame_init(&b->f, ACCTSEC_REPLY_OK);
-        for (unsigned i = 0; i < 200; i++) {
-                size_t n = (i * 37) % 300;
-                for (size_t j = 0; j < n; j++)
-                        s[j] = (char) ('a' + (i + j) % 26);
-                s[n] = '\0';
-                acctsec_frame_add_str(&b->f, ACCTSEC_TAG_RECORD, s);
-                snprintf(t, sizeof(t), "uid-%u", i);
-                acctsec_frame_add_str(&b->f, ACCTSEC_TAG_ROLE, t);
-                acctsec_frame_add_u64(&b->f, ACCTSEC_TAG_UID, (uint64_t) i * 0x0101010101010101ULL);
-        }
-        check_in_place(b);
-        assert_int_equal(b->m2.nfields, 600);
-
-        /* a full 64 KiB frame of large strings */
-        acctsec_frame_init(&b->f, ACCTSEC_REPLY_OK);
-        s[ACCTSEC_STR_MAX] = '\0';
-        for (unsigned i = 0; i < 15; i++) {
-                memset(s, 'A' + (int) i, ACCTSEC_STR_MAX);
-                acctsec_frame_add_str(&b->f, (uint8_t) (i + 1), s);
-        }
-        s[ACCTSEC_FRAME_MAX - b->f.len - 3] = '\0';
-        acctsec_frame_add_str(&b->f, 100, s);
-        assert_int_equal(b->f.len, ACCTSEC_FRAME_MAX);
-        check_in_place(b);
-        for (unsigned i = 0; i < 15; i++) {
-                const char *x = acctsec_msg_str(&b->m2, (uint8_t) (i + 1));
-                assert_non_null(x);
-                assert_int_equal(strlen(x), ACCTSEC_STR_MAX);
-                assert_int_equal(x[0], 'A' + (int) i);
-                assert_int_equal(x[ACCTSEC_STR_MAX - 1], 'A' + (int) i);
-        }
-
-        /* a wire-only 65525-byte field */
-        const size_t n = ACCTSEC_BODY_MAX - 3;
-        b->f.buf[ACCTSEC_HEADER_SIZE] = 7;
-        b->f.buf[ACCTSEC_HEADER_SIZE + 1] = (uint8_t) (n >> 8);
-        b->f.buf[ACCTSEC_HEADER_SIZE + 2] = (uint8_t) n;
-        for (size_t j = 0; j < n; j++)
-                b->f.buf[ACCTSEC_HEADER_SIZE + 3 + j] = (uint8_t) (j * 7);
-        b->f.len = ACCTSEC_FRAME_MAX;
-        check_in_place(b);
-        assert_int_equal(b->m2.f[0].len, n);
+        in_place_mixed_sizes(b, s);
+        in_place_full_frame(b, s);
+        in_place_wire_only_field(b);
 }
 
 /* ---- wiping, names, replies ---------------------------------------------- */
