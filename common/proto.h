@@ -18,53 +18,61 @@
 #define ACCTSEC_FIELDS_MAX 1024
 #define ACCTSEC_STR_MAX 4096 /* longest string field */
 
-/* Request types. */
+/* Request types: X(NAME, number, "wire name for logs").  Who may send each,
+ * whether it writes, its rate limit and its fields are in the daemon's
+ * request table (daemon/dispatch/requests.c); doc/protocol.md lists them, and
+ * tests/unit/test_requests.c checks that the three agree. */
+#define ACCTSEC_OPS(X)                                                                                          \
+        X(PING, 1, "ping")                                                                                      \
+        X(PREAUTH, 2, "preauth")                                                                                \
+        X(AUTHFAIL, 3, "authfail")                                                                              \
+        X(AUTHSUCC, 4, "authsucc")                                                                              \
+        X(ACCOUNT, 5, "account")                                                                                \
+        X(STATUS, 6, "status")                                                                                  \
+        X(LOCKOUT_SHOW, 7, "lockout-show")                                                                      \
+        X(LOCKOUT_RESET, 8, "lockout-reset")                                                                    \
+        X(MFA_BEGIN, 9, "mfa-begin")                                                                            \
+        X(MFA_VERIFY, 10, "mfa-verify")                                                                         \
+        X(TOTP_ENROLL, 11, "totp-enroll")                                                                       \
+        X(TOTP_CONFIRM, 12, "totp-confirm")                                                                     \
+        X(MFA_STATUS, 13, "mfa-status")                                                                         \
+        X(MFA_RESET, 14, "mfa-reset")                                                                           \
+        X(BACKUP_GENERATE, 15, "backup-generate")                                                               \
+        X(BACKUP_STATUS, 16, "backup-status")                                                                   \
+        X(CODE_SEND, 17, "code-send")                                                                           \
+        X(EMAIL_SET, 18, "email-set")                                                                           \
+        X(EMAIL_VERIFY, 19, "email-verify")                                                                     \
+        X(EMAIL_CODES, 20, "email-codes")                                                                       \
+        X(MFA_DISABLE, 21, "mfa-disable")                                                                       \
+        X(MFA_REQUIRE, 22, "mfa-require")                                                                       \
+        X(DISABLE_CODE, 23, "disable-code")                                                                     \
+        X(ACCOUNT_DISABLE, 24, "account-disable")                                                               \
+        X(ACCOUNT_ENABLE, 25, "account-enable")                                                                 \
+        X(EXPIRE_PASSWORD, 26, "expire-password")                                                               \
+        X(PASSWORD_COMMIT, 27, "password-commit")                                                               \
+        X(PASSWORD_POLICY, 28, "password-policy")                                                               \
+        X(PASSWORD_CHECK, 29, "password-check")                                                                 \
+        X(RESET_PASSWORD, 30, "reset-password")                                                                 \
+        X(TOKEN_CREATE, 31, "token-create")                                                                     \
+        X(TOKEN_LIST, 32, "token-list")                                                                         \
+        X(TOKEN_REVOKE, 33, "token-revoke")                                                                     \
+        X(TOKEN_AUTH, 34, "token-auth")                                                                         \
+        X(ALLOWLIST_ADD, 35, "allowlist-add")                                                                   \
+        X(ALLOWLIST_REMOVE, 36, "allowlist-remove")                                                             \
+        X(ALLOWLIST_LIST, 37, "allowlist-list")                                                                 \
+        X(SESSION_OPEN, 38, "session-open")                                                                     \
+        X(SESSION_CLOSE, 39, "session-close")                                                                   \
+        X(SESSION_LIST, 40, "session-list")                                                                     \
+        X(SESSION_TERMINATE, 41, "session-terminate")                                                           \
+        X(LOG_SHOW, 42, "log-show")                                                                             \
+        X(LOG_EXPORT, 43, "log-export")                                                                         \
+        X(NOTIFY_SET, 44, "notify-set")                                                                         \
+        X(RELOAD, 45, "reload")
+
 enum acctsec_op {
-        ACCTSEC_OP_PING = 1,
-        ACCTSEC_OP_PREAUTH = 2,  /* is the user locked?            (module, auth)    */
-        ACCTSEC_OP_AUTHFAIL = 3, /* count a failed attempt          (module, auth)    */
-        ACCTSEC_OP_AUTHSUCC = 4, /* a successful authentication     (module, auth)    */
-        ACCTSEC_OP_ACCOUNT = 5,  /* may the user log in now?        (module, account) */
-        ACCTSEC_OP_STATUS = 6,   /* a user's security status        (CLI)             */
-        ACCTSEC_OP_LOCKOUT_SHOW = 7,
-        ACCTSEC_OP_LOCKOUT_RESET = 8,
-        ACCTSEC_OP_MFA_BEGIN = 9,    /* which second factor to ask for     (module, auth)    */
-        ACCTSEC_OP_MFA_VERIFY = 10,  /* check a typed code                 (module, auth)    */
-        ACCTSEC_OP_TOTP_ENROLL = 11, /* new TOTP secret, pending           (CLI)             */
-        ACCTSEC_OP_TOTP_CONFIRM = 12, /* first code activates it           (CLI)             */
-        ACCTSEC_OP_MFA_STATUS = 13,
-        ACCTSEC_OP_MFA_RESET = 14,   /* admin: remove a user's factors     (CLI)             */
-        ACCTSEC_OP_BACKUP_GENERATE = 15, /* a new set of backup codes      (CLI)             */
-        ACCTSEC_OP_BACKUP_STATUS = 16,
-        ACCTSEC_OP_CODE_SEND = 17,    /* mail a (new) code for an attempt   (module, auth; deferred) */
-        ACCTSEC_OP_EMAIL_SET = 18,    /* set an address; a user's is mailed a code (CLI; deferred) */
-        ACCTSEC_OP_EMAIL_VERIFY = 19, /* the code from that mail           (CLI)             */
-        ACCTSEC_OP_EMAIL_CODES = 20,  /* emailed login codes on or off     (CLI)             */
-        ACCTSEC_OP_MFA_DISABLE = 21,  /* password and a current code       (CLI; deferred)   */
-        ACCTSEC_OP_MFA_REQUIRE = 22,  /* admin: require a second factor    (CLI)             */
-        ACCTSEC_OP_DISABLE_CODE = 23, /* mail a code for MFA_DISABLE       (CLI; deferred)   */
-        ACCTSEC_OP_ACCOUNT_DISABLE = 24, /* admin: refuse every login      (CLI)             */
-        ACCTSEC_OP_ACCOUNT_ENABLE = 25,
-        ACCTSEC_OP_EXPIRE_PASSWORD = 26, /* admin: change at next login    (CLI)             */
-        ACCTSEC_OP_PASSWORD_COMMIT = 27, /* the password was changed       (module, password; root only; deferred) */
-        ACCTSEC_OP_PASSWORD_POLICY = 28, /* the policy text; may the caller change it? (module, password; root only) */
-        ACCTSEC_OP_PASSWORD_CHECK = 29,  /* a new password against policy and history (module; root only; deferred) */
-        ACCTSEC_OP_RESET_PASSWORD = 30,  /* admin: a new random password, changed at next login (CLI; deferred) */
-        ACCTSEC_OP_TOKEN_CREATE = 31,    /* a new API token, returned once  (CLI)             */
-        ACCTSEC_OP_TOKEN_LIST = 32,
-        ACCTSEC_OP_TOKEN_REVOKE = 33,
-        ACCTSEC_OP_TOKEN_AUTH = 34,      /* a token typed as the password   (module, auth)    */
-        ACCTSEC_OP_ALLOWLIST_ADD = 35,   /* admin: a CIDR to a list         (CLI)             */
-        ACCTSEC_OP_ALLOWLIST_REMOVE = 36,
-        ACCTSEC_OP_ALLOWLIST_LIST = 37,
-        ACCTSEC_OP_SESSION_OPEN = 38,    /* a session began                 (module, session; root only) */
-        ACCTSEC_OP_SESSION_CLOSE = 39,   /* it ended                        (module, session; root only) */
-        ACCTSEC_OP_SESSION_LIST = 40,    /* active sessions                 (CLI)             */
-        ACCTSEC_OP_SESSION_TERMINATE = 41, /* end one, or all but the caller's (CLI; deferred) */
-        ACCTSEC_OP_LOG_SHOW = 42,        /* the newest events, newest first (CLI)             */
-        ACCTSEC_OP_LOG_EXPORT = 43,      /* one page of events, oldest first (CLI)            */
-        ACCTSEC_OP_NOTIFY_SET = 44,      /* new-source login mails on or off (CLI)            */
-        ACCTSEC_OP_RELOAD = 45,          /* re-read the configuration file  (acctsecd --reload; root only) */
+#define ACCTSEC_OP_ENUM(name, number, wire) ACCTSEC_OP_##name = number,
+        ACCTSEC_OPS(ACCTSEC_OP_ENUM)
+#undef ACCTSEC_OP_ENUM
 };
 
 /* Reply types. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Shared by the request handlers (handlers.c, handlers_mfa.c). */
+/* What the request handlers share, and the handler of each request type
+ * (the table in requests.c names them). */
 #pragma once
 
 #include "daemon.h"
@@ -25,13 +26,6 @@ int reply_db_error(struct acctsec_frame *reply, uint8_t op, const char *user, in
 void reply_decision(struct acctsec_frame *reply, const struct acctsec_conf *conf, const struct lock_result *res);
 int get_str(const struct acctsec_msg *m, uint8_t tag, bool required, const char **ret);
 uint64_t wire_until(int64_t locked_until);
-int target_of(const struct acctsec_msg *req, const struct ucred *peer, struct principal *ret);
-bool may_read(const struct daemon *d, const struct ucred *peer, uid_t target);
-/* The user a read request is about (--user or the caller), if the caller
- * may read it, with that user's policy.  0, or 1 when reply holds a refusal:
- * the same one for unknown users and for others' accounts. */
-int readable_target(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req, struct principal *p,
-                    struct acctsec_conf *conf, struct acctsec_frame *reply);
 /* The caller's name for the log: its user name, or uid=N. */
 void actor_name(const struct ucred *peer, char *buf, size_t n);
 
@@ -43,20 +37,48 @@ struct factors {
 };
 int factors_of(struct daemon *d, const char *user, struct factors *ret);
 
-int handle_mfa_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                       struct acctsec_frame *reply);
-int handle_email_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                         struct acctsec_frame *reply);
-int handle_account_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                           struct acctsec_frame *reply);
-int handle_password_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                            struct acctsec_frame *reply);
-int handle_token_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                         struct acctsec_frame *reply);
-int handle_session_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                           struct acctsec_frame *reply);
-int handle_log_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                       struct acctsec_frame *reply);
 /* A login from a source the allowlists do not contain: logged with the
  * source, answered with ACCTSEC_DENY_NETWORK. */
 int deny_network(struct daemon *d, const struct login *l, int64_t now, struct acctsec_frame *reply);
+
+/* The handlers of the request table (requests.c), by file. */
+struct request;
+int handle_ping(struct request *rq);
+int handle_reload(struct request *rq);
+int handle_login(struct request *rq); /* PREAUTH, AUTHFAIL, AUTHSUCC, ACCOUNT */
+int handle_status(struct request *rq);
+int handle_lockout_show(struct request *rq);
+int handle_lockout_reset(struct request *rq);
+int handle_mfa_begin(struct request *rq);
+int handle_mfa_verify(struct request *rq);
+int handle_totp_enroll(struct request *rq);
+int handle_totp_confirm(struct request *rq);
+int handle_mfa_status(struct request *rq); /* MFA_STATUS, BACKUP_STATUS */
+int handle_mfa_reset(struct request *rq);
+int handle_mfa_require(struct request *rq);
+int handle_backup_generate(struct request *rq);
+int handle_code_send(struct request *rq);
+int handle_email_set(struct request *rq);
+int handle_email_verify(struct request *rq);
+int handle_email_codes(struct request *rq);
+int handle_disable_code(struct request *rq);
+int handle_mfa_disable(struct request *rq);
+int handle_account_disable(struct request *rq); /* ACCOUNT_DISABLE, ACCOUNT_ENABLE */
+int handle_expire_password(struct request *rq);
+int handle_password_policy(struct request *rq);
+int handle_password_check(struct request *rq);
+int handle_password_commit(struct request *rq);
+int handle_reset_password(struct request *rq);
+int handle_token_create(struct request *rq);
+int handle_token_list(struct request *rq);
+int handle_token_revoke(struct request *rq);
+int handle_token_auth(struct request *rq);
+int handle_allowlist_change(struct request *rq); /* ALLOWLIST_ADD, ALLOWLIST_REMOVE */
+int handle_allowlist_list(struct request *rq);
+int handle_session_open(struct request *rq);
+int handle_session_close(struct request *rq);
+int handle_session_list(struct request *rq);
+int handle_session_terminate(struct request *rq);
+int handle_notify_set(struct request *rq);
+int handle_log_show(struct request *rq);
+int handle_log_export(struct request *rq);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "handlers.h"
+#include "request.h"
 #include "log.h"
 #include "mailcap.h"
 #include "mailer.h"
@@ -225,17 +226,16 @@ static int reply_capped(struct daemon *d, const char *user, const struct attempt
 }
 
 /* The module: mail a code for a login attempt (the first, or "resend"). */
-static int handle_code_send(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                            struct acctsec_frame *reply) {
-        struct login l;
+int handle_code_send(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        struct login l = rq->login;
         struct lock_result res;
-        const char *attempt;
+        const char *attempt = rq_str(rq, ACCTSEC_TAG_ATTEMPT);
         char code[EMAIL_CODE_MAX], address[EMAIL_ADDRESS_MAX];
-        int64_t now = (int64_t) time(NULL), wait = 0;
+        int64_t now = rq->now, wait = 0;
 
-        if (login_prologue(d, peer, req, &l, reply))
-                return 0;
-        if (get_str(req, ACCTSEC_TAG_ATTEMPT, true, &attempt) < 0)
+        l.a.conf = &l.conf;
+        if (!attempt)
                 return reply_error(reply, -EINVAL, "code-send needs an attempt");
         int r = lockout_check(&d->store, &l.a, now, &res);
         if (r < 0)
@@ -272,25 +272,16 @@ static int handle_code_send(struct daemon *d, const struct ucred *peer, const st
         return send_code(d, j, address, code, l.conf.code_ttl, reply);
 }
 
-/* The caller's own account, with its policy. */
-static int self_of(struct daemon *d, const struct ucred *peer, struct principal *p, struct acctsec_conf *conf,
-                   struct acctsec_frame *reply) {
-        const char *why = NULL;
-        if (user_by_uid(peer->uid, p) < 0)
-                return reply_error(reply, -ENOENT, "your uid has no user name"), 1;
-        int r = policy_for(&d->policy, p, NULL, NULL, conf, &why);
-        if (r < 0)
-                return reply_error(reply, r, why), 1;
-        return 0;
-}
-
 /* A new attempt for purpose, its code committed and mailed.  The resend
  * interval counts per user here (no login attempt to bind it to). */
-static int mail_new_code(struct daemon *d, const struct principal *p, const struct acctsec_conf *conf,
-                         enum email_purpose purpose, const char *address, bool set_pending, struct event *ev,
-                         struct acctsec_frame *reply) {
+static int mail_new_code(struct request *rq, enum email_purpose purpose, const char *address, bool set_pending,
+                         struct event *ev) {
+        struct daemon *d = rq->d;
+        struct acctsec_frame *reply = rq->reply;
+        const struct principal *p = &rq->target;
+        const struct acctsec_conf *conf = &rq->conf;
         char attempt[EMAIL_ATTEMPT_HEX], code[EMAIL_CODE_MAX], to[EMAIL_ADDRESS_MAX];
-        int64_t now = (int64_t) time(NULL), last = 0, wait = 0;
+        int64_t now = rq->now, last = 0, wait = 0;
 
         /* The resend interval first, then the cap: a refusal writes nothing
          * but its event. */
@@ -325,58 +316,43 @@ static int mail_new_code(struct daemon *d, const struct principal *p, const stru
         return send_code(d, j, to, code, conf->code_ttl, reply);
 }
 
-static int handle_email_set(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                            struct acctsec_frame *reply) {
-        const char *user, *address;
-        struct principal self, p;
-        struct acctsec_conf conf;
+int handle_email_set(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        const char *address = rq_str(rq, ACCTSEC_TAG_ADDRESS);
+        const struct principal *p = &rq->target;
         char actor[USER_NAME_MAX + 16];
 
-        if (get_str(req, ACCTSEC_TAG_USER, false, &user) < 0 || get_str(req, ACCTSEC_TAG_ADDRESS, true, &address) < 0)
-                return reply_error(reply, -EINVAL, "email set needs an address");
-        if (self_of(d, peer, &self, &conf, reply))
-                return 0;
         if (!mail_address_valid(address))
                 return reply_error(reply, -EINVAL, "not a mail address acctsec can send to (user@domain, "
                                                    "no spaces, quotes or brackets)");
-        if (!user || strcmp(user, self.name) == 0) {
+        if (rq->self) {
                 /* One's own address: in use once its code comes back. */
-                struct event ev = { .type = EV_EMAIL_SET, .user = self.name, .detail = "waiting for verification" };
-                return mail_new_code(d, &self, &conf, EMAIL_VERIFY, address, true, &ev, reply);
+                struct event ev = { .type = EV_EMAIL_SET, .user = p->name, .detail = "waiting for verification" };
+                return mail_new_code(rq, EMAIL_VERIFY, address, true, &ev);
         }
         /* An admin sets someone's address: it counts as verified. */
-        if (role_of(peer->uid, &d->policy.global) != ROLE_ADMIN)
-                return refuse(d, reply, peer, req->type, "only admins may set another user's address");
-        int r = user_by_name(user, &p);
-        if (r < 0)
-                return reply_error(reply, r, r == -ENOENT ? "no such user" : "user lookup failed");
         actor_name(peer, actor, sizeof(actor));
-        struct event ev = { .type = EV_EMAIL_SET, .user = p.name, .actor = actor, .detail = "set by an admin: verified" };
-        int64_t now = (int64_t) time(NULL);
-        r = email_set_in(&d->store, p.name, address, true, now);
+        struct event ev = { .type = EV_EMAIL_SET, .user = p->name, .actor = actor, .detail = "set by an admin: verified" };
+        int64_t now = rq->now;
+        int r = email_set_in(&d->store, p->name, address, true, now);
         if (r == 0)
                 r = seclog_add(&d->store, now, &ev);
         if (r < 0)
-                return reply_db_error(reply, req->type, p.name, r);
+                return reply_db_error(reply, req->type, p->name, r);
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
-        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p.name);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p->name);
         acctsec_frame_add_str(reply, ACCTSEC_TAG_ADDRESS, address);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_FLAG, 1);
         return 0;
 }
 
-static int handle_email_verify(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                               struct acctsec_frame *reply) {
-        const char *code;
-        struct principal self;
-        struct acctsec_conf conf;
+int handle_email_verify(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        const char *code = rq_str(rq, ACCTSEC_TAG_CODE);
+        const struct principal self = rq->target;
         char attempt[EMAIL_ATTEMPT_HEX];
-        int64_t now = (int64_t) time(NULL);
+        int64_t now = rq->now;
 
-        if (get_str(req, ACCTSEC_TAG_CODE, true, &code) < 0)
-                return reply_error(reply, -EINVAL, "email verify needs the code from the mail");
-        if (self_of(d, peer, &self, &conf, reply))
-                return 0;
         /* A wrong try counts, an expired code is void; a right one is used
          * only while an address waits for it (email_code_use_in). */
         int r = email_attempt_of(&d->store, self.name, EMAIL_VERIFY, attempt);
@@ -404,15 +380,12 @@ static int handle_email_verify(struct daemon *d, const struct ucred *peer, const
 }
 
 /* acctsec mfa enroll email: codes by mail at every login. */
-static int handle_email_codes(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                              struct acctsec_frame *reply) {
-        struct principal self;
-        struct acctsec_conf conf;
+int handle_email_codes(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        const struct principal self = rq->target;
         struct email_info e;
-        int64_t now = (int64_t) time(NULL);
+        int64_t now = rq->now;
 
-        if (self_of(d, peer, &self, &conf, reply))
-                return 0;
         int r = email_get(&d->store, self.name, &e);
         if (r == 0 && !e.address[0])
                 r = -ENOENT;
@@ -450,17 +423,15 @@ static int disable_allowed(struct daemon *d, const struct principal *self, const
         return 0;
 }
 
-static int handle_disable_code(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                               struct acctsec_frame *reply) {
-        struct principal self;
-        struct acctsec_conf conf;
+int handle_disable_code(struct request *rq) {
+        REQUEST_UNPACK(rq);
         struct factors f;
 
-        if (self_of(d, peer, &self, &conf, reply) || disable_allowed(d, &self, &conf, &f, reply))
+        if (disable_allowed(d, &rq->target, &rq->conf, &f, reply))
                 return 0;
         if (f.totp == ACCTSEC_MFA_STATE_ACTIVE)
                 return reply_error(reply, -EINVAL, "use a code from your authenticator app (or a backup code)");
-        return mail_new_code(d, &self, &conf, EMAIL_DISABLE, f.email.address, false, NULL, reply);
+        return mail_new_code(rq, EMAIL_DISABLE, f.email.address, false, NULL);
 }
 
 /* MFA_DISABLE: the password is checked through PAM in a child, then the code. */
@@ -542,22 +513,19 @@ static void on_password_checked(int r, const char *err, void *userdata) {
         disable_job_free(j);
 }
 
-static int handle_mfa_disable(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                              struct acctsec_frame *reply) {
-        const char *password, *code, *attempt;
-        struct principal self;
-        struct acctsec_conf conf;
+int handle_mfa_disable(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        const char *password = rq_str(rq, ACCTSEC_TAG_PASSWORD), *code = rq_str(rq, ACCTSEC_TAG_CODE);
+        const char *attempt = rq_str(rq, ACCTSEC_TAG_ATTEMPT);
+        const struct principal self = rq->target;
         struct factors f;
         struct lock_result res;
 
-        if (get_str(req, ACCTSEC_TAG_PASSWORD, true, &password) < 0 || get_str(req, ACCTSEC_TAG_CODE, true, &code) < 0 ||
-            get_str(req, ACCTSEC_TAG_ATTEMPT, false, &attempt) < 0)
-                return reply_error(reply, -EINVAL, "mfa disable needs the password and a current code");
-        if (self_of(d, peer, &self, &conf, reply) || disable_allowed(d, &self, &conf, &f, reply))
+        if (disable_allowed(d, &self, &rq->conf, &f, reply))
                 return 0;
         struct attempt a = { .user = self.name, .service = PASSCHECK_SERVICE, .known = true, .root = self.uid == 0,
-                             .conf = &conf };
-        int r = lockout_check(&d->store, &a, (int64_t) time(NULL), &res);
+                             .conf = &rq->conf };
+        int r = lockout_check(&d->store, &a, rq->now, &res);
         if (r < 0)
                 return reply_db_error(reply, req->type, self.name, r);
         if (res.locked)
@@ -587,22 +555,4 @@ static int handle_mfa_disable(struct daemon *d, const struct ucred *peer, const 
         if (!j->pending)
                 return reply_error(reply, -ENOMEM, "out of memory");
         return HANDLE_DEFERRED;
-}
-
-int handle_email_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                         struct acctsec_frame *reply) {
-        switch (req->type) {
-        case ACCTSEC_OP_CODE_SEND:
-                return handle_code_send(d, peer, req, reply);
-        case ACCTSEC_OP_EMAIL_SET:
-                return handle_email_set(d, peer, req, reply);
-        case ACCTSEC_OP_EMAIL_VERIFY:
-                return handle_email_verify(d, peer, req, reply);
-        case ACCTSEC_OP_EMAIL_CODES:
-                return handle_email_codes(d, peer, req, reply);
-        case ACCTSEC_OP_DISABLE_CODE:
-                return handle_disable_code(d, peer, req, reply);
-        default:
-                return handle_mfa_disable(d, peer, req, reply);
-        }
 }

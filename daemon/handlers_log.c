@@ -12,6 +12,7 @@
 
 #include "eventlog.h"
 #include "handlers.h"
+#include "request.h"
 #include "seclog.h"
 
 #define SHOW_DEFAULT 50
@@ -38,48 +39,29 @@ static int opt_u64(const struct acctsec_msg *m, uint8_t tag, uint64_t *ret) {
         return 0;
 }
 
-/* Whose events: one's own by default; administrators and auditors may name
- * anyone (a user that no longer exists too: its events stay) or ask for
- * everyone's with ALL.  0, or 1 with the refusal in reply. */
-static int log_scope(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                     struct log_request *q, struct acctsec_frame *reply) {
-        static const char others[] = "only admins and auditors may see other users";
-        const char *want;
-        uint64_t all;
-        struct principal self;
-
-        if (get_str(req, ACCTSEC_TAG_USER, false, &want) < 0 || (want && strlen(want) >= USER_NAME_MAX) ||
-            opt_u64(req, ACCTSEC_TAG_ALL, &all) < 0)
-                return reply_error(reply, -EINVAL, "malformed USER or ALL"), 1;
-        if (want && all)
-                return reply_error(reply, -EINVAL, "a user or everyone (ALL), not both"), 1;
-        bool reader = role_of(peer->uid, &d->policy.global) >= ROLE_AUDITOR;
-        bool named = user_by_uid(peer->uid, &self) == 0;
-        if (all) {
-                if (!reader)
-                        return refuse(d, reply, peer, req->type, others), 1;
+/* Whose events (authz.c decided): one's own by default; administrators
+ * and auditors any name (a user that no longer exists too: its events
+ * stay) or everyone's with ALL. */
+static void log_scope(const struct request *rq, struct log_request *q) {
+        if (rq->everyone) {
                 q->f.user = NULL;
-                return 0;
+                return;
         }
-        if (!want && !named)
-                return reply_error(reply, -ENOENT, "your uid has no user name"), 1;
-        if (want && !reader && !(named && strcmp(want, self.name) == 0))
-                return refuse(d, reply, peer, req->type, others), 1;
-        snprintf(q->user, sizeof(q->user), "%s", want ? want : self.name);
+        snprintf(q->user, sizeof(q->user), "%s", rq->target.name);
         q->f.user = q->user;
-        return 0;
 }
 
-static int parse_log_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                             struct log_request *q, struct acctsec_frame *reply) {
-        uint64_t since;
+static int parse_log_request(const struct request *rq, struct log_request *q) {
+        const struct acctsec_msg *req = rq->msg;
+        struct acctsec_frame *reply = rq->reply;
+        uint64_t since, all;
         char msg[128];
 
         memset(q, 0, sizeof(*q));
-        if (log_scope(d, peer, req, q, reply))
-                return 1;
-        if (get_str(req, ACCTSEC_TAG_TYPE, false, &q->f.type) < 0)
-                return reply_error(reply, -EINVAL, "malformed event type"), 1;
+        if (opt_u64(req, ACCTSEC_TAG_ALL, &all) < 0)
+                return reply_error(reply, -EINVAL, "malformed USER or ALL"), 1;
+        log_scope(rq, q);
+        q->f.type = rq_str(rq, ACCTSEC_TAG_TYPE);
         if (q->f.type && seclog_type_by_name(q->f.type) < 0) {
                 snprintf(msg, sizeof(msg), "unknown event type %.64s", q->f.type);
                 return reply_error(reply, -EINVAL, msg), 1;
@@ -177,13 +159,13 @@ static const char *scope_name(const struct log_request *q) {
 }
 
 /* LOG_SHOW: newest first, ids below the cursor (0: from the newest). */
-static int handle_log_show(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                           struct acctsec_frame *reply) {
+int handle_log_show(struct request *rq) {
+        REQUEST_UNPACK(rq);
         struct log_request q;
         struct page p;
         int64_t last = 0;
 
-        if (parse_log_request(d, peer, req, &q, reply))
+        if (parse_log_request(rq, &q))
                 return 0;
         if (q.count == 0 && acctsec_msg_u64(req, ACCTSEC_TAG_COUNT, &q.count) == 0)
                 return reply_error(reply, -EINVAL, "COUNT: at least one event");
@@ -217,14 +199,14 @@ static int export_begin(struct daemon *d, const struct ucred *peer, struct log_r
 }
 
 /* LOG_EXPORT: oldest first, ids in (cursor, until]. */
-static int handle_log_export(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                             struct acctsec_frame *reply) {
+int handle_log_export(struct request *rq) {
+        REQUEST_UNPACK(rq);
         struct log_request q;
         struct page p;
         int64_t max_id = 0, last = 0;
         int r = 0;
 
-        if (parse_log_request(d, peer, req, &q, reply))
+        if (parse_log_request(rq, &q))
                 return 0;
         if (q.cursor == 0 || q.until == 0) {
                 r = eventlog_max_id(&d->store, &max_id);
@@ -244,10 +226,4 @@ static int handle_log_export(struct daemon *d, const struct ucred *peer, const s
         uint64_t cursor = r == 1 ? (uint64_t) last : q.cursor > q.until ? q.cursor : q.until;
         page_end(&p, cursor, q.until, cursor < q.until);
         return 0;
-}
-
-int handle_log_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                       struct acctsec_frame *reply) {
-        return req->type == ACCTSEC_OP_LOG_SHOW ? handle_log_show(d, peer, req, reply)
-                                                : handle_log_export(d, peer, req, reply);
 }

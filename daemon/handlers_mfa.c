@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "handlers.h"
+#include "request.h"
 #include "log.h"
 #include "email.h"
 #include "mail.h"
@@ -54,18 +55,16 @@ static int refuse_no_factor(struct daemon *d, const struct login *l, int64_t now
         return r;
 }
 
-static int handle_begin(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                        struct acctsec_frame *reply) {
-        struct login l;
+int handle_mfa_begin(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        struct login l = rq->login;
         struct lock_result res;
         struct factors f = { 0 };
         char attempt[EMAIL_ATTEMPT_HEX] = "", masked[EMAIL_ADDRESS_MAX + 8] = "";
-        int64_t now = (int64_t) time(NULL);
-        uint64_t no_first_factor = 0;
+        int64_t now = rq->now;
+        uint64_t no_first_factor = rq_u64(rq, ACCTSEC_TAG_FLAG, 0);
 
-        if (login_prologue(d, peer, req, &l, reply))
-                return 0;
-        (void) acctsec_msg_u64(req, ACCTSEC_TAG_FLAG, &no_first_factor);
+        l.a.conf = &l.conf;
         int r = lockout_check(&d->store, &l.a, now, &res);
         if (r == 0 && l.a.known)
                 r = factors_of(d, l.a.user, &f);
@@ -116,17 +115,15 @@ static const char *refusal(const char *code, int r, bool emailed) {
 
 /* A typed code: right → the tally is cleared like a good password; wrong,
  * replayed or expired → it counts toward the lockout like a wrong password. */
-static int handle_verify(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                         struct acctsec_frame *reply) {
-        struct login l;
+int handle_mfa_verify(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        struct login l = rq->login;
         struct lock_result res;
-        const char *code = NULL, *attempt = NULL;
-        int64_t now = (int64_t) time(NULL);
+        const char *code = rq_str(rq, ACCTSEC_TAG_CODE); /* a malformed code is a wrong code */
+        const char *attempt = rq_str(rq, ACCTSEC_TAG_ATTEMPT);
+        int64_t now = rq->now;
 
-        if (login_prologue(d, peer, req, &l, reply))
-                return 0;
-        (void) get_str(req, ACCTSEC_TAG_CODE, true, &code); /* a malformed code is a wrong code */
-        (void) get_str(req, ACCTSEC_TAG_ATTEMPT, false, &attempt);
+        l.a.conf = &l.conf;
         int r = lockout_check(&d->store, &l.a, now, &res);
         if (r < 0)
                 return reply_db_error(reply, req->type, l.a.user, r);
@@ -157,41 +154,18 @@ static int handle_verify(struct daemon *d, const struct ucred *peer, const struc
         return 0;
 }
 
-/* Enrolment and backup codes are for oneself; root may name another user
- * (provisioning).  A non-root caller naming anyone else is refused before
- * any lookup, so the answer does not tell which users exist. */
-static int enrol_target(struct daemon *d, const struct acctsec_msg *req, const struct ucred *peer, struct principal *ret,
-                        struct acctsec_frame *reply) {
-        const char *user;
-        if (get_str(req, ACCTSEC_TAG_USER, false, &user) < 0)
-                return reply_error(reply, -EINVAL, "malformed user"), 1;
-        if (peer->uid != 0) {
-                if (user_by_uid(peer->uid, ret) < 0 || (user && strcmp(user, ret->name) != 0))
-                        return refuse(d, reply, peer, req->type, "you may only manage your own second factor"), 1;
-                return 0;
-        }
-        int r = user ? user_by_name(user, ret) : user_by_uid(peer->uid, ret);
-        if (r == -ENOENT)
-                return reply_error(reply, r, "no such user"), 1;
-        if (r < 0)
-                return reply_error(reply, r, "user lookup failed"), 1;
-        return 0;
-}
-
-static int handle_enroll(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                         struct acctsec_frame *reply) {
-        struct principal p;
+int handle_totp_enroll(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        const struct principal *p = &rq->target;
         _cleanup_erase_ char *uri = NULL, *b32 = NULL;
 
-        if (enrol_target(d, req, peer, &p, reply))
-                return 0;
-        int r = mfa_totp_enroll(&d->mfa, p.name, (int64_t) time(NULL), &uri, &b32);
+        int r = mfa_totp_enroll(&d->mfa, p->name, rq->now, &uri, &b32);
         if (r == -EEXIST)
                 return reply_error(reply, r, "TOTP is already enabled (an admin can reset it: acctsec mfa reset)");
         if (r < 0)
-                return reply_db_error(reply, req->type, p.name, r);
+                return reply_db_error(reply, req->type, p->name, r);
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
-        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p.name);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p->name);
         acctsec_frame_add_str(reply, ACCTSEC_TAG_URI, uri);
         acctsec_frame_add_str(reply, ACCTSEC_TAG_SECRET, b32);
         return 0;
@@ -199,23 +173,16 @@ static int handle_enroll(struct daemon *d, const struct ucred *peer, const struc
 
 static void add_codes(struct acctsec_frame *reply, char codes[BACKUP_CODES][BACKUP_CODE_TEXT]);
 
-static int handle_confirm(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                          struct acctsec_frame *reply) {
-        struct principal p;
-        const char *code = NULL;
+int handle_totp_confirm(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        const struct principal *p = &rq->target;
+        const char *code = rq_str(rq, ACCTSEC_TAG_CODE);
 
-        if (enrol_target(d, req, peer, &p, reply))
-                return 0;
-        if (get_str(req, ACCTSEC_TAG_CODE, true, &code) < 0)
+        if (!code)
                 return reply_error(reply, -EINVAL, "a code is needed");
         char codes[BACKUP_CODES][BACKUP_CODE_TEXT];
-        struct acctsec_conf conf;
-        const char *why = NULL;
         /* The user's own window ([user]/[group] sections), as at login. */
-        int r = policy_for(&d->policy, &p, NULL, NULL, &conf, &why);
-        if (r < 0)
-                return reply_error(reply, r, why);
-        r = mfa_totp_confirm(&d->mfa, p.name, (int64_t) time(NULL), conf.totp_window, code, codes);
+        int r = mfa_totp_confirm(&d->mfa, p->name, rq->now, rq->conf.totp_window, code, codes);
         if (r < 0)
                 acctsec_wipe(codes, sizeof(codes));
         if (r == -ENOENT)
@@ -223,9 +190,9 @@ static int handle_confirm(struct daemon *d, const struct ucred *peer, const stru
         if (r == -EACCES || r == -EALREADY)
                 return reply_error(reply, -EKEYREJECTED, "wrong code: check the app and the clock, then try again");
         if (r < 0)
-                return reply_db_error(reply, req->type, p.name, r);
+                return reply_db_error(reply, req->type, p->name, r);
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
-        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p.name);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p->name);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_MFA, ACCTSEC_MFA_STATE_ACTIVE);
         add_codes(reply, codes);
         return 0;
@@ -238,45 +205,40 @@ static void add_codes(struct acctsec_frame *reply, char codes[BACKUP_CODES][BACK
         acctsec_wipe(codes, sizeof(char[BACKUP_CODES][BACKUP_CODE_TEXT]));
 }
 
-static int handle_backup_generate(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                                  struct acctsec_frame *reply) {
-        struct principal p;
+int handle_backup_generate(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        const struct principal *p = &rq->target;
         char codes[BACKUP_CODES][BACKUP_CODE_TEXT], actor[USER_NAME_MAX + 16];
 
-        if (enrol_target(d, req, peer, &p, reply))
-                return 0;
-        actor_name(peer, actor, sizeof(actor));
-        int r = mfa_backup_generate(&d->mfa, p.name, peer->uid == p.uid ? NULL : actor, (int64_t) time(NULL), codes);
+        int r = mfa_backup_generate(&d->mfa, p->name, rq_actor(rq, actor, sizeof(actor)), rq->now, codes);
         if (r < 0)
                 acctsec_wipe(codes, sizeof(codes));
         if (r == -ENOENT)
                 return reply_error(reply, r, "backup codes go with an active TOTP: run acctsec mfa enroll totp first");
         if (r < 0)
-                return reply_db_error(reply, req->type, p.name, r);
+                return reply_db_error(reply, req->type, p->name, r);
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
-        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p.name);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p->name);
         add_codes(reply, codes);
         return 0;
 }
 
-static int handle_status(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                         struct acctsec_frame *reply) {
-        struct principal p;
-        struct acctsec_conf conf;
+int handle_mfa_status(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        const struct principal *p = &rq->target;
+        struct acctsec_conf conf = rq->conf;
         struct factors f;
         int64_t left = 0;
 
-        if (readable_target(d, peer, req, &p, &conf, reply))
-                return 0;
-        int r = factors_of(d, p.name, &f);
+        int r = factors_of(d, p->name, &f);
         if (r == 0)
-                r = mfa_backup_left(&d->mfa, p.name, &left);
+                r = mfa_backup_left(&d->mfa, p->name, &left);
         if (r < 0)
-                return reply_db_error(reply, req->type, p.name, r);
+                return reply_db_error(reply, req->type, p->name, r);
         if (f.required && conf.mfa == ACCTSEC_MFA_OPTIONAL)
                 conf.mfa = ACCTSEC_MFA_REQUIRED;
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
-        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p.name);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p->name);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_MFA, f.totp);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_COUNT, (uint64_t) left);
         acctsec_frame_add_str(reply, ACCTSEC_TAG_POLICY, acctsec_mfa_name(conf.mfa));
@@ -286,22 +248,14 @@ static int handle_status(struct daemon *d, const struct ucred *peer, const struc
         return 0;
 }
 
-static int handle_reset(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                        struct acctsec_frame *reply) {
-        const char *user;
+int handle_mfa_reset(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        const char *user = rq->target.name;
         char actor[USER_NAME_MAX + 16];
         bool had = false;
 
-        if (get_str(req, ACCTSEC_TAG_USER, true, &user) < 0)
-                return reply_error(reply, -EINVAL, "mfa reset needs a user");
-        if (role_of(peer->uid, &d->policy.global) != ROLE_ADMIN)
-                return refuse(d, reply, peer, req->type, "only admins may reset a second factor");
-        struct principal p;
-        int r = user_by_name(user, &p);
-        if (r < 0) /* admins may learn who exists */
-                return reply_error(reply, r, r == -ENOENT ? "no such user" : "user lookup failed");
         actor_name(peer, actor, sizeof(actor));
-        r = mfa_reset(&d->mfa, user, actor, (int64_t) time(NULL), &had);
+        int r = mfa_reset(&d->mfa, user, actor, rq->now, &had);
         if (r < 0)
                 return reply_db_error(reply, req->type, user, r);
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
@@ -310,52 +264,18 @@ static int handle_reset(struct daemon *d, const struct ucred *peer, const struct
         return 0;
 }
 
-static int handle_require(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                          struct acctsec_frame *reply) {
-        const char *user;
+int handle_mfa_require(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        const struct principal *p = &rq->target;
         char actor[USER_NAME_MAX + 16];
-        uint64_t on = 1;
-        struct principal p;
+        uint64_t on = rq_u64(rq, ACCTSEC_TAG_FLAG, 1);
 
-        if (get_str(req, ACCTSEC_TAG_USER, true, &user) < 0)
-                return reply_error(reply, -EINVAL, "mfa require needs a user");
-        if (role_of(peer->uid, &d->policy.global) != ROLE_ADMIN)
-                return refuse(d, reply, peer, req->type, "only admins may require a second factor");
-        (void) acctsec_msg_u64(req, ACCTSEC_TAG_FLAG, &on);
-        int r = user_by_name(user, &p);
-        if (r == -ENOENT)
-                return reply_error(reply, r, "no such user");
-        if (r < 0)
-                return reply_error(reply, r, "user lookup failed");
         actor_name(peer, actor, sizeof(actor));
-        r = mfa_require(&d->mfa, p.name, on != 0, actor, (int64_t) time(NULL));
+        int r = mfa_require(&d->mfa, p->name, on != 0, actor, rq->now);
         if (r < 0)
-                return reply_db_error(reply, req->type, p.name, r);
+                return reply_db_error(reply, req->type, p->name, r);
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
-        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p.name);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p->name);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_FLAG, on != 0);
         return 0;
-}
-
-int handle_mfa_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                       struct acctsec_frame *reply) {
-        switch (req->type) {
-        case ACCTSEC_OP_MFA_BEGIN:
-                return handle_begin(d, peer, req, reply);
-        case ACCTSEC_OP_MFA_VERIFY:
-                return handle_verify(d, peer, req, reply);
-        case ACCTSEC_OP_TOTP_ENROLL:
-                return handle_enroll(d, peer, req, reply);
-        case ACCTSEC_OP_TOTP_CONFIRM:
-                return handle_confirm(d, peer, req, reply);
-        case ACCTSEC_OP_MFA_STATUS:
-        case ACCTSEC_OP_BACKUP_STATUS: /* the same reply: state, policy, codes left */
-                return handle_status(d, peer, req, reply);
-        case ACCTSEC_OP_BACKUP_GENERATE:
-                return handle_backup_generate(d, peer, req, reply);
-        case ACCTSEC_OP_MFA_REQUIRE:
-                return handle_require(d, peer, req, reply);
-        default:
-                return handle_reset(d, peer, req, reply);
-        }
 }

@@ -18,6 +18,7 @@
 
 #include "account.h"
 #include "handlers.h"
+#include "request.h"
 #include "log.h"
 #include "mailcap.h"
 #include "mailer.h"
@@ -38,19 +39,15 @@ struct change {
         bool exempt;       /* root changes another's and enforce_for_root = no */
 };
 
-static int change_prologue(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                           struct change *c, struct acctsec_frame *reply) {
-        uint64_t flag = 0;
+/* Root only (the dispatcher checked); the login as the dispatcher made it. */
+static int change_prologue(const struct request *rq, struct change *c) {
         memset(c, 0, sizeof(*c));
-        if (peer->uid != 0)
-                return refuse(d, reply, peer, req->type, "only root changes passwords"), 1;
-        if (login_prologue(d, peer, req, &c->l, reply))
-                return 1;
+        c->l = rq->login;
+        c->l.a.conf = &c->l.conf;
         if (!c->l.a.known)
-                return reply_error(reply, -ENOENT, "no such user"), 1;
-        c->ruid = c->l.p.uid;
-        (void) acctsec_msg_u64(req, ACCTSEC_TAG_UID, &c->ruid);
-        (void) acctsec_msg_u64(req, ACCTSEC_TAG_FLAG, &flag);
+                return reply_error(rq->reply, -ENOENT, "no such user"), 1;
+        c->ruid = rq_u64(rq, ACCTSEC_TAG_UID, c->l.p.uid);
+        uint64_t flag = rq_u64(rq, ACCTSEC_TAG_FLAG, 0);
         /* sshd and login change an expired password as root, su as whoever
          * ran it: another user, who has just given the user's password (no
          * setuid program changes another user's password for a non-root
@@ -83,11 +80,11 @@ static bool self_change_refused(const struct change *c) {
 
 #define SELF_CHANGE_REFUSED "Password changes are made by an administrator: ask one to reset your password."
 
-static int handle_policy(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                         struct acctsec_frame *reply) {
+int handle_password_policy(struct request *rq) {
+        REQUEST_UNPACK(rq);
         struct change c;
         char text[512];
-        if (change_prologue(d, peer, req, &c, reply))
+        if (change_prologue(rq, &c))
                 return 0;
         if (self_change_refused(&c))
                 return reply_verdict(reply, false, SELF_CHANGE_REFUSED), 0;
@@ -125,15 +122,15 @@ static void on_checked(int r, const char *out, void *userdata) {
         free(cj);
 }
 
-static int handle_check(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                        struct acctsec_frame *reply) {
+int handle_password_check(struct request *rq) {
+        REQUEST_UNPACK(rq);
         struct change c;
         struct pwpolicy_result res;
         const char *password = NULL;
 
-        if (change_prologue(d, peer, req, &c, reply))
+        if (change_prologue(rq, &c))
                 return 0;
-        if (get_str(req, ACCTSEC_TAG_PASSWORD, true, &password) < 0)
+        if (!(password = rq_str(rq, ACCTSEC_TAG_PASSWORD)))
                 return reply_verdict(reply, false, "The password has a character that is not allowed."), 0;
         if (self_change_refused(&c))
                 return reply_verdict(reply, false, SELF_CHANGE_REFUSED), 0;
@@ -268,15 +265,15 @@ static void on_hashed(int r, const char *out, void *userdata) {
         free(j);
 }
 
-static int handle_commit(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                         struct acctsec_frame *reply) {
+int handle_password_commit(struct request *rq) {
+        REQUEST_UNPACK(rq);
         struct change c;
         struct principal who;
         const char *password = NULL;
 
-        if (change_prologue(d, peer, req, &c, reply))
+        if (change_prologue(rq, &c))
                 return 0;
-        (void) get_str(req, ACCTSEC_TAG_PASSWORD, false, &password);
+        password = rq_str(rq, ACCTSEC_TAG_PASSWORD);
         struct commit_job *j = calloc(1, sizeof(*j));
         if (!j)
                 return reply_error(reply, -ENOMEM, "out of memory");
@@ -442,30 +439,22 @@ static void on_reset(int r, const char *out, void *userdata) {
         free(j);
 }
 
-static int handle_reset(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                        struct acctsec_frame *reply) {
-        const char *user, *why = NULL;
-        struct principal p;
+int handle_reset_password(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        const char *why = NULL;
+        struct principal p = rq->target;
         struct acctsec_conf conf;
         struct email_info e;
-        uint64_t mail = 0;
+        uint64_t mail = rq_u64(rq, ACCTSEC_TAG_FLAG, 0);
 
-        if (get_str(req, ACCTSEC_TAG_USER, true, &user) < 0)
-                return reply_error(reply, -EINVAL, "needs a user (--user NAME)");
-        if (role_of(peer->uid, &d->policy.global) != ROLE_ADMIN)
-                return refuse(d, reply, peer, req->type, "only admins may reset a password");
-        int r = user_by_name(user, &p);
-        if (r < 0)
-                return reply_error(reply, r, r == -ENOENT ? "no such user" : "user lookup failed");
         /* An admin group member who could set root's password would be root. */
         if (p.uid == 0 && peer->uid != 0)
                 return refuse(d, reply, peer, req->type, "only root may reset root's password");
-        (void) acctsec_msg_u64(req, ACCTSEC_TAG_FLAG, &mail);
         if (mail && (email_get(&d->store, p.name, &e) < 0 || !e.address[0]))
                 return reply_error(reply, -ENOENT, "the user has no verified mail address: reset without --mail "
                                                    "and hand the password over yourself");
         int64_t wait;
-        if (mail && mailcap_check(&d->store, p.name, (int64_t) time(NULL), d->policy.global.mail_max_per_hour,
+        if (mail && mailcap_check(&d->store, p.name, rq->now, d->policy.global.mail_max_per_hour,
                                   &wait) == -EDQUOT) {
                 char msg[256], capped[160];
                 mailcap_message(wait, capped, sizeof(capped));
@@ -473,7 +462,7 @@ static int handle_reset(struct daemon *d, const struct ucred *peer, const struct
                                            "over yourself.", capped);
                 return reply_error(reply, -EDQUOT, msg);
         }
-        r = policy_for(&d->policy, &p, PASSCHECK_SERVICE, NULL, &conf, &why);
+        int r = policy_for(&d->policy, &p, PASSCHECK_SERVICE, NULL, &conf, &why);
         if (r < 0)
                 return reply_error(reply, r, why);
         struct reset_job *j = calloc(1, sizeof(*j));
@@ -500,18 +489,4 @@ static int handle_reset(struct daemon *d, const struct ucred *peer, const struct
         if (!j->pending)
                 return reply_error(reply, -ENOMEM, "out of memory");
         return HANDLE_DEFERRED;
-}
-
-int handle_password_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                            struct acctsec_frame *reply) {
-        switch (req->type) {
-        case ACCTSEC_OP_PASSWORD_POLICY:
-                return handle_policy(d, peer, req, reply);
-        case ACCTSEC_OP_PASSWORD_CHECK:
-                return handle_check(d, peer, req, reply);
-        case ACCTSEC_OP_RESET_PASSWORD:
-                return handle_reset(d, peer, req, reply);
-        default:
-                return handle_commit(d, peer, req, reply);
-        }
 }

@@ -13,6 +13,7 @@
 
 #include "email.h"
 #include "handlers.h"
+#include "request.h"
 #include "log.h"
 #include "mail.h"
 #include "mailcap.h"
@@ -71,12 +72,6 @@ static bool in_lineage(const struct lineage *l, const struct session *s) {
                 if (l->p[i].pid == s->pid && l->p[i].start == s->pid_start)
                         return true;
         return l->logind[0] && s->logind[0] && strcmp(l->logind, s->logind) == 0;
-}
-
-/* An optional u64 field: absent leaves *v alone; true when malformed. */
-static bool bad_u64(const struct acctsec_msg *req, uint8_t tag, uint64_t *v) {
-        int r = acctsec_msg_u64(req, tag, v);
-        return r < 0 && r != -ENOENT;
 }
 
 /* A login from a source not seen before, decided inside the caller's
@@ -145,22 +140,18 @@ static int record_open(struct daemon *d, const struct session *s, const struct a
         return seclog_add_all(&d->store, now, ev, fresh ? 2 + ns->capped : 1);
 }
 
-static int handle_open(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                       struct acctsec_frame *reply) {
-        const char *user, *service, *tty, *rhost, *info, *why = NULL;
+int handle_session_open(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        const char *user = rq_str(rq, ACCTSEC_TAG_USER), *service = rq_str(rq, ACCTSEC_TAG_SERVICE);
+        const char *tty = rq_str(rq, ACCTSEC_TAG_TTY), *rhost = rq_str(rq, ACCTSEC_TAG_RHOST);
+        const char *info = rq_str(rq, ACCTSEC_TAG_AUTH_INFO), *why = NULL;
         struct principal p;
         struct acctsec_conf conf;
         struct proc leader;
         struct new_source ns = { 0 };
         char key[SSH_FINGERPRINT_MAX] = "", logind[LOGIND_ID_MAX];
-        int64_t now = (int64_t) time(NULL), id = 0;
+        int64_t now = rq->now, id = 0;
 
-        if (peer->uid != 0)
-                return refuse(d, reply, peer, req->type, "only root records sessions");
-        if (get_str(req, ACCTSEC_TAG_USER, true, &user) < 0 || get_str(req, ACCTSEC_TAG_SERVICE, false, &service) < 0 ||
-            get_str(req, ACCTSEC_TAG_TTY, false, &tty) < 0 || get_str(req, ACCTSEC_TAG_RHOST, false, &rhost) < 0 ||
-            get_str(req, ACCTSEC_TAG_AUTH_INFO, false, &info) < 0)
-                return reply_error(reply, -EINVAL, "missing or malformed field");
         int r = user_by_name(user, &p);
         if (r < 0)
                 return reply_error(reply, r, r == -ENOENT ? "no such user" : "user lookup failed");
@@ -188,19 +179,16 @@ static int handle_open(struct daemon *d, const struct ucred *peer, const struct 
         return 0;
 }
 
-static int handle_close(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                        struct acctsec_frame *reply) {
-        const char *user;
+int handle_session_close(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        const char *user = rq_str(rq, ACCTSEC_TAG_USER);
         struct proc leader = { 0 };
         struct session s = { 0 };
-        uint64_t id = 0;
+        uint64_t id = rq_u64(rq, ACCTSEC_TAG_SESSION, 0);
         char detail[64];
-        int64_t now = (int64_t) time(NULL);
+        int64_t now = rq->now;
 
-        if (peer->uid != 0)
-                return refuse(d, reply, peer, req->type, "only root records sessions");
-        if (get_str(req, ACCTSEC_TAG_USER, true, &user) < 0 ||
-            bad_u64(req, ACCTSEC_TAG_SESSION, &id) || id > INT64_MAX)
+        if (id > INT64_MAX)
                 return reply_error(reply, -EINVAL, "missing or malformed field");
         (void) proc_read(peer->pid, &leader); /* without it, only the id can match */
         int64_t sid = (int64_t) id;
@@ -290,20 +278,6 @@ static int add_session(const struct session *s, void *userdata) {
         return 0;
 }
 
-/* Whose sessions a list or terminate is about: NULL for everyone (--all). */
-static int list_target(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req, struct principal *p,
-                       bool *ret_all, struct acctsec_frame *reply) {
-        struct acctsec_conf conf;
-        uint64_t all = 0;
-        (void) acctsec_msg_u64(req, ACCTSEC_TAG_ALL, &all);
-        *ret_all = all != 0;
-        if (!all)
-                return readable_target(d, peer, req, p, &conf, reply);
-        if (role_of(peer->uid, &d->policy.global) < ROLE_AUDITOR)
-                return refuse(d, reply, peer, req->type, "only admins and auditors may see other users"), 1;
-        return 0;
-}
-
 static void reconcile(struct daemon *d) {
         int64_t now = (int64_t) time(NULL);
         int r;
@@ -313,14 +287,12 @@ static void reconcile(struct daemon *d) {
                 log_warning("closing sessions whose processes are gone failed: %s", strerror(-r));
 }
 
-static int handle_list(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                       struct acctsec_frame *reply) {
-        struct principal p;
+int handle_session_list(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        const struct principal *p = &rq->target;
         struct lineage me;
-        bool all;
+        bool all = rq->everyone;
 
-        if (list_target(d, peer, req, &p, &all, reply))
-                return 0;
         reconcile(d);
         lineage_of(peer->pid, &me);
         struct list_ctx *c = calloc(1, sizeof(*c));
@@ -330,7 +302,7 @@ static int handle_list(struct daemon *d, const struct ucred *peer, const struct 
         if (proc_table_load(&c->procs) < 0)
                 log_warning("cannot read /proc: sessions are listed without their terminals");
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
-        int r = sessions_foreach_active(&d->store, all ? NULL : p.name, add_session, c);
+        int r = sessions_foreach_active(&d->store, all ? NULL : p->name, add_session, c);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_COUNT, c->total);
         int64_t now = (int64_t) time(NULL);
         for (size_t i = 0; r == 0 && i < c->nfix; i++) {
@@ -341,7 +313,7 @@ static int handle_list(struct daemon *d, const struct ucred *peer, const struct 
         }
         proc_table_free(&c->procs);
         free(c);
-        return r < 0 ? reply_db_error(reply, req->type, all ? "" : p.name, r) : 0;
+        return r < 0 ? reply_db_error(reply, req->type, all ? "" : p->name, r) : 0;
 }
 
 /* TERMINATE: the sessions are picked now, ended in a child, and recorded
@@ -444,65 +416,61 @@ static void on_terminated(int r, const char *out, void *userdata) {
         free(t);
 }
 
-static int handle_terminate(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                            struct acctsec_frame *reply) {
+/* The sessions a terminate names, into t->job: 0, or 1 when the reply is
+ * already filled (none, or an error). */
+static int choose(struct request *rq, struct terminate_ctx *t, uint64_t id, bool all_others) {
         static const char none[] = "no such active session of yours";
-        const char *user;
-        struct principal self, target;
         struct lineage me;
-        uint64_t id = 0, all_others = 0;
-
-        if (get_str(req, ACCTSEC_TAG_USER, false, &user) < 0 ||
-            bad_u64(req, ACCTSEC_TAG_SESSION, &id) || id > INT64_MAX)
-                return reply_error(reply, -EINVAL, "malformed field");
-        (void) acctsec_msg_u64(req, ACCTSEC_TAG_ALL, &all_others);
-        if ((id == 0) == (all_others == 0))
-                return reply_error(reply, -EINVAL, "name one session, or ask for all the others");
-        if (user_by_uid(peer->uid, &self) < 0)
-                return reply_error(reply, -ENOENT, "your uid has no user name");
-        bool admin = role_of(peer->uid, &d->policy.global) == ROLE_ADMIN;
-        if (user && strcmp(user, self.name) != 0) {
-                if (!admin)
-                        return refuse(d, reply, peer, req->type, "only admins end other users' sessions");
-                int r = user_by_name(user, &target);
-                if (r < 0)
-                        return reply_error(reply, r, r == -ENOENT ? "no such user" : "user lookup failed");
-        } else
-                target = self;
-        struct terminate_ctx *t = calloc(1, sizeof(*t));
-        if (!t)
-                return reply_error(reply, -ENOMEM, "out of memory");
-        t->d = d;
-        actor_name(peer, t->actor, sizeof(t->actor));
-        strcpy(t->self, self.name);
-        reconcile(d);
-        lineage_of(peer->pid, &me);
+        reconcile(rq->d);
+        lineage_of(rq->peer->pid, &me);
         t->me = &me;
         t->want = (int64_t) id;
         /* One id: users only their own, admins anyone's.  All others: of
          * the target user (the caller, or --user for admins). */
-        t->owner = id && admin && !user ? NULL : target.name;
-        int r = sessions_foreach_active(&d->store, t->owner, pick, t);
+        bool anyones = id && rq->role == ROLE_ADMIN && !rq_str(rq, ACCTSEC_TAG_USER);
+        t->owner = anyones ? NULL : rq->target.name;
+        int r = sessions_foreach_active(&rq->d->store, t->owner, pick, t);
         t->me = NULL;
         t->owner = NULL;
-        if (r < 0) {
-                free(t);
-                return reply_db_error(reply, req->type, target.name, r);
-        }
+        if (r < 0)
+                return reply_db_error(rq->reply, rq->op, rq->target.name, r), 1;
         if (t->job.n == 0) {
-                free(t);
                 if (id)
-                        return reply_error(reply, -ENOENT, none);
-                acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
-                acctsec_frame_add_u64(reply, ACCTSEC_TAG_COUNT, 0);
-                return 0;
+                        return reply_error(rq->reply, -ENOENT, none), 1;
+                acctsec_frame_init(rq->reply, ACCTSEC_REPLY_OK);
+                acctsec_frame_add_u64(rq->reply, ACCTSEC_TAG_COUNT, 0);
+                return 1;
         }
         /* Never signalled: the caller and its ancestors (all-others mode
          * must not end the session it runs in, however nested). */
         if (all_others)
                 for (size_t i = 0; i < me.n; i++)
                         t->job.protect[t->job.nprotect++] = me.p[i].pid;
-        r = child_run_async(d->event, TERMINATE_TIMEOUT_USEC, terminate_run, &t->job, on_terminated, t);
+        return 0;
+}
+
+int handle_session_terminate(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        struct principal self;
+        uint64_t id = rq_u64(rq, ACCTSEC_TAG_SESSION, 0), all_others = rq_u64(rq, ACCTSEC_TAG_ALL, 0);
+
+        if (id > INT64_MAX)
+                return reply_error(reply, -EINVAL, "malformed field");
+        if ((id == 0) == (all_others == 0))
+                return reply_error(reply, -EINVAL, "name one session, or ask for all the others");
+        if (user_by_uid(peer->uid, &self) < 0)
+                return reply_error(reply, -ENOENT, "your uid has no user name");
+        struct terminate_ctx *t = calloc(1, sizeof(*t));
+        if (!t)
+                return reply_error(reply, -ENOMEM, "out of memory");
+        t->d = d;
+        actor_name(peer, t->actor, sizeof(t->actor));
+        strcpy(t->self, self.name);
+        if (choose(rq, t, id, all_others != 0)) {
+                free(t);
+                return 0;
+        }
+        int r = child_run_async(d->event, TERMINATE_TIMEOUT_USEC, terminate_run, &t->job, on_terminated, t);
         if (r < 0) {
                 free(t);
                 return reply_error(reply, r, "cannot start ending the sessions");
@@ -514,52 +482,23 @@ static int handle_terminate(struct daemon *d, const struct ucred *peer, const st
         return HANDLE_DEFERRED;
 }
 
-static int handle_notify(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                         struct acctsec_frame *reply) {
-        const char *user;
-        struct principal self, target;
-        uint64_t on = 1;
+int handle_notify_set(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        const struct principal *target = &rq->target;
+        uint64_t on = rq_u64(rq, ACCTSEC_TAG_NOTIFY, 1);
         char actor[USER_NAME_MAX + 16];
 
-        if (get_str(req, ACCTSEC_TAG_USER, false, &user) < 0 || acctsec_msg_u64(req, ACCTSEC_TAG_NOTIFY, &on) < 0 ||
-            on > 1)
+        if (on > 1)
                 return reply_error(reply, -EINVAL, "malformed field");
-        if (user_by_uid(peer->uid, &self) < 0)
-                return reply_error(reply, -ENOENT, "your uid has no user name");
-        if (user && strcmp(user, self.name) != 0) {
-                if (role_of(peer->uid, &d->policy.global) != ROLE_ADMIN)
-                        return refuse(d, reply, peer, req->type, "only admins change other users' settings");
-                int r = user_by_name(user, &target);
-                if (r < 0)
-                        return reply_error(reply, r, r == -ENOENT ? "no such user" : "user lookup failed");
-        } else
-                target = self;
-        actor_name(peer, actor, sizeof(actor));
-        struct event ev = { .type = EV_NOTIFY_CHANGED, .user = target.name, .actor = peer->uid == target.uid ? NULL : actor,
+        struct event ev = { .type = EV_NOTIFY_CHANGED, .user = target->name, .actor = rq_actor(rq, actor, sizeof(actor)),
                             .detail = on ? "new-source login mails on" : "new-source login mails off" };
-        int r = notify_set_in(&d->store, target.name, on);
+        int r = notify_set_in(&d->store, target->name, on);
         if (r == 0)
-                r = seclog_add(&d->store, (int64_t) time(NULL), &ev);
+                r = seclog_add(&d->store, rq->now, &ev);
         if (r < 0)
-                return reply_db_error(reply, req->type, target.name, r);
+                return reply_db_error(reply, req->type, target->name, r);
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
-        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, target.name);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, target->name);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_NOTIFY, on);
         return 0;
-}
-
-int handle_session_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                           struct acctsec_frame *reply) {
-        switch (req->type) {
-        case ACCTSEC_OP_SESSION_OPEN:
-                return handle_open(d, peer, req, reply);
-        case ACCTSEC_OP_SESSION_CLOSE:
-                return handle_close(d, peer, req, reply);
-        case ACCTSEC_OP_SESSION_LIST:
-                return handle_list(d, peer, req, reply);
-        case ACCTSEC_OP_SESSION_TERMINATE:
-                return handle_terminate(d, peer, req, reply);
-        default:
-                return handle_notify(d, peer, req, reply);
-        }
 }

@@ -10,70 +10,42 @@
 
 #include "allowlist.h"
 #include "handlers.h"
+#include "request.h"
 #include "log.h"
 #include "secret.h"
 #include "tokens.h"
 
-/* Tokens are one's own; admins may name another user. */
-static int token_target(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                        struct principal *ret, struct acctsec_frame *reply) {
-        const char *user;
-        struct principal self;
-        if (get_str(req, ACCTSEC_TAG_USER, false, &user) < 0)
-                return reply_error(reply, -EINVAL, "malformed user"), 1;
-        if (user_by_uid(peer->uid, &self) < 0)
-                return reply_error(reply, -ENOENT, "your uid has no user name"), 1;
-        if (!user || strcmp(user, self.name) == 0) {
-                *ret = self;
-                return 0;
-        }
-        bool read = req->type == ACCTSEC_OP_TOKEN_LIST;
-        enum role role = role_of(peer->uid, &d->policy.global);
-        if (role != ROLE_ADMIN && !(read && role == ROLE_AUDITOR))
-                return refuse(d, reply, peer, req->type, "only admins manage other users' tokens"), 1;
-        int r = user_by_name(user, ret);
-        if (r < 0)
-                return reply_error(reply, r, r == -ENOENT ? "no such user" : "user lookup failed"), 1;
-        return 0;
-}
-
-static int handle_token_create(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                               struct acctsec_frame *reply) {
-        struct principal p;
-        struct acctsec_conf conf;
-        const char *name, *services, *why = NULL;
-        uint64_t months = 0;
+int handle_token_create(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        const struct principal *p = &rq->target;
+        const struct acctsec_conf *conf = &rq->conf;
+        const char *name = rq_str(rq, ACCTSEC_TAG_NAME), *services = rq_str(rq, ACCTSEC_TAG_SERVICES);
+        uint64_t months = rq_u64(rq, ACCTSEC_TAG_COUNT, 0);
         char token[TOKEN_TEXT], actor[USER_NAME_MAX + 16];
         int64_t expires = 0;
 
-        if (token_target(d, peer, req, &p, reply))
-                return 0;
-        if (get_str(req, ACCTSEC_TAG_NAME, true, &name) < 0 || !token_name_valid(name))
+        if (!name || !token_name_valid(name))
                 return reply_error(reply, -EINVAL, "a token name is 1-64 letters, digits, '.', '_' or '-'");
-        if (get_str(req, ACCTSEC_TAG_SERVICES, true, &services) < 0 || !token_services_valid(services))
+        if (!services || !token_services_valid(services))
                 return reply_error(reply, -EINVAL, "services: a comma-separated list of PAM service names");
-        int r = policy_for(&d->policy, &p, NULL, NULL, &conf, &why);
-        if (r < 0)
-                return reply_error(reply, r, why);
-        if (acctsec_msg_u64(req, ACCTSEC_TAG_COUNT, &months) < 0 || months < 1 || months > conf.token_max_months) {
+        if (months < 1 || months > conf->token_max_months) {
                 char msg[96];
-                snprintf(msg, sizeof(msg), "the expiry is 1 to %u months", conf.token_max_months);
+                snprintf(msg, sizeof(msg), "the expiry is 1 to %u months", conf->token_max_months);
                 return reply_error(reply, -EINVAL, msg);
         }
-        actor_name(peer, actor, sizeof(actor));
-        r = tokens_create(&d->store, d->key, p.name, name, services, (unsigned) months, conf.token_max,
-                          peer->uid == p.uid ? NULL : actor, (int64_t) time(NULL), token, &expires);
+        int r = tokens_create(&d->store, d->key, p->name, name, services, (unsigned) months, conf->token_max,
+                              rq_actor(rq, actor, sizeof(actor)), rq->now, token, &expires);
         if (r == -EEXIST)
                 return reply_error(reply, r, "a token with that name exists (revoke it first, or pick another name)");
         if (r == -EMLINK) {
                 char msg[96];
-                snprintf(msg, sizeof(msg), "at most %u tokens per user: revoke one first", conf.token_max);
+                snprintf(msg, sizeof(msg), "at most %u tokens per user: revoke one first", conf->token_max);
                 return reply_error(reply, r, msg);
         }
         if (r < 0)
-                return reply_db_error(reply, req->type, p.name, r);
+                return reply_db_error(reply, req->type, p->name, r);
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
-        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p.name);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p->name);
         acctsec_frame_add_str(reply, ACCTSEC_TAG_NAME, name);
         acctsec_frame_add_str(reply, ACCTSEC_TAG_TOKEN, token); /* the only copy there will ever be */
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_EXPIRES, (uint64_t) expires);
@@ -92,36 +64,31 @@ static int add_token_record(const struct token_info *t, void *ud) {
         return 0;
 }
 
-static int handle_token_list(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                             struct acctsec_frame *reply) {
-        struct principal p;
-        if (token_target(d, peer, req, &p, reply))
-                return 0;
+int handle_token_list(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        const struct principal *p = &rq->target;
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
-        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p.name);
-        int r = tokens_list(&d->store, p.name, add_token_record, reply);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p->name);
+        int r = tokens_list(&d->store, p->name, add_token_record, reply);
         if (r < 0)
-                return reply_db_error(reply, req->type, p.name, r);
+                return reply_db_error(reply, req->type, p->name, r);
         return 0;
 }
 
-static int handle_token_revoke(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                               struct acctsec_frame *reply) {
-        struct principal p;
-        const char *name;
+int handle_token_revoke(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        const struct principal *p = &rq->target;
+        const char *name = rq_str(rq, ACCTSEC_TAG_NAME);
         char actor[USER_NAME_MAX + 16];
-        if (token_target(d, peer, req, &p, reply))
-                return 0;
-        if (get_str(req, ACCTSEC_TAG_NAME, true, &name) < 0)
+        if (!name)
                 return reply_error(reply, -EINVAL, "which token? (a name)");
-        actor_name(peer, actor, sizeof(actor));
-        int r = tokens_revoke(&d->store, p.name, name, peer->uid == p.uid ? NULL : actor, (int64_t) time(NULL));
+        int r = tokens_revoke(&d->store, p->name, name, rq_actor(rq, actor, sizeof(actor)), rq->now);
         if (r == -ENOENT)
                 return reply_error(reply, r, "no token of that name");
         if (r < 0)
-                return reply_db_error(reply, req->type, p.name, r);
+                return reply_db_error(reply, req->type, p->name, r);
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
-        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p.name);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, p->name);
         acctsec_frame_add_str(reply, ACCTSEC_TAG_NAME, name);
         return 0;
 }
@@ -165,19 +132,17 @@ static int token_accepted(struct daemon *d, struct login *l, const struct token_
 /* The module's token mode: a well-formed token typed as the password.  Any
  * refusal (unknown or revoked, expired, out of scope) counts toward the
  * lockout like a wrong password. */
-static int handle_token_auth(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                             struct acctsec_frame *reply) {
-        struct login l;
+int handle_token_auth(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        struct login l = rq->login;
         struct lock_result res;
         struct token_info t;
-        const char *token = NULL;
-        int64_t now = (int64_t) time(NULL);
+        const char *token = rq_str(rq, ACCTSEC_TAG_TOKEN);
+        int64_t now = rq->now;
         bool allowed = false;
         char detail[TOKEN_NAME_MAX + 64];
 
-        if (login_prologue(d, peer, req, &l, reply))
-                return 0;
-        (void) get_str(req, ACCTSEC_TAG_TOKEN, true, &token);
+        l.a.conf = &l.conf;
         int r = lockout_check(&d->store, &l.a, now, &res);
         if (r == 0 && !res.locked)
                 r = allowlist_check(&d->store, &l.conf, l.a.user, l.a.rhost, &allowed);
@@ -207,41 +172,22 @@ static int handle_token_auth(struct daemon *d, const struct ucred *peer, const s
 
 /* Allowlists: changed by admins; read by admins, auditors, and a user for
  * their own list and the global one.  No --user: the global list. */
-static int list_target(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req, bool write,
-                       char name[USER_NAME_MAX], struct acctsec_frame *reply) {
-        const char *user;
-        struct principal p, self;
-        enum role role = role_of(peer->uid, &d->policy.global);
-        if (get_str(req, ACCTSEC_TAG_USER, false, &user) < 0)
-                return reply_error(reply, -EINVAL, "malformed user"), 1;
-        bool own = user && user_by_uid(peer->uid, &self) == 0 && strcmp(user, self.name) == 0;
-        if (write ? role != ROLE_ADMIN : (role == ROLE_USER && user && !own))
-                return refuse(d, reply, peer, req->type, write ? "only admins change allowlists"
-                                                            : "you may only read your own allowlist"), 1;
-        if (!user) {
-                name[0] = '\0';
-                return 0;
-        }
-        int r = user_by_name(user, &p);
-        if (r < 0)
-                return reply_error(reply, r, r == -ENOENT ? "no such user" : "user lookup failed"), 1;
-        snprintf(name, USER_NAME_MAX, "%s", p.name);
-        return 0;
+/* The list a request is about: a user's, or "" the global one. */
+static const char *list_of(const struct request *rq) {
+        return rq->global ? "" : rq->target.name;
 }
 
-static int handle_allowlist_change(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                                   struct acctsec_frame *reply) {
-        char user[USER_NAME_MAX], actor[USER_NAME_MAX + 16], text[CIDR_TEXT_MAX];
-        const char *entry;
+int handle_allowlist_change(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        const char *user = list_of(rq), *entry = rq_str(rq, ACCTSEC_TAG_CIDR);
+        char actor[USER_NAME_MAX + 16], text[CIDR_TEXT_MAX];
         struct cidr c;
         bool add = req->type == ACCTSEC_OP_ALLOWLIST_ADD;
-        if (list_target(d, peer, req, true, user, reply))
-                return 0;
-        if (get_str(req, ACCTSEC_TAG_CIDR, true, &entry) < 0 || cidr_parse(entry, &c) < 0)
+        if (!entry || cidr_parse(entry, &c) < 0)
                 return reply_error(reply, -EINVAL, "expected an address, a CIDR range (10.0.0.0/8, 2001:db8::/32; "
                                                    "no host bits below the prefix) or LOCAL");
         actor_name(peer, actor, sizeof(actor));
-        int64_t now = (int64_t) time(NULL);
+        int64_t now = rq->now;
         int r = add ? allowlist_add(&d->store, user, &c, actor, now) : allowlist_remove(&d->store, user, &c, actor, now);
         if (r == -EEXIST || r == -ENOENT)
                 return reply_error(reply, r, add ? "already in the list" : "not in the list");
@@ -265,11 +211,9 @@ static int add_cidr_record(const char *cidr, const char *actor, int64_t created,
         return 0;
 }
 
-static int handle_allowlist_list(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                                 struct acctsec_frame *reply) {
-        char user[USER_NAME_MAX];
-        if (list_target(d, peer, req, false, user, reply))
-                return 0;
+int handle_allowlist_list(struct request *rq) {
+        REQUEST_UNPACK(rq);
+        const char *user = list_of(rq);
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
         acctsec_frame_add_str_opt(reply, ACCTSEC_TAG_USER, user[0] ? user : NULL);
         acctsec_frame_add_str(reply, ACCTSEC_TAG_POLICY, d->policy.global.allowlist);
@@ -277,22 +221,4 @@ static int handle_allowlist_list(struct daemon *d, const struct ucred *peer, con
         if (r < 0)
                 return reply_db_error(reply, req->type, user[0] ? user : "*", r);
         return 0;
-}
-
-int handle_token_request(struct daemon *d, const struct ucred *peer, const struct acctsec_msg *req,
-                         struct acctsec_frame *reply) {
-        switch (req->type) {
-        case ACCTSEC_OP_TOKEN_CREATE:
-                return handle_token_create(d, peer, req, reply);
-        case ACCTSEC_OP_TOKEN_LIST:
-                return handle_token_list(d, peer, req, reply);
-        case ACCTSEC_OP_TOKEN_REVOKE:
-                return handle_token_revoke(d, peer, req, reply);
-        case ACCTSEC_OP_TOKEN_AUTH:
-                return handle_token_auth(d, peer, req, reply);
-        case ACCTSEC_OP_ALLOWLIST_LIST:
-                return handle_allowlist_list(d, peer, req, reply);
-        default:
-                return handle_allowlist_change(d, peer, req, reply);
-        }
 }

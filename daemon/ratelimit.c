@@ -12,37 +12,9 @@
  */
 #include "config.h"
 
-#include "proto.h"
 #include "ratelimit.h"
 
-/* A LOG_EXPORT page after the first (ID and UNTIL given) only reads: the
- * export was logged, and counted, once, with its first page. */
-static bool is_export_page(const struct acctsec_msg *req) {
-        uint64_t id = 0, until = 0;
-        return req->type == ACCTSEC_OP_LOG_EXPORT && acctsec_msg_u64(req, ACCTSEC_TAG_ID, &id) == 0 &&
-               acctsec_msg_u64(req, ACCTSEC_TAG_UNTIL, &until) == 0 && id != 0 && until != 0;
-}
-
-static bool is_read(const struct acctsec_msg *req) {
-        if (is_export_page(req))
-                return true;
-        switch (req->type) {
-        case ACCTSEC_OP_PING:
-        case ACCTSEC_OP_STATUS:
-        case ACCTSEC_OP_LOCKOUT_SHOW:
-        case ACCTSEC_OP_MFA_STATUS:
-        case ACCTSEC_OP_BACKUP_STATUS:
-        case ACCTSEC_OP_TOKEN_LIST:
-        case ACCTSEC_OP_ALLOWLIST_LIST:
-        case ACCTSEC_OP_SESSION_LIST:
-        case ACCTSEC_OP_LOG_SHOW:
-                return true;
-        default:
-                return false;
-        }
-}
-
-bool ratelimit_allow(uid_t uid, const struct acctsec_msg *req, int64_t now) {
+bool ratelimit_allow(uid_t uid, int64_t now) {
         static struct {
                 uid_t uid;
                 int64_t minute; /* 0: free */
@@ -51,7 +23,7 @@ bool ratelimit_allow(uid_t uid, const struct acctsec_msg *req, int64_t now) {
         int64_t minute = now / 60 + 1;
         int free_slot = -1;
 
-        if (uid == 0 || is_read(req))
+        if (uid == 0)
                 return true;
         for (int i = 0; i < RATELIMIT_SLOTS; i++) {
                 if (slots[i].minute == minute && slots[i].uid == uid)

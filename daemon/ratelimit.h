@@ -12,7 +12,6 @@
 #define USER_WRITES_PER_MIN 60
 #define RATELIMIT_SLOTS 64 /* uids tracked at once; more active uids in one minute pass unlimited */
 
-struct acctsec_msg;
-
-/* Whether the request from uid may run now; counts it if so. */
-bool ratelimit_allow(uid_t uid, const struct acctsec_msg *req, int64_t now);
+/* Whether a counted request (the request table's RATE_WRITE, RATE_EXPORT)
+ * from uid may run now; counts it if so. */
+bool ratelimit_allow(uid_t uid, int64_t now);

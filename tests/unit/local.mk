@@ -79,6 +79,14 @@ tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/store_dir.h
 tests_unit_test_store_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
 tests_unit_test_store_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(SQLITE_LIBS)
+
+# The request table against doc/protocol.md and the integration tests.
+check_PROGRAMS += tests/unit/test_requests
+TESTS += tests/unit/test_requests
+tests_unit_test_requests_SOURCES = tests/unit/test_requests.c
+tests_unit_test_requests_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -DTOP_SRCDIR='"$(abs_top_srcdir)"'
+tests_unit_test_requests_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SYSTEMD_CFLAGS)
+tests_unit_test_requests_LDADD = libacctsecd.la $(CMOCKA_LIBS)
 endif
 
 # Domain tests on a real store (issue 16): mfa, allowlist, lockout.

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* PREAUTH, AUTHFAIL, AUTHSUCC, ACCOUNT: the lockout, the allowlist, a
+ * disabled account and a forced password change, at login. */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "account.h"
+#include "allowlist.h"
+#include "lockout.h"
+#include "request.h"
+
+int deny_network(struct daemon *d, const struct login *l, int64_t now, struct acctsec_frame *reply) {
+        char detail[320];
+        snprintf(detail, sizeof(detail), "source %s not in the allowlist",
+                 l->a.rhost && l->a.rhost[0] ? l->a.rhost : "LOCAL");
+        struct event ev = event_of(&l->a, EV_LOGIN_DENIED, detail);
+        int r = seclog_add(&d->store, now, &ev);
+        if (r < 0)
+                return reply_db_error(reply, ACCTSEC_OP_PREAUTH, l->a.user, r);
+        acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_DECISION, ACCTSEC_DENY_NETWORK);
+        return 0;
+}
+
+/* The account phase, past the lock: disabled accounts are refused for
+ * every service (public-key SSH included), a forced change is asked for. */
+static int account_phase(struct daemon *d, struct login *l, int64_t now, struct acctsec_frame *reply) {
+        struct account_info info;
+        int r = account_get(&d->store, l->a.user, &info);
+        if (r < 0)
+                return reply_db_error(reply, ACCTSEC_OP_ACCOUNT, l->a.user, r);
+        if (info.disabled) {
+                struct event ev = event_of(&l->a, EV_LOGIN_DENIED, "account disabled");
+                r = seclog_add(&d->store, now, &ev);
+                if (r < 0)
+                        return reply_db_error(reply, ACCTSEC_OP_ACCOUNT, l->a.user, r);
+                acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
+                acctsec_frame_add_u64(reply, ACCTSEC_TAG_DECISION, ACCTSEC_DENY_DISABLED);
+                return 0;
+        }
+        /* An unknown change time (0) never expires: acctsec cannot tell. */
+        bool expired = l->conf.max_password_age > 0 && info.changed > 0 &&
+                       now - info.changed >= (int64_t) l->conf.max_password_age;
+        if (info.must_change || expired)
+                acctsec_frame_add_u64(reply, ACCTSEC_TAG_MUST_CHANGE, info.must_change ? 1 : 2);
+        return 0;
+}
+
+/* PREAUTH, AUTHFAIL, AUTHSUCC, ACCOUNT. */
+int handle_login(struct request *rq) {
+        struct daemon *d = rq->d;
+        struct acctsec_frame *reply = rq->reply;
+        struct login l = rq->login;
+        struct attempt *a = &l.a;
+        struct lock_result res;
+        int64_t now = rq->now;
+        uint8_t op = rq->op;
+        int r;
+
+        a->conf = &l.conf;
+        if (op == ACCTSEC_OP_AUTHFAIL)
+                r = lockout_fail(&d->store, a, now, &res);
+        else if (op == ACCTSEC_OP_AUTHSUCC)
+                r = lockout_success(&d->store, a, now, &res);
+        else if (op == ACCTSEC_OP_ACCOUNT && !l.conf.account_lock)
+                r = 0, res = (struct lock_result){ 0 }; /* not a login (cron): a lock does not stop it */
+        else
+                r = lockout_check(&d->store, a, now, &res);
+        if (r < 0)
+                return reply_db_error(reply, op, a->user, r);
+        /* The allowlist, in preauth and in account (public keys skip auth). */
+        if ((op == ACCTSEC_OP_PREAUTH || op == ACCTSEC_OP_ACCOUNT) && !res.locked) {
+                bool allowed = false;
+                r = allowlist_check(&d->store, &l.conf, a->user, a->rhost, &allowed);
+                if (r < 0)
+                        return reply_db_error(reply, op, a->user, r);
+                if (!allowed)
+                        return deny_network(d, &l, now, reply);
+        }
+        reply_decision(reply, &l.conf, &res);
+        if (op == ACCTSEC_OP_ACCOUNT && !res.locked && a->known)
+                return account_phase(d, &l, now, reply);
+        return 0;
+}
+
