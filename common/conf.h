@@ -26,7 +26,7 @@
 enum acctsec_failmode { ACCTSEC_FAILMODE_SECURE, ACCTSEC_FAILMODE_OPEN };
 enum acctsec_lock_scope { ACCTSEC_LOCK_SCOPE_USER, ACCTSEC_LOCK_SCOPE_USER_SOURCE };
 enum acctsec_mfa { ACCTSEC_MFA_OFF, ACCTSEC_MFA_OPTIONAL, ACCTSEC_MFA_REQUIRED };
-/* The same values as enum mail_transport (daemon/mail.h). */
+/* The same values as enum mail_transport (daemon/mail/mail.h). */
 enum acctsec_mail_transport { ACCTSEC_MAIL_MAILDIR, ACCTSEC_MAIL_SENDMAIL, ACCTSEC_MAIL_SMTP };
 /* What preauth asks a locked user (or a source outside the allowlist) for:
  * the first prompt that everyone else gets in that stack. */

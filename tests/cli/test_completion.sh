@@ -2,7 +2,7 @@
 # The bash completion of acctsec (contrib/bash-completion/acctsec), driven as
 # bash would: COMP_WORDS/COMP_CWORD set, the function called, COMPREPLY read.
 # Also checks that it knows every command in cli/acctsec.c's table and every
-# event type in daemon/seclog.c.  Prints TAP; exit 77 without bash-completion.
+# event type in daemon/domain/seclog.c.  Prints TAP; exit 77 without bash-completion.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bc=/usr/share/bash-completion/bash_completion
@@ -65,7 +65,7 @@ done < <(sed -n 's/^ *{ "\([a-z-]*\)", \(NULL\|"\([a-z-]*\)"\), .*/\1 \2/p' "$to
 if [ -z "$missing" ]; then ok "every command of cli/acctsec.c is offered"; else nok "commands not offered" "$missing"; fi
 
 # Every event type of the security log is offered after --type.
-types=$(grep -o '= { "[a-z_]*"' "$top/daemon/seclog.c" | sed 's/= { "//;s/"//' | sort | tr '\n' ' ' | sed 's/ $//')
+types=$(grep -o '= { "[a-z_]*"' "$top/daemon/domain/seclog.c" | sed 's/= { "//;s/"//' | sort | tr '\n' ' ' | sed 's/ $//')
 expect "acctsec log show --type " "$types"
 
 echo "1..$n"

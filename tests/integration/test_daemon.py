@@ -1024,7 +1024,7 @@ def state_survives_restart_and_schema_pragmas(d):
     d.start()
     assert d.db("SELECT failures FROM lockout WHERE user='alice'") == [(1,)]
     assert d.db("PRAGMA journal_mode") == [("wal",)]
-    assert d.db("PRAGMA user_version") == [(11,)]  # the migrations in daemon/store.c
+    assert d.db("PRAGMA user_version") == [(11,)]  # the migrations in daemon/storage/store.c
     mode = os.stat(os.path.join(d.state, "acctsec.db")).st_mode & 0o777
     assert mode == 0o600, oct(mode)
 
@@ -1450,7 +1450,7 @@ def token_auth_only_for_oneself(d):
 OP_LOG_SHOW, OP_LOG_EXPORT = 42, 43
 T_TTY, T_RECORD, T_COUNT, T_ACTOR = 4, 24, 28, 43
 T_SINCE, T_TYPE, T_ID, T_TIME, T_DETAIL, T_OUTCOME, T_UNTIL, T_MORE, T_ALL = 55, 56, 57, 58, 59, 60, 61, 62, 64
-EXAMINE_MAX = 20000  # daemon/eventlog.h: rows one page looks at
+EXAMINE_MAX = 20000  # daemon/domain/eventlog.h: rows one page looks at
 PURGE_BATCH = 1000  # and rows one purge transaction deletes
 RECORD_TAGS = {T_ID: "id", T_TIME: "time", T_TYPE: "type", T_OUTCOME: "outcome", T_USER: "user",
                T_SERVICE: "service", T_RHOST: "rhost", T_TTY: "tty", T_ACTOR: "actor", T_DETAIL: "detail"}

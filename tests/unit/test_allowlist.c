@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* IP allowlists (daemon/allowlist.c) on a real SQLite store: adding and
+/* IP allowlists (daemon/domain/allowlist.c) on a real SQLite store: adding and
  * removing entries (each with its event, nothing when nothing changes), the
  * cap on one list, and the check: every list that applies and is not empty
  * (the config's, the global one, the user's) must contain the source. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Reading and purging the security log on a real SQLite store
- * (daemon/eventlog.c): each statement's query plan, and how much work one
+ * (daemon/domain/eventlog.c): each statement's query plan, and how much work one
  * user's newest events, a bounded scan and a purge batch cost, counted in
  * SQLite's own statement counters (no clock). */
 #include "config.h"
@@ -17,6 +17,7 @@
 
 #include "eventlog.h"
 #include "store.h"
+#include "store_sqlite.h"
 #include "store_dir.h"
 #include "txn.h"
 

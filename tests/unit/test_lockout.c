@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The 3-strike lockout (daemon/lockout.c) on a real SQLite store, each call
+/* The 3-strike lockout (daemon/domain/lockout.c) on a real SQLite store, each call
  * a request of its own: failures counted in a window, the lock at `deny`
  * and its end, root exempt unless even_deny_root, lock_scope=user+source,
  * successes that clear the count only for privileged callers, and the

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* mail_max_per_hour (daemon/mailcap.c): the sliding-hour rule on its own,
+/* mail_max_per_hour (daemon/domain/mailcap.c): the sliding-hour rule on its own,
  * then on a real SQLite store with the clock passed in, so every edge of
  * the window is tested to the second without waiting for it. */
 #include "config.h"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The second factor (daemon/mfa.c) on a real SQLite store, each call a
+/* The second factor (daemon/domain/mfa.c) on a real SQLite store, each call a
  * request of its own: TOTP enrolment and its confirmation, a time step used
  * once and never one older than the last, backup codes used once and void
  * when a new set is made, disable, reset and the admin's requirement.  The

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* New-source notifications on a real SQLite store (daemon/notify.c): a
+/* New-source notifications on a real SQLite store (daemon/domain/notify.c): a
  * source is new once, "last seen" moves, each user keeps at most
  * NOTIFY_SOURCES_MAX (the least recently seen go), and the opt-out.  Each
  * call runs in a request's transaction, as in the daemon. */

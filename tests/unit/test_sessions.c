@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Session records (daemon/sessions.c) on a real SQLite store, each call
+/* Session records (daemon/domain/sessions.c) on a real SQLite store, each call
  * inside a transaction as the dispatcher makes one: open, close (by id or
  * by the opening process), the active list, terminate's last word,
  * reconciliation of sessions whose process is gone, and the purge.  The

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Group commit in daemon/store.c on a real SQLite store: inside a batch a
+/* Group commit in daemon/storage/store.c on a real SQLite store: inside a batch a
  * request's rollback undoes only that request, nothing is visible to
  * another connection (nothing is durable) before store_batch_commit(), and
  * a batch whose COMMIT fails loses every request in it. */
@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "store_sqlite.h"
 #include "txn.h"
 #include "store_dir.h"
 
@@ -161,8 +162,22 @@ static void without_batching_each_commit_is_durable(void **state) {
         assert_int_equal(f->opened, 0);
 }
 
+/* The engine has a statement for every operation of the catalogue, and
+ * each compiles against the schema the migrations made. */
+static void every_operation_has_a_statement(void **state) {
+        struct fx *f = *state;
+        enum store_query bad = 0;
+        int r = store_sqlite_check(&f->s, &bad);
+        if (r < 0)
+                fail_msg("%s: %s", store_query_name(bad), r == -ENOENT ? "no SQLite statement" : "does not compile");
+        assert_true(_Q_MAX > 50);
+        for (int q = 0; q < _Q_MAX; q++) /* every name says what its kind is */
+                assert_in_range(store_query_kind((enum store_query) q), STORE_READ, STORE_LOG);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(every_operation_has_a_statement, setup, teardown),
                 cmocka_unit_test_setup_teardown(batch_shares_one_commit, setup, teardown),
                 cmocka_unit_test_setup_teardown(no_commit_inside_a_transaction, setup, teardown),
                 cmocka_unit_test_setup_teardown(failed_commit_loses_the_whole_batch, setup, teardown),

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* API tokens (daemon/tokens.c) on a real SQLite store, each call inside a
+/* API tokens (daemon/domain/tokens.c) on a real SQLite store, each call inside a
  * transaction as the dispatcher makes one: only a keyed hash is stored,
  * the per-user cap is counted by the insert itself, a name is taken once,
  * a token works only as its own user's, revoking deletes it (and a use

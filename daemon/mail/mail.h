@@ -3,7 +3,7 @@
  * Mail: addresses, masking, building a message no user-controlled field can
  * add a header to, and delivering it through one transport (maildir,
  * sendmail, smtp).  mail_deliver() blocks: acctsecd calls it only in a
- * forked child (daemon/mailer.c), never in its event loop.
+ * forked child (daemon/mail/mailer.c), never in its event loop.
  */
 #pragma once
 

@@ -2,7 +2,7 @@
 /*
  * The catalogue of storage operations: Q(NAME, KIND), KIND one of READ,
  * STATE (changes security state), LOG (appends history only).  Each engine
- * has the statement of every entry (store_sqlite.c: sql[Q_NAME]); a unit
+ * has the statement of every entry (storage/sqlite.c: sql[Q_NAME]); a unit
  * test checks that none is missing.  One list per domain, in the domain's
  * order; a new operation is one line here and one statement per engine.
  */

@@ -26,7 +26,7 @@ int sessions_insert(struct store *s, const struct session *in, int64_t *ret_id) 
         return r < 0 ? r : r == 0 ? -EIO : 0;
 }
 
-/* The columns of SESSION_COLUMNS (store_sqlite.c), the strings borrowed
+/* The columns of SESSION_COLUMNS (storage/sqlite.c), the strings borrowed
  * from the row. */
 static struct session session_of(const struct store_rows *row) {
         return (struct session){

@@ -2,7 +2,7 @@
 /*
  * The storage interface.  Domain code (lockout, mfa, tokens, ...) names an
  * operation from the catalogue (store_queries.h) and passes its arguments;
- * the engine (store_sqlite.c today) holds the SQL of every operation and is
+ * the engine (storage/sqlite.c today) holds the SQL of every operation and is
  * the only file that talks to the database library.  A second engine is one
  * more file that fills a struct store_engine.
  *
@@ -27,7 +27,7 @@
 #include "store_queries.h"
 
 #define STORE_DB_NAME "acctsec.db"
-#define STORE_MARK_NAME "acctsec.db.clean-stop" /* see store_sqlite.c: the clean-stop mark */
+#define STORE_MARK_NAME "acctsec.db.clean-stop" /* see storage/sqlite.c: the clean-stop mark */
 
 enum store_kind {
         STORE_READ,  /* reads only */
@@ -154,17 +154,3 @@ int store_request_commit(struct store *s);
 /* COMMIT the open batch (nothing to do: 0).  On failure everything in it
  * is rolled back.  -EBUSY, and the batch stays open, inside a request. */
 int store_batch_commit(struct store *s);
-
-/* Transitional (issue 16): the old statement API and explicit transactions,
- * for domain files not yet converted.  store_begin/commit/rollback inside a
- * request join the request's transaction; outside one they are their own. */
-#include <sqlite3.h>
-sqlite3_stmt *store_stmt(struct store *s, const char *sql);
-int store_exec_stmt(sqlite3_stmt *st);
-int store_errno(int sqlite_rc);
-sqlite3 *store_sqlite_db(struct store *s);
-/* Tests of query plans: the prepared statement whose SQL ends with suffix. */
-sqlite3_stmt *store_sqlite_find(struct store *s, const char *suffix);
-int store_begin(struct store *s);
-int store_commit(struct store *s);
-void store_rollback(struct store *s);

@@ -78,5 +78,3 @@ const char *seclog_type_outcome(enum event_type t);
 int seclog_type_by_name(const char *name);
 /* The outcome of a stored type name ("info" for names this build does not know). */
 const char *seclog_outcome_of(const char *type_name);
-/* Transitional (issue 16): seclog_add_all then store_commit. */
-int seclog_commit(struct store *s, int64_t now, const struct event *ev, size_t n);

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "macro.h"
 #include "store.h"
+#include "store_sqlite.h"
 
 /* The SQLite engine: the only file that calls sqlite3_*.  One connection,
  * WAL, synchronous=FULL; group commit as savepoints in one outer
@@ -464,41 +465,6 @@ static sqlite3_stmt *cached(struct store *s, const char *text) {
         return q->cache[i].stmt;
 }
 
-/* Transitional: the statements of files not yet converted (store_stmt). */
-#define LEGACY_MAX 160
-static struct {
-        const char *sql;
-        sqlite3_stmt *stmt;
-        struct sq *owner;
-} legacy[LEGACY_MAX];
-
-static sqlite3_stmt *cached_any(struct store *s, const char *text) {
-        size_t i;
-        for (i = 0; i < LEGACY_MAX && legacy[i].sql; i++)
-                if (legacy[i].sql == text && legacy[i].owner == sq(s)) {
-                        sqlite3_reset(legacy[i].stmt);
-                        sqlite3_clear_bindings(legacy[i].stmt);
-                        return legacy[i].stmt;
-                }
-        if (i == LEGACY_MAX ||
-            sqlite3_prepare_v3(sq(s)->db, text, -1, SQLITE_PREPARE_PERSISTENT, &legacy[i].stmt, NULL) != SQLITE_OK)
-                return NULL;
-        legacy[i].sql = text;
-        legacy[i].owner = sq(s);
-        return legacy[i].stmt;
-}
-
-static void legacy_close(struct sq *q) {
-        size_t i, j = 0;
-        for (i = 0; i < LEGACY_MAX && legacy[i].sql; i++)
-                if (legacy[i].owner == q)
-                        sqlite3_finalize(legacy[i].stmt);
-                else
-                        legacy[j++] = legacy[i];
-        for (; j < i; j++)
-                legacy[j].sql = NULL, legacy[j].stmt = NULL, legacy[j].owner = NULL;
-}
-
 static int exec(struct store *s, const char *text) {
         return sq_errno(sqlite3_exec(sq(s)->db, text, NULL, NULL, NULL));
 }
@@ -874,7 +840,6 @@ static void sq_close(struct store *s) {
                 sqlite3_finalize(q->stmt[i]);
         for (size_t i = 0; i < ARRAY_SIZE(q->cache) && q->cache[i].sql; i++)
                 sqlite3_finalize(q->cache[i].stmt);
-        legacy_close(q);
         /* The last connection's close checkpoints and removes the WAL. */
         bool closed = sq(s)->db && sqlite3_close(sq(s)->db) == SQLITE_OK;
         if (closed && s->state_dir[0]) {
@@ -906,20 +871,7 @@ const struct store_engine store_sqlite = {
         .schema_version = schema_version,
 };
 
-/* Transitional, for domain files not yet on store_select()/store_exec():
- * removed once none is left (issue 16). */
-sqlite3_stmt *store_stmt(struct store *s, const char *text) {
-        return cached_any(s, text);
-}
-
-int store_exec_stmt(sqlite3_stmt *st) {
-        return step_done(st);
-}
-
-int store_errno(int rc) {
-        return sq_errno(rc);
-}
-
+/* The hooks for tests (store_sqlite.h). */
 sqlite3 *store_sqlite_db(struct store *s) {
         return sq(s)->db;
 }
@@ -933,10 +885,18 @@ sqlite3_stmt *store_sqlite_find(struct store *s, const char *suffix) {
                 if (t && strlen(t) >= n && strcmp(t + strlen(t) - n, suffix) == 0)
                         return sq(s)->stmt[i];
         }
-        for (size_t i = 0; i < LEGACY_MAX && legacy[i].sql; i++) {
-                const char *t = legacy[i].sql;
-                if (legacy[i].owner == sq(s) && strlen(t) >= n && strcmp(t + strlen(t) - n, suffix) == 0)
-                        return legacy[i].stmt;
-        }
         return NULL;
+}
+
+/* For tests: prepare every operation's statement against the schema.  0, or
+ * -ENOENT (no statement) / -EINVAL (it does not compile) with its query. */
+int store_sqlite_check(struct store *s, enum store_query *ret_bad) {
+        for (int q = 0; q < _Q_MAX; q++) {
+                *ret_bad = (enum store_query) q;
+                if (!sql[q])
+                        return -ENOENT;
+                if (!prepare(s, (enum store_query) q, NULL, 0))
+                        return -EINVAL;
+        }
+        return 0;
 }

@@ -37,12 +37,18 @@ struct factors {
 };
 int factors_of(struct daemon *d, const char *user, struct factors *ret);
 
+/* email_codes.c: a new attempt for purpose, its code committed and mailed
+ * to address (the target's); the reply is deferred (mfa_disable.c uses it
+ * for DISABLE_CODE). */
+struct request;
+int mail_new_code(struct request *rq, enum email_purpose purpose, const char *address, bool set_pending,
+                  struct event *ev);
+
 /* A login from a source the allowlists do not contain: logged with the
  * source, answered with ACCTSEC_DENY_NETWORK. */
 int deny_network(struct daemon *d, const struct login *l, int64_t now, struct acctsec_frame *reply);
 
-/* The handlers of the request table (requests.c), by file. */
-struct request;
+/* The handlers of the request table (requests.c). */
 int handle_ping(struct request *rq);
 int handle_reload(struct request *rq);
 int handle_login(struct request *rq); /* PREAUTH, AUTHFAIL, AUTHSUCC, ACCOUNT */
