@@ -30,7 +30,7 @@ static int reconcile(struct daemon *d, int64_t now) {
 
 static int on_tick(sd_event_source *src, uint64_t usec, void *userdata) {
         struct daemon *d = userdata;
-        int64_t now = (int64_t) time(NULL);
+        int64_t now = store_now(&d->store);
         unsigned days = d->policy.global.log_retention_days;
         (void) usec;
 

@@ -279,7 +279,7 @@ static int add_session(const struct session *s, void *userdata) {
 }
 
 static void reconcile(struct daemon *d) {
-        int64_t now = (int64_t) time(NULL);
+        int64_t now = store_now(&d->store);
         int r;
         while ((r = sessions_reconcile(&d->store, now)) == 1)
                 ;
@@ -304,7 +304,7 @@ int handle_session_list(struct request *rq) {
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
         int r = sessions_foreach_active(&d->store, all ? NULL : p->name, add_session, c);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_COUNT, c->total);
-        int64_t now = (int64_t) time(NULL);
+        int64_t now = rq->now;
         for (size_t i = 0; r == 0 && i < c->nfix; i++) {
                 if (c->fix[i].logind[0])
                         (void) sessions_set_logind(&d->store, c->fix[i].id, c->fix[i].logind);
@@ -398,7 +398,7 @@ static void terminated_reply(struct terminate_ctx *t, int q, size_t gone, struct
 /* A child's completion: its own transaction (server.c). */
 static void on_terminated(int r, const char *out, void *userdata) {
         struct terminate_ctx *t = userdata;
-        int64_t now = (int64_t) time(NULL);
+        int64_t now = store_now(&t->d->store);
         struct acctsec_frame *f = calloc(1, sizeof(*f));
         size_t gone = 0;
         int q = 0;

@@ -106,7 +106,7 @@ static void reply_sent(struct acctsec_frame *f, const struct send_job *j, bool s
 static void on_sent(int r, const char *err, void *userdata) {
         struct send_job *j = userdata;
         struct daemon *d = j->d;
-        int64_t now = (int64_t) time(NULL);
+        int64_t now = store_now(&d->store);
         char detail[400];
         struct event ev = { .type = r == 0 ? EV_CODE_SENT : EV_CODE_SEND_FAILED, .user = j->user,
                             .service = j->service[0] ? j->service : NULL, .rhost = j->rhost[0] ? j->rhost : NULL,
@@ -151,7 +151,7 @@ static int send_code(struct daemon *d, struct send_job *j, const char *address, 
         acctsec_wipe(body, sizeof(body));
         if (r < 0) {
                 char detail[128];
-                int64_t now = (int64_t) time(NULL);
+                int64_t now = store_now(&d->store);
                 struct event ev = { .type = EV_CODE_SEND_FAILED, .user = j->user, .detail = detail };
                 snprintf(detail, sizeof(detail), "cannot start the delivery: %s", strerror(-r));
                 log_error("cannot start mail delivery for %s: %s", j->user, strerror(-r));

@@ -78,7 +78,7 @@ static void disable_finish(struct disable_job *j, int r, const char *err, struct
         struct acctsec_conf conf;
         struct lock_result res;
         const char *why = NULL;
-        int64_t now = (int64_t) time(NULL);
+        int64_t now = store_now(&d->store);
 
         int q = user_by_name(j->user, &p);
         if (q == 0)

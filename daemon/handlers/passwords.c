@@ -224,7 +224,7 @@ static int notice_allowed(struct daemon *d, const char *user, const char *what, 
 }
 
 static int record_change(struct daemon *d, struct commit_job *j, const char *hash) {
-        int64_t now = (int64_t) time(NULL);
+        int64_t now = store_now(&d->store);
         struct email_info e;
         char capped[160];
         struct event ev[2] = { { .type = EV_PASSWORD_CHANGED, .user = j->user,
@@ -411,7 +411,7 @@ static void on_reset(int r, const char *out, void *userdata) {
         if (r < 0)
                 log_error("reset-password for %s: %s", j->user, out);
         if (q == 0)
-                q = record_reset(d, j, &e, (int64_t) time(NULL));
+                q = record_reset(d, j, &e, store_now(&d->store));
         if (q == 0 && j->mail)
                 mail_reset(d, j, e.address);
         if (f) {

@@ -39,7 +39,7 @@ static bool refused_event_allowed(uid_t uid, int64_t now) {
 
 int refuse(struct daemon *d, struct acctsec_frame *reply, const struct ucred *peer, uint8_t op, const char *why) {
         char actor[USER_NAME_MAX + 16], detail[256];
-        int64_t now = (int64_t) time(NULL);
+        int64_t now = store_now(&d->store);
 
         log_warning("refused %s from uid %u (pid %d): %s", acctsec_op_name(op), (unsigned) peer->uid,
                     (int) peer->pid, why);

@@ -195,7 +195,7 @@ static int export_begin(struct daemon *d, const struct ucred *peer, struct log_r
         actor_name(peer, actor, sizeof(actor));
         struct event ev = { .type = EV_LOG_EXPORTED, .user = scope_name(q), .actor = actor, .detail = detail };
         q->until = (uint64_t) max_id;
-        return seclog_add(&d->store, (int64_t) time(NULL), &ev);
+        return seclog_add(&d->store, store_now(&d->store), &ev);
 }
 
 /* LOG_EXPORT: oldest first, ids in (cursor, until]. */
