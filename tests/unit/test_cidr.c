@@ -2,14 +2,7 @@
 /* Unit tests for IP allowlist entries and login sources: common/cidr.c. */
 #include "config.h"
 
-#include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-
-#include <cmocka.h>
+#include "unit.h"
 
 #include "cidr.h"
 #include "macro.h"

@@ -2,23 +2,16 @@
 /* Unit tests for the option parser: common/conf.c and common/conf_file.c. */
 #include "config.h"
 
-#include <errno.h>
+#include "unit.h"
+
 #include <fcntl.h>
 #include <limits.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cmocka.h>
-
 #include "conf.h"
 #include "macro.h"
+#include "tmp_dir.h"
 
 #define DAY 86400u
 
@@ -127,6 +120,22 @@ static const struct acctsec_conf_match bob_login = {
         .userdata = &bob_g,
 };
 
+/* Every origin a setting may come from. */
+static const enum acctsec_conf_origin origins[] = {
+        ACCTSEC_CONF_GLOBAL, ACCTSEC_CONF_SECTION, ACCTSEC_CONF_ARGV, ACCTSEC_CONF_OVERRIDE,
+};
+
+struct key_value {
+        const char *key, *value;
+};
+
+/* Set every key of kv[n] from origin o: each must be taken. */
+static void set_all(struct acctsec_conf *c, const struct key_value *kv, size_t n, enum acctsec_conf_origin o) {
+        for (size_t i = 0; i < n; i++)
+                if (set_o(c, kv[i].key, kv[i].value, o) != 0)
+                        fail_msg("%s = %s refused from origin %d", kv[i].key, kv[i].value, (int) o);
+}
+
 /* ---- defaults ------------------------------------------------------------ */
 
 static void test_defaults(void **state) {
@@ -208,6 +217,38 @@ static void test_parse_duration(void **state) {
 
 /* ---- every key, good and bad values -------------------------------------- */
 
+/* A key whose value is a number or an enum: each good text sets the field
+ * at offset (an unsigned or an enum, poisoned before each so that the set
+ * is seen to write it) to its value; each bad one is refused and leaves the
+ * last good value. */
+struct good_value {
+        const char *text;
+        unsigned value;
+};
+
+static void check_key_values(const char *key, size_t offset, const struct good_value *good, size_t ngood,
+                             const char *const *bad, size_t nbad) {
+        struct acctsec_conf c = fresh();
+        unsigned *field = (unsigned *) ((char *) &c + offset);
+
+        for (size_t i = 0; i < ngood; i++) {
+                *field = ~good[i].value;
+                assert_int_equal(set_g(&c, key, good[i].text), 0);
+                assert_int_equal(*field, good[i].value);
+        }
+        for (size_t i = 0; i < nbad; i++) {
+                assert_int_equal(set_g(&c, key, bad[i]), -EINVAL);
+                assert_int_equal(*field, good[ngood - 1].value);
+        }
+}
+
+#define CHECK_KEY_VALUES(key, member, good, bad)                                                                 \
+        do {                                                                                                      \
+                _Static_assert(sizeof(((struct acctsec_conf *) 0)->member) == sizeof(unsigned), #member);        \
+                check_key_values(key, offsetof(struct acctsec_conf, member), good, ARRAY_SIZE(good), bad,        \
+                                 ARRAY_SIZE(bad));                                                                \
+        } while (0)
+
 static void test_key_socket(void **state) {
         struct acctsec_conf c = fresh();
         char path[ACCTSEC_SOCKET_PATH_MAX + 1];
@@ -275,10 +316,7 @@ static void test_key_prompt(void **state) {
 }
 
 static void test_key_timeout(void **state) {
-        static const struct {
-                const char *s;
-                unsigned ms;
-        } good[] = {
+        static const struct good_value good[] = {
                 { "10", 10 },     { "10ms", 10 },         { "3000", 3000 },     { "3000ms", 3000 },
                 { "3s", 3000 },   { "1s", 1000 },         { "600s", 600000 },   { "600000", 600000 },
                 { "600000ms", 600000 },                   { "0001500", 1500 },
@@ -288,37 +326,17 @@ static void test_key_timeout(void **state) {
                 "3 s",  "3sec",    "3S",    "3MS",  "-1",   "+10",    "3.5s", "abc", "0x10", "ms",
                 "s",    "3000 ",   " 3000", "99999999999999999999999", "18446744073709551615s",
         };
-        struct acctsec_conf c = fresh();
-
-        for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
-                c.timeout_ms = 1;
-                assert_int_equal(set_g(&c, "timeout", good[i].s), 0);
-                assert_int_equal(c.timeout_ms, good[i].ms);
-        }
-        c = fresh();
-        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-                assert_int_equal(set_g(&c, "timeout", bad[i]), -EINVAL);
-                assert_int_equal(c.timeout_ms, 3000);
-        }
+        CHECK_KEY_VALUES("timeout", timeout_ms, good, bad);
 }
 
 static void test_key_failmode(void **state) {
-        struct acctsec_conf c = fresh();
-
-        assert_int_equal(set_g(&c, "failmode", "open"), 0);
-        assert_int_equal(c.failmode, ACCTSEC_FAILMODE_OPEN);
-        assert_int_equal(set_g(&c, "failmode", "secure"), 0);
-        assert_int_equal(c.failmode, ACCTSEC_FAILMODE_SECURE);
-        assert_int_equal(set_g(&c, "failmode", "open"), 0);
-        assert_int_equal(set_g(&c, "failmode", ""), -EINVAL);
-        assert_int_equal(set_g(&c, "failmode", "closed"), -EINVAL);
-        assert_int_equal(set_g(&c, "failmode", "Secure"), -EINVAL);
-        assert_int_equal(set_g(&c, "failmode", "secure "), -EINVAL);
-        assert_int_equal(set_g(&c, "failmode", "1"), -EINVAL);
-        assert_int_equal(set_g(&c, "failmode", "opened"), -EINVAL);
-        assert_int_equal(set_g(&c, "failmode", "securely"), -EINVAL);
-        assert_int_equal(set_g(&c, "failmode", "ope"), -EINVAL);
-        assert_int_equal(c.failmode, ACCTSEC_FAILMODE_OPEN);
+        static const struct good_value good[] = {
+                { "open", ACCTSEC_FAILMODE_OPEN },
+                { "secure", ACCTSEC_FAILMODE_SECURE },
+                { "open", ACCTSEC_FAILMODE_OPEN },
+        };
+        static const char *const bad[] = { "", "closed", "Secure", "secure ", "1", "opened", "securely", "ope" };
+        CHECK_KEY_VALUES("failmode", failmode, good, bad);
 }
 
 static void check_bool_key(const char *key, size_t offset) {
@@ -403,24 +421,17 @@ static void test_key_mail_max_per_hour(void **state) {
 }
 
 static void test_key_max_password_age(void **state) {
+        static const struct good_value good[] = {
+                { "90d", 90 * DAY },
+                { "0", 0 }, /* never expires */
+                { "3650d", 3650 * DAY },
+                { "315360000", 3650 * DAY },
+                { "12h", 12 * 3600 },
+        };
         static const char *const bad[] = {
                 "", "3651d", "315360001", "87601h", "-1", "1w", "1y", "never", "90 d", "4294967296",
         };
-        struct acctsec_conf c = fresh();
-
-        assert_int_equal(set_g(&c, "max_password_age", "90d"), 0);
-        assert_int_equal(c.max_password_age, 90 * DAY);
-        assert_int_equal(set_g(&c, "max_password_age", "0"), 0); /* never expires */
-        assert_int_equal(c.max_password_age, 0);
-        assert_int_equal(set_g(&c, "max_password_age", "3650d"), 0);
-        assert_int_equal(c.max_password_age, 3650 * DAY);
-        assert_int_equal(set_g(&c, "max_password_age", "315360000"), 0);
-        assert_int_equal(c.max_password_age, 3650 * DAY);
-        assert_int_equal(set_g(&c, "max_password_age", "12h"), 0);
-        assert_int_equal(c.max_password_age, 12 * 3600);
-        for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
-                assert_int_equal(set_g(&c, "max_password_age", bad[i]), -EINVAL);
-        assert_int_equal(c.max_password_age, 12 * 3600);
+        CHECK_KEY_VALUES("max_password_age", max_password_age, good, bad);
 }
 
 static void test_key_dictionary(void **state) {
@@ -447,94 +458,48 @@ static void test_key_dictionary(void **state) {
 }
 
 static void test_key_deny(void **state) {
+        static const struct good_value good[] = { { "0", 0 }, { "5", 5 }, { "1000000", 1000000 }, { "007", 7 } };
         static const char *const bad[] = {
                 "",  "-1", "+1", "1000001", "3x", "3s", " 3", "3 ", "0x3", "3.0", "1e3",
                 "99999999999999999999999", "4294967296", "4294967299",
         };
-        struct acctsec_conf c = fresh();
-
-        assert_int_equal(set_g(&c, "deny", "0"), 0);
-        assert_int_equal(c.deny, 0);
-        assert_int_equal(set_g(&c, "deny", "5"), 0);
-        assert_int_equal(c.deny, 5);
-        assert_int_equal(set_g(&c, "deny", "1000000"), 0);
-        assert_int_equal(c.deny, 1000000);
-        assert_int_equal(set_g(&c, "deny", "007"), 0);
-        assert_int_equal(c.deny, 7);
-        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-                assert_int_equal(set_g(&c, "deny", bad[i]), -EINVAL);
-                assert_int_equal(c.deny, 7);
-        }
+        CHECK_KEY_VALUES("deny", deny, good, bad);
 }
 
 static void test_key_fail_interval(void **state) {
+        static const struct good_value good[] = {
+                { "1", 1 },           { "90s", 90 },         { "15m", 900 },        { "2h", 7200 },
+                { "1d", DAY },        { "366d", 366 * DAY }, { "31622400", 366 * DAY }, { "8784h", 366 * DAY },
+                { "600", 600 },
+        };
         static const char *const bad[] = {
                 "",       "0",  "0s", "0d", "367d", "31622401", "8785h", "-1", "1w", "1 h", "h", "1.5h",
                 "18446744073709551615", "213503982334602d", "4294967296", "49711d",
         };
-        struct acctsec_conf c = fresh();
-
-        assert_int_equal(set_g(&c, "fail_interval", "1"), 0);
-        assert_int_equal(c.fail_interval, 1);
-        assert_int_equal(set_g(&c, "fail_interval", "90s"), 0);
-        assert_int_equal(c.fail_interval, 90);
-        assert_int_equal(set_g(&c, "fail_interval", "15m"), 0);
-        assert_int_equal(c.fail_interval, 900);
-        assert_int_equal(set_g(&c, "fail_interval", "2h"), 0);
-        assert_int_equal(c.fail_interval, 7200);
-        assert_int_equal(set_g(&c, "fail_interval", "1d"), 0);
-        assert_int_equal(c.fail_interval, DAY);
-        assert_int_equal(set_g(&c, "fail_interval", "366d"), 0);
-        assert_int_equal(c.fail_interval, 366 * DAY);
-        assert_int_equal(set_g(&c, "fail_interval", "31622400"), 0);
-        assert_int_equal(c.fail_interval, 366 * DAY);
-        assert_int_equal(set_g(&c, "fail_interval", "8784h"), 0);
-        assert_int_equal(c.fail_interval, 366 * DAY);
-        assert_int_equal(set_g(&c, "fail_interval", "600"), 0);
-        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-                assert_int_equal(set_g(&c, "fail_interval", bad[i]), -EINVAL);
-                assert_int_equal(c.fail_interval, 600);
-        }
+        CHECK_KEY_VALUES("fail_interval", fail_interval, good, bad);
 }
 
 static void test_key_unlock_time(void **state) {
+        static const struct good_value good[] = {
+                { "0", 0 }, /* until an admin unlocks */
+                { "0m", 0 }, { "30m", 1800 }, { "366d", 366 * DAY }, { "45s", 45 },
+        };
         static const char *const bad[] = {
                 "", "367d", "31622401", "-1", "1y", "forever", "never", "4294967296", "213503982334602d",
         };
-        struct acctsec_conf c = fresh();
-
-        assert_int_equal(set_g(&c, "unlock_time", "0"), 0); /* until an admin unlocks */
-        assert_int_equal(c.unlock_time, 0);
-        assert_int_equal(set_g(&c, "unlock_time", "0m"), 0);
-        assert_int_equal(c.unlock_time, 0);
-        assert_int_equal(set_g(&c, "unlock_time", "30m"), 0);
-        assert_int_equal(c.unlock_time, 1800);
-        assert_int_equal(set_g(&c, "unlock_time", "366d"), 0);
-        assert_int_equal(c.unlock_time, 366 * DAY);
-        assert_int_equal(set_g(&c, "unlock_time", "45s"), 0);
-        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-                assert_int_equal(set_g(&c, "unlock_time", bad[i]), -EINVAL);
-                assert_int_equal(c.unlock_time, 45);
-        }
+        CHECK_KEY_VALUES("unlock_time", unlock_time, good, bad);
 }
 
 static void test_key_lock_scope(void **state) {
-        struct acctsec_conf c = fresh();
-
-        assert_int_equal(set_g(&c, "lock_scope", "user+source"), 0);
-        assert_int_equal(c.lock_scope, ACCTSEC_LOCK_SCOPE_USER_SOURCE);
-        assert_int_equal(set_g(&c, "lock_scope", "user"), 0);
-        assert_int_equal(c.lock_scope, ACCTSEC_LOCK_SCOPE_USER);
-        assert_int_equal(set_g(&c, "lock_scope", "user+source"), 0);
-        assert_int_equal(set_g(&c, "lock_scope", ""), -EINVAL);
-        assert_int_equal(set_g(&c, "lock_scope", "source"), -EINVAL);
-        assert_int_equal(set_g(&c, "lock_scope", "user source"), -EINVAL);
-        assert_int_equal(set_g(&c, "lock_scope", "User"), -EINVAL);
-        assert_int_equal(set_g(&c, "lock_scope", "user+"), -EINVAL);
-        assert_int_equal(set_g(&c, "lock_scope", "users"), -EINVAL);
-        assert_int_equal(set_g(&c, "lock_scope", "user+sources"), -EINVAL);
-        assert_int_equal(set_g(&c, "lock_scope", "use"), -EINVAL);
-        assert_int_equal(c.lock_scope, ACCTSEC_LOCK_SCOPE_USER_SOURCE);
+        static const struct good_value good[] = {
+                { "user+source", ACCTSEC_LOCK_SCOPE_USER_SOURCE },
+                { "user", ACCTSEC_LOCK_SCOPE_USER },
+                { "user+source", ACCTSEC_LOCK_SCOPE_USER_SOURCE },
+        };
+        static const char *const bad[] = {
+                "", "source", "user source", "User", "user+", "users", "user+sources", "use",
+        };
+        CHECK_KEY_VALUES("lock_scope", lock_scope, good, bad);
 }
 
 static void check_group_key(const char *key, size_t offset) {
@@ -581,9 +546,6 @@ static void test_unknown_key(void **state) {
                 "", "denyx", "den", "Deny", "DENY", " deny", "deny ", "nosuchkey", "socket_path", "timeout_ms",
                 "admin-group",
         };
-        static const enum acctsec_conf_origin origins[] = {
-                ACCTSEC_CONF_GLOBAL, ACCTSEC_CONF_SECTION, ACCTSEC_CONF_ARGV, ACCTSEC_CONF_OVERRIDE,
-        };
         struct acctsec_conf c = fresh();
 
         for (size_t i = 0; i < ARRAY_SIZE(unknown); i++)
@@ -629,12 +591,11 @@ static void test_origin_roles(void **state) {
 }
 
 static void test_origin_client(void **state) {
-        static const struct {
-                const char *key, *value;
-        } kv[] = {
+        static const struct key_value kv[] = {
                 { "socket", "/tmp/s.sock" }, { "timeout", "5s" }, { "failmode", "open" },
                 { "debug", "yes" },          { "silent", "yes" },     { "retry", "5" },
         };
+        static const enum acctsec_conf_origin allowed[] = { ACCTSEC_CONF_ARGV, ACCTSEC_CONF_GLOBAL };
         struct acctsec_conf c = fresh();
 
         for (size_t i = 0; i < ARRAY_SIZE(kv); i++) {
@@ -645,39 +606,28 @@ static void test_origin_client(void **state) {
         }
         assert_defaults(&c);
 
-        for (size_t i = 0; i < ARRAY_SIZE(kv); i++)
-                assert_int_equal(set_o(&c, kv[i].key, kv[i].value, ACCTSEC_CONF_ARGV), 0);
-        assert_string_equal(c.socket, "/tmp/s.sock");
-        assert_int_equal(c.timeout_ms, 5000);
-        assert_int_equal(c.failmode, ACCTSEC_FAILMODE_OPEN);
-        assert_true(c.debug);
-        assert_true(c.silent);
-        assert_int_equal(c.retry, 5);
-
-        c = fresh();
-        for (size_t i = 0; i < ARRAY_SIZE(kv); i++)
-                assert_int_equal(set_o(&c, kv[i].key, kv[i].value, ACCTSEC_CONF_GLOBAL), 0);
-        assert_string_equal(c.socket, "/tmp/s.sock");
-        assert_int_equal(c.timeout_ms, 5000);
-        assert_int_equal(c.failmode, ACCTSEC_FAILMODE_OPEN);
-        assert_true(c.debug);
-        assert_true(c.silent);
-        assert_int_equal(c.retry, 5);
+        /* the module's arguments and the global part may set them */
+        for (size_t o = 0; o < ARRAY_SIZE(allowed); o++) {
+                c = fresh();
+                set_all(&c, kv, ARRAY_SIZE(kv), allowed[o]);
+                assert_string_equal(c.socket, "/tmp/s.sock");
+                assert_int_equal(c.timeout_ms, 5000);
+                assert_int_equal(c.failmode, ACCTSEC_FAILMODE_OPEN);
+                assert_true(c.debug);
+                assert_true(c.silent);
+                assert_int_equal(c.retry, 5);
+        }
 }
 
 static void test_origin_policy(void **state) {
-        static const enum acctsec_conf_origin origins[] = {
-                ACCTSEC_CONF_GLOBAL, ACCTSEC_CONF_SECTION, ACCTSEC_CONF_ARGV, ACCTSEC_CONF_OVERRIDE,
+        static const struct key_value kv[] = {
+                { "deny", "7" },           { "fail_interval", "10m" },     { "unlock_time", "0" },
+                { "even_deny_root", "yes" }, { "lock_scope", "user+source" }, { "lock_message", "on" },
         };
 
         for (size_t o = 0; o < ARRAY_SIZE(origins); o++) {
                 struct acctsec_conf c = fresh();
-                assert_int_equal(set_o(&c, "deny", "7", origins[o]), 0);
-                assert_int_equal(set_o(&c, "fail_interval", "10m", origins[o]), 0);
-                assert_int_equal(set_o(&c, "unlock_time", "0", origins[o]), 0);
-                assert_int_equal(set_o(&c, "even_deny_root", "yes", origins[o]), 0);
-                assert_int_equal(set_o(&c, "lock_scope", "user+source", origins[o]), 0);
-                assert_int_equal(set_o(&c, "lock_message", "on", origins[o]), 0);
+                set_all(&c, kv, ARRAY_SIZE(kv), origins[o]);
                 assert_int_equal(c.deny, 7);
                 assert_int_equal(c.fail_interval, 600);
                 assert_int_equal(c.unlock_time, 0);
@@ -691,22 +641,16 @@ static void test_origin_policy(void **state) {
 }
 
 static void test_origin_password(void **state) {
-        static const enum acctsec_conf_origin origins[] = {
-                ACCTSEC_CONF_GLOBAL, ACCTSEC_CONF_SECTION, ACCTSEC_CONF_ARGV, ACCTSEC_CONF_OVERRIDE,
+        static const struct key_value kv[] = {
+                { "min_length", "16" },       { "max_length", "128" },       { "require_upper", "no" },
+                { "require_lower", "no" },    { "require_digit", "no" },     { "require_special", "no" },
+                { "history", "0" },           { "allow_self_change", "no" }, { "enforce_for_root", "no" },
+                { "max_password_age", "90d" },
         };
 
         for (size_t o = 0; o < ARRAY_SIZE(origins); o++) {
                 struct acctsec_conf c = fresh();
-                assert_int_equal(set_o(&c, "min_length", "16", origins[o]), 0);
-                assert_int_equal(set_o(&c, "max_length", "128", origins[o]), 0);
-                assert_int_equal(set_o(&c, "require_upper", "no", origins[o]), 0);
-                assert_int_equal(set_o(&c, "require_lower", "no", origins[o]), 0);
-                assert_int_equal(set_o(&c, "require_digit", "no", origins[o]), 0);
-                assert_int_equal(set_o(&c, "require_special", "no", origins[o]), 0);
-                assert_int_equal(set_o(&c, "history", "0", origins[o]), 0);
-                assert_int_equal(set_o(&c, "allow_self_change", "no", origins[o]), 0);
-                assert_int_equal(set_o(&c, "enforce_for_root", "no", origins[o]), 0);
-                assert_int_equal(set_o(&c, "max_password_age", "90d", origins[o]), 0);
+                set_all(&c, kv, ARRAY_SIZE(kv), origins[o]);
                 assert_int_equal(c.min_length, 16);
                 assert_int_equal(c.max_length, 128);
                 assert_false(c.require_upper || c.require_lower || c.require_digit || c.require_special);
@@ -1301,54 +1245,15 @@ static void test_parse_len_bounded(void **state) {
 
 /* ---- acctsec_conf_load --------------------------------------------------- */
 
-struct tmp {
-        char dir[64];
-        char path[128];
-};
-
 static int tmp_setup(void **state) {
-        struct tmp *t = calloc(1, sizeof(*t));
-        const char *tmpdir = getenv("TMPDIR");
-        if (!t)
-                return -1;
-        if (!tmpdir || tmpdir[0] != '/' || strlen(tmpdir) > 40)
-                tmpdir = "/tmp";
-        snprintf(t->dir, sizeof(t->dir), "%s/test_conf.XXXXXX", tmpdir);
-        if (!mkdtemp(t->dir)) {
-                free(t);
-                return -1;
-        }
-        snprintf(t->path, sizeof(t->path), "%s/acctsec.conf", t->dir);
-        *state = t;
-        return 0;
+        return tmp_file_setup(state, "test_conf", "acctsec.conf");
 }
 
-static int tmp_teardown(void **state) {
-        struct tmp *t = *state;
-        struct stat st;
-
-        if (lstat(t->path, &st) == 0) {
-                if (S_ISDIR(st.st_mode))
-                        (void) rmdir(t->path);
-                else
-                        (void) unlink(t->path);
-        }
-        (void) rmdir(t->dir);
-        free(t);
-        return 0;
-}
-
-static void write_file(const char *path, const char *text, mode_t mode) {
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        assert_true(fd >= 0);
-        size_t n = strlen(text);
-        assert_int_equal(write(fd, text, n), (ssize_t) n);
-        assert_int_equal(fchmod(fd, mode), 0); /* not subject to the umask */
-        assert_int_equal(close(fd), 0);
-}
+/* A test with a temporary directory for the file to load. */
+#define load_test(fn) cmocka_unit_test_setup_teardown(fn, tmp_setup, tmp_file_teardown)
 
 static void test_load_ok(void **state) {
-        struct tmp *t = *state;
+        struct tmp_file *t = *state;
         struct acctsec_conf c = fresh();
         struct acctsec_conf_error e = { 0 };
 
@@ -1374,7 +1279,7 @@ static void test_load_ok(void **state) {
 }
 
 static void test_load_parse_error(void **state) {
-        struct tmp *t = *state;
+        struct tmp_file *t = *state;
         struct acctsec_conf c = fresh();
         struct acctsec_conf_error e = { 0 };
 
@@ -1385,7 +1290,7 @@ static void test_load_parse_error(void **state) {
 }
 
 static void test_load_missing(void **state) {
-        struct tmp *t = *state;
+        struct tmp_file *t = *state;
         struct acctsec_conf c = fresh();
         struct acctsec_conf_error e = { .line = 99 };
 
@@ -1397,7 +1302,7 @@ static void test_load_missing(void **state) {
 }
 
 static void test_load_fifo(void **state) {
-        struct tmp *t = *state;
+        struct tmp_file *t = *state;
         struct acctsec_conf c = fresh();
         struct acctsec_conf_error e = { .line = 99 };
         int r;
@@ -1414,7 +1319,7 @@ static void test_load_fifo(void **state) {
 }
 
 static void test_load_directory(void **state) {
-        struct tmp *t = *state;
+        struct tmp_file *t = *state;
         struct acctsec_conf c = fresh();
         struct acctsec_conf_error e = { .line = 99 };
 
@@ -1435,7 +1340,7 @@ static void test_load_device(void **state) {
 }
 
 static void test_load_world_writable(void **state) {
-        struct tmp *t = *state;
+        struct tmp_file *t = *state;
         struct acctsec_conf c = fresh();
         struct acctsec_conf_error e = { .line = 99 };
 
@@ -1452,7 +1357,7 @@ static void test_load_world_writable(void **state) {
 }
 
 static void test_load_foreign_owner(void **state) {
-        struct tmp *t = *state;
+        struct tmp_file *t = *state;
         struct acctsec_conf c = fresh();
         struct acctsec_conf_error e = { .line = 99 };
 
@@ -1467,7 +1372,7 @@ static void test_load_foreign_owner(void **state) {
 }
 
 static void test_load_too_big(void **state) {
-        struct tmp *t = *state;
+        struct tmp_file *t = *state;
         struct acctsec_conf c = fresh();
         struct acctsec_conf_error e = { .line = 99 };
 
@@ -1522,15 +1427,15 @@ int main(void) {
                 cmocka_unit_test(test_parse_long_lines),
                 cmocka_unit_test(test_parse_nul),
                 cmocka_unit_test(test_parse_len_bounded),
-                cmocka_unit_test_setup_teardown(test_load_ok, tmp_setup, tmp_teardown),
-                cmocka_unit_test_setup_teardown(test_load_parse_error, tmp_setup, tmp_teardown),
-                cmocka_unit_test_setup_teardown(test_load_missing, tmp_setup, tmp_teardown),
-                cmocka_unit_test_setup_teardown(test_load_fifo, tmp_setup, tmp_teardown),
-                cmocka_unit_test_setup_teardown(test_load_directory, tmp_setup, tmp_teardown),
+                load_test(test_load_ok),
+                load_test(test_load_parse_error),
+                load_test(test_load_missing),
+                load_test(test_load_fifo),
+                load_test(test_load_directory),
                 cmocka_unit_test(test_load_device),
-                cmocka_unit_test_setup_teardown(test_load_world_writable, tmp_setup, tmp_teardown),
-                cmocka_unit_test_setup_teardown(test_load_foreign_owner, tmp_setup, tmp_teardown),
-                cmocka_unit_test_setup_teardown(test_load_too_big, tmp_setup, tmp_teardown),
+                load_test(test_load_world_writable),
+                load_test(test_load_foreign_owner),
+                load_test(test_load_too_big),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,61 +6,35 @@
  * sleeping). */
 #include "config.h"
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
-#include <errno.h>
+#include "unit.h"
+
 #include <sodium.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "email.h"
-#include "store.h"
-#include "store_test.h"
-#include "txn.h"
+#include "store_fixture.h"
 
 #define T0 1700000000
 #define TTL 1800
 #define GAP 180
 
-struct fx {
-        char dir[64];
-        struct store s;
-        uint8_t key[KEYFILE_KEY_SIZE];
-};
+static uint8_t key[KEYFILE_KEY_SIZE];
 
-static int setup(void **state) {
-        struct fx *f = calloc(1, sizeof(*f));
-        const char *why = NULL;
-        strcpy(f->dir, "/tmp/acctsec-email.XXXXXX");
-        assert_non_null(mkdtemp(f->dir));
-        assert_int_equal(store_open(&f->s, f->dir, &why), 0);
-        randombytes_buf(f->key, sizeof(f->key));
-        *state = f;
-        return 0;
-}
-
-static int teardown(void **state) {
-        struct fx *f = *state;
-        char cmd[128];
-        store_close(&f->s);
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-        assert_int_equal(system(cmd), 0);
-        free(f);
+/* cmocka group setup: libsodium and a random key. */
+static int group_setup(void **state) {
+        if (sodium_init() < 0)
+                return -1;
+        randombytes_buf(key, sizeof(key));
         return 0;
 }
 
 /* A new attempt and its first code, at time t. */
-static void attempt_with_code(struct fx *f, const char *user, enum email_purpose p, int64_t t,
+static void attempt_with_code(struct store_fixture *f, const char *user, enum email_purpose p, int64_t t,
                               char attempt[EMAIL_ATTEMPT_HEX], char code[EMAIL_CODE_MAX]) {
         char to[EMAIL_ADDRESS_MAX];
         int64_t wait = -1;
         txn_begin(&f->s);
         assert_int_equal(email_attempt_new_in(&f->s, user, p, "u@example.com", t, attempt), 0);
-        assert_int_equal(email_code_issue_in(&f->s, f->key, attempt, user, p, 6, TTL, GAP, t, code, to, &wait), 0);
+        assert_int_equal(email_code_issue_in(&f->s, key, attempt, user, p, 6, TTL, GAP, t, code, to, &wait), 0);
         assert_int_equal(txn_end(&f->s, true), 0);
         assert_string_equal(to, "u@example.com");
         assert_int_equal(wait, 0);
@@ -69,21 +43,16 @@ static void attempt_with_code(struct fx *f, const char *user, enum email_purpose
         assert_int_equal(strlen(attempt), 32);
 }
 
-static int use(struct fx *f, const char *attempt, const char *user, enum email_purpose p, const char *code, int64_t t) {
-        txn_begin(&f->s);
-        int r = email_code_use_in(&f->s, f->key, attempt, user, p, code, t);
-        assert_int_equal(txn_end(&f->s, true), 0);
-        return r;
+static int use(struct store_fixture *f, const char *attempt, const char *user, enum email_purpose p, const char *code, int64_t t) {
+        return IN_TXN(&f->s, email_code_use_in(&f->s, key, attempt, user, p, code, t));
 }
 
 /* A column of an attempt's row, as committed (-1: no row; NULL: 0). */
-static int64_t code_col(struct fx *f, const char *attempt, const char *expr) {
-        char sql[256];
-        snprintf(sql, sizeof(sql), "SELECT %s FROM email_codes WHERE attempt = '%s'", expr, attempt);
-        return store_peek_int(f->dir, sql);
+static int64_t code_col(struct store_fixture *f, const char *attempt, const char *expr) {
+        return peek_int(f, "SELECT %s FROM email_codes WHERE attempt = '%s'", expr, attempt);
 }
 
-static bool live(struct fx *f, const char *attempt) {
+static bool live(struct store_fixture *f, const char *attempt) {
         return code_col(f, attempt, "hash IS NOT NULL") == 1;
 }
 
@@ -94,7 +63,7 @@ static void other_code(const char *code, char out[EMAIL_CODE_MAX]) {
 }
 
 static void test_lifetime(void **state) {
-        struct fx *f = *state;
+        struct store_fixture *f = *state;
         char a[EMAIL_ATTEMPT_HEX], b[EMAIL_ATTEMPT_HEX], ca[EMAIL_CODE_MAX], cb[EMAIL_CODE_MAX];
         attempt_with_code(f, "alice", EMAIL_LOGIN, T0, a, ca);
         attempt_with_code(f, "alice", EMAIL_LOGIN, T0, b, cb);
@@ -114,7 +83,7 @@ static void test_lifetime(void **state) {
 }
 
 static void test_resend_interval_and_voiding(void **state) {
-        struct fx *f = *state;
+        struct store_fixture *f = *state;
         char a[EMAIL_ATTEMPT_HEX], c1[EMAIL_CODE_MAX], c2[EMAIL_CODE_MAX], to[EMAIL_ADDRESS_MAX];
         int64_t wait = 0;
         attempt_with_code(f, "alice", EMAIL_LOGIN, T0, a, c1);
@@ -122,7 +91,7 @@ static void test_resend_interval_and_voiding(void **state) {
         assert_int_equal(email_code_wait(&f->s, a, "alice", EMAIL_LOGIN, GAP, T0 + GAP - 1, &wait), -EAGAIN);
         assert_int_equal(wait, 1);
         wait = 0;
-        assert_int_equal(email_code_issue_in(&f->s, f->key, a, "alice", EMAIL_LOGIN, 6, TTL, GAP, T0 + GAP - 1, c2, to, &wait),
+        assert_int_equal(email_code_issue_in(&f->s, key, a, "alice", EMAIL_LOGIN, 6, TTL, GAP, T0 + GAP - 1, c2, to, &wait),
                          -EAGAIN);
         assert_false(f->s.in_txn); /* refused: nothing was written */
         assert_int_equal(txn_end(&f->s, true), 0);
@@ -132,7 +101,7 @@ static void test_resend_interval_and_voiding(void **state) {
         assert_true(live(f, a));
         txn_begin(&f->s);
         assert_int_equal(email_code_wait(&f->s, a, "alice", EMAIL_LOGIN, GAP, T0 + GAP, &wait), 0);
-        assert_int_equal(email_code_issue_in(&f->s, f->key, a, "alice", EMAIL_LOGIN, 8, TTL, GAP, T0 + GAP, c2, to, &wait), 0);
+        assert_int_equal(email_code_issue_in(&f->s, key, a, "alice", EMAIL_LOGIN, 8, TTL, GAP, T0 + GAP, c2, to, &wait), 0);
         assert_int_equal(txn_end(&f->s, true), 0);
         assert_int_equal(strlen(c2), 8);
         assert_int_equal(code_col(f, a, "sent"), T0 + GAP);
@@ -143,7 +112,7 @@ static void test_resend_interval_and_voiding(void **state) {
 }
 
 static void test_bound_to_user_purpose_and_attempt(void **state) {
-        struct fx *f = *state;
+        struct store_fixture *f = *state;
         char a[EMAIL_ATTEMPT_HEX], b[EMAIL_ATTEMPT_HEX], ca[EMAIL_CODE_MAX], cb[EMAIL_CODE_MAX], to[EMAIL_ADDRESS_MAX];
         int64_t wait;
         attempt_with_code(f, "alice", EMAIL_LOGIN, T0, a, ca);
@@ -155,10 +124,10 @@ static void test_bound_to_user_purpose_and_attempt(void **state) {
         /* bob cannot have alice's attempt send him a code */
         txn_begin(&f->s);
         assert_int_equal(email_code_wait(&f->s, a, "bob", EMAIL_LOGIN, 0, T0, &wait), -ENOENT);
-        assert_int_equal(email_code_issue_in(&f->s, f->key, a, "bob", EMAIL_LOGIN, 6, TTL, 0, T0, cb, to, &wait),
+        assert_int_equal(email_code_issue_in(&f->s, key, a, "bob", EMAIL_LOGIN, 6, TTL, 0, T0, cb, to, &wait),
                          -ENOENT);
         /* nor a code for another purpose through a login attempt */
-        assert_int_equal(email_code_issue_in(&f->s, f->key, a, "alice", EMAIL_DISABLE, 6, TTL, 0, T0, cb, to, &wait),
+        assert_int_equal(email_code_issue_in(&f->s, key, a, "alice", EMAIL_DISABLE, 6, TTL, 0, T0, cb, to, &wait),
                          -ENOENT);
         assert_false(f->s.in_txn);
         assert_int_equal(txn_end(&f->s, true), 0);
@@ -166,7 +135,7 @@ static void test_bound_to_user_purpose_and_attempt(void **state) {
 }
 
 static void test_try_limit(void **state) {
-        struct fx *f = *state;
+        struct store_fixture *f = *state;
         char a[EMAIL_ATTEMPT_HEX], c[EMAIL_CODE_MAX], wrong[EMAIL_CODE_MAX];
         attempt_with_code(f, "alice", EMAIL_LOGIN, T0, a, c);
         other_code(c, wrong);
@@ -182,24 +151,22 @@ static void test_try_limit(void **state) {
 }
 
 static void test_unsend_allows_a_new_send(void **state) {
-        struct fx *f = *state;
+        struct store_fixture *f = *state;
         char a[EMAIL_ATTEMPT_HEX], c[EMAIL_CODE_MAX], c2[EMAIL_CODE_MAX], to[EMAIL_ADDRESS_MAX];
         int64_t wait = 0;
         attempt_with_code(f, "alice", EMAIL_LOGIN, T0, a, c);
-        txn_begin(&f->s);
-        assert_int_equal(email_code_unsend(&f->s, a, T0), 0);
-        assert_int_equal(txn_end(&f->s, true), 0);
+        assert_int_equal(IN_TXN(&f->s, email_code_unsend(&f->s, a, T0)), 0);
         assert_false(live(f, a));
         assert_int_equal(code_col(f, a, "sent"), 0);
         assert_int_equal(use(f, a, "alice", EMAIL_LOGIN, c, T0), -ENOENT);
-        txn_begin(&f->s);
-        assert_int_equal(email_code_issue_in(&f->s, f->key, a, "alice", EMAIL_LOGIN, 6, TTL, GAP, T0, c2, to, &wait), 0);
-        assert_int_equal(txn_end(&f->s, true), 0);
+        assert_int_equal(
+                IN_TXN(&f->s, email_code_issue_in(&f->s, key, a, "alice", EMAIL_LOGIN, 6, TTL, GAP, T0, c2, to, &wait)),
+                0);
         assert_true(live(f, a));
 }
 
 static void test_addresses_and_purge(void **state) {
-        struct fx *f = *state;
+        struct store_fixture *f = *state;
         struct email_info e;
         char a[EMAIL_ATTEMPT_HEX], b[EMAIL_ATTEMPT_HEX], c[EMAIL_CODE_MAX], latest[EMAIL_ATTEMPT_HEX];
         int64_t last = -1;
@@ -236,16 +203,15 @@ static void test_addresses_and_purge(void **state) {
 /* Another daemon sends a code for the attempt after the interval was
  * checked: the send decides again, refuses, and leaves that code alone. */
 static void test_send_in_between_is_seen(void **state) {
-        struct fx *f = *state;
-        char a[EMAIL_ATTEMPT_HEX], c[EMAIL_CODE_MAX], c2[EMAIL_CODE_MAX], to[EMAIL_ADDRESS_MAX], sql[160];
+        struct store_fixture *f = *state;
+        char a[EMAIL_ATTEMPT_HEX], c[EMAIL_CODE_MAX], c2[EMAIL_CODE_MAX], to[EMAIL_ADDRESS_MAX];
         int64_t wait = 0;
         attempt_with_code(f, "alice", EMAIL_LOGIN, T0, a, c);
         txn_begin(&f->s);
         assert_int_equal(email_code_wait(&f->s, a, "alice", EMAIL_LOGIN, GAP, T0 + GAP, &wait), 0);
-        snprintf(sql, sizeof(sql), "UPDATE email_codes SET sent = %d WHERE attempt = '%s'", T0 + GAP, a);
-        assert_int_equal(store_poke(f->dir, sql), 0);
+        assert_int_equal(peek_exec(f, "UPDATE email_codes SET sent = %d WHERE attempt = '%s'", T0 + GAP, a), 0);
         assert_int_equal(
-                email_code_issue_in(&f->s, f->key, a, "alice", EMAIL_LOGIN, 6, TTL, GAP, T0 + GAP, c2, to, &wait),
+                email_code_issue_in(&f->s, key, a, "alice", EMAIL_LOGIN, 6, TTL, GAP, T0 + GAP, c2, to, &wait),
                 -EAGAIN);
         assert_int_equal(wait, GAP);
         assert_int_equal(txn_end(&f->s, true), 0);
@@ -256,7 +222,7 @@ static void test_send_in_between_is_seen(void **state) {
  * right code with none is refused and kept (nothing to promote); a wrong
  * one is counted and an expired one voided all the same. */
 static void test_address_check_needs_a_pending_address(void **state) {
-        struct fx *f = *state;
+        struct store_fixture *f = *state;
         char a[EMAIL_ATTEMPT_HEX], b[EMAIL_ATTEMPT_HEX], c[EMAIL_CODE_MAX], cb[EMAIL_CODE_MAX], wrong[EMAIL_CODE_MAX];
         attempt_with_code(f, "alice", EMAIL_VERIFY, T0, a, c);
         other_code(c, wrong);
@@ -264,9 +230,7 @@ static void test_address_check_needs_a_pending_address(void **state) {
         assert_int_equal(code_col(f, a, "tries"), 1);
         assert_int_equal(use(f, a, "alice", EMAIL_VERIFY, c, T0), -ENOENT);
         assert_true(live(f, a));
-        txn_begin(&f->s);
-        assert_int_equal(email_set_in(&f->s, "alice", "new@example.com", false, T0), 0);
-        assert_int_equal(txn_end(&f->s, true), 0);
+        assert_int_equal(IN_TXN(&f->s, email_set_in(&f->s, "alice", "new@example.com", false, T0)), 0);
         assert_int_equal(use(f, a, "alice", EMAIL_VERIFY, c, T0 + 1), 0);
         assert_false(live(f, a));
         attempt_with_code(f, "bob", EMAIL_VERIFY, T0, b, cb);
@@ -274,17 +238,14 @@ static void test_address_check_needs_a_pending_address(void **state) {
         assert_false(live(f, b));
 }
 
-static int64_t attempts(struct fx *f, const char *user, enum email_purpose p) {
-        char sql[160];
-        snprintf(sql, sizeof(sql), "SELECT count(*) FROM email_codes WHERE user = '%s' AND purpose = %d", user,
-                 (int) p);
-        return store_peek_int(f->dir, sql);
+static int64_t attempts(struct store_fixture *f, const char *user, enum email_purpose p) {
+        return peek_int(f, "SELECT count(*) FROM email_codes WHERE user = '%s' AND purpose = %d", user, (int) p);
 }
 
 /* Address checks and disable codes: the interval counts per user and
  * purpose, in the insert of the new attempt; a refusal writes nothing. */
 static void test_spaced_attempts(void **state) {
-        struct fx *f = *state;
+        struct store_fixture *f = *state;
         char a[EMAIL_ATTEMPT_HEX], b[EMAIL_ATTEMPT_HEX], c[EMAIL_CODE_MAX];
         int64_t wait = 0;
         attempt_with_code(f, "alice", EMAIL_VERIFY, T0, a, c);
@@ -314,52 +275,50 @@ static void test_spaced_attempts(void **state) {
 
 /* Emailed login codes go on only with a verified address, as written. */
 static void test_codes_need_a_verified_address(void **state) {
-        struct fx *f = *state;
+        struct store_fixture *f = *state;
         txn_begin(&f->s);
         assert_int_equal(email_codes_enable_in(&f->s, "alice", true, T0), -ENOENT); /* no row */
         assert_int_equal(email_codes_enable_in(&f->s, "alice", false, T0), 0);
         assert_int_equal(email_set_in(&f->s, "alice", "new@example.com", false, T0), 0);
         assert_int_equal(email_codes_enable_in(&f->s, "alice", true, T0), -ENOENT); /* pending only */
         assert_int_equal(txn_end(&f->s, true), 0);
-        assert_int_equal(store_peek_int(f->dir, "SELECT codes FROM email WHERE user = 'alice'"), 0);
+        assert_int_equal(peek_int(f, "SELECT codes FROM email WHERE user = 'alice'"), 0);
         txn_begin(&f->s);
         assert_int_equal(email_set_in(&f->s, "alice", "a@example.com", true, T0), 0);
         assert_int_equal(email_codes_enable_in(&f->s, "alice", true, T0 + 1), 0);
         assert_int_equal(txn_end(&f->s, true), 0);
-        assert_int_equal(store_peek_int(f->dir, "SELECT codes FROM email WHERE user = 'alice'"), 1);
-        assert_int_equal(store_peek_int(f->dir, "SELECT updated FROM email WHERE user = 'alice'"), T0 + 1);
+        assert_int_equal(peek_int(f, "SELECT codes FROM email WHERE user = 'alice'"), 1);
+        assert_int_equal(peek_int(f, "SELECT updated FROM email WHERE user = 'alice'"), T0 + 1);
 }
 
 /* A request that rolls back leaves nothing behind. */
 static void test_rolled_back_request_leaves_nothing(void **state) {
-        struct fx *f = *state;
+        struct store_fixture *f = *state;
         char a[EMAIL_ATTEMPT_HEX];
         struct email_info e;
         txn_begin(&f->s);
         assert_int_equal(email_set_in(&f->s, "alice", "a@example.com", true, T0), 0);
         assert_int_equal(email_attempt_new_in(&f->s, "alice", EMAIL_LOGIN, "a@example.com", T0, a), 0);
         assert_int_equal(txn_end(&f->s, false), 0);
-        assert_int_equal(store_peek_int(f->dir, "SELECT count(*) FROM email"), 0);
-        assert_int_equal(store_peek_int(f->dir, "SELECT count(*) FROM email_codes"), 0);
+        assert_int_equal(peek_int(f, "SELECT count(*) FROM email"), 0);
+        assert_int_equal(peek_int(f, "SELECT count(*) FROM email_codes"), 0);
         assert_int_equal(email_get(&f->s, "alice", &e), 0);
         assert_string_equal(e.address, "");
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_lifetime, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_resend_interval_and_voiding, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_bound_to_user_purpose_and_attempt, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_try_limit, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_unsend_allows_a_new_send, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_addresses_and_purge, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_send_in_between_is_seen, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_address_check_needs_a_pending_address, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_spaced_attempts, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_codes_need_a_verified_address, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_rolled_back_request_leaves_nothing, setup, teardown),
+                store_unit_test(test_lifetime),
+                store_unit_test(test_resend_interval_and_voiding),
+                store_unit_test(test_bound_to_user_purpose_and_attempt),
+                store_unit_test(test_try_limit),
+                store_unit_test(test_unsend_allows_a_new_send),
+                store_unit_test(test_addresses_and_purge),
+                store_unit_test(test_send_in_between_is_seen),
+                store_unit_test(test_address_check_needs_a_pending_address),
+                store_unit_test(test_spaced_attempts),
+                store_unit_test(test_codes_need_a_verified_address),
+                store_unit_test(test_rolled_back_request_leaves_nothing),
         };
-        if (sodium_init() < 0)
-                return 1;
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -5,21 +5,11 @@
  * SQLite's own statement counters (no clock). */
 #include "config.h"
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+#include "unit.h"
 
 #include "eventlog.h"
-#include "store.h"
 #include "store_sqlite.h"
-#include "store_dir.h"
-#include "txn.h"
+#include "store_fixture.h"
 
 #define USERS 500
 #define EVENTS (2 * EVENTLOG_EXAMINE_MAX) /* twice what one scan may look at */
@@ -28,9 +18,9 @@
 /* EVENTS events, one a second from T0, of USERS users in turn ("u0" ...),
  * every tenth an auth_success, the rest auth_failure. */
 static int setup(void **state) {
-        struct store_fixture *f = store_fixture_new();
+        store_setup(state);
+        struct store_fixture *f = *state;
         sqlite3_stmt *st;
-        assert_non_null(f);
         assert_int_equal(sqlite3_prepare_v2(store_sqlite_db(&f->s), "INSERT INTO events (time, type, user) VALUES (?, ?, ?)", -1, &st,
                                             NULL),
                          SQLITE_OK);
@@ -46,12 +36,6 @@ static int setup(void **state) {
         }
         sqlite3_finalize(st);
         assert_int_equal(sqlite3_exec(store_sqlite_db(&f->s), "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-        *state = f;
-        return 0;
-}
-
-static int teardown(void **state) {
-        assert_int_equal(store_fixture_free(*state), 0);
         return 0;
 }
 
@@ -159,10 +143,7 @@ static void test_scan_is_bounded(void **state) {
 
 /* One purge batch, a maintenance job: a transaction of its own. */
 static int purge(struct store_fixture *f, int64_t now, unsigned days) {
-        txn_begin(&f->s);
-        int r = eventlog_purge(&f->s, now, days);
-        assert_int_equal(txn_end(&f->s, true), 0);
-        return r;
+        return IN_TXN(&f->s, eventlog_purge(&f->s, now, days));
 }
 
 /* Purging: along events_by_time, a batch at a time, never the newest. */
@@ -196,9 +177,9 @@ static void test_purge(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_one_users_newest, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_scan_is_bounded, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
+                store_unit_test_setup(test_one_users_newest, setup),
+                store_unit_test_setup(test_scan_is_bounded, setup),
+                store_unit_test_setup(test_purge, setup),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

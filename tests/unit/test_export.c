@@ -3,17 +3,9 @@
  * cli/export_format.c. */
 #include "config.h"
 
-#include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
+#include "unit.h"
 
-#include <cmocka.h>
+#include <time.h>
 
 #include "export_format.h"
 

@@ -5,24 +5,17 @@
  * the settings check.  The real SMTP exchanges are in tests/system/test_mail.py. */
 #include "config.h"
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "unit.h"
+
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <sodium.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "mail.h"
+#include "tmp_dir.h"
 
 #define NOW 1700000000 /* Tue, 14 Nov 2023 22:13:20 +0000 */
 
@@ -36,19 +29,16 @@ static const struct mail_settings base = {
         .timeout_s = 10,
 };
 
-static int rm_one(const char *path, const struct stat *st, int type, struct FTW *f) {
-        return remove(path);
-}
-
 static int setup(void **state) {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(dir, sizeof(dir), "%s/acctsec-mail.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        return mkdtemp(dir) ? 0 : -1;
+        return tmp_dir_make(dir, sizeof(dir), "acctsec-mail");
 }
 
 static int teardown(void **state) {
-        return nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        return tmp_dir_remove(dir);
 }
+
+/* A test with a fresh temporary directory in dir. */
+#define dir_test(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 static char *slurp(const char *path, size_t *ret_len) {
         FILE *f = fopen(path, "re");
@@ -245,26 +235,20 @@ static const char *body_of(const char *msg) {
         return p + 4;
 }
 
-static void test_build_body(void **state) {
-        struct mail_message m = { "john@example.com", "s", "a\nb\r\nc\rd\n.\n\n\tend" };
+/* A message with body built: its body is want. */
+static void check_body(const char *body, const char *want) {
+        struct mail_message m = { "john@example.com", "s", body };
         char *msg = build(&m, "h", 0);
-        assert_string_equal(body_of(msg), "a\r\nb\r\nc\r\nd\r\n.\r\n\r\n\tend\r\n");
+        assert_string_equal(body_of(msg), want);
         free(msg);
+}
 
-        m.body = "\r\r\n\n";
-        msg = build(&m, "h", 0);
-        assert_string_equal(body_of(msg), "\r\n\r\n\r\n");
-        free(msg);
-
-        m.body = NULL;
-        msg = build(&m, "h", 0);
-        assert_string_equal(body_of(msg), "");
-        free(msg);
-
-        m.body = "caf\xc3\xa9 \xe2\x82\xac\n";
-        msg = build(&m, "h", 0);
-        assert_string_equal(body_of(msg), "caf\xc3\xa9 \xe2\x82\xac\r\n");
-        free(msg);
+static void test_build_body(void **state) {
+        struct mail_message m = { "john@example.com", "s", NULL };
+        check_body("a\nb\r\nc\rd\n.\n\n\tend", "a\r\nb\r\nc\r\nd\r\n.\r\n\r\n\tend\r\n");
+        check_body("\r\r\n\n", "\r\n\r\n\r\n");
+        check_body(NULL, "");
+        check_body("caf\xc3\xa9 \xe2\x82\xac\n", "caf\xc3\xa9 \xe2\x82\xac\r\n");
 
         static const char *const bad[] = { "esc \x1b[31m", "bell \a", "del \x7f", "bad \xff", "c1 \xc2\x9b" };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -680,14 +664,6 @@ static void test_deliver_rechecks(void **state) {
         assert_non_null(strstr(err, "in clear"));
 }
 
-static void write_file(const char *path, const char *text, mode_t mode) {
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-        assert_true(fd >= 0);
-        assert_int_equal(write(fd, text, strlen(text)), (ssize_t) strlen(text));
-        assert_int_equal(fchmod(fd, mode), 0);
-        close(fd);
-}
-
 /* The password file is checked before anything touches the network. */
 static void test_smtp_password_file(void **state) {
         char pw[PATH_MAX], link[PATH_MAX], err[256];
@@ -735,12 +711,12 @@ int main(void) {
                 cmocka_unit_test(test_build_injection),
                 cmocka_unit_test(test_build_body),
                 cmocka_unit_test(test_build_utf8_subject),
-                cmocka_unit_test_setup_teardown(test_maildir, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_sendmail, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_sendmail_failures, setup, teardown),
+                dir_test(test_maildir),
+                dir_test(test_sendmail),
+                dir_test(test_sendmail_failures),
                 cmocka_unit_test(test_settings),
                 cmocka_unit_test(test_deliver_rechecks),
-                cmocka_unit_test_setup_teardown(test_smtp_password_file, setup, teardown),
+                dir_test(test_smtp_password_file),
         };
         if (sodium_init() < 0)
                 return 1;

@@ -4,21 +4,10 @@
  * the window is tested to the second without waiting for it. */
 #include "config.h"
 
-#include <errno.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+#include "unit.h"
 
 #include "mailcap.h"
-#include "store.h"
-#include "store_test.h"
-#include "txn.h"
+#include "store_fixture.h"
 
 #define T0 1700000000
 #define HOUR MAILCAP_WINDOW
@@ -66,25 +55,17 @@ static void test_message_and_event(void **state) {
 /* mailcap_take in a request of its own, which commits (a refusal too,
  * as the daemon's requests do: it must have written nothing). */
 static int take(struct store_fixture *f, const char *user, int64_t now, unsigned max, int64_t *wait) {
-        txn_begin(&f->s);
-        int r = mailcap_take(&f->s, user, now, max, wait);
-        assert_int_equal(txn_end(&f->s, true), 0);
-        return r;
+        return IN_TXN(&f->s, mailcap_take(&f->s, user, now, max, wait));
 }
 
 /* A user's rows (everyone's with NULL), as committed. */
 static long long rows(struct store_fixture *f, const char *user) {
-        char sql[128];
-        snprintf(sql, sizeof(sql), "SELECT count(*) FROM mail_sent%s%s%s", user ? " WHERE user = '" : "",
-                 user ? user : "", user ? "'" : "");
-        return store_peek_int(f->dir, sql);
+        return peek_int(f, "SELECT count(*) FROM mail_sent%s%s%s", user ? " WHERE user = '" : "", user ? user : "",
+                        user ? "'" : "");
 }
 
 static int purge(struct store_fixture *f, int64_t now) {
-        txn_begin(&f->s);
-        int r = mailcap_purge(&f->s, now);
-        assert_int_equal(txn_end(&f->s, true), 0);
-        return r;
+        return IN_TXN(&f->s, mailcap_purge(&f->s, now));
 }
 
 /* Three mails allowed an hour: the fourth waits until the first is an
@@ -181,20 +162,18 @@ static void test_purge(void **state) {
 static void test_insert_decides(void **state) {
         struct store_fixture *f = *state;
         int64_t wait = 0;
-        char sql[128];
         assert_int_equal(take(f, "alice", T0, 2, &wait), 0);
         txn_begin(&f->s);
         assert_int_equal(mailcap_check(&f->s, "alice", T0 + 5, 2, &wait), 0);
-        snprintf(sql, sizeof(sql), "INSERT INTO mail_sent (user, time) VALUES ('alice', %d)", T0 + 5);
-        assert_int_equal(store_poke(f->dir, sql), 0);
+        assert_int_equal(peek_exec(f, "INSERT INTO mail_sent (user, time) VALUES ('alice', %d)", T0 + 5), 0);
         assert_int_equal(mailcap_take(&f->s, "alice", T0 + 5, 2, &wait), -EDQUOT);
         assert_int_equal(wait, HOUR - 5);
         assert_int_equal(txn_end(&f->s, true), 0);
         assert_int_equal(rows(f, "alice"), 2);
         /* rows that do not count (an hour old, or ahead of the clock) leave room */
-        snprintf(sql, sizeof(sql), "INSERT INTO mail_sent (user, time) VALUES ('bob', %d), ('bob', %d)", T0 - HOUR,
-                 T0 + 100);
-        assert_int_equal(store_poke(f->dir, sql), 0);
+        assert_int_equal(
+                peek_exec(f, "INSERT INTO mail_sent (user, time) VALUES ('bob', %d), ('bob', %d)", T0 - HOUR, T0 + 100),
+                0);
         assert_int_equal(take(f, "bob", T0, 1, &wait), 0);
         assert_int_equal(rows(f, "bob"), 1); /* and the take trimmed them */
 }

@@ -5,37 +5,23 @@
  * call runs in a request's transaction, as in the daemon. */
 #include "config.h"
 
-#include <errno.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "unit.h"
 
 #include "notify.h"
-#include "store.h"
-#include "store_test.h"
-#include "txn.h"
+#include "store_fixture.h"
 
 #define T0 1700000000
 
 /* One login's learning, committed: whether the source was new. */
 static bool learn(struct store_fixture *f, const char *user, const char *rhost, const char *key, int64_t now) {
         bool fresh = false;
-        txn_begin(&f->s);
-        assert_int_equal(notify_learn_source_in(&f->s, user, rhost, key, now, &fresh), 0);
-        assert_int_equal(txn_end(&f->s, true), 0);
+        assert_int_equal(IN_TXN(&f->s, notify_learn_source_in(&f->s, user, rhost, key, now, &fresh)), 0);
         return fresh;
 }
 
 static int64_t seen(struct store_fixture *f, const char *col, const char *rhost, const char *key) {
-        char sql[200];
-        snprintf(sql, sizeof(sql), "SELECT %s FROM known_sources WHERE user = 'alice' AND rhost = '%s' AND key = '%s'",
-                 col, rhost, key);
-        return store_peek_int(f->dir, sql);
+        return peek_int(f, "SELECT %s FROM known_sources WHERE user = 'alice' AND rhost = '%s' AND key = '%s'", col,
+                        rhost, key);
 }
 
 static void test_new_once_and_last_seen(void **state) {
@@ -48,7 +34,7 @@ static void test_new_once_and_last_seen(void **state) {
         assert_true(learn(f, "alice", "192.0.2.1", "SHA256:abc", T0 + 20));
         assert_false(learn(f, "alice", "192.0.2.1", "SHA256:abc", T0 + 21));
         assert_true(learn(f, "bob", "192.0.2.1", NULL, T0 + 30));
-        assert_int_equal(store_peek_int(f->dir, "SELECT count(*) FROM known_sources"), 3);
+        assert_int_equal(peek_int(f, "SELECT count(*) FROM known_sources"), 3);
 }
 
 /* A login whose request rolls back was never seen: the next one is new. */
@@ -59,23 +45,22 @@ static void test_rolled_back_learning(void **state) {
         assert_int_equal(notify_learn_source_in(&f->s, "alice", "192.0.2.9", NULL, T0, &fresh), 0);
         assert_true(fresh);
         assert_int_equal(txn_end(&f->s, false), 0);
-        assert_int_equal(store_peek_int(f->dir, "SELECT count(*) FROM known_sources"), 0);
+        assert_int_equal(peek_int(f, "SELECT count(*) FROM known_sources"), 0);
         assert_true(learn(f, "alice", "192.0.2.9", NULL, T0 + 1));
 }
 
 /* At NOTIFY_SOURCES_MAX a new source pushes out the least recently seen. */
 static void test_sources_are_capped(void **state) {
         struct store_fixture *f = *state;
-        char sql[300];
-        snprintf(sql, sizeof(sql),
-                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
-                 " INSERT INTO known_sources (user, rhost, first_seen, last_seen)"
-                 " SELECT 'alice', 'h' || i, %d, %d + i FROM n",
-                 NOTIFY_SOURCES_MAX, T0, T0);
-        assert_int_equal(store_poke(f->dir, sql), 0);
+        assert_int_equal(peek_exec(f,
+                                   "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
+                                   " INSERT INTO known_sources (user, rhost, first_seen, last_seen)"
+                                   " SELECT 'alice', 'h' || i, %d, %d + i FROM n",
+                                   NOTIFY_SOURCES_MAX, T0, T0),
+                         0);
         assert_false(learn(f, "alice", "h1", NULL, T0 + 5000)); /* h1 is now the most recent */
         assert_true(learn(f, "alice", "new", NULL, T0 + 5001));
-        assert_int_equal(store_peek_int(f->dir, "SELECT count(*) FROM known_sources WHERE user = 'alice'"),
+        assert_int_equal(peek_int(f, "SELECT count(*) FROM known_sources WHERE user = 'alice'"),
                          NOTIFY_SOURCES_MAX);
         assert_int_equal(seen(f, "count(*)", "h2", ""), 0); /* the least recently seen went */
         assert_int_equal(seen(f, "count(*)", "h1", ""), 1);
@@ -87,19 +72,15 @@ static void test_preference(void **state) {
         bool on = false;
         assert_int_equal(notify_pref(&f->s, "alice", &on), 0);
         assert_true(on); /* no row: on */
-        txn_begin(&f->s);
-        assert_int_equal(notify_set_in(&f->s, "alice", false), 0);
-        assert_int_equal(txn_end(&f->s, true), 0);
+        assert_int_equal(IN_TXN(&f->s, notify_set_in(&f->s, "alice", false)), 0);
         assert_int_equal(notify_pref(&f->s, "alice", &on), 0);
         assert_false(on);
         assert_int_equal(notify_pref(&f->s, "bob", &on), 0);
         assert_true(on);
-        txn_begin(&f->s);
-        assert_int_equal(notify_set_in(&f->s, "alice", true), 0);
-        assert_int_equal(txn_end(&f->s, true), 0);
+        assert_int_equal(IN_TXN(&f->s, notify_set_in(&f->s, "alice", true)), 0);
         assert_int_equal(notify_pref(&f->s, "alice", &on), 0);
         assert_true(on);
-        assert_int_equal(store_peek_int(f->dir, "SELECT count(*) FROM notify"), 1);
+        assert_int_equal(peek_int(f, "SELECT count(*) FROM notify"), 1);
 }
 
 int main(void) {

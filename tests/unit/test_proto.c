@@ -2,16 +2,7 @@
 /* Unit tests for the wire protocol (common/proto.c) and common/secret.c. */
 #include "config.h"
 
-#include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <cmocka.h>
+#include "unit.h"
 
 #include "client.h"
 #include "macro.h"
@@ -39,6 +30,9 @@ static int teardown(void **state) {
         free(*state);
         return 0;
 }
+
+/* A test given a struct bufs full of garbage. */
+#define bufs_test(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 static uint32_t be32(const uint8_t *p) {
         return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
@@ -912,24 +906,24 @@ static void test_wipe(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_frame_layout, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_empty_frame, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_u64_values, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_many_fields, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_duplicate_tags, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_str_max, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_str_null, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_frame_overflow, setup, teardown),
+                bufs_test(test_frame_layout),
+                bufs_test(test_empty_frame),
+                bufs_test(test_round_trip),
+                bufs_test(test_u64_values),
+                bufs_test(test_many_fields),
+                bufs_test(test_duplicate_tags),
+                bufs_test(test_str_max),
+                bufs_test(test_str_null),
+                bufs_test(test_frame_overflow),
                 cmocka_unit_test(test_header),
-                cmocka_unit_test_setup_teardown(test_parse_errors, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_parse_max_field, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_msg_str_control, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_msg_u64_errors, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_in_place, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_msg_wipe, setup, teardown),
+                bufs_test(test_parse_errors),
+                bufs_test(test_parse_max_field),
+                bufs_test(test_msg_str_control),
+                bufs_test(test_msg_u64_errors),
+                bufs_test(test_in_place),
+                bufs_test(test_msg_wipe),
                 cmocka_unit_test(test_op_name),
-                cmocka_unit_test_setup_teardown(test_reply_errno, setup, teardown),
+                bufs_test(test_reply_errno),
                 cmocka_unit_test(test_equal_ct),
                 cmocka_unit_test(test_wipe),
         };

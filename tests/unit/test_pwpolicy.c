@@ -2,24 +2,17 @@
 /* Unit tests for the password policy: common/pwpolicy.c. */
 #include "config.h"
 
-#include <errno.h>
+#include "unit.h"
+
 #include <fcntl.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cmocka.h>
-
 #include "conf.h"
 #include "macro.h"
 #include "pwpolicy.h"
+#include "tmp_dir.h"
 
 #define GOOD "Correct-Horse7" /* meets the default policy */
 #define E_ACUTE "\xc3\xa9"    /* U+00E9, 2 bytes */
@@ -427,51 +420,12 @@ static void test_text_buffer(void **state) {
 
 /* ---- the dictionary ------------------------------------------------------ */
 
-struct tmp {
-        char dir[64];
-        char path[128];
-};
-
 static int tmp_setup(void **state) {
-        struct tmp *t = calloc(1, sizeof(*t));
-        const char *tmpdir = getenv("TMPDIR");
-        if (!t)
-                return -1;
-        if (!tmpdir || tmpdir[0] != '/' || strlen(tmpdir) > 40)
-                tmpdir = "/tmp";
-        snprintf(t->dir, sizeof(t->dir), "%s/test_pwpolicy.XXXXXX", tmpdir);
-        if (!mkdtemp(t->dir)) {
-                free(t);
-                return -1;
-        }
-        snprintf(t->path, sizeof(t->path), "%s/dict", t->dir);
-        *state = t;
-        return 0;
+        return tmp_file_setup(state, "test_pwpolicy", "dict");
 }
 
-static int tmp_teardown(void **state) {
-        struct tmp *t = *state;
-        char other[160];
-        snprintf(other, sizeof(other), "%s/target", t->dir);
-        (void) unlink(other);
-        if (unlink(t->path) < 0)
-                (void) rmdir(t->path);
-        (void) rmdir(t->dir);
-        free(t);
-        return 0;
-}
-
-static void write_n(const char *path, const char *text, size_t n, mode_t mode) {
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        assert_true(fd >= 0);
-        assert_int_equal(write(fd, text, n), (ssize_t) n);
-        assert_int_equal(fchmod(fd, mode), 0);
-        assert_int_equal(close(fd), 0);
-}
-
-static void write_file(const char *path, const char *text, mode_t mode) {
-        write_n(path, text, strlen(text), mode);
-}
+/* A test with a temporary directory for the dictionary. */
+#define dict_test(fn) cmocka_unit_test_setup_teardown(fn, tmp_setup, tmp_file_teardown)
 
 /* 1: in the dictionary, 0: not, or the negative error (then ret is untouched). */
 static int contains(const char *path, const char *pw) {
@@ -499,7 +453,7 @@ static const char dict[] = "# forbidden passwords\n"
                            "Last-line-9z";
 
 static void test_dict_lookup(void **state) {
-        struct tmp *t = *state;
+        struct tmp_file *t = *state;
 
         write_file(t->path, dict, 0644);
         assert_int_equal(contains(t->path, "Summer2024!xyz"), 1);
@@ -528,7 +482,7 @@ static void test_dict_lookup(void **state) {
         /* an empty file, and a NUL inside a line */
         write_file(t->path, "", 0644);
         assert_int_equal(contains(t->path, "Summer2024!xyz"), 0);
-        write_n(t->path, "Abc\0def-12345\nAbc\n", 18, 0644);
+        write_file_n(t->path, "Abc\0def-12345\nAbc\n", 18, 0644);
         assert_int_equal(contains(t->path, "Abc"), 1);
         assert_int_equal(contains(t->path, "Abcdef-12345"), 0);
         /* group-writable is the admin's choice */
@@ -539,7 +493,7 @@ static void test_dict_lookup(void **state) {
 }
 
 static void test_dict_in_check(void **state) {
-        struct tmp *t = *state;
+        struct tmp_file *t = *state;
         struct acctsec_conf c = conf();
 
         write_file(t->path, dict, 0644);
@@ -556,7 +510,7 @@ static void test_dict_in_check(void **state) {
 
 /* Lines cross read boundaries; overlong lines are skipped, not truncated. */
 static void test_dict_long(void **state) {
-        struct tmp *t = *state;
+        struct tmp_file *t = *state;
         const size_t size = 100000;
         _cleanup_free_ char *text = malloc(size);
         _cleanup_free_ char *pw4096 = repeat("Ab1!", 1024, "");
@@ -570,7 +524,7 @@ static void test_dict_long(void **state) {
         memcpy(text + 16379, "\nStraddle-123!\n", 15);
         /* a line far longer than any password whose tail is an entry */
         memcpy(text + 40000, "\nTail-entry-12\n", 15);
-        write_n(t->path, text, 50000, 0644);
+        write_file_n(t->path, text, 50000, 0644);
         assert_int_equal(contains(t->path, "Straddle-123!"), 1);
         assert_int_equal(contains(t->path, "Tail-entry-12"), 1);
         assert_int_equal(contains(t->path, "Straddle-123"), 0);
@@ -578,7 +532,7 @@ static void test_dict_long(void **state) {
         /* only the overlong line holds it: no match */
         memset(text, 'p', size);
         memcpy(text + 50000, "Only-in-long-1\n", 15);
-        write_n(t->path, text, 50015, 0644);
+        write_file_n(t->path, text, 50015, 0644);
         assert_int_equal(contains(t->path, "Only-in-long-1"), 0);
 
         /* the longest password that can be listed: 4096 bytes; before it,
@@ -591,20 +545,20 @@ static void test_dict_long(void **state) {
         memcpy(text + 8200, pw4096, 4096);
         memcpy(text + 12296, "\r\n", 2);
         memcpy(text + 12298, pw4097, 4097);
-        write_n(t->path, text, 12298 + 4097, 0644);
+        write_file_n(t->path, text, 12298 + 4097, 0644);
         assert_int_equal(contains(t->path, pw4096), 1);
         assert_int_equal(contains(t->path, pw4097), 0);
         assert_int_equal(contains(t->path, "x"), 1);
 }
 
 static void test_dict_missing(void **state) {
-        struct tmp *t = *state;
+        struct tmp_file *t = *state;
         assert_int_equal(contains(t->path, "Summer2024!xyz"), -ENOENT);
         assert_int_equal(contains("/nonexistent/dir/dict", "x"), -ENOENT);
 }
 
 static void test_dict_world_writable(void **state) {
-        struct tmp *t = *state;
+        struct tmp_file *t = *state;
         write_file(t->path, dict, 0646);
         assert_int_equal(contains(t->path, "Summer2024!xyz"), -EPERM);
         write_file(t->path, dict, 0666);
@@ -612,7 +566,7 @@ static void test_dict_world_writable(void **state) {
 }
 
 static void test_dict_symlink(void **state) {
-        struct tmp *t = *state;
+        struct tmp_file *t = *state;
         char target[160];
         snprintf(target, sizeof(target), "%s/target", t->dir);
         write_file(target, dict, 0644);
@@ -622,7 +576,7 @@ static void test_dict_symlink(void **state) {
 }
 
 static void test_dict_not_regular(void **state) {
-        struct tmp *t = *state;
+        struct tmp_file *t = *state;
         struct acctsec_conf c = conf();
 
         assert_int_equal(contains("/dev/null", "x"), -EBADFD);
@@ -639,7 +593,7 @@ static void test_dict_not_regular(void **state) {
 }
 
 static void test_dict_too_big(void **state) {
-        struct tmp *t = *state;
+        struct tmp_file *t = *state;
 
         write_file(t->path, "", 0644);
         assert_int_equal(truncate(t->path, PWPOLICY_DICTIONARY_MAX + 1), 0);
@@ -650,7 +604,7 @@ static void test_dict_too_big(void **state) {
 }
 
 static void test_dict_foreign_owner(void **state) {
-        struct tmp *t = *state;
+        struct tmp_file *t = *state;
 
         if (geteuid() != 0)
                 skip(); /* only root can give a file away */
@@ -677,15 +631,15 @@ int main(void) {
                 cmocka_unit_test(test_text),
                 cmocka_unit_test(test_text_max_age),
                 cmocka_unit_test(test_text_buffer),
-                cmocka_unit_test_setup_teardown(test_dict_lookup, tmp_setup, tmp_teardown),
-                cmocka_unit_test_setup_teardown(test_dict_in_check, tmp_setup, tmp_teardown),
-                cmocka_unit_test_setup_teardown(test_dict_long, tmp_setup, tmp_teardown),
-                cmocka_unit_test_setup_teardown(test_dict_missing, tmp_setup, tmp_teardown),
-                cmocka_unit_test_setup_teardown(test_dict_world_writable, tmp_setup, tmp_teardown),
-                cmocka_unit_test_setup_teardown(test_dict_symlink, tmp_setup, tmp_teardown),
-                cmocka_unit_test_setup_teardown(test_dict_not_regular, tmp_setup, tmp_teardown),
-                cmocka_unit_test_setup_teardown(test_dict_too_big, tmp_setup, tmp_teardown),
-                cmocka_unit_test_setup_teardown(test_dict_foreign_owner, tmp_setup, tmp_teardown),
+                dict_test(test_dict_lookup),
+                dict_test(test_dict_in_check),
+                dict_test(test_dict_long),
+                dict_test(test_dict_missing),
+                dict_test(test_dict_world_writable),
+                dict_test(test_dict_symlink),
+                dict_test(test_dict_not_regular),
+                dict_test(test_dict_too_big),
+                dict_test(test_dict_foreign_owner),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,15 +9,9 @@
  */
 #include "config.h"
 
+#include "unit.h"
+
 #include <ctype.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "request.h"
 

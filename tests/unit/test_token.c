@@ -2,13 +2,7 @@
 /* Unit tests for the API token format: common/token.c. */
 #include "config.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-
-#include <cmocka.h>
+#include "unit.h"
 
 #include "token.h"
 

@@ -3,16 +3,10 @@
  * the sealed-secret vault.  The clock is a parameter (no sleeping). */
 #include "config.h"
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
-#include <errno.h>
+#include "unit.h"
+
 #include <liboath/oath.h>
 #include <sodium.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "backup.h"
 #include "keyfile.h"
