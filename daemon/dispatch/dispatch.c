@@ -90,7 +90,7 @@ static bool over_rate(const struct request *rq) {
         return true;
 }
 
-/* 0 and the handler's result in *ret, or 1 when the reply is already filled. */
+/* 0: the handler may run; 1: the reply is already filled (a refusal, a bad field). */
 static int prepare(struct request *rq) {
         if (over_rate(rq))
                 return reply_error(rq->reply, -EAGAIN, "too many requests: try again in a minute"), 1;
