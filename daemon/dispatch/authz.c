@@ -16,7 +16,8 @@
 #include "request.h"
 
 static int refused(struct request *rq) {
-        return refuse(rq->d, rq->reply, rq->peer, rq->op, rq->type->refusal), 1;
+        const char *why = rq->type->refusal ? rq->type->refusal : "you may only act on your own account";
+        return refuse(rq->d, rq->reply, rq->peer, rq->op, why), 1;
 }
 
 static int failed(struct request *rq, int r, const char *why) {
