@@ -105,8 +105,8 @@ int authorize(struct request *rq) {
                 return 0;
         case ACCESS_ROOT:
                 return rq->peer->uid == 0 ? 0 : refused(rq);
-        case ACCESS_LOGIN:
-                return 0; /* login_prologue(): root, or the user itself */
+        case ACCESS_LOGIN: /* login_prologue() decides: root, or the user itself */
+                return t->login ? 0 : refused(rq); /* a row without it would let anyone in */
         case ACCESS_ADMIN:
                 rq->role = role_of(rq->peer->uid, &rq->d->policy.global);
                 if (rq->role != ROLE_ADMIN)
