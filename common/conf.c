@@ -17,7 +17,7 @@
 
 enum key_type {
         T_ALLOWLIST, T_BOOL, T_UINT, T_SECONDS, T_MSEC, T_PATH, T_GROUP, T_FAILMODE, T_SCOPE, T_MFA, T_TRANSPORT,
-        T_FILE, T_OPTFILE /* T_FILE, or empty for none */, T_TEXT, T_PROMPT,
+        T_FILE, T_OPTFILE /* T_FILE, or empty for none */, T_TEXT, T_PROMPT, T_STORE, T_HOSTID,
 };
 
 /* Origins a key may come from. */
@@ -89,6 +89,11 @@ static const struct key keys[] = {
         { "mail_timeout", T_SECONDS, F(mail_timeout), 1, 50, O_GLOBAL },
         { "mail_max_per_hour", T_UINT, F(mail_max_per_hour), 0, 1000, O_GLOBAL },
         { "request_timeout", T_SECONDS, F(request_timeout), 1, 300, O_GLOBAL },
+        { "store", T_STORE, F(store), 0, 0, O_GLOBAL },
+        { "postgresql", T_TEXT, F(postgresql), 0, 0, O_GLOBAL },
+        { "postgresql_timeout", T_MSEC, F(postgresql_timeout_ms), 100, 600000, O_GLOBAL },
+        { "host_id", T_HOSTID, F(host_id), 0, 0, O_GLOBAL },
+        { "fleet_key", T_FILE, F(fleet_key), 0, 0, O_GLOBAL },
         { "admin_group", T_GROUP, F(admin_group), 0, 0, O_GLOBAL },
         { "audit_group", T_GROUP, F(audit_group), 0, 0, O_GLOBAL },
 };
@@ -126,11 +131,14 @@ void acctsec_conf_defaults(struct acctsec_conf *c) {
                 .mail_timeout = 20,
                 .mail_max_per_hour = 10,
                 .request_timeout = 10,
+                .store = ACCTSEC_STORE_SQLITE,
+                .postgresql_timeout_ms = 2000,
         };
         strcpy(c->socket, ACCTSEC_DEFAULT_SOCKET);
         strcpy(c->mail_from, "root@localhost");
         strcpy(c->maildir, ACCTSEC_DEFAULT_STATE_DIR "/maildir");
         strcpy(c->sendmail_path, "/usr/sbin/sendmail");
+        strcpy(c->fleet_key, ACCTSEC_DEFAULT_FLEET_KEY);
 }
 
 int acctsec_private_socket_path(const char *socket, const char *configured, char ret[static ACCTSEC_SOCKET_PATH_MAX]) {
@@ -227,6 +235,13 @@ static bool printable(const char *s) {
         return true;
 }
 
+/* A fleet host's name in the shared database: what the log shows. */
+static bool valid_host_id(const char *v) {
+        size_t n = strlen(v);
+        return n >= 1 && n <= 63 &&
+               strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") == n;
+}
+
 /* "CIDR,CIDR,LOCAL": each item parses (cidr.h); "" is an empty list. */
 static bool valid_allowlist(const char *v) {
         char item[CIDR_TEXT_MAX];
@@ -293,7 +308,13 @@ static int set_text_value(void *field, const struct key *k, const char *v, const
                 break;
         case T_TEXT:
                 if (strlen(v) >= k->size || !printable(v))
-                        return *why = "expected printable text of at most 255 bytes", -EINVAL;
+                        return *why = k->size > ACCTSEC_CONF_STR_MAX ? "expected printable text of at most 1023 bytes"
+                                                                     : "expected printable text of at most 255 bytes",
+                               -EINVAL;
+                break;
+        case T_HOSTID:
+                if (!valid_host_id(v))
+                        return *why = "expected 1 to 63 letters, digits, '.', '-' or '_', such as web1", -EINVAL;
                 break;
         case T_ALLOWLIST:
                 if (strlen(v) >= k->size || !valid_allowlist(v))
@@ -319,6 +340,16 @@ static int set_mail_transport(struct acctsec_conf *c, const char *v, const char 
                 c->mail_transport = ACCTSEC_MAIL_SMTP;
         else
                 return *why = "expected maildir, sendmail or smtp", -EINVAL;
+        return 0;
+}
+
+static int set_store(struct acctsec_conf *c, const char *v, const char **why) {
+        if (strcmp(v, "sqlite") == 0)
+                c->store = ACCTSEC_STORE_SQLITE;
+        else if (strcmp(v, "postgresql") == 0)
+                c->store = ACCTSEC_STORE_POSTGRESQL;
+        else
+                return *why = "expected sqlite or postgresql", -EINVAL;
         return 0;
 }
 
@@ -386,7 +417,10 @@ static int set_value(struct acctsec_conf *c, const struct key *k, const char *v,
         case T_TEXT:
         case T_ALLOWLIST:
         case T_GROUP:
+        case T_HOSTID:
                 return set_text_value(field, k, v, why);
+        case T_STORE:
+                return set_store(c, v, why);
         case T_TRANSPORT:
                 return set_mail_transport(c, v, why);
         case T_FAILMODE:

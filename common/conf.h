@@ -18,6 +18,7 @@
 #endif
 #define ACCTSEC_DEFAULT_CONF SYSCONFDIR "/security/acctsec.conf"
 #define ACCTSEC_DEFAULT_STATE_DIR LOCALSTATEDIR "/lib/acctsec"
+#define ACCTSEC_DEFAULT_FLEET_KEY SYSCONFDIR "/acctsec/fleet.key" /* store = postgresql: the key the fleet shares */
 #define ACCTSEC_GROUP_MAX 64
 #define ACCTSEC_SOCKET_PATH_MAX 108
 #define ACCTSEC_CONF_FILE_MAX (1024 * 1024)
@@ -27,6 +28,7 @@ enum acctsec_failmode { ACCTSEC_FAILMODE_SECURE, ACCTSEC_FAILMODE_OPEN };
 enum acctsec_lock_scope { ACCTSEC_LOCK_SCOPE_USER, ACCTSEC_LOCK_SCOPE_USER_SOURCE };
 enum acctsec_mfa { ACCTSEC_MFA_OFF, ACCTSEC_MFA_OPTIONAL, ACCTSEC_MFA_REQUIRED };
 /* The same values as enum mail_transport (daemon/mail/mail.h). */
+enum acctsec_store { ACCTSEC_STORE_SQLITE, ACCTSEC_STORE_POSTGRESQL };
 enum acctsec_mail_transport { ACCTSEC_MAIL_MAILDIR, ACCTSEC_MAIL_SENDMAIL, ACCTSEC_MAIL_SMTP };
 /* What preauth asks a locked user (or a source outside the allowlist) for:
  * the first prompt that everyone else gets in that stack. */
@@ -93,6 +95,12 @@ struct acctsec_conf {
         unsigned mail_max_per_hour; /* mails to one user in any hour (codes and notices); 0: no cap */
         /* daemon limits: global section only */
         unsigned request_timeout; /* seconds a client has to send a request or read a reply */
+        /* storage: global section only, read when the daemon starts */
+        enum acctsec_store store;
+        char postgresql[1024];          /* a libpq connection string */
+        unsigned postgresql_timeout_ms; /* the longest a request waits for the database */
+        char host_id[64];               /* this host's name in the fleet; "": the host name */
+        char fleet_key[ACCTSEC_CONF_STR_MAX];
         /* roles: global section only */
         char admin_group[ACCTSEC_GROUP_MAX];
         char audit_group[ACCTSEC_GROUP_MAX];

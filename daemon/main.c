@@ -298,27 +298,58 @@ static int get_listeners(const struct options *o, struct listeners *l) {
         return r;
 }
 
+/* The engine the configuration names, with its settings. */
+static const struct store_options *store_options(struct daemon *d) {
+        const struct acctsec_conf *c = &d->policy.global;
+        static char host[64];
+        if (c->store != ACCTSEC_STORE_POSTGRESQL)
+                return NULL;
+        if (c->host_id[0])
+                snprintf(host, sizeof(host), "%s", c->host_id);
+        else if (gethostname(host, sizeof(host)) < 0 || !host[0])
+                snprintf(host, sizeof(host), "unknown");
+        d->store_options = (struct store_options){ .postgresql = true, .conninfo = c->postgresql, .host_id = host,
+                                                   .timeout_usec = c->postgresql_timeout_ms * 1000ULL };
+        return &d->store_options;
+}
+
+/* The master key: secret.key in the state directory (created on the first
+ * start, while nothing is sealed), or the fleet's key file. */
+static int load_key(struct daemon *d, const char *state_dir) {
+        const char *why = "";
+        int64_t sealed = 0;
+        int r;
+        if (d->store_options.postgresql) {
+                r = keyfile_load_file(d->policy.global.fleet_key, d->key, &why);
+                if (r < 0)
+                        log_error("fleet key %s: %s (%s); refusing to start", d->policy.global.fleet_key, why,
+                                  strerror(-r));
+                return r;
+        }
+        r = mfa_sealed_count(&d->store, &sealed);
+        if (r == 0)
+                r = keyfile_load(state_dir, sealed == 0, d->key, &why);
+        else
+                why = "cannot count the sealed secrets";
+        if (r < 0)
+                log_error("key file in %s: %s (%s); refusing to start", state_dir, why, strerror(-r));
+        return r;
+}
+
 /* The database, the master key (secret.key) and liboath: 0, or < 0 once
  * the reason is logged. */
 static int open_state(struct daemon *d, const char *state_dir) {
         const char *why = "";
         int r;
 
-        r = store_open(&d->store, state_dir, &why);
+        r = store_open_with(&d->store, state_dir, store_options(d), &why);
         if (r < 0) {
                 log_error("database in %s: %s (%s); refusing to start", state_dir, why, strerror(-r));
                 return r;
         }
-        int64_t sealed = 0;
-        r = mfa_sealed_count(&d->store, &sealed);
-        if (r == 0)
-                r = keyfile_load(state_dir, sealed == 0, d->key, &why);
-        else
-                why = "cannot count the sealed secrets";
-        if (r < 0) {
-                log_error("key file in %s: %s (%s); refusing to start", state_dir, why, strerror(-r));
+        r = load_key(d, state_dir);
+        if (r < 0)
                 return r;
-        }
         d->mfa = (struct mfa){ .store = &d->store, .key = d->key };
         if (oath_init() != OATH_OK) {
                 log_error("liboath initialisation failed; refusing to start");
@@ -346,10 +377,14 @@ static int serve(struct daemon *d, const struct options *o) {
                 server_done(&srv);
                 return 1;
         }
-        log_info("%s ready (database %s/%s, schema %d, %s)", PACKAGE_STRING, o->state_dir, STORE_DB_NAME,
-                 store_schema_version(),
-                 d->store.quick_check_skipped ? "unchanged since a clean stop: quick_check skipped"
-                                              : "quick_check passed");
+        if (d->store_options.postgresql)
+                log_info("%s ready (postgresql, host %s, schema %d; the connection is made on first use)",
+                         PACKAGE_STRING, d->store_options.host_id, d->store.engine->schema_version());
+        else
+                log_info("%s ready (database %s/%s, schema %d, %s)", PACKAGE_STRING, o->state_dir, STORE_DB_NAME,
+                         store_schema_version(),
+                         d->store.quick_check_skipped ? "unchanged since a clean stop: quick_check skipped"
+                                                      : "quick_check passed");
         sd_notify(0, "READY=1\nSTATUS=Answering on the acctsec socket");
         r = server_run(&srv);
         maintenance_stop(d);

@@ -65,21 +65,19 @@ static void job_free(struct job *j) {
         free(j);
 }
 
-static bool (*around_begin)(void *userdata);
-static void (*around_end)(void *userdata);
-static void *around_data;
+static child_completer_t completer;
+static void *completer_data;
 
-void child_around_done(bool (*begin)(void *userdata), void (*end)(void *userdata), void *userdata) {
-        around_begin = begin;
-        around_end = end;
-        around_data = userdata;
+void child_on_done(child_completer_t fn, void *ud) {
+        completer = fn;
+        completer_data = ud;
 }
 
 static void call_done(child_done_t done, int r, const char *out, void *userdata) {
-        bool began = around_begin && around_begin(around_data);
-        done(r, out, userdata);
-        if (began)
-                around_end(around_data);
+        if (completer)
+                completer(done, r, out, userdata, completer_data);
+        else
+                done(r, out, userdata);
 }
 
 static int on_child(sd_event_source *src, const siginfo_t *si, void *userdata) {

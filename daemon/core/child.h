@@ -27,10 +27,10 @@ int child_run_async(sd_event *e, uint64_t timeout_usec, child_fn_t fn, void *arg
  * session, sets a password) only on what is on disk. */
 void child_before_start(int (*fn)(void *userdata), void *userdata);
 
-/* begin(userdata) before every done callback and, when it returned true,
- * end(userdata) after it: the server runs each completion as a request of
- * its own (one transaction, txn.h). */
-void child_around_done(bool (*begin)(void *userdata), void (*end)(void *userdata), void *userdata);
+/* Instead of calling done itself, hand each completion to fn (the server:
+ * it runs it as a unit of work of its own, one transaction, worker.h). */
+typedef void (*child_completer_t)(child_done_t done, int r, const char *out, void *userdata, void *ud);
+void child_on_done(child_completer_t fn, void *ud);
 
 /* How many children run now; fn(userdata) is called each time the last
  * one ended (one hook: the server's). */

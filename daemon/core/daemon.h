@@ -11,6 +11,7 @@
 #include "policy.h"
 #include "proto.h"
 #include "store.h"
+#include "worker.h"
 
 struct server;
 struct pending_reply;
@@ -24,6 +25,9 @@ struct daemon {
         sd_event *event;
         struct child_pool pwpool; /* argon2id children (pwhistory.h) */
         sd_event_source *maint_src; /* maintenance.h */
+        bool maint_more;            /* the last tick left a batch to purge */
+        struct worker worker;       /* the store's work, one unit at a time */
+        struct store_options store_options;
 };
 
 /* A handler that answers later returns HANDLE_DEFERRED after server_defer()

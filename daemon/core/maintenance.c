@@ -28,11 +28,12 @@ static int reconcile(struct daemon *d, int64_t now) {
         return r;
 }
 
-static int on_tick(sd_event_source *src, uint64_t usec, void *userdata) {
+/* One tick: a unit of work of the store's worker (worker.h); the timer is
+ * armed again when it ended. */
+static void tick(void *userdata) {
         struct daemon *d = userdata;
         int64_t now = store_now(&d->store);
         unsigned days = d->policy.global.log_retention_days;
-        (void) usec;
 
         int r = reconcile(d, now);
         if (r < 0)
@@ -50,8 +51,26 @@ static int on_tick(sd_event_source *src, uint64_t usec, void *userdata) {
         r = job_end(d, eventlog_purge(&d->store, now, days));
         if (r < 0)
                 log_warning("purging events older than %u days failed: %s", days, strerror(-r));
-        sd_event_source_set_time_relative(src, r == 1 ? MAINTENANCE_BATCH_GAP_USEC : MAINTENANCE_INTERVAL_USEC);
-        sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+        d->maint_more = r == 1;
+}
+
+static void tick_done(void *userdata) {
+        struct daemon *d = userdata;
+        if (!d->maint_src)
+                return;
+        sd_event_source_set_time_relative(d->maint_src,
+                                          d->maint_more ? MAINTENANCE_BATCH_GAP_USEC : MAINTENANCE_INTERVAL_USEC);
+        sd_event_source_set_enabled(d->maint_src, SD_EVENT_ONESHOT);
+}
+
+static int on_tick(sd_event_source *src, uint64_t usec, void *userdata) {
+        struct daemon *d = userdata;
+        int r = worker_run(&d->worker, tick, tick_done, d);
+        if (r < 0) {
+                log_warning("maintenance skipped: %s", strerror(-r));
+                d->maint_more = false;
+                tick_done(d);
+        }
         return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -24,6 +25,7 @@
 #include "log.h"
 #include "secret.h"
 #include "seclog.h"
+#include "request.h"
 #include "txn.h"
 #include "server.h"
 
@@ -46,6 +48,21 @@ struct conn {
         bool close_after_write;
         bool held; /* out waits for the group commit */
         struct pending_reply *pending; /* a handler answers later (mail) */
+        struct queued *queued; /* waits for, or runs on, the store's worker */
+};
+
+/* A request for an engine that waits (worker.h): its body waits for its
+ * turn, then is parsed and handled on a fiber; the reply is queued on the
+ * loop's stack when the fiber ended. */
+struct queued {
+        struct server *srv;
+        struct conn *conn; /* NULL once the client went away */
+        struct ucred peer;
+        uint8_t type;
+        uint8_t *body;
+        uint32_t body_len;
+        bool handled; /* parsed and handled: r is the handler's */
+        int r;
 };
 
 struct pending_reply {
@@ -84,6 +101,10 @@ static void conn_free(struct conn *c) {
         struct server *s = c->srv;
         if (c->pending)
                 c->pending->conn = NULL;
+        if (c->queued)
+                c->queued->conn = NULL;
+        if (s->current == c)
+                s->current = NULL;
         if (c->held)
                 s->nheld--;
         conn_reset_request(c);
@@ -192,17 +213,8 @@ static int conn_protocol_error(struct conn *c, int r) {
         return conn_queue_reply(c, f);
 }
 
-static int conn_dispatch(struct conn *c) {
-        struct server *s = c->srv;
-        int r = acctsec_msg_parse(s->msg, c->type, c->body, c->body_len);
-        if (r < 0)
-                return conn_protocol_error(c, r);
-        sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
-        s->current = c;
-        r = handle_request(s->d, &c->peer, s->msg, s->frame);
-        s->current = NULL;
-        acctsec_msg_wipe(s->msg);
-        conn_reset_request(c);
+/* The handler's answer r (HANDLE_DEFERRED, or <0: close after it) in frame. */
+static int conn_answer(struct conn *c, int r, struct acctsec_frame *frame) {
         if (r == HANDLE_DEFERRED && c->pending) {
                 /* Only a hang-up matters until the answer comes. */
                 sd_event_source_set_io_events(c->io, CONN_HANGUP);
@@ -210,7 +222,85 @@ static int conn_dispatch(struct conn *c) {
         }
         if (r < 0)
                 c->close_after_write = true;
-        r = conn_queue_reply(c, s->frame);
+        return conn_queue_reply(c, frame);
+}
+
+/* On the worker's fiber: the request's turn came. */
+static void run_queued(void *arg) {
+        struct queued *q = arg;
+        struct server *s = q->srv;
+        if (!q->conn)
+                return;
+        q->r = acctsec_msg_parse(s->msg, q->type, q->body, q->body_len);
+        acctsec_wipe(q->body, q->body_len);
+        if (q->r < 0)
+                return;
+        s->current = q->conn;
+        q->handled = true;
+        q->r = handle_request(s->d, &q->peer, s->msg, s->frame);
+        s->current = NULL;
+        acctsec_msg_wipe(s->msg);
+}
+
+static void queued_done(void *arg) {
+        struct queued *q = arg;
+        struct conn *c = q->conn;
+        int r = q->r;
+        bool malformed = !q->handled;
+        free(q->body);
+        free(q);
+        if (!c)
+                return;
+        c->queued = NULL;
+        if (malformed)
+                (void) conn_protocol_error(c, r);
+        else
+                (void) conn_answer(c, r, c->srv->frame);
+}
+
+/* Engines that wait: the request waits for the worker (PING and other
+ * requests that need no store are answered at once, below). */
+static int conn_queue_request(struct conn *c) {
+        struct server *s = c->srv;
+        struct queued *q = calloc(1, sizeof(*q));
+        if (!q) {
+                conn_free(c);
+                return -1;
+        }
+        *q = (struct queued){ .srv = s, .conn = c, .peer = c->peer, .type = c->type, .body = c->body,
+                              .body_len = c->body_len };
+        c->body = NULL;
+        conn_reset_request(c);
+        c->queued = q;
+        sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+        sd_event_source_set_io_events(c->io, CONN_HANGUP);
+        int r = worker_run(&s->d->worker, run_queued, queued_done, q);
+        if (r < 0) {
+                c->queued = NULL;
+                free(q->body);
+                free(q);
+                return conn_protocol_error(c, r);
+        }
+        return 0;
+}
+
+static int conn_dispatch(struct conn *c) {
+        struct server *s = c->srv;
+        if (s->d->worker.fibers && !request_is_offline(c->type))
+                return conn_queue_request(c);
+        struct acctsec_msg *msg = s->d->worker.fibers ? s->omsg : s->msg;
+        struct acctsec_frame *frame = s->d->worker.fibers ? s->oframe : s->frame;
+        int r = acctsec_msg_parse(msg, c->type, c->body, c->body_len);
+        if (r < 0)
+                return conn_protocol_error(c, r);
+        sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+        struct conn *outer = s->current; /* a unit of work waits on a fiber */
+        s->current = c;
+        r = handle_request(s->d, &c->peer, msg, frame);
+        s->current = outer;
+        acctsec_msg_wipe(msg);
+        conn_reset_request(c);
+        r = conn_answer(c, r, frame);
         if (s->nheld >= GROUP_COMMIT_MAX) /* bounded latency under a steady stream */
                 (void) server_commit(s);
         return r;
@@ -259,7 +349,7 @@ static int conn_read(struct conn *c) {
 
 static int on_conn_io(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         struct conn *c = userdata;
-        if (c->pending || c->held) {
+        if (c->pending || c->held || c->queued) {
                 if (revents & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
                         conn_free(c);
                 return 0;
@@ -267,7 +357,7 @@ static int on_conn_io(sd_event_source *src, int fd, uint32_t revents, void *user
         /* Edge-triggered: go on until the socket would block, a reply must
          * wait (EPOLLOUT, the group commit, a child) or the connection went. */
         for (;;) {
-                if (c->pending || c->held) /* a held reply waits for its commit */
+                if (c->pending || c->held || c->queued) /* a held reply waits for its commit */
                         return 0;
                 if (c->out) {
                         if (conn_flush(c) < 0 || c->out)
@@ -376,7 +466,8 @@ static int on_listen_private(sd_event_source *src, int fd, uint32_t revents, voi
 /* Exit (stopping) or arm the idle timer once no client is connected and no
  * child runs: a mail sent after its reply (login notices) is waited for. */
 static void maybe_exit(struct server *s) {
-        if ((s->nconns > 0 && !s->grace_over) || child_running() > 0)
+        if ((s->nconns > 0 && !s->grace_over) || child_running() > 0 ||
+            (!worker_idle(&s->d->worker) && !s->grace_over))
                 return;
         if (s->stopping)
                 sd_event_exit(s->event, 0);
@@ -390,9 +481,13 @@ static void on_children_done(void *userdata) {
         maybe_exit(userdata);
 }
 
+static void on_worker_idle(void *userdata) {
+        maybe_exit(userdata);
+}
+
 static int on_idle(sd_event_source *src, uint64_t usec, void *userdata) {
         struct server *s = userdata;
-        if (s->nconns > 0 || child_running() > 0) /* maybe_exit re-arms it later */
+        if (s->nconns > 0 || child_running() > 0 || !worker_idle(&s->d->worker)) /* maybe_exit re-arms it */
                 return 0;
         log_info("idle, exiting (socket activation restarts on demand)");
         sd_event_exit(s->event, 0);
@@ -424,7 +519,7 @@ static int on_term(sd_event_source *src, const struct signalfd_siginfo *si, void
         /* Idle connections go now; one mid-request gets its reply first. */
         for (struct conn *c = s->conns, *next; c; c = next) {
                 next = c->next;
-                if (c->hdr_got == 0 && !c->out && !c->pending)
+                if (c->hdr_got == 0 && !c->out && !c->pending && !c->queued)
                         conn_free(c);
         }
         if (s->nconns > 0 || child_running() > 0)
@@ -500,20 +595,45 @@ static int commit_before_child(void *userdata) {
         return r < 0 ? r : server_commit(s);
 }
 
-/* A child's completion is a request of its own: one transaction. */
-static bool completion_begin(void *userdata) {
-        struct server *s = userdata;
-        if (s->d->store.armed)
-                return false; /* inside a request already (a job that could not start) */
-        txn_begin(&s->d->store);
-        return true;
-}
+/* A child's completion is a unit of work of its own (worker.h): one
+ * transaction. */
+struct completion {
+        struct server *srv;
+        child_done_t done;
+        int r;
+        void *userdata;
+        char out[CHILD_OUT_MAX];
+};
 
-static void completion_end(void *userdata) {
-        struct server *s = userdata;
-        int r = txn_end(&s->d->store, true);
+static void run_completion(void *arg) {
+        struct completion *c = arg;
+        struct store *st = &c->srv->d->store;
+        bool began = !st->armed; /* inside a request already: a job that could not start */
+        if (began)
+                txn_begin(st);
+        c->done(c->r, c->out, c->userdata);
+        int r = began ? txn_end(st, true) : 0;
         if (r < 0)
                 log_error("a completion's transaction failed: %s", strerror(-r));
+}
+
+static void completion_free(void *arg) {
+        acctsec_wipe(arg, sizeof(struct completion));
+        free(arg);
+}
+
+static void complete(child_done_t done, int r, const char *out, void *userdata, void *server) {
+        struct server *s = server;
+        struct completion *c = calloc(1, sizeof(*c));
+        if (c) {
+                *c = (struct completion){ .srv = s, .done = done, .r = r, .userdata = userdata };
+                snprintf(c->out, sizeof(c->out), "%s", out);
+        }
+        if (!c || worker_run(&s->d->worker, run_completion, completion_free, c) < 0) {
+                log_error("out of memory: a child's completion runs outside its turn");
+                free(c);
+                done(r, out, userdata); /* its store calls fail: nothing half-written */
+        }
 }
 
 struct pending_reply *server_defer(struct server *s) {
@@ -549,7 +669,9 @@ int server_init(struct server *s, struct daemon *d, int listen_fd, int private_f
         s->idle_exit_usec = idle_exit_usec;
         s->msg = calloc(1, sizeof(*s->msg));
         s->frame = calloc(1, sizeof(*s->frame));
-        if (!s->msg || !s->frame)
+        s->omsg = calloc(1, sizeof(*s->omsg));
+        s->oframe = calloc(1, sizeof(*s->oframe));
+        if (!s->msg || !s->frame || !s->omsg || !s->oframe)
                 return -ENOMEM;
         if (fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK) < 0 ||
             (private_fd >= 0 && fcntl(private_fd, F_SETFL, fcntl(private_fd, F_GETFL) | O_NONBLOCK) < 0))
@@ -582,9 +704,12 @@ int server_init(struct server *s, struct daemon *d, int listen_fd, int private_f
         sd_event_source_set_enabled(s->idle_src, idle_exit_usec ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
         d->store.on_batch_open = on_batch_open;
         d->store.batch_userdata = s;
-        d->store.batching = true;
         child_before_start(commit_before_child, s);
-        child_around_done(completion_begin, completion_end, s);
+        child_on_done(complete, s);
+        worker_init(&d->worker, s->event, store_waits(&d->store));
+        d->worker.on_idle = on_worker_idle;
+        d->worker.idle_ud = s;
+        d->store.batching = !store_waits(&d->store); /* PostgreSQL groups commits across sessions itself */
         return 0;
 }
 
@@ -601,7 +726,7 @@ int server_run(struct server *s) {
 void server_done(struct server *s) {
         (void) server_commit(s);
         child_before_start(NULL, NULL);
-        child_around_done(NULL, NULL, NULL);
+        child_on_done(NULL, NULL);
         s->d->store.batching = false;
         while (s->conns)
                 conn_free(s->conns);
@@ -613,4 +738,6 @@ void server_done(struct server *s) {
         sd_event_unref(s->event);
         free(s->msg);
         free(s->frame);
+        free(s->omsg);
+        free(s->oframe);
 }

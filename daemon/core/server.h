@@ -33,6 +33,10 @@ struct server {
         uint64_t refused; /* connections refused over the limits */
         struct acctsec_msg *msg;     /* scratch: requests are handled one at a time */
         struct acctsec_frame *frame; /* scratch */
+        /* scratch of the requests that need no store (PING): answered at once
+         * while a unit of work waits on a fiber with msg and frame */
+        struct acctsec_msg *omsg;
+        struct acctsec_frame *oframe;
         struct conn *current;        /* the connection whose request is being handled */
         unsigned nheld;              /* replies waiting for the group commit */
 };

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "ratelimit.h"
@@ -115,8 +116,18 @@ int handle_request(struct daemon *d, const struct ucred *peer, const struct acct
                 reply_error(reply, -EOPNOTSUPP, "unknown request type");
                 return -EOPNOTSUPP;
         }
+        if (rq.type->offline) {
+                rq.now = time(NULL);
+                return prepare(&rq) ? 0 : rq.type->handler(&rq);
+        }
         txn_begin(&d->store);
         rq.now = store_now(&d->store);
+        if (d->store.txn_error) { /* the database is away: nothing can be decided */
+                int e = d->store.txn_error;
+                (void) txn_end(&d->store, false);
+                reply_db_error(reply, rq.op, "the request", e);
+                return 0;
+        }
         int r = prepare(&rq) ? 0 : rq.type->handler(&rq);
         int c = txn_end(&d->store, r >= 0);
         if (c < 0 && r != HANDLE_DEFERRED)

@@ -71,6 +71,7 @@ struct request_type {
         bool writes;   /* may change state or log: its transaction commits */
         enum rate rate;
         bool deferred; /* the reply may come later (HANDLE_DEFERRED) */
+        bool offline;  /* needs no store: answered at once, even while the database is away */
         const char *refusal; /* what a caller that may not send it (or not about that user) is told */
         const char *usage;   /* what a request with a missing or malformed field is told */
         struct field fields[REQUEST_FIELDS_MAX];
@@ -78,6 +79,9 @@ struct request_type {
 
 /* The row of op, or NULL for an unknown type. */
 const struct request_type *request_type_of(uint8_t op);
+/* Whether op needs no store (PING): such requests never wait for the
+ * store's worker (core/worker.h). */
+bool request_is_offline(uint8_t op);
 /* "who may send | writes | rate-limited | deferred": doc/protocol.md's
  * columns for op (tests/unit/test_requests.c compares them). */
 int request_type_describe(uint8_t op, char *buf, size_t n);

@@ -24,7 +24,7 @@
 static const char others_read[] = "only admins and auditors may see other users";
 
 static const struct request_type table[] = {
-        [ACCTSEC_OP_PING] = { handle_ping, ACCESS_ANYONE },
+        [ACCTSEC_OP_PING] = { handle_ping, ACCESS_ANYONE, .offline = true },
 
         /* Logins: pam_acctsec.so, as root (or a screen locker, as the user). */
         [ACCTSEC_OP_PREAUTH] = { handle_login, ACCESS_LOGIN, .login = true, .writes = true, .rate = RATE_WRITE,
@@ -60,7 +60,7 @@ static const struct request_type table[] = {
         [ACCTSEC_OP_SESSION_CLOSE] = { handle_session_close, ACCESS_ROOT, .writes = true,
                                        .refusal = "only root records sessions",
                                        .fields = { S_REQ(USER), U(SESSION) } },
-        [ACCTSEC_OP_RELOAD] = { handle_reload, ACCESS_ROOT, .refusal = "only root reloads the configuration" },
+        [ACCTSEC_OP_RELOAD] = { handle_reload, ACCESS_ROOT, .offline = true, .refusal = "only root reloads the configuration" },
 
         /* One's own account; admins and auditors read others'. */
         [ACCTSEC_OP_STATUS] = { handle_status, ACCESS_OWN, OTHERS_READERS, TARGET_USER, .refusal = others_read,
@@ -165,6 +165,11 @@ const struct request_type *request_type_of(uint8_t op) {
         if (op >= ARRAY_SIZE(table) || !table[op].handler)
                 return NULL;
         return &table[op];
+}
+
+bool request_is_offline(uint8_t op) {
+        const struct request_type *t = request_type_of(op);
+        return t && t->offline;
 }
 
 static const char *who(const struct request_type *t) {

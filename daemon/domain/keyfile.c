@@ -61,6 +61,17 @@ int keyfile_load(const char *state_dir, bool may_create, uint8_t key[KEYFILE_KEY
         return read_key(fd, key, why);
 }
 
+int keyfile_load_file(const char *path, uint8_t key[KEYFILE_KEY_SIZE], const char **why) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT)
+                return *why = "the fleet key file is missing (every host of the fleet needs the same one; "
+                              "see acctsec-fleet(7))",
+                       -ENOKEY;
+        if (fd < 0)
+                return *why = "cannot open the fleet key file (a symlink?)", negative_errno();
+        return read_key(fd, key, why);
+}
+
 /* One subkey per purpose: a sealed TOTP secret cannot be replayed as anything else. */
 static void subkey(const uint8_t key[KEYFILE_KEY_SIZE], uint8_t out[crypto_secretbox_KEYBYTES]) {
         crypto_kdf_derive_from_key(out, crypto_secretbox_KEYBYTES, 1, "acctsecV", key);

@@ -14,6 +14,10 @@
  * one is created only when may_create (nothing is sealed with an old one). */
 int keyfile_load(const char *state_dir, bool may_create, uint8_t key[KEYFILE_KEY_SIZE], const char **ret_why);
 
+/* store = postgresql: the fleet's key at path (fleet_key), placed by the
+ * admin on every host, never created here; the same checks as above. */
+int keyfile_load_file(const char *path, uint8_t key[KEYFILE_KEY_SIZE], const char **ret_why);
+
 /* Seal and open small secrets with a subkey of the master key (secretbox:
  * nonce || MAC || ciphertext).  sealed must hold len + VAULT_OVERHEAD bytes. */
 #define VAULT_OVERHEAD (24 + 16)

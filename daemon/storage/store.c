@@ -26,10 +26,19 @@ enum store_kind store_query_kind(enum store_query q) {
         return q < _Q_MAX ? queries[q].kind : STORE_STATE;
 }
 
-int store_open(struct store *s, const char *state_dir, const char **why) {
+int store_open_with(struct store *s, const char *state_dir, const struct store_options *o, const char **why) {
         memset(s, 0, sizeof(*s));
-        s->engine = &store_sqlite;
+        s->options = o;
+        s->engine = o && o->postgresql ? &store_pgsql : &store_sqlite;
         return s->engine->open(s, state_dir, why);
+}
+
+int store_open(struct store *s, const char *state_dir, const char **why) {
+        return store_open_with(s, state_dir, NULL, why);
+}
+
+bool store_waits(const struct store *s) {
+        return s->engine && s->engine->waits;
 }
 
 void store_close(struct store *s) {

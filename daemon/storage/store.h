@@ -68,6 +68,7 @@ struct store_rows {
 struct store;
 struct store_engine {
         const char *name;
+        bool waits; /* its calls wait on the network: they run on fibers (core/worker.h) */
         int (*open)(struct store *s, const char *state_dir, const char **why);
         void (*close)(struct store *s);
         int (*begin)(struct store *s);
@@ -87,10 +88,20 @@ struct store_engine {
         int (*schema_version)(void);
 };
 extern const struct store_engine store_sqlite;
+extern const struct store_engine store_pgsql;
+
+/* What store_open_with() needs beyond the state directory. */
+struct store_options {
+        bool postgresql;        /* store = postgresql */
+        const char *conninfo;   /* postgresql = */
+        const char *host_id;    /* this host's name in the fleet */
+        uint64_t timeout_usec;  /* postgresql_timeout: a unit of work's budget */
+};
 
 struct store {
         const struct store_engine *engine;
         void *impl;               /* the engine's connection */
+        const struct store_options *options; /* as given to store_open_with() */
         char state_dir[4096];     /* set once open */
         bool quick_check_skipped; /* sqlite: the file was as a clean stop in this boot left it */
         /* Group commit (doc/design.md): with batching on, the first write of
@@ -114,6 +125,11 @@ struct store {
  * ours and private: pragmas, migrations, a check.  On error, *ret_why says
  * what is wrong for the log. */
 int store_open(struct store *s, const char *state_dir, const char **ret_why);
+/* The same with the engine the options name (SQLite when o is NULL).  A
+ * PostgreSQL store connects on first use, from a fiber. */
+int store_open_with(struct store *s, const char *state_dir, const struct store_options *o, const char **ret_why);
+/* Whether the store's calls must run on fibers (core/worker.h). */
+bool store_waits(const struct store *s);
 void store_close(struct store *s);
 int store_schema_version(void);
 /* The name of a query (for logs and tests) and its kind. */

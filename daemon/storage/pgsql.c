@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The PostgreSQL engine (store = postgresql): many hosts share one database.
+ * The only file that calls PQ*.  One connection, driven asynchronously: a
+ * statement is sent, and the fiber that runs the request (core/worker.h)
+ * waits on the connection's socket while the event loop goes on.  Every
+ * wait has a deadline (postgresql_timeout from the first statement of a
+ * unit of work); a deadline that passes drops the connection, so a hung
+ * server can never leave a request half-answered, and the request fails
+ * (the module then denies: fail closed).
+ *
+ * The connection is made on first use and after every failure, with
+ * backoff: while it is down, requests fail at once instead of queueing.
+ * Host names in the connection string are resolved by libpq synchronously:
+ * give addresses (hostaddr=) or a socket directory (doc/fleet.md).
+ *
+ * Statements and the schema are in pgsql_sql.c.  Times are the database's
+ * clock (store_now): hosts sharing it agree on expiry, windows and steps.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "fiber.h"
+#include "log.h"
+#include "macro.h"
+#include "pgsql_sql.h"
+#include "secret.h"
+#include "store.h"
+
+#define OID_BYTEA 17
+#define OID_INT8 20
+#define OID_TEXT 25
+#define PARAMS_MAX 16
+#define BACKOFF_MIN_USEC (100 * 1000ULL)
+#define BACKOFF_MAX_USEC (5 * 1000000ULL)
+#define SCHEMA_LOCK "1633907827" /* "acts": the advisory lock migrations hold */
+
+struct pg {
+        PGconn *conn; /* NULL: down */
+        char conninfo[1024];
+        char host_id[64];
+        uint64_t timeout_usec;
+        uint64_t retry_at;       /* down: no new attempt before this (CLOCK_MONOTONIC) */
+        uint64_t backoff_usec;
+        struct fiber *unit;      /* whose deadline is running */
+        uint64_t deadline;
+        bool fatal;              /* a schema newer than ours: nothing will work */
+        bool said_down;          /* the outage is logged once */
+};
+
+struct pgrows {
+        PGresult *res;
+        int row;
+        unsigned char *blob; /* the last bytea decoded */
+};
+
+static struct pg *pg(const struct store *s) {
+        return s->impl;
+}
+
+/* Each unit of work (a request, a completion, a maintenance job) has the
+ * same budget from its first statement. */
+static uint64_t deadline(struct pg *p) {
+        struct fiber *f = fiber_self();
+        if (f != p->unit) {
+                p->unit = f;
+                p->deadline = fiber_clock() + p->timeout_usec;
+        }
+        return p->deadline;
+}
+
+static void drop(struct pg *p, const char *why) {
+        if (p->conn) {
+                log_warning("postgresql: %s; the connection is dropped (requests fail until it is back)", why);
+                PQfinish(p->conn);
+                p->conn = NULL;
+        }
+        p->backoff_usec = p->backoff_usec ? (p->backoff_usec * 2 < BACKOFF_MAX_USEC ? p->backoff_usec * 2 : BACKOFF_MAX_USEC) : BACKOFF_MIN_USEC;
+        p->retry_at = fiber_clock() + p->backoff_usec;
+}
+
+static const char *conn_error(struct pg *p) {
+        const char *m = p->conn ? PQerrorMessage(p->conn) : "no connection";
+        return m && *m ? m : "unknown error";
+}
+
+/* Send what libpq buffered, then wait for the whole result: 0, or <0 with
+ * the connection dropped (the deadline passed, or it broke). */
+static int await_result(struct pg *p) {
+        int r;
+        while ((r = PQflush(p->conn)) == 1)
+                if (fiber_wait_fd(PQsocket(p->conn), EPOLLIN | EPOLLOUT, deadline(p)) <= 0)
+                        return drop(p, "no answer within postgresql_timeout"), -ETIMEDOUT;
+        if (r < 0)
+                return drop(p, conn_error(p)), -ECONNRESET;
+        while (PQisBusy(p->conn)) {
+                int w = fiber_wait_fd(PQsocket(p->conn), EPOLLIN, deadline(p));
+                if (w <= 0)
+                        return drop(p, w == 0 ? "no answer within postgresql_timeout" : "cannot wait"),
+                               w == 0 ? -ETIMEDOUT : w;
+                if (!PQconsumeInput(p->conn))
+                        return drop(p, conn_error(p)), -ECONNRESET;
+        }
+        return 0;
+}
+
+/* SQLSTATE classes to errno: what the caller reports ("database error"). */
+static int sqlstate_errno(const char *st) {
+        if (!st)
+                return -EIO;
+        if (strncmp(st, "23", 2) == 0)
+                return -EINVAL; /* integrity constraint */
+        if (strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 || strcmp(st, "55P03") == 0)
+                return -EBUSY; /* serialization failure, deadlock, lock not available */
+        if (strcmp(st, "57014") == 0)
+                return -ETIMEDOUT; /* statement_timeout */
+        if (strcmp(st, "53100") == 0)
+                return -ENOSPC;
+        if (strcmp(st, "42501") == 0)
+                return -EACCES; /* insufficient privilege: the role's grants (doc/fleet.md) */
+        return -EIO;
+}
+
+/* The one result of what was sent; NULL with *ret set on failure. */
+static PGresult *take_result(struct store *s, const char *what, int *ret) {
+        struct pg *p = pg(s);
+        int r = await_result(p);
+        if (r < 0)
+                return *ret = r, NULL;
+        PGresult *res = PQgetResult(p->conn), *more;
+        while ((more = PQgetResult(p->conn))) /* there is one; drain to be ready for the next */
+                PQclear(more);
+        ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+                return *ret = 0, res;
+        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        log_error("postgresql: %s: %s", what, res ? PQresultErrorMessage(res) : conn_error(p));
+        *ret = sqlstate_errno(state);
+        PQclear(res);
+        if (PQstatus(p->conn) != CONNECTION_OK)
+                drop(p, "the connection broke");
+        return NULL;
+}
+
+static int connect_poll(struct pg *p) {
+        PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+        while (st != PGRES_POLLING_OK) {
+                if (st == PGRES_POLLING_FAILED)
+                        return -ECONNREFUSED;
+                int w = fiber_wait_fd(PQsocket(p->conn), st == PGRES_POLLING_READING ? EPOLLIN : EPOLLOUT,
+                                      deadline(p));
+                if (w <= 0)
+                        return w == 0 ? -ETIMEDOUT : w;
+                st = PQconnectPoll(p->conn);
+        }
+        return PQsetnonblocking(p->conn, 1) == 0 ? 0 : -EIO;
+}
+
+/* The session's settings: this host's name (the default of every host
+ * column) and the server-side timeouts that match ours. */
+static int session_setup(struct store *s) {
+        struct pg *p = pg(s);
+        char ms[32];
+        snprintf(ms, sizeof(ms), "%" PRIu64, p->timeout_usec / 1000);
+        const char *v[] = { p->host_id, ms };
+        int r;
+        if (!PQsendQueryParams(p->conn,
+                               "SELECT set_config('acctsec.host_id', $1, false),"
+                               " set_config('statement_timeout', $2, false),"
+                               " set_config('lock_timeout', $2, false),"
+                               " set_config('idle_in_transaction_session_timeout', $2, false)",
+                               2, NULL, v, NULL, NULL, 0))
+                return drop(p, conn_error(p)), -ECONNRESET;
+        PQclear(take_result(s, "session settings", &r));
+        return r;
+}
+
+static int run_simple(struct store *s, const char *sql, const char *what) {
+        int r;
+        if (!PQsendQuery(pg(s)->conn, sql))
+                return drop(pg(s), conn_error(pg(s))), -ECONNRESET;
+        PQclear(take_result(s, what, &r));
+        return r;
+}
+
+static int schema_version_found(struct store *s, int *ret) {
+        int r;
+        if (!PQsendQuery(pg(s)->conn, "SELECT CASE WHEN to_regclass('acctsec_meta') IS NULL THEN 0 ELSE"
+                                      " (SELECT value::int FROM acctsec_meta WHERE key = 'schema_version') END"))
+                return drop(pg(s), conn_error(pg(s))), -ECONNRESET;
+        PGresult *res = take_result(s, "reading the schema version", &r);
+        if (res)
+                *ret = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? atoi(PQgetvalue(res, 0, 0)) : 0;
+        PQclear(res);
+        return r;
+}
+
+static int migrate_steps(struct store *s, int from) {
+        char set[160];
+        for (size_t v = (size_t) from; v < pgsql_migrations_count; v++) {
+                int r = run_simple(s, pgsql_migrations[v], "a schema migration");
+                if (r < 0)
+                        return r;
+                snprintf(set, sizeof(set),
+                         "INSERT INTO acctsec_meta (key, value) VALUES ('schema_version', '%zu')"
+                         " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                         v + 1);
+                if ((r = run_simple(s, set, "recording the schema version")) < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* One host migrates at a time (an advisory lock), each step once. */
+static int migrate(struct store *s) {
+        struct pg *p = pg(s);
+        int v = 0;
+        int r = run_simple(s, "BEGIN", "BEGIN");
+        if (r == 0)
+                r = run_simple(s, "SELECT pg_advisory_xact_lock(" SCHEMA_LOCK ")", "the schema lock");
+        if (r == 0)
+                r = schema_version_found(s, &v);
+        if (r == 0 && v > (int) pgsql_migrations_count) {
+                log_error("postgresql: the fleet's schema is version %d, newer than this acctsecd knows (%zu):"
+                          " upgrade acctsec on this host", v, pgsql_migrations_count);
+                p->fatal = true;
+                r = -EPROTO;
+        }
+        if (r == 0 && v < (int) pgsql_migrations_count) {
+                log_info("postgresql: migrating the schema from version %d to %zu", v, pgsql_migrations_count);
+                r = migrate_steps(s, v);
+        }
+        if (p->conn)
+                (void) run_simple(s, r == 0 ? "COMMIT" : "ROLLBACK", "the migration's end");
+        return r;
+}
+
+static int try_connect(struct store *s) {
+        struct pg *p = pg(s);
+        /* Ours first: the admin's string (dbname, expanded) overrides them. */
+        const char *const keys[] = { "application_name", "tcp_user_timeout", "keepalives_idle", "dbname", NULL };
+        char tcp_ms[32];
+        snprintf(tcp_ms, sizeof(tcp_ms), "%" PRIu64, p->timeout_usec / 1000);
+        const char *const vals[] = { "acctsecd", tcp_ms, "10", p->conninfo, NULL };
+        p->conn = PQconnectStartParams(keys, vals, 1);
+        if (!p->conn)
+                return -ENOMEM;
+        int r = PQstatus(p->conn) == CONNECTION_BAD ? -EINVAL : connect_poll(p);
+        if (r == 0)
+                r = session_setup(s);
+        if (r == 0)
+                r = migrate(s);
+        if (r < 0 && p->conn) {
+                log_warning("postgresql: cannot connect: %s", conn_error(p));
+                drop(p, "connection failed");
+        }
+        return r;
+}
+
+/* A connection ready for a statement: 0, or <0 (down; fail at once). */
+static int ready(struct store *s) {
+        struct pg *p = pg(s);
+        if (p->conn)
+                return 0;
+        if (p->fatal)
+                return -EPROTO;
+        if (!fiber_self()) {
+                log_error("internal error: a PostgreSQL statement outside a unit of work");
+                return -EINVAL;
+        }
+        if (fiber_clock() < p->retry_at)
+                return -EHOSTDOWN;
+        int r = try_connect(s);
+        if (r < 0) {
+                if (!p->said_down)
+                        log_error("postgresql: the database is unavailable (%s); logins are denied until it is back",
+                                  strerror(-r));
+                p->said_down = true;
+                return -EHOSTDOWN;
+        }
+        if (p->said_down)
+                log_info("postgresql: connected again");
+        p->said_down = false;
+        p->backoff_usec = 0;
+        return 0;
+}
+
+static int send_query(struct store *s, enum store_query q, const struct store_arg *args, size_t n) {
+        const char *values[PARAMS_MAX];
+        int lengths[PARAMS_MAX], formats[PARAMS_MAX];
+        unsigned types[PARAMS_MAX];
+        char nums[PARAMS_MAX][24];
+        if (n > PARAMS_MAX || !pgsql_sql[q])
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                const struct store_arg *a = &args[i];
+                formats[i] = a->type == STORE_ARG_BLOB;
+                lengths[i] = a->type == STORE_ARG_BLOB ? (int) a->n : 0;
+                types[i] = a->type == STORE_ARG_INT ? OID_INT8 : a->type == STORE_ARG_TEXT ? OID_TEXT
+                         : a->type == STORE_ARG_BLOB ? OID_BYTEA : 0;
+                if (a->type == STORE_ARG_INT)
+                        snprintf(nums[i], sizeof(nums[i]), "%" PRId64, a->i);
+                values[i] = a->type == STORE_ARG_INT ? nums[i] : a->type == STORE_ARG_NULL ? NULL : a->p;
+        }
+        if (!PQsendQueryParams(pg(s)->conn, pgsql_sql[q], (int) n, types, values, lengths, formats, 0))
+                return drop(pg(s), conn_error(pg(s))), -ECONNRESET;
+        return 0;
+}
+
+static PGresult *query(struct store *s, enum store_query q, const struct store_arg *args, size_t n, int *ret) {
+        int r = ready(s);
+        if (r == 0)
+                r = send_query(s, q, args, n);
+        if (r < 0)
+                return *ret = r, NULL;
+        return take_result(s, store_query_name(q), ret);
+}
+
+static int pq_select(struct store *s, enum store_query q, const struct store_arg *args, size_t n,
+                     struct store_rows *ret) {
+        int r;
+        PGresult *res = query(s, q, args, n, &r);
+        if (!res)
+                return r;
+        struct pgrows *rows = calloc(1, sizeof(*rows));
+        if (!rows) {
+                PQclear(res);
+                return -ENOMEM;
+        }
+        *rows = (struct pgrows){ .res = res, .row = -1 };
+        ret->impl = rows;
+        return 0;
+}
+
+static int pq_next(struct store_rows *rows) {
+        struct pgrows *r = rows->impl;
+        return ++r->row < PQntuples(r->res) ? 1 : 0;
+}
+
+static bool pq_is_null(const struct store_rows *rows, int col) {
+        const struct pgrows *r = rows->impl;
+        return PQgetisnull(r->res, r->row, col);
+}
+
+static int64_t pq_int(const struct store_rows *rows, int col) {
+        const struct pgrows *r = rows->impl;
+        return PQgetisnull(r->res, r->row, col) ? 0 : strtoll(PQgetvalue(r->res, r->row, col), NULL, 10);
+}
+
+static const char *pq_text(const struct store_rows *rows, int col) {
+        const struct pgrows *r = rows->impl;
+        return PQgetisnull(r->res, r->row, col) ? NULL : PQgetvalue(r->res, r->row, col);
+}
+
+/* bytea comes as text ("\x..."); the decoded copy lives until the next call. */
+static const void *pq_blob(const struct store_rows *rows, int col, size_t *len) {
+        struct pgrows *r = rows->impl;
+        PQfreemem(r->blob);
+        r->blob = NULL;
+        *len = 0;
+        if (PQgetisnull(r->res, r->row, col))
+                return NULL;
+        r->blob = PQunescapeBytea((const unsigned char *) PQgetvalue(r->res, r->row, col), len);
+        return r->blob;
+}
+
+static void pq_end(struct store_rows *rows) {
+        struct pgrows *r = rows->impl;
+        PQfreemem(r->blob);
+        PQclear(r->res);
+        free(r);
+}
+
+static int pq_exec(struct store *s, enum store_query q, const struct store_arg *args, size_t n) {
+        int r;
+        PGresult *res = query(s, q, args, n, &r);
+        if (!res)
+                return r;
+        r = atoi(PQcmdTuples(res));
+        PQclear(res);
+        return r;
+}
+
+static int command(struct store *s, const char *sql) {
+        int r = ready(s);
+        return r < 0 ? r : run_simple(s, sql, sql);
+}
+
+static int pq_begin(struct store *s) {
+        return command(s, "BEGIN");
+}
+
+/* A COMMIT whose answer never came may or may not have happened: it is an
+ * error (the reply never says "done" of what may not be). */
+static int pq_commit(struct store *s) {
+        struct pg *p = pg(s);
+        if (!p->conn)
+                return -ECONNRESET;
+        int r;
+        if (!PQsendQuery(p->conn, "COMMIT"))
+                return drop(p, conn_error(p)), -ECONNRESET;
+        PGresult *res = take_result(s, "COMMIT", &r);
+        if (res && strcmp(PQcmdStatus(res), "COMMIT") != 0)
+                r = -EIO; /* "ROLLBACK": the transaction had failed */
+        PQclear(res);
+        if (r == 0)
+                s->commits++;
+        return r;
+}
+
+static void pq_rollback(struct store *s) {
+        struct pg *p = pg(s);
+        if (p->conn && PQtransactionStatus(p->conn) != PQTRANS_IDLE)
+                (void) run_simple(s, "ROLLBACK", "ROLLBACK");
+}
+
+static int pq_batch_commit(struct store *s) {
+        return 0; /* no batching: PostgreSQL groups commits from many sessions itself */
+}
+
+/* The database's clock; on failure the host's, and the unit's storage
+ * error makes its transaction roll back and its reply an error. */
+static int64_t pq_now(struct store *s) {
+        int r;
+        PGresult *res = NULL;
+        if ((r = ready(s)) == 0) {
+                if (!PQsendQuery(pg(s)->conn, "SELECT floor(extract(epoch FROM clock_timestamp()))::bigint"))
+                        drop(pg(s), conn_error(pg(s)));
+                else
+                        res = take_result(s, "reading the clock", &r);
+        }
+        int64_t now = res && PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : (int64_t) time(NULL);
+        if (!res && s->armed && !s->txn_error)
+                s->txn_error = r < 0 ? r : -EIO;
+        PQclear(res);
+        return now;
+}
+
+static int pq_schema_version(void) {
+        return (int) pgsql_migrations_count;
+}
+
+static int pq_open(struct store *s, const char *state_dir, const char **why) {
+        const struct store_options *o = s->options;
+        if (!o || !o->conninfo || !o->conninfo[0])
+                return *why = "store = postgresql needs a postgresql = connection string", -EINVAL;
+        struct pg *p = calloc(1, sizeof(*p));
+        if (!p)
+                return *why = "out of memory", -ENOMEM;
+        snprintf(p->conninfo, sizeof(p->conninfo), "%s", o->conninfo);
+        snprintf(p->host_id, sizeof(p->host_id), "%s", o->host_id);
+        p->timeout_usec = o->timeout_usec;
+        s->impl = p;
+        return 0;
+}
+
+static void pq_close(struct store *s) {
+        struct pg *p = pg(s);
+        if (!p)
+                return;
+        if (p->conn)
+                PQfinish(p->conn);
+        acctsec_wipe(p->conninfo, sizeof(p->conninfo)); /* it may hold a password */
+        free(p);
+        s->impl = NULL;
+}
+
+const struct store_engine store_pgsql = {
+        .name = "postgresql",
+        .waits = true,
+        .open = pq_open,
+        .close = pq_close,
+        .begin = pq_begin,
+        .commit = pq_commit,
+        .rollback = pq_rollback,
+        .batch_commit = pq_batch_commit,
+        .select = pq_select,
+        .next = pq_next,
+        .is_null = pq_is_null,
+        .col_int = pq_int,
+        .col_text = pq_text,
+        .col_blob = pq_blob,
+        .end = pq_end,
+        .exec = pq_exec,
+        .now = pq_now,
+        .schema_version = pq_schema_version,
+};
