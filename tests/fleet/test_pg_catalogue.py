@@ -20,8 +20,10 @@ import sys
 import time
 import traceback
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, "..", "booted")]
 import pgcluster  # noqa: E402
+from tap import Tap  # noqa: E402
 
 BUILD = os.environ.get("ACCTSEC_BUILD_DIR") or "build-dev"
 CHECK = os.path.join(BUILD, "tests", "fleet", "pg_catalogue_check")
@@ -198,29 +200,20 @@ def main():
     except pgcluster.PgMissing as e:
         print("1..0 # SKIP %s" % e)
         return 77
-    failed = 0
+    tap = Tap()
     try:
         pg.createdb(DB)
         schema = run_check(pg, DB)  # the schema the other tests use
-        tests = [fn for fn in TESTS if not sys.argv[1:] or any(a in fn.__name__ for a in sys.argv[1:])]
-        print("1..%d" % len(tests))
-        for i, fn in enumerate(tests, 1):
+        for fn in [fn for fn in TESTS if not sys.argv[1:] or any(a in fn.__name__ for a in sys.argv[1:])]:
             try:
                 assert fn is catalogue_prepares or schema.returncode == 0, "no schema:\n" + schema.stdout
                 fn(pg)
-                print("ok %d - %s" % (i, fn.__name__))
+                tap.ok(True, fn.__name__)
             except Exception:  # noqa: BLE001 - reported as TAP
-                failed += 1
-                print("not ok %d - %s" % (i, fn.__name__))
-                for line in traceback.format_exc().splitlines():
-                    print("# " + line)
-                for line in pg.log_text(10).splitlines():
-                    print("#   server: " + line)
-            sys.stdout.flush()
+                tap.ok(False, fn.__name__, traceback.format_exc() + "--- server log:\n" + pg.log_text(10))
     finally:
         pg.cleanup()
-    return 1 if failed else 0
-
+    tap.finish()
 
 if __name__ == "__main__":
     sys.exit(main())
