@@ -7,7 +7,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential autoconf automake libtool pkg-config
             libpam0g-dev libsodium-dev libsqlite3-dev libsystemd-dev liboath-dev libqrencode-dev
-            libcurl4-openssl-dev)
+            libcurl4-openssl-dev libpq-dev)
 demo_pkgs=(libnss-wrapper libpam-wrapper)
 test_pkgs=(libcmocka-dev libpamtest0-dev python3 sqlite3 clang libclang-rt-14-dev
            valgrind pamtester libpam-modules systemd passwd
@@ -16,7 +16,8 @@ test_pkgs=(libcmocka-dev libpamtest0-dev python3 sqlite3 clang libclang-rt-14-de
            e2fsprogs util-linux   # the fault tests: mkfs.ext4, e2fsck, findmnt
            mandoc groff-base man-db bash-completion  # man page lint, the completion test
            debhelper              # test_deb.sh: dpkg-buildpackage of debian/
-           debootstrap systemd-container zstd)  # the booted tier: a Debian 12 under systemd-nspawn
+           debootstrap systemd-container zstd  # the booted tier: a Debian 12 under systemd-nspawn
+           postgresql)            # the fleet tier: a private cluster (tests/fleet/pgcluster.py)
 
 want=("${build_pkgs[@]}")
 case "${1:-test}" in

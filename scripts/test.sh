@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every test tier; ends with "N passed, N failed".  Logs in build/test-logs/.
 #   units (cmocka) · daemon integration · PAM stacks (pam_wrapper) ·
-#   concurrency · real clients (root only) · a booted systemd · fuzzers · the same suites under
-#   ASan+UBSan · valgrind on the module tests · bench smoke · make distcheck
+#   concurrency · the PostgreSQL dialect (fleet) · real clients (root only) ·
+#   a booted systemd · fuzzers · the same suites under ASan+UBSan · valgrind
+#   on the module tests · bench smoke · make distcheck
 # Environment: FUZZ_SECONDS (default 20 per target), SKIP_DISTCHECK=1, SKIP_ASAN=1.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -113,6 +114,14 @@ check man_lint man_lint
 tap cli_completion bash "$top/tests/cli/test_completion.sh"
 # Every command has its own --help.
 ACCTSEC_BUILD_DIR=$top/build tap cli_help bash "$top/tests/cli/test_help.sh"
+
+echo "== fleet: the PostgreSQL dialect on a private PostgreSQL cluster"
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    echo "   (skipped: no PostgreSQL server in /usr/lib/postgresql/*/bin; Debian: apt-get install postgresql)"
+elif [ ! -x "$top/build/tests/fleet/pg_catalogue_check" ]; then
+    echo "   (skipped: tests/fleet/pg_catalogue_check not built: configure found no libpq; Debian: libpq-dev)"
+fi
+ACCTSEC_BUILD_DIR=$top/build tap fleet_pg_catalogue python3 "$top/tests/fleet/test_pg_catalogue.py"
 
 echo "== tier 4: real clients (root only)"
 for t in "$top"/tests/system/test_*.sh; do
