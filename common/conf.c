@@ -17,7 +17,7 @@
 
 enum key_type {
         T_ALLOWLIST, T_BOOL, T_UINT, T_SECONDS, T_MSEC, T_PATH, T_GROUP, T_FAILMODE, T_SCOPE, T_MFA, T_TRANSPORT,
-        T_FILE, T_OPTFILE /* T_FILE, or empty for none */, T_TEXT, T_PROMPT, T_STORE, T_HOSTID,
+        T_FILE, T_OPTFILE /* T_FILE, or empty for none */, T_TEXT, T_PROMPT, T_STORE, T_HOSTID, T_CONNINFO,
 };
 
 /* Origins a key may come from. */
@@ -90,7 +90,7 @@ static const struct key keys[] = {
         { "mail_max_per_hour", T_UINT, F(mail_max_per_hour), 0, 1000, O_GLOBAL },
         { "request_timeout", T_SECONDS, F(request_timeout), 1, 300, O_GLOBAL },
         { "store", T_STORE, F(store), 0, 0, O_GLOBAL },
-        { "postgresql", T_TEXT, F(postgresql), 0, 0, O_GLOBAL },
+        { "postgresql", T_CONNINFO, F(postgresql), 0, 0, O_GLOBAL },
         { "postgresql_timeout", T_MSEC, F(postgresql_timeout_ms), 100, 600000, O_GLOBAL },
         { "host_id", T_HOSTID, F(host_id), 0, 0, O_GLOBAL },
         { "fleet_key", T_FILE, F(fleet_key), 0, 0, O_GLOBAL },
@@ -235,6 +235,13 @@ static bool printable(const char *s) {
         return true;
 }
 
+static bool printable_line(const char *s) {
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+                if (*p < 0x20 || *p == 0x7f)
+                        return false;
+        return true;
+}
+
 /* A fleet host's name in the shared database: what the log shows. */
 static bool valid_host_id(const char *v) {
         size_t n = strlen(v);
@@ -308,8 +315,11 @@ static int set_text_value(void *field, const struct key *k, const char *v, const
                 break;
         case T_TEXT:
                 if (strlen(v) >= k->size || !printable(v))
-                        return *why = k->size > ACCTSEC_CONF_STR_MAX ? "expected printable text of at most 1023 bytes"
-                                                                     : "expected printable text of at most 255 bytes",
+                        return *why = "expected printable text of at most 255 bytes", -EINVAL;
+                break;
+        case T_CONNINFO: /* key=value pairs with spaces, or a URI */
+                if (strlen(v) >= k->size || !printable_line(v))
+                        return *why = "expected a connection string of at most 1023 bytes, without control characters",
                                -EINVAL;
                 break;
         case T_HOSTID:
@@ -418,6 +428,7 @@ static int set_value(struct acctsec_conf *c, const struct key *k, const char *v,
         case T_ALLOWLIST:
         case T_GROUP:
         case T_HOSTID:
+        case T_CONNINFO:
                 return set_text_value(field, k, v, why);
         case T_STORE:
                 return set_store(c, v, why);

@@ -32,8 +32,15 @@ static int reconcile(struct daemon *d, int64_t now) {
  * armed again when it ended. */
 static void tick(void *userdata) {
         struct daemon *d = userdata;
-        int64_t now = store_now(&d->store);
         unsigned days = d->policy.global.log_retention_days;
+        txn_begin(&d->store);
+        int64_t now = store_now(&d->store);
+        if (d->store.txn_error) { /* the database is away (logged by the engine): next time */
+                (void) txn_end(&d->store, false);
+                d->maint_more = false;
+                return;
+        }
+        (void) txn_end(&d->store, true);
 
         int r = reconcile(d, now);
         if (r < 0)

@@ -78,14 +78,21 @@ static uint64_t deadline(struct pg *p) {
         return p->deadline;
 }
 
+/* No new attempt for a while: 0.1 s after the first failure, doubling up to 5 s. */
+static void backoff(struct pg *p) {
+        p->backoff_usec = p->backoff_usec ? p->backoff_usec * 2 : BACKOFF_MIN_USEC;
+        if (p->backoff_usec > BACKOFF_MAX_USEC)
+                p->backoff_usec = BACKOFF_MAX_USEC;
+        p->retry_at = fiber_clock() + p->backoff_usec;
+}
+
 static void drop(struct pg *p, const char *why) {
         if (p->conn) {
                 log_warning("postgresql: %s; the connection is dropped (requests fail until it is back)", why);
                 PQfinish(p->conn);
                 p->conn = NULL;
         }
-        p->backoff_usec = p->backoff_usec ? (p->backoff_usec * 2 < BACKOFF_MAX_USEC ? p->backoff_usec * 2 : BACKOFF_MAX_USEC) : BACKOFF_MIN_USEC;
-        p->retry_at = fiber_clock() + p->backoff_usec;
+        backoff(p);
 }
 
 static const char *conn_error(struct pg *p) {
@@ -125,6 +132,8 @@ static int sqlstate_errno(const char *st) {
                 return -ETIMEDOUT; /* statement_timeout */
         if (strcmp(st, "53100") == 0)
                 return -ENOSPC;
+        if (strncmp(st, "08", 2) == 0 || strncmp(st, "57P", 3) == 0)
+                return -ECONNRESET; /* connection exception; the server shuts down or restarts */
         if (strcmp(st, "42501") == 0)
                 return -EACCES; /* insufficient privilege: the role's grants (doc/fleet.md) */
         return -EIO;
@@ -146,8 +155,10 @@ static PGresult *take_result(struct store *s, const char *what, int *ret) {
         log_error("postgresql: %s: %s", what, res ? PQresultErrorMessage(res) : conn_error(p));
         *ret = sqlstate_errno(state);
         PQclear(res);
-        if (PQstatus(p->conn) != CONNECTION_OK)
+        if (PQstatus(p->conn) != CONNECTION_OK) {
                 drop(p, "the connection broke");
+                *ret = -ECONNRESET;
+        }
         return NULL;
 }
 
@@ -192,15 +203,28 @@ static int run_simple(struct store *s, const char *sql, const char *what) {
         return r;
 }
 
-static int schema_version_found(struct store *s, int *ret) {
+/* The first value of a one-row query's result, or "" (no row, NULL). */
+static int query_value(struct store *s, const char *sql, const char *what, char *buf, size_t n) {
         int r;
-        if (!PQsendQuery(pg(s)->conn, "SELECT CASE WHEN to_regclass('acctsec_meta') IS NULL THEN 0 ELSE"
-                                      " (SELECT value::int FROM acctsec_meta WHERE key = 'schema_version') END"))
+        buf[0] = '\0';
+        if (!PQsendQuery(pg(s)->conn, sql))
                 return drop(pg(s), conn_error(pg(s))), -ECONNRESET;
-        PGresult *res = take_result(s, "reading the schema version", &r);
-        if (res)
-                *ret = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ? atoi(PQgetvalue(res, 0, 0)) : 0;
+        PGresult *res = take_result(s, what, &r);
+        if (res && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+                snprintf(buf, n, "%s", PQgetvalue(res, 0, 0));
         PQclear(res);
+        return r;
+}
+
+/* 0 for an empty database. */
+static int schema_version_found(struct store *s, int *ret) {
+        char v[32];
+        int r = query_value(s, "SELECT to_regclass('acctsec_meta') IS NOT NULL", "looking for the schema", v,
+                            sizeof(v));
+        if (r == 0 && strcmp(v, "t") == 0)
+                r = query_value(s, "SELECT value FROM acctsec_meta WHERE key = 'schema_version'",
+                                "reading the schema version", v, sizeof(v));
+        *ret = r == 0 && v[0] != 'f' ? atoi(v) : 0;
         return r;
 }
 
@@ -255,14 +279,20 @@ static int try_connect(struct store *s) {
         if (!p->conn)
                 return -ENOMEM;
         int r = PQstatus(p->conn) == CONNECTION_BAD ? -EINVAL : connect_poll(p);
+        if (r < 0 && p->conn) {
+                log_warning("postgresql: cannot connect: %s", r == -ETIMEDOUT ? "no answer within postgresql_timeout"
+                                                                              : conn_error(p));
+                PQfinish(p->conn);
+                p->conn = NULL;
+                backoff(p);
+                return r;
+        }
         if (r == 0)
                 r = session_setup(s);
         if (r == 0)
                 r = migrate(s);
-        if (r < 0 && p->conn) {
-                log_warning("postgresql: cannot connect: %s", conn_error(p));
-                drop(p, "connection failed");
-        }
+        if (r < 0 && p->conn)
+                drop(p, "setting the connection up failed");
         return r;
 }
 
@@ -294,12 +324,12 @@ static int ready(struct store *s) {
         return 0;
 }
 
-static int send_query(struct store *s, enum store_query q, const struct store_arg *args, size_t n) {
+static int send_query(struct store *s, const char *sql, const struct store_arg *args, size_t n) {
         const char *values[PARAMS_MAX];
         int lengths[PARAMS_MAX], formats[PARAMS_MAX];
         unsigned types[PARAMS_MAX];
         char nums[PARAMS_MAX][24];
-        if (n > PARAMS_MAX || !pgsql_sql[q])
+        if (n > PARAMS_MAX || !sql)
                 return -EINVAL;
         for (size_t i = 0; i < n; i++) {
                 const struct store_arg *a = &args[i];
@@ -311,18 +341,34 @@ static int send_query(struct store *s, enum store_query q, const struct store_ar
                         snprintf(nums[i], sizeof(nums[i]), "%" PRId64, a->i);
                 values[i] = a->type == STORE_ARG_INT ? nums[i] : a->type == STORE_ARG_NULL ? NULL : a->p;
         }
-        if (!PQsendQueryParams(pg(s)->conn, pgsql_sql[q], (int) n, types, values, lengths, formats, 0))
+        if (!PQsendQueryParams(pg(s)->conn, sql, (int) n, types, values, lengths, formats, 0))
                 return drop(pg(s), conn_error(pg(s))), -ECONNRESET;
         return 0;
 }
 
+/* One statement, and its result.  A connection found broken while nothing
+ * was open on it (no transaction: the server restarted or failed over since
+ * the last request) is made again at once and the statement sent once more;
+ * inside a transaction nothing is retried (a COMMIT least of all). */
+static PGresult *roundtrip(struct store *s, const char *sql, const struct store_arg *args, size_t n,
+                           const char *what, int *ret) {
+        struct pg *p = pg(s);
+        for (int attempt = 0;; attempt++) {
+                int r = ready(s);
+                if (r < 0)
+                        return *ret = r, NULL;
+                bool idle = PQtransactionStatus(p->conn) == PQTRANS_IDLE;
+                r = send_query(s, sql, args, n);
+                PGresult *res = r < 0 ? NULL : take_result(s, what, &r);
+                if (res || attempt > 0 || !idle || p->conn || r == -ETIMEDOUT)
+                        return *ret = r, res;
+                p->retry_at = 0;
+                p->backoff_usec = 0;
+        }
+}
+
 static PGresult *query(struct store *s, enum store_query q, const struct store_arg *args, size_t n, int *ret) {
-        int r = ready(s);
-        if (r == 0)
-                r = send_query(s, q, args, n);
-        if (r < 0)
-                return *ret = r, NULL;
-        return take_result(s, store_query_name(q), ret);
+        return roundtrip(s, pgsql_sql[q], args, n, store_query_name(q), ret);
 }
 
 static int pq_select(struct store *s, enum store_query q, const struct store_arg *args, size_t n,
@@ -391,8 +437,9 @@ static int pq_exec(struct store *s, enum store_query q, const struct store_arg *
 }
 
 static int command(struct store *s, const char *sql) {
-        int r = ready(s);
-        return r < 0 ? r : run_simple(s, sql, sql);
+        int r;
+        PQclear(roundtrip(s, sql, NULL, 0, sql, &r));
+        return r;
 }
 
 static int pq_begin(struct store *s) {
@@ -431,13 +478,8 @@ static int pq_batch_commit(struct store *s) {
  * error makes its transaction roll back and its reply an error. */
 static int64_t pq_now(struct store *s) {
         int r;
-        PGresult *res = NULL;
-        if ((r = ready(s)) == 0) {
-                if (!PQsendQuery(pg(s)->conn, "SELECT floor(extract(epoch FROM clock_timestamp()))::bigint"))
-                        drop(pg(s), conn_error(pg(s)));
-                else
-                        res = take_result(s, "reading the clock", &r);
-        }
+        PGresult *res = roundtrip(s, "SELECT floor(extract(epoch FROM clock_timestamp()))::bigint", NULL, 0,
+                                  "reading the clock", &r);
         int64_t now = res && PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : (int64_t) time(NULL);
         if (!res && s->armed && !s->txn_error)
                 s->txn_error = r < 0 ? r : -EIO;
