@@ -115,13 +115,14 @@ tap cli_completion bash "$top/tests/cli/test_completion.sh"
 # Every command has its own --help.
 ACCTSEC_BUILD_DIR=$top/build tap cli_help bash "$top/tests/cli/test_help.sh"
 
-echo "== fleet: the PostgreSQL dialect on a private PostgreSQL cluster"
+echo "== fleet: acctsecd hosts sharing a private PostgreSQL cluster"
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     echo "   (skipped: no PostgreSQL server in /usr/lib/postgresql/*/bin; Debian: apt-get install postgresql)"
 elif [ ! -x "$top/build/tests/fleet/pg_catalogue_check" ]; then
     echo "   (skipped: tests/fleet/pg_catalogue_check not built: configure found no libpq; Debian: libpq-dev)"
 fi
 ACCTSEC_BUILD_DIR=$top/build tap fleet_pg_catalogue python3 "$top/tests/fleet/test_pg_catalogue.py"
+ACCTSEC_BUILD_DIR=$top/build tap fleet_hosts python3 "$top/tests/fleet/test_fleet.py"
 
 echo "== tier 4: real clients (root only)"
 for t in "$top"/tests/system/test_*.sh; do

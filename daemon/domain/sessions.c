@@ -87,10 +87,11 @@ int sessions_end(struct store *s, int64_t *io_id, const char *user, pid_t pid, u
         return 1;
 }
 
-int sessions_foreach_active(struct store *s, const char *user, session_cb cb, void *userdata) {
+int sessions_foreach_active(struct store *s, const char *user, bool local, session_cb cb, void *userdata) {
         struct store_rows rows;
-        int r = user ? store_select(s, Q_SESSION_LIST_USER, STORE_ARGS(A_TEXT(user)), &rows)
-                     : store_select(s, Q_SESSION_LIST_ALL, STORE_NO_ARGS, &rows);
+        int r = local  ? store_select(s, Q_SESSION_LIST_LOCAL, STORE_ARGS(A_TEXT(user)), &rows)
+                : user ? store_select(s, Q_SESSION_LIST_USER, STORE_ARGS(A_TEXT(user)), &rows)
+                       : store_select(s, Q_SESSION_LIST_ALL, STORE_NO_ARGS, &rows);
         while (r >= 0 && (r = store_next(&rows)) > 0) {
                 struct session x = session_of(&rows);
                 r = cb(&x, userdata);
@@ -152,7 +153,7 @@ static int end_gone(struct store *s, int64_t id, int64_t now) {
  * came between the look and the write keeps its word. */
 int sessions_reconcile(struct store *s, int64_t now) {
         struct gone g = { .n = 0 };
-        int r = sessions_foreach_active(s, NULL, collect_gone, &g);
+        int r = sessions_foreach_active(s, NULL, true, collect_gone, &g);
         if (r > 0)
                 r = 0; /* the batch is full */
         for (size_t i = 0; r >= 0 && i < g.n; i++)

@@ -31,10 +31,11 @@ int sessions_insert(struct store *s, const struct session *in, int64_t *ret_id);
 int sessions_end(struct store *s, int64_t *io_id, const char *user, pid_t pid, uint64_t pid_start, int64_t now,
                  const char *reason, struct session *ret);
 void session_free(struct session *s);
-/* Each active session, of user or of everyone (user NULL), oldest first.
- * A callback's nonzero return stops the walk and is returned. */
+/* Each active session, of user or of everyone (user NULL), oldest first;
+ * local: only those opened on this host (a fleet shares one table).  A
+ * callback's nonzero return stops the walk and is returned. */
 typedef int (*session_cb)(const struct session *s, void *userdata);
-int sessions_foreach_active(struct store *s, const char *user, session_cb cb, void *userdata);
+int sessions_foreach_active(struct store *s, const char *user, bool local, session_cb cb, void *userdata);
 /* Record a logind session id found later (pam_systemd ran after us). */
 int sessions_set_logind(struct store *s, int64_t id, const char *logind);
 int sessions_touch(struct store *s, int64_t id, int64_t now);

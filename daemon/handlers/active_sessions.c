@@ -302,7 +302,7 @@ int handle_session_list(struct request *rq) {
         if (proc_table_load(&c->procs) < 0)
                 log_warning("cannot read /proc: sessions are listed without their terminals");
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
-        int r = sessions_foreach_active(&d->store, all ? NULL : p->name, add_session, c);
+        int r = sessions_foreach_active(&d->store, all ? NULL : p->name, false, add_session, c);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_COUNT, c->total);
         int64_t now = rq->now;
         for (size_t i = 0; r == 0 && i < c->nfix; i++) {
@@ -429,7 +429,8 @@ static int choose(struct request *rq, struct terminate_ctx *t, uint64_t id, bool
          * the target user (the caller, or --user for admins). */
         bool anyones = id && rq->role == ROLE_ADMIN && !rq_str(rq, ACCTSEC_TAG_USER);
         t->owner = anyones ? NULL : rq->target.name;
-        int r = sessions_foreach_active(&rq->d->store, t->owner, pick, t);
+        /* This host's: a session elsewhere is ended by its own host. */
+        int r = sessions_foreach_active(&rq->d->store, t->owner, true, pick, t);
         t->me = NULL;
         t->owner = NULL;
         if (r < 0)

@@ -426,6 +426,11 @@ const char *const pgsql_sql[_Q_MAX] = {
         [Q_SESSION_LIST_USER] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE ended = 0 AND \"user\" = $1"
                                 " ORDER BY id",
         [Q_SESSION_LIST_ALL] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE ended = 0 ORDER BY id",
+        /* A pid means something on its own host only: reconciliation and
+         * signals look at this host's sessions. */
+        [Q_SESSION_LIST_LOCAL] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE ended = 0"
+                                 " AND ($1::text IS NULL OR \"user\" = $1)"
+                                 " AND host = current_setting('acctsec.host_id') ORDER BY id",
         [Q_SESSION_SET_LOGIND] = "UPDATE sessions SET logind = $1 WHERE id = $2",
         [Q_SESSION_TOUCH] = "UPDATE sessions SET last_active = greatest(last_active, $1) WHERE id = $2",
         [Q_SESSION_PURGE] = "DELETE FROM sessions WHERE ended <> 0 AND ended < $1",

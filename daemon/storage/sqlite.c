@@ -357,6 +357,9 @@ static const char *const sql[_Q_MAX] = {
                                      " AND end_reason != ?2 RETURNING " SESSION_COLUMNS,
         [Q_SESSION_LIST_USER] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE ended = 0 AND user = ? ORDER BY id",
         [Q_SESSION_LIST_ALL] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE ended = 0 ORDER BY id",
+        /* the sessions of this host (one host: all), of one user or (NULL) everyone's */
+        [Q_SESSION_LIST_LOCAL] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE ended = 0"
+                                 " AND (?1 IS NULL OR user = ?1) ORDER BY id",
         [Q_SESSION_SET_LOGIND] = "UPDATE sessions SET logind = ? WHERE id = ?",
         [Q_SESSION_TOUCH] = "UPDATE sessions SET last_active = max(last_active, ?) WHERE id = ?",
         [Q_SESSION_PURGE] = "DELETE FROM sessions WHERE ended != 0 AND ended < ?",

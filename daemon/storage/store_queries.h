@@ -99,6 +99,7 @@
         Q(SESSION_END_TERMINATED, STATE)                                                                         \
         Q(SESSION_LIST_USER, READ)                                                                               \
         Q(SESSION_LIST_ALL, READ)                                                                                \
+        Q(SESSION_LIST_LOCAL, READ)                                                                              \
         Q(SESSION_SET_LOGIND, STATE)                                                                             \
         Q(SESSION_TOUCH, LOG)                                                                                    \
         Q(SESSION_PURGE, LOG)

@@ -170,6 +170,40 @@ def racing_one_code_on_several_hosts_has_one_winner(fleet):
     assert sorted(results) == [(td.REPLY_OK, 0)] + [(td.REPLY_OK, 2)] * (len(hosts) - 1), results
 
 
+OP_SESSION_OPEN, T_SESSION = 38, 52
+
+
+def session_from_gone_process(h):
+    """A session of root opened on host h by a process that exits: its id."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        rtype, f = h.call(td.frame(OP_SESSION_OPEN, (td.T_USER, "root"), (td.T_SERVICE, "sshd")))
+        os.write(w, str(td.get(f, T_SESSION, True) if rtype == td.REPLY_OK else -1).encode())
+        os._exit(0)
+    os.close(w)
+    sid = int(os.read(r, 64) or b"-1")
+    os.close(r)
+    os.waitpid(pid, 0)
+    assert sid > 0, "session not opened"
+    return sid
+
+
+@test
+def a_host_reconciles_only_its_own_sessions(fleet):
+    """A pid means something on its own host only: web1 never ends web2's
+    sessions as "process gone" (both run here, but each looks at its own)."""
+    a, b = fleet.host("web1"), fleet.host("web2")
+    sid = session_from_gone_process(b)
+    assert td.cli(a, "session", "list", "--all").returncode == 0  # web1 reconciles before it lists
+    assert fleet.sql("SELECT ended, host FROM sessions WHERE id = %d" % sid) == [("0", "web2")]
+    p = td.cli(a, "--json", "session", "list", "--all")
+    assert [x["id"] for x in json.loads(p.stdout)["sessions"]] == [sid], "listed on every host"
+    assert td.cli(b, "session", "list", "--all").returncode == 0  # web2 finds its process gone
+    assert fleet.sql("SELECT end_reason FROM sessions WHERE id = %d" % sid) == [("process gone",)]
+
+
 def wait_until(what, timeout=60):
     """A bounded wait for an outcome (the daemon reconnects with backoff)."""
     deadline = time.monotonic() + timeout

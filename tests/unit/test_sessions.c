@@ -134,21 +134,28 @@ static void test_list_active(void **state) {
         session_free(&s);
 
         struct seen v = { .n = 0 };
-        assert_int_equal(sessions_foreach_active(&f->s, "alice", see, &v), 0);
+        assert_int_equal(sessions_foreach_active(&f->s, "alice", false, see, &v), 0);
         assert_int_equal(v.n, 2); /* oldest first, the ended one left out */
         assert_int_equal(v.ids[0], a);
         assert_int_equal(v.ids[1], d);
         v = (struct seen){ .n = 0 };
-        assert_int_equal(sessions_foreach_active(&f->s, NULL, see, &v), 0);
+        assert_int_equal(sessions_foreach_active(&f->s, NULL, false, see, &v), 0);
         assert_int_equal(v.n, 3);
         assert_int_equal(v.ids[1], b);
         /* A callback's nonzero return stops the walk and is returned. */
         v = (struct seen){ .n = 0, .stop_at = 2 };
-        assert_int_equal(sessions_foreach_active(&f->s, NULL, see, &v), 7);
+        assert_int_equal(sessions_foreach_active(&f->s, NULL, false, see, &v), 7);
         assert_int_equal(v.n, 2);
         v = (struct seen){ .n = 0 };
-        assert_int_equal(sessions_foreach_active(&f->s, "carol", see, &v), 0);
+        assert_int_equal(sessions_foreach_active(&f->s, "carol", false, see, &v), 0);
         assert_int_equal(v.n, 0);
+        /* One host: its sessions are all the sessions. */
+        v = (struct seen){ .n = 0 };
+        assert_int_equal(sessions_foreach_active(&f->s, "alice", true, see, &v), 0);
+        assert_int_equal(v.n, 2);
+        v = (struct seen){ .n = 0 };
+        assert_int_equal(sessions_foreach_active(&f->s, NULL, true, see, &v), 0);
+        assert_int_equal(v.n, 3);
         assert_false(f->s.in_txn); /* the list only reads */
 }
 
