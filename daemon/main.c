@@ -19,6 +19,7 @@
 #include "maintenance.h"
 #include "secret.h"
 #include "server.h"
+#include "txn.h"
 
 #define RELOAD_TIMEOUT_MS 10000
 
@@ -308,24 +309,29 @@ static const struct store_options *store_options(struct daemon *d) {
                 snprintf(host, sizeof(host), "%s", c->host_id);
         else if (gethostname(host, sizeof(host)) < 0 || !host[0])
                 snprintf(host, sizeof(host), "unknown");
+        keyfile_id(d->key, d->key_id);
         d->store_options = (struct store_options){ .postgresql = true, .conninfo = c->postgresql, .host_id = host,
-                                                   .timeout_usec = c->postgresql_timeout_ms * 1000ULL };
+                                                   .timeout_usec = c->postgresql_timeout_ms * 1000ULL,
+                                                   .key_id = d->key_id, .key_path = c->fleet_key };
         return &d->store_options;
 }
 
+/* store = postgresql: the fleet's key file, before the store (its id is
+ * checked against the fleet's on every connection). */
+static int load_fleet_key(struct daemon *d) {
+        const char *why = "";
+        int r = keyfile_load_file(d->policy.global.fleet_key, d->key, &why);
+        if (r < 0)
+                log_error("fleet key %s: %s (%s); refusing to start", d->policy.global.fleet_key, why, strerror(-r));
+        return r;
+}
+
 /* The master key: secret.key in the state directory (created on the first
- * start, while nothing is sealed), or the fleet's key file. */
+ * start, while nothing is sealed). */
 static int load_key(struct daemon *d, const char *state_dir) {
         const char *why = "";
         int64_t sealed = 0;
         int r;
-        if (d->store_options.postgresql) {
-                r = keyfile_load_file(d->policy.global.fleet_key, d->key, &why);
-                if (r < 0)
-                        log_error("fleet key %s: %s (%s); refusing to start", d->policy.global.fleet_key, why,
-                                  strerror(-r));
-                return r;
-        }
         r = mfa_sealed_count(&d->store, &sealed);
         if (r == 0)
                 r = keyfile_load(state_dir, sealed == 0, d->key, &why);
@@ -342,18 +348,53 @@ static int open_state(struct daemon *d, const char *state_dir) {
         const char *why = "";
         int r;
 
+        bool fleet = d->policy.global.store == ACCTSEC_STORE_POSTGRESQL;
+        if (fleet && load_fleet_key(d) < 0)
+                return -ENOKEY;
         r = store_open_with(&d->store, state_dir, store_options(d), &why);
         if (r < 0) {
                 log_error("database in %s: %s (%s); refusing to start", state_dir, why, strerror(-r));
                 return r;
         }
-        r = load_key(d, state_dir);
-        if (r < 0)
+        if (!fleet && (r = load_key(d, state_dir)) < 0)
                 return r;
         d->mfa = (struct mfa){ .store = &d->store, .key = d->key };
         if (oath_init() != OATH_OK) {
                 log_error("liboath initialisation failed; refusing to start");
                 return -EIO;
+        }
+        return 0;
+}
+
+struct probe {
+        struct daemon *d;
+        bool done;
+};
+
+static void probe(void *arg) {
+        struct store *s = &((struct probe *) arg)->d->store;
+        txn_begin(s);
+        (void) store_now(s); /* connects: migrations, the fleet key's check */
+        (void) txn_end(s, false);
+}
+
+static void probe_done(void *arg) {
+        ((struct probe *) arg)->done = true;
+}
+
+/* store = postgresql: connect once before READY=1, so that a host whose
+ * fleet key is not the fleet's (or that is older than the schema) refuses
+ * to start.  A database that cannot be reached now only delays the check:
+ * requests fail (logins are denied) until it answers. */
+static int probe_store(struct daemon *d) {
+        struct probe p = { .d = d };
+        if (!store_waits(&d->store) || worker_run(&d->worker, probe, probe_done, &p) < 0)
+                return 0;
+        while (!p.done && sd_event_run(d->event, UINT64_MAX) >= 0)
+                ;
+        if (d->store.fatal) {
+                log_error("%s; refusing to start", d->store.fatal);
+                return -EKEYREJECTED;
         }
         return 0;
 }
@@ -369,6 +410,10 @@ static int serve(struct daemon *d, const struct options *o) {
         r = server_init(&srv, d, l.shared, l.private, o->idle_exit * 1000000ULL);
         if (r < 0) {
                 log_error("event loop setup failed: %s", strerror(-r));
+                return 1;
+        }
+        if (probe_store(d) < 0) {
+                server_done(&srv);
                 return 1;
         }
         r = maintenance_start(d);

@@ -20,6 +20,7 @@ struct daemon {
         struct store store;
         struct policy policy;
         uint8_t key[KEYFILE_KEY_SIZE]; /* master key: seals TOTP secrets */
+        char key_id[KEYFILE_ID_SIZE];  /* store = postgresql: the fleet key's id */
         struct mfa mfa;
         struct server *srv;
         sd_event *event;

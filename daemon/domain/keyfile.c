@@ -72,6 +72,13 @@ int keyfile_load_file(const char *path, uint8_t key[KEYFILE_KEY_SIZE], const cha
         return read_key(fd, key, why);
 }
 
+void keyfile_id(const uint8_t key[KEYFILE_KEY_SIZE], char id[KEYFILE_ID_SIZE]) {
+        static const char what[] = "acctsec fleet key id";
+        uint8_t h[8];
+        crypto_generichash(h, sizeof(h), (const uint8_t *) what, sizeof(what) - 1, key, KEYFILE_KEY_SIZE);
+        sodium_bin2hex(id, KEYFILE_ID_SIZE, h, sizeof(h));
+}
+
 /* One subkey per purpose: a sealed TOTP secret cannot be replayed as anything else. */
 static void subkey(const uint8_t key[KEYFILE_KEY_SIZE], uint8_t out[crypto_secretbox_KEYBYTES]) {
         crypto_kdf_derive_from_key(out, crypto_secretbox_KEYBYTES, 1, "acctsecV", key);

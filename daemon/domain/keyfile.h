@@ -18,6 +18,11 @@ int keyfile_load(const char *state_dir, bool may_create, uint8_t key[KEYFILE_KEY
  * admin on every host, never created here; the same checks as above. */
 int keyfile_load_file(const char *path, uint8_t key[KEYFILE_KEY_SIZE], const char **ret_why);
 
+/* The key's id: 16 hex digits of a keyed hash of a constant (reveals
+ * nothing of the key); stored beside what it sealed, and by the fleet. */
+#define KEYFILE_ID_SIZE 17
+void keyfile_id(const uint8_t key[KEYFILE_KEY_SIZE], char id[KEYFILE_ID_SIZE]);
+
 /* Seal and open small secrets with a subkey of the master key (secretbox:
  * nonce || MAC || ciphertext).  sealed must hold len + VAULT_OVERHEAD bytes. */
 #define VAULT_OVERHEAD (24 + 16)

@@ -48,6 +48,8 @@ struct pg {
         PGconn *conn; /* NULL: down */
         char conninfo[1024];
         char host_id[64];
+        char key_id[32];
+        char key_path[256];
         uint64_t timeout_usec;
         uint64_t retry_at;       /* down: no new attempt before this (CLOCK_MONOTONIC) */
         uint64_t backoff_usec;
@@ -182,14 +184,15 @@ static int session_setup(struct store *s) {
         struct pg *p = pg(s);
         char ms[32];
         snprintf(ms, sizeof(ms), "%" PRIu64, p->timeout_usec / 1000);
-        const char *v[] = { p->host_id, ms };
+        const char *v[] = { p->host_id, ms, p->key_id };
         int r;
         if (!PQsendQueryParams(p->conn,
                                "SELECT set_config('acctsec.host_id', $1, false),"
+                               " set_config('acctsec.key_id', $3, false),"
                                " set_config('statement_timeout', $2, false),"
                                " set_config('lock_timeout', $2, false),"
                                " set_config('idle_in_transaction_session_timeout', $2, false)",
-                               2, NULL, v, NULL, NULL, 0))
+                               3, NULL, v, NULL, NULL, 0))
                 return drop(p, conn_error(p)), -ECONNRESET;
         PQclear(take_result(s, "session settings", &r));
         return r;
@@ -256,6 +259,7 @@ static int migrate(struct store *s) {
         if (r == 0 && v > (int) pgsql_migrations_count) {
                 log_error("postgresql: the fleet's schema is version %d, newer than this acctsecd knows (%zu):"
                           " upgrade acctsec on this host", v, pgsql_migrations_count);
+                s->fatal = "the fleet's schema is newer than this acctsecd: upgrade acctsec on this host";
                 p->fatal = true;
                 r = -EPROTO;
         }
@@ -266,6 +270,36 @@ static int migrate(struct store *s) {
         if (p->conn)
                 (void) run_simple(s, r == 0 ? "COMMIT" : "ROLLBACK", "the migration's end");
         return r;
+}
+
+/* The first host records the fleet key's id; every host must hold that key
+ * (the key itself is never in the database).  A host with another key
+ * could neither open the fleet's secrets nor check its codes: it refuses
+ * everything, and says why. */
+static int check_key(struct store *s) {
+        struct pg *p = pg(s);
+        static char why[512];
+        char fleet[32];
+        const char *v[] = { p->key_id };
+        int r;
+        if (!PQsendQueryParams(p->conn,
+                               "INSERT INTO acctsec_meta (key, value) VALUES ('fleet_key_id', $1)"
+                               " ON CONFLICT (key) DO NOTHING",
+                               1, NULL, v, NULL, NULL, 0))
+                return drop(p, conn_error(p)), -ECONNRESET;
+        PQclear(take_result(s, "recording the fleet key's id", &r));
+        if (r == 0)
+                r = query_value(s, "SELECT value FROM acctsec_meta WHERE key = 'fleet_key_id'",
+                                "reading the fleet key's id", fleet, sizeof(fleet));
+        if (r < 0 || strcmp(fleet, p->key_id) == 0)
+                return r;
+        snprintf(why, sizeof(why),
+                 "the fleet key %s (id %s) is not the fleet's (id %s): copy the fleet's key file to this host",
+                 p->key_path, p->key_id, fleet);
+        log_error("postgresql: %s; every request is refused", why);
+        s->fatal = why;
+        p->fatal = true;
+        return -EKEYREJECTED;
 }
 
 static int try_connect(struct store *s) {
@@ -291,6 +325,8 @@ static int try_connect(struct store *s) {
                 r = session_setup(s);
         if (r == 0)
                 r = migrate(s);
+        if (r == 0)
+                r = check_key(s);
         if (r < 0 && p->conn)
                 drop(p, "setting the connection up failed");
         return r;
@@ -500,6 +536,8 @@ static int pq_open(struct store *s, const char *state_dir, const char **why) {
                 return *why = "out of memory", -ENOMEM;
         snprintf(p->conninfo, sizeof(p->conninfo), "%s", o->conninfo);
         snprintf(p->host_id, sizeof(p->host_id), "%s", o->host_id);
+        snprintf(p->key_id, sizeof(p->key_id), "%s", o->key_id ? o->key_id : "");
+        snprintf(p->key_path, sizeof(p->key_path), "%s", o->key_path ? o->key_path : "the fleet key");
         p->timeout_usec = o->timeout_usec;
         s->impl = p;
         return 0;

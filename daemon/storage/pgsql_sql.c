@@ -226,6 +226,18 @@ const char *const pgsql_migrations[] = {
         CAP_COUNT_FUNCTION("acctsec_mail_count", "who text, lo bigint, hi bigint, most bigint", "mail_sent",
                            "SELECT count(*) FROM (SELECT 1 FROM mail_sent WHERE \"user\" = who"
                            " AND time > lo AND time <= hi LIMIT most) AS counted"),
+        /* 12 (PostgreSQL only): the id of the fleet key each secret was
+         * sealed or hashed with (the session's acctsec.key_id, set by the
+         * engine), so that a rotation knows what is left under the old key;
+         * '' for rows from before it */
+        "ALTER TABLE mfa_totp ADD COLUMN key_id TEXT NOT NULL DEFAULT '',"
+        "  ALTER COLUMN key_id SET DEFAULT current_setting('acctsec.key_id');"
+        "ALTER TABLE backup_codes ADD COLUMN key_id TEXT NOT NULL DEFAULT '',"
+        "  ALTER COLUMN key_id SET DEFAULT current_setting('acctsec.key_id');"
+        "ALTER TABLE email_codes ADD COLUMN key_id TEXT NOT NULL DEFAULT '',"
+        "  ALTER COLUMN key_id SET DEFAULT current_setting('acctsec.key_id');"
+        "ALTER TABLE tokens ADD COLUMN key_id TEXT NOT NULL DEFAULT '',"
+        "  ALTER COLUMN key_id SET DEFAULT current_setting('acctsec.key_id');",
 };
 const size_t pgsql_migrations_count = ARRAY_SIZE(pgsql_migrations);
 
@@ -310,7 +322,8 @@ const char *const pgsql_sql[_Q_MAX] = {
         [Q_TOTP_STATE] = "SELECT active FROM mfa_totp WHERE \"user\" = $1",
         [Q_TOTP_GET] = "SELECT sealed, last_step FROM mfa_totp WHERE \"user\" = $1 AND active = $2",
         [Q_TOTP_ENROLL] = "INSERT INTO mfa_totp (\"user\", sealed, active, last_step, created) VALUES ($1, $2, 0, 0, $3)"
-                          " ON CONFLICT (\"user\") DO UPDATE SET sealed = $2, last_step = 0, created = $3, activated = 0"
+                          " ON CONFLICT (\"user\") DO UPDATE SET sealed = $2, last_step = 0, created = $3, activated = 0,"
+                          " key_id = current_setting('acctsec.key_id')"
                           " WHERE mfa_totp.active = 0",
         [Q_TOTP_CONSUME] = "UPDATE mfa_totp SET last_step = $1, active = 1,"
                            " activated = CASE WHEN active <> 0 THEN activated ELSE $2 END"
@@ -359,8 +372,8 @@ const char *const pgsql_sql[_Q_MAX] = {
         [Q_EMAIL_CODE_STATE] = "SELECT sent, address FROM email_codes"
                                " WHERE attempt = $1 AND \"user\" = $2 AND purpose = $3",
         /* compare and swap: the send time as read */
-        [Q_EMAIL_CODE_SET] = "UPDATE email_codes SET hash = $1, sent = $2, expires = $3, tries = 0"
-                             " WHERE attempt = $4 AND sent = $5",
+        [Q_EMAIL_CODE_SET] = "UPDATE email_codes SET hash = $1, sent = $2, expires = $3, tries = 0,"
+                             " key_id = current_setting('acctsec.key_id') WHERE attempt = $4 AND sent = $5",
         [Q_EMAIL_CODE_UNSEND] = "UPDATE email_codes SET hash = NULL, sent = 0 WHERE attempt = $1 AND sent <= $2",
         [Q_EMAIL_CODE_GET] = "SELECT hash, expires FROM email_codes"
                              " WHERE attempt = $1 AND \"user\" = $2 AND purpose = $3 AND hash IS NOT NULL",

@@ -17,6 +17,7 @@ extern const char *const pgsql_sql[_Q_MAX];
 
 /* Schema steps, applied in order, each in the transaction that records the
  * new version in acctsec_meta (key 'schema_version', created by step 1).
- * Step N creates what the SQLite engine's step N creates. */
+ * Step N creates what the SQLite engine's step N creates; steps past the
+ * SQLite engine's last are the fleet's own (key ids). */
 extern const char *const pgsql_migrations[];
 extern const size_t pgsql_migrations_count;

@@ -96,12 +96,15 @@ struct store_options {
         const char *conninfo;   /* postgresql = */
         const char *host_id;    /* this host's name in the fleet */
         uint64_t timeout_usec;  /* postgresql_timeout: a unit of work's budget */
+        const char *key_id;     /* the fleet key's id (keyfile_id), checked against the fleet's */
+        const char *key_path;   /* for messages */
 };
 
 struct store {
         const struct store_engine *engine;
         void *impl;               /* the engine's connection */
         const struct store_options *options; /* as given to store_open_with() */
+        const char *fatal; /* set by the engine when nothing can work (a wrong key): why */
         char state_dir[4096];     /* set once open */
         bool quick_check_skipped; /* sqlite: the file was as a clean stop in this boot left it */
         /* Group commit (doc/design.md): with batching on, the first write of

@@ -144,6 +144,8 @@ def one_totp_enrolment_serves_every_host_and_each_code_is_used_once(fleet):
     rtype, f = b.call(td.frame(OP_MFA_VERIFY, (td.T_USER, "alice"), (td.T_SERVICE, "sshd"), (T_CODE, code)))
     assert rtype == td.REPLY_OK and td.get(f, td.T_DECISION, True) != 0, "replayed on another host: %r" % f
     assert fleet.sql("SELECT active, last_step FROM mfa_totp WHERE \"user\" = 'alice'") == [("1", str(step))]
+    assert fleet.sql("SELECT key_id = (SELECT value FROM acctsec_meta WHERE key = 'fleet_key_id') FROM mfa_totp")\
+        == [("t",)], "the sealed secret names the key it was sealed with"
 
 
 @test
@@ -281,6 +283,30 @@ def a_missing_fleet_key_refuses_to_start(fleet):
     a.start(expect_ready=False)
     assert a.wait() != 0
     assert "fleet key" in open(a.log).read() and "refusing to start" in open(a.log).read()
+
+
+@test
+def a_host_with_another_key_refuses_to_start_and_says_why(fleet):
+    a = fleet.host("web1")
+    assert decision(a, td.OP_PREAUTH) == 0  # the first host recorded the fleet key's id
+    fleet_id = fleet.sql("SELECT value FROM acctsec_meta WHERE key = 'fleet_key_id'")[0][0]
+    assert len(fleet_id) == 16, fleet_id
+    other = os.path.join(fleet.keydir, "other.key")
+    fd = os.open(other, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, secrets.token_bytes(32))
+    os.close(fd)
+    b = Host.__new__(Host)
+    b.fleet, b.host_id = fleet, "web2"
+    td.Daemon.__init__(b, start=False)
+    fleet.hosts.append(b)
+    with open(b.conf, "w") as f:
+        f.write("store = postgresql\npostgresql = %s\nhost_id = web2\nfleet_key = %s\n" % (fleet.conninfo, other))
+    b.start(expect_ready=False)
+    assert b.wait() != 0
+    log = open(b.log).read()
+    assert "is not the fleet's (id %s)" % fleet_id in log and "refusing to start" in log, log
+    assert fleet.sql("SELECT value FROM acctsec_meta WHERE key = 'fleet_key_id'") == [(fleet_id,)]
+    assert fleet.sql("SELECT DISTINCT key_id FROM mfa_totp UNION SELECT '-'") == [("-",)]
 
 
 def main():

@@ -83,11 +83,12 @@ def race(pg, sql, first, second, between=(), reset=""):
     open; second starts its first step (which may block on first); first
     runs `between` and commits; second finishes and commits.  Returns
     whether second's step blocked."""
-    pg.psql(DB, reset)
+    pg.psql(DB, "SET acctsec.key_id = 'key-of-the-test';" + reset)
     a, b = pg.session(DB), pg.session(DB)
     try:
         for s, host in ((a, "host-a"), (b, "host-b")):
             s.run("SET acctsec.host_id = '%s'" % host)
+            s.run("SET acctsec.key_id = 'key-of-the-test'")
             for name, text in sql.items():
                 s.run("PREPARE %s AS %s" % (name, text))
         a.run("BEGIN")
