@@ -172,6 +172,55 @@ def racing_one_code_on_several_hosts_has_one_winner(fleet):
     assert sorted(results) == [(td.REPLY_OK, 0)] + [(td.REPLY_OK, 2)] * (len(hosts) - 1), results
 
 
+OP_TOKEN_AUTH, T_TOKEN, OP_MFA_BEGIN, T_MFA = 34, 49, 9, 29
+
+
+def cli_ok(h, *args):
+    r = td.cli(h, *args)
+    assert r.returncode == 0, (h.host_id, args, r.stdout, r.stderr)
+    return r.stdout
+
+
+def token_decision(h, token, user="alice"):
+    rtype, f = h.call(td.frame(OP_TOKEN_AUTH, (td.T_USER, user), (td.T_SERVICE, "imap"), (T_TOKEN, token)))
+    return (rtype, td.get(f, td.T_DECISION, True))
+
+
+@test
+def every_admin_change_on_one_host_holds_on_the_others(fleet):
+    a, b = fleet.host("web1", "deny = 10\n"), fleet.host("web2", "deny = 10\n")
+    # disable / enable
+    cli_ok(a, "account", "disable", "--user", "alice")
+    assert decision(b, td.OP_ACCOUNT) != 0, "disabled on web1, refused on web2"
+    cli_ok(b, "account", "enable", "--user", "alice")
+    assert decision(a, td.OP_ACCOUNT) == 0
+    # the global allowlist
+    cli_ok(a, "allowlist", "add", "192.0.2.0/24")
+    assert decision(b, td.OP_PREAUTH, rhost="198.51.100.7") != 0, "outside the list made on web1"
+    assert decision(b, td.OP_PREAUTH, rhost="192.0.2.9") == 0
+    cli_ok(b, "allowlist", "remove", "192.0.2.0/24")
+    assert decision(a, td.OP_PREAUTH, rhost="198.51.100.7") == 0
+    # a token made on one host works on the other until revoked on either
+    token = json.loads(cli_ok(a, "--json", "token", "create", "--user", "alice", "--name", "ci", "--expires", "1",
+                              "--services", "imap"))["token"]
+    assert token_decision(b, token) == (td.REPLY_OK, 0)
+    assert fleet.sql("SELECT last_used > 0 FROM tokens WHERE name = 'ci'") == [("t",)], "last use recorded"
+    cli_ok(b, "token", "revoke", "ci", "--user", "alice")
+    assert token_decision(a, token) != (td.REPLY_OK, 0), "revoked on web2, refused on web1"
+    # an MFA reset
+    out = json.loads(cli_ok(a, "--json", "mfa", "enroll", "totp", "--user", "alice"))
+    step = int(fleet.sql("SELECT floor(extract(epoch FROM clock_timestamp()))::bigint")[0][0]) // 30
+    cli_ok(a, "mfa", "confirm", totp(out["secret"], step - 1), "--user", "alice")
+    rtype, f = b.call(td.login_frame(OP_MFA_BEGIN))
+    assert rtype == td.REPLY_OK and td.get(f, T_MFA, True) != 0, f
+    cli_ok(b, "mfa", "reset", "--user", "alice")
+    rtype, f = a.call(td.login_frame(OP_MFA_BEGIN))
+    assert rtype == td.REPLY_OK and td.get(f, T_MFA, True) == 0, "reset on web2, no factor on web1: %r" % f
+    hosts = dict(fleet.sql("SELECT type, string_agg(DISTINCT host, ',') FROM events"
+                           " WHERE type IN ('account_disabled', 'account_enabled', 'mfa_reset') GROUP BY type"))
+    assert hosts == {"account_disabled": "web1", "account_enabled": "web2", "mfa_reset": "web2"}, hosts
+
+
 OP_SESSION_OPEN, T_SESSION = 38, 52
 
 
@@ -256,6 +305,35 @@ def database_killed_while_requests_run(fleet):
     wait_until(lambda: a.call(td.login_frame(td.OP_AUTHFAIL), s)[0] == td.REPLY_OK)
     s.close()
     assert fleet.sql("SELECT failures FROM lockout WHERE \"user\" = 'alice'") == [("2",)]
+
+
+@test
+def a_promoted_standby_takes_over_through_a_multi_host_string(fleet):
+    """Primary and streaming standby (synchronous: what was answered is on
+    both), one connection string naming both with target_session_attrs =
+    read-write: after the primary dies and the standby is promoted, the host
+    carries on against it with every counted failure."""
+    primary = pgcluster.PgCluster(fsync=False)
+    standby = None
+    try:
+        ha = Fleet(primary, "ha")
+        standby = primary.make_standby(synchronous=True)
+        ha.conninfo = ("host=%s,%s port=%d,%d dbname=ha user=%s target_session_attrs=read-write"
+                       % (primary.sockdir, standby.sockdir, primary.port, standby.port, pgcluster.ADMIN))
+        a = ha.host("web1", "postgresql_timeout = 1s\ndeny = 0\n")
+        for _ in range(3):
+            assert decision(a, td.OP_AUTHFAIL) == 0
+        primary.kill()
+        rtype, f = a.call(td.login_frame(td.OP_AUTHFAIL))
+        assert rtype == td.REPLY_ERROR and td.get(f, td.T_MESSAGE) == "database unavailable", f
+        standby.promote()
+        wait_until(lambda: a.call(td.login_frame(td.OP_AUTHFAIL))[0] == td.REPLY_OK)
+        assert standby.psql("ha", "SELECT failures, pg_is_in_recovery() FROM lockout") == [("4", "f")]
+        ha.cleanup()
+    finally:
+        if standby:
+            standby.cleanup()
+        primary.cleanup()
 
 
 @test
