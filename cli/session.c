@@ -15,6 +15,7 @@
 struct session_row {
         uint64_t id, pid, started, active, current;
         const char *user, *service, *tty, *rhost, *logind, *terminal;
+        const char *host; /* a fleet's: the host it runs on */
 };
 
 static void row_field(struct session_row *s, const struct acctsec_field *f) {
@@ -32,6 +33,7 @@ static void row_field(struct session_row *s, const struct acctsec_field *f) {
         case ACCTSEC_TAG_RHOST: str = &s->rhost; break;
         case ACCTSEC_TAG_LOGIND: str = &s->logind; break;
         case ACCTSEC_TAG_TERMINAL: str = &s->terminal; break;
+        case ACCTSEC_TAG_HOST: str = &s->host; break;
         default: return;
         }
         if (num)
@@ -44,7 +46,7 @@ static const char *or_dash(const char *s) {
         return s && *s ? s : "-";
 }
 
-static void show_row(struct cli *c, struct json *j, const struct session_row *s) {
+static void show_row(struct cli *c, struct json *j, const struct session_row *s, bool fleet) {
         char t1[64], t2[64], tty[96];
         if (c->json) {
                 json_open(j, NULL, '{');
@@ -55,6 +57,7 @@ static void show_row(struct cli *c, struct json *j, const struct session_row *s)
                 json_str(j, "terminal", s->terminal && *s->terminal ? s->terminal : NULL);
                 json_str(j, "rhost", s->rhost && *s->rhost ? s->rhost : NULL);
                 json_str(j, "logind_session", s->logind && *s->logind ? s->logind : NULL);
+                json_str(j, "host", s->host && *s->host ? s->host : NULL);
                 json_int(j, "pid", (long long) s->pid);
                 json_int(j, "started", (long long) s->started);
                 json_int(j, "last_activity", (long long) s->active);
@@ -69,6 +72,8 @@ static void show_row(struct cli *c, struct json *j, const struct session_row *s)
         else
                 snprintf(tty, sizeof(tty), "%s", pam_tty);
         printf("%s%-6llu ", s->current ? "*" : " ", (unsigned long long) s->id);
+        if (fleet)
+                print_padded(stdout, or_dash(s->host), 12);
         print_padded(stdout, or_dash(s->user), 12);
         print_padded(stdout, or_dash(s->service), 10);
         print_padded(stdout, tty, 16);
@@ -89,13 +94,14 @@ int cmd_session_list(struct cli *c) {
         int r = cli_call(c);
         if (r)
                 return r;
+        bool fleet = acctsec_msg_str(&c->reply, ACCTSEC_TAG_HOST) != NULL; /* a HOST column */
         if (c->json) {
                 json_begin(&j, stdout);
                 json_open(&j, NULL, '{');
                 json_open(&j, "sessions", '[');
         } else
-                printf(" %-6s %-12s %-10s %-16s %-24s %-19s  %s\n", "ID", "USER", "SERVICE", "TTY", "FROM", "STARTED",
-                       "LAST ACTIVITY");
+                printf(" %-6s %s%-12s %-10s %-16s %-24s %-19s  %s\n", "ID", fleet ? "HOST         " : "", "USER",
+                       "SERVICE", "TTY", "FROM", "STARTED", "LAST ACTIVITY");
         size_t shown = 0;
         bool any_current = false;
         struct session_row s = { 0 };
@@ -104,7 +110,7 @@ int cmd_session_list(struct cli *c) {
                 const struct acctsec_field *f = i < m->nfields ? &m->f[i] : NULL;
                 if (!f || f->tag == ACCTSEC_TAG_RECORD || f->tag == ACCTSEC_TAG_COUNT) {
                         if (s.id) {
-                                show_row(c, &j, &s);
+                                show_row(c, &j, &s, fleet);
                                 any_current |= s.current != 0;
                                 shown++;
                         }
@@ -143,6 +149,22 @@ static int parse_id(const char *s, uint64_t *ret) {
         return 0;
 }
 
+/* Ended here; asked of other hosts (a fleet), which end them within seconds. */
+static void print_terminated(uint64_t id, uint64_t n, uint64_t remote, const char *host) {
+        if (id && remote) {
+                printf("Session %llu is on host ", (unsigned long long) id);
+                print_safe(stdout, host ? host : "?");
+                printf(": that host ends it.\n");
+                return;
+        }
+        if (id)
+                printf("Session %llu ended.\n", (unsigned long long) id);
+        else
+                printf("%llu other session%s ended.\n", (unsigned long long) n, n == 1 ? "" : "s");
+        if (!id && remote)
+                printf("%llu more on other hosts: their hosts end them.\n", (unsigned long long) remote);
+}
+
 int cmd_session_terminate(struct cli *c) {
         uint64_t id = 0;
         bool one = c->args[0] != NULL;
@@ -160,21 +182,22 @@ int cmd_session_terminate(struct cli *c) {
         int r = cli_call_long(c);
         if (r)
                 return r;
-        uint64_t n = 0;
+        uint64_t n = 0, remote = 0;
         (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_COUNT, &n);
+        (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_REMOTE, &remote);
         const char *warn = acctsec_msg_str(&c->reply, ACCTSEC_TAG_MESSAGE);
+        const char *host = acctsec_msg_str(&c->reply, ACCTSEC_TAG_HOST);
         if (c->json) {
                 struct json j;
                 json_begin(&j, stdout);
                 json_open(&j, NULL, '{');
                 json_int(&j, "terminated", (long long) n);
+                json_int(&j, "requested_on_other_hosts", (long long) remote);
                 json_str(&j, "warning", warn);
                 json_close(&j, '}');
                 json_end(&j);
-        } else if (one)
-                printf("Session %llu ended.\n", (unsigned long long) id);
-        else
-                printf("%llu other session%s ended.\n", (unsigned long long) n, n == 1 ? "" : "s");
+        } else
+                print_terminated(one ? id : 0, n, remote, host);
         if (warn && !c->json) {
                 fprintf(stderr, "acctsec: ");
                 print_safe(stderr, warn);

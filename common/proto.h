@@ -141,6 +141,8 @@ enum acctsec_tag {
         ACCTSEC_TAG_CURRENT = 65,     /* SESSION_LIST: 1 for the caller's own session */
         ACCTSEC_TAG_TERMINAL = 66,    /* SESSION_LIST: the terminal its processes use (pts/3) */
         ACCTSEC_TAG_ENDED = 67,       /* unix time a session ended; 0 active */
+        ACCTSEC_TAG_HOST = 68,        /* a fleet: the host a session runs on */
+        ACCTSEC_TAG_REMOTE = 69,      /* SESSION_TERMINATE: sessions whose hosts were asked to end them */
 };
 
 /* What the module must ask for after MFA_BEGIN. */

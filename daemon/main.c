@@ -312,7 +312,8 @@ static const struct store_options *store_options(struct daemon *d) {
         keyfile_id(d->key, d->key_id);
         d->store_options = (struct store_options){ .postgresql = true, .conninfo = c->postgresql, .host_id = host,
                                                    .timeout_usec = c->postgresql_timeout_ms * 1000ULL,
-                                                   .key_id = d->key_id, .key_path = c->fleet_key };
+                                                   .key_id = d->key_id, .key_path = c->fleet_key,
+                                                   .wake = maintenance_wake, .wake_ud = d };
         return &d->store_options;
 }
 

@@ -27,6 +27,7 @@ struct daemon {
         struct child_pool pwpool; /* argon2id children (pwhistory.h) */
         sd_event_source *maint_src; /* maintenance.h */
         bool maint_more;            /* the last tick left a batch to purge */
+        bool wake_queued;           /* maintenance_wake's unit waits for its turn */
         struct worker worker;       /* the store's work, one unit at a time */
         struct store_options store_options;
 };

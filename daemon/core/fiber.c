@@ -60,6 +60,10 @@ struct fiber *fiber_self(void) {
         return running;
 }
 
+sd_event *fiber_event(void) {
+        return running ? running->event : NULL;
+}
+
 uint64_t fiber_clock(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);

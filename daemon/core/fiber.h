@@ -25,6 +25,8 @@ int fiber_start(sd_event *e, void (*fn)(void *arg), void *arg, void (*done)(void
 
 /* The running fiber, or NULL on the loop's own stack. */
 struct fiber *fiber_self(void);
+/* The running fiber's event loop (NULL outside a fiber). */
+sd_event *fiber_event(void);
 
 /* From inside a fiber: wait until fd has one of events (EPOLLIN,
  * EPOLLOUT) or until deadline (CLOCK_MONOTONIC usec; 0: none).  1 ready,

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "eventlog.h"
+#include "handlers.h"
 #include "log.h"
 #include "mailcap.h"
 #include "maintenance.h"
@@ -79,6 +80,24 @@ static int on_tick(sd_event_source *src, uint64_t usec, void *userdata) {
                 tick_done(d);
         }
         return 0;
+}
+
+/* What a fleet asks of this host (sessions to end), as a unit of work. */
+static void end_requested(void *userdata) {
+        struct daemon *d = userdata;
+        d->wake_queued = false; /* a notification from now on queues another */
+        txn_begin(&d->store);
+        sessions_end_requested(d);
+        (void) txn_end(&d->store, true);
+}
+
+void maintenance_wake(void *userdata) {
+        struct daemon *d = userdata;
+        if (d->wake_queued)
+                return;
+        d->wake_queued = true;
+        if (worker_run(&d->worker, end_requested, NULL, d) < 0)
+                d->wake_queued = false;
 }
 
 int maintenance_start(struct daemon *d) {

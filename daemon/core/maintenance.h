@@ -8,6 +8,9 @@
 
 /* Runs once right away, then every MAINTENANCE_INTERVAL_USEC. */
 int maintenance_start(struct daemon *d);
+/* store_options.wake: the store asks for a unit of work (a fleet's host was
+ * notified, or connected again): sessions other hosts asked to end. */
+void maintenance_wake(void *daemon);
 void maintenance_stop(struct daemon *d);
 
 #define MAINTENANCE_INTERVAL_USEC (300 * 1000000ULL)

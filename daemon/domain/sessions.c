@@ -41,6 +41,8 @@ static struct session session_of(const struct store_rows *row) {
                 .started = store_int(row, 8),
                 .last_active = store_int(row, 9),
                 .ended = store_int(row, 10),
+                .host = store_text(row, 11),
+                .local = store_int(row, 12) != 0,
         };
 }
 
@@ -52,6 +54,7 @@ static void session_copy(const struct store_rows *row, void *userdata) {
         out->tty = strdup(x.tty);
         out->rhost = strdup(x.rhost);
         out->logind = strdup(x.logind);
+        out->host = strdup(x.host);
 }
 
 void session_free(struct session *s) {
@@ -60,6 +63,7 @@ void session_free(struct session *s) {
         free((char *) s->tty);
         free((char *) s->rhost);
         free((char *) s->logind);
+        free((char *) s->host);
         memset(s, 0, sizeof(*s));
 }
 
@@ -79,7 +83,7 @@ int sessions_end(struct store *s, int64_t *io_id, const char *user, pid_t pid, u
                               session_copy, ret);
         if (r <= 0)
                 return r;
-        if (!ret->user || !ret->service || !ret->tty || !ret->rhost || !ret->logind) {
+        if (!ret->user || !ret->service || !ret->tty || !ret->rhost || !ret->logind || !ret->host) {
                 session_free(ret);
                 return -ENOMEM;
         }
@@ -95,6 +99,32 @@ int sessions_foreach_active(struct store *s, const char *user, bool local, sessi
         while (r >= 0 && (r = store_next(&rows)) > 0) {
                 struct session x = session_of(&rows);
                 r = cb(&x, userdata);
+                if (r)
+                        break;
+        }
+        store_rows_end(&rows);
+        return r;
+}
+
+int sessions_request_end(struct store *s, int64_t now, const char *actor, int64_t id, const char *user,
+                         char *ret_host, size_t host_len) {
+        struct store_rows rows;
+        int n = 0;
+        int r = store_select(s, Q_SESSION_REQUEST_END, STORE_ARGS(A_INT(now), A_TEXT(actor), A_INT(id), A_TEXT(user)),
+                             &rows);
+        while (r >= 0 && (r = store_next(&rows)) > 0)
+                if (n++ == 0)
+                        snprintf(ret_host, host_len, "%s", store_text(&rows, 1));
+        store_rows_end(&rows);
+        return r < 0 ? r : n;
+}
+
+int sessions_foreach_end_requested(struct store *s, session_end_cb cb, void *userdata) {
+        struct store_rows rows;
+        int r = store_select(s, Q_SESSION_LIST_END_REQUESTED, STORE_NO_ARGS, &rows);
+        while (r >= 0 && (r = store_next(&rows)) > 0) {
+                struct session x = session_of(&rows);
+                r = cb(&x, store_text(&rows, 13), userdata);
                 if (r)
                         break;
         }

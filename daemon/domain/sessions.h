@@ -19,6 +19,8 @@ struct session {
         pid_t pid;          /* the process that opened it (SO_PEERCRED) */
         uint64_t pid_start; /* its /proc start time: the pid's identity */
         int64_t started, last_active, ended;
+        const char *host; /* a fleet's: the host it runs on ("" with one host) */
+        bool local;       /* on this host: its pid means something here */
 };
 
 /* Insert an active session. */
@@ -36,6 +38,16 @@ void session_free(struct session *s);
  * callback's nonzero return stops the walk and is returned. */
 typedef int (*session_cb)(const struct session *s, void *userdata);
 int sessions_foreach_active(struct store *s, const char *user, bool local, session_cb cb, void *userdata);
+
+/* A fleet: ask the hosts of other hosts' sessions to end them (one id, or
+ * 0 for all; of user, or NULL for anyone's), noting who asked; each is
+ * notified when the transaction commits.  The number of sessions asked
+ * for, or <0; *ret_host names one of their hosts (for the reply). */
+int sessions_request_end(struct store *s, int64_t now, const char *actor, int64_t id, const char *user,
+                         char *ret_host, size_t host_len);
+/* This host's sessions that another host asked to end; by is who asked. */
+typedef int (*session_end_cb)(const struct session *s, const char *by, void *userdata);
+int sessions_foreach_end_requested(struct store *s, session_end_cb cb, void *userdata);
 /* Record a logind session id found later (pam_systemd ran after us). */
 int sessions_set_logind(struct store *s, int64_t id, const char *logind);
 int sessions_touch(struct store *s, int64_t id, int64_t now);

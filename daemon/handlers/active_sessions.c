@@ -241,6 +241,38 @@ struct list_ctx {
         } fix[64];
 };
 
+/* Room for one more session in the reply: 1, or 0 (counted only). */
+static int room(struct list_ctx *c) {
+        c->total++;
+        if (c->shown == LIST_RECORDS_MAX || c->reply->len > ACCTSEC_FRAME_MAX - LIST_ROOM)
+                return 0;
+        c->shown++;
+        return 1;
+}
+
+static void add_common(struct acctsec_frame *f, const struct session *x) {
+        acctsec_frame_add_u64(f, ACCTSEC_TAG_RECORD, 0);
+        acctsec_frame_add_u64(f, ACCTSEC_TAG_SESSION, (uint64_t) x->id);
+        acctsec_frame_add_str(f, ACCTSEC_TAG_USER, x->user);
+        acctsec_frame_add_str(f, ACCTSEC_TAG_SERVICE, x->service);
+        acctsec_frame_add_str(f, ACCTSEC_TAG_TTY, x->tty);
+        acctsec_frame_add_str(f, ACCTSEC_TAG_RHOST, x->rhost);
+        acctsec_frame_add_str(f, ACCTSEC_TAG_LOGIND, x->logind);
+        if (x->host[0])
+                acctsec_frame_add_str(f, ACCTSEC_TAG_HOST, x->host);
+        acctsec_frame_add_u64(f, ACCTSEC_TAG_PID, (uint64_t) x->pid);
+        acctsec_frame_add_u64(f, ACCTSEC_TAG_CREATED, (uint64_t) x->started);
+}
+
+static int add_remote_session(struct list_ctx *c, const struct session *s) {
+        if (!room(c))
+                return 0;
+        add_common(c->reply, s);
+        acctsec_frame_add_u64(c->reply, ACCTSEC_TAG_LAST_USED, (uint64_t) s->last_active);
+        acctsec_frame_add_u64(c->reply, ACCTSEC_TAG_CURRENT, 0);
+        return 0;
+}
+
 static int add_session(const struct session *s, void *userdata) {
         struct list_ctx *c = userdata;
         struct session x = *s;
@@ -248,6 +280,8 @@ static int add_session(const struct session *s, void *userdata) {
         unsigned tty_nr;
         bool found;
 
+        if (!s->local) /* a fleet's other host: nothing of it is here to look at */
+                return add_remote_session(c, s);
         x.logind = logind_known(s, logind, sizeof(logind), &found);
         bool current = in_lineage(c->me, &x);
         if ((found || current) && c->nfix < ARRAY_SIZE(c->fix)) {
@@ -255,23 +289,13 @@ static int add_session(const struct session *s, void *userdata) {
                 strcpy(c->fix[c->nfix].logind, logind);
                 c->fix[c->nfix++].current = current;
         }
-        c->total++;
-        if (c->shown == LIST_RECORDS_MAX || c->reply->len > ACCTSEC_FRAME_MAX - LIST_ROOM)
+        if (!room(c))
                 return 0;
-        c->shown++;
         if (proc_terminal(&c->procs, x.pid, &tty_nr))
                 (void) proc_tty_name(tty_nr, terminal, sizeof(terminal));
         struct acctsec_frame *f = c->reply;
-        acctsec_frame_add_u64(f, ACCTSEC_TAG_RECORD, 0);
-        acctsec_frame_add_u64(f, ACCTSEC_TAG_SESSION, (uint64_t) x.id);
-        acctsec_frame_add_str(f, ACCTSEC_TAG_USER, x.user);
-        acctsec_frame_add_str(f, ACCTSEC_TAG_SERVICE, x.service);
-        acctsec_frame_add_str(f, ACCTSEC_TAG_TTY, x.tty);
-        acctsec_frame_add_str(f, ACCTSEC_TAG_RHOST, x.rhost);
-        acctsec_frame_add_str(f, ACCTSEC_TAG_LOGIND, x.logind);
+        add_common(f, &x);
         acctsec_frame_add_str(f, ACCTSEC_TAG_TERMINAL, terminal);
-        acctsec_frame_add_u64(f, ACCTSEC_TAG_PID, (uint64_t) x.pid);
-        acctsec_frame_add_u64(f, ACCTSEC_TAG_CREATED, (uint64_t) x.started);
         acctsec_frame_add_u64(f, ACCTSEC_TAG_LAST_USED,
                               (uint64_t) (current ? (int64_t) time(NULL) : activity(&x, terminal)));
         acctsec_frame_add_u64(f, ACCTSEC_TAG_CURRENT, current);
@@ -329,6 +353,11 @@ struct terminate_ctx {
         int64_t want; /* one id, or 0: all but the caller's */
         const char *owner; /* only this user's (NULL: any, for admins) */
         uint64_t skipped;  /* beyond TERMINATE_MAX */
+        /* a fleet: sessions on other hosts, asked to end (their hosts do it) */
+        int64_t remote;
+        char remote_host[64];
+        /* ending what other hosts asked: who asked, per session */
+        char by[TERMINATE_MAX][USER_NAME_MAX + 16];
 };
 
 static int pick(const struct session *s, void *userdata) {
@@ -369,13 +398,23 @@ static int record_terminated(struct terminate_ctx *t, size_t i, int64_t now, siz
         int r = sessions_end(&t->d->store, &id, NULL, 0, 0, now, SESSION_REASON_TERMINATED, &ended);
         if (r <= 0) /* 0: terminated already */
                 return r;
-        snprintf(detail, sizeof(detail), "session %lld ended by %s", (long long) id, t->actor);
+        const char *actor = t->by[i][0] ? t->by[i] : t->actor;
+        snprintf(detail, sizeof(detail), "session %lld ended by %s", (long long) id, actor);
         struct event ev = { .type = EV_SESSION_TERMINATED, .user = ended.user, .service = ended.service,
                             .rhost = ended.rhost, .tty = ended.tty,
-                            .actor = strcmp(t->self, ended.user) ? t->actor : NULL, .detail = detail };
+                            .actor = strcmp(t->by[i][0] ? t->by[i] : t->self, ended.user) ? actor : NULL,
+                            .detail = detail };
         r = seclog_add(&t->d->store, now, &ev);
         session_free(&ended);
         return r < 0 ? r : 1;
+}
+
+/* Sessions of other hosts that their hosts were asked to end. */
+static void add_remote(const struct terminate_ctx *t, struct acctsec_frame *f) {
+        if (t->remote > 0) {
+                acctsec_frame_add_u64(f, ACCTSEC_TAG_REMOTE, (uint64_t) t->remote);
+                acctsec_frame_add_str(f, ACCTSEC_TAG_HOST, t->remote_host);
+        }
 }
 
 static void terminated_reply(struct terminate_ctx *t, int q, size_t gone, struct acctsec_frame *f) {
@@ -386,6 +425,7 @@ static void terminated_reply(struct terminate_ctx *t, int q, size_t gone, struct
         else {
                 acctsec_frame_init(f, ACCTSEC_REPLY_OK);
                 acctsec_frame_add_u64(f, ACCTSEC_TAG_COUNT, gone);
+                add_remote(t, f);
                 if (gone < t->job.n || t->skipped) {
                         char msg[160];
                         snprintf(msg, sizeof(msg), "%zu session(s) did not end%s", t->job.n - gone,
@@ -431,15 +471,19 @@ static int choose(struct request *rq, struct terminate_ctx *t, uint64_t id, bool
         t->owner = anyones ? NULL : rq->target.name;
         /* This host's: a session elsewhere is ended by its own host. */
         int r = sessions_foreach_active(&rq->d->store, t->owner, true, pick, t);
+        if (r >= 0 && (!id || t->job.n == 0)) /* a fleet: the other hosts' sessions too */
+                r = t->remote = sessions_request_end(&rq->d->store, rq->now, t->actor, (int64_t) id, t->owner,
+                                                     t->remote_host, sizeof(t->remote_host));
         t->me = NULL;
         t->owner = NULL;
         if (r < 0)
                 return reply_db_error(rq->reply, rq->op, rq->target.name, r), 1;
         if (t->job.n == 0) {
-                if (id)
+                if (id && !t->remote)
                         return reply_error(rq->reply, -ENOENT, none), 1;
                 acctsec_frame_init(rq->reply, ACCTSEC_REPLY_OK);
                 acctsec_frame_add_u64(rq->reply, ACCTSEC_TAG_COUNT, 0);
+                add_remote(t, rq->reply);
                 return 1;
         }
         /* Never signalled: the caller and its ancestors (all-others mode
@@ -481,4 +525,38 @@ int handle_session_terminate(struct request *rq) {
         if (!t->pending)
                 return reply_error(reply, -ENOMEM, "out of memory");
         return HANDLE_DEFERRED;
+}
+
+/* A fleet: this host's sessions that another host was asked to end
+ * (SESSION_REQUEST_END), found when notified or when connected again. */
+static int pick_requested(const struct session *s, const char *by, void *userdata) {
+        struct terminate_ctx *t = userdata;
+        size_t n = t->job.n;
+        if (pick(s, t) == 0 && t->job.n > n)
+                snprintf(t->by[n], sizeof(t->by[n]), "%s", by);
+        return 0;
+}
+
+void sessions_end_requested(struct daemon *d) {
+        struct terminate_ctx *t = calloc(1, sizeof(*t));
+        if (!t)
+                return;
+        struct lineage none = { .n = 0 }; /* nobody's own session here: every one asked for ends */
+        t->d = d;
+        t->me = &none;
+        snprintf(t->actor, sizeof(t->actor), "another host");
+        int r = sessions_foreach_end_requested(&d->store, pick_requested, t);
+        t->me = NULL;
+        if (r < 0)
+                log_warning("reading the sessions other hosts asked to end failed: %s", strerror(-r));
+        if (r < 0 || t->job.n == 0) {
+                free(t);
+                return;
+        }
+        log_info("ending %zu session(s) that another host was asked to end", t->job.n);
+        r = child_run_async(d->event, TERMINATE_TIMEOUT_USEC, terminate_run, &t->job, on_terminated, t);
+        if (r < 0) {
+                log_error("cannot start ending sessions other hosts asked to end: %s", strerror(-r));
+                free(t);
+        }
 }

@@ -49,6 +49,10 @@ int mail_new_code(struct request *rq, enum email_purpose purpose, const char *ad
 int deny_network(struct daemon *d, const struct login *l, int64_t now, struct acctsec_frame *reply);
 
 /* The handlers of the request table (requests.c). */
+/* Not a request: a unit of work when the store says another host asked this
+ * one to end some of its sessions (a fleet). */
+void sessions_end_requested(struct daemon *d);
+
 int handle_ping(struct request *rq);
 int handle_reload(struct request *rq);
 int handle_login(struct request *rq); /* PREAUTH, AUTHFAIL, AUTHSUCC, ACCOUNT */

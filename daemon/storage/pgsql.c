@@ -42,10 +42,17 @@
 #define PARAMS_MAX 16
 #define BACKOFF_MIN_USEC (100 * 1000ULL)
 #define BACKOFF_MAX_USEC (5 * 1000000ULL)
+#define PGSQL_CHANNEL "acctsec_hosts" /* NOTIFY's payload: the host asked to act */
 #define SCHEMA_LOCK "1633907827" /* "acts": the advisory lock migrations hold */
 
 struct pg {
         PGconn *conn; /* NULL: down */
+        sd_event *event;
+        sd_event_source *io;     /* the connection's socket, watched while it is up */
+        sd_event_source *retry;  /* down: the next attempt, without waiting for a request */
+        struct fiber *waiter;    /* the unit waiting on the socket */
+        void (*wake)(void *ud);  /* store_options: run a unit (notifications, reconnection) */
+        void *wake_ud;
         char conninfo[1024];
         char host_id[64];
         char key_id[32];
@@ -80,21 +87,91 @@ static uint64_t deadline(struct pg *p) {
         return p->deadline;
 }
 
-/* No new attempt for a while: 0.1 s after the first failure, doubling up to 5 s. */
+static const char *conn_error(struct pg *p);
+
+static int on_retry(sd_event_source *src, uint64_t usec, void *userdata) {
+        struct pg *p = userdata;
+        if (p->wake) /* a unit that touches the store connects again */
+                p->wake(p->wake_ud);
+        return 0;
+}
+
+/* No new attempt for a while: 0.1 s after the first failure, doubling up to
+ * 5 s; then one is made even if no request comes (notifications, and the
+ * scan that follows every connection, must not wait for a login). */
 static void backoff(struct pg *p) {
         p->backoff_usec = p->backoff_usec ? p->backoff_usec * 2 : BACKOFF_MIN_USEC;
         if (p->backoff_usec > BACKOFF_MAX_USEC)
                 p->backoff_usec = BACKOFF_MAX_USEC;
         p->retry_at = fiber_clock() + p->backoff_usec;
+        if (!p->event || p->fatal)
+                return;
+        if (!p->retry)
+                (void) sd_event_add_time(p->event, &p->retry, CLOCK_MONOTONIC, p->retry_at, 0, on_retry, p);
+        else {
+                (void) sd_event_source_set_time(p->retry, p->retry_at);
+                (void) sd_event_source_set_enabled(p->retry, SD_EVENT_ONESHOT);
+        }
+}
+
+static void close_conn(struct pg *p) {
+        p->io = sd_event_source_disable_unref(p->io);
+        PQfinish(p->conn);
+        p->conn = NULL;
+        if (p->waiter) /* it finds the connection gone */
+                fiber_wake(p->waiter);
 }
 
 static void drop(struct pg *p, const char *why) {
         if (p->conn) {
                 log_warning("postgresql: %s; the connection is dropped (requests fail until it is back)", why);
-                PQfinish(p->conn);
-                p->conn = NULL;
+                close_conn(p);
         }
         backoff(p);
+}
+
+/* This host's notifications: a session here to end (SESSION_REQUEST_END). */
+static void take_notifies(struct pg *p) {
+        PGnotify *n;
+        bool mine = false;
+        while ((n = PQnotifies(p->conn))) {
+                mine |= strcmp(n->extra, p->host_id) == 0;
+                PQfreemem(n);
+        }
+        if (mine && p->wake)
+                p->wake(p->wake_ud);
+}
+
+/* The socket while the connection is up: a waiting unit is woken; with
+ * none, what came is a notification, or the server closing. */
+static int on_socket(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        struct pg *p = userdata;
+        if (p->waiter) {
+                sd_event_source_set_enabled(src, SD_EVENT_OFF);
+                fiber_wake(p->waiter);
+                return 0;
+        }
+        if (!PQconsumeInput(p->conn)) {
+                drop(p, conn_error(p));
+                return 0;
+        }
+        take_notifies(p);
+        return 0;
+}
+
+/* Wait for the socket (events) or the unit's deadline: 1 ready, 0 the
+ * deadline passed, <0 the connection went meanwhile. */
+static int wait_socket(struct pg *p, uint32_t events) {
+        p->waiter = fiber_self();
+        (void) sd_event_source_set_io_events(p->io, events);
+        (void) sd_event_source_set_enabled(p->io, SD_EVENT_ON);
+        int r = fiber_wait(deadline(p));
+        p->waiter = NULL;
+        if (!p->conn)
+                return -ECONNRESET;
+        (void) sd_event_source_set_io_events(p->io, EPOLLIN);
+        (void) sd_event_source_set_enabled(p->io, SD_EVENT_ON);
+        return r;
 }
 
 static const char *conn_error(struct pg *p) {
@@ -105,20 +182,19 @@ static const char *conn_error(struct pg *p) {
 /* Send what libpq buffered, then wait for the whole result: 0, or <0 with
  * the connection dropped (the deadline passed, or it broke). */
 static int await_result(struct pg *p) {
-        int r;
+        int r, w;
         while ((r = PQflush(p->conn)) == 1)
-                if (fiber_wait_fd(PQsocket(p->conn), EPOLLIN | EPOLLOUT, deadline(p)) <= 0)
-                        return drop(p, "no answer within postgresql_timeout"), -ETIMEDOUT;
+                if ((w = wait_socket(p, EPOLLIN | EPOLLOUT)) <= 0)
+                        return w < 0 ? w : (drop(p, "no answer within postgresql_timeout"), -ETIMEDOUT);
         if (r < 0)
                 return drop(p, conn_error(p)), -ECONNRESET;
         while (PQisBusy(p->conn)) {
-                int w = fiber_wait_fd(PQsocket(p->conn), EPOLLIN, deadline(p));
-                if (w <= 0)
-                        return drop(p, w == 0 ? "no answer within postgresql_timeout" : "cannot wait"),
-                               w == 0 ? -ETIMEDOUT : w;
+                if ((w = wait_socket(p, EPOLLIN)) <= 0)
+                        return w < 0 ? w : (drop(p, "no answer within postgresql_timeout"), -ETIMEDOUT);
                 if (!PQconsumeInput(p->conn))
                         return drop(p, conn_error(p)), -ECONNRESET;
         }
+        take_notifies(p);
         return 0;
 }
 
@@ -175,7 +251,9 @@ static int connect_poll(struct pg *p) {
                         return w == 0 ? -ETIMEDOUT : w;
                 st = PQconnectPoll(p->conn);
         }
-        return PQsetnonblocking(p->conn, 1) == 0 ? 0 : -EIO;
+        if (PQsetnonblocking(p->conn, 1) < 0)
+                return -EIO;
+        return sd_event_add_io(p->event, &p->io, PQsocket(p->conn), EPOLLIN, on_socket, p);
 }
 
 /* The session's settings: this host's name (the default of every host
@@ -316,8 +394,7 @@ static int try_connect(struct store *s) {
         if (r < 0 && p->conn) {
                 log_warning("postgresql: cannot connect: %s", r == -ETIMEDOUT ? "no answer within postgresql_timeout"
                                                                               : conn_error(p));
-                PQfinish(p->conn);
-                p->conn = NULL;
+                close_conn(p);
                 backoff(p);
                 return r;
         }
@@ -327,8 +404,12 @@ static int try_connect(struct store *s) {
                 r = migrate(s);
         if (r == 0)
                 r = check_key(s);
+        if (r == 0)
+                r = run_simple(s, "LISTEN " PGSQL_CHANNEL, "LISTEN");
         if (r < 0 && p->conn)
                 drop(p, "setting the connection up failed");
+        else if (r == 0 && p->wake) /* what was asked of this host while it was away */
+                p->wake(p->wake_ud);
         return r;
 }
 
@@ -343,6 +424,7 @@ static int ready(struct store *s) {
                 log_error("internal error: a PostgreSQL statement outside a unit of work");
                 return -EINVAL;
         }
+        p->event = fiber_event();
         if (fiber_clock() < p->retry_at)
                 return -EHOSTDOWN;
         int r = try_connect(s);
@@ -539,6 +621,8 @@ static int pq_open(struct store *s, const char *state_dir, const char **why) {
         snprintf(p->key_id, sizeof(p->key_id), "%s", o->key_id ? o->key_id : "");
         snprintf(p->key_path, sizeof(p->key_path), "%s", o->key_path ? o->key_path : "the fleet key");
         p->timeout_usec = o->timeout_usec;
+        p->wake = o->wake;
+        p->wake_ud = o->wake_ud;
         s->impl = p;
         return 0;
 }
@@ -548,7 +632,8 @@ static void pq_close(struct store *s) {
         if (!p)
                 return;
         if (p->conn)
-                PQfinish(p->conn);
+                close_conn(p);
+        sd_event_source_disable_unref(p->retry);
         acctsec_wipe(p->conninfo, sizeof(p->conninfo)); /* it may hold a password */
         free(p);
         s->impl = NULL;

@@ -238,6 +238,10 @@ const char *const pgsql_migrations[] = {
         "  ALTER COLUMN key_id SET DEFAULT current_setting('acctsec.key_id');"
         "ALTER TABLE tokens ADD COLUMN key_id TEXT NOT NULL DEFAULT '',"
         "  ALTER COLUMN key_id SET DEFAULT current_setting('acctsec.key_id');",
+        /* 13 (PostgreSQL only): a session another host was asked to end
+         * (session terminate there): when, and by whom */
+        "ALTER TABLE sessions ADD COLUMN end_requested BIGINT NOT NULL DEFAULT 0,"
+        "  ADD COLUMN end_requested_by " TEXT_C " NOT NULL DEFAULT '';",
 };
 const size_t pgsql_migrations_count = ARRAY_SIZE(pgsql_migrations);
 
@@ -419,7 +423,9 @@ const char *const pgsql_sql[_Q_MAX] = {
          * still every host's: reconciliation (sessions_reconcile) must not
          * judge another host's pids by this host's /proc before the engine
          * is used by more than one host (a host-local list is still to do). */
-#define SESSION_COLUMNS "id, \"user\", service, tty, rhost, logind, pid, pid_start, started, last_active, ended"
+/* ... and the host, and whether it is this one (1) */
+#define SESSION_COLUMNS "id, \"user\", service, tty, rhost, logind, pid, pid_start, started, last_active, ended," \
+                        " host, (host = current_setting('acctsec.host_id'))::int::bigint"
         [Q_SESSION_INSERT] = "INSERT INTO sessions (\"user\", service, tty, rhost, logind, pid, pid_start, started,"
                              " last_active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         [Q_SESSION_END_BY_ID] = "UPDATE sessions SET ended = $1, end_reason = $2"
@@ -444,6 +450,18 @@ const char *const pgsql_sql[_Q_MAX] = {
         [Q_SESSION_LIST_LOCAL] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE ended = 0"
                                  " AND ($1::text IS NULL OR \"user\" = $1)"
                                  " AND host = current_setting('acctsec.host_id') ORDER BY id",
+        /* Sessions of other hosts that a terminate names (an id, 0 any; a
+         * user, NULL any): marked, and their hosts notified at commit; each
+         * ends its own (SESSION_LIST_END_REQUESTED) and logs it. */
+        [Q_SESSION_REQUEST_END] = "WITH t AS (UPDATE sessions SET end_requested = $1, end_requested_by = $2"
+                                  " WHERE ended = 0 AND host <> current_setting('acctsec.host_id')"
+                                  " AND ($3::bigint = 0 OR id = $3) AND ($4::text IS NULL OR \"user\" = $4)"
+                                  " RETURNING id, host)"
+                                  " SELECT id, host FROM t CROSS JOIN LATERAL pg_notify('acctsec_hosts', t.host)"
+                                  " ORDER BY id",
+        [Q_SESSION_LIST_END_REQUESTED] = "SELECT " SESSION_COLUMNS ", end_requested_by FROM sessions"
+                                         " WHERE ended = 0 AND end_requested > 0"
+                                         " AND host = current_setting('acctsec.host_id') ORDER BY id",
         [Q_SESSION_SET_LOGIND] = "UPDATE sessions SET logind = $1 WHERE id = $2",
         [Q_SESSION_TOUCH] = "UPDATE sessions SET last_active = greatest(last_active, $1) WHERE id = $2",
         [Q_SESSION_PURGE] = "DELETE FROM sessions WHERE ended <> 0 AND ended < $1",

@@ -342,7 +342,8 @@ static const char *const sql[_Q_MAX] = {
         [Q_NOTIFY_PREF_SET] = "INSERT OR REPLACE INTO notify (user, new_source) VALUES (?, ?)",
 
         /* sessions */
-#define SESSION_COLUMNS "id, user, service, tty, rhost, logind, pid, pid_start, started, last_active, ended"
+/* ... and the host ('' : this one) and whether it is this host's (1) */
+#define SESSION_COLUMNS "id, user, service, tty, rhost, logind, pid, pid_start, started, last_active, ended, '', 1"
         [Q_SESSION_INSERT] = "INSERT INTO sessions (user, service, tty, rhost, logind, pid, pid_start, started,"
                              " last_active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         [Q_SESSION_END_BY_ID] = "UPDATE sessions SET ended = ?1, end_reason = ?2"
@@ -360,6 +361,10 @@ static const char *const sql[_Q_MAX] = {
         /* the sessions of this host (one host: all), of one user or (NULL) everyone's */
         [Q_SESSION_LIST_LOCAL] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE ended = 0"
                                  " AND (?1 IS NULL OR user = ?1) ORDER BY id",
+        /* One host has no other hosts to ask (PostgreSQL: a fleet's) */
+        [Q_SESSION_REQUEST_END] = "SELECT id, '' FROM sessions WHERE 0 AND ?1 IS ?1 AND ?2 IS ?2 AND ?3 IS ?3"
+                                  " AND ?4 IS ?4",
+        [Q_SESSION_LIST_END_REQUESTED] = "SELECT " SESSION_COLUMNS ", '' FROM sessions WHERE 0",
         [Q_SESSION_SET_LOGIND] = "UPDATE sessions SET logind = ? WHERE id = ?",
         [Q_SESSION_TOUCH] = "UPDATE sessions SET last_active = max(last_active, ?) WHERE id = ?",
         [Q_SESSION_PURGE] = "DELETE FROM sessions WHERE ended != 0 AND ended < ?",

@@ -98,6 +98,11 @@ struct store_options {
         uint64_t timeout_usec;  /* postgresql_timeout: a unit of work's budget */
         const char *key_id;     /* the fleet key's id (keyfile_id), checked against the fleet's */
         const char *key_path;   /* for messages */
+        /* The engine asks for a unit of work (from the loop's stack): this
+         * host was notified, or it connected again (what was asked of it
+         * meanwhile), or a connection is due again. */
+        void (*wake)(void *ud);
+        void *wake_ud;
 };
 
 struct store {

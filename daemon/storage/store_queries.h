@@ -100,6 +100,8 @@
         Q(SESSION_LIST_USER, READ)                                                                               \
         Q(SESSION_LIST_ALL, READ)                                                                                \
         Q(SESSION_LIST_LOCAL, READ)                                                                              \
+        Q(SESSION_REQUEST_END, STATE)                                                                            \
+        Q(SESSION_LIST_END_REQUESTED, READ)                                                                      \
         Q(SESSION_SET_LOGIND, STATE)                                                                             \
         Q(SESSION_TOUCH, LOG)                                                                                    \
         Q(SESSION_PURGE, LOG)

@@ -6,6 +6,7 @@ exits 77 without PostgreSQL's binaries."""
 import json
 import os
 import secrets
+import signal
 import sys
 import threading
 import time
@@ -255,6 +256,85 @@ def a_host_reconciles_only_its_own_sessions(fleet):
     assert fleet.sql("SELECT end_reason FROM sessions WHERE id = %d" % sid) == [("process gone",)]
 
 
+class Leader:
+    """A process that opens a session of root on host h and stays until it
+    is ended (SIGHUP/SIGTERM from the host that terminates it)."""
+
+    def __init__(self, h):
+        r, w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                os.close(r)
+                rtype, f = h.call(td.frame(OP_SESSION_OPEN, (td.T_USER, "root"), (td.T_SERVICE, "sshd")))
+                os.write(w, str(td.get(f, T_SESSION, True) if rtype == td.REPLY_OK else -1).encode())
+                os.close(w)
+                while True:
+                    signal.pause()
+            finally:
+                os._exit(1)  # never the test's own code in the child
+        os.close(w)
+        self.sid = int(os.read(r, 64) or b"-1")
+        os.close(r)
+        assert self.sid > 0, "session not opened"
+
+    def wait_ended(self, timeout=60):
+        """Until the process is gone (killed by the host that ends it): its
+        status (bounded: a host that never ends it fails the test)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.pid = None
+                return status
+            assert time.monotonic() < deadline, "the session's leader was not ended"
+            time.sleep(0.05)
+
+    def kill(self):
+        if self.pid is None:
+            return
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+
+
+@test
+def terminate_on_one_host_ends_a_session_on_another(fleet):
+    a, b = fleet.host("web1"), fleet.host("web2")
+    leader = Leader(b)
+    try:
+        doc = json.loads(cli_ok(a, "--json", "session", "list", "--all"))
+        assert [(x["id"], x["host"]) for x in doc["sessions"]] == [(leader.sid, "web2")], doc
+        out = cli_ok(a, "session", "terminate", str(leader.sid))
+        assert "is on host web2: that host ends it" in out, out
+        assert os.WIFSIGNALED(leader.wait_ended()), "web2 ended its leader"
+        wait_until(lambda: fleet.sql("SELECT end_reason, end_requested_by FROM sessions WHERE id = %d"
+                                     % leader.sid) == [("terminated", "root")])
+        ev = fleet.sql("SELECT host, detail FROM events WHERE type = 'session_terminated'")
+        assert ev == [("web2", "session %d ended by root" % leader.sid)], ev
+    finally:
+        leader.kill()
+
+
+@test
+def a_terminate_asked_while_the_host_was_down_is_done_when_it_is_back(fleet):
+    a, b = fleet.host("web1"), fleet.host("web2")
+    leader = Leader(b)
+    try:
+        b.stop()
+        doc = json.loads(cli_ok(a, "--json", "session", "terminate", "--all-others", "--user", "root"))
+        assert doc["requested_on_other_hosts"] == 1 and doc["terminated"] == 0, doc
+        assert fleet.sql("SELECT ended FROM sessions WHERE id = %d" % leader.sid) == [("0",)]
+        b.start()  # connects, and looks for what was asked of it meanwhile
+        assert os.WIFSIGNALED(leader.wait_ended())
+        wait_until(lambda: fleet.sql("SELECT end_reason FROM sessions WHERE id = %d" % leader.sid)
+                   == [("terminated",)])
+    finally:
+        leader.kill()
+
+
 def wait_until(what, timeout=60):
     """A bounded wait for an outcome (the daemon reconnects with backoff)."""
     deadline = time.monotonic() + timeout
@@ -402,6 +482,8 @@ def main():
             try:
                 fleet = Fleet(cluster, "t%d" % i)
                 fn(fleet)
+                crashed = [h.host_id for h in fleet.hosts if h.proc and (h.proc.poll() or 0) < 0]
+                assert not crashed, "acctsecd died of a signal on %s" % crashed
                 print("ok %d - %s" % (i, fn.__name__))
             except Exception:  # noqa: BLE001 - reported as TAP
                 failed += 1
