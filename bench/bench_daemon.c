@@ -4,12 +4,16 @@
  * connection per request, like pam_acctsec.so and the CLI).  One table row
  * per run, with the target of the brief next to it:
  *
- *   bench_daemon throughput --socket S --op preauth|authfail --clients N
- *                --requests M --users-prefix P --users U
- *       N client processes, M requests each, cycling over users P0..P(U-1).
- *       preauth is a read (the lockout tally and the allowlist SELECTs);
- *       authfail a durable write (tally row + auth_failure event; deny=0 in
- *       the request, so nobody locks).  Prints requests/s over the wall time.
+ *   bench_daemon throughput --socket S [--socket S2 ...] --op preauth|authfail
+ *                --clients N --requests M --users-prefix P --users U
+ *                [--label TEXT]
+ *       N client processes per socket (daemon), M requests each, cycling
+ *       over users P0..P(U-1).  preauth is a read (the lockout tally and the
+ *       allowlist SELECTs); authfail a durable write (tally row +
+ *       auth_failure event; deny=0 in the request, so nobody locks).  Prints
+ *       requests/s in all over the wall time.  With --label (a fleet on
+ *       PostgreSQL), the row names the daemons and ends in TEXT, and has no
+ *       target: the brief's are for one daemon on SQLite.
  *   bench_daemon latency --socket S --user U --count C --requests M
  *       one user's last C events through LOG_SHOW, paged like 'acctsec log
  *       show' (a reply holds 92 records), M times: p50 / p99 / max.
@@ -41,9 +45,12 @@
 
 #define CALL_TIMEOUT_MS 30000
 #define CLIENTS_MAX 256
+#define SOCKETS_MAX 16
 
 struct options {
-        const char *cmd, *socket, *op, *prefix, *user;
+        const char *cmd, *socket, *op, *prefix, *user, *label;
+        const char *sockets[SOCKETS_MAX]; /* socket is the first */
+        unsigned nsockets;
         unsigned clients, requests, users, count, rounds;
         char **argv; /* coldstart: the command */
 };
@@ -95,7 +102,7 @@ static int client_main(const struct options *o, unsigned id, int start_fd) {
         for (unsigned i = 0; i < o->requests; i++) {
                 snprintf(user, sizeof(user), "%s%u", o->prefix, (id + i * o->clients) % o->users);
                 login_request(f, op, user);
-                if (call(o->socket, f, m) < 0 && failed++ > 5)
+                if (call(o->sockets[id % o->nsockets], f, m) < 0 && failed++ > 5)
                         break;
         }
         free(f);
@@ -103,18 +110,31 @@ static int client_main(const struct options *o, unsigned id, int start_fd) {
         return failed ? 1 : 0;
 }
 
+/* The row of a throughput run: requests/s in all, against the target. */
+static void throughput_row(const struct options *o, double rate) {
+        bool write = strcmp(o->op, "authfail") == 0;
+        char what[128], daemons[32] = "";
+
+        if (o->label)
+                snprintf(daemons, sizeof(daemons), "%u daemon%s x ", o->nsockets, o->nsockets == 1 ? "" : "s");
+        snprintf(what, sizeof(what), "%s/s, %s%u clients x %u (%s)%s%s", write ? "durable writes" : "reads", daemons,
+                 o->clients, o->requests, write ? "AUTHFAIL" : "PREAUTH", o->label ? " " : "",
+                 o->label ? o->label : "");
+        row(what, rate, "/s", o->label ? "" : write ? ">= 10000" : ">= 30000", rate >= (write ? 10000 : 30000));
+}
+
 static int throughput(const struct options *o) {
         pid_t pids[CLIENTS_MAX];
+        unsigned clients = o->clients * o->nsockets; /* client i talks to socket i % nsockets */
         int start[2], bad = 0;
-        bool write = strcmp(o->op, "authfail") == 0;
 
-        if (o->clients == 0 || o->clients > CLIENTS_MAX || !o->prefix || o->users == 0)
-                return fprintf(stderr, "bench_daemon: throughput needs --clients 1..%d, --users-prefix, --users\n",
-                               CLIENTS_MAX), 2;
+        if (o->clients == 0 || clients > CLIENTS_MAX || !o->prefix || o->users == 0)
+                return fprintf(stderr, "bench_daemon: throughput needs --clients (at most %d in all), --users-prefix, "
+                               "--users\n", CLIENTS_MAX), 2;
         if (pipe2(start, O_CLOEXEC) < 0)
                 return perror("pipe2"), 2;
         fflush(stdout);
-        for (unsigned i = 0; i < o->clients; i++) {
+        for (unsigned i = 0; i < clients; i++) {
                 pids[i] = fork();
                 if (pids[i] < 0)
                         return perror("fork"), 2;
@@ -126,16 +146,13 @@ static int throughput(const struct options *o) {
         close(start[0]);
         double t0 = now_ms();
         close(start[1]);
-        for (unsigned i = 0; i < o->clients; i++) {
+        for (unsigned i = 0; i < clients; i++) {
                 int st;
                 if (waitpid(pids[i], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
                         bad = 1;
         }
-        double secs = (now_ms() - t0) / 1e3, rate = o->clients * (double) o->requests / secs;
-        char what[128];
-        snprintf(what, sizeof(what), "%s/s, %u clients x %u (%s)", write ? "durable writes" : "reads", o->clients,
-                 o->requests, write ? "AUTHFAIL" : "PREAUTH");
-        row(what, rate, "/s", write ? ">= 10000" : ">= 30000", rate >= (write ? 10000 : 30000));
+        double secs = (now_ms() - t0) / 1e3;
+        throughput_row(o, clients * (double) o->requests / secs);
         return bad;
 }
 
@@ -262,13 +279,14 @@ static int coldstart(const struct options *o) {
 }
 
 static int parse(int argc, char **argv, struct options *o) {
-        enum { O_SOCKET = 256, O_OP, O_CLIENTS, O_REQUESTS, O_PREFIX, O_USERS, O_USER, O_COUNT, O_ROUNDS };
+        enum { O_SOCKET = 256, O_OP, O_CLIENTS, O_REQUESTS, O_PREFIX, O_USERS, O_USER, O_COUNT, O_ROUNDS, O_LABEL };
         static const struct option opts[] = {
                 { "socket", required_argument, NULL, O_SOCKET },     { "op", required_argument, NULL, O_OP },
                 { "clients", required_argument, NULL, O_CLIENTS },   { "requests", required_argument, NULL, O_REQUESTS },
                 { "users-prefix", required_argument, NULL, O_PREFIX }, { "users", required_argument, NULL, O_USERS },
                 { "user", required_argument, NULL, O_USER },         { "count", required_argument, NULL, O_COUNT },
-                { "rounds", required_argument, NULL, O_ROUNDS },     {}
+                { "rounds", required_argument, NULL, O_ROUNDS },     { "label", required_argument, NULL, O_LABEL },
+                {}
         };
         int c;
 
@@ -280,7 +298,11 @@ static int parse(int argc, char **argv, struct options *o) {
         while ((c = getopt_long(argc, argv, "+", opts, NULL)) >= 0) {
                 unsigned long v = optarg ? strtoul(optarg, NULL, 10) : 0;
                 switch (c) {
-                case O_SOCKET: o->socket = optarg; break;
+                case O_SOCKET:
+                        if (o->nsockets == SOCKETS_MAX)
+                                return -EINVAL;
+                        o->sockets[o->nsockets++] = optarg;
+                        break;
                 case O_OP: o->op = optarg; break;
                 case O_CLIENTS: o->clients = (unsigned) v; break;
                 case O_REQUESTS: o->requests = (unsigned) v; break;
@@ -289,11 +311,13 @@ static int parse(int argc, char **argv, struct options *o) {
                 case O_USER: o->user = optarg; break;
                 case O_COUNT: o->count = (unsigned) v; break;
                 case O_ROUNDS: o->rounds = (unsigned) v; break;
+                case O_LABEL: o->label = optarg; break;
                 default: return -EINVAL;
                 }
         }
         if (optind < argc)
                 o->argv = argv + optind;
+        o->socket = o->sockets[0];
         if (!o->socket || (strcmp(o->op, "preauth") != 0 && strcmp(o->op, "authfail") != 0))
                 return -EINVAL;
         return 0;

@@ -10,6 +10,9 @@
  * The conversation answers the password prompt with --password and, when
  * --totp-secrets is given, a code prompt ("Verification code", "One-time
  * password") with a valid current TOTP (RFC 6238, HMAC-SHA1, 30 s, 6 digits).
+ * A --totp-secrets file serves the services named after it, up to the next
+ * one (and those named before the first one): stacks whose modules keep
+ * their own enrolments (a SQLite and a PostgreSQL acctsecd) run in one table.
  * Every TOTP stack refuses a code that is not newer than the last one a user
  * used (google-authenticator DISALLOW_REUSE, pam_oath's last-OTP check,
  * acctsecd's last_step), so each user is given strictly increasing time steps
@@ -150,6 +153,7 @@ static unsigned totp_code(const uint8_t *key, size_t keylen, int64_t step) {
 struct options {
         const char *confdir;
         const char *services[SERVICES_MAX];
+        const char *secrets[SERVICES_MAX]; /* each service's --totp-secrets, or NULL */
         size_t nservices;
         const char *prefix;
         unsigned long users, logins, warmup;
@@ -194,6 +198,7 @@ static void usage(FILE *f) {
                 "  --warmup N             unmeasured logins per service first (default 200)\n"
                 "  --password WORD        answer to the password prompt (default bench-password)\n"
                 "  --totp-secrets FILE    lines \"USER HEXKEY\": answer code prompts with a TOTP\n"
+                "                         (for the services after it; repeat for other keys)\n"
                 "  --totp-window N        steps either side of now the modules accept (default 8)\n"
                 "  --help\n");
 }
@@ -228,6 +233,7 @@ static int take_option(int c, struct options *o) {
                         fprintf(stderr, "bench_login: at most %d services\n", SERVICES_MAX);
                         return 2;
                 }
+                o->secrets[o->nservices] = o->totp_secrets;
                 o->services[o->nservices++] = optarg;
                 break;
         case ARG_PREFIX:
@@ -249,6 +255,8 @@ static int take_option(int c, struct options *o) {
                 o->password = optarg;
                 break;
         case ARG_TOTP_SECRETS:
+                for (size_t i = 0; !o->totp_secrets && i < o->nservices; i++)
+                        o->secrets[i] = optarg; /* the services named before the first one */
                 o->totp_secrets = optarg;
                 break;
         case ARG_TOTP_WINDOW:
@@ -317,13 +325,13 @@ static long user_index(const struct options *o, const char *name) {
         return (long) i;
 }
 
-static int load_secrets(const struct options *o, struct totp_user *tu) {
-        FILE *f = fopen(o->totp_secrets, "re");
+static int load_secrets(const struct options *o, const char *path, struct totp_user *tu) {
+        FILE *f = fopen(path, "re");
         char name[256], hex[256];
         unsigned long found = 0;
 
         if (!f) {
-                fprintf(stderr, "bench_login: %s: %s\n", o->totp_secrets, strerror(errno));
+                fprintf(stderr, "bench_login: %s: %s\n", path, strerror(errno));
                 return -1;
         }
         while (fscanf(f, "%255s %255s", name, hex) == 2) {
@@ -332,14 +340,14 @@ static int load_secrets(const struct options *o, struct totp_user *tu) {
                 if (i < 0)
                         continue;
                 if (len % 2 || len / 2 > sizeof(tu[i].key) || len == 0) {
-                        fprintf(stderr, "bench_login: %s: bad key for %s\n", o->totp_secrets, name);
+                        fprintf(stderr, "bench_login: %s: bad key for %s\n", path, name);
                         fclose(f);
                         return -1;
                 }
                 for (size_t j = 0; j < len / 2; j++) {
                         int hi = hexval(hex[2 * j]), lo = hexval(hex[2 * j + 1]);
                         if (hi < 0 || lo < 0) {
-                                fprintf(stderr, "bench_login: %s: bad key for %s\n", o->totp_secrets, name);
+                                fprintf(stderr, "bench_login: %s: bad key for %s\n", path, name);
                                 fclose(f);
                                 return -1;
                         }
@@ -351,7 +359,7 @@ static int load_secrets(const struct options *o, struct totp_user *tu) {
         }
         fclose(f);
         if (found != o->users) {
-                fprintf(stderr, "bench_login: %s: keys for %lu of %lu users\n", o->totp_secrets, found, o->users);
+                fprintf(stderr, "bench_login: %s: keys for %lu of %lu users\n", path, found, o->users);
                 return -1;
         }
         return 0;
@@ -547,20 +555,37 @@ static void print_row(const char *service, const struct stats *st) {
         fflush(stdout);
 }
 
+/* The keys of service i's --totp-secrets in *tu (read again only when it
+ * names another file than the last service's), NULL for a service without
+ * codes; -1 when they cannot be read. */
+static int secrets_for(const struct options *o, size_t i, struct totp_user **tu, const char **loaded,
+                       struct totp_user **ret) {
+        *ret = NULL;
+        if (!o->secrets[i])
+                return 0;
+        if (!*tu && !(*tu = calloc(o->users, sizeof(**tu))))
+                return -1;
+        if (!*loaded || strcmp(*loaded, o->secrets[i]) != 0) {
+                memset(*tu, 0, o->users * sizeof(**tu));
+                *loaded = NULL;
+                if (load_secrets(o, o->secrets[i], *tu) < 0)
+                        return -1;
+                *loaded = o->secrets[i];
+        }
+        *ret = *tu;
+        return 0;
+}
+
 int main(int argc, char **argv) {
         struct options o;
-        struct totp_user *tu = NULL;
+        struct totp_user *tu = NULL, *keys;
+        const char *loaded = NULL;
         struct stats st = { 0 };
         int ret = 0;
 
         int r = parse_args(argc, argv, &o);
         if (r >= 0)
                 return r;
-        if (o.totp_secrets) {
-                tu = calloc(o.users, sizeof(*tu));
-                if (!tu || load_secrets(&o, tu) < 0)
-                        return 2;
-        }
         st.ms = calloc(o.logins, sizeof(double));
         if (!st.ms) {
                 fprintf(stderr, "bench_login: out of memory\n");
@@ -572,7 +597,7 @@ int main(int argc, char **argv) {
         printf("%-32s %8s %8s %9s %9s %9s %10s\n", "stack", "logins", "ok", "p50", "p99", "max", "logins/s");
         fflush(stdout);
         for (size_t i = 0; i < o.nservices; i++) {
-                if (run_service(&o, o.services[i], tu, &st) < 0) {
+                if (secrets_for(&o, i, &tu, &loaded, &keys) < 0 || run_service(&o, o.services[i], keys, &st) < 0) {
                         ret = 2;
                         continue;
                 }

@@ -15,10 +15,19 @@
 #   acctsec+totp                    pam_acctsec.so lockout + TOTP (preauth/authfail/mfa/account)
 #   faillock+google-authenticator   if pam_google_authenticator.so is installed
 #   faillock+oath                   if pam_oath.so is installed
+#   acctsec [pg unix], acctsec+totp [pg unix]
+#                                   the same two acctsec stacks, the daemon
+#                                   on PostgreSQL over its Unix socket
+#   acctsec [pg tcp], acctsec+totp [pg tcp]
+#                                   ... over TCP to 127.0.0.1 (a copy of the
+#                                   database: its own lockout and TOTP state)
 # and then bench_daemon and the CLI, a table row each with its target:
 #   concurrency  CLIENTS client processes, RPS_REQUESTS requests each, one
 #                connection per request: PREAUTH reads/s, AUTHFAIL durable
 #                writes/s (group commit)
+#   fleet        the same on PostgreSQL, no target: one daemon, then 4
+#                daemons (distinct host_id, one database, one fleet key),
+#                CLIENTS client processes each; requests/s in all
 #   scale        a second acctsecd on a database of SCALE_USERS users and
 #                SCALE_EVENTS events written directly with SQLite: one
 #                user's last 100 events (LOG_SHOW), 'acctsec log export --all
@@ -35,6 +44,11 @@
 # SCALE_EVENTS=20000 COLD_ROUNDS=3, a smoke test for scripts/test.sh: it
 # checks that everything runs and every row is complete, never the speed.
 #
+# PostgreSQL: a private cluster in a temp dir (bench/pg.py, the fleet tests'
+# tests/fleet/pgcluster.py), durable like SQLite (fsync on, synchronous_commit
+# on), the server as nobody.  Without /usr/lib/postgresql/*/bin/initdb the
+# PostgreSQL rows are left out, with the reason printed.
+#
 # Exit status: 0 when every stack completed every login with PAM_SUCCESS and
 # every daemon row is complete (a target not met is printed, not an error);
 # 1 when any login failed or the harness or daemon failed; 77 when the
@@ -47,7 +61,7 @@ for arg in "$@"; do
         case $arg in
         --quick) quick=1 ;;
         -h | --help)
-                sed -n '4,41p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+                sed -n '4,56p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
                 exit 0
                 ;;
         *)
@@ -100,18 +114,29 @@ done
 BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
 module=$BUILD_DIR/.libs/pam_acctsec.so
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/acctsec-bench.XXXXXX")
-daemon_pid=
+pg_pid= # bench/pg.py serve: the PostgreSQL cluster while it runs
+pg_bindir='' pg_unix='' pg_tcp='' pg_log='' # set by start_pg
+
+# running PID: PID is a process, and not a zombie.  The daemons are not our
+# children (the READY=1 waiter started them): once they exit they wait for
+# pid 1 to reap them, which may take seconds, and kill -0 still finds them.
+running() {
+        local stat
+        stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+        stat=${stat##*) }
+        [ "${stat:0:1}" != Z ]
+}
 
 # stop_daemon TAG: SIGTERM the daemon start_daemon TAG started, wait for it.
 stop_daemon() {
         local pid
         pid=$(cat "$tmp/$1.pid" 2>/dev/null) || return 0
         rm -f "$tmp/$1.pid"
-        kill -0 "$pid" 2>/dev/null || return 0
+        running "$pid" || return 0
         kill -TERM "$pid" 2>/dev/null || true
-        # Not our child (the READY=1 waiter started it): poll for its exit.
+        # Not our child: poll for its exit.
         for _ in $(seq 1 500); do
-                kill -0 "$pid" 2>/dev/null || return 0
+                running "$pid" || return 0
                 sleep 0.01
         done
         kill -KILL "$pid" 2>/dev/null || true
@@ -123,6 +148,10 @@ cleanup() {
         for f in "$tmp"/*.pid; do
                 [ -e "$f" ] && stop_daemon "$(basename "$f" .pid)"
         done
+        if [ -n "$pg_pid" ]; then
+                kill -TERM "$pg_pid" 2>/dev/null || true
+                wait "$pg_pid" || true
+        fi
         rm -rf "$tmp"
         exit "$rc"
 }
@@ -155,15 +184,16 @@ socket = $tmp/sock
 totp_window = $TOTP_WINDOW
 EOF
 
-# start_daemon TAG PASSWD SOCKET STATE_DIR: acctsecd with NOTIFY_SOCKET
-# pointing at a datagram socket; waits for its READY=1 (or its death, or
-# 10 s), as systemd would.  Its pid in $tmp/TAG.pid, its log $tmp/TAG.log.
+# start_daemon TAG PASSWD SOCKET STATE_DIR [CONFIG]: acctsecd with
+# NOTIFY_SOCKET pointing at a datagram socket; waits for its READY=1 (or its
+# death, or 10 s), as systemd would.  Its pid in $tmp/TAG.pid, its log
+# $tmp/TAG.log.  CONFIG: $tmp/acctsec.conf unless given.
 start_daemon() {
-        local tag=$1 passwd=$2 sock=$3 state=$4
+        local tag=$1 passwd=$2 sock=$3 state=$4 config=${5:-$tmp/acctsec.conf}
         python3 - "$tmp/$tag.notify" "$tmp/$tag.log" "$tmp/$tag.pid" \
                 env "LD_PRELOAD=$nsswrapper" "NSS_WRAPPER_PASSWD=$passwd" "NSS_WRAPPER_GROUP=$tmp/group" \
                 "$BUILD_DIR/acctsecd" --socket "$sock" --state-dir "$state" \
-                --config "$tmp/acctsec.conf" --foreground <<'PY' || { cat "$tmp/$tag.log" >&2; return 1; }
+                --config "$config" --foreground <<'PY' || { cat "$tmp/$tag.log" >&2; return 1; }
 import os, select, socket, subprocess, sys, time
 notify, log, pidfile, cmd = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 if os.path.exists(notify):
@@ -189,7 +219,6 @@ PY
 }
 
 start_daemon acctsecd "$tmp/passwd" "$tmp/sock" "$tmp/state" || exit 1
-daemon_pid=$(cat "$tmp/acctsecd.pid")
 # The same answer a client gets: the socket really serves requests.
 "${nss[@]}" "$BUILD_DIR/acctsec" --socket "$tmp/sock" status >/dev/null || {
         echo "run.sh: acctsecd is READY but 'acctsec status' failed" >&2
@@ -203,17 +232,20 @@ daemon_pid=$(cat "$tmp/acctsecd.pid")
 # the code of step now-TOTP_WINDOW, the oldest the daemon accepts, so that
 # every step the harness gives later is strictly newer (replay protection).
 # The daemon's secrets also serve the peers: one key per user for every stack.
-enrol_start=$(date +%s.%N)
-python3 - "$tmp" "$prefix" "$USERS" "$TOTP_WINDOW" "${nss[@]}" "$BUILD_DIR/acctsec" --socket "$tmp/sock" <<'PY' || {
+# enrol TAG SOCKET SECRETS: through the daemon started as TAG, keys to SECRETS.
+enrol() {
+        local tag=$1 sock=$2 secrets=$3 start end
+        start=$(date +%s.%N)
+        python3 - "$secrets" "$prefix" "$USERS" "$TOTP_WINDOW" "${nss[@]}" "$BUILD_DIR/acctsec" --socket "$sock" <<'PY' || {
 import base64, hashlib, hmac, json, struct, subprocess, sys, time
-tmp, prefix, users, window, cli = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5:]
+secrets, prefix, users, window, cli = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5:]
 
 def code(key, step):
     mac = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
     off = mac[19] & 0xF
     return "%06d" % ((struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF) % 1000000)
 
-with open(tmp + "/totp.secrets", "w") as sec:
+with open(secrets, "w") as sec:
     for i in range(users):
         name = "%s%d" % (prefix, i)
         p = subprocess.run(cli + ["--json", "mfa", "enroll", "totp", "--user", name],
@@ -237,19 +269,82 @@ with open(tmp + "/totp.secrets", "w") as sec:
             sys.exit("run.sh: 'acctsec mfa confirm CODE --user %s' failed (%d): %s" % (name, p.returncode, p.stderr.strip()))
         sec.write("%s %s\n" % (name, key.hex()))
 PY
-        cat "$tmp/acctsecd.log" >&2
-        exit 1
+                cat "$tmp/$tag.log" >&2
+                return 1
+        }
+        end=$(date +%s.%N)
+        awk -v a="$start" -v b="$end" -v n="$USERS" -v t="$tag" 'BEGIN {
+                printf "# TOTP enrolment through the CLI (enroll + confirm, sequential, %s): %d users in %.1f s, %.1f ms per user\n", t, n, b - a, (b - a) * 1e3 / n }'
 }
-enrol_end=$(date +%s.%N)
-awk -v a="$enrol_start" -v b="$enrol_end" -v n="$USERS" 'BEGIN {
-        printf "# TOTP enrolment through the CLI (enroll + confirm, sequential): %d users in %.1f s, %.1f ms per user\n", n, b - a, (b - a) * 1e3 / n }'
+enrol acctsecd "$tmp/sock" "$tmp/totp.secrets" || exit 1
+
+# --- acctsecd on PostgreSQL -----------------------------------------------------
+# start_pg: bench/pg.py serves a private cluster until cleanup stops it; its
+# connection strings (no dbname) in $pg_unix and $pg_tcp, psql in $pg_bindir,
+# the server's log $pg_log.
+start_pg() {
+        python3 "$here/pg.py" serve "$tmp/pg.env" 2>"$tmp/pg.log" &
+        pg_pid=$!
+        until [ -s "$tmp/pg.env" ]; do
+                if ! kill -0 "$pg_pid" 2>/dev/null; then
+                        cat "$tmp/pg.log" >&2
+                        return 1
+                fi
+                sleep 0.05
+        done
+        # shellcheck disable=SC1091 # written by pg.py
+        . "$tmp/pg.env"
+        # The fleet key every host holds: 32 random bytes, 0600, ours.
+        (umask 077 && head -c 32 /dev/urandom >"$tmp/fleet.key")
+}
+
+# pg_sql DB SQL: SQL's rows, unaligned, in the database DB.
+pg_sql() {
+        "$pg_bindir/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d "$pg_unix dbname=$1" -c "$2"
+}
+
+# start_pg_daemon TAG CONNINFO: acctsecd TAG (also its host_id) on the
+# database CONNINFO names, on the socket $tmp/TAG.sock.
+start_pg_daemon() {
+        local tag=$1
+        cat >"$tmp/$tag.conf" <<EOF
+# bench: acctsec.conf's policy, the state in PostgreSQL
+totp_window = $TOTP_WINDOW
+store = postgresql
+postgresql = $2
+host_id = $tag
+fleet_key = $tmp/fleet.key
+EOF
+        start_daemon "$tag" "$tmp/passwd" "$tmp/$tag.sock" "$tmp/$tag" "$tmp/$tag.conf"
+}
+
+# pg_daemons: pgunix (Unix socket) and pgtcp (TCP), each on a database of
+# its own with the same TOTP enrolments: enrolled through pgunix, whose
+# database is then the template of pgtcp's.
+pg_daemons() {
+        pg_sql postgres "CREATE DATABASE bench_unix" &&
+                start_pg_daemon pgunix "$pg_unix dbname=bench_unix" &&
+                enrol pgunix "$tmp/pgunix.sock" "$tmp/totp-pg.secrets" || return 1
+        stop_daemon pgunix # CREATE DATABASE ... TEMPLATE wants no one connected
+        pg_sql postgres "CREATE DATABASE bench_tcp TEMPLATE bench_unix" &&
+                start_pg_daemon pgunix "$pg_unix dbname=bench_unix" &&
+                start_pg_daemon pgtcp "$pg_tcp dbname=bench_tcp"
+}
+
+pg=0
+if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+        echo "run.sh: PostgreSQL not installed (no /usr/lib/postgresql/*/bin/initdb): no PostgreSQL rows" >&2
+else
+        start_pg || exit 1
+        pg_daemons || exit 1
+        pg=1
+fi
 
 # --- PAM service files ----------------------------------------------------------
 conf=$tmp/pam.d
 mkdir -p "$conf" "$tmp/faillock"
 fl="dir=$tmp/faillock"
-as="socket=$tmp/sock conf=$tmp/acctsec.conf"
-services=(permit faillock acctsec acctsec+totp)
+services=(permit faillock)
 
 cat >"$conf/permit" <<EOF
 auth     required pam_permit.so
@@ -264,27 +359,38 @@ auth     sufficient                  pam_faillock.so authsucc $fl
 account  required                    pam_faillock.so $fl
 EOF
 
-cat >"$conf/acctsec" <<EOF
+# acctsec_services SUFFIX SOCKET CONFIG: the services "acctsec SUFFIX" and
+# "acctsec+totp SUFFIX" (no SUFFIX: "acctsec", "acctsec+totp") of the
+# daemon on SOCKET.  No authsucc with mfa: the mfa line ends a successful
+# authentication itself (authsucc first would clear the failure count
+# before every guessed code).
+acctsec_services() {
+        local as="socket=$2 conf=$3"
+        cat >"$conf/acctsec${1:+ $1}" <<EOF
 auth     requisite                   $module preauth $as
 auth     [success=1 default=ignore]  pam_permit.so
 auth     [default=die]               $module authfail $as
 auth     required                    $module authsucc $as
 account  required                    $module $as
 EOF
-
-# No authsucc with mfa: the mfa line ends a successful authentication itself
-# (authsucc first would clear the failure count before every guessed code).
-cat >"$conf/acctsec+totp" <<EOF
+        cat >"$conf/acctsec+totp${1:+ $1}" <<EOF
 auth     requisite                   $module preauth $as
 auth     [success=1 default=ignore]  pam_permit.so
 auth     [default=die]               $module authfail $as
 auth     requisite                   $module mfa $as
 account  required                    $module $as
 EOF
+        services+=("acctsec${1:+ $1}" "acctsec+totp${1:+ $1}")
+}
+acctsec_services "" "$tmp/sock" "$tmp/acctsec.conf"
+if [ "$pg" = 1 ]; then
+        acctsec_services "[pg unix]" "$tmp/pgunix.sock" "$tmp/pgunix.conf"
+        acctsec_services "[pg tcp]" "$tmp/pgtcp.sock" "$tmp/pgtcp.conf"
+fi
 
 # The TOTP peers: the code step sits between the password and authfail, so a
 # wrong code counts as a failure and authsucc runs only after both passed.
-totp_args=(--totp-secrets "$tmp/totp.secrets" --totp-window "$TOTP_WINDOW")
+totp_args=(--totp-window "$TOTP_WINDOW")
 if [ -f "$pamdir/pam_google_authenticator.so" ] || [ -f "$pamdir/pam_oath.so" ]; then
         # The daemon's 20-byte key of each user: hex for pam_oath, base32 for
         # google-authenticator's secret files.
@@ -361,8 +467,15 @@ for mode in ("in place", "appending"):
     res.append("%s p50 %.3f ms" % (mode, ts[len(ts) // 2]))
 print("# fsync of a 4 KiB write in %s (%d rounds): %s" % (os.path.dirname(path), n, ", ".join(res)))
 PY
+# The PostgreSQL stacks' keys are their own enrolment's, every other's the
+# SQLite daemon's.
 svc_args=()
+secrets=
 for s in "${services[@]}"; do
+        want=$tmp/totp.secrets
+        [[ $s == *"[pg "* ]] && want=$tmp/totp-pg.secrets
+        [ "$want" = "$secrets" ] || svc_args+=(--totp-secrets "$want")
+        secrets=$want
         svc_args+=(--service "$s")
 done
 status=0
@@ -379,37 +492,116 @@ status=0
 echo "# acctsecd alone: bench_daemon and the CLI; value, target"
 printf '%-64s %12s %-4s %12s  %s\n' measure value "" target ""
 bd=("${nss[@]}" "$BUILD_DIR/bench/bench_daemon")
+rps_users=$((USERS < 32 ? USERS : 32))
 for op in preauth authfail; do
         "${bd[@]}" throughput --socket "$tmp/sock" --op "$op" --clients "$CLIENTS" --requests "$RPS_REQUESTS" \
-                --users-prefix "$prefix" --users "$((USERS < 32 ? USERS : 32))" || status=1
+                --users-prefix "$prefix" --users "$rps_users" || status=1
 done
+
+# fleet_run N: N daemons fleetN-1 .. fleetN-N (each its own host_id) on a new
+# database fleetN over the Unix socket, CLIENTS clients each, the same runs.
+# The daemons stay up for the checks below.
+fleet_run() {
+        local n=$1 i op socks=() r=0
+        pg_sql postgres "CREATE DATABASE fleet$n" || return 1
+        for ((i = 1; i <= n; i++)); do
+                start_pg_daemon "fleet$n-$i" "$pg_unix dbname=fleet$n" || return 1
+                socks+=(--socket "$tmp/fleet$n-$i.sock")
+        done
+        for op in preauth authfail; do
+                "${bd[@]}" throughput "${socks[@]}" --op "$op" --clients "$CLIENTS" --requests "$RPS_REQUESTS" \
+                        --users-prefix "$prefix" --users "$rps_users" --label "[pg unix]" || r=1
+        done
+        return $r
+}
+if [ "$pg" = 1 ]; then
+        fleet_run 1 || status=1
+        fleet_run 4 || status=1
+fi
+
 # --- the daemon's side: alive, no errors, one durable row per authsucc / code ---
-if ! kill -0 "$daemon_pid" 2>/dev/null; then
-        echo "run.sh: acctsecd died during the run" >&2
-        status=1
-fi
-if grep -Ev ' ready \(|^acctsecd: (auth_success|mfa_enrolled|backup_codes_generated|code_used) |^acctsecd: auth_failure user=[^ ]* service=bench ' "$tmp/acctsecd.log" >"$tmp/daemon-other.log"; then
-        echo "run.sh: acctsecd logged something besides auth_success, mfa_enrolled, backup_codes_generated, code_used and the bench's auth_failure events:" >&2
-        head -20 "$tmp/daemon-other.log" >&2
-        status=1
-fi
-if command -v sqlite3 >/dev/null; then
-        want=$((LOGINS + WARMUP))
-        # One auth_success row per login of each acctsec stack; with TOTP also
-        # one code_used row per login; one mfa_enrolled row per user.
-        for check in "auth_success acctsec $want" "auth_success acctsec+totp $want" \
-                "code_used % $want" "mfa_enrolled % $USERS" "auth_failure bench $((CLIENTS * RPS_REQUESTS))"; do
-                read -r type svc n <<<"$check"
-                rows=$(sqlite3 "file:$tmp/state/acctsec.db?mode=ro" \
-                        "SELECT count(*) FROM events WHERE type = '$type' AND coalesce(service, '') LIKE '$svc'" 2>&1) || true
-                echo "# acctsec security log: $rows $type rows (service $svc, want $n)"
+# check_daemon TAG: acctsecd TAG still runs and logged nothing but the
+# bench's events (the auth_failure rows are the throughput runs').
+check_daemon() {
+        if ! running "$(cat "$tmp/$1.pid")"; then
+                echo "run.sh: $1 died during the run" >&2
+                return 1
+        fi
+        if grep -Ev ' ready \(|^acctsecd: (auth_success|mfa_enrolled|backup_codes_generated|code_used) |^acctsecd: auth_failure user=[^ ]* service=bench |^acctsecd: postgresql: migrating the schema from version 0 |^acctsecd: stopping on signal|write transactions in' "$tmp/$1.log" >"$tmp/$1-other.log"; then
+                echo "run.sh: $1 logged something besides auth_success, mfa_enrolled, backup_codes_generated, code_used, the bench's auth_failure events, a new schema and a stop:" >&2
+                head -20 "$tmp/$1-other.log" >&2
+                return 1
+        fi
+}
+
+# count_sql DB SQL: the answer of the SQLite daemon's database (DB sqlite)
+# or of the PostgreSQL database DB.
+count_sql() {
+        if [ "$1" = sqlite ]; then
+                sqlite3 "file:$tmp/state/acctsec.db?mode=ro" "$2"
+        else
+                pg_sql "$1" "$2"
+        fi
+}
+
+# check_events DB CHECK...: each CHECK "TYPE|SERVICE|N" (SERVICE a LIKE
+# pattern): DB's events hold N rows of TYPE from SERVICE.
+check_events() {
+        local db=$1 check type svc n rows r=0
+        shift
+        for check in "$@"; do
+                IFS='|' read -r type svc n <<<"$check"
+                rows=$(count_sql "$db" "SELECT count(*) FROM events WHERE type = '$type' AND coalesce(service, '') LIKE '$svc'" 2>&1) || true
+                echo "# acctsec security log ($db): $rows $type rows (service $svc, want $n)"
                 if [ "$rows" != "$n" ]; then
-                        echo "run.sh: expected $n $type rows ($svc) in the acctsec database, found '$rows'" >&2
-                        status=1
+                        echo "run.sh: expected $n $type rows ($svc) in the database $db, found '$rows'" >&2
+                        r=1
                 fi
         done
+        return $r
+}
+
+# One auth_success row per login of each acctsec stack; with TOTP also one
+# code_used row per login; one mfa_enrolled row per user.
+want=$((LOGINS + WARMUP))
+check_daemon acctsecd || status=1
+if command -v sqlite3 >/dev/null; then
+        check_events sqlite "auth_success|acctsec|$want" "auth_success|acctsec+totp|$want" "code_used|%|$want" \
+                "mfa_enrolled|%|$USERS" "auth_failure|bench|$((CLIENTS * RPS_REQUESTS))" || status=1
 fi
 stop_daemon acctsecd
+
+# check_pg: the PostgreSQL daemons and databases as the SQLite ones above;
+# the fleets' auth_failure rows come from every host of the fleet.
+check_pg() {
+        local tag where n hosts r=0
+        for tag in pgunix pgtcp fleet1-1 fleet4-{1..4}; do
+                check_daemon "$tag" || r=1
+        done
+        for where in unix tcp; do
+                check_events "bench_$where" "auth_success|acctsec [pg $where]|$want" \
+                        "auth_success|acctsec+totp [pg $where]|$want" "code_used|%|$want" "mfa_enrolled|%|$USERS" || r=1
+        done
+        for n in 1 4; do
+                check_events "fleet$n" "auth_failure|bench|$((n * CLIENTS * RPS_REQUESTS))" || r=1
+                hosts=$(pg_sql "fleet$n" "SELECT count(DISTINCT host) FROM events WHERE type = 'auth_failure'") || true
+                if [ "$hosts" != "$n" ]; then
+                        echo "run.sh: fleet$n: auth_failure rows from $hosts hosts, not $n" >&2
+                        r=1
+                fi
+        done
+        for tag in pgunix pgtcp fleet1-1 fleet4-{1..4}; do
+                stop_daemon "$tag"
+        done
+        if [ "$r" != 0 ]; then
+                echo "run.sh: the end of the PostgreSQL server's log ($pg_log):" >&2
+                tail -20 "$pg_log" >&2
+        fi
+        return $r
+}
+if [ "$pg" = 1 ]; then
+        check_pg || status=1
+fi
 
 # --- acctsecd on its own: scale ----------------------------------------------------
 # A second daemon, on SCALE_USERS users (passwd, lockout and account rows)

@@ -43,6 +43,7 @@ struct fiber {
         void *ud;
         void *map; /* guard page + stack */
         size_t map_len;
+        uint64_t id; /* fiber_self_id() */
         bool finished;
         /* what it waits for */
         sd_event_source *io, *timer, *wake;
@@ -62,6 +63,10 @@ struct fiber *fiber_self(void) {
 
 sd_event *fiber_event(void) {
         return running ? running->event : NULL;
+}
+
+uint64_t fiber_self_id(void) {
+        return running ? running->id : 0;
 }
 
 uint64_t fiber_clock(void) {
@@ -132,11 +137,12 @@ static void trampoline(void) {
 }
 
 int fiber_start(sd_event *e, void (*fn)(void *arg), void *arg, void (*done)(void *ud), void *ud) {
+        static uint64_t last_id;
         size_t page = (size_t) getpagesize();
         struct fiber *f = calloc(1, sizeof(*f));
         if (!f)
                 return -ENOMEM;
-        *f = (struct fiber){ .event = e, .fn = fn, .arg = arg, .done = done, .ud = ud };
+        *f = (struct fiber){ .event = e, .fn = fn, .arg = arg, .done = done, .ud = ud, .id = ++last_id };
         f->map_len = FIBER_STACK_SIZE + page;
         f->map = mmap(NULL, f->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (f->map == MAP_FAILED) {

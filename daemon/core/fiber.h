@@ -27,6 +27,10 @@ int fiber_start(sd_event *e, void (*fn)(void *arg), void *arg, void (*done)(void
 struct fiber *fiber_self(void);
 /* The running fiber's event loop (NULL outside a fiber). */
 sd_event *fiber_event(void);
+/* The running fiber's number, 0 on the loop's own stack.  Unlike its
+ * address (a new fiber often gets the memory of the one that just ended),
+ * no other fiber of this process had it. */
+uint64_t fiber_self_id(void);
 
 /* From inside a fiber: wait until fd has one of events (EPOLLIN,
  * EPOLLOUT) or until deadline (CLOCK_MONOTONIC usec; 0: none).  1 ready,

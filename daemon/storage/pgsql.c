@@ -60,7 +60,7 @@ struct pg {
         uint64_t timeout_usec;
         uint64_t retry_at;       /* down: no new attempt before this (CLOCK_MONOTONIC) */
         uint64_t backoff_usec;
-        struct fiber *unit;      /* whose deadline is running */
+        uint64_t unit;           /* the fiber (fiber_self_id) whose deadline is running */
         uint64_t deadline;
         bool fatal;              /* a schema newer than ours: nothing will work */
         bool said_down;          /* the outage is logged once */
@@ -77,9 +77,11 @@ static struct pg *pg(const struct store *s) {
 }
 
 /* Each unit of work (a request, a completion, a maintenance job) has the
- * same budget from its first statement. */
+ * same budget from its first statement.  A unit runs on a fiber of its own:
+ * told apart by number, not by address, which the next unit's fiber
+ * usually reuses (the budget would then run on from the first request). */
 static uint64_t deadline(struct pg *p) {
-        struct fiber *f = fiber_self();
+        uint64_t f = fiber_self_id();
         if (f != p->unit) {
                 p->unit = f;
                 p->deadline = fiber_clock() + p->timeout_usec;
