@@ -128,6 +128,7 @@ static void drop(struct pg *p, const char *why) {
         if (p->conn) {
                 log_warning("postgresql: %s; the connection is dropped (requests fail until it is back)", why);
                 close_conn(p);
+                p->said_down = true;
         }
         backoff(p);
 }
@@ -176,9 +177,18 @@ static int wait_socket(struct pg *p, uint32_t events) {
         return r;
 }
 
+/* libpq's last error on one line, for the log (its messages span lines). */
 static const char *conn_error(struct pg *p) {
+        static char buf[512];
         const char *m = p->conn ? PQerrorMessage(p->conn) : "no connection";
-        return m && *m ? m : "unknown error";
+        size_t n = 0;
+        for (; m && *m && n < sizeof(buf) - 1; m++)
+                if (!(*m == '\n' || *m == '\t' || *m == ' ') || (n > 0 && buf[n - 1] != ' '))
+                        buf[n++] = *m == '\n' || *m == '\t' ? ' ' : *m;
+        while (n > 0 && buf[n - 1] == ' ')
+                n--;
+        buf[n] = '\0';
+        return n ? buf : "unknown error";
 }
 
 /* Send what libpq buffered, then wait for the whole result: 0, or <0 with
