@@ -46,6 +46,24 @@ def mfa_verify(d, code, user="alice"):
     return td.get(f, td.T_DECISION, True)
 
 
+def session_of_gone_process(d, rhost):
+    """A session of root from rhost, opened by a process that then exits."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        rtype, f = d.call(td.frame(tf.OP_SESSION_OPEN, (td.T_USER, "root"), (td.T_SERVICE, "sshd"),
+                                   (td.T_RHOST, rhost)))
+        os.write(w, str(td.get(f, tf.T_SESSION, True) if rtype == td.REPLY_OK else -1).encode())
+        os._exit(0)
+    os.close(w)
+    sid = int(os.read(r, 64) or b"-1")
+    os.close(r)
+    os.waitpid(pid, 0)
+    assert sid > 0, "session not opened"
+    return sid
+
+
 class OldHost:
     """A host's SQLite state, made by a real acctsecd and the real CLI, then
     stopped: what `acctsec fleet import` moves into the fleet."""
@@ -67,6 +85,9 @@ class OldHost:
         cli_ok(d, "account", "disable", "--user", "bob")
         cli_ok(d, "allowlist", "add", "LOCAL", "--user", "alice")
         cli_ok(d, "allowlist", "add", "192.0.2.0/24", "--user", "alice")
+        cli_ok(d, "notify", "off", "--user", "alice")
+        cli_ok(d, "mfa", "require", "--user", "bob")
+        session_of_gone_process(d, "192.0.2.5")  # a session, and a source seen
         self.events = d.db("SELECT type, user FROM events ORDER BY id")
         assert d.stop() == 0
         assert len(self.events) > 10, self.events
@@ -133,12 +154,15 @@ def a_host_moves_in_whole_when_its_key_is_the_fleet_key(fleet, old):
     assert t["backup_codes"]["imported"] == 10 and t["tokens"]["imported"] == 1, t
     assert t["events"]["imported"] == len(old.events) and t["allowlist"]["imported"] == 2, t
     assert t["email"]["imported"] == 1 and t["account"]["imported"] == 1, t
+    for table in ("notify", "mfa_required", "sessions", "known_sources"):
+        assert t[table]["imported"] == 1, (table, t)
     assert conflicts(doc, "allowlist") == [("alice", "a list the fleet did not have: it now limits these logins"
                                             " on every host", ["192.0.2.0/24", "LOCAL"])], doc["conflicts"]
     assert [c for c in doc["conflicts"] if c["table"] != "allowlist"] == [], doc["conflicts"]
     # the events, in order, with this host's name
     assert fleet.sql("SELECT type, \"user\", host FROM events ORDER BY id") == [
         (t_, u, "web1") for t_, u in old.events]
+    assert fleet.sql("SELECT host, ended FROM sessions") == [("web1", "0")], "active, this host's"
     # the host comes back on PostgreSQL: everything works as it did
     h = fleet.host("web1")
     assert decision(h, td.OP_PREAUTH, user="bob") == 1, "bob's lock moved"
@@ -150,6 +174,10 @@ def a_host_moves_in_whole_when_its_key_is_the_fleet_key(fleet, old):
     st = json.loads(cli_ok(h, "--json", "mfa", "status", "--user", "alice"))
     assert st["email"] == "alice@example.org" and st["backup_codes_left"] == 9, st
     assert decision(h, td.OP_PREAUTH, rhost="198.51.100.7") != 0, "alice's allowlist moved"
+    # the session is this host's: web1 finds its process gone, as it would have
+    cli_ok(h, "session", "list", "--all")
+    assert fleet.sql("SELECT host, end_reason FROM sessions") == [("web1", "process gone")]
+    assert fleet.sql("SELECT rhost FROM known_sources WHERE \"user\" = 'root'") == [("192.0.2.5",)]
     assert fleet.sql("SELECT DISTINCT key_id FROM mfa_totp UNION ALL SELECT DISTINCT key_id FROM tokens") == \
         fleet.sql("SELECT value FROM acctsec_meta WHERE key = 'fleet_key_id'") * 2
 
