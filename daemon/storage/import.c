@@ -252,8 +252,7 @@ static int run(struct import *im, const struct acctsec_conf *c) {
                 r = connect_fleet(im, c->postgresql);
         if (r == 0)
                 r = fleet_begin(im);
-        im->results = calloc(import_tables_count, sizeof(*im->results));
-        if (r == 0 && !im->results)
+        if (r == 0 && !(im->results = calloc(import_tables_count, sizeof(*im->results))))
                 r = import_fail(im, -ENOMEM, "out of memory");
         for (size_t i = 0; r == 0 && i < import_tables_count; i++)
                 r = import_table_run(im, i);
@@ -281,9 +280,9 @@ int import_main(const struct import_options *o) {
         struct import im = { .o = o };
         struct policy p = { 0 };
 
-        if (sodium_init() < 0)
-                return import_fail(&im, -EIO, "libsodium cannot start"), import_report_error(&im), 1;
-        int r = load_config(&im, &p);
+        int r = sodium_init() < 0 ? import_fail(&im, -EIO, "libsodium cannot start") : 0;
+        if (r == 0)
+                r = load_config(&im, &p);
         if (r == 0)
                 r = run(&im, &p.global);
         if (r == 0)

@@ -15,6 +15,12 @@ static const char *const outcomes[IMPORT_OUTCOME_COUNT] = IMPORT_OUTCOMES;
 static const char *const headings[IMPORT_OUTCOME_COUNT] = { "IMPORTED", "MERGED", "SAME", "KEPT-FLEET'S",
                                                             "NOT-IMPORTABLE" };
 
+/* A column as wide as its heading, and at least 8. */
+static int width(int o) {
+        int n = (int) strlen(headings[o]);
+        return n > 8 ? n : 8;
+}
+
 static long long count_of(const PGresult *counts, const char *outcome) {
         for (int r = 0; counts && r < PQntuples(counts); r++)
                 if (strcmp(PQgetvalue(counts, r, 0), outcome) == 0)
@@ -41,13 +47,12 @@ static void print_text(const struct import *im) {
                im->o->state_dir, im->host_id, im->key_id, im->o->dry_run ? ": nothing was written" : "");
         printf("%-18s", "TABLE");
         for (int o = 0; o < IMPORT_OUTCOME_COUNT; o++)
-                printf(" %*s", (int) strlen(headings[o]) > 8 ? (int) strlen(headings[o]) : 8, headings[o]);
+                printf(" %*s", width(o), headings[o]);
         putchar('\n');
         for (size_t i = 0; i < import_tables_count; i++) {
                 printf("%-18s", import_tables[i].name);
                 for (int o = 0; o < IMPORT_OUTCOME_COUNT; o++)
-                        printf(" %*lld", (int) strlen(headings[o]) > 8 ? (int) strlen(headings[o]) : 8,
-                               count_of(im->results[i].counts, outcomes[o]));
+                        printf(" %*lld", width(o), count_of(im->results[i].counts, outcomes[o]));
                 putchar('\n');
         }
         printf("\n%d conflict%s and rows that did not move%s\n", line_count(im), line_count(im) == 1 ? "" : "s",

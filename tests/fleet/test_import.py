@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -46,24 +45,6 @@ def mfa_verify(d, code, user="alice"):
     return td.get(f, td.T_DECISION, True)
 
 
-def session_of_gone_process(d, rhost):
-    """A session of root from rhost, opened by a process that then exits."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(r)
-        rtype, f = d.call(td.frame(tf.OP_SESSION_OPEN, (td.T_USER, "root"), (td.T_SERVICE, "sshd"),
-                                   (td.T_RHOST, rhost)))
-        os.write(w, str(td.get(f, tf.T_SESSION, True) if rtype == td.REPLY_OK else -1).encode())
-        os._exit(0)
-    os.close(w)
-    sid = int(os.read(r, 64) or b"-1")
-    os.close(r)
-    os.waitpid(pid, 0)
-    assert sid > 0, "session not opened"
-    return sid
-
-
 class OldHost:
     """A host's SQLite state, made by a real acctsecd and the real CLI, then
     stopped: what `acctsec fleet import` moves into the fleet."""
@@ -87,7 +68,7 @@ class OldHost:
         cli_ok(d, "allowlist", "add", "192.0.2.0/24", "--user", "alice")
         cli_ok(d, "notify", "off", "--user", "alice")
         cli_ok(d, "mfa", "require", "--user", "bob")
-        session_of_gone_process(d, "192.0.2.5")  # a session, and a source seen
+        tf.session_from_gone_process(d, "192.0.2.5")  # a session, and a source seen
         self.events = d.db("SELECT type, user FROM events ORDER BY id")
         assert d.stop() == 0
         assert len(self.events) > 10, self.events
@@ -324,39 +305,7 @@ def the_cli_runs_the_import_as_root_only(fleet, old):
 
 
 def main():
-    try:
-        cluster = pgcluster.PgCluster(fsync=False)
-    except pgcluster.PgMissing as e:
-        print("1..0 # SKIP %s" % e)
-        return 77
-    names = [fn for fn in TESTS if not sys.argv[1:] or any(a in fn.__name__ for a in sys.argv[1:])]
-    print("1..%d" % len(names))
-    failed = 0
-    try:
-        for i, fn in enumerate(names, 1):
-            fleet = old = None
-            try:
-                fleet = tf.Fleet(cluster, "i%d" % i)
-                old = OldHost()
-                fn(fleet, old)
-                print("ok %d - %s" % (i, fn.__name__))
-            except Exception:  # noqa: BLE001 - reported as TAP
-                failed += 1
-                print("not ok %d - %s" % (i, fn.__name__))
-                for line in traceback.format_exc().splitlines():
-                    print("# " + line)
-                for h in fleet.hosts if fleet else ():
-                    for line in open(h.log).read().splitlines()[-15:]:
-                        print("#   %s: %s" % (h.host_id, line))
-            finally:
-                if fleet:
-                    fleet.cleanup()
-                if old:
-                    old.cleanup()
-            sys.stdout.flush()
-    finally:
-        cluster.cleanup()
-    return 1 if failed else 0
+    return tf.run_tests(TESTS, "i", lambda: [OldHost()])
 
 
 if __name__ == "__main__":
