@@ -28,6 +28,26 @@ static long long count_of(const PGresult *counts, const char *outcome) {
         return 0;
 }
 
+/* User names (sshd passes any on, and failures of unknown ones are
+ * tallied), addresses and names may hold anything: control characters are
+ * escaped, as \xNN in text (as acctsec(1) does) and \u00NN in JSON. */
+static void put_escaped(const char *s, bool json) {
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                if (json && (*p == '"' || *p == '\\'))
+                        printf("\\%c", *p);
+                else if (*p < 0x20 || *p == 0x7f)
+                        printf(json ? "\\u%04x" : "\\x%02x", *p);
+                else
+                        putchar(*p);
+        }
+}
+
+static void json_string(const char *s) {
+        putchar('"');
+        put_escaped(s, true);
+        putchar('"');
+}
+
 /* The user a line is about; '' is the global allowlist. */
 static const char *who(const PGresult *lines, int row) {
         const char *u = PQgetvalue(lines, row, 0);
@@ -62,27 +82,19 @@ static void print_text(const struct import *im) {
                 for (int r = 0; r < PQntuples(l); r++) {
                         const char *items = PQgetvalue(l, r, 3);
                         long long rows = atoll(PQgetvalue(l, r, 2));
-                        printf("  %s: %s: %s", import_tables[i].name, who(l, r), PQgetvalue(l, r, 1));
-                        if (items[0])
-                                printf(" [%s]", items);
-                        else if (rows > 1)
+                        printf("  %s: ", import_tables[i].name);
+                        put_escaped(who(l, r), false);
+                        printf(": ");
+                        put_escaped(PQgetvalue(l, r, 1), false);
+                        if (items[0]) {
+                                printf(" [");
+                                put_escaped(items, false);
+                                putchar(']');
+                        } else if (rows > 1)
                                 printf(" [%lld rows]", rows);
                         putchar('\n');
                 }
         }
-}
-
-static void json_string(const char *s) {
-        putchar('"');
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-                if (*p == '"' || *p == '\\')
-                        printf("\\%c", *p);
-                else if (*p < 0x20)
-                        printf("\\u%04x", *p);
-                else
-                        putchar(*p);
-        }
-        putchar('"');
 }
 
 static void json_tables(const struct import *im) {
