@@ -53,7 +53,10 @@ static void usage(FILE *f) {
               "  doctor [--pam-dir DIR | --pam-file FILE] [--sshd-config FILE] [--config FILE]\n"
               "         [--module-dir DIR]\n"
               "                                check the PAM stacks, sshd, the daemon and lock-out risks;\n"
-              "                                exit 1 when a problem is found\n\n"
+              "                                exit 1 when a problem is found\n"
+              "  fleet import [--state-dir DIR] [--config FILE] [--dry-run]\n"
+              "                                move this host's SQLite state into the fleet's PostgreSQL\n"
+              "                                database (root; acctsec.conf: store = postgresql)\n\n"
               "Options:\n"
               "  --socket PATH   the acctsecd socket (default: socket= in " ACCTSEC_DEFAULT_CONF ",\n"
               "                  else " ACCTSEC_DEFAULT_SOCKET ")\n"
@@ -339,6 +342,7 @@ static const struct command {
         { "log", "show", 0, cmd_log_show },
         { "log", "export", 0, cmd_log_export },
         { "doctor", NULL, 0, cmd_doctor },
+        { "fleet", "import", 0, cmd_fleet_import },
 };
 
 /* The socket named in the config file, if it names one and is readable. */
@@ -353,7 +357,7 @@ static void default_socket(struct cli *c) {
 enum {
         ARG_SOCKET = 256, ARG_JSON, ARG_USER, ARG_VERSION, ARG_OFF, ARG_MAIL, ARG_NAME, ARG_EXPIRES, ARG_SERVICES,
         ARG_ALL, ARG_ALL_OTHERS, ARG_SINCE, ARG_TYPE, ARG_LIMIT, ARG_FORMAT, ARG_OUTPUT,
-        ARG_PAM_DIR, ARG_PAM_FILE, ARG_SSHD_CONFIG, ARG_CONFIG, ARG_MODULE_DIR
+        ARG_PAM_DIR, ARG_PAM_FILE, ARG_SSHD_CONFIG, ARG_CONFIG, ARG_MODULE_DIR, ARG_STATE_DIR, ARG_DRY_RUN
 };
 
 /* The field an option with a value sets to its argument, or NULL. */
@@ -387,6 +391,8 @@ static const char **option_value(struct cli *c, int o) {
                 return &c->conf_file;
         case ARG_MODULE_DIR:
                 return &c->module_dir;
+        case ARG_STATE_DIR:
+                return &c->state_dir;
         default:
                 return NULL;
         }
@@ -405,6 +411,8 @@ static bool *option_flag(struct cli *c, int o) {
                 return &c->all;
         case ARG_ALL_OTHERS:
                 return &c->all_others;
+        case ARG_DRY_RUN:
+                return &c->dry_run;
         case 'h':
                 return &c->help; /* after the command words: its own lines */
         default:
@@ -463,6 +471,8 @@ static int parse_options(struct cli *c, int argc, char **argv) {
                 { "sshd-config", required_argument, NULL, ARG_SSHD_CONFIG },
                 { "config", required_argument, NULL, ARG_CONFIG },
                 { "module-dir", required_argument, NULL, ARG_MODULE_DIR },
+                { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "dry-run", no_argument, NULL, ARG_DRY_RUN },
                 {},
         };
         int o, r;

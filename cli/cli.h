@@ -24,7 +24,9 @@ struct cli {
         bool all;        /* session list, log show/export: every user's */
         bool all_others; /* session terminate */
         const char *since, *type, *limit, *format, *output; /* log show/export */
-        const char *pam_dir, *pam_file, *sshd_config, *conf_file, *module_dir; /* doctor */
+        const char *pam_dir, *pam_file, *sshd_config, *conf_file, *module_dir; /* doctor; --config: fleet import */
+        const char *state_dir; /* fleet import */
+        bool dry_run;          /* fleet import */
         bool socket_from_conf; /* no --socket: doctor --config FILE takes FILE's socket= */
         const char *verb;
         char **args; /* the command's own positional arguments */
@@ -70,3 +72,5 @@ int cmd_log_show(struct cli *c);
 int cmd_log_export(struct cli *c);
 /* Exit 1 when it found a problem. */
 int cmd_doctor(struct cli *c);
+/* Runs acctsecd --import-from (root only); returns only when it cannot. */
+int cmd_fleet_import(struct cli *c);

@@ -15,6 +15,7 @@
 
 #include "client.h"
 #include "conf.h"
+#include "import.h"
 #include "log.h"
 #include "maintenance.h"
 #include "secret.h"
@@ -32,6 +33,7 @@ struct options {
         unsigned long long idle_exit;
         bool foreground;
         bool reload;
+        struct import_options import; /* --import-from: state_dir set */
 };
 
 
@@ -48,13 +50,16 @@ static void usage(FILE *f) {
                 "  --foreground        log to stderr even under systemd\n"
                 "  --reload            ask the running daemon to re-read its settings, and say\n"
                 "                      whether they were taken (systemctl reload runs this)\n"
+                "  --import-from DIR [--dry-run] [--json]\n"
+                "                      merge the SQLite state in DIR into the fleet's PostgreSQL\n"
+                "                      database named by --config (store = postgresql), and report\n"
                 "  --help, --version\n",
                 ACCTSEC_DEFAULT_STATE_DIR, ACCTSEC_DEFAULT_CONF);
 }
 
 enum {
         ARG_SOCKET = 256, ARG_PRIVATE_SOCKET, ARG_STATE_DIR, ARG_CONFIG, ARG_IDLE_EXIT, ARG_FOREGROUND, ARG_RELOAD,
-        ARG_VERSION
+        ARG_VERSION, ARG_IMPORT_FROM, ARG_DRY_RUN, ARG_JSON
 };
 
 /* One option from getopt_long: -1 to go on, else the exit status. */
@@ -89,6 +94,15 @@ static int take_option(int c, struct options *o) {
         case ARG_RELOAD:
                 o->reload = true;
                 break;
+        case ARG_IMPORT_FROM:
+                o->import.state_dir = optarg;
+                break;
+        case ARG_DRY_RUN:
+                o->import.dry_run = true;
+                break;
+        case ARG_JSON:
+                o->import.json = true;
+                break;
         case 'h':
                 usage(stdout);
                 return 0;
@@ -111,6 +125,9 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 { "idle-exit", required_argument, NULL, ARG_IDLE_EXIT },
                 { "foreground", no_argument, NULL, ARG_FOREGROUND },
                 { "reload", no_argument, NULL, ARG_RELOAD },
+                { "import-from", required_argument, NULL, ARG_IMPORT_FROM },
+                { "dry-run", no_argument, NULL, ARG_DRY_RUN },
+                { "json", no_argument, NULL, ARG_JSON },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 {},
@@ -129,6 +146,12 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 fprintf(stderr, "acctsecd: --private-socket needs --socket\n");
                 return 2;
         }
+        if ((o->import.dry_run || o->import.json) && !o->import.state_dir) {
+                fprintf(stderr, "acctsecd: --dry-run and --json go with --import-from\n");
+                return 2;
+        }
+        o->import.config = o->config;
+        o->import.config_explicit = o->config_explicit;
         return -1;
 }
 
@@ -456,6 +479,11 @@ int main(int argc, char **argv) {
                 return r;
         if (o.reload)
                 return reload(&o);
+        if (o.import.state_dir) { /* a one-shot program, not the daemon */
+                log_setup(true);
+                umask(0077);
+                return import_main(&o.import);
+        }
         log_setup(o.foreground);
         umask(0077);
         r = policy_load(&d.policy, o.config, o.config_explicit, &e);

@@ -123,6 +123,7 @@ elif [ ! -x "$top/build/tests/fleet/pg_catalogue_check" ]; then
 fi
 ACCTSEC_BUILD_DIR=$top/build tap fleet_pg_catalogue python3 "$top/tests/fleet/test_pg_catalogue.py"
 ACCTSEC_BUILD_DIR=$top/build tap fleet_hosts python3 "$top/tests/fleet/test_fleet.py"
+ACCTSEC_BUILD_DIR=$top/build tap fleet_import python3 "$top/tests/fleet/test_import.py"
 
 echo "== tier 4: real clients (root only)"
 for t in "$top"/tests/system/test_*.sh; do

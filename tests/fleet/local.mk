@@ -4,7 +4,8 @@
 # by `make check`; tests/fleet/test_*.py run it
 # (scripts/test.sh, step "fleet") and skip without PostgreSQL's binaries.
 # Included from the top-level Makefile.am.
-EXTRA_DIST += tests/fleet/pgcluster.py tests/fleet/test_pg_catalogue.py tests/fleet/test_fleet.py
+EXTRA_DIST += tests/fleet/pgcluster.py tests/fleet/test_pg_catalogue.py tests/fleet/test_fleet.py \
+	tests/fleet/test_import.py
 
 if HAVE_PQ
 check_PROGRAMS += tests/fleet/pg_catalogue_check

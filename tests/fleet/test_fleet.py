@@ -225,13 +225,15 @@ def every_admin_change_on_one_host_holds_on_the_others(fleet):
 OP_SESSION_OPEN, T_SESSION = 38, 52
 
 
-def session_from_gone_process(h):
-    """A session of root opened on host h by a process that exits: its id."""
+def session_from_gone_process(h, rhost=None):
+    """A session of root (from rhost, if given) opened on host h by a process
+    that exits: its id."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(r)
-        rtype, f = h.call(td.frame(OP_SESSION_OPEN, (td.T_USER, "root"), (td.T_SERVICE, "sshd")))
+        fields = [(td.T_USER, "root"), (td.T_SERVICE, "sshd")] + ([(td.T_RHOST, rhost)] if rhost else [])
+        rtype, f = h.call(td.frame(OP_SESSION_OPEN, *fields))
         os.write(w, str(td.get(f, T_SESSION, True) if rtype == td.REPLY_OK else -1).encode())
         os._exit(0)
     os.close(w)
@@ -481,21 +483,26 @@ def a_host_with_another_key_refuses_to_start_and_says_why(fleet):
     assert fleet.sql("SELECT DISTINCT key_id FROM mfa_totp UNION SELECT '-'") == [("-",)]
 
 
-def main():
+def run_tests(tests, prefix="t", extras=lambda: []):
+    """TAP: each test named on the command line (a substring), or every one,
+    runs with a fresh Fleet (database PREFIX<n>) of one private cluster and
+    the objects extras() makes (each with a cleanup()); 77 without
+    PostgreSQL's binaries."""
     try:
         cluster = pgcluster.PgCluster(fsync=False)
     except pgcluster.PgMissing as e:
         print("1..0 # SKIP %s" % e)
         return 77
-    names = [fn for fn in TESTS if not sys.argv[1:] or any(a in fn.__name__ for a in sys.argv[1:])]
+    names = [fn for fn in tests if not sys.argv[1:] or any(a in fn.__name__ for a in sys.argv[1:])]
     print("1..%d" % len(names))
     failed = 0
     try:
         for i, fn in enumerate(names, 1):
-            fleet = None
+            fleet, more = None, []
             try:
-                fleet = Fleet(cluster, "t%d" % i)
-                fn(fleet)
+                fleet = Fleet(cluster, "%s%d" % (prefix, i))
+                more = extras()
+                fn(fleet, *more)
                 crashed = [h.host_id for h in fleet.hosts if h.proc and (h.proc.poll() or 0) < 0]
                 assert not crashed, "acctsecd died of a signal on %s" % crashed
                 print("ok %d - %s" % (i, fn.__name__))
@@ -510,10 +517,16 @@ def main():
             finally:
                 if fleet:
                     fleet.cleanup()
+                for x in more:
+                    x.cleanup()
             sys.stdout.flush()
     finally:
         cluster.cleanup()
     return 1 if failed else 0
+
+
+def main():
+    return run_tests(TESTS)
 
 
 if __name__ == "__main__":
