@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "export_format.h"
+#include "macro.h"
 
 /* The length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong
  * forms, no surrogates, nothing above U+10FFFF), or 0.  p is NUL-terminated,
@@ -112,28 +113,31 @@ const char *export_time_utc(uint64_t t, char *buf, size_t n) {
         return buf;
 }
 
-static const char *const columns[] = { "type", "outcome", "user", "service", "rhost", "tty", "actor", "detail" };
+/* host last: readers of the columns before it are unchanged */
+static const char *const columns[] = { "type", "outcome", "user", "service", "rhost",
+                                       "tty",  "actor",   "detail", "host" };
+#define TEXT_COLUMNS ARRAY_SIZE(columns)
 
-static void text_fields(const struct export_event *e, const char *ret[8]) {
-        const char *v[] = { e->type, e->outcome, e->user, e->service, e->rhost, e->tty, e->actor, e->detail };
-        for (size_t i = 0; i < 8; i++)
+static void text_fields(const struct export_event *e, const char *ret[TEXT_COLUMNS]) {
+        const char *v[] = { e->type, e->outcome, e->user, e->service, e->rhost, e->tty, e->actor, e->detail, e->host };
+        for (size_t i = 0; i < TEXT_COLUMNS; i++)
                 ret[i] = v[i] ? v[i] : "";
 }
 
 void export_csv_header(FILE *f) {
         fputs("id,time,unix_time", f);
-        for (size_t i = 0; i < 8; i++)
+        for (size_t i = 0; i < TEXT_COLUMNS; i++)
                 fprintf(f, ",%s", columns[i]);
         fputs("\r\n", f);
 }
 
 void export_csv_event(FILE *f, const struct export_event *e) {
-        const char *v[8];
+        const char *v[TEXT_COLUMNS];
         char t[32];
         text_fields(e, v);
         fprintf(f, "%llu,%s,%llu", (unsigned long long) e->id, export_time_utc(e->time, t, sizeof(t)),
                 (unsigned long long) e->time);
-        for (size_t i = 0; i < 8; i++) {
+        for (size_t i = 0; i < TEXT_COLUMNS; i++) {
                 fputc(',', f);
                 csv_put_field(f, v[i], true);
         }
@@ -141,12 +145,12 @@ void export_csv_event(FILE *f, const struct export_event *e) {
 }
 
 void export_json_event(FILE *f, const struct export_event *e) {
-        const char *v[8];
+        const char *v[TEXT_COLUMNS];
         char t[32];
         text_fields(e, v);
         fprintf(f, "{\"id\":%llu,\"time\":\"%s\",\"unix_time\":%llu", (unsigned long long) e->id,
                 export_time_utc(e->time, t, sizeof(t)), (unsigned long long) e->time);
-        for (size_t i = 0; i < 8; i++) {
+        for (size_t i = 0; i < TEXT_COLUMNS; i++) {
                 fputs(",\"", f);
                 fputs(columns[i], f);
                 fputs("\":", f);

@@ -62,11 +62,12 @@ static const char *str_of(const struct acctsec_field *f) {
  * next RECORD (or nfields). */
 static size_t read_event(const struct acctsec_msg *m, size_t i, struct export_event *e) {
         *e = (struct export_event){ .type = "", .outcome = "", .user = "", .service = "", .rhost = "", .tty = "",
-                                    .actor = "", .detail = "" };
+                                    .actor = "", .detail = "", .host = "" };
         const char **text[] = { [ACCTSEC_TAG_TYPE] = &e->type,       [ACCTSEC_TAG_OUTCOME] = &e->outcome,
                                 [ACCTSEC_TAG_USER] = &e->user,       [ACCTSEC_TAG_SERVICE] = &e->service,
                                 [ACCTSEC_TAG_RHOST] = &e->rhost,     [ACCTSEC_TAG_TTY] = &e->tty,
-                                [ACCTSEC_TAG_ACTOR] = &e->actor,     [ACCTSEC_TAG_DETAIL] = &e->detail };
+                                [ACCTSEC_TAG_ACTOR] = &e->actor,     [ACCTSEC_TAG_DETAIL] = &e->detail,
+                                [ACCTSEC_TAG_HOST] = &e->host };
         for (i++; i < m->nfields && m->f[i].tag != ACCTSEC_TAG_RECORD; i++) {
                 const struct acctsec_field *f = &m->f[i];
                 if (f->tag == ACCTSEC_TAG_ID)
@@ -89,6 +90,9 @@ static size_t first_record(const struct acctsec_msg *m) {
 static void print_event_row(const struct export_event *e) {
         char t[64];
         printf("%-19s ", fmt_time(e->time, t, sizeof(t)));
+        if (*e->host) { /* a fleet: which host logged it */
+                print_padded(stdout, e->host, 12);
+        }
         print_padded(stdout, e->user, 16);
         print_padded(stdout, e->type, 22);
         print_padded(stdout, e->outcome, 7);

@@ -30,7 +30,8 @@ static struct event_row row_of(const struct store_rows *row) {
                                    .rhost = store_text(row, 5),
                                    .tty = store_text(row, 6),
                                    .actor = store_text(row, 7),
-                                   .detail = store_text(row, 8) };
+                                   .detail = store_text(row, 8),
+                                   .host = store_text(row, 9) };
 }
 
 static enum store_query scan_query(const struct eventlog_filter *f, bool newest_first) {

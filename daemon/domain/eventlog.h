@@ -20,6 +20,7 @@
 struct event_row {
         int64_t id, time;
         const char *type, *user, *service, *rhost, *tty, *actor, *detail;
+        const char *host; /* a fleet's: the host that logged it ("" with one host) */
 };
 
 struct eventlog_filter {

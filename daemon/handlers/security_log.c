@@ -16,8 +16,8 @@
 #include "seclog.h"
 
 #define SHOW_DEFAULT 50
-#define RECORD_FIELDS 11 /* RECORD ID TIME TYPE OUTCOME USER SERVICE RHOST TTY ACTOR DETAIL */
-#define RECORD_STRINGS 8
+#define RECORD_FIELDS 12 /* RECORD ID TIME TYPE OUTCOME USER SERVICE RHOST TTY ACTOR DETAIL [HOST] */
+#define RECORD_STRINGS 9
 
 /* A request, checked: whose events, which ones, and where the page starts. */
 struct log_request {
@@ -135,22 +135,25 @@ static void add_text(struct acctsec_frame *f, uint8_t tag, const char *s) {
 static int add_event(const struct event_row *e, void *userdata) {
         static const uint8_t tags[RECORD_STRINGS] = { ACCTSEC_TAG_TYPE,    ACCTSEC_TAG_OUTCOME, ACCTSEC_TAG_USER,
                                                       ACCTSEC_TAG_SERVICE, ACCTSEC_TAG_RHOST,   ACCTSEC_TAG_TTY,
-                                                      ACCTSEC_TAG_ACTOR,   ACCTSEC_TAG_DETAIL };
+                                                      ACCTSEC_TAG_ACTOR,   ACCTSEC_TAG_DETAIL,  ACCTSEC_TAG_HOST };
         struct page *p = userdata;
         const char *s[RECORD_STRINGS] = { e->type,  seclog_outcome_of(e->type), e->user,  e->service,
-                                          e->rhost, e->tty,                     e->actor, e->detail };
-        size_t need = RECORD_FIELDS * 3 + 3 * 8; /* field headers, three u64 values */
+                                          e->rhost, e->tty,                     e->actor, e->detail,
+                                          e->host };
+        size_t nfields = RECORD_FIELDS - !e->host[0]; /* the host: a fleet's only */
+        size_t need = nfields * 3 + 3 * 8;            /* field headers, three u64 values */
         for (size_t i = 0; i < RECORD_STRINGS; i++)
                 need += wire_len(s[i]);
-        if (p->count >= p->limit || p->fields + RECORD_FIELDS > ACCTSEC_FIELDS_MAX ||
+        if (p->count >= p->limit || p->fields + nfields > ACCTSEC_FIELDS_MAX ||
             p->reply->len + need > ACCTSEC_FRAME_MAX)
                 return 1;
         acctsec_frame_add_u64(p->reply, ACCTSEC_TAG_RECORD, ++p->count);
         acctsec_frame_add_u64(p->reply, ACCTSEC_TAG_ID, (uint64_t) e->id);
         acctsec_frame_add_u64(p->reply, ACCTSEC_TAG_TIME, (uint64_t) e->time);
         for (size_t i = 0; i < RECORD_STRINGS; i++)
-                add_text(p->reply, tags[i], s[i]);
-        p->fields += RECORD_FIELDS;
+                if (tags[i] != ACCTSEC_TAG_HOST || s[i][0])
+                        add_text(p->reply, tags[i], s[i]);
+        p->fields += nfields;
         return 0;
 }
 

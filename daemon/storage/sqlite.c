@@ -385,7 +385,7 @@ static const char *const sql[_Q_MAX] = {
         [Q_TOKEN_TOUCH] = "UPDATE tokens SET last_used = ? WHERE hash = ? AND user = ?",
 
         /* eventlog */
-#define EVENT_COLUMNS "SELECT id, time, type, user, service, rhost, tty, actor, detail FROM events"
+#define EVENT_COLUMNS "SELECT id, time, type, user, service, rhost, tty, actor, detail, '' FROM events" /* no host */
         [Q_EVENT_LIST_ALL_ASC] = EVENT_COLUMNS " WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
         [Q_EVENT_LIST_ALL_DESC] = EVENT_COLUMNS " WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC",
         [Q_EVENT_LIST_USER_ASC] = EVENT_COLUMNS " WHERE user = ?3 AND id BETWEEN ?1 AND ?2 ORDER BY id",

@@ -337,6 +337,38 @@ def a_terminate_asked_while_the_host_was_down_is_done_when_it_is_back(fleet):
         leader.kill()
 
 
+@test
+def an_export_misses_no_event_a_slow_host_commits_late(fleet):
+    """A slow host takes an event id, then web1 logs more (larger ids,
+    committed first).  An export started meanwhile waits for the slow one
+    and has every event; without the wait it would end at the larger ids
+    and the next export, after them, would never see the smaller one."""
+    a = fleet.host("web1", "postgresql_timeout = 20s\n")
+    assert decision(a, td.OP_PREAUTH) == 0  # the schema is there
+    slow = fleet.cluster.session(fleet.db)
+    try:
+        slow.run("SET acctsec.host_id = 'slow'; SET acctsec.key_id = ''; BEGIN")
+        slow.run("INSERT INTO events (time, type, \"user\", service, rhost, tty, actor, detail)"
+                 " SELECT 1, 'auth_failure', 'carol', 'sshd', '', '', '', 'late'"
+                 " FROM pg_advisory_xact_lock_shared(1633907829)")
+        for _ in range(2):
+            assert decision(a, td.OP_AUTHFAIL, user="bob") == 0
+        result = {}
+        t = threading.Thread(target=lambda: result.update(p=td.cli(a, "log", "export", "--all", "--format",
+                                                                     "json")))
+        t.start()
+        wait_until(lambda: fleet.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                                     " AND NOT granted") == [("1",)])
+        slow.run("COMMIT")
+        t.join()
+        assert result["p"].returncode == 0, result["p"].stderr
+        events = json.loads(result["p"].stdout)
+        assert [(e["user"], e["host"]) for e in events] == [("carol", "slow"), ("bob", "web1"), ("bob", "web1")],\
+            events
+    finally:
+        slow.close()
+
+
 def wait_until(what, timeout=60):
     """A bounded wait for an outcome (the daemon reconnects with backoff)."""
     deadline = time.monotonic() + timeout

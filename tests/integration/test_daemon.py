@@ -1963,7 +1963,8 @@ def cli_export_100k_events(d):
             with open(out, newline="", encoding="utf-8") as f:
                 rows = list(csv.reader(f))
             assert rows[0] == ["id", "time", "unix_time", "type", "outcome", "user", "service", "rhost", "tty",
-                               "actor", "detail"], rows[0]
+                               "actor", "detail", "host"], rows[0]
+            assert all(r[11] == "" for r in rows[1:]), "one host: no host"
             got = [(int(r[0]), int(r[2]), unguard(r[3]), unguard(r[5]), unguard(r[6]), unguard(r[7]), unguard(r[8]),
                     unguard(r[9]), unguard(r[10]), unguard(r[4])) for r in rows[1:]]
         assert len(got) == len(want), (fmt, len(got))
