@@ -19,19 +19,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The user who logs in: "alice" (resolved through nss_wrapper: no real account
-# is created) when run as root.  Run as anyone else, the daemon lets you act
-# only for your own account (SO_PEERCRED), so the demo logs in as you.
-# pam_matrix is the demo's password module; the config makes the person
-# running the demo an acctsec admin.
-if [ "$(id -u)" -eq 0 ]; then
-    who=alice
-else
-    who=$(id -un)
-    echo "(not root: the demo logs in as $who, the only account this caller may act for)"
-fi
-nss_files "$work" alice
-echo "$who:correct-horse-battery:demo-login" >"$work/passdb"
+demo_user  # $who: alice as root, else you (scripts/lib.sh)
 cat >"$work/acctsec.conf" <<CONF
 # demo settings: the defaults, spelled out
 deny = 3
@@ -45,21 +33,13 @@ mail_from = acctsec@demo.example
 CONF
 mkdir "$work/pam.d"
 mod="$B/.libs/pam_acctsec.so socket=$work/acctsecd.sock conf=$work/acctsec.conf"
-cat >"$work/pam.d/demo-login" <<PAM
-auth     requisite                  $mod preauth
-auth     [success=1 default=ignore] $(pam_matrix_so) passdb=$work/passdb
-auth     [default=die]              $mod authfail
-auth     required                   $mod authsucc
-account  required                   $mod
-PAM
+demo_pam_service "$work/pam.d/demo-login" "$mod" authsucc
 # The same with a second factor: "mfa" ends the auth stack instead of authsucc.
-sed 's/ authsucc$/ mfa/' "$work/pam.d/demo-login" >"$work/pam.d/demo-login-mfa"
+demo_pam_service "$work/pam.d/demo-login-mfa" "$mod" mfa
 
 echo "== starting acctsecd (state in $work/state)"
-env $(nss_env "$work") "$B/acctsecd" --socket "$work/acctsecd.sock" --state-dir "$work/state" \
-    --config "$work/acctsec.conf" --foreground 2>"$work/acctsecd.log" &
-daemon_pid=$!
-wait_ready "$B/acctsec" "$work/acctsecd.sock" "$daemon_pid" || { cat "$work/acctsecd.log"; exit 1; }
+demo_daemon "$work/acctsecd.sock" "$work/state" "$work/acctsec.conf" "$work/acctsecd.log" || exit 1
+daemon_pid=$demo_daemon_pid
 
 echo
 echo "== the PAM service file (/etc/pam.d style, in $work/pam.d/demo-login)"
@@ -107,4 +87,4 @@ echo
 echo "== the daemon's log (under systemd these go to the journal with a MESSAGE_ID each)"
 sed 's/^/    /' "$work/acctsecd.log"
 echo
-echo "Demo done. Next: scripts/test.sh runs every test tier."
+echo "Demo done. Next: scripts/demo-fleet.sh shows two hosts sharing one PostgreSQL; scripts/test.sh runs every test tier."

@@ -2,6 +2,7 @@
 # Install what acctsec needs from Debian's archive, only what is missing.
 #   scripts/deps.sh build   compiler, autotools and the libraries
 #   scripts/deps.sh demo    build + what the demo uses (nss_wrapper, pam_matrix)
+#   scripts/deps.sh fleet   demo + PostgreSQL (scripts/demo-fleet.sh)
 #   scripts/deps.sh test    demo + every test tier (cmocka, libpamtest, clang, valgrind, ...)
 set -euo pipefail
 
@@ -23,8 +24,9 @@ want=("${build_pkgs[@]}")
 case "${1:-test}" in
 build) ;;
 demo) want+=("${demo_pkgs[@]}") ;;
+fleet) want+=("${demo_pkgs[@]}" python3 postgresql) ;;
 test) want+=("${demo_pkgs[@]}" "${test_pkgs[@]}") ;;
-*) echo "usage: $0 build|demo|test" >&2; exit 2 ;;
+*) echo "usage: $0 build|demo|fleet|test" >&2; exit 2 ;;
 esac
 
 missing=()

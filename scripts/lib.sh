@@ -1,4 +1,5 @@
-# Shared by scripts/demo.sh and scripts/test.sh (sourced, not run).
+# shellcheck shell=bash
+# Shared by scripts/demo.sh, scripts/demo-fleet.sh and scripts/test.sh (sourced, not run).
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # build DIR [configure args...]: autotools build out of tree in $top/DIR.
@@ -67,4 +68,58 @@ wait_ready() {
         sleep 0.05
     done
     return 1
+}
+
+# wait_file FILE PID: until FILE is written (not empty) while PID runs,
+# at most 5 minutes (initdb on a slow disk).
+wait_file() {
+    local _
+    for _ in $(seq 1 6000); do
+        [ -s "$1" ] && return 0
+        kill -0 "$2" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+# --- the demos (scripts/demo.sh, scripts/demo-fleet.sh); they set $B (the
+# build) and $work (their temporary dir) first.
+
+# demo_user: $who, the user who logs in: "alice" (resolved through
+# nss_wrapper: no real account is created) when run as root.  Run as anyone
+# else, the daemon lets you act only for your own account (SO_PEERCRED), so
+# the demo logs in as you.  pam_matrix is the demos' password module
+# ($work/passdb, for the service demo-login); the person running the demo
+# is an acctsec admin (group acctsec-admin).
+demo_user() {
+    if [ "$(id -u)" -eq 0 ]; then
+        who=alice
+    else
+        who=$(id -un)
+        echo "(not root: the demo logs in as $who, the only account this caller may act for)"
+    fi
+    nss_files "$work" alice
+    echo "$who:correct-horse-battery:demo-login" >"$work/passdb"
+}
+
+# demo_pam_service FILE "MODULE ARGS" LAST: the demos' auth stack (lockout
+# around pam_matrix), ending with pam_acctsec.so LAST (authsucc, or mfa for
+# a second factor), and the account line.
+demo_pam_service() {
+    cat >"$1" <<PAM
+auth     requisite                  $2 preauth
+auth     [success=1 default=ignore] $(pam_matrix_so) passdb=$work/passdb
+auth     [default=die]              $2 authfail
+auth     required                   $2 $3
+account  required                   $2
+PAM
+}
+
+# demo_daemon SOCKET STATE_DIR CONF LOG: acctsecd in the background (its pid
+# in $demo_daemon_pid), answering once this returns; else its log and 1.
+demo_daemon() {
+    # shellcheck disable=SC2046 # nss_env's words are the variables
+    env $(nss_env "$work") "$B/acctsecd" --socket "$1" --state-dir "$2" --config "$3" --foreground 2>"$4" &
+    demo_daemon_pid=$!
+    wait_ready "$B/acctsec" "$1" "$demo_daemon_pid" || { cat "$4"; return 1; }
 }

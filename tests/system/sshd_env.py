@@ -293,6 +293,18 @@ class Env:
         """pam_acctsec.so from the build, with this env's socket and conf."""
         return "%s/.libs/pam_acctsec.so socket=%s conf=%s" % (self.B, self.sock, self.conf)
 
+    def mfa_stack(self):
+        """sshd's PAM stack for password + second factor over keyboard-interactive:
+        lockout around pam_unix, then the factor (the brief's wiring)."""
+        return ("auth     requisite                  %s preauth\n"
+                "auth     [success=1 default=ignore] pam_unix.so nodelay\n"
+                "auth     [default=die]              %s authfail\n"
+                "auth     requisite                  %s mfa\n"
+                "account  required                   %s\n"
+                "account  required                   pam_unix.so\n"
+                "session  required                   pam_permit.so\n"
+                "password required                   pam_deny.so\n") % ((self.pam_module(),) * 4)
+
     # --- sshd ----------------------------------------------------------------
     def start_sshd(self, pam_stack, extra_config):
         """sshd on a free port of 127.0.0.1 with /etc/pam.d/SERVICE = pam_stack;
@@ -400,7 +412,9 @@ class Env:
                         print("#   %s: %s" % (name, line))
         shutil.rmtree(self.work, ignore_errors=True)
 
-    def run(self, main):
+    def run(self, main, after=()):
+        """main(), then cleanup, then each of AFTER (callables: what else the
+        test started, e.g. another host's Env), then the plan and the exit."""
         try:
             main()
         except Exception:  # noqa: BLE001 - reported as TAP
@@ -408,5 +422,7 @@ class Env:
             self.tap(False, "setup", traceback.format_exc())
         finally:
             self.cleanup()
+            for end in after:
+                end()
         print("1..%d" % self.n)
         sys.exit(1 if self.failed else 0)

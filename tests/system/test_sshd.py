@@ -31,21 +31,13 @@ tap = env.tap
 
 # A factor is required: the user with a verified address and no app gets emailed codes.
 SETTINGS = ("totp_window = 3\nmfa = required\nmail_from = %s\nmail_timeout = 10\n" % FROM)
-STACK = ("auth     requisite                  %s preauth\n"
-         "auth     [success=1 default=ignore] pam_unix.so nodelay\n"
-         "auth     [default=die]              %s authfail\n"
-         "auth     requisite                  %s mfa\n"
-         "account  required                   %s\n"
-         "account  required                   pam_unix.so\n"
-         "session  required                   pam_permit.so\n"
-         "password required                   pam_deny.so\n")
 
 
 def main():
     for u in (USER, EUSER):
         env.add_user(u, password=PASSWORD)
     env.start_daemon(SETTINGS + "mail_transport = maildir\nmaildir = %s\n" % env.maildir)
-    env.start_sshd(STACK % ((env.pam_module(),) * 4),
+    env.start_sshd(env.mfa_stack(),
                    "KbdInteractiveAuthentication yes\nPasswordAuthentication no\n"
                    "PubkeyAuthentication no\nAuthenticationMethods keyboard-interactive\n"
                    "AllowUsers %s %s\n" % (USER, EUSER))

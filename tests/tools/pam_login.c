@@ -5,9 +5,11 @@
  * Used by scripts/demo.sh; nothing in /etc is read or changed.
  *
  *   echo PASSWORD | pam_login CONFDIR SERVICE USER [RHOST]
+ *   printf 'PASSWORD\nCODE\n' | pam_login CONFDIR SERVICE USER [RHOST]
  *
  * With PAM_LOGIN_MAILDIR set, a prompt for an emailed code is answered with
- * the code from the newest mail in that Maildir (as the user would read it).
+ * the code from the newest mail in that Maildir (as the user would read it);
+ * else with the second line of stdin (an authenticator app's code), if any.
  *
  * Prints the outcome and exits with the PAM code (0: PAM_SUCCESS).
  */
@@ -67,7 +69,12 @@ static char *mailed_code(void) {
         return code;
 }
 
+struct answers {
+        char password[1024], code[64];
+};
+
 static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data) {
+        const struct answers *a = data;
         struct pam_response *r = calloc((size_t) n, sizeof(*r));
         if (!r)
                 return PAM_BUF_ERR;
@@ -75,9 +82,13 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
                 switch (msg[i]->msg_style) {
                 case PAM_PROMPT_ECHO_OFF:
                 case PAM_PROMPT_ECHO_ON: {
-                        const char *code = strstr(msg[i]->msg, "code") ? mailed_code() : NULL;
-                        printf("    [prompt] %s\n", msg[i]->msg);
-                        r[i].resp = strdup(code ? code : data);
+                        const char *code = NULL;
+                        if (strstr(msg[i]->msg, "code")) {
+                                code = mailed_code();
+                                code = code ? code : a->code[0] ? a->code : NULL;
+                        }
+                        printf("    [prompt] %s%s\n", msg[i]->msg, code ? code : "");
+                        r[i].resp = strdup(code ? code : a->password);
                         break;
                 }
                 default: /* what the user would see */
@@ -89,16 +100,18 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
 }
 
 int main(int argc, char **argv) {
-        char password[1024] = "";
+        struct answers a = { "", "" };
         pam_handle_t *pamh = NULL;
 
         if (argc < 4 || argc > 5) {
                 fprintf(stderr, "usage: echo PASSWORD | %s CONFDIR SERVICE USER [RHOST]\n", argv[0]);
                 return 2;
         }
-        if (fgets(password, sizeof(password), stdin))
-                password[strcspn(password, "\n")] = '\0';
-        struct pam_conv c = { conv, password };
+        if (fgets(a.password, sizeof(a.password), stdin))
+                a.password[strcspn(a.password, "\n")] = '\0';
+        if (fgets(a.code, sizeof(a.code), stdin))
+                a.code[strcspn(a.code, "\n")] = '\0';
+        struct pam_conv c = { conv, &a };
         int r = pam_start_confdir(argv[2], argv[3], &c, argv[1], &pamh);
         if (r == PAM_SUCCESS && argc == 5)
                 r = pam_set_item(pamh, PAM_RHOST, argv[4]);
@@ -114,6 +127,6 @@ int main(int argc, char **argv) {
         if (r != PAM_SUCCESS)
                 printf("    (failed in %s)\n", phase);
         pam_end(pamh, r);
-        memset(password, 0, sizeof(password));
+        memset(&a, 0, sizeof(a));
         return r;
 }
