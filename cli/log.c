@@ -142,7 +142,9 @@ int cmd_log_show(struct cli *c) {
                 if (cursor == 0 && c->json) /* after the first answer: an error prints its own document */
                         fputs("{\"events\":[", stdout);
                 else if (cursor == 0)
-                        printf("%-19s %-16s %-22s %-7s %-10s %-24s %s\n", "TIME", "USER", "TYPE", "OUTCOME", "SERVICE",
+                        printf("%-19s %s%-16s %-22s %-7s %-10s %-24s %s\n", "TIME",
+                               acctsec_msg_str(&c->reply, ACCTSEC_TAG_HOST) ? "HOST         " : "", "USER", "TYPE",
+                               "OUTCOME", "SERVICE",
                                "SOURCE", "DETAIL");
                 uint64_t next = u64_of(&c->reply, ACCTSEC_TAG_ID);
                 more = u64_of(&c->reply, ACCTSEC_TAG_MORE) != 0;
