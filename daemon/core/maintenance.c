@@ -29,6 +29,8 @@ static int reconcile(struct daemon *d, int64_t now) {
         return r;
 }
 
+static void purge(struct daemon *d, int64_t now, unsigned days);
+
 /* One tick: a unit of work of the store's worker (worker.h); the timer is
  * armed again when it ended. */
 static void tick(void *userdata) {
@@ -46,6 +48,16 @@ static void tick(void *userdata) {
         int r = reconcile(d, now);
         if (r < 0)
                 log_warning("closing sessions whose processes are gone failed: %s", strerror(-r));
+        int64_t lead = 0;
+        if (store_get_int(&d->store, Q_MAINTENANCE_LEAD, STORE_NO_ARGS, &lead) > 0 && lead)
+                purge(d, now, days);
+        else
+                d->maint_more = false; /* another host of the fleet purges */
+}
+
+/* Ended sessions, mail counts and old events: the fleet's, by one host. */
+static void purge(struct daemon *d, int64_t now, unsigned days) {
+        int r;
         txn_begin(&d->store);
         r = job_end(d, sessions_purge(&d->store, now, days));
         if (r < 0)

@@ -393,6 +393,8 @@ static const char *const sql[_Q_MAX] = {
 #undef EVENT_COLUMNS
         [Q_EVENT_MAX_ID] = "SELECT max(id) FROM events",
         /* Oldest first along events_by_time; never the newest row (see eventlog.h). */
+        /* maintenance: one host leads them all */
+        [Q_MAINTENANCE_LEAD] = "SELECT 1",
         [Q_EVENT_PURGE] = "DELETE FROM events WHERE id IN (SELECT id FROM events INDEXED BY events_by_time"
                           " WHERE time < ?1 AND id < (SELECT max(id) FROM events) ORDER BY time LIMIT ?2)",
 };

@@ -122,6 +122,10 @@
         Q(EVENT_MAX_ID, READ)                                                                                    \
         Q(EVENT_PURGE, LOG)
 
+/* Purges run on one host of a fleet at a time: 1 this host leads them. */
+#define STORE_QUERIES_MAINTENANCE(Q)                                                                             \
+        Q(MAINTENANCE_LEAD, READ)
+
 #define STORE_QUERIES(Q)                                                                                         \
         STORE_QUERIES_SECLOG(Q)                                                                                  \
         STORE_QUERIES_LOCKOUT(Q)                                                                                 \
@@ -135,4 +139,5 @@
         STORE_QUERIES_NOTIFY(Q)                                                                                  \
         STORE_QUERIES_SESSIONS(Q)                                                                                \
         STORE_QUERIES_TOKENS(Q)                                                                                  \
-        STORE_QUERIES_EVENTLOG(Q)
+        STORE_QUERIES_EVENTLOG(Q)                                                                                \
+        STORE_QUERIES_MAINTENANCE(Q)

@@ -369,6 +369,24 @@ def an_export_misses_no_event_a_slow_host_commits_late(fleet):
         slow.close()
 
 
+@test
+def one_host_at_a_time_purges_for_the_fleet(fleet):
+    """Each host reconciles its own sessions; purges (old events, ended
+    sessions, mail counts) are the fleet's, led by the one host whose
+    session holds the maintenance lock."""
+    hosts = [fleet.host("h%d" % i, "log_retention_days = 1\n") for i in range(3)]
+    fleet.sql("SET acctsec.host_id = 'old'; INSERT INTO events (time, type, \"user\") VALUES (1, 'auth_failure', 'x'),"
+              " (2, 'auth_failure', 'x')")
+    for h in hosts:  # each has connected and had its first tick (at start)
+        assert decision(h, td.OP_PREAUTH) == 0
+    leaders = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 1633907830 AND granted"
+    wait_until(lambda: fleet.sql(leaders) == [("1",)])
+    hosts[0].stop()
+    hosts[0].start()  # its first tick again; the lock stays where it is, or moves: still one
+    assert decision(hosts[0], td.OP_PREAUTH) == 0
+    assert fleet.sql(leaders) == [("1",)]
+
+
 def wait_until(what, timeout=60):
     """A bounded wait for an outcome (the daemon reconnects with backoff)."""
     deadline = time.monotonic() + timeout
