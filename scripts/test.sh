@@ -74,6 +74,8 @@ suites() {
     done
     ACCTSEC_BUILD_DIR=$b tap "${p}daemon_integration" python3 "$top/tests/integration/test_daemon.py"
     ACCTSEC_BUILD_DIR=$b tap "${p}doctor" python3 "$top/tests/integration/test_doctor.py"
+    # tier 6 too: hosts of a fleet on a private PostgreSQL (77 without one)
+    ACCTSEC_BUILD_DIR=$b tap "${p}fleet_hosts" python3 "$top/tests/fleet/test_fleet.py"
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_lockout" "$b/tests/pam/test_pam_lockout"
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_concurrency" "$b/tests/pam/test_pam_concurrency"
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_mfa" "$b/tests/pam/test_pam_mfa"
@@ -122,7 +124,7 @@ elif [ ! -x "$top/build/tests/fleet/pg_catalogue_check" ]; then
     echo "   (skipped: tests/fleet/pg_catalogue_check not built: configure found no libpq; Debian: libpq-dev)"
 fi
 ACCTSEC_BUILD_DIR=$top/build tap fleet_pg_catalogue python3 "$top/tests/fleet/test_pg_catalogue.py"
-ACCTSEC_BUILD_DIR=$top/build tap fleet_hosts python3 "$top/tests/fleet/test_fleet.py"
+# (fleet_hosts runs with the suites above, and again under ASan)
 ACCTSEC_BUILD_DIR=$top/build tap fleet_import python3 "$top/tests/fleet/test_import.py"
 
 echo "== tier 4: real clients (root only)"
