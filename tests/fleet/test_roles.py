@@ -272,19 +272,28 @@ def a_pending_migration_fails_closed_until_the_owner_runs_it(fleet):
     tf.wait_until(lambda: a.call(td.login_frame(td.OP_PREAUTH))[0] == td.REPLY_OK)
 
 
+def import_conf(fleet, host_id, user, extra=""):
+    conf = os.path.join(fleet.keydir, "import-%s.conf" % host_id)
+    with open(conf, "w") as f:
+        f.write("store = postgresql\npostgresql = %s\nhost_id = %s\nfleet_key = %s\n"
+                % (conninfo(fleet, user, extra), host_id, fleet.key))
+    return conf
+
+
+def run_import(state, conf):
+    return subprocess.run([td.DAEMON, "--import-from", state, "--config", conf],
+                          capture_output=True, text=True, timeout=300)
+
+
 @test
-def an_import_as_the_host_role_needs_temporary_for_its_duration(fleet):
+def an_import_needs_temporary_for_its_duration_or_the_owner(fleet):
     prepared(fleet)
-    old = ti.OldHost()
+    old, other = ti.OldHost(), None
     try:
-        conf = os.path.join(fleet.keydir, "import.conf")
-        with open(conf, "w") as f:
-            f.write("store = postgresql\npostgresql = %s\nhost_id = web1\nfleet_key = %s\n"
-                    % (conninfo(fleet, "acctsec_web1"), fleet.key))
+        conf = import_conf(fleet, "web1", "acctsec_web1")
 
         def run():
-            return subprocess.run([td.DAEMON, "--import-from", old.state, "--config", conf],
-                                  capture_output=True, text=True, timeout=300)
+            return run_import(old.state, conf)
         p = run()
         assert p.returncode == 1 and "permission denied to create temporary tables" in p.stderr, p
         fleet.sql('GRANT TEMPORARY ON DATABASE "%s" TO acctsec_web1' % fleet.db)
@@ -297,8 +306,15 @@ def an_import_as_the_host_role_needs_temporary_for_its_duration(fleet):
         code = totp(old.secret, int(fleet.sql("SELECT floor(extract(epoch FROM clock_timestamp()))::bigint")
                                     [0][0]) // 30)
         assert ti.mfa_verify(a, code) == 0, "alice's TOTP moved in"
+        # Another host's state, imported as the owner (the setup role).
+        other = ti.OldHost(address="carol@example.org")
+        p = run_import(other.state, import_conf(fleet, "web2", "acctsec_setup", SETUP))
+        assert p.returncode == 0, (p.stdout, p.stderr)
+        assert fleet.sql("SELECT count(*) FROM events WHERE host = 'web2'") == [(str(len(other.events)),)]
     finally:
         old.cleanup()
+        if other:
+            other.cleanup()
 
 
 if __name__ == "__main__":
