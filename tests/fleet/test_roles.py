@@ -317,5 +317,24 @@ def an_import_needs_temporary_for_its_duration_or_the_owner(fleet):
             other.cleanup()
 
 
+def fleet_tests_as_a_host_role():
+    """`test_roles.py --fleet-tests [NAME...]`: test_fleet.py's tests (but
+    the standby's, which makes its own cluster), with every host logged in
+    as acctsec_fleethost, a member of acctsec_host, on a schema the owner
+    made: the check that the grants cover every path those tests take."""
+    made = tf.Fleet.__init__
+
+    def init(self, cluster, name):
+        made(self, cluster, name)
+        prepared(self)
+        apply_roles(self, "fleethost")
+        self.hosts, self.conninfo = [], conninfo(self, "acctsec_fleethost")
+    tf.Fleet.__init__ = init
+    return tf.run_tests([t for t in tf.TESTS if "standby" not in t.__name__], prefix="f")
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--fleet-tests"]:
+        del sys.argv[1]
+        sys.exit(fleet_tests_as_a_host_role())
     sys.exit(tf.run_tests(TESTS, prefix="r"))
