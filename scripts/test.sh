@@ -126,6 +126,7 @@ fi
 ACCTSEC_BUILD_DIR=$top/build tap fleet_pg_catalogue python3 "$top/tests/fleet/test_pg_catalogue.py"
 # (fleet_hosts runs with the suites above, and again under ASan)
 ACCTSEC_BUILD_DIR=$top/build tap fleet_import python3 "$top/tests/fleet/test_import.py"
+ACCTSEC_BUILD_DIR=$top/build tap fleet_roles python3 "$top/tests/fleet/test_roles.py"
 
 echo "== tier 4: real clients (root only)"
 for t in "$top"/tests/system/test_*.sh; do

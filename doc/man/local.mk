@@ -4,4 +4,5 @@ dist_man_MANS += \
 	doc/man/pam_acctsec.8 \
 	doc/man/acctsecd.8 \
 	doc/man/acctsec.1 \
-	doc/man/acctsec.conf.5
+	doc/man/acctsec.conf.5 \
+	doc/man/acctsec-fleet.7

@@ -5,7 +5,7 @@
 # (scripts/test.sh, step "fleet") and skip without PostgreSQL's binaries.
 # Included from the top-level Makefile.am.
 EXTRA_DIST += tests/fleet/pgcluster.py tests/fleet/test_pg_catalogue.py tests/fleet/test_fleet.py \
-	tests/fleet/test_import.py
+	tests/fleet/test_import.py tests/fleet/test_roles.py
 
 if HAVE_PQ
 check_PROGRAMS += tests/fleet/pg_catalogue_check

@@ -120,6 +120,7 @@ for f in "$pamdir/pam_acctsec.so" /usr/sbin/acctsecd /usr/bin/acctsec \
          /usr/share/pam-configs/acctsec-authfail /usr/share/pam-configs/acctsec-mfa \
          /usr/share/man/man8/pam_acctsec.8.gz /usr/share/man/man8/acctsecd.8.gz \
          /usr/share/man/man1/acctsec.1.gz /usr/share/man/man5/acctsec.conf.5.gz \
+         /usr/share/man/man7/acctsec-fleet.7.gz /usr/share/acctsec/acctsec-roles.sql \
          /usr/share/bash-completion/completions/acctsec /usr/lib/tmpfiles.d/acctsec.conf; do
     if grep -qxF "$f" "$work/contents"; then pass "package ships $f"; else fail "package ships $f" "$work/contents"; fi
 done
