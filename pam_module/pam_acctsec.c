@@ -63,7 +63,7 @@ static void add_item(pam_handle_t *pamh, struct acctsec_frame *f, uint8_t tag, i
 
 static bool transport_error(int r) {
         return r == -ENOENT || r == -ECONNREFUSED || r == -ECONNRESET || r == -EPIPE || r == -ETIMEDOUT ||
-               r == -EAGAIN;
+               r == -EAGAIN || r == -EHOSTDOWN;
 }
 
 /* Start a request: the user and the PAM items every request carries, and
@@ -90,6 +90,8 @@ static int send_request(pam_handle_t *pamh, const struct module_args *a, uint8_t
         *ret_open = false;
         int r = acctsec_call_as_caller(a->conf.socket, a->conf.private_socket, timeout_ms, &x->req, &x->reply, path);
         acctsec_frame_wipe(&x->req);
+        if (r == 0 && x->reply.type != ACCTSEC_REPLY_OK && acctsec_reply_errno(&x->reply) == EHOSTDOWN)
+                r = -EHOSTDOWN; /* its database is away (a fleet): no decision, as if it were unreachable */
         if (r == 0 && x->reply.type != ACCTSEC_REPLY_OK) {
                 /* The daemon answered and said no: never a case for failmode=open. */
                 const char *m = acctsec_msg_str(&x->reply, ACCTSEC_TAG_MESSAGE);
@@ -102,7 +104,8 @@ static int send_request(pam_handle_t *pamh, const struct module_args *a, uint8_t
                 return PAM_SUCCESS;
 
         if (transport_error(r) && a->conf.failmode == ACCTSEC_FAILMODE_OPEN) {
-                pam_syslog(pamh, LOG_WARNING, "acctsecd at %s unreachable (%s) during %s for %s: "
+                pam_syslog(pamh, LOG_WARNING,
+                           "acctsecd at %s unreachable or without its database (%s) during %s for %s: "
                            "failmode=open lets the login continue without acctsec",
                            path, strerror(-r), acctsec_op_name(op), user);
                 *ret_open = true;

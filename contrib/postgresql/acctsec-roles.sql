@@ -27,7 +27,8 @@
 --   acctsec_host   NOLOGIN, the group of the hosts: CONNECT on the database
 --                  and, table by table, the SELECT, INSERT, UPDATE and
 --                  DELETE that acctsecd's statements use; EXECUTE on the
---                  cap functions.  No DDL, no TRUNCATE, no TEMPORARY.
+--                  cap functions and the log's horizon.  No DDL, no
+--                  TRUNCATE, no TEMPORARY.
 --   acctsec_<host> LOGIN, IN ROLE acctsec_host: one per host of the fleet.
 --
 -- Idempotent: run it again (as above) once acctsecd has made the schema (the
@@ -118,4 +119,7 @@ REVOKE ALL ON FUNCTION acctsec_token_count(text), acctsec_allowlist_count(text),
   acctsec_mail_count(text, bigint, bigint, bigint) FROM PUBLIC, acctsec_host;
 GRANT EXECUTE ON FUNCTION acctsec_token_count(text), acctsec_allowlist_count(text),
   acctsec_mail_count(text, bigint, bigint, bigint) TO acctsec_host;
+-- an export's horizon: waits under the log's lock (schema step 14)
+REVOKE ALL ON FUNCTION acctsec_events_horizon() FROM PUBLIC, acctsec_host;
+GRANT EXECUTE ON FUNCTION acctsec_events_horizon() TO acctsec_host;
 \endif

@@ -102,8 +102,11 @@ int login_prologue(struct daemon *d, const struct ucred *peer, const struct acct
 
 int reply_db_error(struct acctsec_frame *reply, uint8_t op, const char *user, int r) {
         log_error("%s for %s failed: %s", acctsec_op_name(op), user, strerror(-r));
-        bool away = r == -EHOSTDOWN || r == -ETIMEDOUT || r == -ECONNRESET; /* store = postgresql */
-        return reply_error(reply, r, away ? "database unavailable" : "database error");
+        /* store = postgresql: the database is away.  One errno for it, which
+         * the module treats like an unreachable daemon (failmode). */
+        if (r == -EHOSTDOWN || r == -ETIMEDOUT || r == -ECONNRESET)
+                return reply_error(reply, -EHOSTDOWN, "database unavailable");
+        return reply_error(reply, r, "database error");
 }
 
 void reply_decision(struct acctsec_frame *reply, const struct acctsec_conf *conf, const struct lock_result *res) {

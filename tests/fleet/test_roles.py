@@ -10,6 +10,7 @@ the fleet's records.  Prints TAP.  Needs ACCTSEC_BUILD_DIR; exits 77 without
 PostgreSQL's binaries."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -24,7 +25,16 @@ import test_import as ti  # noqa: E402
 from sshd_env import totp  # noqa: E402
 
 ROLES_SQL = os.path.join(HERE, "..", "..", "contrib", "postgresql", "acctsec-roles.sql")
-SCHEMA_VERSION = "13"  # pgsql_migrations_count
+def schema_version():
+    """pgsql_migrations_count: the steps of daemon/storage/pgsql_sql.c, each
+    opened by its number in a comment ("/* 12 (PostgreSQL only): ...")."""
+    text = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "daemon", "storage",
+                             "pgsql_sql.c")).read()
+    block = text[text.index("pgsql_migrations[] = {"):text.index("pgsql_migrations_count =")]
+    return str(max(int(n) for n in re.findall(r"^\s*/\* (\d+)[ :(]", block, re.M)))
+
+
+SCHEMA_VERSION = schema_version()
 # What a host's role may touch, and how (daemon/storage/pgsql_sql.c, pgsql.c).
 HOST_GRANTS = {
     "acctsec_meta": "INSERT,SELECT",
@@ -151,8 +161,8 @@ def the_owner_makes_the_schema_and_owns_every_object(fleet):
     funcs = fleet.sql("SELECT p.proname, has_function_privilege('acctsec_web1', p.oid, 'EXECUTE'),"
                       " has_function_privilege('public', p.oid, 'EXECUTE') FROM pg_proc p"
                       " JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' ORDER BY 1")
-    assert funcs == [(n, "t", "f") for n in ("acctsec_allowlist_count", "acctsec_mail_count",
-                                             "acctsec_token_count")], funcs
+    assert funcs == [(n, "t", "f") for n in ("acctsec_allowlist_count", "acctsec_events_horizon",
+                                             "acctsec_mail_count", "acctsec_token_count")], funcs
     # The host that failed is served now (a new start, as after the admin's run).
     early.start()
     assert tf.decision(early, td.OP_PREAUTH) == 0
@@ -260,8 +270,9 @@ def a_pending_migration_fails_closed_until_the_owner_runs_it(fleet):
     admin's one-shot run as the owner has migrated (doc/fleet.md,
     Upgrading)."""
     prepared(fleet)
-    # The fleet as an older release left it: step 13 not applied.
+    # The fleet as an older release left it: steps 13 and 14 not applied.
     fleet.sql("ALTER TABLE sessions DROP COLUMN end_requested, DROP COLUMN end_requested_by;"
+              "DROP FUNCTION acctsec_events_horizon();"
               "UPDATE acctsec_meta SET value = '12' WHERE key = 'schema_version'")
     a = RoleHost(fleet, "web1", "postgresql_timeout = 1s\n")
     rtype, f = a.call(td.login_frame(td.OP_PREAUTH))
