@@ -4,6 +4,7 @@ real PostgreSQL (a private cluster started here, a database per test), spoken
 to in raw frames and through the CLI.  Prints TAP.  Needs ACCTSEC_BUILD_DIR;
 exits 77 without PostgreSQL's binaries."""
 import json
+import re
 import os
 import secrets
 import signal
@@ -555,6 +556,11 @@ def run_tests(tests, prefix="t", extras=lambda: []):
                 fn(fleet, *more)
                 crashed = [h.host_id for h in fleet.hosts if h.proc and (h.proc.poll() or 0) < 0]
                 assert not crashed, "acctsecd died of a signal on %s" % crashed
+                for h in fleet.hosts:  # stopped now: a sanitizer reports at exit
+                    h.stop()
+                reports = [h.host_id for h in fleet.hosts
+                           if re.search(r"ERROR: (Address|Leak)Sanitizer|runtime error:", open(h.log).read())]
+                assert not reports, "sanitizer reports in the logs of %s" % reports
                 print("ok %d - %s" % (i, fn.__name__))
             except Exception:  # noqa: BLE001 - reported as TAP
                 failed += 1
