@@ -56,6 +56,7 @@ static void usage(FILE *f) {
               "                                exit 1 when a problem is found\n"
               "  fleet import [--state-dir DIR] [--config FILE] [--dry-run]\n"
               "                                move this host's SQLite state into the fleet's PostgreSQL\n"
+              "  fleet key check|rotate        the fleet key's state; re-seal with fleet_key (root)\n"
               "                                database (root; acctsec.conf: store = postgresql)\n\n"
               "Options:\n"
               "  --socket PATH   the acctsecd socket (default: socket= in " ACCTSEC_DEFAULT_CONF ",\n"
@@ -343,6 +344,7 @@ static const struct command {
         { "log", "export", 0, cmd_log_export },
         { "doctor", NULL, 0, cmd_doctor },
         { "fleet", "import", 0, cmd_fleet_import },
+        { "fleet", "key", 1, cmd_fleet_key },
 };
 
 /* The socket named in the config file, if it names one and is readable. */

@@ -73,4 +73,5 @@ int cmd_log_export(struct cli *c);
 /* Exit 1 when it found a problem. */
 int cmd_doctor(struct cli *c);
 /* Runs acctsecd --import-from (root only); returns only when it cannot. */
+int cmd_fleet_key(struct cli *c);
 int cmd_fleet_import(struct cli *c);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* acctsec fleet import: moving this host's SQLite state into the fleet's
  * database is acctsecd's work (acctsecd --import-from: it holds the
- * storage code and the keys' rules); the CLI checks who asks and runs it. */
+ * storage code and the keys' rules); the CLI checks who asks and runs it.
+ * acctsec fleet key check|rotate: the fleet key's state, and its rotation
+ * (daemon/handlers/fleet_key.c). */
 #include "config.h"
 
 #include <errno.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "output.h"
 
 /* ACCTSEC_DAEMON names another acctsecd (a build tree's, in tests). */
 static const char *daemon_path(void) {
@@ -44,4 +47,96 @@ int cmd_fleet_import(struct cli *c) {
         fflush(stdout);
         execv(daemon_path(), (char **) argv);
         return cli_fail(c, EXIT_UNAVAILABLE, "cannot run %s: %s", daemon_path(), strerror(errno));
+}
+
+struct key_state {
+        const char *key, *fleet, *prev;
+        uint64_t sealed_left, hashed_left, resealed;
+};
+
+static void read_state(const struct acctsec_msg *m, struct key_state *k) {
+        k->key = acctsec_msg_str(m, ACCTSEC_TAG_KEY_ID);
+        k->fleet = acctsec_msg_str(m, ACCTSEC_TAG_FLEET_KEY_ID);
+        k->prev = acctsec_msg_str(m, ACCTSEC_TAG_PREV_KEY_ID);
+        (void) acctsec_msg_u64(m, ACCTSEC_TAG_SEALED_LEFT, &k->sealed_left);
+        (void) acctsec_msg_u64(m, ACCTSEC_TAG_HASHED_LEFT, &k->hashed_left);
+}
+
+/* "ok", "rotation pending" or "mismatch": this host against the fleet. */
+static const char *verdict(const struct key_state *k) {
+        if (k->key && k->fleet && strcmp(k->key, k->fleet) == 0)
+                return "ok";
+        if (k->prev && k->fleet && strcmp(k->prev, k->fleet) == 0)
+                return "rotation pending";
+        return "mismatch";
+}
+
+static void print_state(const struct cli *c, const struct key_state *k) {
+        if (c->json) {
+                struct json j;
+                json_begin(&j, stdout);
+                json_open(&j, NULL, '{');
+                json_str(&j, "key_id", k->key);
+                json_str(&j, "fleet_key_id", k->fleet);
+                json_str(&j, "previous_key_id", k->prev);
+                json_str(&j, "state", verdict(k));
+                json_int(&j, "totp_secrets_under_other_keys", (long long) k->sealed_left);
+                json_int(&j, "hashes_under_other_keys", (long long) k->hashed_left);
+                json_int(&j, "resealed", (long long) k->resealed);
+                json_close(&j, '}');
+                json_end(&j);
+                return;
+        }
+        printf("this host's fleet key:   %s\n", k->key ? k->key : "?");
+        printf("the fleet's key:         %s (%s)\n", k->fleet ? k->fleet : "none recorded yet", verdict(k));
+        if (k->prev)
+                printf("fleet_key_previous:      %s\n", k->prev);
+        printf("TOTP secrets sealed with another key:            %llu\n", (unsigned long long) k->sealed_left);
+        printf("backup codes and tokens hashed with another key: %llu%s\n", (unsigned long long) k->hashed_left,
+               k->hashed_left ? " (they work while fleet_key_previous is set; until used, regenerated or revoked)"
+                              : "");
+}
+
+/* Re-seal a batch a request until none is left, then the fleet's key is ours. */
+static int rotate(struct cli *c, struct key_state *k) {
+        uint64_t more = 1, n = 0;
+        while (more) {
+                acctsec_frame_init(&c->req, ACCTSEC_OP_FLEET_KEY_ROTATE);
+                int r = cli_call(c);
+                if (r)
+                        return r;
+                more = 0;
+                (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_COUNT, &n);
+                (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_MORE, &more);
+                k->resealed += n;
+                if (more && n == 0)
+                        return cli_fail(c, EXIT_FAILURE, "fleet key rotate: secrets remain that open with neither "
+                                                         "key (the daemon's log names their users)");
+        }
+        read_state(&c->reply, k);
+        return 0;
+}
+
+int cmd_fleet_key(struct cli *c) {
+        struct key_state k = { 0 };
+        bool rot = strcmp(c->args[0], "rotate") == 0;
+        if (!rot && strcmp(c->args[0], "check") != 0)
+                return cli_fail(c, EXIT_USAGE, "fleet key: check or rotate");
+        if (c->user)
+                return cli_fail(c, EXIT_USAGE, "fleet key takes no --user");
+        int r;
+        if (rot)
+                r = rotate(c, &k);
+        else {
+                acctsec_frame_init(&c->req, ACCTSEC_OP_FLEET_STATUS);
+                r = cli_call(c);
+                read_state(&c->reply, &k);
+        }
+        if (r)
+                return r;
+        if (rot && !c->json)
+                printf("re-sealed %llu TOTP secret%s with this host's fleet key\n", (unsigned long long) k.resealed,
+                       k.resealed == 1 ? "" : "s");
+        print_state(c, &k);
+        return strcmp(verdict(&k), "ok") == 0 ? 0 : EXIT_FAILURE;
 }

@@ -94,6 +94,7 @@ static const struct key keys[] = {
         { "postgresql_timeout", T_MSEC, F(postgresql_timeout_ms), 100, 600000, O_GLOBAL },
         { "host_id", T_HOSTID, F(host_id), 0, 0, O_GLOBAL },
         { "fleet_key", T_FILE, F(fleet_key), 0, 0, O_GLOBAL },
+        { "fleet_key_previous", T_OPTFILE, F(fleet_key_previous), 0, 0, O_GLOBAL },
         { "admin_group", T_GROUP, F(admin_group), 0, 0, O_GLOBAL },
         { "audit_group", T_GROUP, F(audit_group), 0, 0, O_GLOBAL },
 };

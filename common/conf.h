@@ -101,6 +101,7 @@ struct acctsec_conf {
         unsigned postgresql_timeout_ms; /* the longest a request waits for the database */
         char host_id[64];               /* this host's name in the fleet; "": the host name */
         char fleet_key[ACCTSEC_CONF_STR_MAX];
+        char fleet_key_previous[ACCTSEC_CONF_STR_MAX]; /* during a rotation: the key being replaced; "": none */
         /* roles: global section only */
         char admin_group[ACCTSEC_GROUP_MAX];
         char audit_group[ACCTSEC_GROUP_MAX];

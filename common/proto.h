@@ -67,7 +67,9 @@
         X(LOG_SHOW, 42, "log-show")                                                                             \
         X(LOG_EXPORT, 43, "log-export")                                                                         \
         X(NOTIFY_SET, 44, "notify-set")                                                                         \
-        X(RELOAD, 45, "reload")
+        X(RELOAD, 45, "reload")                                                                                 \
+        X(FLEET_STATUS, 46, "fleet-status")                                                                     \
+        X(FLEET_KEY_ROTATE, 47, "fleet-key-rotate")
 
 enum acctsec_op {
 #define ACCTSEC_OP_ENUM(name, number, wire) ACCTSEC_OP_##name = number,
@@ -143,6 +145,11 @@ enum acctsec_tag {
         ACCTSEC_TAG_ENDED = 67,       /* unix time a session ended; 0 active */
         ACCTSEC_TAG_HOST = 68,        /* a fleet: the host a session runs on */
         ACCTSEC_TAG_REMOTE = 69,      /* SESSION_TERMINATE: sessions whose hosts were asked to end them */
+        ACCTSEC_TAG_KEY_ID = 70,      /* FLEET_*: this host's fleet key id */
+        ACCTSEC_TAG_FLEET_KEY_ID = 71, /* FLEET_*: the id the fleet records */
+        ACCTSEC_TAG_PREV_KEY_ID = 72, /* FLEET_*: fleet_key_previous's id, if set */
+        ACCTSEC_TAG_SEALED_LEFT = 73, /* FLEET_*: TOTP secrets not sealed with this host's key */
+        ACCTSEC_TAG_HASHED_LEFT = 74, /* FLEET_*: unused backup codes and tokens hashed with another key */
 };
 
 /* What the module must ask for after MFA_BEGIN. */

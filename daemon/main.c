@@ -335,7 +335,8 @@ static const struct store_options *store_options(struct daemon *d) {
         keyfile_id(d->key, d->key_id);
         d->store_options = (struct store_options){ .postgresql = true, .conninfo = c->postgresql, .host_id = host,
                                                    .timeout_usec = c->postgresql_timeout_ms * 1000ULL,
-                                                   .key_id = d->key_id, .key_path = c->fleet_key,
+                                                   .key_id = d->key_id, .prev_key_id = d->prev_key_id,
+                                                   .key_path = c->fleet_key,
                                                    .wake = maintenance_wake, .wake_ud = d };
         return &d->store_options;
 }
@@ -343,10 +344,19 @@ static const struct store_options *store_options(struct daemon *d) {
 /* store = postgresql: the fleet's key file, before the store (its id is
  * checked against the fleet's on every connection). */
 static int load_fleet_key(struct daemon *d) {
-        const char *why = "";
+        const char *why = "", *prev = d->policy.global.fleet_key_previous;
         int r = keyfile_load_file(d->policy.global.fleet_key, d->key, &why);
-        if (r < 0)
+        if (r < 0) {
                 log_error("fleet key %s: %s (%s); refusing to start", d->policy.global.fleet_key, why, strerror(-r));
+                return r;
+        }
+        if (!prev[0]) /* no rotation under way */
+                return 0;
+        r = keyfile_load_file(prev, d->prev_key, &why);
+        if (r < 0)
+                log_error("fleet_key_previous %s: %s (%s); refusing to start", prev, why, strerror(-r));
+        else
+                keyfile_id(d->prev_key, d->prev_key_id);
         return r;
 }
 
@@ -382,7 +392,7 @@ static int open_state(struct daemon *d, const char *state_dir) {
         }
         if (!fleet && (r = load_key(d, state_dir)) < 0)
                 return r;
-        d->mfa = (struct mfa){ .store = &d->store, .key = d->key };
+        d->mfa = (struct mfa){ .store = &d->store, .key = d->key, .prev_key = d->prev_key_id[0] ? d->prev_key : NULL };
         if (oath_init() != OATH_OK) {
                 log_error("liboath initialisation failed; refusing to start");
                 return -EIO;
@@ -494,6 +504,7 @@ int main(int argc, char **argv) {
         if (open_state(&d, o.state_dir) == 0)
                 ret = serve(&d, &o);
         acctsec_wipe(d.key, sizeof(d.key));
+        acctsec_wipe(d.prev_key, sizeof(d.prev_key));
         store_close(&d.store);
         policy_free(&d.policy);
         return ret;

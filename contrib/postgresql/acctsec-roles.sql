@@ -122,4 +122,8 @@ GRANT EXECUTE ON FUNCTION acctsec_token_count(text), acctsec_allowlist_count(tex
 -- an export's horizon: waits under the log's lock (schema step 14)
 REVOKE ALL ON FUNCTION acctsec_events_horizon() FROM PUBLIC, acctsec_host;
 GRANT EXECUTE ON FUNCTION acctsec_events_horizon() TO acctsec_host;
+-- the end of a fleet key rotation (step 15): runs with the owner's rights,
+-- and records a new key id only once every TOTP secret is sealed with it
+REVOKE ALL ON FUNCTION acctsec_set_fleet_key(text) FROM PUBLIC, acctsec_host;
+GRANT EXECUTE ON FUNCTION acctsec_set_fleet_key(text) TO acctsec_host;
 \endif

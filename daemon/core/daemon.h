@@ -21,6 +21,8 @@ struct daemon {
         struct policy policy;
         uint8_t key[KEYFILE_KEY_SIZE]; /* master key: seals TOTP secrets */
         char key_id[KEYFILE_ID_SIZE];  /* store = postgresql: the fleet key's id */
+        uint8_t prev_key[KEYFILE_KEY_SIZE]; /* fleet_key_previous (a rotation), if set */
+        char prev_key_id[KEYFILE_ID_SIZE];  /* its id, "" when none */
         struct mfa mfa;
         struct server *srv;
         sd_event *event;

@@ -60,6 +60,10 @@ static const struct request_type table[] = {
         [ACCTSEC_OP_SESSION_CLOSE] = { handle_session_close, ACCESS_ROOT, .writes = true,
                                        .refusal = "only root records sessions",
                                        .fields = { S_REQ(USER), U(SESSION) } },
+        [ACCTSEC_OP_FLEET_STATUS] = { handle_fleet_status, ACCESS_ROOT,
+                                      .refusal = "only root reads the fleet key's state" },
+        [ACCTSEC_OP_FLEET_KEY_ROTATE] = { handle_fleet_key_rotate, ACCESS_ROOT, .writes = true,
+                                          .refusal = "only root rotates the fleet key" },
         [ACCTSEC_OP_RELOAD] = { handle_reload, ACCESS_ROOT, .offline = true, .refusal = "only root reloads the configuration" },
 
         /* One's own account; admins and auditors read others'. */

@@ -44,6 +44,8 @@ static void open_secret(const struct store_rows *row, void *ud) {
         size_t len = 0;
         const void *sealed = store_blob(row, 0, &len);
         x->r = len == SEALED_SIZE ? vault_open(x->m->key, sealed, SEALED_SIZE, x->secret) : -EBADMSG;
+        if (x->r == -EBADMSG && len == SEALED_SIZE && x->m->prev_key) /* not re-sealed yet: a rotation */
+                x->r = vault_open(x->m->prev_key, sealed, SEALED_SIZE, x->secret);
         x->last_step = store_int(row, 1);
 }
 
@@ -153,10 +155,15 @@ static int use_backup_code(struct mfa *m, const char *user, const char *typed, i
         uint8_t hash[BACKUP_HASH_SIZE];
         if (!backup_code_normalize(typed, canon))
                 return -EACCES;
-        backup_code_hash(m->key, canon, hash);
+        int r = 0;
+        /* Codes made before a rotation of the fleet key keep working (under
+         * fleet_key_previous) until they are used or regenerated. */
+        for (int k = 0; r == 0 && k < (m->prev_key ? 2 : 1); k++) {
+                backup_code_hash(k ? m->prev_key : m->key, canon, hash);
+                r = store_exec(m->store, Q_BACKUP_CONSUME,
+                               STORE_ARGS(A_INT(now), A_TEXT(user), A_BLOB(hash, sizeof(hash))));
+        }
         acctsec_wipe(canon, sizeof(canon));
-        int r = store_exec(m->store, Q_BACKUP_CONSUME,
-                           STORE_ARGS(A_INT(now), A_TEXT(user), A_BLOB(hash, sizeof(hash))));
         return r < 0 ? r : r == 1 ? 0 : -EACCES;
 }
 

@@ -13,6 +13,7 @@
 struct mfa {
         struct store *store;
         const uint8_t *key; /* the master key (keyfile.h) */
+        const uint8_t *prev_key; /* a fleet's key being rotated out (fleet_key_previous), or NULL */
 };
 
 /* How many sealed secrets the database holds (any user, any state). */

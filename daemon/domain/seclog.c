@@ -55,6 +55,7 @@ static const struct {
         [EV_REQUEST_REFUSED] = { "request_refused", "5f51894f2dd84787a29d4eb61869ff88", LOG_WARNING, OUT_FAILURE },
         [EV_LOG_EXPORTED] = { "log_exported", "0e233333b2ec41b987c4ce9a1318b195", LOG_NOTICE, OUT_INFO },
         [EV_MAIL_CAPPED] = { "mail_capped", "f4ee99f999ca4080bdafd522294051b9", LOG_WARNING, OUT_FAILURE },
+        [EV_FLEET_KEY_ROTATED] = { "fleet_key_rotated", "80343be2d4cb482ba1fab3ff969bc135", LOG_NOTICE, OUT_INFO },
 };
 
 const char *seclog_type_name(enum event_type t) {

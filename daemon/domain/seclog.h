@@ -43,6 +43,7 @@ enum event_type {
         EV_REQUEST_REFUSED, /* an operation the caller's role does not allow */
         EV_LOG_EXPORTED,    /* someone exported the security log */
         EV_MAIL_CAPPED,     /* a mail not sent: mail_max_per_hour was reached */
+        EV_FLEET_KEY_ROTATED, /* a fleet's secrets were re-sealed: the new key is the fleet's */
         _EV_MAX,
 };
 

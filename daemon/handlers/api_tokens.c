@@ -99,15 +99,18 @@ int handle_token_revoke(struct request *rq) {
 static const char *token_check(struct daemon *d, const struct login *l, const char *token, int64_t now,
                                struct token_info *t, int *ret) {
         const char *refusal = NULL;
+        const uint8_t *key = d->key;
         int r = !token || !token_valid(token) ? -EBADMSG
                 : !l->a.known                 ? -ENOENT /* the same answer as an unknown token */
-                                              : tokens_find_in(&d->store, d->key, l->a.user, token, t);
+                                              : tokens_find_in(&d->store, key, l->a.user, token, t);
+        if (r == -ENOENT && l->a.known && d->mfa.prev_key) /* made before a rotation of the fleet key */
+                r = tokens_find_in(&d->store, key = d->mfa.prev_key, l->a.user, token, t);
         if (r == 0 && now >= t->expires)
                 refusal = "token: expired";
         else if (r == 0 && !token_service_in(t->services, l->a.service))
                 refusal = "token: not for this service";
         else if (r == 0) /* -ENOENT: revoked since it was found */
-                r = tokens_touch_in(&d->store, d->key, l->a.user, token, now);
+                r = tokens_touch_in(&d->store, key, l->a.user, token, now);
         if (r == -ENOENT || r == -EBADMSG)
                 refusal = r == -ENOENT ? "token: unknown or revoked" : "token: malformed";
         *ret = r;

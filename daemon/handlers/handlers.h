@@ -54,6 +54,8 @@ int deny_network(struct daemon *d, const struct login *l, int64_t now, struct ac
 void sessions_end_requested(struct daemon *d);
 
 int handle_ping(struct request *rq);
+int handle_fleet_status(struct request *rq);
+int handle_fleet_key_rotate(struct request *rq);
 int handle_reload(struct request *rq);
 int handle_login(struct request *rq); /* PREAUTH, AUTHFAIL, AUTHSUCC, ACCOUNT */
 int handle_status(struct request *rq);

@@ -56,6 +56,7 @@ struct pg {
         char conninfo[1024];
         char host_id[64];
         char key_id[32];
+        char prev_key_id[32]; /* a rotation: the key being replaced */
         char key_path[256];
         uint64_t timeout_usec;
         uint64_t retry_at;       /* down: no new attempt before this (CLOCK_MONOTONIC) */
@@ -383,6 +384,11 @@ static int check_key(struct store *s) {
                                 "reading the fleet key's id", fleet, sizeof(fleet));
         if (r < 0 || strcmp(fleet, p->key_id) == 0)
                 return r;
+        if (p->prev_key_id[0] && strcmp(fleet, p->prev_key_id) == 0) {
+                log_notice("postgresql: the fleet still records the previous key (id %s): a rotation to %s (id %s)"
+                           " is pending: acctsec fleet key rotate", fleet, p->key_path, p->key_id);
+                return 0;
+        }
         snprintf(why, sizeof(why),
                  "the fleet key %s (id %s) is not the fleet's (id %s): copy the fleet's key file to this host",
                  p->key_path, p->key_id, fleet);
@@ -631,6 +637,7 @@ static int pq_open(struct store *s, const char *state_dir, const char **why) {
         snprintf(p->conninfo, sizeof(p->conninfo), "%s", o->conninfo);
         snprintf(p->host_id, sizeof(p->host_id), "%s", o->host_id);
         snprintf(p->key_id, sizeof(p->key_id), "%s", o->key_id ? o->key_id : "");
+        snprintf(p->prev_key_id, sizeof(p->prev_key_id), "%s", o->prev_key_id ? o->prev_key_id : "");
         snprintf(p->key_path, sizeof(p->key_path), "%s", o->key_path ? o->key_path : "the fleet key");
         p->timeout_usec = o->timeout_usec;
         p->wake = o->wake;

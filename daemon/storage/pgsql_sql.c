@@ -249,6 +249,20 @@ const char *const pgsql_migrations[] = {
          * taken after the lock was granted, while no host can take an id. */
         "CREATE FUNCTION acctsec_events_horizon() RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$"
         " BEGIN PERFORM pg_advisory_xact_lock(" EVENTS_LOCK "); RETURN (SELECT max(id) FROM events); END $$;",
+        /* 15 (PostgreSQL only): the end of a key rotation.  The hosts' role
+         * may not write acctsec_meta; this function (the owner's rights)
+         * records a new fleet key id only once every TOTP secret is sealed
+         * with that key, so a host cannot switch the fleet to a key of its
+         * own choosing. */
+        "CREATE FUNCTION acctsec_set_fleet_key(new_id text) RETURNS bigint LANGUAGE plpgsql VOLATILE"
+        " SECURITY DEFINER SET search_path = public, pg_temp AS $$"
+        " BEGIN"
+        "  IF EXISTS (SELECT 1 FROM mfa_totp WHERE key_id <> new_id) THEN"
+        "   RAISE EXCEPTION 'TOTP secrets remain sealed with another key' USING ERRCODE = '55000';"
+        "  END IF;"
+        "  UPDATE acctsec_meta SET value = new_id WHERE key = 'fleet_key_id' AND value <> new_id;"
+        "  RETURN 1;"
+        " END $$;",
 };
 const size_t pgsql_migrations_count = ARRAY_SIZE(pgsql_migrations);
 
@@ -509,6 +523,16 @@ const char *const pgsql_sql[_Q_MAX] = {
          * exclusive: it waits until every transaction that took an id ended
          * (acctsec_events_horizon, migration 14). */
         [Q_EVENT_MAX_ID] = "SELECT acctsec_events_horizon()",
+        /* fleet: the key's rotation re-seals the TOTP secrets sealed with
+         * another key (key_id), a batch at a time, each only as it was read */
+        [Q_FLEET_KEY_ID_GET] = "SELECT value FROM acctsec_meta WHERE key = 'fleet_key_id'",
+        [Q_FLEET_KEY_ID_SET] = "SELECT acctsec_set_fleet_key($1::text)",
+        [Q_FLEET_KEY_LEFT] = "SELECT (SELECT count(*) FROM mfa_totp WHERE key_id <> $1),"
+                             " (SELECT count(*) FROM backup_codes WHERE key_id <> $1 AND used = 0)"
+                             " + (SELECT count(*) FROM tokens WHERE key_id <> $1)",
+        [Q_TOTP_OTHER_KEY] = "SELECT \"user\", sealed FROM mfa_totp WHERE key_id <> $1 ORDER BY \"user\" LIMIT $2",
+        [Q_TOTP_RESEAL] = "UPDATE mfa_totp SET sealed = $1, key_id = current_setting('acctsec.key_id')"
+                          " WHERE \"user\" = $2 AND sealed = $3",
         /* maintenance: the host whose session holds this lock purges for the
          * fleet; when its connection goes, the lock goes with it and the next
          * host to ask takes over */

@@ -393,6 +393,12 @@ static const char *const sql[_Q_MAX] = {
 #undef EVENT_COLUMNS
         [Q_EVENT_MAX_ID] = "SELECT max(id) FROM events",
         /* Oldest first along events_by_time; never the newest row (see eventlog.h). */
+        /* fleet: one host has no fleet key (the handlers refuse first) */
+        [Q_FLEET_KEY_ID_GET] = "SELECT NULL WHERE 0",
+        [Q_FLEET_KEY_ID_SET] = "UPDATE mfa_totp SET user = user WHERE 0 AND ?1 IS ?1",
+        [Q_FLEET_KEY_LEFT] = "SELECT 0, 0 WHERE ?1 IS ?1",
+        [Q_TOTP_OTHER_KEY] = "SELECT user, sealed FROM mfa_totp WHERE 0 AND ?1 IS ?1 AND ?2 IS ?2",
+        [Q_TOTP_RESEAL] = "UPDATE mfa_totp SET sealed = ?1 WHERE 0 AND user = ?2 AND sealed = ?3",
         /* maintenance: one host leads them all */
         [Q_MAINTENANCE_LEAD] = "SELECT 1",
         [Q_EVENT_PURGE] = "DELETE FROM events WHERE id IN (SELECT id FROM events INDEXED BY events_by_time"

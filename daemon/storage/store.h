@@ -97,6 +97,7 @@ struct store_options {
         const char *host_id;    /* this host's name in the fleet */
         uint64_t timeout_usec;  /* postgresql_timeout: a unit of work's budget */
         const char *key_id;     /* the fleet key's id (keyfile_id), checked against the fleet's */
+        const char *prev_key_id; /* fleet_key_previous's id ("": none): also the fleet's, until a rotation */
         const char *key_path;   /* for messages */
         /* The engine asks for a unit of work (from the loop's stack): this
          * host was notified, or it connected again (what was asked of it

@@ -122,6 +122,14 @@
         Q(EVENT_MAX_ID, READ)                                                                                    \
         Q(EVENT_PURGE, LOG)
 
+/* The fleet key's rotation (PostgreSQL; one host: nothing to rotate). */
+#define STORE_QUERIES_FLEET(Q)                                                                                   \
+        Q(FLEET_KEY_ID_GET, READ)                                                                                \
+        Q(FLEET_KEY_ID_SET, STATE)                                                                               \
+        Q(FLEET_KEY_LEFT, READ)                                                                                  \
+        Q(TOTP_OTHER_KEY, READ)                                                                                  \
+        Q(TOTP_RESEAL, STATE)
+
 /* Purges run on one host of a fleet at a time: 1 this host leads them. */
 #define STORE_QUERIES_MAINTENANCE(Q)                                                                             \
         Q(MAINTENANCE_LEAD, READ)
@@ -140,4 +148,5 @@
         STORE_QUERIES_SESSIONS(Q)                                                                                \
         STORE_QUERIES_TOKENS(Q)                                                                                  \
         STORE_QUERIES_EVENTLOG(Q)                                                                                \
-        STORE_QUERIES_MAINTENANCE(Q)
+        STORE_QUERIES_MAINTENANCE(Q)                                                                             \
+        STORE_QUERIES_FLEET(Q)

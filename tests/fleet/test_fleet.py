@@ -36,9 +36,12 @@ class Host(td.Daemon):
         super().__init__(conf=conf)
 
     def write_conf(self, text):
+        key, previous = getattr(self, "fleet_key_override", (self.fleet.key, ""))
+        if text or not hasattr(self, "extra_conf"):
+            self.extra_conf = text
         with open(self.conf, "w") as f:
-            f.write("store = postgresql\npostgresql = %s\nhost_id = %s\nfleet_key = %s\n%s"
-                    % (self.fleet.conninfo, self.host_id, self.fleet.key, text))
+            f.write("store = postgresql\npostgresql = %s\nhost_id = %s\nfleet_key = %s\nfleet_key_previous = %s\n%s"
+                    % (self.fleet.conninfo, self.host_id, key, previous, self.extra_conf))
 
     def db(self, sql, *args):
         raise AssertionError("a fleet host has no SQLite database: use fleet.sql()")
@@ -386,6 +389,67 @@ def one_host_at_a_time_purges_for_the_fleet(fleet):
     hosts[0].start()  # its first tick again; the lock stays where it is, or moves: still one
     assert decision(hosts[0], td.OP_PREAUTH) == 0
     assert fleet.sql(leaders) == [("1",)]
+
+
+def new_key(fleet, name):
+    path = os.path.join(fleet.keydir, name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, secrets.token_bytes(32))
+    os.close(fd)
+    return path
+
+
+def restart_with_keys(h, key, previous=""):
+    h.stop()
+    h.fleet_key_override = (key, previous)
+    h.write_conf("")
+    h.start()
+
+
+@test
+def the_fleet_key_rotates_without_a_login_lost(fleet):
+    """Every host gets the new key (fleet_key) and keeps the old one
+    (fleet_key_previous); one host re-seals; what was hashed under the old
+    key (backup codes, tokens) keeps working until replaced."""
+    a, b = fleet.host("web1"), fleet.host("web2")
+    out = json.loads(cli_ok(a, "--json", "mfa", "enroll", "totp", "--user", "alice"))
+    step = int(fleet.sql("SELECT floor(extract(epoch FROM clock_timestamp()))::bigint")[0][0]) // 30
+    cli_ok(a, "mfa", "confirm", totp(out["secret"], step - 1), "--user", "alice")
+    backup = json.loads(cli_ok(a, "--json", "backup-codes", "generate", "--user", "alice"))["backup_codes"]
+    token = json.loads(cli_ok(a, "--json", "token", "create", "--user", "alice", "--name", "ci", "--expires", "1",
+                              "--services", "imap"))["token"]
+    old_id = fleet.sql("SELECT value FROM acctsec_meta WHERE key = 'fleet_key_id'")[0][0]
+    old, new = fleet.key, new_key(fleet, "new.key")
+    for h in (a, b):
+        restart_with_keys(h, new, old)
+    state = json.loads(td.cli(b, "--json", "fleet", "key", "check").stdout)
+    assert state["state"] == "rotation pending" and state["fleet_key_id"] == old_id, state
+    code = totp(out["secret"], step)
+    rtype, f = b.call(td.frame(OP_MFA_VERIFY, (td.T_USER, "alice"), (td.T_SERVICE, "sshd"), (T_CODE, code)))
+    assert rtype == td.REPLY_OK and td.get(f, td.T_DECISION, True) == 0, "old-key secret before the rotation"
+    doc = json.loads(cli_ok(a, "--json", "fleet", "key", "rotate"))
+    assert doc["state"] == "ok" and doc["resealed"] == 1 and doc["totp_secrets_under_other_keys"] == 0, doc
+    assert doc["hashes_under_other_keys"] == 10 + 1, doc  # 10 backup codes and the token, still usable
+    new_id = doc["key_id"]
+    assert fleet.sql("SELECT value FROM acctsec_meta WHERE key = 'fleet_key_id'") == [(new_id,)]
+    assert fleet.sql("SELECT key_id FROM mfa_totp") == [(new_id,)]
+    code = totp(out["secret"], step + 1)  # within totp_window, after the one used
+    rtype, f = b.call(td.frame(OP_MFA_VERIFY, (td.T_USER, "alice"), (td.T_SERVICE, "sshd"), (T_CODE, code)))
+    assert rtype == td.REPLY_OK and td.get(f, td.T_DECISION, True) == 0, "the re-sealed secret on the other host"
+    rtype, f = a.call(td.frame(OP_MFA_VERIFY, (td.T_USER, "alice"), (td.T_SERVICE, "sshd"), (T_CODE, backup[0])))
+    assert rtype == td.REPLY_OK and td.get(f, td.T_DECISION, True) == 0, "an old-key backup code"
+    assert token_decision(b, token) == (td.REPLY_OK, 0), "an old-key token"
+    assert fleet.sql("SELECT count(*) FROM events WHERE type = 'fleet_key_rotated' AND detail = '%s'" % new_id)\
+        == [("1",)]
+    # Without the previous key, what it hashed no longer works; a host with
+    # only the old key refuses to start.
+    restart_with_keys(b, new)
+    assert token_decision(b, token) != (td.REPLY_OK, 0)
+    a.stop()
+    a.fleet_key_override = (old, "")
+    a.write_conf("")
+    a.start(expect_ready=False)
+    assert a.wait() != 0 and "is not the fleet's (id %s)" % new_id in open(a.log).read()
 
 
 def wait_until(what, timeout=60):

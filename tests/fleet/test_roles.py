@@ -162,7 +162,8 @@ def the_owner_makes_the_schema_and_owns_every_object(fleet):
                       " has_function_privilege('public', p.oid, 'EXECUTE') FROM pg_proc p"
                       " JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' ORDER BY 1")
     assert funcs == [(n, "t", "f") for n in ("acctsec_allowlist_count", "acctsec_events_horizon",
-                                             "acctsec_mail_count", "acctsec_token_count")], funcs
+                                             "acctsec_mail_count", "acctsec_set_fleet_key",
+                                             "acctsec_token_count")], funcs
     # The host that failed is served now (a new start, as after the admin's run).
     early.start()
     assert tf.decision(early, td.OP_PREAUTH) == 0
@@ -270,9 +271,9 @@ def a_pending_migration_fails_closed_until_the_owner_runs_it(fleet):
     admin's one-shot run as the owner has migrated (doc/fleet.md,
     Upgrading)."""
     prepared(fleet)
-    # The fleet as an older release left it: steps 13 and 14 not applied.
+    # The fleet as an older release left it: steps 13 to 15 not applied.
     fleet.sql("ALTER TABLE sessions DROP COLUMN end_requested, DROP COLUMN end_requested_by;"
-              "DROP FUNCTION acctsec_events_horizon();"
+              "DROP FUNCTION acctsec_events_horizon(); DROP FUNCTION acctsec_set_fleet_key(text);"
               "UPDATE acctsec_meta SET value = '12' WHERE key = 'schema_version'")
     a = RoleHost(fleet, "web1", "postgresql_timeout = 1s\n")
     rtype, f = a.call(td.login_frame(td.OP_PREAUTH))

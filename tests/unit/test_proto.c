@@ -806,7 +806,9 @@ static void test_op_name(void **state) {
         assert_string_equal(acctsec_op_name(ACCTSEC_OP_NOTIFY_SET), "notify-set");
         assert_string_equal(acctsec_op_name(ACCTSEC_OP_LOG_SHOW), "log-show");
         assert_string_equal(acctsec_op_name(ACCTSEC_OP_RELOAD), "reload");
-        assert_string_equal(acctsec_op_name(ACCTSEC_OP_RELOAD + 1), "unknown");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_FLEET_STATUS), "fleet-status");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_FLEET_KEY_ROTATE), "fleet-key-rotate");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_FLEET_KEY_ROTATE + 1), "unknown");
         assert_string_equal(acctsec_op_name(ACCTSEC_REPLY_OK), "unknown");
         assert_string_equal(acctsec_op_name(255), "unknown");
 }
