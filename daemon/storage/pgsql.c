@@ -410,8 +410,9 @@ static int try_connect(struct store *s) {
                 return -ENOMEM;
         int r = PQstatus(p->conn) == CONNECTION_BAD ? -EINVAL : connect_poll(p);
         if (r < 0 && p->conn) {
-                log_warning("postgresql: cannot connect: %s", r == -ETIMEDOUT ? "no answer within postgresql_timeout"
-                                                                              : conn_error(p));
+                if (!p->said_down) /* once per outage: it is tried again every few seconds */
+                        log_warning("postgresql: cannot connect: %s",
+                                    r == -ETIMEDOUT ? "no answer within postgresql_timeout" : conn_error(p));
                 close_conn(p);
                 backoff(p);
                 return r;
