@@ -192,7 +192,8 @@ int cmd_session_terminate(struct cli *c) {
                 json_begin(&j, stdout);
                 json_open(&j, NULL, '{');
                 json_int(&j, "terminated", (long long) n);
-                json_int(&j, "requested_on_other_hosts", (long long) remote);
+                if (remote) /* a fleet: sessions whose hosts end them */
+                        json_int(&j, "requested_on_other_hosts", (long long) remote);
                 json_str(&j, "warning", warn);
                 json_close(&j, '}');
                 json_end(&j);
