@@ -71,7 +71,8 @@ struct request_type {
         bool writes;   /* may change state or log: its transaction commits */
         enum rate rate;
         bool deferred; /* the reply may come later (HANDLE_DEFERRED) */
-        bool offline;  /* needs no store: answered at once, even while the database is away */
+        bool offline;  /* needs no store: answered at once, even while the database is away;
+                        * only for ACCESS_ANYONE reads (a refusal is logged in the store) */
         const char *refusal; /* what a caller that may not send it (or not about that user) is told */
         const char *usage;   /* what a request with a missing or malformed field is told */
         struct field fields[REQUEST_FIELDS_MAX];

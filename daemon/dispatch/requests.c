@@ -64,7 +64,7 @@ static const struct request_type table[] = {
                                       .refusal = "only root reads the fleet key's state" },
         [ACCTSEC_OP_FLEET_KEY_ROTATE] = { handle_fleet_key_rotate, ACCESS_ROOT, .writes = true,
                                           .refusal = "only root rotates the fleet key" },
-        [ACCTSEC_OP_RELOAD] = { handle_reload, ACCESS_ROOT, .offline = true, .refusal = "only root reloads the configuration" },
+        [ACCTSEC_OP_RELOAD] = { handle_reload, ACCESS_ROOT, .refusal = "only root reloads the configuration" },
 
         /* One's own account; admins and auditors read others'. */
         [ACCTSEC_OP_STATUS] = { handle_status, ACCESS_OWN, OTHERS_READERS, TARGET_USER, .refusal = others_read,

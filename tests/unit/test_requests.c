@@ -59,6 +59,10 @@ static void every_type_has_a_row(void **state) {
                         assert_int_not_equal(t->rate, RATE_FREE);
                 if (t->deferred)
                         assert_true(t->writes || t->access == ACCESS_ROOT);
+                /* Answered without the store: never refused (a refusal is
+                 * logged in the store), never a write. */
+                if (t->offline)
+                        assert_true(t->access == ACCESS_ANYONE && !t->writes && t->rate == RATE_FREE);
         }
 }
 
