@@ -457,8 +457,8 @@ static int serve(struct daemon *d, const struct options *o) {
                 return 1;
         }
         if (d->store_options.postgresql)
-                log_info("%s ready (postgresql, host %s, schema %d; the connection is made on first use)",
-                         PACKAGE_STRING, d->store_options.host_id, d->store.engine->schema_version());
+                log_info("%s ready (postgresql, host %s, schema %d)", PACKAGE_STRING, d->store_options.host_id,
+                         d->store.engine->schema_version());
         else
                 log_info("%s ready (database %s/%s, schema %d, %s)", PACKAGE_STRING, o->state_dir, STORE_DB_NAME,
                          store_schema_version(),
