@@ -48,6 +48,9 @@ static void tick(void *userdata) {
         int r = reconcile(d, now);
         if (r < 0)
                 log_warning("closing sessions whose processes are gone failed: %s", strerror(-r));
+        txn_begin(&d->store);
+        if ((r = job_end(d, sessions_host_seen(&d->store, now))) < 0)
+                log_warning("recording this host as alive failed: %s", strerror(-r));
         int64_t lead = 0;
         if (store_get_int(&d->store, Q_MAINTENANCE_LEAD, STORE_NO_ARGS, &lead) > 0 && lead)
                 purge(d, now, days);
@@ -55,9 +58,16 @@ static void tick(void *userdata) {
                 d->maint_more = false; /* another host of the fleet purges */
 }
 
-/* Ended sessions, mail counts and old events: the fleet's, by one host. */
+/* Ended sessions, mail counts and old events, and the sessions of hosts
+ * gone for good: the fleet's, by one host. */
 static void purge(struct daemon *d, int64_t now, unsigned days) {
         int r;
+        do {
+                txn_begin(&d->store);
+                r = job_end(d, sessions_end_hosts_gone(&d->store, now));
+        } while (r == 1);
+        if (r < 0)
+                log_warning("ending the sessions of hosts not seen for a day failed: %s", strerror(-r));
         txn_begin(&d->store);
         r = job_end(d, sessions_purge(&d->store, now, days));
         if (r < 0)

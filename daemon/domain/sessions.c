@@ -46,6 +46,8 @@ static struct session session_of(const struct store_rows *row) {
         };
 }
 
+#define SESSIONS_GONE_BATCH 100 /* SESSION_END_HOSTS_GONE's LIMIT */
+
 static void session_copy(const struct store_rows *row, void *userdata) {
         struct session *out = userdata, x = session_of(row);
         *out = x;
@@ -189,6 +191,37 @@ int sessions_reconcile(struct store *s, int64_t now) {
         for (size_t i = 0; r >= 0 && i < g.n; i++)
                 r = end_gone(s, g.ids[i], now);
         return r < 0 ? r : g.more;
+}
+
+int sessions_host_seen(struct store *s, int64_t now) {
+        int r = store_exec(s, Q_HOST_SEEN, STORE_ARGS(A_INT(now)));
+        return r < 0 ? r : 0;
+}
+
+int sessions_end_hosts_gone(struct store *s, int64_t now) {
+        struct store_rows rows;
+        struct event ev[SESSIONS_GONE_BATCH];
+        char detail[SESSIONS_GONE_BATCH][128];
+        size_t n = 0;
+        int r = store_select(s, Q_SESSION_END_HOSTS_GONE,
+                             STORE_ARGS(A_INT(now), A_INT(now - SESSIONS_HOST_GONE_AFTER)), &rows);
+        /* Events are written once the rows are read: one statement at a time. */
+        struct session x[SESSIONS_GONE_BATCH];
+        while (r >= 0 && n < SESSIONS_GONE_BATCH && (r = store_next(&rows)) > 0) {
+                session_copy(&rows, &x[n]);
+                snprintf(detail[n], sizeof(detail[n]), "session %lld: %s (%s, not seen for a day)",
+                         (long long) x[n].id, SESSION_REASON_HOST_GONE, x[n].host ? x[n].host : "?");
+                ev[n] = (struct event){ .type = EV_SESSION_CLOSED, .user = x[n].user, .service = x[n].service,
+                                        .rhost = x[n].rhost, .tty = x[n].tty, .detail = detail[n] };
+                n++;
+        }
+        store_rows_end(&rows);
+        for (size_t i = 0; i < n; i++) {
+                if (r >= 0 && x[i].user)
+                        r = seclog_add(s, now, &ev[i]);
+                session_free(&x[i]);
+        }
+        return r < 0 ? r : n == SESSIONS_GONE_BATCH;
 }
 
 int sessions_purge(struct store *s, int64_t now, unsigned days) {

@@ -58,3 +58,11 @@ int sessions_touch(struct store *s, int64_t id, int64_t now);
 int sessions_reconcile(struct store *s, int64_t now);
 /* Delete sessions that ended more than days ago (0: keep). */
 int sessions_purge(struct store *s, int64_t now, unsigned days);
+
+/* A fleet: this host is alive (its maintenance tick), and the sessions of
+ * hosts not seen for SESSIONS_HOST_GONE_AFTER seconds are ended ("host
+ * gone") and logged, a batch at a time: 1 there may be more, 0 done, <0. */
+#define SESSIONS_HOST_GONE_AFTER (24 * 3600)
+#define SESSION_REASON_HOST_GONE "host gone"
+int sessions_host_seen(struct store *s, int64_t now);
+int sessions_end_hosts_gone(struct store *s, int64_t now);

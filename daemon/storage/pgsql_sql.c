@@ -263,6 +263,12 @@ const char *const pgsql_migrations[] = {
         "  UPDATE acctsec_meta SET value = new_id WHERE key = 'fleet_key_id' AND value <> new_id;"
         "  RETURN 1;"
         " END $$;",
+        /* 16 (PostgreSQL only): when each host was last seen (its
+         * maintenance tick), so that the sessions of a host gone for good
+         * are ended by the one that purges */
+        "CREATE TABLE hosts ("
+        "  host " TEXT_C " PRIMARY KEY,"
+        "  last_seen BIGINT NOT NULL);",
 };
 const size_t pgsql_migrations_count = ARRAY_SIZE(pgsql_migrations);
 
@@ -486,6 +492,12 @@ const char *const pgsql_sql[_Q_MAX] = {
         [Q_SESSION_LIST_END_REQUESTED] = "SELECT " SESSION_COLUMNS ", end_requested_by FROM sessions"
                                          " WHERE ended = 0 AND end_requested > 0"
                                          " AND host = current_setting('acctsec.host_id') ORDER BY id",
+        /* The sessions of hosts not seen since $2 (gone for good: no one
+         * else can tell whether their processes run), a batch at a time */
+        [Q_SESSION_END_HOSTS_GONE] = "UPDATE sessions SET ended = $1, end_reason = 'host gone' WHERE id IN ("
+                                     "SELECT id FROM sessions WHERE ended = 0 AND host IN ("
+                                     "SELECT host FROM hosts WHERE last_seen < $2) ORDER BY id LIMIT 100)"
+                                     " RETURNING " SESSION_COLUMNS,
         [Q_SESSION_SET_LOGIND] = "UPDATE sessions SET logind = $1 WHERE id = $2",
         [Q_SESSION_TOUCH] = "UPDATE sessions SET last_active = greatest(last_active, $1) WHERE id = $2",
         [Q_SESSION_PURGE] = "DELETE FROM sessions WHERE ended <> 0 AND ended < $1",
@@ -536,6 +548,8 @@ const char *const pgsql_sql[_Q_MAX] = {
         /* maintenance: the host whose session holds this lock purges for the
          * fleet; when its connection goes, the lock goes with it and the next
          * host to ask takes over */
+        [Q_HOST_SEEN] = "INSERT INTO hosts (host, last_seen) VALUES (current_setting('acctsec.host_id'), $1)"
+                        " ON CONFLICT (host) DO UPDATE SET last_seen = greatest(hosts.last_seen, excluded.last_seen)",
         [Q_MAINTENANCE_LEAD] = "SELECT (EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
                                " AND objid = " MAINTENANCE_LOCK " AND pid = pg_backend_pid() AND granted)"
                                " OR pg_try_advisory_lock(" MAINTENANCE_LOCK "))::int::bigint",

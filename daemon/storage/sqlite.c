@@ -365,6 +365,7 @@ static const char *const sql[_Q_MAX] = {
         [Q_SESSION_REQUEST_END] = "SELECT id, '' FROM sessions WHERE 0 AND ?1 IS ?1 AND ?2 IS ?2 AND ?3 IS ?3"
                                   " AND ?4 IS ?4",
         [Q_SESSION_LIST_END_REQUESTED] = "SELECT " SESSION_COLUMNS ", '' FROM sessions WHERE 0",
+        [Q_SESSION_END_HOSTS_GONE] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE 0 AND ?1 IS ?1 AND ?2 IS ?2",
         [Q_SESSION_SET_LOGIND] = "UPDATE sessions SET logind = ? WHERE id = ?",
         [Q_SESSION_TOUCH] = "UPDATE sessions SET last_active = max(last_active, ?) WHERE id = ?",
         [Q_SESSION_PURGE] = "DELETE FROM sessions WHERE ended != 0 AND ended < ?",
@@ -401,6 +402,9 @@ static const char *const sql[_Q_MAX] = {
         [Q_TOTP_RESEAL] = "UPDATE mfa_totp SET sealed = ?1 WHERE 0 AND user = ?2 AND sealed = ?3",
         /* maintenance: one host leads them all */
         [Q_MAINTENANCE_LEAD] = "SELECT 1",
+        /* one host: no other host to outlive */
+        [Q_HOST_SEEN] = "UPDATE mfa_totp SET user = user WHERE 0 AND ?1 IS ?1",
+
         [Q_EVENT_PURGE] = "DELETE FROM events WHERE id IN (SELECT id FROM events INDEXED BY events_by_time"
                           " WHERE time < ?1 AND id < (SELECT max(id) FROM events) ORDER BY time LIMIT ?2)",
 };

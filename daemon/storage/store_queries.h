@@ -132,7 +132,9 @@
 
 /* Purges run on one host of a fleet at a time: 1 this host leads them. */
 #define STORE_QUERIES_MAINTENANCE(Q)                                                                             \
-        Q(MAINTENANCE_LEAD, READ)
+        Q(MAINTENANCE_LEAD, READ)                                                                                \
+        Q(HOST_SEEN, LOG)                                                                                        \
+        Q(SESSION_END_HOSTS_GONE, STATE)
 
 #define STORE_QUERIES(Q)                                                                                         \
         STORE_QUERIES_SECLOG(Q)                                                                                  \

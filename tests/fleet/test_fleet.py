@@ -452,6 +452,27 @@ def the_fleet_key_rotates_without_a_login_lost(fleet):
     assert a.wait() != 0 and "is not the fleet's (id %s)" % new_id in open(a.log).read()
 
 
+@test
+def the_sessions_of_a_host_gone_for_good_are_ended_by_the_fleet(fleet):
+    """A host that is not seen for a day (no maintenance tick) cannot end its
+    sessions any more: the host that leads maintenance ends them, "host
+    gone", and logs it.  A host that is only down for a while keeps them."""
+    a, b = fleet.host("web1"), fleet.host("web2")
+    sid = session_from_gone_process(b)  # its process is gone, but only web2 may say so
+    b.stop()
+    assert decision(a, td.OP_PREAUTH) == 0
+    a.stop()
+    a.start()  # a maintenance tick at start: web2 was seen moments ago
+    assert decision(a, td.OP_PREAUTH) == 0
+    assert fleet.sql("SELECT ended FROM sessions WHERE id = %d" % sid) == [("0",)]
+    fleet.sql("UPDATE hosts SET last_seen = last_seen - 86401 WHERE host = 'web2'")
+    a.stop()
+    a.start()
+    wait_until(lambda: fleet.sql("SELECT end_reason FROM sessions WHERE id = %d" % sid) == [("host gone",)])
+    ev = fleet.sql("SELECT host, detail FROM events WHERE type = 'session_closed'")
+    assert ev == [("web1", "session %d: host gone (web2, not seen for a day)" % sid)], ev
+
+
 def wait_until(what, timeout=60):
     """A bounded wait for an outcome (the daemon reconnects with backoff)."""
     deadline = time.monotonic() + timeout
