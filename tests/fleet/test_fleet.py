@@ -508,6 +508,35 @@ def database_down_denies_answers_ping_and_recovers(fleet):
     assert "connected again" in open(a.log).read()
 
 
+def signal_cluster(cluster, sig):
+    pid = cluster.postmaster_pid()
+    for p in [pid] + pgcluster.children_of(pid):
+        try:
+            os.kill(p, sig)
+        except ProcessLookupError:
+            pass
+
+
+@test
+def a_hung_database_denies_within_postgresql_timeout(fleet):
+    """Every PostgreSQL process stopped (SIGSTOP): the statement never
+    answers, connection attempts hang.  Each request fails at its
+    postgresql_timeout (the log says so), PING is answered meanwhile, and all
+    is well again once the server resumes."""
+    a = fleet.host("web1", "postgresql_timeout = 1s\n")
+    assert decision(a, td.OP_PREAUTH) == 0
+    signal_cluster(fleet.cluster, signal.SIGSTOP)
+    try:
+        for _ in range(2):  # the hung statement; then one during the backoff or a hung connection attempt
+            rtype, f = a.call(td.login_frame(td.OP_PREAUTH))
+            assert rtype == td.REPLY_ERROR and td.get(f, td.T_MESSAGE) == "database unavailable", f
+            assert a.call(td.frame(td.OP_PING))[0] == td.REPLY_OK
+        assert "no answer within postgresql_timeout" in open(a.log).read()
+    finally:
+        signal_cluster(fleet.cluster, signal.SIGCONT)
+    wait_until(lambda: a.call(td.login_frame(td.OP_PREAUTH))[0] == td.REPLY_OK)
+
+
 @test
 def database_killed_while_requests_run(fleet):
     a = fleet.host("web1", "postgresql_timeout = 1s\ndeny = 0\n")
