@@ -51,7 +51,8 @@ has "acctsec log show --" --since --type --limit --all --user --json --help
 has "acctsec token create --" --name --expires --services
 has "acctsec session terminate --" --all-others
 has "acctsec doctor --" --pam-dir --pam-file --sshd-config --config --module-dir
-expect "acctsec fleet " "import"
+expect "acctsec fleet " "import key"
+expect "acctsec fleet key " "check rotate"
 has "acctsec fleet import --" --state-dir --config --dry-run --json
 has "acctsec " status lockout mfa email account token allowlist backup-codes session notify log doctor fleet
 
