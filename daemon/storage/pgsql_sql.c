@@ -11,8 +11,8 @@
  * - Types.  Every integer column is BIGINT (unix seconds; 0/1 flags stay
  *   integers compared with = 0 / <> 0, so each statement keeps SQLite's
  *   meaning), BLOB is BYTEA, and an INTEGER PRIMARY KEY is an identity
- *   column BY DEFAULT so that the SQLite import can insert its ids (it must
- *   then setval() the column's sequence past the largest one).  Text columns
+ *   column BY DEFAULT (the SQLite import, storage/import_tables.c, appends
+ *   its rows with new ids after the fleet's own).  Text columns
  *   are COLLATE "C": byte order, as SQLite's BINARY, so ORDER BY gives the
  *   same rows in the same order, and no index depends on the server's locale.
  *   Text must be valid in the database's encoding: with UTF8 a user name
