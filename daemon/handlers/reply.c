@@ -102,10 +102,11 @@ int login_prologue(struct daemon *d, const struct ucred *peer, const struct acct
 
 int reply_db_error(struct acctsec_frame *reply, uint8_t op, const char *user, int r) {
         log_error("%s for %s failed: %s", acctsec_op_name(op), user, strerror(-r));
-        /* store = postgresql: the database is away.  One errno for it, which
-         * the module treats like an unreachable daemon (failmode). */
-        if (r == -EHOSTDOWN || r == -ETIMEDOUT || r == -ECONNRESET)
-                return reply_error(reply, -EHOSTDOWN, "database unavailable");
+        /* store = postgresql: the database is away (storage/pgsql.c says so
+         * with this errno only); the module treats it like an unreachable
+         * daemon (failmode). */
+        if (r == -EHOSTDOWN)
+                return reply_error(reply, r, "database unavailable");
         return reply_error(reply, r, "database error");
 }
 

@@ -483,6 +483,15 @@ static int send_query(struct store *s, const char *sql, const struct store_arg *
         return 0;
 }
 
+/* What the engine answers the store for "the database is away": a deadline
+ * passed (ours, or the server's statement_timeout), the connection broke,
+ * or none could be made.  One errno, EHOSTDOWN, that the dispatcher turns
+ * into "database unavailable" and the module treats like an unreachable
+ * daemon (failmode); every other error is the database's own answer. */
+static int away(int r) {
+        return r == -ETIMEDOUT || r == -ECONNRESET || r == -ECONNREFUSED ? -EHOSTDOWN : r;
+}
+
 /* One statement, and its result.  A connection found broken while nothing
  * was open on it (no transaction: the server restarted or failed over since
  * the last request) is made again at once and the statement sent once more;
@@ -498,7 +507,7 @@ static PGresult *roundtrip(struct store *s, const char *sql, const struct store_
                 r = send_query(s, sql, args, n);
                 PGresult *res = r < 0 ? NULL : take_result(s, what, &r);
                 if (res || attempt > 0 || !idle || p->conn || r == -ETIMEDOUT)
-                        return *ret = r, res;
+                        return *ret = away(r), res;
                 p->retry_at = 0;
                 p->backoff_usec = 0;
         }
@@ -588,11 +597,12 @@ static int pq_begin(struct store *s) {
 static int pq_commit(struct store *s) {
         struct pg *p = pg(s);
         if (!p->conn)
-                return -ECONNRESET;
+                return -EHOSTDOWN;
         int r;
         if (!PQsendQuery(p->conn, "COMMIT"))
-                return drop(p, conn_error(p)), -ECONNRESET;
+                return drop(p, conn_error(p)), -EHOSTDOWN;
         PGresult *res = take_result(s, "COMMIT", &r);
+        r = away(r);
         if (res && strcmp(PQcmdStatus(res), "COMMIT") != 0)
                 r = -EIO; /* "ROLLBACK": the transaction had failed */
         PQclear(res);
