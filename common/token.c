@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "config.h"
 
-#include <sodium.h>
 #include <string.h>
 
 #include "secret.h"
@@ -67,12 +66,6 @@ void token_format(const uint8_t secret[TOKEN_SECRET_BYTES], char out[TOKEN_TEXT]
         out[TOKEN_LEN] = '\0';
 }
 
-void token_new(char out[TOKEN_TEXT]) {
-        uint8_t raw[TOKEN_SECRET_BYTES];
-        randombytes_buf(raw, sizeof(raw));
-        token_format(raw, out);
-        acctsec_wipe(raw, sizeof(raw));
-}
 
 bool token_looks_like(const char *s) {
         return s && strncmp(s, TOKEN_PREFIX, PREFIX_LEN) == 0;

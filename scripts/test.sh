@@ -100,6 +100,16 @@ exports_only_pam_sm() {
 }
 check module_exports exports_only_pam_sm
 
+# libpam loads the module, and every library it needs, on every pam_start:
+# it needs libpam and libc only (no libsodium: common/secret.c wipes with
+# explicit_bzero and compares in constant time itself).
+module_needs_only_libpam_libc() {
+    local libs; libs=$(readelf -dW "$top/build/.libs/pam_acctsec.so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+    echo "$libs"
+    [ -n "$libs" ] && ! echo "$libs" | grep -qvE '^(libpam\.so\.0|libc\.so\.6)$'
+}
+check module_needs module_needs_only_libpam_libc
+
 # The man pages render without a warning (groff, mandoc's lint) and their
 # NAME lines parse for whatis/apropos.
 man_lint() {
