@@ -5,7 +5,11 @@
  * For every service named with --service, run --warmup then --logins
  * transactions, each pam_start_confdir + pam_authenticate + pam_acct_mgmt +
  * pam_end, cycling over --users users named PREFIX0 .. PREFIX(N-1), and print
- * one table row per service: p50 / p99 / max latency and logins/s.
+ * one table row per service: p50 / p99 / max latency and logins/s.  With
+ * --rounds R the services take turns: R rounds, each running every service's
+ * next LOGINS/R logins (the warm-up in the first), so that a machine whose
+ * speed drifts during the run (another process, the disk's cache, the CPU's
+ * clock) weighs on every row alike.
  *
  * The conversation answers the password prompt with --password and, when
  * --totp-secrets is given, a code prompt ("Verification code", "One-time
@@ -156,7 +160,7 @@ struct options {
         const char *secrets[SERVICES_MAX]; /* each service's --totp-secrets, or NULL */
         size_t nservices;
         const char *prefix;
-        unsigned long users, logins, warmup;
+        unsigned long users, logins, warmup, rounds;
         const char *password;
         const char *totp_secrets;
         long totp_window;
@@ -183,6 +187,7 @@ struct stats {
         size_t n;
         unsigned long failures; /* among the measured logins */
         unsigned long warmup_failures;
+        unsigned long shown; /* failures printed */
 };
 
 static void usage(FILE *f) {
@@ -196,6 +201,7 @@ static void usage(FILE *f) {
                 "  --users N              users to cycle over (default 2000)\n"
                 "  --logins N             measured logins per service (default 20000)\n"
                 "  --warmup N             unmeasured logins per service first (default 200)\n"
+                "  --rounds R             the services take turns, LOGINS/R logins each (default 1)\n"
                 "  --password WORD        answer to the password prompt (default bench-password)\n"
                 "  --totp-secrets FILE    lines \"USER HEXKEY\": answer code prompts with a TOTP\n"
                 "                         (for the services after it; repeat for other keys)\n"
@@ -217,7 +223,7 @@ static int parse_count(const char *opt, const char *s, unsigned long min, unsign
 
 enum {
         ARG_CONFDIR = 256, ARG_SERVICE, ARG_PREFIX, ARG_USERS, ARG_LOGINS, ARG_WARMUP, ARG_PASSWORD,
-        ARG_TOTP_SECRETS, ARG_TOTP_WINDOW
+        ARG_TOTP_SECRETS, ARG_TOTP_WINDOW, ARG_ROUNDS
 };
 
 /* One option from getopt_long: -1 to go on, else the exit status. */
@@ -251,6 +257,10 @@ static int take_option(int c, struct options *o) {
                 if (parse_count("--warmup", optarg, 0, &o->warmup) < 0)
                         return 2;
                 break;
+        case ARG_ROUNDS:
+                if (parse_count("--rounds", optarg, 1, &o->rounds) < 0)
+                        return 2;
+                break;
         case ARG_PASSWORD:
                 o->password = optarg;
                 break;
@@ -282,6 +292,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 { "users", required_argument, NULL, ARG_USERS },
                 { "logins", required_argument, NULL, ARG_LOGINS },
                 { "warmup", required_argument, NULL, ARG_WARMUP },
+                { "rounds", required_argument, NULL, ARG_ROUNDS },
                 { "password", required_argument, NULL, ARG_PASSWORD },
                 { "totp-secrets", required_argument, NULL, ARG_TOTP_SECRETS },
                 { "totp-window", required_argument, NULL, ARG_TOTP_WINDOW },
@@ -290,7 +301,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
         };
         int c, r;
 
-        *o = (struct options){ .prefix = "bench", .users = 2000, .logins = 20000, .warmup = 200,
+        *o = (struct options){ .prefix = "bench", .users = 2000, .logins = 20000, .warmup = 200, .rounds = 1,
                                .password = "bench-password", .totp_window = 8 };
         while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0)
                 if ((r = take_option(c, o)) >= 0)
@@ -493,15 +504,14 @@ static double percentile(const double *v, size_t n, unsigned p) {
         return v[rank > 0 ? rank - 1 : 0];
 }
 
-static int run_service(const struct options *o, const char *service, struct totp_user *tu, struct stats *st) {
+/* Logins from..to-1 of the service's warmup + logins (the first o->warmup
+ * unmeasured), added to st. */
+static int run_service(const struct options *o, const char *service, struct totp_user *tu, struct stats *st,
+                       unsigned long from, unsigned long to) {
         char user[256];
-        unsigned long total = o->warmup + o->logins, shown = 0;
+        unsigned long shown = st->shown;
 
-        for (unsigned long u = 0; tu && u < o->users; u++)
-                tu[u].last_step = INT64_MIN;
-        st->n = 0;
-        st->failures = st->warmup_failures = 0;
-        for (unsigned long i = 0; i < total; i++) {
+        for (unsigned long i = from; i < to; i++) {
                 unsigned long ui = i % o->users;
                 struct conv_state cs = { .password = o->password, .user = user };
                 struct totp_user *u = tu ? &tu[ui] : NULL;
@@ -539,8 +549,7 @@ static int run_service(const struct options *o, const char *service, struct totp
                 if (i >= o->warmup)
                         st->ms[st->n++] = t1 - t0;
         }
-        if (shown > FAIL_SHOW)
-                fprintf(stderr, "FAIL %s: ... %lu failed logins in all\n", service, shown);
+        st->shown = shown;
         return 0;
 }
 
@@ -576,36 +585,76 @@ static int secrets_for(const struct options *o, size_t i, struct totp_user **tu,
         return 0;
 }
 
-int main(int argc, char **argv) {
-        struct options o;
+/* One service's run: its keys (a copy: each stack keeps its own replay
+ * state), its numbers, whether it broke. */
+struct service_run {
+        struct totp_user *tu;
+        struct stats st;
+        bool broken;
+};
+
+static int setup_runs(const struct options *o, struct service_run *runs) {
         struct totp_user *tu = NULL, *keys;
         const char *loaded = NULL;
-        struct stats st = { 0 };
+        int ret = 0;
+        for (size_t i = 0; i < o->nservices; i++) {
+                runs[i].st.ms = calloc(o->logins, sizeof(double));
+                if (!runs[i].st.ms || secrets_for(o, i, &tu, &loaded, &keys) < 0) {
+                        runs[i].broken = true;
+                        ret = 2;
+                        continue;
+                }
+                if (keys) {
+                        runs[i].tu = malloc(o->users * sizeof(*keys));
+                        if (!runs[i].tu) {
+                                runs[i].broken = true;
+                                ret = 2;
+                                continue;
+                        }
+                        memcpy(runs[i].tu, keys, o->users * sizeof(*keys));
+                        for (unsigned long u = 0; u < o->users; u++)
+                                runs[i].tu[u].last_step = INT64_MIN;
+                }
+        }
+        free(tu);
+        return ret;
+}
+
+int main(int argc, char **argv) {
+        struct options o;
+        struct service_run runs[SERVICES_MAX] = { 0 };
         int ret = 0;
 
         int r = parse_args(argc, argv, &o);
         if (r >= 0)
                 return r;
-        st.ms = calloc(o.logins, sizeof(double));
-        if (!st.ms) {
-                fprintf(stderr, "bench_login: out of memory\n");
-                return 2;
-        }
-        printf("# %lu logins per stack (after %lu warm-up), cycling over %lu users; "
+        if (o.rounds > o.logins)
+                o.rounds = o.logins;
+        printf("# %lu logins per stack (after %lu warm-up) in %lu alternating round%s, cycling over %lu users; "
                "latency of one full transaction in ms\n",
-               o.logins, o.warmup, o.users);
+               o.logins, o.warmup, o.rounds, o.rounds == 1 ? "" : "s", o.users);
         printf("%-32s %8s %8s %9s %9s %9s %10s\n", "stack", "logins", "ok", "p50", "p99", "max", "logins/s");
         fflush(stdout);
-        for (size_t i = 0; i < o.nservices; i++) {
-                if (secrets_for(&o, i, &tu, &loaded, &keys) < 0 || run_service(&o, o.services[i], keys, &st) < 0) {
-                        ret = 2;
-                        continue;
-                }
-                print_row(o.services[i], &st);
-                if (st.failures || st.warmup_failures)
-                        ret = ret ? ret : 1;
+        ret = setup_runs(&o, runs);
+        for (unsigned long round = 0; round < o.rounds; round++) {
+                unsigned long from = round == 0 ? 0 : o.warmup + o.logins * round / o.rounds;
+                unsigned long to = o.warmup + o.logins * (round + 1) / o.rounds;
+                for (size_t i = 0; i < o.nservices; i++)
+                        if (!runs[i].broken && run_service(&o, o.services[i], runs[i].tu, &runs[i].st, from, to) < 0) {
+                                runs[i].broken = true;
+                                ret = 2;
+                        }
         }
-        free(st.ms);
-        free(tu);
+        for (size_t i = 0; i < o.nservices; i++) {
+                struct stats *st = &runs[i].st;
+                if (st->shown > FAIL_SHOW)
+                        fprintf(stderr, "FAIL %s: ... %lu failed logins in all\n", o.services[i], st->shown);
+                if (!runs[i].broken)
+                        print_row(o.services[i], st);
+                if (st->failures || st->warmup_failures)
+                        ret = ret ? ret : 1;
+                free(st->ms);
+                free(runs[i].tu);
+        }
         return ret;
 }

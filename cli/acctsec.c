@@ -88,7 +88,8 @@ int cli_fail(const struct cli *c, int code, const char *fmt, ...) {
 static int call(struct cli *c, unsigned timeout_ms) {
         char path[ACCTSEC_SOCKET_PATH_MAX];
         int r = acctsec_call_as_caller(c->socket, c->private_socket, timeout_ms, &c->req, &c->reply, path);
-        if (r == -ENOENT || r == -ECONNREFUSED || r == -ETIMEDOUT || r == -ECONNRESET || r == -EPIPE)
+        if (r == -ENOENT || r == -ECONNREFUSED || r == -ETIMEDOUT || r == -ECONNRESET || r == -ECONNABORTED ||
+            r == -EPIPE)
                 return cli_fail(c, EXIT_UNAVAILABLE, "cannot reach acctsecd at %s: %s", path, strerror(-r));
         if (r == -EPERM)
                 return cli_fail(c, EXIT_UNAVAILABLE,

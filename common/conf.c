@@ -92,6 +92,7 @@ static const struct key keys[] = {
         { "store", T_STORE, F(store), 0, 0, O_GLOBAL },
         { "postgresql", T_CONNINFO, F(postgresql), 0, 0, O_GLOBAL },
         { "postgresql_timeout", T_MSEC, F(postgresql_timeout_ms), 100, 600000, O_GLOBAL },
+        { "log_sync_delay", T_MSEC, F(log_sync_delay_ms), 0, 10000, O_GLOBAL },
         { "host_id", T_HOSTID, F(host_id), 0, 0, O_GLOBAL },
         { "fleet_key", T_FILE, F(fleet_key), 0, 0, O_GLOBAL },
         { "fleet_key_previous", T_OPTFILE, F(fleet_key_previous), 0, 0, O_GLOBAL },
@@ -134,6 +135,7 @@ void acctsec_conf_defaults(struct acctsec_conf *c) {
                 .request_timeout = 10,
                 .store = ACCTSEC_STORE_SQLITE,
                 .postgresql_timeout_ms = 2000,
+                .log_sync_delay_ms = 1000,
         };
         strcpy(c->socket, ACCTSEC_DEFAULT_SOCKET);
         strcpy(c->mail_from, "root@localhost");

@@ -99,6 +99,7 @@ struct acctsec_conf {
         enum acctsec_store store;
         char postgresql[1024];          /* a libpq connection string */
         unsigned postgresql_timeout_ms; /* the longest a request waits for the database */
+        unsigned log_sync_delay_ms; /* a log append alone is on disk within this (0: before the reply) */
         char host_id[64];               /* this host's name in the fleet; "": the host name */
         char fleet_key[ACCTSEC_CONF_STR_MAX];
         char fleet_key_previous[ACCTSEC_CONF_STR_MAX]; /* during a rotation: the key being replaced; "": none */

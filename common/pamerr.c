@@ -16,6 +16,7 @@ int acctsec_errno_to_pam(int r) {
         case -ENOENT:
         case -ECONNREFUSED:
         case -ECONNRESET:
+        case -ECONNABORTED:
         case -EPIPE:
         case -ETIMEDOUT:
         case -EAGAIN:

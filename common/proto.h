@@ -103,7 +103,7 @@ enum acctsec_tag {
         ACCTSEC_TAG_ROLE = 26,
         ACCTSEC_TAG_LAST_SUCCESS = 27,
         ACCTSEC_TAG_COUNT = 28,
-        ACCTSEC_TAG_MFA = 29,    /* enum acctsec_mfa_ask (MFA_BEGIN), enum acctsec_mfa_state (MFA_STATUS) */
+        ACCTSEC_TAG_MFA = 29,    /* enum acctsec_mfa_ask (MFA_BEGIN; PREAUTH: ACCTSEC_MFA_TOTP when the code is next), enum acctsec_mfa_state (MFA_STATUS) */
         ACCTSEC_TAG_URI = 30,    /* otpauth:// URI (TOTP_ENROLL) */
         ACCTSEC_TAG_SECRET = 31, /* base32 TOTP secret (TOTP_ENROLL) */
         ACCTSEC_TAG_POLICY = 32, /* "required", "optional" or "off" */
@@ -150,6 +150,7 @@ enum acctsec_tag {
         ACCTSEC_TAG_PREV_KEY_ID = 72, /* FLEET_*: fleet_key_previous's id, if set */
         ACCTSEC_TAG_SEALED_LEFT = 73, /* FLEET_*: TOTP secrets not sealed with this host's key */
         ACCTSEC_TAG_HASHED_LEFT = 74, /* FLEET_*: unused backup codes and tokens hashed with another key */
+        ACCTSEC_TAG_ACCOUNT_OK = 75, /* AUTHSUCC/MFA_VERIFY allowed: 1 when ACCOUNT would say a plain yes now */
 };
 
 /* What the module must ask for after MFA_BEGIN. */

@@ -19,7 +19,9 @@
 #include <security/pam_modules.h>
 
 #include "args.h"
+#include "carry.h"
 #include "client.h"
+#include "link.h"
 #include "pamerr.h"
 #include "secret.h"
 #include "token.h"
@@ -62,8 +64,8 @@ static void add_item(pam_handle_t *pamh, struct acctsec_frame *f, uint8_t tag, i
 }
 
 static bool transport_error(int r) {
-        return r == -ENOENT || r == -ECONNREFUSED || r == -ECONNRESET || r == -EPIPE || r == -ETIMEDOUT ||
-               r == -EAGAIN || r == -EHOSTDOWN;
+        return r == -ENOENT || r == -ECONNREFUSED || r == -ECONNRESET || r == -ECONNABORTED || r == -EPIPE ||
+               r == -ETIMEDOUT || r == -EAGAIN || r == -EHOSTDOWN;
 }
 
 /* Start a request: the user and the PAM items every request carries, and
@@ -88,7 +90,7 @@ static int send_request(pam_handle_t *pamh, const struct module_args *a, uint8_t
                         unsigned timeout_ms, struct exchange *x, bool *ret_open) {
         char path[ACCTSEC_SOCKET_PATH_MAX];
         *ret_open = false;
-        int r = acctsec_call_as_caller(a->conf.socket, a->conf.private_socket, timeout_ms, &x->req, &x->reply, path);
+        int r = link_call(pamh, &a->conf, timeout_ms, &x->req, &x->reply, path);
         acctsec_frame_wipe(&x->req);
         if (r == 0 && x->reply.type != ACCTSEC_REPLY_OK && acctsec_reply_errno(&x->reply) == EHOSTDOWN)
                 r = -EHOSTDOWN; /* its database is away (a fleet): no decision, as if it were unreachable */
@@ -242,6 +244,19 @@ static int get_user_and_exchange(pam_handle_t *pamh, const char **ret_user, stru
         return *ret_x ? PAM_SUCCESS : PAM_BUF_ERR;
 }
 
+/* An allowing reply may say more for the calls that follow (carry.c):
+ * PREAUTH that the code prompt comes next, AUTHSUCC or a good code that
+ * the account phase would say yes. */
+static int carry_what_was_said(pam_handle_t *pamh, const struct module_args *a, const char *user,
+                               const struct acctsec_msg *reply) {
+        uint64_t v = 0;
+        if (acctsec_msg_u64(reply, ACCTSEC_TAG_MFA, &v) == 0 && v == ACCTSEC_MFA_TOTP)
+                return carry_set(pamh, CARRY_CODE_NEXT, user, a);
+        if (acctsec_msg_u64(reply, ACCTSEC_TAG_ACCOUNT_OK, &v) == 0 && v == 1)
+                return carry_set(pamh, CARRY_ACCOUNT_OK, user, a);
+        return PAM_SUCCESS;
+}
+
 static int do_auth(pam_handle_t *pamh, const struct module_args *a, const char *user, struct exchange *x) {
         static const uint8_t ops[] = {
                 [MODE_PREAUTH] = ACCTSEC_OP_PREAUTH,
@@ -263,7 +278,7 @@ static int do_auth(pam_handle_t *pamh, const struct module_args *a, const char *
         if (r != PAM_SUCCESS || open)
                 return r;
         if (!is_locked(&x->reply))
-                return PAM_SUCCESS;
+                return carry_what_was_said(pamh, a, user, &x->reply);
         if (a->conf.debug)
                 pam_syslog(pamh, LOG_DEBUG, "%s: %s is locked", acctsec_op_name(ops[a->mode]), user);
         if (a->mode == MODE_PREAUTH)
@@ -283,7 +298,7 @@ static int check_code(pam_handle_t *pamh, const struct module_args *a, const cha
                 const char *note = acctsec_msg_str(&x->reply, ACCTSEC_TAG_MESSAGE);
                 if (note && !a->conf.silent) /* e.g. few backup codes left */
                         pam_info(pamh, "%s", note);
-                return PAM_SUCCESS;
+                return carry_what_was_said(pamh, a, user, &x->reply);
         }
         tell_locked(pamh, a, &x->reply);
         (void) pam_fail_delay(pamh, FAIL_DELAY_USEC);
@@ -358,8 +373,11 @@ static int do_mfa(pam_handle_t *pamh, const struct module_args *a, const char *u
         uint64_t what;
         bool open = false;
 
-        struct acctsec_frame *f = begin_request(pamh, a, ACCTSEC_OP_MFA_BEGIN, user, x);
         bool unchecked = no_first_factor(pamh);
+        /* PREAUTH said the code comes next: prompt, and verify in one request. */
+        if (carry_take(pamh, CARRY_CODE_NEXT, user, a) && !unchecked)
+                return verify_code(pamh, a, user, x);
+        struct acctsec_frame *f = begin_request(pamh, a, ACCTSEC_OP_MFA_BEGIN, user, x);
         if (unchecked)
                 acctsec_frame_add_u64(f, ACCTSEC_TAG_FLAG, 1);
         int r = send_request(pamh, a, ACCTSEC_OP_MFA_BEGIN, user, a->conf.timeout_ms, x, &open);
@@ -472,6 +490,11 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
         r = get_user_and_exchange(pamh, &user, &x);
         if (r != PAM_SUCCESS)
                 return r;
+        if (carry_take(pamh, CARRY_ACCOUNT_OK, user, &a)) {
+                if (a.conf.debug)
+                        pam_syslog(pamh, LOG_DEBUG, "account: %s: allowed by the authentication's reply", user);
+                return PAM_SUCCESS;
+        }
         r = ask(pamh, &a, ACCTSEC_OP_ACCOUNT, user, NULL, x, &open);
         if (r != PAM_SUCCESS || open)
                 return r;

@@ -18,7 +18,8 @@ test_pkgs=(libcmocka-dev libpamtest0-dev python3 sqlite3 clang libclang-rt-14-de
            mandoc groff-base man-db bash-completion  # man page lint, the completion test
            debhelper              # test_deb.sh: dpkg-buildpackage of debian/
            debootstrap systemd-container zstd  # the booted tier: a Debian 12 under systemd-nspawn
-           postgresql)            # the fleet tier: a private cluster (tests/fleet/pgcluster.py)
+           postgresql             # the fleet tier: a private cluster (tests/fleet/pgcluster.py)
+           libpam-google-authenticator libpam-oath)  # bench/run.sh: the peers' TOTP rows
 
 want=("${build_pkgs[@]}")
 case "${1:-test}" in

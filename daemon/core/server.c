@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,8 @@ struct conn {
         uint8_t *out;
         size_t out_len, out_sent;
         bool close_after_write;
+        bool kept; /* answered a request and stays open for the next (pam_acctsec.so keeps one per handle) */
+        uint64_t idle_since; /* CLOCK_MONOTONIC usec of its last reply, while kept */
         bool held; /* out waits for the group commit */
         struct pending_reply *pending; /* a handler answers later (mail) */
         struct queued *queued; /* waits for, or runs on, the store's worker */
@@ -168,6 +171,13 @@ static int conn_flush(struct conn *c) {
                 conn_free(c);
                 return -1;
         }
+        c->kept = true;
+        (void) sd_event_now(c->srv->event, CLOCK_MONOTONIC, &c->idle_since);
+        /* Full, its listener was paused: an idle connection can give its
+         * slot to one waiting in the backlog (accept_some). */
+        sd_event_source *listener = c->priv ? c->srv->private_src : c->srv->listen_src;
+        if (listener)
+                sd_event_source_set_enabled(listener, SD_EVENT_ON);
         sd_event_source_set_io_events(c->io, CONN_READ);
         arm_deadline(c);
         return 0;
@@ -375,6 +385,28 @@ static int on_conn_deadline(sd_event_source *src, uint64_t usec, void *userdata)
         return 0;
 }
 
+/* Kept between requests and quiet: nothing read of a next request, no
+ * reply on its way, nothing waiting for the store, a commit or a child. */
+static bool conn_idle(const struct conn *c) {
+        return c->kept && c->hdr_got == 0 && !c->out && !c->pending && !c->queued && !c->held;
+}
+
+/* Room for a newcomer: the idle connection of this socket (and uid, unless
+ * 0) that waited longest is closed.  Its client finds it closed when it
+ * next looks, or its next request reset unread, and connects again
+ * (common/client.h); a kept connection never holds a slot a login needs. */
+static bool evict_idle(struct server *s, bool priv, uid_t uid) {
+        struct conn *oldest = NULL;
+        for (struct conn *c = s->conns; c; c = c->next)
+                if (c->priv == priv && (uid == 0 || c->peer.uid == uid) && conn_idle(c) &&
+                    (!oldest || c->idle_since < oldest->idle_since))
+                        oldest = c;
+        if (!oldest)
+                return false;
+        conn_free(oldest);
+        return true;
+}
+
 /* Local users cannot take the slots that sshd, login, su and sudo need:
  * those have the private socket, with slots of its own; on the shared
  * socket each uid has a few, and root keeps some. */
@@ -382,11 +414,12 @@ static bool over_limit(struct server *s, const struct ucred *peer, bool priv) {
         unsigned mine = 0;
         if (priv || peer->uid == 0)
                 return false;
-        if (s->nconns - s->nprivate >= CONN_MAX - CONN_RESERVED_ROOT)
+        if (s->nconns - s->nprivate >= CONN_MAX - CONN_RESERVED_ROOT && !evict_idle(s, false, peer->uid) &&
+            !evict_idle(s, false, 0))
                 return true;
         for (struct conn *c = s->conns; c; c = c->next)
                 mine += !c->priv && c->peer.uid == peer->uid;
-        return mine >= CONN_MAX_PER_USER;
+        return mine >= CONN_MAX_PER_USER && !evict_idle(s, false, peer->uid);
 }
 
 static void conn_new(struct server *s, int fd, bool priv) {
@@ -435,12 +468,18 @@ static void conn_new(struct server *s, int fd, bool priv) {
                 (void) sd_event_source_set_priority(c->io, PRIORITY_PRIVATE);
 }
 
+static bool connection_waits(int listen_fd) {
+        struct pollfd p = { .fd = listen_fd, .events = POLLIN };
+        return poll(&p, 1, 0) > 0;
+}
+
 static int accept_some(struct server *s, int fd, bool priv) {
         sd_event_source *src = priv ? s->private_src : s->listen_src;
         for (int i = 0; i < 64; i++) {
                 /* Full: later clients wait in the listen backlog (their own
                  * timeout bounds the wait) instead of being refused. */
-                if (priv ? s->nprivate >= CONN_MAX_PRIVATE : s->nconns - s->nprivate >= CONN_MAX) {
+                if ((priv ? s->nprivate >= CONN_MAX_PRIVATE : s->nconns - s->nprivate >= CONN_MAX) &&
+                    !(connection_waits(fd) && evict_idle(s, priv, 0))) {
                         sd_event_source_set_enabled(src, SD_EVENT_OFF);
                         return 0;
                 }
@@ -528,10 +567,38 @@ static int on_term(sd_event_source *src, const struct signalfd_siginfo *si, void
         return 0;
 }
 
+/* Durability by meaning (store.h): log appends alone reach the disk
+ * within log_sync_delay of the first one that waits, or sooner with a
+ * commit that changes security state. */
+static void sync_later(struct server *s) {
+        int on = SD_EVENT_OFF;
+        if (!s->d->store.unsynced || (sd_event_source_get_enabled(s->sync_src, &on) >= 0 && on != SD_EVENT_OFF))
+                return;
+        sd_event_source_set_time_relative(s->sync_src, s->d->policy.global.log_sync_delay_ms * 1000ULL);
+        sd_event_source_set_enabled(s->sync_src, SD_EVENT_ONESHOT);
+}
+
+static int on_sync(sd_event_source *src, uint64_t usec, void *userdata) {
+        struct server *s = userdata;
+        int r = store_sync(&s->d->store);
+        if (r < 0)
+                log_error("making the log durable failed: %s (tried again in log_sync_delay)", strerror(-r));
+        sync_later(s); /* still waiting (a batch was open, or it failed) */
+        return 0;
+}
+
+static void follow_log_sync_delay(struct server *s) {
+        bool defer = s->d->policy.global.log_sync_delay_ms > 0;
+        if (!defer)
+                (void) store_sync(&s->d->store);
+        s->d->store.defer_log = defer;
+}
+
 static int on_hup(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata) {
         struct server *s = userdata;
         char why[512];
         (void) policy_reload(&s->d->policy, why, sizeof(why));
+        follow_log_sync_delay(s);
         return 0;
 }
 
@@ -558,6 +625,7 @@ int server_commit(struct server *s) {
                 return r;
         sd_event_source_set_enabled(s->commit_src, SD_EVENT_OFF);
         (void) sd_event_source_set_priority(s->commit_src, SD_EVENT_PRIORITY_IDLE);
+        sync_later(s);
         seclog_release(r == 0);
         if (r < 0)
                 log_error("database write failed: %s (group commit of %u replies; each is answered with an error)",
@@ -694,6 +762,8 @@ int server_init(struct server *s, struct daemon *d, int listen_fd, int private_f
             (r = sd_event_add_time_relative(s->event, &s->idle_src, CLOCK_MONOTONIC, idle_exit_usec, 0, on_idle,
                                             s)) < 0 ||
             (r = sd_event_add_defer(s->event, &s->commit_src, on_commit, s)) < 0 ||
+            (r = sd_event_add_time_relative(s->event, &s->sync_src, CLOCK_MONOTONIC, 0, 0, on_sync, s)) < 0 ||
+            (r = sd_event_source_set_enabled(s->sync_src, SD_EVENT_OFF)) < 0 ||
             (r = sd_event_source_set_priority(s->commit_src, SD_EVENT_PRIORITY_IDLE)) < 0 ||
             (r = sd_event_source_set_enabled(s->commit_src, SD_EVENT_OFF)) < 0)
                 return r;
@@ -710,6 +780,7 @@ int server_init(struct server *s, struct daemon *d, int listen_fd, int private_f
         d->worker.on_idle = on_worker_idle;
         d->worker.idle_ud = s;
         d->store.batching = !store_waits(&d->store); /* PostgreSQL groups commits across sessions itself */
+        follow_log_sync_delay(s);
         return 0;
 }
 
@@ -720,11 +791,14 @@ int server_run(struct server *s) {
         (void) server_commit(s);
         log_info("%" PRIu64 " write transactions in %" PRIu64 " commits", s->d->store.transactions,
                  s->d->store.commits);
+        log_info("durability: %" PRIu64 " commits of log appends alone, made durable by %" PRIu64 " later syncs",
+                 s->d->store.deferred, s->d->store.late_syncs);
         return r;
 }
 
 void server_done(struct server *s) {
         (void) server_commit(s);
+        (void) store_sync(&s->d->store);
         child_before_start(NULL, NULL);
         child_on_done(NULL, NULL);
         s->d->store.batching = false;
@@ -735,6 +809,7 @@ void server_done(struct server *s) {
         sd_event_source_disable_unref(s->idle_src);
         sd_event_source_disable_unref(s->grace_src);
         sd_event_source_disable_unref(s->commit_src);
+        sd_event_source_disable_unref(s->sync_src);
         sd_event_unref(s->event);
         free(s->msg);
         free(s->frame);

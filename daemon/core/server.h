@@ -24,6 +24,7 @@ struct server {
         sd_event_source *idle_src;
         sd_event_source *grace_src;
         sd_event_source *commit_src; /* the group commit: after the ready requests */
+        sd_event_source *sync_src;   /* log appends committed, not yet on disk: within log_sync_delay */
         uint64_t idle_exit_usec; /* 0: never */
         struct conn *conns;
         unsigned nconns;   /* both sockets */

@@ -145,6 +145,8 @@ int handle_mfa_verify(struct request *rq) {
         reply_decision(reply, &l.conf, &res);
         if (!good && !res.locked) /* replace the decision: this code was refused */
                 reply_refused_code(reply);
+        if (good && (r = add_account_ok(d, &l, now, &res, reply)) < 0)
+                return reply_db_error(reply, req->type, l.a.user, r);
         if (good && left >= 0 && left <= BACKUP_WARN_AT) {
                 char msg[160];
                 snprintf(msg, sizeof(msg), "Backup code accepted. %lld backup code%s left: "

@@ -47,6 +47,10 @@ int mail_new_code(struct request *rq, enum email_purpose purpose, const char *ad
 /* A login from a source the allowlists do not contain: logged with the
  * source, answered with ACCTSEC_DENY_NETWORK. */
 int deny_network(struct daemon *d, const struct login *l, int64_t now, struct acctsec_frame *reply);
+/* A successful authentication: ACCOUNT_OK in the reply when the account
+ * phase would say a plain yes (login.c). */
+int add_account_ok(struct daemon *d, const struct login *l, int64_t now, const struct lock_result *res,
+                   struct acctsec_frame *reply);
 
 /* The handlers of the request table (requests.c). */
 /* Not a request: a unit of work when the store says another host asked this

@@ -8,6 +8,7 @@
 #include "account.h"
 #include "allowlist.h"
 #include "lockout.h"
+#include "mfa.h"
 #include "request.h"
 
 int deny_network(struct daemon *d, const struct login *l, int64_t now, struct acctsec_frame *reply) {
@@ -47,6 +48,51 @@ static int account_phase(struct daemon *d, struct login *l, int64_t now, struct 
         return 0;
 }
 
+/* After a successful authentication (authsucc, a good code): the account
+ * phase's answer too when it is a plain yes, so that the module, in the
+ * same process a moment later, need not ask (pam_module: ACCOUNT_OK).
+ * Anything else (a lock, a disabled account, a forced or due change, a
+ * source the allowlists refuse, an unknown user) is left to the ACCOUNT
+ * request, which says it and logs it.  The reads are the ACCOUNT request's,
+ * done once. */
+int add_account_ok(struct daemon *d, const struct login *l, int64_t now, const struct lock_result *res,
+                   struct acctsec_frame *reply) {
+        struct account_info info;
+        bool allowed = false;
+        if (res->locked || !l->a.known)
+                return 0;
+        int r = allowlist_check(&d->store, &l->conf, l->a.user, l->a.rhost, &allowed);
+        if (r < 0 || !allowed)
+                return r;
+        r = account_get(&d->store, l->a.user, &info);
+        if (r < 0 || info.disabled || info.must_change)
+                return r;
+        if (l->conf.max_password_age > 0 && info.changed > 0 && now - info.changed >= (int64_t) l->conf.max_password_age)
+                return 0;
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_ACCOUNT_OK, 1);
+        return 0;
+}
+
+/* PREAUTH allowed: whether the mfa line's next step is the code prompt
+ * (an active authenticator; an unknown user where a factor is required,
+ * asked like an enrolled one), so that the module can prompt and verify in
+ * one request instead of asking MFA_BEGIN first.  Only a hint: MFA_VERIFY
+ * decides.  Emailed codes and the rest still begin with MFA_BEGIN. */
+static int add_mfa_hint(struct daemon *d, const struct login *l, struct acctsec_frame *reply) {
+        enum acctsec_mfa_state state = ACCTSEC_MFA_STATE_NONE;
+        if (l->conf.mfa == ACCTSEC_MFA_OFF)
+                return 0;
+        if (!l->a.known) {
+                if (l->conf.mfa == ACCTSEC_MFA_REQUIRED)
+                        acctsec_frame_add_u64(reply, ACCTSEC_TAG_MFA, ACCTSEC_MFA_TOTP);
+                return 0;
+        }
+        int r = mfa_totp_state(&d->mfa, l->a.user, &state);
+        if (r == 0 && state == ACCTSEC_MFA_STATE_ACTIVE)
+                acctsec_frame_add_u64(reply, ACCTSEC_TAG_MFA, ACCTSEC_MFA_TOTP);
+        return r;
+}
+
 /* PREAUTH, AUTHFAIL, AUTHSUCC, ACCOUNT. */
 int handle_login(struct request *rq) {
         struct daemon *d = rq->d;
@@ -81,6 +127,12 @@ int handle_login(struct request *rq) {
         reply_decision(reply, &l.conf, &res);
         if (op == ACCTSEC_OP_ACCOUNT && !res.locked && a->known)
                 return account_phase(d, &l, now, reply);
+        if (op == ACCTSEC_OP_PREAUTH && !res.locked)
+                r = add_mfa_hint(d, &l, reply);
+        else if (op == ACCTSEC_OP_AUTHSUCC)
+                r = add_account_ok(d, &l, now, &res, reply);
+        if (r < 0)
+                return reply_db_error(reply, op, a->user, r);
         return 0;
 }
 

@@ -237,8 +237,23 @@ static PGresult *take_result(struct store *s, const char *what, int *ret) {
         if (r < 0)
                 return *ret = r, NULL;
         PGresult *res = PQgetResult(p->conn), *more;
-        while ((more = PQgetResult(p->conn))) /* there is one; drain to be ready for the next */
-                PQclear(more);
+        /* Drain to be ready for the next query, waiting (never blocking) for
+         * what has not arrived.  A query string of two statements (pq_commit)
+         * yields the last one's result, or the first failure. */
+        for (;;) {
+                if ((r = await_result(p)) < 0) {
+                        PQclear(res);
+                        return *ret = r, NULL;
+                }
+                if (!(more = PQgetResult(p->conn)))
+                        break;
+                ExecStatusType was = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+                if (was == PGRES_COMMAND_OK || was == PGRES_TUPLES_OK) {
+                        PQclear(res);
+                        res = more;
+                } else
+                        PQclear(more);
+        }
         ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
                 return *ret = 0, res;
@@ -599,7 +614,11 @@ static int pq_commit(struct store *s) {
         if (!p->conn)
                 return -EHOSTDOWN;
         int r;
-        if (!PQsendQuery(p->conn, "COMMIT"))
+        /* Durability by meaning: log appends alone are not waited for (the
+         * server's WAL writer flushes them within 3 x wal_writer_delay, a
+         * later synchronous commit with them). */
+        const char *sql = s->defer_log && !s->txn_state ? "SET LOCAL synchronous_commit TO off; COMMIT" : "COMMIT";
+        if (!PQsendQuery(p->conn, sql))
                 return drop(p, conn_error(p)), -EHOSTDOWN;
         PGresult *res = take_result(s, "COMMIT", &r);
         r = away(r);

@@ -19,9 +19,15 @@
 
 /* The SQLite engine: the only file that calls sqlite3_*.  One connection,
  * WAL, synchronous=FULL; group commit as savepoints in one outer
- * transaction (doc/design.md). */
+ * transaction (doc/design.md).  With defer_log (durability by meaning):
+ * synchronous=NORMAL, and after every commit that changed security state
+ * the WAL is synced before anyone is told, which is what FULL does at its
+ * commit; a commit of log appends alone is in the WAL file (it survives
+ * the daemon's death) and reaches the disk with the next such sync, or
+ * store_sync() within log_sync_delay. */
 struct sq {
         sqlite3 *db;
+        bool normal; /* PRAGMA synchronous = NORMAL is in force */
         sqlite3_stmt *stmt[_Q_MAX]; /* prepared on first use */
         struct {
                 const char *sql;
@@ -585,15 +591,58 @@ static void check_batch(struct store *s) {
                 s->batch_failed = true;
 }
 
+/* The WAL's own file, synced as SQLite syncs it at a FULL commit (its
+ * VFS: fdatasync, and the directory the first time). */
+static int sq_sync(struct store *s) {
+        sqlite3_file *wal = NULL;
+        if (sqlite3_file_control(sq(s)->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK || !wal ||
+            !wal->pMethods)
+                return 0; /* no WAL open: nothing was written since the last checkpoint */
+        int rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+        if (rc != SQLITE_OK) {
+                log_error("syncing the WAL failed: %s", sqlite3_errstr(rc));
+                return -EIO;
+        }
+        return 0;
+}
+
+/* After a commit: durable now if it changed security state (and with it
+ * every log append before it), else later. */
+static int after_commit(struct store *s, bool state) {
+        if (!sq(s)->normal)
+                return 0; /* synchronous = FULL: SQLite synced it */
+        if (!state) {
+                s->unsynced = true;
+                s->deferred++;
+                return 0;
+        }
+        int r = sq_sync(s);
+        s->unsynced = r < 0; /* the timer tries again */
+        return r;
+}
+
+/* Outside a transaction only: SQLite refuses to change it inside one. */
+static int set_sync_mode(struct store *s) {
+        if (sq(s)->normal == s->defer_log)
+                return 0;
+        int r = exec_cached(s, s->defer_log ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL");
+        if (r == 0)
+                sq(s)->normal = s->defer_log;
+        return r;
+}
+
 static int open_batch(struct store *s) {
         if (s->batch_failed)
                 return -EIO;
         if (s->batch_open)
                 return 0;
-        int r = exec_cached(s, "BEGIN IMMEDIATE");
+        int r = set_sync_mode(s);
+        if (r == 0)
+                r = exec_cached(s, "BEGIN IMMEDIATE");
         if (r < 0)
                 return r;
         s->batch_open = true;
+        s->batch_state = false;
         if (s->on_batch_open)
                 s->on_batch_open(s->batch_userdata);
         return 0;
@@ -601,8 +650,11 @@ static int open_batch(struct store *s) {
 
 static int sq_begin(struct store *s) {
         int r;
-        if (!s->batching)
-                r = exec_cached(s, "BEGIN IMMEDIATE");
+        if (!s->batching) {
+                r = set_sync_mode(s);
+                if (r == 0)
+                        r = exec_cached(s, "BEGIN IMMEDIATE");
+        }
         else {
                 r = open_batch(s);
                 if (r == 0)
@@ -621,9 +673,12 @@ static int sq_commit(struct store *s) {
                 sq_rollback(s);
                 return r;
         }
-        if (!s->batch_open)
-                s->commits++;
-        return 0;
+        if (s->batch_open) {
+                s->batch_state |= s->txn_state;
+                return 0;
+        }
+        s->commits++;
+        return after_commit(s, s->txn_state);
 }
 
 static void sq_rollback(struct store *s) {
@@ -644,8 +699,11 @@ static int sq_batch_commit(struct store *s) {
         if (r < 0 && !sqlite3_get_autocommit(sq(s)->db))
                 (void) exec_cached(s, "ROLLBACK");
         s->batch_open = s->batch_failed = false;
-        if (r == 0)
+        if (r == 0) {
                 s->commits++;
+                r = after_commit(s, s->batch_state);
+        }
+        s->batch_state = false;
         return r;
 }
 
@@ -860,6 +918,8 @@ static void sq_close(struct store *s) {
                 sqlite3_finalize(q->stmt[i]);
         for (size_t i = 0; i < ARRAY_SIZE(q->cache) && q->cache[i].sql; i++)
                 sqlite3_finalize(q->cache[i].stmt);
+        if (s->unsynced)
+                (void) sq_sync(s);
         /* The last connection's close checkpoints and removes the WAL. */
         bool closed = sq(s)->db && sqlite3_close(sq(s)->db) == SQLITE_OK;
         if (closed && s->state_dir[0]) {
@@ -879,6 +939,7 @@ const struct store_engine store_sqlite = {
         .commit = sq_commit,
         .rollback = sq_rollback,
         .batch_commit = sq_batch_commit,
+        .sync = sq_sync,
         .select = sq_select,
         .next = sq_next,
         .is_null = sq_is_null,

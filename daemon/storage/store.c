@@ -184,6 +184,17 @@ int store_request_commit(struct store *s) {
         return r;
 }
 
+int store_sync(struct store *s) {
+        if (!s->unsynced || s->in_txn || s->batch_open)
+                return 0;
+        int r = s->engine->sync ? s->engine->sync(s) : 0;
+        if (r == 0) {
+                s->unsynced = false;
+                s->late_syncs++;
+        }
+        return r;
+}
+
 int store_batch_commit(struct store *s) {
         if (s->in_txn)
                 return -EBUSY;

@@ -75,6 +75,8 @@ struct store_engine {
         int (*commit)(struct store *s);
         void (*rollback)(struct store *s);
         int (*batch_commit)(struct store *s);
+        /* What was committed so far, durable (defer_log). */
+        int (*sync)(struct store *s);
         int (*select)(struct store *s, enum store_query q, const struct store_arg *args, size_t n,
                       struct store_rows *ret);
         int (*next)(struct store_rows *rows);
@@ -123,11 +125,21 @@ struct store {
         bool in_txn;       /* a request's transaction is open */
         bool armed;        /* a request is running: its first write opens its transaction */
         bool txn_state;    /* the open transaction changed security state */
+        /* Durability by meaning (doc/design.md): with defer_log set, a
+         * commit that only appended to the log is not waited for on disk;
+         * the next commit that changes security state, or store_sync(),
+         * makes it durable (unsynced says one waits).  Without it every
+         * commit is durable before the reply. */
+        bool defer_log;
+        bool batch_state; /* the open batch holds a change of security state */
+        bool unsynced;    /* log appends were committed and are not yet on disk */
         int txn_error;     /* the first storage error of the request: its end rolls back */
         void (*on_batch_open)(void *userdata);
         void *batch_userdata;
         uint64_t transactions; /* request transactions that committed */
         uint64_t commits;      /* durable commits (fewer than transactions when batched) */
+        uint64_t deferred;     /* of those, log appends only: synced later (defer_log) */
+        uint64_t late_syncs;   /* store_sync() calls that made deferred commits durable */
 };
 
 /* Open (creating if needed) the store in a state directory that must be
@@ -137,6 +149,9 @@ int store_open(struct store *s, const char *state_dir, const char **ret_why);
 /* The same with the engine the options name (SQLite when o is NULL).  A
  * PostgreSQL store connects on first use, from a fiber. */
 int store_open_with(struct store *s, const char *state_dir, const struct store_options *o, const char **ret_why);
+/* Make every commit so far durable (log appends deferred by defer_log):
+ * from a timer within log_sync_delay, and before a clean stop. */
+int store_sync(struct store *s);
 /* Whether the store's calls must run on fibers (core/worker.h). */
 bool store_waits(const struct store *s);
 void store_close(struct store *s);

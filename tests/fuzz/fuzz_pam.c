@@ -329,12 +329,21 @@ static struct {
 enum call_class { C_ALLOC, C_SETUP, C_IO, C_POLL, C_PAM, C_PROMPT };
 
 static bool is_transport(int e) {
-        return e == ENOENT || e == ECONNREFUSED || e == ECONNRESET || e == EPIPE || e == ETIMEDOUT || e == EAGAIN;
+        return e == ENOENT || e == ECONNREFUSED || e == ECONNRESET || e == ECONNABORTED || e == EPIPE ||
+               e == ETIMEDOUT || e == EAGAIN;
 }
 
 /* -2: no fault, run the real call; otherwise the failure to fake: an
  * errno, 0 ("failed" with errno 0), or FAULT_SHORT. */
 static bool private_path; /* the call is on root's private socket: no socket there means "use the shared one" */
+/* The module keeps its connection to the daemon in the handle
+ * (pam_module/link.c): a poll() with no timeout that fails only makes it
+ * connect again, and a request on a connection kept from an earlier call
+ * that fails with EPIPE or ECONNRESET is sent again on a new one. */
+#define FD_TRACKED 1024
+static unsigned call_gen;                /* pam_sm_* calls so far */
+static unsigned connected_in[FD_TRACKED]; /* the call that connected fd, 0: none */
+static bool kept_io, quiet_poll;          /* the wrapped call at hand is such a one */
 
 static int fault(enum call_class cls, const char *name) {
         if (!inj.active)
@@ -355,7 +364,8 @@ static int fault(enum call_class cls, const char *name) {
                 bool is_connect = strcmp(name, "connect") == 0;
                 bool soft = e == FAULT_SHORT || cls == C_PROMPT || (e == ENOENT && private_path) ||
                             (e == EINTR && (cls == C_IO || cls == C_POLL || is_connect)) ||
-                            (e == EAGAIN && (cls == C_IO || is_connect));
+                            (e == EAGAIN && (cls == C_IO || is_connect)) || (cls == C_POLL && quiet_poll) ||
+                            (cls == C_IO && kept_io && (e == EPIPE || e == ECONNRESET));
                 if (getenv("FUZZ_PAM_LOG"))
                         fprintf(stderr, "fuzz_pam: call %u (%s) fails: %s%s\n", inj.calls, name,
                                 e == FAULT_SHORT ? "short" : strerror(e), soft ? " (soft)" : "");
@@ -441,6 +451,8 @@ int fuzz_connect(int fd, const struct sockaddr *sa, socklen_t len) {
                 FAIL_WITH(e, -1);
         int r = connect(fd, sa, len);
         const struct sockaddr_un *un = (const struct sockaddr_un *) sa;
+        if (r == 0 && fd >= 0 && fd < FD_TRACKED)
+                connected_in[fd] = call_gen;
         if (r == 0 && strcmp(un->sun_path, fake_path) == 0) {
                 pthread_mutex_lock(&lock);
                 fake_connects++;
@@ -449,8 +461,14 @@ int fuzz_connect(int fd, const struct sockaddr *sa, socklen_t len) {
         return r;
 }
 
+static bool is_kept(int fd) {
+        return fd >= 0 && fd < FD_TRACKED && connected_in[fd] != 0 && connected_in[fd] < call_gen;
+}
+
 ssize_t fuzz_send(int fd, const void *p, size_t n, int flags) {
+        kept_io = is_kept(fd);
         int e = fault(C_IO, "send");
+        kept_io = false;
         if (e == FAULT_SHORT)
                 return send(fd, p, n > 1 ? 1 : n, flags);
         if (e != -2)
@@ -459,7 +477,9 @@ ssize_t fuzz_send(int fd, const void *p, size_t n, int flags) {
 }
 
 ssize_t fuzz_recv(int fd, void *p, size_t n, int flags) {
+        kept_io = is_kept(fd);
         int e = fault(C_IO, "recv");
+        kept_io = false;
         if (e == FAULT_SHORT)
                 return recv(fd, p, n > 1 ? 1 : n, flags);
         if (e != -2)
@@ -468,7 +488,9 @@ ssize_t fuzz_recv(int fd, void *p, size_t n, int flags) {
 }
 
 int fuzz_poll(struct pollfd *p, nfds_t n, int timeout) {
+        quiet_poll = timeout == 0;
         int e = fault(C_POLL, "poll");
+        quiet_poll = false;
         if (e != -2)
                 FAIL_WITH(e, -1);
         return poll(p, n, timeout);
@@ -1144,6 +1166,7 @@ int fuzz_pam_dispatch(int which, pam_handle_t *pamh, int flags, int argc, const 
          * end of the stack would resolve a host name (a DNS timeout). */
         if (cur_in->rhost)
                 (void) pam_set_item(pamh, PAM_RHOST, cur_in->rhost);
+        call_gen++;
         inj.active = true;
         c.rc = fns[which](pamh, flags, mod_argc, mod_argv);
         inj.active = false;

@@ -69,7 +69,7 @@ sources_for() {
         fuzz_cidr) echo common/cidr.c ;;
         fuzz_export) echo cli/export_format.c ;;
         fuzz_pamconf) echo cli/pamconf.c ;;
-        fuzz_pam) echo pam_module/pam_acctsec.c pam_module/args.c common/client.c common/proto.c common/conf.c \
+        fuzz_pam) echo pam_module/pam_acctsec.c pam_module/args.c pam_module/link.c pam_module/carry.c common/client.c common/proto.c common/conf.c \
                 common/conf_file.c common/cidr.c common/pamerr.c common/secret.c common/token.c ;;
         *) return 1 ;;
         esac

@@ -547,10 +547,12 @@ def idle_and_half_frame_clients_dropped_after_request_timeout(d):
 
 @test
 def connections_beyond_the_cap_wait_in_the_backlog(d):
-    # 128 connections (CONN_MAX) held open by root: the next one is neither
-    # refused nor answered until a slot frees; then it is served.
+    # 128 connections (CONN_MAX) held open by root, none idle between two
+    # requests (the last one is half-way through its second): the next one
+    # is neither refused nor answered until a slot frees; then it is served.
     held = [d.connect() for _ in range(128)]
     assert d.call(frame(OP_PING), held[-1])[0] == REPLY_OK  # all accepted by now
+    held[-1].sendall(frame(OP_PING)[:3])
     late = d.connect()
     late.sendall(frame(OP_PING))
     r, _, _ = select.select([late], [], [], 0.5)
@@ -561,6 +563,33 @@ def connections_beyond_the_cap_wait_in_the_backlog(d):
     for s in held[:8]:  # the others were not disturbed
         assert d.call(frame(OP_PING), s)[0] == REPLY_OK
     for s in held + [late]:
+        s.close()
+
+
+@test
+def an_idle_kept_connection_gives_its_slot_to_a_newcomer(d):
+    # pam_acctsec.so keeps its connection between the calls of a login.  With
+    # every slot taken, the connection that has waited longest between two
+    # requests is closed for a newcomer, which is served at once; the one
+    # closed reads EOF, and a request sent on it is refused unread.
+    held = [d.connect() for _ in range(126)]
+    kept = [d.connect() for _ in range(2)]
+    for s in kept:  # answered, then idle: the older one goes first
+        assert d.call(frame(OP_PING), s)[0] == REPLY_OK
+    late = d.connect()
+    late.settimeout(5)
+    assert d.call(frame(OP_PING), late)[0] == REPLY_OK
+    assert closed_by_daemon(kept[0], 5), "the oldest idle connection was not closed"
+    r, _, _ = select.select([kept[1]] + held, [], [], 0)
+    assert not r, "a connection other than the oldest idle one was closed"
+    assert d.call(frame(OP_PING), kept[1])[0] == REPLY_OK
+    try:
+        kept[0].sendall(frame(OP_PING))
+        kept[0].recv(1)
+        raise AssertionError("the closed connection took a request")
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    for s in held + kept + [late]:
         s.close()
 
 
@@ -732,11 +761,59 @@ def sigterm_lets_an_inflight_request_finish(d):
 def commit_stats(d):
     """The daemon's exit line: (write transactions, durable commits)."""
     assert d.stop() == 0
-    for line in open(d.log).read().splitlines():
+    for line in reversed(open(d.log).read().splitlines()):  # the last stop's
         words = line.split()
         if line.endswith(" commits") and "write transactions in" in line:
             return int(words[-6]), int(words[-2])
     raise AssertionError("no commit statistics at exit: " + open(d.log).read())
+
+
+def durability_stats(d):
+    """The daemon's exit line: (log-only commits, later syncs)."""
+    for line in reversed(open(d.log).read().splitlines()):  # the last stop's
+        if "acctsecd: durability: " in line:
+            words = line.split()
+            return int(words[2]), int(words[-3])
+    raise AssertionError("no durability line at exit: " + open(d.log).read())
+
+
+@test
+def durability_follows_meaning(d):
+    """A success with nothing to reset appends to the log only: its commit is
+    not waited for on disk (log_sync_delay); a failure counted changes
+    security state and is synced before its reply.  The exit line counts
+    them; a stop syncs what waits."""
+    restart_with(d, "log_sync_delay = 10s\n")
+    for _ in range(20):
+        rtype, f = d.call(login_frame(OP_AUTHSUCC, user="bob"))
+        assert rtype == REPLY_OK and get(f, T_DECISION, True) == 0, f
+    for _ in range(5):
+        assert d.call(login_frame(OP_AUTHFAIL, user="alice", conf="deny=1000"))[0] == REPLY_OK
+    commit_stats(d)
+    deferred, syncs = durability_stats(d)
+    # (the start's maintenance may share a batch, and its sync, with one)
+    assert 15 <= deferred <= 20, "log-only commits: %d" % deferred
+    assert syncs <= 1, "the 10 s bound synced %d times in a second" % syncs
+    # log_sync_delay = 0: every commit is durable before its reply, as before.
+    d.write_conf("log_sync_delay = 0\n")
+    d.start()
+    for _ in range(5):
+        assert d.call(login_frame(OP_AUTHSUCC, user="bob"))[0] == REPLY_OK
+    commit_stats(d)
+    assert durability_stats(d) == (0, 0)
+
+
+@test
+def log_appends_survive_a_killed_daemon(d):
+    """Not waited for on disk, but in the database file before the reply: a
+    daemon killed (SIGKILL, no clean stop) loses none of them."""
+    restart_with(d, "log_sync_delay = 10s\n")
+    for _ in range(30):
+        assert d.call(login_frame(OP_AUTHSUCC, user="bob"))[0] == REPLY_OK
+    d.proc.kill()
+    d.proc.wait()
+    d.start()
+    assert d.db("SELECT count(*) FROM events WHERE type = 'auth_success' AND user = 'bob'") == [(30,)]
 
 
 @test

@@ -854,6 +854,25 @@ static void test_kill9_during_logins(void **state) {
                          1);
 }
 
+/* A handle keeps its connection to the daemon between calls
+ * (pam_module/link.c); a daemon restarted between them (socket activation
+ * after a crash, an upgrade) leaves it closed, and the next call connects
+ * again and is answered: one login through it all, its account step counted
+ * by the new daemon's lock check. */
+static void test_kept_connection_survives_a_restart(void **state) {
+        struct env *e = *state;
+        struct pam_conv conv = { harness_answer, (void *) ALICE_PW };
+        pam_handle_t *pamh = NULL;
+        assert_int_equal(pam_start("faults", "alice", &conv, &pamh), PAM_SUCCESS);
+        assert_int_equal(pam_authenticate(pamh, 0), PAM_SUCCESS);
+        assert_int_equal(daemon_stop(e), 0);
+        assert_int_equal(daemon_start(e), 0);
+        db_exec(e, "INSERT INTO account (user, disabled, changed, updated) VALUES ('alice', 1, 0, 0)");
+        assert_int_equal(pam_acct_mgmt(pamh, 0), PAM_PERM_DENIED); /* the new daemon's answer */
+        pam_end(pamh, PAM_PERM_DENIED);
+        assert_true(daemon_log_contains(e, "account disabled"));
+}
+
 static const struct service_def services[] = {
         { "faults", NULL, NULL, false, false, NULL },
         { "fake", "fake.sock", NULL, false, false, NULL },
@@ -882,6 +901,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test_setup_teardown(test_refuses_bad_state, env_start, env_stop),
                 cmocka_unit_test_setup_teardown(test_refused_start_socket_activated, env_start, env_stop),
                 cmocka_unit_test_setup_teardown(test_kill9_during_logins, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_kept_connection_survives_a_restart, env_start, env_stop),
         };
         return cmocka_run_group_tests_name("pam_faults", tests, NULL, NULL);
 }

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The module's connection to acctsecd: one per PAM handle, kept with
+ * pam_set_data between the calls of one login (preauth, authsucc, account:
+ * three requests, one connect) and closed by pam_end.
+ *
+ * It is used again only by the process and the effective uid that opened it
+ * (sshd forks with the handle: a child's copy is closed, never shut down, and
+ * the child connects anew), only for the same socket settings, and only when
+ * it is quiet: anything to read, or a hang-up, on an idle connection means the
+ * daemon closed it (request_timeout, its slot given to a newcomer, a
+ * restart), so a new one is made.  A request refused on a kept connection
+ * with EPIPE or ECONNRESET was never read (client.h) and is sent once more on
+ * a new connection.  After any other failure the connection is closed: a late
+ * reply must never be read as the answer to the next request.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "link.h"
+
+#define LINK_DATA "pam_acctsec_link"
+
+struct link {
+        int fd;
+        pid_t pid;
+        uid_t euid;
+        char path[ACCTSEC_SOCKET_PATH_MAX]; /* the socket it reached */
+        char socket[ACCTSEC_SOCKET_PATH_MAX], private_socket[ACCTSEC_SOCKET_PATH_MAX]; /* the settings */
+};
+
+static void link_cleanup(pam_handle_t *pamh, void *data, int error_status) {
+        struct link *l = data;
+        if (l->fd >= 0)
+                close(l->fd); /* this process's copy only: a parent or child keeps its own */
+        free(l);
+}
+
+static bool same_settings(const struct link *l, const struct acctsec_conf *c) {
+        return l->pid == getpid() && l->euid == geteuid() && strcmp(l->socket, c->socket) == 0 &&
+               strcmp(l->private_socket, c->private_socket) == 0;
+}
+
+/* An idle connection has nothing to say: a readable byte or a hang-up means
+ * the daemon let it go. */
+static bool quiet(int fd) {
+        struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
+        int r;
+        do
+                r = poll(&p, 1, 0);
+        while (r < 0 && errno == EINTR);
+        return r == 0;
+}
+
+static void drop(pam_handle_t *pamh) {
+        (void) pam_set_data(pamh, LINK_DATA, NULL, NULL); /* the cleanup closes it */
+}
+
+/* The kept connection for these settings, or NULL. */
+static struct link *kept(pam_handle_t *pamh, const struct acctsec_conf *c) {
+        const void *data = NULL;
+        if (pam_get_data(pamh, LINK_DATA, &data) != PAM_SUCCESS || !data)
+                return NULL;
+        struct link *l = (struct link *) data;
+        if (same_settings(l, c) && quiet(l->fd))
+                return l;
+        drop(pamh);
+        return NULL;
+}
+
+/* A new connection, kept in the handle (which closes it at pam_end). */
+static int connect_new(pam_handle_t *pamh, const struct acctsec_conf *c, long long deadline, struct link **ret,
+                       char path[static ACCTSEC_SOCKET_PATH_MAX]) {
+        struct link *l = calloc(1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        int r = acctsec_connect_as_caller(c->socket, c->private_socket, deadline, &l->fd, path);
+        if (r < 0) {
+                free(l);
+                return r;
+        }
+        l->pid = getpid();
+        l->euid = geteuid();
+        strcpy(l->path, path);
+        strcpy(l->socket, c->socket);
+        strcpy(l->private_socket, c->private_socket);
+        if (pam_set_data(pamh, LINK_DATA, l, link_cleanup) != PAM_SUCCESS) {
+                link_cleanup(pamh, l, 0);
+                return -ENOMEM;
+        }
+        *ret = l;
+        return 0;
+}
+
+int link_call(pam_handle_t *pamh, const struct acctsec_conf *c, unsigned timeout_ms, struct acctsec_frame *req,
+              struct acctsec_msg *reply, char path[static ACCTSEC_SOCKET_PATH_MAX]) {
+        long long deadline = acctsec_deadline(timeout_ms);
+        snprintf(path, ACCTSEC_SOCKET_PATH_MAX, "%s", c->socket);
+        int r = acctsec_frame_finish(req);
+        if (r < 0)
+                return r;
+
+        struct link *l = kept(pamh, c);
+        if (l) {
+                strcpy(path, l->path);
+                r = acctsec_exchange(l->fd, deadline, req, reply);
+                if (r == 0)
+                        return 0;
+                drop(pamh);
+                if (r != -EPIPE && r != -ECONNRESET)
+                        return r;
+                /* Not read by the daemon: once more, on a new connection. */
+        }
+
+        r = connect_new(pamh, c, deadline, &l, path);
+        if (r < 0)
+                return r;
+        r = acctsec_exchange(l->fd, deadline, req, reply);
+        if (r < 0)
+                drop(pamh);
+        return r;
+}
