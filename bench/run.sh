@@ -118,6 +118,7 @@ BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
 module=$BUILD_DIR/.libs/pam_acctsec.so
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/acctsec-bench.XXXXXX")
 pg_pid= # bench/pg.py serve: the PostgreSQL cluster while it runs
+syslog_pid= # our /dev/log, when the machine has none
 pg_bindir='' pg_unix='' pg_tcp='' pg_log='' # set by start_pg
 
 # running PID: PID is a process, and not a zombie.  The daemons are not our
@@ -154,6 +155,11 @@ cleanup() {
         if [ -n "$pg_pid" ]; then
                 kill -TERM "$pg_pid" 2>/dev/null || true
                 wait "$pg_pid" || true
+        fi
+        if [ -n "$syslog_pid" ]; then
+                kill -TERM "$syslog_pid" 2>/dev/null || true
+                wait "$syslog_pid" 2>/dev/null || true
+                rm -f /dev/log
         fi
         rm -rf "$tmp"
         exit "$rc"
@@ -346,6 +352,35 @@ fi
 # --- PAM service files ----------------------------------------------------------
 conf=$tmp/pam.d
 mkdir -p "$conf" "$tmp/faillock"
+
+# What every system has, so that no stack pays for its absence: libpam's
+# fallback service "other" (without it pam_start logs a complaint on every
+# transaction), and a syslog socket.  Without /dev/log, syslog(3) writes to
+# the console once a module has asked for LOG_CONS (pam_google_authenticator
+# does, and logs every login): about 1 ms a line here, which then lands on
+# every stack of the run.  A machine without one (a container) gets a
+# receiver that reads and drops, as journald would take the lines.
+printf '# no fallback: every bench service names its own lines\n' >"$conf/other"
+if [ ! -e /dev/log ]; then
+        python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+os.chmod("/dev/log", 0o666)
+sys.stdout.write("ready\n")
+sys.stdout.flush()
+while True:
+    s.recv(65536)
+' >"$tmp/syslog.ready" &
+        syslog_pid=$!
+        until [ -s "$tmp/syslog.ready" ]; do
+                kill -0 "$syslog_pid" 2>/dev/null || { echo "run.sh: cannot serve /dev/log" >&2; exit 1; }
+                sleep 0.01
+        done
+        echo "# syslog: this machine has no /dev/log; the bench serves one that drops every line"
+else
+        echo "# syslog: the machine's own /dev/log"
+fi
 fl="dir=$tmp/faillock"
 services=(permit faillock)
 

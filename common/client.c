@@ -135,11 +135,13 @@ static int send_all(int fd, const uint8_t *p, size_t n, long long deadline) {
  * take: on an idle virtual machine the sleeping CPU halts, and waking it is
  * an interrupt to another CPU and an exit to the hypervisor (about 25 us
  * on the KVM guest of bench/RESULTS.md, a daemon's answer from memory about
- * 10 us).  So the first wait for a reply polls the socket, without
- * sleeping, for up to REPLY_SPIN_NS; a reply that takes longer (a durable
- * commit, PostgreSQL, a mail) is slept for as before.  Never where this
- * process may run on one CPU only: there the spin would keep the daemon
- * from answering. */
+ * 10 us).  So, when the caller asks (acctsec_exchange's spin: the module,
+ * on a kept connection whose last reply came quickly, i.e. an idle
+ * daemon), the first wait for a reply polls the socket, without sleeping,
+ * for up to REPLY_SPIN_NS; a reply that takes longer (a durable commit,
+ * PostgreSQL, a mail, a busy daemon) is slept for as before.  Never where
+ * this process may run on one CPU only: there the spin would keep the
+ * daemon from answering. */
 #define REPLY_SPIN_NS 50000
 
 static long long now_ns(void) {
@@ -202,7 +204,8 @@ long long acctsec_deadline(unsigned timeout_ms) {
         return now_ms() + timeout_ms;
 }
 
-int acctsec_exchange(int fd, long long deadline, struct acctsec_frame *req, struct acctsec_msg *reply) {
+int acctsec_exchange(int fd, long long deadline, bool spin, bool *ret_quick, struct acctsec_frame *req,
+                     struct acctsec_msg *reply) {
         uint8_t hdr[ACCTSEC_HEADER_SIZE], type;
         uint32_t len;
 
@@ -212,9 +215,12 @@ int acctsec_exchange(int fd, long long deadline, struct acctsec_frame *req, stru
         r = send_all(fd, req->buf, req->len, deadline);
         if (r < 0)
                 return r;
-        r = recv_all(fd, hdr, sizeof(hdr), deadline, true);
+        long long sent = now_ns();
+        r = recv_all(fd, hdr, sizeof(hdr), deadline, spin);
         if (r < 0)
                 return r;
+        if (ret_quick)
+                *ret_quick = now_ns() - sent <= REPLY_SPIN_NS;
         r = acctsec_header_parse(hdr, &type, &len);
         if (r < 0)
                 return r;
@@ -231,7 +237,7 @@ static int call(const char *socket_path, const struct stat *st, long long deadli
         if (r < 0)
                 return r;
         r = connect_to(socket_path, st, deadline, &fd);
-        return r < 0 ? r : acctsec_exchange(fd, deadline, req, reply);
+        return r < 0 ? r : acctsec_exchange(fd, deadline, false, NULL, req, reply);
 }
 
 static int lstat_errno(const char *path, struct stat *ret) {
@@ -274,7 +280,7 @@ int acctsec_call_as_caller(const char *socket_path, const char *private_socket, 
         if (r < 0)
                 return r;
         r = acctsec_connect_as_caller(socket_path, private_socket, deadline, &fd, ret_path);
-        return r < 0 ? r : acctsec_exchange(fd, deadline, req, reply);
+        return r < 0 ? r : acctsec_exchange(fd, deadline, false, NULL, req, reply);
 }
 
 int acctsec_reply_errno(const struct acctsec_msg *reply) {

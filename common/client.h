@@ -35,7 +35,10 @@ int acctsec_call_as_caller(const char *socket_path, const char *private_socket, 
  * than one request (pam_acctsec.so keeps one per PAM handle).  deadline:
  * from acctsec_deadline().  acctsec_connect_as_caller() opens the
  * connection (*ret_fd, SOCK_CLOEXEC, the caller closes it);
- * acctsec_exchange() sends one request on it and reads its reply.  The
+ * acctsec_exchange() sends one request on it and reads its reply; with
+ * spin, it polls for the reply up to 50 us before it sleeps (a waste when
+ * the daemon is busy: ask for it only after a quick reply), and
+ * *ret_quick (if not NULL) says whether this reply came within that.  The
  * daemon serves a connection's requests one at a time, and closes one that
  * is idle (request_timeout, or its slot wanted by a new one).  A request
  * sent on a kept connection that fails with -EPIPE or -ECONNRESET was not
@@ -47,7 +50,8 @@ int acctsec_call_as_caller(const char *socket_path, const char *private_socket, 
 long long acctsec_deadline(unsigned timeout_ms);
 int acctsec_connect_as_caller(const char *socket_path, const char *private_socket, long long deadline,
                               int *ret_fd, char ret_path[static ACCTSEC_SOCKET_PATH_MAX]);
-int acctsec_exchange(int fd, long long deadline, struct acctsec_frame *req, struct acctsec_msg *reply);
+int acctsec_exchange(int fd, long long deadline, bool spin, bool *ret_quick, struct acctsec_frame *req,
+                     struct acctsec_msg *reply);
 
 /* For an ERROR reply: its errno (positive) and message. */
 int acctsec_reply_errno(const struct acctsec_msg *reply);

@@ -12,7 +12,10 @@
  * restart), so a new one is made.  A request refused on a kept connection
  * with EPIPE or ECONNRESET was never read (client.h) and is sent once more on
  * a new connection.  After any other failure the connection is closed: a late
- * reply must never be read as the answer to the next request.
+ * reply must never be read as the answer to the next request.  The reply to
+ * a request on a kept connection whose last reply came quickly is polled
+ * for before the process sleeps (common/client.c); a slow one (a busy
+ * daemon, a disk sync, PostgreSQL) turns that off for the next.
  */
 #include "config.h"
 
@@ -31,6 +34,7 @@ struct link {
         int fd;
         pid_t pid;
         uid_t euid;
+        bool quick; /* its last reply came within the client's poll: the daemon is idle, poll for the next */
         char path[ACCTSEC_SOCKET_PATH_MAX]; /* the socket it reached */
         char socket[ACCTSEC_SOCKET_PATH_MAX], private_socket[ACCTSEC_SOCKET_PATH_MAX]; /* the settings */
 };
@@ -109,7 +113,7 @@ int link_call(pam_handle_t *pamh, const struct acctsec_conf *c, unsigned timeout
         struct link *l = kept(pamh, c);
         if (l) {
                 strcpy(path, l->path);
-                r = acctsec_exchange(l->fd, deadline, req, reply);
+                r = acctsec_exchange(l->fd, deadline, l->quick, &l->quick, req, reply);
                 if (r == 0)
                         return 0;
                 drop(pamh);
@@ -121,7 +125,7 @@ int link_call(pam_handle_t *pamh, const struct acctsec_conf *c, unsigned timeout
         r = connect_new(pamh, c, deadline, &l, path);
         if (r < 0)
                 return r;
-        r = acctsec_exchange(l->fd, deadline, req, reply);
+        r = acctsec_exchange(l->fd, deadline, false, &l->quick, req, reply);
         if (r < 0)
                 drop(pamh);
         return r;

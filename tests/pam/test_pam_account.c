@@ -65,6 +65,48 @@ static void test_disabled_account_refused_everywhere(void **state) {
         assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'account_enabled' AND actor = 'root'", NULL), 1);
 }
 
+/* The account phase right after a successful authentication, in the same
+ * handle and process, is answered by authsucc's reply (pam_module/carry.c):
+ * no ACCOUNT request, so a disable that lands between the two (a
+ * microsecond apart in login, su, sudo) is not seen by that login, and no
+ * login_denied is logged for it.  Anything that differs is asked: another
+ * user set between the calls, a second account call (the answer is used
+ * up), a new handle; and an account a denial awaits carries nothing. */
+static void test_account_answer_carried_from_authsucc(void **state) {
+        struct env *e = *state;
+        struct pam_conv conv = { harness_answer, (void *) ALICE_PW };
+        pam_handle_t *pamh = NULL;
+        const char *disable[] = { "account", "disable", "--user", "alice", NULL };
+        const char *disable_bob[] = { "account", "disable", "--user", "bob", NULL };
+        char out[1024];
+
+        assert_int_equal(pam_start("login", "alice", &conv, &pamh), PAM_SUCCESS);
+        assert_int_equal(pam_authenticate(pamh, 0), PAM_SUCCESS);
+        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), disable), 0);
+        assert_int_equal(pam_acct_mgmt(pamh, 0), PAM_SUCCESS);  /* authsucc's answer */
+        assert_int_equal(pam_acct_mgmt(pamh, 0), PAM_PERM_DENIED); /* used up: asked */
+        pam_end(pamh, PAM_PERM_DENIED);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'login_denied'", NULL), 1);
+
+        /* Disabled before authsucc: nothing carried, the account phase asks. */
+        assert_int_equal(pam_start("login", "alice", &conv, &pamh), PAM_SUCCESS);
+        assert_int_equal(pam_authenticate(pamh, 0), PAM_SUCCESS);
+        assert_int_equal(pam_acct_mgmt(pamh, 0), PAM_PERM_DENIED);
+        pam_end(pamh, PAM_PERM_DENIED);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'login_denied'", NULL), 2);
+
+        /* Carried for alice, asked for bob. */
+        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out),
+                                 (const char *[]){ "account", "enable", "--user", "alice", NULL }), 0);
+        assert_int_equal(run_cli(e, (uid_t) -1, out, sizeof(out), disable_bob), 0);
+        assert_int_equal(pam_start("login", "alice", &conv, &pamh), PAM_SUCCESS);
+        assert_int_equal(pam_authenticate(pamh, 0), PAM_SUCCESS);
+        assert_int_equal(pam_set_item(pamh, PAM_USER, "bob"), PAM_SUCCESS);
+        assert_int_equal(pam_acct_mgmt(pamh, 0), PAM_PERM_DENIED);
+        pam_end(pamh, PAM_PERM_DENIED);
+        assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'login_denied' AND user = ?", "bob"), 1);
+}
+
 static void test_root_cannot_be_disabled(void **state) {
         struct env *e = *state;
         char out[1024];
@@ -170,6 +212,8 @@ int main(int argc, char **argv) {
         harness_main(argc, argv, services);
         harness_daemon_pam = true;
         const struct CMUnitTest tests[] = {
+                /* before test_reset_password, which changes alice's password */
+                cmocka_unit_test_setup_teardown(test_account_answer_carried_from_authsucc, env_start, env_stop),
                 cmocka_unit_test_setup_teardown(test_reset_password, env_start, env_stop),
                 cmocka_unit_test_setup_teardown(test_disabled_account_refused_everywhere, env_start, env_stop),
                 cmocka_unit_test_setup_teardown(test_root_cannot_be_disabled, env_start, env_stop),
