@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The module's connection to acctsecd: one per PAM handle, kept with
- * pam_set_data between the calls of one login (preauth, authsucc, account:
- * three requests, one connect) and closed by pam_end.
+ * pam_set_data between the calls of one login (preauth, authsucc and, when
+ * its answer was not carried, account: one connect) and closed by pam_end.
+ *
+ * The fd is the application's process's, and an application may close fds
+ * that are not its own (closefrom before an exec in a child) and get the
+ * number back for a file of its own: the fd is used, and closed, only while
+ * it is still the socket we connected (its device and inode), else it is
+ * forgotten, never touched.
  *
  * It is used again only by the process and the effective uid that opened it
  * (sshd forks with the handle: a child's copy is closed, never shut down, and
@@ -21,17 +27,21 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "link.h"
+#include "macro.h"
 
 #define LINK_DATA "pam_acctsec_link"
 
 struct link {
         int fd;
+        dev_t dev; /* the socket's, to know it is still ours */
+        ino_t ino;
         pid_t pid;
         uid_t euid;
         bool quick; /* its last reply came within the client's poll: the daemon is idle, poll for the next */
@@ -39,9 +49,21 @@ struct link {
         char socket[ACCTSEC_SOCKET_PATH_MAX], private_socket[ACCTSEC_SOCKET_PATH_MAX]; /* the settings */
 };
 
+/* 1: the fd is still our socket; -1: it is not (closed, or another
+ * object): forget it; 0: fstat failed otherwise: ours, as far as anyone
+ * knows, but not to be used. */
+static int identity(const struct link *l) {
+        struct stat st;
+        if (l->fd < 0)
+                return -1;
+        if (fstat(l->fd, &st) < 0)
+                return errno == EBADF ? -1 : 0;
+        return S_ISSOCK(st.st_mode) && st.st_dev == l->dev && st.st_ino == l->ino ? 1 : -1;
+}
+
 static void link_cleanup(pam_handle_t *pamh, void *data, int error_status) {
         struct link *l = data;
-        if (l->fd >= 0)
+        if (identity(l) >= 0)
                 close(l->fd); /* this process's copy only: a parent or child keeps its own */
         free(l);
 }
@@ -72,7 +94,10 @@ static struct link *kept(pam_handle_t *pamh, const struct acctsec_conf *c) {
         if (pam_get_data(pamh, LINK_DATA, &data) != PAM_SUCCESS || !data)
                 return NULL;
         struct link *l = (struct link *) data;
-        if (same_settings(l, c) && quiet(l->fd))
+        int id = identity(l);
+        if (id < 0)
+                l->fd = -1; /* the number is someone else's now: forgotten, not closed */
+        else if (id > 0 && same_settings(l, c) && quiet(l->fd))
                 return l;
         drop(pamh);
         return NULL;
@@ -84,11 +109,20 @@ static int connect_new(pam_handle_t *pamh, const struct acctsec_conf *c, long lo
         struct link *l = calloc(1, sizeof(*l));
         if (!l)
                 return -ENOMEM;
+        struct stat st;
         int r = acctsec_connect_as_caller(c->socket, c->private_socket, deadline, &l->fd, path);
         if (r < 0) {
                 free(l);
                 return r;
         }
+        if (fstat(l->fd, &st) < 0) {
+                r = negative_errno();
+                close(l->fd);
+                free(l);
+                return r;
+        }
+        l->dev = st.st_dev;
+        l->ino = st.st_ino;
         l->pid = getpid();
         l->euid = geteuid();
         strcpy(l->path, path);

@@ -339,11 +339,14 @@ static bool private_path; /* the call is on root's private socket: no socket the
 /* The module keeps its connection to the daemon in the handle
  * (pam_module/link.c): a poll() with no timeout that fails only makes it
  * connect again, and a request on a connection kept from an earlier call
- * that fails with EPIPE or ECONNRESET is sent again on a new one. */
+ * that fails with EPIPE or ECONNRESET is sent again on a new one; an fstat
+ * of the kept connection (is the fd still that socket?) that fails only
+ * makes it connect again. */
 #define FD_TRACKED 1024
 static unsigned call_gen;                /* pam_sm_* calls so far */
 static unsigned connected_in[FD_TRACKED]; /* the call that connected fd, 0: none */
 static bool kept_io, quiet_poll;          /* the wrapped call at hand is such a one */
+static bool link_check;                   /* fstat of a kept connection: a failure only makes a new one */
 
 static int fault(enum call_class cls, const char *name) {
         if (!inj.active)
@@ -364,7 +367,7 @@ static int fault(enum call_class cls, const char *name) {
                 bool is_connect = strcmp(name, "connect") == 0;
                 bool soft = e == FAULT_SHORT || cls == C_PROMPT || (e == ENOENT && private_path) ||
                             (e == EINTR && (cls == C_IO || cls == C_POLL || is_connect)) ||
-                            (e == EAGAIN && (cls == C_IO || is_connect)) || (cls == C_POLL && quiet_poll) ||
+                            (e == EAGAIN && (cls == C_IO || is_connect)) || (cls == C_POLL && quiet_poll) || link_check ||
                             (cls == C_IO && kept_io && (e == EPIPE || e == ECONNRESET));
                 if (getenv("FUZZ_PAM_LOG"))
                         fprintf(stderr, "fuzz_pam: call %u (%s) fails: %s%s\n", inj.calls, name,
@@ -462,7 +465,10 @@ int fuzz_connect(int fd, const struct sockaddr *sa, socklen_t len) {
 }
 
 static bool is_kept(int fd) {
-        return fd >= 0 && fd < FD_TRACKED && connected_in[fd] != 0 && connected_in[fd] < call_gen;
+        int type;
+        socklen_t tlen = sizeof(type);
+        return fd >= 0 && fd < FD_TRACKED && connected_in[fd] != 0 && connected_in[fd] < call_gen &&
+               getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == 0;
 }
 
 ssize_t fuzz_send(int fd, const void *p, size_t n, int flags) {
@@ -534,7 +540,17 @@ int fuzz_open(const char *path, int flags, ...) {
 }
 
 int fuzz_fstat(int fd, struct stat *st) {
+        /* (still a socket: the number of one closed since may be the config file's now) */
+        int type;
+        socklen_t tlen = sizeof(type);
+        bool module_socket = fd >= 0 && fd < FD_TRACKED && connected_in[fd] != 0 &&
+                             getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == 0;
+        link_check = module_socket && connected_in[fd] < call_gen;
         int e = fault(C_SETUP, "fstat");
+        link_check = false;
+        /* EBADF says the fd is closed: the module then forgets it (pam_module/link.c), so it is made so */
+        if (e == EBADF && module_socket)
+                close(fd);
         if (e != -2)
                 FAIL_WITH(e, -1);
         return fstat(fd, st);

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -253,6 +254,41 @@ static void test_emailed_code_phase_leaves_the_host_alone(void **state) {
         assert_int_equal(db_int(e, "SELECT count(*) FROM events WHERE type = 'code_sent' AND user = ?", "bob"), 2);
 }
 
+/* An application that closes the module's connection behind its back and
+ * gets the number back for a file of its own (closefrom, then open): the
+ * module neither writes to that file nor closes it, and connects anew. */
+static void test_a_reused_fd_number_is_left_alone(void **state) {
+        struct env *e = *state;
+        struct pam_conv conv = { harness_answer, (void *) ALICE_PW };
+        pam_handle_t *pamh = NULL;
+        struct snapshot before, after;
+        char path[PATH_MAX + 16];
+        struct stat st, st2;
+        int link_fd = -1;
+
+        daemon_socket = e->sock;
+        take(&before);
+        assert_int_equal(pam_start("full", "alice", &conv, &pamh), PAM_SUCCESS);
+        assert_int_equal(pam_authenticate(pamh, 0), PAM_SUCCESS);
+        take(&after);
+        for (int i = 0; i < after.nfds; i++)
+                if (!target_of(&before, after.fd[i]) && strncmp(after.target[i], "socket:[", 8) == 0)
+                        link_fd = after.fd[i];
+        assert_true(link_fd >= 0);
+        snprintf(path, sizeof(path), "%s/not-a-socket", e->dir);
+        int f = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        assert_true(f >= 0);
+        assert_int_equal(dup2(f, link_fd), link_fd); /* closes the module's socket, the number is the file's */
+        close(f);
+        assert_int_equal(fstat(link_fd, &st), 0);
+        assert_int_equal(pam_acct_mgmt(pamh, 0), PAM_SUCCESS); /* authsucc's answer */
+        assert_int_equal(pam_acct_mgmt(pamh, 0), PAM_SUCCESS); /* asked: on a new connection */
+        pam_end(pamh, PAM_SUCCESS);
+        assert_int_equal(fstat(link_fd, &st2), 0); /* still open, still the file */
+        assert_true(st.st_ino == st2.st_ino && st2.st_size == 0);
+        close(link_fd);
+}
+
 static pid_t rude = -1; /* killed in teardown, also when a case failed */
 
 static int stop_rude(void **state) {
@@ -436,6 +472,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test_setup_teardown(test_emailed_code_phase_leaves_the_host_alone, env_start, env_stop),
                 cmocka_unit_test_setup_teardown(test_peer_hangup_raises_no_sigpipe, env_start, stop_rude),
                 cmocka_unit_test_setup_teardown(test_exec_while_handle_open_inherits_nothing, env_start, env_stop),
+                cmocka_unit_test_setup_teardown(test_a_reused_fd_number_is_left_alone, env_start, env_stop),
         };
         return cmocka_run_group_tests_name("pam_hygiene", tests, NULL, NULL);
 }
