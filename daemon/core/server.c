@@ -570,20 +570,28 @@ static int on_term(sd_event_source *src, const struct signalfd_siginfo *si, void
 /* Durability by meaning (store.h): log appends alone reach the disk
  * within log_sync_delay of the first one that waits, or sooner with a
  * commit that changes security state. */
-static void sync_later(struct server *s) {
+static void sync_in(struct server *s, uint64_t usec) {
         int on = SD_EVENT_OFF;
         if (!s->d->store.unsynced || (sd_event_source_get_enabled(s->sync_src, &on) >= 0 && on != SD_EVENT_OFF))
                 return;
-        sd_event_source_set_time_relative(s->sync_src, s->d->policy.global.log_sync_delay_ms * 1000ULL);
+        sd_event_source_set_time_relative(s->sync_src, usec);
         sd_event_source_set_enabled(s->sync_src, SD_EVENT_ONESHOT);
 }
 
+static void sync_later(struct server *s) {
+        sync_in(s, s->d->policy.global.log_sync_delay_ms * 1000ULL);
+}
+
+/* A batch open now is committed from the idle source, which then calls
+ * sync_later() again: nothing to re-arm here but after a failure (a
+ * second later at the soonest, never in a loop that would starve it). */
 static int on_sync(sd_event_source *src, uint64_t usec, void *userdata) {
         struct server *s = userdata;
         int r = store_sync(&s->d->store);
-        if (r < 0)
-                log_error("making the log durable failed: %s (tried again in log_sync_delay)", strerror(-r));
-        sync_later(s); /* still waiting (a batch was open, or it failed) */
+        if (r < 0) {
+                log_error("making the log durable failed: %s (tried again in a second)", strerror(-r));
+                sync_in(s, 1000000ULL);
+        }
         return 0;
 }
 

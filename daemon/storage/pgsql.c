@@ -609,6 +609,8 @@ static int pq_begin(struct store *s) {
 
 /* A COMMIT whose answer never came may or may not have happened: it is an
  * error (the reply never says "done" of what may not be). */
+static void pq_rollback(struct store *s);
+
 static int pq_commit(struct store *s) {
         struct pg *p = pg(s);
         if (!p->conn)
@@ -627,6 +629,8 @@ static int pq_commit(struct store *s) {
         PQclear(res);
         if (r == 0)
                 s->commits++;
+        else /* the SET before COMMIT failed: the transaction is still open (aborted) */
+                pq_rollback(s);
         return r;
 }
 
