@@ -316,6 +316,54 @@ static int conn_dispatch(struct conn *c) {
         return r;
 }
 
+/* recv(), and who sent the bytes.  A connection's authority is its
+ * maker's: SO_PEERCRED, taken at connect().  pam_acctsec.so keeps its
+ * connection for the calls of a PAM handle, and a process that holds the
+ * fd may fork and drop its privileges (sshd's session child) without
+ * closing it.  With SO_PASSCRED the kernel tells, for every write, the
+ * process that wrote it (it never glues bytes of two writers into one
+ * read): bytes from another process than the maker are refused unread, so
+ * a connection serves the process that made it, as the module uses it.
+ * (The process, not the uid: the uid the kernel attaches is the real one,
+ * and su and sudo run with a real uid that is not their effective 0.)
+ * Bytes written before the daemon accepted carry no credentials (the kernel
+ * then says pid 0): they come from the connecting process, as SO_PEERCRED
+ * says; every write after the accept has them.  Descriptors a client
+ * passes (SCM_RIGHTS) are closed. */
+static ssize_t conn_recv(struct conn *c, void *dst, size_t want, bool *ret_foreign, pid_t *ret_pid) {
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(16 * sizeof(int))];
+        } ctl;
+        struct iovec iov = { .iov_base = dst, .iov_len = want };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &ctl, .msg_controllen = sizeof(ctl) };
+        *ret_foreign = false;
+        ssize_t k = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
+        if (k < 0)
+                return k;
+        for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h)) {
+                if (h->cmsg_level != SOL_SOCKET)
+                        continue;
+                if (h->cmsg_type == SCM_RIGHTS) {
+                        size_t n = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                        for (size_t i = 0; i < n; i++) {
+                                int fd;
+                                memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+                                close(fd);
+                        }
+                } else if (h->cmsg_type == SCM_CREDENTIALS && h->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+                        struct ucred u;
+                        memcpy(&u, CMSG_DATA(h), sizeof(u));
+                        /* pid 0: no credentials attached (written before accept) */
+                        if (u.pid != 0 && u.pid != c->peer.pid) {
+                                *ret_foreign = true;
+                                *ret_pid = u.pid;
+                        }
+                }
+        }
+        return k;
+}
+
 /* <0: the connection was freed; 0: nothing more to read now; 1: a request
  * was handled (its reply sent, held or deferred). */
 static int conn_read(struct conn *c) {
@@ -329,9 +377,18 @@ static int conn_read(struct conn *c) {
                         dst = c->body + c->body_got;
                         want = c->body_len - c->body_got;
                 }
-                ssize_t k = want ? recv(c->fd, dst, want, 0) : 0;
+                bool foreign = false;
+                pid_t pid = 0;
+                ssize_t k = want ? conn_recv(c, dst, want, &foreign, &pid) : 0;
                 if (k < 0 && errno == EINTR)
                         continue;
+                if (k > 0 && foreign) {
+                        log_warning("closing a connection made by pid %d (uid %u): pid %d wrote to it (a process "
+                                    "that inherited it); a connection serves the process that made it",
+                                    (int) c->peer.pid, (unsigned) c->peer.uid, (int) pid);
+                        conn_free(c);
+                        return -1;
+                }
                 if (k < 0 && errno == EAGAIN)
                         return 0;
                 if (want && k <= 0) { /* EOF or error: the peer is gone */
@@ -442,6 +499,13 @@ static void conn_new(struct server *s, int fd, bool priv) {
                 if (s->refused++ % 100 == 0)
                         log_warning("connection limit reached (uid %u, %u open); refusing connections",
                                     (unsigned) peer.uid, s->nconns);
+                close(fd);
+                return;
+        }
+        /* Who writes each request (conn_recv); without it, no connection. */
+        int one = 1;
+        if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
+                log_warning("SO_PASSCRED: %s; refusing the connection", strerror(errno));
                 close(fd);
                 return;
         }

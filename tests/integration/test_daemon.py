@@ -567,6 +567,32 @@ def connections_beyond_the_cap_wait_in_the_backlog(d):
 
 
 @test
+def a_connection_serves_its_makers_uid_only(d):
+    """The module keeps its connection for a PAM handle; a process that
+    inherits it and drops its privileges (sshd's session child) must not
+    speak with root's authority on it: the daemon checks who wrote each
+    request (SO_PASSCRED), refuses another process's unread and closes."""
+    if not ROOT:
+        return "SKIP needs root to act as another uid"
+    assert d.call(login_frame(OP_AUTHFAIL, user="bob", conf="deny=1000"))[0] == REPLY_OK
+    s = d.connect()
+    assert d.call(frame(OP_PING), s)[0] == REPLY_OK  # made by root, accepted
+
+    def reset_on_roots_connection():
+        s.sendall(frame(OP_LOCKOUT_RESET, (T_USER, "bob")))
+        try:
+            return s.recv(1)
+        except ConnectionResetError:
+            return b"reset"
+
+    assert as_uid(1001, reset_on_roots_connection) in (repr(b""), repr(b"reset"))
+    assert d.db("SELECT failures FROM lockout WHERE user = 'bob'") == [(1,)], "the reset ran"
+    assert "wrote to it (a process that inherited it)" in open(d.log).read()
+    assert d.call(frame(OP_LOCKOUT_RESET, (T_USER, "bob")))[0] == REPLY_OK  # root's own, still served
+    assert d.db("SELECT count(*) FROM lockout WHERE user = 'bob' AND failures > 0") == [(0,)]
+
+
+@test
 def an_idle_kept_connection_gives_its_slot_to_a_newcomer(d):
     # pam_acctsec.so keeps its connection between the calls of a login.  With
     # every slot taken, the connection that has waited longest between two
