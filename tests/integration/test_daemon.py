@@ -567,7 +567,7 @@ def connections_beyond_the_cap_wait_in_the_backlog(d):
 
 
 @test
-def a_connection_serves_its_makers_uid_only(d):
+def a_connection_serves_the_process_that_made_it(d):
     """The module keeps its connection for a PAM handle; a process that
     inherits it and drops its privileges (sshd's session child) must not
     speak with root's authority on it: the daemon checks who wrote each
