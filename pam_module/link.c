@@ -2,7 +2,10 @@
 /*
  * The module's connection to acctsecd: one per PAM handle, kept with
  * pam_set_data between the calls of one login (preauth, authsucc and, when
- * its answer was not carried, account: one connect) and closed by pam_end.
+ * its answer was not carried, account: one connect) and closed by pam_end,
+ * or by the first session or password call: those use one connection each,
+ * so that the process a login program forks for the user's session right
+ * after pam_open_session inherits none.
  *
  * The fd is the application's process's, and an application may close fds
  * that are not its own (closefrom before an exec in a child) and get the
@@ -103,9 +106,11 @@ static struct link *kept(pam_handle_t *pamh, const struct acctsec_conf *c) {
         return NULL;
 }
 
-/* A new connection, kept in the handle (which closes it at pam_end). */
+/* A new connection, kept in the handle (which closes it at pam_end);
+ * *ret_once when it could not be told apart later (fstat failed): then the
+ * caller uses it once and closes it. */
 static int connect_new(pam_handle_t *pamh, const struct acctsec_conf *c, long long deadline, struct link **ret,
-                       char path[static ACCTSEC_SOCKET_PATH_MAX]) {
+                       bool *ret_once, char path[static ACCTSEC_SOCKET_PATH_MAX]) {
         struct link *l = calloc(1, sizeof(*l));
         if (!l)
                 return -ENOMEM;
@@ -115,12 +120,10 @@ static int connect_new(pam_handle_t *pamh, const struct acctsec_conf *c, long lo
                 free(l);
                 return r;
         }
-        if (fstat(l->fd, &st) < 0) {
-                r = negative_errno();
-                close(l->fd);
-                free(l);
-                return r;
-        }
+        *ret = l;
+        *ret_once = fstat(l->fd, &st) < 0;
+        if (*ret_once)
+                return 0;
         l->dev = st.st_dev;
         l->ino = st.st_ino;
         l->pid = getpid();
@@ -132,12 +135,15 @@ static int connect_new(pam_handle_t *pamh, const struct acctsec_conf *c, long lo
                 link_cleanup(pamh, l, 0);
                 return -ENOMEM;
         }
-        *ret = l;
         return 0;
 }
 
-int link_call(pam_handle_t *pamh, const struct acctsec_conf *c, unsigned timeout_ms, struct acctsec_frame *req,
-              struct acctsec_msg *reply, char path[static ACCTSEC_SOCKET_PATH_MAX]) {
+int link_call(pam_handle_t *pamh, const struct acctsec_conf *c, bool keep, unsigned timeout_ms,
+              struct acctsec_frame *req, struct acctsec_msg *reply, char path[static ACCTSEC_SOCKET_PATH_MAX]) {
+        if (!keep) {
+                drop(pamh);
+                return acctsec_call_as_caller(c->socket, c->private_socket, timeout_ms, req, reply, path);
+        }
         long long deadline = acctsec_deadline(timeout_ms);
         snprintf(path, ACCTSEC_SOCKET_PATH_MAX, "%s", c->socket);
         int r = acctsec_frame_finish(req);
@@ -156,11 +162,15 @@ int link_call(pam_handle_t *pamh, const struct acctsec_conf *c, unsigned timeout
                 /* Not read by the daemon: once more, on a new connection. */
         }
 
-        r = connect_new(pamh, c, deadline, &l, path);
+        bool once = false;
+        r = connect_new(pamh, c, deadline, &l, &once, path);
         if (r < 0)
                 return r;
         r = acctsec_exchange(l->fd, deadline, false, &l->quick, req, reply);
-        if (r < 0)
+        if (once) {
+                close(l->fd);
+                free(l);
+        } else if (r < 0)
                 drop(pamh);
         return r;
 }

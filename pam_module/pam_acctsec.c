@@ -90,7 +90,13 @@ static int send_request(pam_handle_t *pamh, const struct module_args *a, uint8_t
                         unsigned timeout_ms, struct exchange *x, bool *ret_open) {
         char path[ACCTSEC_SOCKET_PATH_MAX];
         *ret_open = false;
-        int r = link_call(pamh, &a->conf, timeout_ms, &x->req, &x->reply, path);
+        /* Authentication and account keep the handle's connection; the
+         * session and password calls, after which login programs fork the
+         * user's processes, close it (link.c). */
+        bool keep = op != ACCTSEC_OP_SESSION_OPEN && op != ACCTSEC_OP_SESSION_CLOSE &&
+                    op != ACCTSEC_OP_PASSWORD_POLICY && op != ACCTSEC_OP_PASSWORD_CHECK &&
+                    op != ACCTSEC_OP_PASSWORD_COMMIT;
+        int r = link_call(pamh, &a->conf, keep, timeout_ms, &x->req, &x->reply, path);
         acctsec_frame_wipe(&x->req);
         if (r == 0 && x->reply.type != ACCTSEC_REPLY_OK && acctsec_reply_errno(&x->reply) == EHOSTDOWN)
                 r = -EHOSTDOWN; /* its database is away (a fleet): no decision, as if it were unreachable */

@@ -89,9 +89,12 @@ class RoleHost(tf.Host):
         fleet.hosts.append(self)
 
     def write_conf(self, text):
+        # Mail to a Maildir of its own: the default, /var/lib/acctsec/maildir,
+        # exists only where the package is (or was) installed.
         with open(self.conf, "w") as f:
-            f.write("store = postgresql\npostgresql = %s\nhost_id = %s\nfleet_key = %s\n%s"
-                    % (conninfo(self.fleet, self.role, self.extra), self.host_id, self.fleet.key, text))
+            f.write("store = postgresql\npostgresql = %s\nhost_id = %s\nfleet_key = %s\nmaildir = %s\n%s"
+                    % (conninfo(self.fleet, self.role, self.extra), self.host_id, self.fleet.key,
+                       os.path.join(self.dir, "maildir"), text))
 
 
 def setup_schema(fleet):

@@ -8,7 +8,8 @@
  * call while the handle is open, but for one fd: the handle's connection to
  * acctsecd (pam_module/link.c), a close-on-exec socket connected to the
  * daemon, the same one for every call of the handle (one connect per login),
- * closed by pam_end.  And a program the host execs while the
+ * closed by pam_end, and already after a session or password call (login
+ * programs fork the user's processes right after pam_open_session).  And a program the host execs while the
  * handle is open (the user's shell after open_session) inherits nothing of
  * ours: only 0, 1, 2 and what the test opened without O_CLOEXEC on purpose,
  * no ignored signal, an empty signal mask.
@@ -197,7 +198,8 @@ static int run_phase(const char *service, const char *user, const char *answer_t
         for (size_t i = 0; i < n; i++) {
                 r = call(pamh, calls[i]);
                 snprintf(when, sizeof(when), "%s: call %zu (%d), result %d", service, i, (int) calls[i], r);
-                assert_unchanged(&started, when, true);
+                assert_unchanged(&started, when,
+                                 calls[i] != OPEN_SESSION && calls[i] != CLOSE_SESSION && calls[i] != CHAUTHTOK);
         }
         pam_end(pamh, r);
         snprintf(when, sizeof(when), "%s: after pam_end", service);
