@@ -16,10 +16,14 @@
 #include "client.h"
 #include "macro.h"
 
-static long long now_ms(void) {
+static long long now_ns(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        return (long long) ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static long long now_ms(void) {
+        return now_ns() / 1000000;
 }
 
 /* Wait for events until the deadline; 0, -ETIMEDOUT or -errno. */
@@ -144,11 +148,6 @@ static int send_all(int fd, const uint8_t *p, size_t n, long long deadline) {
  * daemon from answering. */
 #define REPLY_SPIN_NS 50000
 
-static long long now_ns(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long) ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static bool may_spin(void) {
         cpu_set_t cpus;

@@ -40,7 +40,7 @@ struct carried {
         pid_t pid;
         long long at_ms;
         size_t len;
-        char key[]; /* user, service, rhost, socket, private socket and policy arguments, NUL-separated */
+        char key[]; /* the parts of key_parts(), each with its NUL */
 };
 
 static long long now_ms(void) {
@@ -54,43 +54,50 @@ static const char *item(pam_handle_t *pamh, int which) {
         return pam_get_item(pamh, which, &v) == PAM_SUCCESS && v ? v : "";
 }
 
-/* The key into buf, its length (0 when it does not fit: nothing is carried). */
-static size_t make_key(pam_handle_t *pamh, const char *user, const struct module_args *a, char *buf, size_t n) {
-        const char *parts[] = { user, item(pamh, PAM_SERVICE), item(pamh, PAM_RHOST), a->conf.socket,
-                                a->conf.private_socket, a->overrides };
-        size_t len = 0;
-        for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-                size_t k = strlen(parts[i]) + 1;
-                if (len + k > n)
-                        return 0;
-                memcpy(buf + len, parts[i], k);
-                len += k;
-        }
-        return len;
+#define KEY_PARTS 6
+
+/* What must be the same for a carried answer to count. */
+static void key_parts(pam_handle_t *pamh, const char *user, const struct module_args *a,
+                      const char *parts[KEY_PARTS]) {
+        parts[0] = user;
+        parts[1] = item(pamh, PAM_SERVICE);
+        parts[2] = item(pamh, PAM_RHOST);
+        parts[3] = a->conf.socket;
+        parts[4] = a->conf.private_socket;
+        parts[5] = a->overrides;
 }
 
-#define KEY_MAX (3 * 4096 + OVERRIDES_MAX)
+static bool same_key(const struct carried *c, const char *parts[KEY_PARTS]) {
+        size_t at = 0;
+        for (size_t i = 0; i < KEY_PARTS; i++) {
+                size_t k = strlen(parts[i]) + 1;
+                if (k > c->len - at || memcmp(c->key + at, parts[i], k) != 0)
+                        return false;
+                at += k;
+        }
+        return at == c->len;
+}
 
 static void free_carried(pam_handle_t *pamh, void *data, int error_status) {
         free(data);
 }
 
 int carry_set(pam_handle_t *pamh, enum carry_kind k, const char *user, const struct module_args *a) {
-        char *key = malloc(KEY_MAX);
-        if (!key)
+        const char *parts[KEY_PARTS];
+        size_t len = 0;
+        key_parts(pamh, user, a, parts);
+        for (size_t i = 0; i < KEY_PARTS; i++)
+                len += strlen(parts[i]) + 1;
+        struct carried *c = malloc(sizeof(*c) + len);
+        if (!c)
                 return PAM_BUF_ERR;
-        size_t len = make_key(pamh, user, a, key, KEY_MAX);
-        struct carried *c = len ? malloc(sizeof(*c) + len) : NULL;
-        if (c) {
-                c->pid = getpid();
-                c->at_ms = now_ms();
-                c->len = len;
-                memcpy(c->key, key, len);
+        *c = (struct carried){ .pid = getpid(), .at_ms = now_ms(), .len = len };
+        for (size_t i = 0, at = 0; i < KEY_PARTS; i++) {
+                size_t n = strlen(parts[i]) + 1;
+                memcpy(c->key + at, parts[i], n);
+                at += n;
         }
-        free(key);
-        if (!len) /* too long to compare: not carried, asked again */
-                return PAM_SUCCESS;
-        if (!c || pam_set_data(pamh, names[k], c, free_carried) != PAM_SUCCESS) {
+        if (pam_set_data(pamh, names[k], c, free_carried) != PAM_SUCCESS) {
                 free(c);
                 return PAM_BUF_ERR;
         }
@@ -99,14 +106,13 @@ int carry_set(pam_handle_t *pamh, enum carry_kind k, const char *user, const str
 
 bool carry_take(pam_handle_t *pamh, enum carry_kind k, const char *user, const struct module_args *a) {
         const void *data = NULL;
+        const char *parts[KEY_PARTS];
         if (pam_get_data(pamh, names[k], &data) != PAM_SUCCESS || !data)
                 return false;
         const struct carried *c = data;
-        char *key = malloc(KEY_MAX);
-        size_t len = key ? make_key(pamh, user, a, key, KEY_MAX) : 0;
-        bool ok = len && c->len == len && c->pid == getpid() && memcmp(c->key, key, len) == 0 &&
+        key_parts(pamh, user, a, parts);
+        bool ok = c->pid == getpid() && same_key(c, parts) &&
                   (k != CARRY_ACCOUNT_OK || now_ms() - c->at_ms <= CARRY_ACCOUNT_MS);
-        free(key);
         (void) pam_set_data(pamh, names[k], NULL, NULL); /* used up: the cleanup frees it */
         return ok;
 }

@@ -24,6 +24,13 @@ int deny_network(struct daemon *d, const struct login *l, int64_t now, struct ac
         return 0;
 }
 
+/* Older than max_password_age.  An unknown change time (0) never expires:
+ * acctsec cannot tell. */
+static bool password_expired(const struct login *l, const struct account_info *info, int64_t now) {
+        return l->conf.max_password_age > 0 && info->changed > 0 &&
+               now - info->changed >= (int64_t) l->conf.max_password_age;
+}
+
 /* The account phase, past the lock: disabled accounts are refused for
  * every service (public-key SSH included), a forced change is asked for. */
 static int account_phase(struct daemon *d, struct login *l, int64_t now, struct acctsec_frame *reply) {
@@ -40,10 +47,7 @@ static int account_phase(struct daemon *d, struct login *l, int64_t now, struct 
                 acctsec_frame_add_u64(reply, ACCTSEC_TAG_DECISION, ACCTSEC_DENY_DISABLED);
                 return 0;
         }
-        /* An unknown change time (0) never expires: acctsec cannot tell. */
-        bool expired = l->conf.max_password_age > 0 && info.changed > 0 &&
-                       now - info.changed >= (int64_t) l->conf.max_password_age;
-        if (info.must_change || expired)
+        if (info.must_change || password_expired(l, &info, now))
                 acctsec_frame_add_u64(reply, ACCTSEC_TAG_MUST_CHANGE, info.must_change ? 1 : 2);
         return 0;
 }
@@ -65,10 +69,8 @@ int add_account_ok(struct daemon *d, const struct login *l, int64_t now, const s
         if (r < 0 || !allowed)
                 return r;
         r = account_get(&d->store, l->a.user, &info);
-        if (r < 0 || info.disabled || info.must_change)
+        if (r < 0 || info.disabled || info.must_change || password_expired(l, &info, now))
                 return r;
-        if (l->conf.max_password_age > 0 && info.changed > 0 && now - info.changed >= (int64_t) l->conf.max_password_age)
-                return 0;
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_ACCOUNT_OK, 1);
         return 0;
 }
