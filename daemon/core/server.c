@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 
@@ -442,10 +443,19 @@ static int on_conn_deadline(sd_event_source *src, uint64_t usec, void *userdata)
         return 0;
 }
 
-/* Kept between requests and quiet: nothing read of a next request, no
- * reply on its way, nothing waiting for the store, a commit or a child. */
+/* Bytes of a next request already in the socket, not read yet (the event
+ * loop has not come to them): the connection is busy, not idle. */
+static bool conn_has_unread(const struct conn *c) {
+        int n = 0;
+        return ioctl(c->fd, FIONREAD, &n) < 0 || n > 0;
+}
+
+/* Kept between requests and quiet: nothing read or waiting to be read of
+ * a next request, no reply on its way, nothing waiting for the store, a
+ * commit or a child. */
 static bool conn_idle(const struct conn *c) {
-        return c->kept && c->hdr_got == 0 && !c->out && !c->pending && !c->queued && !c->held;
+        return c->kept && c->hdr_got == 0 && !c->out && !c->pending && !c->queued && !c->held &&
+               !conn_has_unread(c);
 }
 
 /* Room for a newcomer: the idle connection of this socket (and uid, unless

@@ -548,8 +548,9 @@ def idle_and_half_frame_clients_dropped_after_request_timeout(d):
 @test
 def connections_beyond_the_cap_wait_in_the_backlog(d):
     # 128 connections (CONN_MAX) held open by root, none idle between two
-    # requests (the last one is half-way through its second): the next one
-    # is neither refused nor answered until a slot frees; then it is served.
+    # requests (the last one is half-way through its second, whose bytes the
+    # daemon may not have read yet: unread bytes are not idleness): the next
+    # one is neither refused nor answered until a slot frees; then served.
     held = [d.connect() for _ in range(128)]
     assert d.call(frame(OP_PING), held[-1])[0] == REPLY_OK  # all accepted by now
     held[-1].sendall(frame(OP_PING)[:3])
