@@ -13,7 +13,7 @@
 #include "output.h"
 
 #define CLI_TIMEOUT_MS 10000
-#define CLI_LONG_TIMEOUT_MS 60000 /* acctsecd kills a delivery after mail_timeout (<= 50 s) + 5 s */
+#define CLI_LONG_TIMEOUT_MS 60000 /* acctsecd kills a delivery after mail_timeout or sms_timeout (<= 50 s) + 5 s */
 
 static void usage(FILE *f) {
         fputs("Usage: acctsec [--socket PATH] [--json] COMMAND [--user NAME]\n\n"
@@ -23,6 +23,7 @@ static void usage(FILE *f) {
               "  lockout reset --user NAME     unlock a user and clear the tally (admins)\n"
               "  mfa enroll totp [--user NAME] set up an authenticator app (QR code, then a code to confirm)\n"
               "  mfa enroll email              login codes by mail (needs a verified address)\n"
+              "  mfa enroll sms                login codes by text message (needs a verified phone number)\n"
               "  mfa confirm CODE              confirm a pending enrolment (for scripts: enroll --json first)\n"
               "  mfa status [--user NAME]      second-factor state and policy\n"
               "  mfa reset --user NAME         remove a user's second factor (admins)\n"
@@ -31,6 +32,10 @@ static void usage(FILE *f) {
               "  email set ADDRESS [--user NAME]  your address (a code is mailed to confirm it;\n"
               "                                set by an admin with --user, it counts as verified)\n"
               "  email verify CODE             confirm your address with the mailed code\n"
+              "  phone set NUMBER [--user NAME]  your phone number, +CCNNNN (a code is texted to confirm\n"
+              "                                it; set by an admin with --user, it counts as verified)\n"
+              "  phone verify CODE             confirm your number with the texted code\n"
+              "  phone clear [--user NAME]     remove the number (and texted codes)\n"
               "  account disable --user NAME   refuse every login of a user, public keys included (admins)\n"
               "  account enable --user NAME    allow them again (admins)\n"
               "  account expire-password --user NAME  the password must be changed at the next login (admins)\n"
@@ -160,6 +165,7 @@ static void status_json(const struct acctsec_msg *m) {
         json_time(&j, "password_changed", u64(m, ACCTSEC_TAG_CHANGED));
         json_str(&j, "totp", mfa_state_name(u64(m, ACCTSEC_TAG_MFA)));
         json_bool(&j, "email_codes", u64(m, ACCTSEC_TAG_FLAG) != 0);
+        json_bool(&j, "sms_codes", u64(m, ACCTSEC_TAG_PHONE_CODES) != 0);
         json_str(&j, "mfa_policy", acctsec_msg_str(m, ACCTSEC_TAG_POLICY));
         json_bool(&j, "new_source_mails", u64(m, ACCTSEC_TAG_NOTIFY) == 1);
         json_close(&j, '}');
@@ -189,8 +195,9 @@ static void status_text(const struct acctsec_msg *m) {
         printf("\nPassword:        %s%s%s\n", u64(m, ACCTSEC_TAG_MUST_CHANGE) ? "must be changed at the next login; " : "",
                changed ? "last changed " : "no change recorded", changed ? fmt_time(changed, b1, sizeof(b1)) : "");
         const char *policy = acctsec_msg_str(m, ACCTSEC_TAG_POLICY);
-        printf("Second factor:   TOTP %s, emailed codes %s (mfa = %s)\n", mfa_state_name(u64(m, ACCTSEC_TAG_MFA)),
-               u64(m, ACCTSEC_TAG_FLAG) ? "on" : "off", policy ? policy : "?");
+        printf("Second factor:   TOTP %s, emailed codes %s, texted codes %s (mfa = %s)\n",
+               mfa_state_name(u64(m, ACCTSEC_TAG_MFA)), u64(m, ACCTSEC_TAG_FLAG) ? "on" : "off",
+               u64(m, ACCTSEC_TAG_PHONE_CODES) ? "on" : "off", policy ? policy : "?");
         uint64_t notify = 3;
         (void) acctsec_msg_u64(m, ACCTSEC_TAG_NOTIFY, &notify);
         printf("Login mails:     %s\n", notify_state_text(notify));
@@ -324,6 +331,9 @@ static const struct command {
         { "mfa", "require", 0, cmd_mfa_require },
         { "email", "set", 1, cmd_email_set },
         { "email", "verify", 1, cmd_email_verify },
+        { "phone", "set", 1, cmd_phone_set },
+        { "phone", "verify", 1, cmd_phone_verify },
+        { "phone", "clear", 0, cmd_phone_clear },
         { "account", "disable", 0, cmd_account_disable },
         { "account", "enable", 0, cmd_account_enable },
         { "account", "expire-password", 0, cmd_account_expire },

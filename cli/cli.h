@@ -53,6 +53,13 @@ int cmd_mfa_disable(struct cli *c);
 int cmd_mfa_require(struct cli *c);
 int cmd_email_set(struct cli *c);
 int cmd_email_verify(struct cli *c);
+int cmd_phone_set(struct cli *c);
+int cmd_phone_verify(struct cli *c);
+int cmd_phone_clear(struct cli *c);
+int cmd_mfa_enroll_sms(struct cli *c);
+/* email.c: a reply to a request that sends a code (sent, not sent, wait) */
+int sent_or_fail(struct cli *c);
+void print_message(struct cli *c);
 int cmd_account_disable(struct cli *c);
 int cmd_account_enable(struct cli *c);
 int cmd_account_expire(struct cli *c);

@@ -75,7 +75,7 @@ static bool read_line(const char *prompt, bool secret, char *buf, size_t n) {
         return ok;
 }
 
-static void print_message(struct cli *c) {
+void print_message(struct cli *c) {
         const char *m = acctsec_msg_str(&c->reply, ACCTSEC_TAG_MESSAGE);
         if (m) {
                 print_safe(stdout, m);
@@ -84,7 +84,7 @@ static void print_message(struct cli *c) {
 }
 
 /* A reply to a request that mails a code: sent, not sent, or wait. */
-static int sent_or_fail(struct cli *c) {
+int sent_or_fail(struct cli *c) {
         uint64_t sent = 0, wait = 0;
         (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_SENT, &sent);
         (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_WAIT, &wait);
@@ -200,7 +200,7 @@ int cmd_mfa_disable(struct cli *c) {
                         print_message(c);
         }
         if (!read_line(totp == ACCTSEC_MFA_STATE_ACTIVE ? "Code from your authenticator app (or a backup code): "
-                                                         : "Code from the mail: ",
+                                                         : "Code just sent to you: ",
                        true, code, sizeof(code))) {
                 acctsec_wipe(password, sizeof(password));
                 return cli_fail(c, EXIT_FAILURE, "no code given; nothing was changed");
@@ -224,7 +224,7 @@ int cmd_mfa_disable(struct cli *c) {
                 json_close(&j, '}');
                 json_end(&j);
         } else
-                printf("Second factor turned off (authenticator app, backup codes and emailed codes).\n");
+                printf("Second factor turned off (authenticator app, backup codes, emailed and texted codes).\n");
         return 0;
 }
 

@@ -90,8 +90,10 @@ int cmd_mfa_enroll(struct cli *c) {
 
         if (strcmp(c->args[0], "email") == 0)
                 return cmd_mfa_enroll_email(c);
+        if (strcmp(c->args[0], "sms") == 0)
+                return cmd_mfa_enroll_sms(c);
         if (strcmp(c->args[0], "totp") != 0) {
-                fprintf(stderr, "acctsec: mfa enroll totp|email\n");
+                fprintf(stderr, "acctsec: mfa enroll totp|email|sms\n");
                 return EXIT_USAGE;
         }
         acctsec_frame_init(&c->req, ACCTSEC_OP_TOTP_ENROLL);
@@ -149,8 +151,11 @@ int cmd_mfa_status(struct cli *c) {
         const char *policy = acctsec_msg_str(&c->reply, ACCTSEC_TAG_POLICY);
         const char *address = acctsec_msg_str(&c->reply, ACCTSEC_TAG_ADDRESS);
         const char *pending = acctsec_msg_str(&c->reply, ACCTSEC_TAG_PENDING);
-        uint64_t codes = 0;
+        const char *phone = acctsec_msg_str(&c->reply, ACCTSEC_TAG_PHONE);
+        const char *phone_pending = acctsec_msg_str(&c->reply, ACCTSEC_TAG_PHONE_PENDING);
+        uint64_t codes = 0, texted = 0;
         (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_FLAG, &codes);
+        (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_PHONE_CODES, &texted);
         if (c->json) {
                 struct json j;
                 json_begin(&j, stdout);
@@ -162,6 +167,9 @@ int cmd_mfa_status(struct cli *c) {
                 json_str(&j, "email", address && *address ? address : NULL);
                 json_str(&j, "email_pending", pending && *pending ? pending : NULL);
                 json_bool(&j, "email_codes", codes);
+                json_str(&j, "phone", phone && *phone ? phone : NULL);
+                json_str(&j, "phone_pending", phone_pending && *phone_pending ? phone_pending : NULL);
+                json_bool(&j, "sms_codes", texted);
                 json_close(&j, '}');
                 json_end(&j);
                 return 0;
@@ -176,7 +184,14 @@ int cmd_mfa_status(struct cli *c) {
                 print_safe(stdout, pending);
                 printf(")");
         }
-        printf("\nEmailed codes: %s\nPolicy:  mfa = %s\n", codes ? "on" : "off", policy ? policy : "?");
+        printf("\nEmailed codes: %s\nPhone:   ", codes ? "on" : "off");
+        print_safe(stdout, phone && *phone ? phone : "none");
+        if (phone_pending && *phone_pending) {
+                printf(" (waiting for verification: ");
+                print_safe(stdout, phone_pending);
+                printf(")");
+        }
+        printf("\nTexted codes: %s\nPolicy:  mfa = %s\n", texted ? "on" : "off", policy ? policy : "?");
         return 0;
 }
 

@@ -18,6 +18,7 @@
 enum key_type {
         T_ALLOWLIST, T_BOOL, T_UINT, T_SECONDS, T_MSEC, T_PATH, T_GROUP, T_FAILMODE, T_SCOPE, T_MFA, T_TRANSPORT,
         T_FILE, T_OPTFILE /* T_FILE, or empty for none */, T_TEXT, T_PROMPT, T_STORE, T_HOSTID, T_CONNINFO,
+        T_SMS_TRANSPORT, T_SMS_FORMAT,
 };
 
 /* Origins a key may come from. */
@@ -88,6 +89,17 @@ static const struct key keys[] = {
         { "smtp_starttls", T_BOOL, F(smtp_starttls), 0, 0, O_GLOBAL },
         { "mail_timeout", T_SECONDS, F(mail_timeout), 1, 50, O_GLOBAL },
         { "mail_max_per_hour", T_UINT, F(mail_max_per_hour), 0, 1000, O_GLOBAL },
+        { "sms_transport", T_SMS_TRANSPORT, F(sms_transport), 0, 0, O_GLOBAL },
+        { "sms_command", T_TEXT, F(sms_command), 0, 0, O_GLOBAL },
+        { "sms_url", T_TEXT, F(sms_url), 0, 0, O_GLOBAL },
+        { "sms_from", T_TEXT, F(sms_from), 0, 0, O_GLOBAL },
+        { "sms_http_body", T_TEXT, F(sms_http_body), 0, 0, O_GLOBAL },
+        { "sms_http_format", T_SMS_FORMAT, F(sms_http_format), 0, 0, O_GLOBAL },
+        { "sms_http_header", T_TEXT, F(sms_http_header), 0, 0, O_GLOBAL },
+        { "sms_http_user", T_TEXT, F(sms_http_user), 0, 0, O_GLOBAL },
+        { "sms_http_password_file", T_OPTFILE, F(sms_http_password_file), 0, 0, O_GLOBAL },
+        { "sms_ca_file", T_OPTFILE, F(sms_ca_file), 0, 0, O_GLOBAL },
+        { "sms_timeout", T_SECONDS, F(sms_timeout), 1, 50, O_GLOBAL },
         { "request_timeout", T_SECONDS, F(request_timeout), 1, 300, O_GLOBAL },
         { "store", T_STORE, F(store), 0, 0, O_GLOBAL },
         { "postgresql", T_CONNINFO, F(postgresql), 0, 0, O_GLOBAL },
@@ -132,6 +144,9 @@ void acctsec_conf_defaults(struct acctsec_conf *c) {
                 .smtp_starttls = true,
                 .mail_timeout = 20,
                 .mail_max_per_hour = 10,
+                .sms_transport = ACCTSEC_SMS_NONE,
+                .sms_http_format = ACCTSEC_SMS_FORM,
+                .sms_timeout = 20,
                 .request_timeout = 10,
                 .store = ACCTSEC_STORE_SQLITE,
                 .postgresql_timeout_ms = 2000,
@@ -356,6 +371,28 @@ static int set_mail_transport(struct acctsec_conf *c, const char *v, const char 
         return 0;
 }
 
+static int set_sms_transport(struct acctsec_conf *c, const char *v, const char **why) {
+        if (strcmp(v, "none") == 0)
+                c->sms_transport = ACCTSEC_SMS_NONE;
+        else if (strcmp(v, "command") == 0)
+                c->sms_transport = ACCTSEC_SMS_COMMAND;
+        else if (strcmp(v, "http") == 0)
+                c->sms_transport = ACCTSEC_SMS_HTTP;
+        else
+                return *why = "expected none, command or http", -EINVAL;
+        return 0;
+}
+
+static int set_sms_format(struct acctsec_conf *c, const char *v, const char **why) {
+        if (strcmp(v, "form") == 0)
+                c->sms_http_format = ACCTSEC_SMS_FORM;
+        else if (strcmp(v, "json") == 0)
+                c->sms_http_format = ACCTSEC_SMS_JSON;
+        else
+                return *why = "expected form or json", -EINVAL;
+        return 0;
+}
+
 static int set_store(struct acctsec_conf *c, const char *v, const char **why) {
         if (strcmp(v, "sqlite") == 0)
                 c->store = ACCTSEC_STORE_SQLITE;
@@ -437,6 +474,10 @@ static int set_value(struct acctsec_conf *c, const struct key *k, const char *v,
                 return set_store(c, v, why);
         case T_TRANSPORT:
                 return set_mail_transport(c, v, why);
+        case T_SMS_TRANSPORT:
+                return set_sms_transport(c, v, why);
+        case T_SMS_FORMAT:
+                return set_sms_format(c, v, why);
         case T_FAILMODE:
                 return set_failmode(c, v, why);
         case T_MFA:

@@ -30,6 +30,10 @@ enum acctsec_mfa { ACCTSEC_MFA_OFF, ACCTSEC_MFA_OPTIONAL, ACCTSEC_MFA_REQUIRED }
 /* The same values as enum mail_transport (daemon/mail/mail.h). */
 enum acctsec_store { ACCTSEC_STORE_SQLITE, ACCTSEC_STORE_POSTGRESQL };
 enum acctsec_mail_transport { ACCTSEC_MAIL_MAILDIR, ACCTSEC_MAIL_SENDMAIL, ACCTSEC_MAIL_SMTP };
+/* The same values as enum sms_transport (daemon/mail/sms.h): none, SMS off. */
+enum acctsec_sms_transport { ACCTSEC_SMS_NONE, ACCTSEC_SMS_COMMAND, ACCTSEC_SMS_HTTP };
+/* How sms_http_body is filled in: form (percent-encoded) or json (JSON string escapes). */
+enum acctsec_sms_format { ACCTSEC_SMS_FORM, ACCTSEC_SMS_JSON };
 /* What preauth asks a locked user (or a source outside the allowlist) for:
  * the first prompt that everyone else gets in that stack. */
 enum acctsec_prompt { ACCTSEC_PROMPT_AUTO, ACCTSEC_PROMPT_PASSWORD, ACCTSEC_PROMPT_CODE };
@@ -93,6 +97,18 @@ struct acctsec_conf {
         bool smtp_starttls;
         unsigned mail_timeout; /* seconds for one delivery */
         unsigned mail_max_per_hour; /* mails to one user in any hour (codes and notices); 0: no cap */
+        /* SMS delivery (texted codes): global section only */
+        enum acctsec_sms_transport sms_transport;
+        char sms_command[ACCTSEC_CONF_STR_MAX];   /* program and fixed arguments; the number is added last */
+        char sms_url[ACCTSEC_CONF_STR_MAX];       /* the gateway's API: https://... (http:// only for testing) */
+        char sms_from[ACCTSEC_CONF_STR_MAX];      /* {from}: the sender id or number the gateway knows */
+        char sms_http_body[ACCTSEC_CONF_STR_MAX]; /* the request body, with {to} {from} {text} {secret} */
+        enum acctsec_sms_format sms_http_format;
+        char sms_http_header[ACCTSEC_CONF_STR_MAX];        /* one more header, e.g. Authorization: Bearer {secret} */
+        char sms_http_user[ACCTSEC_CONF_STR_MAX];          /* HTTP basic authentication, password from the file */
+        char sms_http_password_file[ACCTSEC_CONF_STR_MAX]; /* {secret}, or the basic password; "" none */
+        char sms_ca_file[ACCTSEC_CONF_STR_MAX];            /* "" the system's CAs */
+        unsigned sms_timeout; /* seconds for one delivery */
         /* daemon limits: global section only */
         unsigned request_timeout; /* seconds a client has to send a request or read a reply */
         /* storage: global section only, read when the daemon starts */

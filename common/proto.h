@@ -69,7 +69,11 @@
         X(NOTIFY_SET, 44, "notify-set")                                                                         \
         X(RELOAD, 45, "reload")                                                                                 \
         X(FLEET_STATUS, 46, "fleet-status")                                                                     \
-        X(FLEET_KEY_ROTATE, 47, "fleet-key-rotate")
+        X(FLEET_KEY_ROTATE, 47, "fleet-key-rotate")                                                             \
+        X(PHONE_SET, 48, "phone-set")                                                                           \
+        X(PHONE_VERIFY, 49, "phone-verify")                                                                     \
+        X(PHONE_CODES, 50, "phone-codes")                                                                       \
+        X(PHONE_CLEAR, 51, "phone-clear")
 
 enum acctsec_op {
 #define ACCTSEC_OP_ENUM(name, number, wire) ACCTSEC_OP_##name = number,
@@ -151,6 +155,9 @@ enum acctsec_tag {
         ACCTSEC_TAG_SEALED_LEFT = 73, /* FLEET_*: TOTP secrets not sealed with this host's key */
         ACCTSEC_TAG_HASHED_LEFT = 74, /* FLEET_*: unused backup codes and tokens hashed with another key */
         ACCTSEC_TAG_ACCOUNT_OK = 75, /* AUTHSUCC/MFA_VERIFY allowed: 1 when ACCOUNT would say a plain yes now */
+        ACCTSEC_TAG_PHONE = 76,        /* PHONE_SET, MFA_STATUS: a phone number, E.164 (+4915112345678) */
+        ACCTSEC_TAG_PHONE_PENDING = 77, /* MFA_STATUS: a number waiting for its code */
+        ACCTSEC_TAG_PHONE_CODES = 78,  /* MFA_STATUS: 1 texted login codes on */
 };
 
 /* What the module must ask for after MFA_BEGIN. */
@@ -159,6 +166,7 @@ enum acctsec_mfa_ask {
         ACCTSEC_MFA_TOTP = 1,     /* a code from the authenticator app */
         ACCTSEC_MFA_ENROL = 2,    /* required but not enrolled: refuse, saying how to enrol */
         ACCTSEC_MFA_EMAIL = 3,    /* a mailed code: CODE_SEND with TAG_ATTEMPT, then MFA_VERIFY with it */
+        ACCTSEC_MFA_SMS = 4,      /* a texted code: the same requests, the code sent to the phone */
 };
 
 enum acctsec_mfa_state {

@@ -27,7 +27,7 @@
 #include "token.h"
 
 #define FIELD_MAX 255 /* rhost and tty are trimmed to this and made printable */
-#define MAIL_WAIT_MS 60000 /* acctsecd gives up on a delivery after mail_timeout (<= 50 s) + 5 s */
+#define MAIL_WAIT_MS 60000 /* acctsecd gives up on a delivery after mail_timeout or sms_timeout (<= 50 s) + 5 s */
 #define RESEND_MAX 5       /* "resend"s in one attempt */
 #define PWHASH_WAIT_MS 30000 /* acctsecd hashes passwords in a bounded pool: allow for a queue */
 #define ANSWER_MAX 1024      /* longer than any code or token: a longer answer is a wrong one */
@@ -317,8 +317,9 @@ static int verify_code(pam_handle_t *pamh, const struct module_args *a, const ch
         return r != PAM_SUCCESS ? r : check_code(pamh, a, user, code, NULL, x);
 }
 
-/* Mail a code for this attempt (the first one, or "resend").  The daemon
- * answers once the mail left, so the deadline allows for a mail server. */
+/* Send a code for this attempt (the first one, or "resend").  The daemon
+ * answers once the mail or text left, so the deadline allows for a mail
+ * server or an SMS gateway. */
 static int send_code(pam_handle_t *pamh, const struct module_args *a, const char *user, const char *attempt,
                      struct exchange *x) {
         bool open = false;
@@ -340,9 +341,11 @@ static int send_code(pam_handle_t *pamh, const struct module_args *a, const char
         return PAM_SUCCESS;
 }
 
-/* An emailed code, bound to this attempt: typing "resend" mails a new one
- * (the daemon enforces the interval and says how long to wait). */
-static int email_code(pam_handle_t *pamh, const struct module_args *a, const char *user, struct exchange *x) {
+/* An emailed (or texted) code, bound to this attempt: typing "resend"
+ * sends a new one (the daemon enforces the interval and says how long to
+ * wait). */
+static int sent_code(pam_handle_t *pamh, const struct module_args *a, const char *user, const char *prompt,
+                     struct exchange *x) {
         char attempt[64];
         const char *id = acctsec_msg_str(&x->reply, ACCTSEC_TAG_ATTEMPT);
         if (!id || strlen(id) >= sizeof(attempt))
@@ -351,7 +354,7 @@ static int email_code(pam_handle_t *pamh, const struct module_args *a, const cha
         int r = send_code(pamh, a, user, attempt, x);
         for (int round = 0; r == PAM_SUCCESS; round++) {
                 _cleanup_erase_ char *code = NULL;
-                r = prompt_code(pamh, "Emailed code (or type resend): ", &code);
+                r = prompt_code(pamh, prompt, &code);
                 if (r != PAM_SUCCESS)
                         return r;
                 /* Too many resends end like a wrong code: it is counted. */
@@ -412,7 +415,9 @@ static int do_mfa(pam_handle_t *pamh, const struct module_args *a, const char *u
                 acctsec_msg_wipe(&x->reply);
                 return verify_code(pamh, a, user, x);
         case ACCTSEC_MFA_EMAIL:
-                return email_code(pamh, a, user, x);
+                return sent_code(pamh, a, user, "Emailed code (or type resend): ", x);
+        case ACCTSEC_MFA_SMS:
+                return sent_code(pamh, a, user, "Texted code (or type resend): ", x);
         default:
                 return PAM_SERVICE_ERR;
         }

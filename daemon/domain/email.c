@@ -227,8 +227,8 @@ static void read_live(const struct store_rows *row, void *ud) {
 static int consume(struct store *s, const char *attempt, const char *user, enum email_purpose purpose,
                    const uint8_t hash[CODE_HASH_SIZE], int64_t now) {
         int r;
-        if (purpose == EMAIL_VERIFY)
-                r = store_exec(s, Q_EMAIL_CODE_CONSUME_PENDING,
+        if (purpose == EMAIL_VERIFY || purpose == PHONE_VERIFY)
+                r = store_exec(s, purpose == EMAIL_VERIFY ? Q_EMAIL_CODE_CONSUME_PENDING : Q_PHONE_CODE_CONSUME_PENDING,
                                STORE_ARGS(A_TEXT(attempt), A_BLOB(hash, CODE_HASH_SIZE), A_INT(now), A_TEXT(user)));
         else
                 r = store_exec(s, Q_EMAIL_CODE_CONSUME, STORE_ARGS(A_TEXT(attempt), A_BLOB(hash, CODE_HASH_SIZE)));
@@ -255,6 +255,15 @@ int email_code_use_in(struct store *s, const uint8_t key[KEYFILE_KEY_SIZE], cons
         if (r <= 0)
                 return r < 0 ? r : -ENOENT;
         return now < want.expires ? 0 : -ETIME;
+}
+
+int email_attempt_destination(struct store *s, const char *attempt, const char *user, enum email_purpose purpose,
+                              char ret[EMAIL_ADDRESS_MAX]) {
+        struct code_state c = { .address = ret };
+        ret[0] = '\0';
+        int r = store_get(s, Q_EMAIL_CODE_STATE, STORE_ARGS(A_TEXT(attempt), A_TEXT(user), A_INT(purpose)),
+                          read_state, &c);
+        return r < 0 ? r : r == 0 ? -ENOENT : 0;
 }
 
 static void read_max(const struct store_rows *row, void *ud) {

@@ -12,8 +12,10 @@
 #define EMAIL_CODE_MAX 11      /* code_digits <= 10, and a NUL */
 #define EMAIL_TRIES_MAX 5      /* wrong codes before a live code is void */
 
-/* What a code is for; a code is good only for its own purpose. */
-enum email_purpose { EMAIL_LOGIN = 0, EMAIL_VERIFY = 1, EMAIL_DISABLE = 2 };
+/* What a code is for; a code is good only for its own purpose.  Login and
+ * disable codes go to the address or the phone number their attempt was
+ * made for (phone.h: texted codes share this table and its rules). */
+enum email_purpose { EMAIL_LOGIN = 0, EMAIL_VERIFY = 1, EMAIL_DISABLE = 2, PHONE_VERIFY = 3 };
 
 struct email_info {
         char address[EMAIL_ADDRESS_MAX]; /* verified; "" none */
@@ -73,6 +75,11 @@ int email_code_unsend(struct store *s, const char *attempt, int64_t now);
  * compare is constant-time on keyed hashes. */
 int email_code_use_in(struct store *s, const uint8_t key[KEYFILE_KEY_SIZE], const char *attempt, const char *user,
                       enum email_purpose purpose, const char *code, int64_t now);
+
+/* Where a user's attempt for purpose sends its codes (an address or a
+ * phone number): -ENOENT no such attempt. */
+int email_attempt_destination(struct store *s, const char *attempt, const char *user, enum email_purpose purpose,
+                              char ret[EMAIL_ADDRESS_MAX]);
 
 /* When a code for this purpose was last sent to the user (0 never): the
  * resend interval applies per user for address checks and MFA_DISABLE. */

@@ -180,7 +180,7 @@ int mfa_verify(struct mfa *m, const struct attempt *a, int64_t now, unsigned win
         struct event ev[2];
         char detail[64];
 
-        snprintf(detail, sizeof(detail), "%s", attempt ? "emailed code" : "totp");
+        snprintf(detail, sizeof(detail), "%s", a->factor ? a->factor : attempt ? "emailed code" : "totp");
         *ret_backup_left = -1;
         int r = attempt ? email_code_use_in(m->store, m->key, attempt, a->user, EMAIL_LOGIN, code, now)
                         : check_and_consume(m, a->user, now, window, code, false);
@@ -215,12 +215,15 @@ static int use_disable_code(struct mfa *m, const char *user, const char *attempt
         return r;
 }
 
-/* Every factor of the user goes; how many TOTP rows and email flags did. */
+/* Every factor of the user goes; whether a TOTP row or a codes flag did. */
 static int remove_factors(struct mfa *m, const char *user, bool *ret_had) {
         int r = store_exec(m->store, Q_TOTP_DELETE, STORE_ARGS(A_TEXT(user)));
         bool had = r > 0;
         if (r >= 0)
                 r = store_exec(m->store, Q_MFA_EMAIL_CODES_OFF, STORE_ARGS(A_TEXT(user)));
+        had = had || r > 0;
+        if (r >= 0)
+                r = store_exec(m->store, Q_MFA_PHONE_CODES_OFF, STORE_ARGS(A_TEXT(user)));
         had = had || r > 0;
         if (r >= 0)
                 r = store_exec(m->store, Q_BACKUP_DELETE_USER, STORE_ARGS(A_TEXT(user)));
@@ -241,7 +244,8 @@ int mfa_disable(struct mfa *m, const char *user, const char *attempt, const char
                 r = remove_factors(m, user, &had);
         if (r < 0)
                 return r; /* a refused emailed code keeps its counted try */
-        ev.detail = state == ACCTSEC_MFA_STATE_ACTIVE ? "totp, backup codes and emailed codes" : "emailed codes";
+        ev.detail = state == ACCTSEC_MFA_STATE_ACTIVE ? "totp, backup codes, emailed and texted codes"
+                                                      : "emailed and texted codes";
         return seclog_add(m->store, now, &ev);
 }
 
@@ -267,7 +271,7 @@ int mfa_reset(struct mfa *m, const char *user, const char *actor, int64_t now, b
         if (r < 0)
                 return r;
         struct event ev = { .type = EV_MFA_RESET, .user = user, .actor = actor,
-                            .detail = had ? "totp, backup codes and emailed codes removed" : "none" };
+                            .detail = had ? "totp, backup codes, emailed and texted codes removed" : "none" };
         r = seclog_add(m->store, now, &ev);
         if (r == 0)
                 *ret_had = had;

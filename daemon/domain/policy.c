@@ -11,8 +11,8 @@
 #include "mailer.h"
 #include "policy.h"
 
-/* Mail settings that cannot work stop the daemon at start, not at the
- * first login that needs a code. */
+/* Mail and SMS settings that cannot work stop the daemon at start, not at
+ * the first login that needs a code. */
 static int check_mail(const struct acctsec_conf *g, struct acctsec_conf_error *e) {
         struct mail_settings ms;
         const char *why = NULL;
@@ -22,6 +22,16 @@ static int check_mail(const struct acctsec_conf *g, struct acctsec_conf_error *e
                 snprintf(e->msg, sizeof(e->msg), "mail settings: %s", why ? why : "invalid");
                 return -EINVAL;
         }
+        /* The same for the SMS gateway; a working but unwise one is logged. */
+        struct sms_settings ss;
+        sms_settings_of(g, &ss);
+        if (sms_settings_check(&ss, &why) < 0) {
+                e->line = 0;
+                snprintf(e->msg, sizeof(e->msg), "SMS settings: %s", why ? why : "invalid");
+                return -EINVAL;
+        }
+        if ((why = sms_settings_warning(&ss)))
+                log_warning("%s", why);
         return 0;
 }
 

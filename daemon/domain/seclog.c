@@ -56,6 +56,8 @@ static const struct {
         [EV_LOG_EXPORTED] = { "log_exported", "0e233333b2ec41b987c4ce9a1318b195", LOG_NOTICE, OUT_INFO },
         [EV_MAIL_CAPPED] = { "mail_capped", "f4ee99f999ca4080bdafd522294051b9", LOG_WARNING, OUT_FAILURE },
         [EV_FLEET_KEY_ROTATED] = { "fleet_key_rotated", "80343be2d4cb482ba1fab3ff969bc135", LOG_NOTICE, OUT_INFO },
+        [EV_PHONE_SET] = { "phone_set", "6d613fda08d34de4a1bb26b6017f1a88", LOG_NOTICE, OUT_INFO },
+        [EV_PHONE_VERIFIED] = { "phone_verified", "ab6d998cf6554c599ea89acd8e46db2a", LOG_NOTICE, OUT_INFO },
 };
 
 const char *seclog_type_name(enum event_type t) {

@@ -44,6 +44,8 @@ enum event_type {
         EV_LOG_EXPORTED,    /* someone exported the security log */
         EV_MAIL_CAPPED,     /* a mail not sent: mail_max_per_hour was reached */
         EV_FLEET_KEY_ROTATED, /* a fleet's secrets were re-sealed: the new key is the fleet's */
+        EV_PHONE_SET,       /* a phone number set (verified or waiting) or removed */
+        EV_PHONE_VERIFIED,  /* a user's number confirmed with the texted code */
         _EV_MAX,
 };
 

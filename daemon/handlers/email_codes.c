@@ -2,9 +2,10 @@
 /*
  * Mail addresses and emailed codes: sending a login code (CODE_SEND),
  * setting and verifying an address (EMAIL_SET, EMAIL_VERIFY), turning
- * emailed codes on (EMAIL_CODES).  Mail delivery runs in a child process;
- * these requests answer later (HANDLE_DEFERRED) and the event loop serves
- * everyone else meanwhile.
+ * emailed codes on (EMAIL_CODES).  A code whose attempt goes to a phone
+ * number is texted instead (phone.c sets numbers).  Delivery runs in a
+ * child process; these requests answer later (HANDLE_DEFERRED) and the
+ * event loop serves everyone else meanwhile.
  */
 #include "config.h"
 
@@ -22,6 +23,7 @@
 #include "mailer.h"
 #include "secret.h"
 #include "server.h"
+#include "sms.h"
 
 #define MASKED_MAX (EMAIL_ADDRESS_MAX + 8)
 
@@ -30,6 +32,7 @@ struct send_job {
         struct daemon *d;
         struct pending_reply *pending;
         enum email_purpose purpose;
+        bool texted; /* to a phone number */
         char attempt[EMAIL_ATTEMPT_HEX];
         char user[USER_NAME_MAX];
         char masked[MASKED_MAX];
@@ -62,6 +65,7 @@ static void body_of(const struct send_job *j, const char *code, unsigned ttl, ch
                          "(passwd) and tell your administrator.\n",
                          code, j->user, host, or_dash(j->service), or_dash(j->rhost), when, ttl / 60);
                 break;
+        case PHONE_VERIFY: /* texted, never mailed */
         case EMAIL_VERIFY:
                 snprintf(buf, n,
                          "Your code to confirm this address for the account %s on %s is: %s\n\n"
@@ -79,8 +83,36 @@ static void body_of(const struct send_job *j, const char *code, unsigned ttl, ch
         }
 }
 
+/* The same as one short text (printable, one line, well under 160
+ * characters for a six-digit code and a short host name). */
+static void text_of(const struct send_job *j, const char *code, unsigned ttl, char *buf, size_t n) {
+        char host[64] = "localhost";
+        (void) gethostname(host, sizeof(host) - 1);
+        for (char *p = host; *p; p++)
+                if ((unsigned char) *p <= ' ' || *p == 0x7f)
+                        *p = '?';
+        switch (j->purpose) {
+        case EMAIL_LOGIN:
+                snprintf(buf, n, "%s is your code to log in as %s on %s (valid %u min). Not you? Change your password.",
+                         code, j->user, host, ttl / 60);
+                break;
+        case PHONE_VERIFY:
+        case EMAIL_VERIFY:
+                snprintf(buf, n, "%s is your code to confirm this number for %s on %s: acctsec phone verify %s",
+                         code, j->user, host, code);
+                break;
+        case EMAIL_DISABLE:
+                snprintf(buf, n, "%s is your code to turn OFF the second factor of %s on %s. Not you? Change your password.",
+                         code, j->user, host);
+                break;
+        }
+}
+
 static const char *purpose_name(enum email_purpose p) {
-        return p == EMAIL_LOGIN ? "login" : p == EMAIL_VERIFY ? "address check" : "disable";
+        return p == EMAIL_LOGIN    ? "login"
+               : p == EMAIL_VERIFY ? "address check"
+               : p == PHONE_VERIFY ? "number check"
+                                   : "disable";
 }
 
 static const char *subject_of(enum email_purpose p) {
@@ -121,7 +153,7 @@ static void on_sent(int r, const char *err, void *userdata) {
         if (q < 0)
                 log_error("recording the mail outcome for %s: %s", j->user, strerror(-q));
         if (r < 0)
-                log_warning("mail to %s for %s not delivered: %s", j->masked, j->user, err);
+                log_warning("%s to %s for %s not delivered: %s", j->texted ? "text" : "mail", j->masked, j->user, err);
         if (j->pending) {
                 struct acctsec_frame *f = calloc(1, sizeof(*f));
                 if (f) {
@@ -137,24 +169,31 @@ static void on_sent(int r, const char *err, void *userdata) {
         free(j);
 }
 
-/* Mail the code that was just committed; the reply is deferred until the
- * delivery ends.  On any failure to start, the code is void and the reply
- * says it was not sent. */
+/* Mail (or text) the code that was just committed; the reply is deferred
+ * until the delivery ends.  On any failure to start, the code is void and
+ * the reply says it was not sent. */
 static int send_code(struct daemon *d, struct send_job *j, const char *address, char code[EMAIL_CODE_MAX],
                      unsigned ttl, struct acctsec_frame *reply) {
         char body[1024];
         struct mail_message m = { .to = address, .subject = subject_of(j->purpose), .body = body };
+        int r;
 
-        body_of(j, code, ttl, body, sizeof(body));
-        acctsec_wipe(code, EMAIL_CODE_MAX);
-        int r = mailer_send(d->event, &d->policy.global, &m, on_sent, j);
+        if (j->texted) {
+                text_of(j, code, ttl, body, SMS_TEXT_MAX + 1);
+                acctsec_wipe(code, EMAIL_CODE_MAX);
+                r = sms_send(d->event, &d->policy.global, address, body, on_sent, j);
+        } else {
+                body_of(j, code, ttl, body, sizeof(body));
+                acctsec_wipe(code, EMAIL_CODE_MAX);
+                r = mailer_send(d->event, &d->policy.global, &m, on_sent, j);
+        }
         acctsec_wipe(body, sizeof(body));
         if (r < 0) {
                 char detail[128];
                 int64_t now = store_now(&d->store);
                 struct event ev = { .type = EV_CODE_SEND_FAILED, .user = j->user, .detail = detail };
                 snprintf(detail, sizeof(detail), "cannot start the delivery: %s", strerror(-r));
-                log_error("cannot start mail delivery for %s: %s", j->user, strerror(-r));
+                log_error("cannot start %s delivery for %s: %s", j->texted ? "SMS" : "mail", j->user, strerror(-r));
                 if (email_code_unsend(&d->store, j->attempt, now) == 0)
                         (void) seclog_add(&d->store, now, &ev);
                 reply_sent(reply, j, false, NULL);
@@ -174,9 +213,11 @@ static struct send_job *job_new(struct daemon *d, enum email_purpose purpose, co
                 return NULL;
         j->d = d;
         j->purpose = purpose;
+        j->texted = sms_number_valid(address);
         copy(j->user, sizeof(j->user), user);
-        if (mail_mask(address, j->masked, sizeof(j->masked)) < 0)
-                copy(j->masked, sizeof(j->masked), "your address");
+        if (j->texted ? sms_mask(address, j->masked, sizeof(j->masked)) < 0
+                      : mail_mask(address, j->masked, sizeof(j->masked)) < 0)
+                copy(j->masked, sizeof(j->masked), j->texted ? "your phone" : "your address");
         if (a) {
                 copy(j->service, sizeof(j->service), a->service);
                 copy(j->rhost, sizeof(j->rhost), a->rhost);
@@ -296,14 +337,15 @@ int mail_new_code(struct request *rq, enum email_purpose purpose, const char *ad
         if (r == -EAGAIN)
                 return reply_wait(reply, wait), 0;
         if (r == 0 && set_pending)
-                r = email_set_in(&d->store, p->name, address, false, now);
+                r = purpose == PHONE_VERIFY ? phone_set_in(&d->store, p->name, address, false, now)
+                                            : email_set_in(&d->store, p->name, address, false, now);
         if (r == 0 && ev)
                 r = seclog_add(&d->store, now, ev);
         if (r == 0)
                 r = email_code_issue_in(&d->store, d->key, attempt, p->name, purpose, conf->code_digits, conf->code_ttl,
                                         0, now, code, to, &wait);
         if (r < 0)
-                return reply_db_error(reply, ACCTSEC_OP_EMAIL_SET, p->name, r);
+                return reply_db_error(reply, rq->msg->type, p->name, r);
         struct send_job *j = job_new(d, purpose, p->name, to, NULL);
         if (!j) {
                 acctsec_wipe(code, sizeof(code));

@@ -12,21 +12,29 @@
 #include "log.h"
 #include "email.h"
 #include "mail.h"
+#include "sms.h"
 #include "secret.h"
 
 /* What to ask this user for.  An unknown user is asked like an enrolled one
  * when a factor is required, so the answer does not tell who exists.  An
  * admin's "mfa require" raises optional to required (off stays off: it is
  * how a service is exempted).  A verified address is a factor when codes
- * are on, or when a factor is required and there is no app. */
+ * are on, or when a factor is required and there is no app; so is a
+ * verified phone number, texted codes first when the user turned them on
+ * (whether or not a gateway is configured: without one the code cannot be
+ * sent and the login fails, it never passes without its factor). */
 static enum acctsec_mfa_ask what_to_ask(const struct login *l, const struct factors *f) {
         if (l->conf.mfa == ACCTSEC_MFA_OFF)
                 return ACCTSEC_MFA_NONE;
         bool required = l->conf.mfa == ACCTSEC_MFA_REQUIRED || f->required;
         if (f->totp == ACCTSEC_MFA_STATE_ACTIVE)
                 return ACCTSEC_MFA_TOTP;
+        if (f->phone.number[0] && f->phone.codes)
+                return ACCTSEC_MFA_SMS;
         if (f->email.address[0] && (f->email.codes || required))
                 return ACCTSEC_MFA_EMAIL;
+        if (f->phone.number[0] && required)
+                return ACCTSEC_MFA_SMS;
         if (!l->a.known && required)
                 return ACCTSEC_MFA_TOTP;
         return required ? ACCTSEC_MFA_ENROL : ACCTSEC_MFA_NONE;
@@ -37,6 +45,8 @@ int factors_of(struct daemon *d, const char *user, struct factors *ret) {
         int r = mfa_totp_state(&d->mfa, user, &ret->totp);
         if (r == 0)
                 r = email_get(&d->store, user, &ret->email);
+        if (r == 0)
+                r = phone_get(&d->store, user, &ret->phone);
         if (r == 0)
                 r = mfa_required(&d->mfa, user, &ret->required);
         return r;
@@ -81,6 +91,11 @@ int handle_mfa_begin(struct request *rq) {
                 r = email_attempt_new_in(&d->store, l.a.user, EMAIL_LOGIN, f.email.address, now, attempt);
                 (void) mail_mask(f.email.address, masked, sizeof(masked));
         }
+        if (r == 0 && !res.locked && ask == ACCTSEC_MFA_SMS) {
+                /* A texted code: the same, to the number. */
+                r = email_attempt_new_in(&d->store, l.a.user, EMAIL_LOGIN, f.phone.number, now, attempt);
+                (void) sms_mask(f.phone.number, masked, sizeof(masked));
+        }
         if (r < 0)
                 return reply_db_error(reply, req->type, l.a.user, r);
         reply_decision(reply, &l.conf, &res);
@@ -98,19 +113,28 @@ static void reply_refused_code(struct acctsec_frame *reply) {
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_DECISION, ACCTSEC_DENY_CODE);
 }
 
-static const char *refusal(const char *code, int r, bool emailed) {
-        if (!code)
-                return emailed ? "emailed code: no code" : "totp: no code";
-        switch (r) {
-        case -EALREADY:
-                return "totp: code already used";
-        case -ETIME:
-                return "emailed code: expired";
-        case -ENOENT:
-                return emailed ? "emailed code: no live code for this attempt" : "totp: not enrolled";
-        default:
-                return emailed ? "emailed code: wrong code" : "totp: wrong code";
-        }
+/* The refusal's detail, "FACTOR: why" (factor: "totp", "emailed code",
+ * "texted code"); buf holds it. */
+static const char *refusal(const char *factor, const char *code, int r, char *buf, size_t n) {
+        bool sent = strcmp(factor, "totp") != 0;
+        const char *why = !code          ? "no code"
+                          : r == -EALREADY ? "code already used"
+                          : r == -ETIME    ? "expired"
+                          : r == -ENOENT   ? (sent ? "no live code for this attempt" : "not enrolled")
+                                           : "wrong code";
+        snprintf(buf, n, "%s: %s", factor, why);
+        return buf;
+}
+
+/* What the attempt's code was sent by, for the log: a texted code when
+ * its attempt goes to a phone number. */
+static const char *factor_of_attempt(struct daemon *d, const char *attempt, const char *user) {
+        char to[EMAIL_ADDRESS_MAX];
+        if (!attempt)
+                return "totp";
+        if (email_attempt_destination(&d->store, attempt, user, EMAIL_LOGIN, to) == 0 && sms_number_valid(to))
+                return "texted code";
+        return "emailed code";
 }
 
 /* A typed code: right → the tally is cleared like a good password; wrong,
@@ -132,12 +156,13 @@ int handle_mfa_verify(struct request *rq) {
                 return 0;
         }
         int64_t left = -1;
-        l.a.factor = attempt ? "emailed code" : "totp";
+        char why[64];
+        l.a.factor = factor_of_attempt(d, attempt, l.a.user);
         r = l.a.known && code ? mfa_verify(&d->mfa, &l.a, now, l.conf.totp_window, attempt, code, &res, &left)
                               : -ENOENT;
         bool good = r == 0;
         if (r == -EACCES || r == -EALREADY || r == -ENOENT || r == -ETIME) {
-                l.a.refusal = refusal(code, r, attempt != NULL);
+                l.a.refusal = refusal(l.a.factor, code, r, why, sizeof(why));
                 r = lockout_fail(&d->store, &l.a, now, &res);
         }
         if (r < 0)
@@ -247,6 +272,9 @@ int handle_mfa_status(struct request *rq) {
         acctsec_frame_add_str(reply, ACCTSEC_TAG_ADDRESS, f.email.address);
         acctsec_frame_add_str(reply, ACCTSEC_TAG_PENDING, f.email.pending);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_FLAG, f.email.codes);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_PHONE, f.phone.number);
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_PHONE_PENDING, f.phone.pending);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_PHONE_CODES, f.phone.codes);
         return 0;
 }
 

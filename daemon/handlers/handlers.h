@@ -5,6 +5,7 @@
 
 #include "daemon.h"
 #include "email.h"
+#include "phone.h"
 #include "lockout.h"
 #include "users.h"
 
@@ -33,13 +34,14 @@ void actor_name(const struct ucred *peer, char *buf, size_t n);
 struct factors {
         enum acctsec_mfa_state totp;
         struct email_info email;
+        struct phone_info phone;
         bool required; /* by an admin: acctsec mfa require */
 };
 int factors_of(struct daemon *d, const char *user, struct factors *ret);
 
 /* email_codes.c: a new attempt for purpose, its code committed and mailed
- * to address (the target's); the reply is deferred (mfa_disable.c uses it
- * for DISABLE_CODE). */
+ * (or texted, to a phone number) to address (the target's); the reply is
+ * deferred (mfa_disable.c uses it for DISABLE_CODE, phone.c for PHONE_SET). */
 struct request;
 int mail_new_code(struct request *rq, enum email_purpose purpose, const char *address, bool set_pending,
                   struct event *ev);
@@ -77,6 +79,10 @@ int handle_code_send(struct request *rq);
 int handle_email_set(struct request *rq);
 int handle_email_verify(struct request *rq);
 int handle_email_codes(struct request *rq);
+int handle_phone_set(struct request *rq);
+int handle_phone_verify(struct request *rq);
+int handle_phone_codes(struct request *rq);
+int handle_phone_clear(struct request *rq);
 int handle_disable_code(struct request *rq);
 int handle_mfa_disable(struct request *rq);
 int handle_account_disable(struct request *rq); /* ACCOUNT_DISABLE, ACCOUNT_ENABLE */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Turning the second factor off: DISABLE_CODE mails a code for it (emailed
- * codes only), MFA_DISABLE checks the password through PAM in a child, then
+/* Turning the second factor off: DISABLE_CODE mails (or texts) a code for
+ * it (emailed or texted codes only), MFA_DISABLE checks the password through PAM in a child, then
  * a current code. */
 #include "config.h"
 
@@ -33,7 +33,7 @@ static int disable_allowed(struct daemon *d, const struct principal *self, const
         if (conf->mfa == ACCTSEC_MFA_REQUIRED || f->required)
                 return reply_error(reply, -EPERM, "a second factor is required for this account; "
                                                   "only an administrator can change that"), 1;
-        if (f->totp != ACCTSEC_MFA_STATE_ACTIVE && !f->email.codes)
+        if (f->totp != ACCTSEC_MFA_STATE_ACTIVE && !f->email.codes && !f->phone.codes)
                 return reply_error(reply, -ENOENT, "no second factor is enabled"), 1;
         return 0;
 }
@@ -46,7 +46,8 @@ int handle_disable_code(struct request *rq) {
                 return 0;
         if (f.totp == ACCTSEC_MFA_STATE_ACTIVE)
                 return reply_error(reply, -EINVAL, "use a code from your authenticator app (or a backup code)");
-        return mail_new_code(rq, EMAIL_DISABLE, f.email.address, false, NULL);
+        /* Where the login codes go: the address first, as at login. */
+        return mail_new_code(rq, EMAIL_DISABLE, f.email.codes ? f.email.address : f.phone.number, false, NULL);
 }
 
 /* MFA_DISABLE: the password is checked through PAM in a child, then the code. */

@@ -54,6 +54,7 @@ static int add_account_status(struct daemon *d, const struct principal *p, const
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_CHANGED, (uint64_t) info.changed);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_MFA, f.totp);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_FLAG, f.email.codes);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_PHONE_CODES, f.phone.codes);
         acctsec_frame_add_str(reply, ACCTSEC_TAG_POLICY, acctsec_mfa_name(policy));
         /* 1 on; 0 the user turned them off; 2 notify_new_source = no; 3 on, but no verified address */
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_NOTIFY,

@@ -129,6 +129,10 @@ static int text_check(const char *s, size_t max, bool body, bool *ret_ascii) {
         return 0;
 }
 
+bool mail_line_valid(const char *s, size_t max) {
+        return text_check(s, max, false, NULL) == 0;
+}
+
 void mail_host_clean(const char *in, char out[static MAIL_HOST_MAX + 1]) {
         size_t k = 0;
         for (const char *p = in ? in : ""; *p && k < MAIL_HOST_MAX; p++) {

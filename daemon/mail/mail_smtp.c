@@ -20,8 +20,6 @@
 #include "mail_internal.h"
 #include "secret.h"
 
-#define PASSWORD_MAX 1024
-
 struct upload {
         const char *p;
         size_t left;
@@ -34,34 +32,6 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *data) {
         u->p += n;
         u->left -= n;
         return n;
-}
-
-/* The first line of smtp_password_file into buf (zeroed by the caller).  The
- * file is as secret as the key file: a regular file (not a symlink or a FIFO
- * someone planted), owned by root or us, closed to group and others. */
-static int read_password(const char *path, char buf[static PASSWORD_MAX + 2], const char **ret_why) {
-        struct stat st;
-
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-        if (fd < 0)
-                return *ret_why = "cannot open smtp_password_file (missing, or a symlink?)", negative_errno();
-        if (fstat(fd, &st) < 0)
-                return *ret_why = "cannot stat smtp_password_file", negative_errno();
-        if (!S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()))
-                return *ret_why = "smtp_password_file is not a regular file owned by root or the daemon's user", -EPERM;
-        if (st.st_mode & 077)
-                return *ret_why = "smtp_password_file is open to group or others (want mode 0600 or 0400)", -EPERM;
-        if (read(fd, buf, PASSWORD_MAX + 1) < 0)
-                return *ret_why = "cannot read smtp_password_file", negative_errno();
-        size_t n = strcspn(buf, "\r\n");
-        acctsec_wipe(buf + n, PASSWORD_MAX + 2 - n); /* the rest of the file, and the terminator */
-        if (n > PASSWORD_MAX) {
-                acctsec_wipe(buf, n);
-                return *ret_why = "the first line of smtp_password_file is too long", -EINVAL;
-        }
-        if (n == 0)
-                return *ret_why = "the first line of smtp_password_file is empty", -EINVAL;
-        return 0;
 }
 
 static CURLcode set_options(CURL *c, const struct mail_settings *s, struct curl_slist *rcpt, const char *from,
@@ -178,15 +148,15 @@ static int transfer(CURL *c, const struct mail_settings *s, const char *to, stru
 
 int mail_deliver_smtp(const struct mail_settings *s, const char *to, const char *msg, size_t len, char *err,
                       size_t errlen) {
-        char password[PASSWORD_MAX + 2] = "";
+        char password[SECRET_LINE_MAX + 2] = "";
         struct upload u = { msg, len };
         const char *why;
         int r;
 
         if (s->smtp_user && *s->smtp_user) {
-                r = read_password(s->smtp_password_file, password, &why);
+                r = secret_file_read(s->smtp_password_file, password, &why);
                 if (r < 0)
-                        return mail_error(err, errlen, r, "%s: %s", why, strerror(-r));
+                        return mail_error(err, errlen, r, "smtp_password_file: %s: %s", why, strerror(-r));
         }
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
                 acctsec_wipe(password, sizeof(password));

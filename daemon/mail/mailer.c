@@ -54,3 +54,43 @@ int mailer_send(sd_event *e, const struct acctsec_conf *global, const struct mai
         free(dl.msg);
         return r;
 }
+
+void sms_settings_of(const struct acctsec_conf *g, struct sms_settings *ret) {
+        *ret = (struct sms_settings){
+                .transport = (enum sms_transport) g->sms_transport,
+                .command = g->sms_command,
+                .url = g->sms_url,
+                .from = g->sms_from,
+                .body = g->sms_http_body,
+                .format = (enum sms_format) g->sms_http_format,
+                .header = g->sms_http_header,
+                .user = g->sms_http_user,
+                .password_file = g->sms_http_password_file,
+                .ca_file = g->sms_ca_file,
+                .timeout_s = g->sms_timeout,
+        };
+}
+
+struct text_delivery {
+        struct sms_settings ss;
+        const char *to;
+        char text[SMS_TEXT_MAX + 1];
+};
+
+static int deliver_text(void *arg, char *err, size_t errlen) {
+        struct text_delivery *t = arg;
+        return sms_deliver(&t->ss, t->to, t->text, err, errlen);
+}
+
+int sms_send(sd_event *e, const struct acctsec_conf *global, const char *to, const char *text, child_done_t done,
+             void *userdata) {
+        struct text_delivery t = { .to = to };
+
+        sms_settings_of(global, &t.ss);
+        if (strlen(text) > SMS_TEXT_MAX)
+                return -EMSGSIZE;
+        strcpy(t.text, text);
+        int r = child_run_async(e, global->sms_timeout * 1000000ULL + KILL_GRACE_USEC, deliver_text, &t, done, userdata);
+        acctsec_wipe(t.text, sizeof(t.text));
+        return r;
+}

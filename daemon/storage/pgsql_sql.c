@@ -269,6 +269,14 @@ const char *const pgsql_migrations[] = {
         "CREATE TABLE hosts ("
         "  host " TEXT_C " PRIMARY KEY,"
         "  last_seen BIGINT NOT NULL);",
+        /* 17: phone numbers for texted codes (as email); their codes live
+         * in email_codes, the number in its address column */
+        "CREATE TABLE phone ("
+        "  \"user\" " TEXT_C " PRIMARY KEY,"
+        "  number " TEXT_C " NOT NULL DEFAULT '',"       /* verified, E.164; '' none */
+        "  pending " TEXT_C " NOT NULL DEFAULT '',"      /* set by the user, waiting for its code */
+        "  codes BIGINT NOT NULL DEFAULT 0,"              /* 1: texted login codes enabled */
+        "  updated BIGINT NOT NULL);",
 };
 const size_t pgsql_migrations_count = ARRAY_SIZE(pgsql_migrations);
 
@@ -374,6 +382,7 @@ const char *const pgsql_sql[_Q_MAX] = {
         [Q_BACKUP_CONSUME] = "UPDATE backup_codes SET used = $1 WHERE \"user\" = $2 AND hash = $3 AND used = 0",
         [Q_BACKUP_DELETE_USER] = "DELETE FROM backup_codes WHERE \"user\" = $1",
         [Q_MFA_EMAIL_CODES_OFF] = "UPDATE email SET codes = 0 WHERE \"user\" = $1 AND codes = 1",
+        [Q_MFA_PHONE_CODES_OFF] = "UPDATE phone SET codes = 0 WHERE \"user\" = $1 AND codes = 1",
         [Q_MFA_REQUIRED_GET] = "SELECT 1::bigint FROM mfa_required WHERE \"user\" = $1",
         [Q_MFA_REQUIRED_SET] = "INSERT INTO mfa_required (\"user\", actor, since) VALUES ($1, $2, $3)"
                                " ON CONFLICT (\"user\") DO UPDATE SET actor = $2, since = $3",
@@ -422,6 +431,22 @@ const char *const pgsql_sql[_Q_MAX] = {
                                          " AND (expires <= $3 OR EXISTS (SELECT 1 FROM email"
                                          " WHERE \"user\" = $4 AND pending <> '' FOR UPDATE))",
         [Q_EMAIL_LAST_SENT] = "SELECT max(sent) FROM email_codes WHERE \"user\" = $1 AND purpose = $2",
+
+        /* phone */
+        [Q_PHONE_GET] = "SELECT number, pending, codes FROM phone WHERE \"user\" = $1",
+        [Q_PHONE_SET_VERIFIED] = "INSERT INTO phone (\"user\", number, pending, updated) VALUES ($1, $2, '', $3)"
+                                 " ON CONFLICT (\"user\") DO UPDATE SET number = $2, pending = '', updated = $3",
+        [Q_PHONE_SET_PENDING] = "INSERT INTO phone (\"user\", pending, updated) VALUES ($1, $2, $3)"
+                                " ON CONFLICT (\"user\") DO UPDATE SET pending = $2, updated = $3",
+        [Q_PHONE_PROMOTE] = "UPDATE phone SET number = pending, pending = '', updated = $1"
+                            " WHERE \"user\" = $2 AND pending <> ''",
+        [Q_PHONE_CODES_SET] = "UPDATE phone SET codes = $1, updated = $2"
+                              " WHERE \"user\" = $3 AND ($1::bigint = 0 OR number <> '')",
+        [Q_PHONE_DELETE] = "DELETE FROM phone WHERE \"user\" = $1",
+        /* as EMAIL_CODE_CONSUME_PENDING, for a number check */
+        [Q_PHONE_CODE_CONSUME_PENDING] = "UPDATE email_codes SET hash = NULL WHERE attempt = $1 AND hash = $2"
+                                         " AND (expires <= $3 OR EXISTS (SELECT 1 FROM phone"
+                                         " WHERE \"user\" = $4 AND pending <> '' FOR UPDATE))",
 
         /* mailcap */
         /* a user's newest mails that count, newest first; at most $4 rows

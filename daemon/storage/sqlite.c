@@ -175,6 +175,15 @@ static const char *const migrations[] = {
         "  user TEXT NOT NULL,"
         "  time INTEGER NOT NULL);"
         "CREATE INDEX mail_sent_by_user ON mail_sent (user, time);",
+        /* 12: phone numbers for texted codes (as email: verified, pending,
+         * codes on); their codes live in email_codes, the number in its
+         * address column */
+        "CREATE TABLE phone ("
+        "  user TEXT PRIMARY KEY,"
+        "  number TEXT NOT NULL DEFAULT '',"  /* verified, E.164; '' none */
+        "  pending TEXT NOT NULL DEFAULT '',"  /* set by the user, waiting for its code */
+        "  codes INTEGER NOT NULL DEFAULT 0,"  /* 1: texted login codes enabled */
+        "  updated INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 
@@ -287,6 +296,7 @@ static const char *const sql[_Q_MAX] = {
         [Q_BACKUP_CONSUME] = "UPDATE backup_codes SET used = ? WHERE user = ? AND hash = ? AND used = 0",
         [Q_BACKUP_DELETE_USER] = "DELETE FROM backup_codes WHERE user = ?",
         [Q_MFA_EMAIL_CODES_OFF] = "UPDATE email SET codes = 0 WHERE user = ? AND codes = 1",
+        [Q_MFA_PHONE_CODES_OFF] = "UPDATE phone SET codes = 0 WHERE user = ? AND codes = 1",
         [Q_MFA_REQUIRED_GET] = "SELECT 1 FROM mfa_required WHERE user = ?",
         [Q_MFA_REQUIRED_SET] = "INSERT OR REPLACE INTO mfa_required (user, actor, since) VALUES (?, ?, ?)",
         [Q_MFA_REQUIRED_DELETE] = "DELETE FROM mfa_required WHERE user = ?",
@@ -325,6 +335,21 @@ static const char *const sql[_Q_MAX] = {
                                          " AND (expires <= ?3 OR EXISTS (SELECT 1 FROM email"
                                          " WHERE user = ?4 AND pending != ''))",
         [Q_EMAIL_LAST_SENT] = "SELECT max(sent) FROM email_codes WHERE user = ? AND purpose = ?",
+
+        /* phone */
+        [Q_PHONE_GET] = "SELECT number, pending, codes FROM phone WHERE user = ?",
+        [Q_PHONE_SET_VERIFIED] = "INSERT INTO phone (user, number, pending, updated) VALUES (?1, ?2, '', ?3)"
+                                 " ON CONFLICT (user) DO UPDATE SET number = ?2, pending = '', updated = ?3",
+        [Q_PHONE_SET_PENDING] = "INSERT INTO phone (user, pending, updated) VALUES (?1, ?2, ?3)"
+                                " ON CONFLICT (user) DO UPDATE SET pending = ?2, updated = ?3",
+        [Q_PHONE_PROMOTE] = "UPDATE phone SET number = pending, pending = '', updated = ?"
+                            " WHERE user = ? AND pending != ''",
+        [Q_PHONE_CODES_SET] = "UPDATE phone SET codes = ?1, updated = ?2 WHERE user = ?3 AND (?1 = 0 OR number != '')",
+        [Q_PHONE_DELETE] = "DELETE FROM phone WHERE user = ?",
+        /* a number check's live code is used only while its number waits */
+        [Q_PHONE_CODE_CONSUME_PENDING] = "UPDATE email_codes SET hash = NULL WHERE attempt = ?1 AND hash = ?2"
+                                         " AND (expires <= ?3 OR EXISTS (SELECT 1 FROM phone"
+                                         " WHERE user = ?4 AND pending != ''))",
 
         /* mailcap */
         /* a user's newest mails that count, newest first; at most ?4 rows

@@ -56,6 +56,7 @@
         Q(BACKUP_CONSUME, STATE)                                                                                 \
         Q(BACKUP_DELETE_USER, STATE)                                                                             \
         Q(MFA_EMAIL_CODES_OFF, STATE)                                                                            \
+        Q(MFA_PHONE_CODES_OFF, STATE)                                                                            \
         Q(MFA_REQUIRED_GET, READ)                                                                                \
         Q(MFA_REQUIRED_SET, STATE)                                                                               \
         Q(MFA_REQUIRED_DELETE, STATE)
@@ -77,7 +78,14 @@
         Q(EMAIL_CODE_TRY, STATE)                                                                                 \
         Q(EMAIL_CODE_CONSUME, STATE)                                                                             \
         Q(EMAIL_CODE_CONSUME_PENDING, STATE)                                                                     \
-        Q(EMAIL_LAST_SENT, READ)
+        Q(EMAIL_LAST_SENT, READ)                                                                                 \
+        Q(PHONE_GET, READ)                                                                                       \
+        Q(PHONE_SET_VERIFIED, STATE)                                                                             \
+        Q(PHONE_SET_PENDING, STATE)                                                                              \
+        Q(PHONE_PROMOTE, STATE)                                                                                  \
+        Q(PHONE_CODES_SET, STATE)                                                                                \
+        Q(PHONE_DELETE, STATE)                                                                                   \
+        Q(PHONE_CODE_CONSUME_PENDING, STATE)
 
 #define STORE_QUERIES_MAILCAP(Q)                                                                                 \
         Q(MAILCAP_NEWEST, READ)                                                                                  \

@@ -534,7 +534,7 @@ static void test_sendmail_failures(void **state) {
         memset(huge, 'x', big);
         r = sendmail("exit 0", "a@b.c", huge, big, 10, err, sizeof(err));
         assert_int_equal(r, -EPIPE);
-        assert_non_null(strstr(err, "exited before reading the whole message"));
+        assert_non_null(strstr(err, "exited before reading the whole input"));
         /* ...and reads it all when it does read. */
         r = sendmail("wc -c > \"$d/stdin\"", "a@b.c", huge, big, 30, err, sizeof(err));
         assert_int_equal(r, 0);

@@ -216,7 +216,7 @@ static void test_reset(void **state) {
         assert_int_equal(peek_int(f, "SELECT count(*) FROM backup_codes"), 0);
         assert_int_equal(peek_int(f, "SELECT codes FROM email WHERE user = 'alice'"), 0);
         assert_string_equal(peek_text(f, "SELECT detail FROM events WHERE type = 'mfa_reset'"),
-                            "totp, backup codes and emailed codes removed");
+                            "totp, backup codes, emailed and texted codes removed");
         assert_int_equal(peek_int(f, "SELECT count(*) FROM events WHERE type = 'mfa_reset' AND actor = 'root'"),
                          1);
         /* nothing left: a second reset says so */
