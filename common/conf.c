@@ -18,7 +18,7 @@
 enum key_type {
         T_ALLOWLIST, T_BOOL, T_UINT, T_SECONDS, T_MSEC, T_PATH, T_GROUP, T_FAILMODE, T_SCOPE, T_MFA, T_TRANSPORT,
         T_FILE, T_OPTFILE /* T_FILE, or empty for none */, T_TEXT, T_PROMPT, T_STORE, T_HOSTID, T_CONNINFO,
-        T_SMS_TRANSPORT, T_SMS_FORMAT,
+        T_SMS_TRANSPORT, T_SMS_FORMAT, T_LINE /* T_TEXT with spaces */,
 };
 
 /* Origins a key may come from. */
@@ -90,12 +90,12 @@ static const struct key keys[] = {
         { "mail_timeout", T_SECONDS, F(mail_timeout), 1, 50, O_GLOBAL },
         { "mail_max_per_hour", T_UINT, F(mail_max_per_hour), 0, 1000, O_GLOBAL },
         { "sms_transport", T_SMS_TRANSPORT, F(sms_transport), 0, 0, O_GLOBAL },
-        { "sms_command", T_TEXT, F(sms_command), 0, 0, O_GLOBAL },
+        { "sms_command", T_LINE, F(sms_command), 0, 0, O_GLOBAL },
         { "sms_url", T_TEXT, F(sms_url), 0, 0, O_GLOBAL },
-        { "sms_from", T_TEXT, F(sms_from), 0, 0, O_GLOBAL },
-        { "sms_http_body", T_TEXT, F(sms_http_body), 0, 0, O_GLOBAL },
+        { "sms_from", T_LINE, F(sms_from), 0, 0, O_GLOBAL },
+        { "sms_http_body", T_LINE, F(sms_http_body), 0, 0, O_GLOBAL },
         { "sms_http_format", T_SMS_FORMAT, F(sms_http_format), 0, 0, O_GLOBAL },
-        { "sms_http_header", T_TEXT, F(sms_http_header), 0, 0, O_GLOBAL },
+        { "sms_http_header", T_LINE, F(sms_http_header), 0, 0, O_GLOBAL },
         { "sms_http_user", T_TEXT, F(sms_http_user), 0, 0, O_GLOBAL },
         { "sms_http_password_file", T_OPTFILE, F(sms_http_password_file), 0, 0, O_GLOBAL },
         { "sms_ca_file", T_OPTFILE, F(sms_ca_file), 0, 0, O_GLOBAL },
@@ -335,6 +335,11 @@ static int set_text_value(void *field, const struct key *k, const char *v, const
                 if (strlen(v) >= k->size || !printable(v))
                         return *why = "expected printable text of at most 255 bytes", -EINVAL;
                 break;
+        case T_LINE:
+                if (strlen(v) >= k->size || !printable_line(v))
+                        return *why = "expected one line of text of at most 255 bytes, without control characters",
+                               -EINVAL;
+                break;
         case T_CONNINFO: /* key=value pairs with spaces, or a URI */
                 if (strlen(v) >= k->size || !printable_line(v))
                         return *why = "expected a connection string of at most 1023 bytes, without control characters",
@@ -465,6 +470,7 @@ static int set_value(struct acctsec_conf *c, const struct key *k, const char *v,
         case T_OPTFILE:
         case T_FILE:
         case T_TEXT:
+        case T_LINE:
         case T_ALLOWLIST:
         case T_GROUP:
         case T_HOSTID:

@@ -5,7 +5,8 @@
 another, the code read from the mail inside the keyboard-interactive
 handler: first through the maildir transport, then, with acctsecd restarted,
 through smtp to an aiosmtpd relay in this process (127.0.0.1, an ephemeral
-port, no STARTTLS).  Root only (exit 77 otherwise).  Creates two users and
+port, no STARTTLS); and password + a texted code for a third, through an
+SMS provider's HTTP API served in this process (tests/tools/sms_gateway.py).  Root only (exit 77 otherwise).  Creates two users and
 /etc/pam.d/acctsec-sshd-test (sshd names its PAM service after its own
 program name, so the system's sshd service is not touched); removes them.
 TAP output."""
@@ -20,8 +21,13 @@ if os.geteuid() != 0:
 
 from sshd_env import Env, code_of, read_code, totp  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from sms_gateway import Gateway  # noqa: E402
+
 USER = "acctsec-t5-%d" % os.getpid()
 EUSER = "acctsec-t5e-%d" % os.getpid()  # second factor: emailed codes
+SUSER = "acctsec-t5s-%d" % os.getpid()  # second factor: texted codes
+PHONE = "+4915112345678"
 ADDRESS = "mfa.user+%d@example.com" % os.getpid()
 MASKED = "m\u2022\u2022\u2022@example.com"
 FROM = "acctsec@example.org"
@@ -34,16 +40,17 @@ SETTINGS = ("totp_window = 3\nmfa = required\nmail_from = %s\nmail_timeout = 10\
 
 
 def main():
-    for u in (USER, EUSER):
+    for u in (USER, EUSER, SUSER):
         env.add_user(u, password=PASSWORD)
     env.start_daemon(SETTINGS + "mail_transport = maildir\nmaildir = %s\n" % env.maildir)
     env.start_sshd(env.mfa_stack(),
                    "KbdInteractiveAuthentication yes\nPasswordAuthentication no\n"
                    "PubkeyAuthentication no\nAuthenticationMethods keyboard-interactive\n"
-                   "AllowUsers %s %s\n" % (USER, EUSER))
+                   "AllowUsers %s %s %s\n" % (USER, EUSER, SUSER))
     totp_logins()
     emailed_codes(env.mailbox)
     smtp_relay()
+    texted_codes()
 
 
 def totp_logins():
@@ -143,6 +150,43 @@ def smtp_relay():
         and env.db("SELECT failures FROM lockout WHERE user=?", EUSER) in ([], [(0,)]),
         "events: code_sent and code_used 'emailed code' again; the success cleared the tally",
         env.all_events(EUSER) + env.db("SELECT * FROM lockout"))
+
+
+def texted_codes():
+    """acctsecd restarted with sms_transport = http to a provider's API on
+    loopback: the number set by root, the code read from the request the
+    gateway received, 'resend' too soon, a wrong code counted."""
+    gw = Gateway()
+    try:
+        env.start_daemon(SETTINGS + "mail_transport = maildir\nmaildir = %s\nsms_transport = http\n"
+                         "sms_url = http://127.0.0.1:%d/messages\nsms_from = ACME\n" % (env.maildir, gw.port))
+        q = env.cli("phone", "set", PHONE, "--user", SUSER)
+        tap(q.returncode == 0, "sms: root sets a verified phone number", q.stderr)
+        r = env.login(SUSER, answers=[PASSWORD, "resend", lambda text: gw.code()])
+        text = "\n".join(r.texts)
+        tap(r.ok and not r.errors, "ssh: password + the texted code (HTTP gateway) accepted", r.prompts + r.errors)
+        tap(len(r.prompts) == 3 and all("Texted code (or type resend): " in p for p in r.prompts[1:]),
+            "ssh: prompts were the password, then the texted code twice (after 'resend')", r.prompts)
+        tap("A code was sent to +49\u2022\u2022\u2022\u2022\u2022\u2022\u2022\u2022\u202278." in text
+            and len(gw.got) == 1, "ssh: told where the code went (masked number); 'resend' too soon sent nothing",
+            text + repr(gw.got))
+        body = gw.got[0]["body"] if gw.got else ""
+        tap("To=%2B4915112345678" in body and "From=ACME" in body and gw.got[0]["path"] == "/messages",
+            "sms: the provider got the number, the sender and the text", body)
+        tap(env.events(SUSER, "code_used", "texted code") == 1 and env.events(SUSER, "code_sent") == 1,
+            "events: code_sent, code_used 'texted code'", env.all_events(SUSER))
+
+        def wrong(text):
+            c = gw.code()
+            return "000000" if c != "000000" else "111111"
+        r = env.login(SUSER, answers=[PASSWORD, wrong])
+        tap(not r.ok and len(gw.got) == 2, "ssh: a wrong texted code is refused", r.prompts + r.errors)
+        tap(env.db("SELECT failures FROM lockout WHERE user=?", SUSER) == [(1,)]
+            and env.events(SUSER, "code_refused", "texted code: wrong code") == 1,
+            "the refusal counted toward the lockout; code_refused 'texted code: wrong code'",
+            env.all_events(SUSER) + env.db("SELECT * FROM lockout"))
+    finally:
+        gw.close()
 
 
 env.run(main)

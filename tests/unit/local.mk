@@ -66,6 +66,13 @@ tests_unit_test_eventlog_CPPFLAGS = $(AM_CPPFLAGS) $(DAEMON_INCLUDES)
 tests_unit_test_eventlog_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
 tests_unit_test_eventlog_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(SQLITE_LIBS)
 
+check_PROGRAMS += tests/unit/test_sms
+TESTS += tests/unit/test_sms
+tests_unit_test_sms_SOURCES = tests/unit/test_sms.c tests/unit/unit.h tests/unit/tmp_dir.h
+tests_unit_test_sms_CPPFLAGS = $(AM_CPPFLAGS) $(DAEMON_INCLUDES)
+tests_unit_test_sms_CFLAGS = $(AM_CFLAGS) $(NO_FORMAT_TRUNCATION) $(CMOCKA_CFLAGS)
+tests_unit_test_sms_LDADD = libacctsecd.la $(CMOCKA_LIBS)
+
 check_PROGRAMS += tests/unit/test_mailcap
 TESTS += tests/unit/test_mailcap
 tests_unit_test_mailcap_SOURCES = tests/unit/test_mailcap.c tests/unit/unit.h tests/unit/store_fixture.h
