@@ -56,6 +56,10 @@
         "concat_ws(', ', CASE WHEN " a ".address <> '' THEN 'address ' || " a ".address ELSE 'no address' END,"    \
         " CASE WHEN " a ".pending <> '' THEN 'waiting for ' || " a ".pending END,"                                 \
         " CASE WHEN " a ".codes <> 0 THEN 'login codes on' END)"
+#define PHONE_TEXT(a)                                                                                            \
+        "concat_ws(', ', CASE WHEN " a ".number <> '' THEN 'number ' || " a ".number ELSE 'no number' END,"        \
+        " CASE WHEN " a ".pending <> '' THEN 'waiting for ' || " a ".pending END,"                                 \
+        " CASE WHEN " a ".codes <> 0 THEN 'texted codes on' END)"
 #define ACCOUNT_TEXT(a)                                                                                          \
         "concat_ws(', ', CASE WHEN " a ".disabled <> 0 THEN 'disabled' || CASE WHEN " a ".disabled_by <> ''"       \
         " THEN ' by ' || " a ".disabled_by ELSE '' END ELSE 'enabled' END,"                                       \
@@ -185,6 +189,9 @@ const struct import_table import_tables[] = {
                      " ELSE 'merged' END FROM up"
                      " WHERE up.\"user\" = i.\"user\" AND up.rhost = i.rhost AND up.key = i.key" } },
         APPEND(mail_sent, "\"user\", time"),
+        KEEP_FLEETS(phone, "\"user\", number, pending, codes, updated",
+                    "(i.number, i.pending, i.codes) IS NOT DISTINCT FROM (f.number, f.pending, f.codes)",
+                    PHONE_TEXT("i"), PHONE_TEXT("f")),
 };
 const size_t import_tables_count = ARRAY_SIZE(import_tables);
 

@@ -229,6 +229,31 @@ def every_admin_change_on_one_host_holds_on_the_others(fleet):
 OP_SESSION_OPEN, T_SESSION = 38, 52
 
 
+@test
+def a_texted_code_sent_by_one_host_is_used_once_on_another(fleet):
+    """Texted codes on PostgreSQL: the number set on one host, the code
+    texted by a second (its gateway program), used on a third, once."""
+    import test_sms as ts
+    gw = os.path.join(fleet.keydir, "send-sms")
+    out = os.path.join(fleet.keydir, "texts")
+    with open(gw, "w") as f:
+        f.write('#!/bin/sh\ncat >> %s\necho >> %s\n' % (out, out))
+    os.chmod(gw, 0o755)
+    conf = "mfa = required\nsms_transport = command\nsms_command = %s\n" % gw
+    a, b, c = fleet.host("web1", conf), fleet.host("web2", conf), fleet.host("web3", conf)
+    cli_ok(a, "phone", "set", ts.NUMBER, "--user", "alice")
+    attempt = ts.begin_texted(b)
+    rtype, f = ts.send(b, attempt)
+    assert rtype == td.REPLY_OK and td.get(f, ts.T_SENT, True) == 1, f
+    with open(out) as fh:
+        code = ts.code_in(fh.read())
+    assert td.get(ts.verify(c, attempt, code)[1], td.T_DECISION, True) == 0
+    assert td.get(ts.verify(a, attempt, code)[1], td.T_DECISION, True) == 2, "a texted code used twice"
+    assert fleet.sql("SELECT type, detail, host FROM events WHERE type IN ('code_sent', 'code_used') ORDER BY id") == [
+        ("code_sent", "login code to " + ts.MASKED, "web2"), ("code_used", "texted code", "web3")]
+    assert fleet.sql("SELECT number, codes FROM phone WHERE \"user\" = 'alice'") == [(ts.NUMBER, "0")]
+
+
 def session_from_gone_process(h, rhost=None):
     """A session of root (from rhost, if given) opened on host h by a process
     that exits: its id."""

@@ -24,7 +24,7 @@ from sshd_env import totp  # noqa: E402
 
 OP_MFA_VERIFY, T_CODE = 10, 6
 TABLES = ["lockout", "events", "mfa_totp", "backup_codes", "tokens", "email_codes", "email", "account",
-          "mfa_required", "notify", "password_history", "allowlist", "sessions", "known_sources", "mail_sent"]
+          "mfa_required", "notify", "password_history", "allowlist", "sessions", "known_sources", "mail_sent", "phone"]
 
 
 def decision(d, op, user="alice", **kw):
@@ -63,6 +63,7 @@ class OldHost:
         self.token = json.loads(cli_ok(d, "--json", "token", "create", "--user", "alice", "--name", "ci",
                                        "--expires", "1", "--services", "imap"))["token"]
         cli_ok(d, "email", "set", address, "--user", "alice")
+        cli_ok(d, "phone", "set", "+4915112345678", "--user", "alice")
         cli_ok(d, "account", "disable", "--user", "bob")
         cli_ok(d, "allowlist", "add", "LOCAL", "--user", "alice")
         cli_ok(d, "allowlist", "add", "192.0.2.0/24", "--user", "alice")
@@ -135,7 +136,7 @@ def a_host_moves_in_whole_when_its_key_is_the_fleet_key(fleet, old):
     assert t["backup_codes"]["imported"] == 10 and t["tokens"]["imported"] == 1, t
     assert t["events"]["imported"] == len(old.events) and t["allowlist"]["imported"] == 2, t
     assert t["email"]["imported"] == 1 and t["account"]["imported"] == 1, t
-    for table in ("notify", "mfa_required", "sessions", "known_sources"):
+    for table in ("notify", "mfa_required", "sessions", "known_sources", "phone"):
         assert t[table]["imported"] == 1, (table, t)
     assert conflicts(doc, "allowlist") == [("alice", "a list the fleet did not have: it now limits these logins"
                                             " on every host", ["192.0.2.0/24", "LOCAL"])], doc["conflicts"]
@@ -154,6 +155,7 @@ def a_host_moves_in_whole_when_its_key_is_the_fleet_key(fleet, old):
     assert tf.token_decision(h, old.token) == (td.REPLY_OK, 0), "the token works"
     st = json.loads(cli_ok(h, "--json", "mfa", "status", "--user", "alice"))
     assert st["email"] == "alice@example.org" and st["backup_codes_left"] == 9, st
+    assert st["phone"] == "+4915112345678", st
     assert decision(h, td.OP_PREAUTH, rhost="198.51.100.7") != 0, "alice's allowlist moved"
     # the session is this host's: web1 finds its process gone, as it would have
     cli_ok(h, "session", "list", "--all")
