@@ -1101,9 +1101,10 @@ static void check_admin_account(struct doctor *d, const char *user) {
             acctsec_reply_errno(&c->reply) != 0)
                 return;
         const char *policy = acctsec_msg_str(&c->reply, ACCTSEC_TAG_POLICY);
-        uint64_t totp = 0, email = 0, locked = 0, disabled = 0;
+        uint64_t totp = 0, email = 0, texted = 0, locked = 0, disabled = 0;
         (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_MFA, &totp);
         (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_FLAG, &email);
+        (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_PHONE_CODES, &texted);
         (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_LOCKED_UNTIL, &locked);
         (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_DISABLED, &disabled);
         if (locked) {
@@ -1114,7 +1115,8 @@ static void check_admin_account(struct doctor *d, const char *user) {
                 snprintf(fix, sizeof(fix), "acctsec account enable --user %.64s", user);
                 add(d, SEV_WARNING, "lockout-now", at, fix, "%.64s (an admin) is disabled", user);
         }
-        if (policy && strcmp(policy, "required") == 0 && strcmp(mfa_state_name(totp), "active") != 0 && !email) {
+        if (policy && strcmp(policy, "required") == 0 && strcmp(mfa_state_name(totp), "active") != 0 && !email &&
+            !texted) {
                 snprintf(fix, sizeof(fix), "acctsec mfa enroll totp --user %.64s", user);
                 add(d, SEV_PROBLEM, "lockout-mfa-enrol", at, fix,
                     "a second factor is required for %.64s (an admin), who has none enrolled: no login through an "
@@ -1298,6 +1300,53 @@ static void check_lockout(struct doctor *d) {
                     "mfa = required: an admin without an enrolled factor cannot log in through an mfa line");
 }
 
+/* ----------------------------------------------------------------- SMS */
+
+/* http:// to this machine crosses no network. */
+static bool url_on_this_host(const char *url) {
+        static const char *const local[] = { "http://127.0.0.1", "http://localhost", "http://[::1]" };
+        for (size_t i = 0; i < ARRAY_SIZE(local); i++) {
+                size_t k = strlen(local[i]);
+                if (strncmp(url, local[i], k) == 0 && (url[k] == ':' || url[k] == '/' || url[k] == '\0'))
+                        return true;
+        }
+        return false;
+}
+
+/* The daemon refuses settings that cannot work (it does not start); these
+ * work and are unwise, or break only when the first code is sent. */
+static void check_sms(struct doctor *d) {
+        const char *path = d->conf_path;
+        struct stat st;
+        if (d->conf_r < 0 || d->conf.sms_transport == ACCTSEC_SMS_NONE)
+                return;
+        if (d->conf.sms_transport == ACCTSEC_SMS_COMMAND) {
+                char prog[ACCTSEC_CONF_STR_MAX];
+                snprintf(prog, sizeof(prog), "%.*s", (int) strcspn(d->conf.sms_command, " "), d->conf.sms_command);
+                if (access(prog, X_OK) != 0)
+                        add(d, SEV_PROBLEM, "sms-gateway", path, "install it, or correct sms_command",
+                            "sms_command: %s is not an executable program: no texted code can be sent", prog);
+                else
+                        add(d, SEV_OK, "sms-gateway", path, NULL, "texted codes go through %s", prog);
+                return;
+        }
+        const char *url = d->conf.sms_url;
+        if (strncmp(url, "http://", 7) == 0)
+                add(d, url_on_this_host(url) ? SEV_WARNING : SEV_PROBLEM, "sms-tls", path,
+                    "sms_url = https://... (the provider's TLS endpoint)",
+                    "sms_url is http://: the codes (and any credentials) travel unencrypted%s",
+                    url_on_this_host(url) ? " (to this host)" : " across the network");
+        else
+                add(d, SEV_OK, "sms-tls", path, NULL, "texted codes go to the gateway over TLS");
+        const char *pw = d->conf.sms_http_password_file;
+        if (pw[0] && (stat(pw, &st) != 0 || !S_ISREG(st.st_mode)))
+                add(d, SEV_PROBLEM, "sms-secret", pw, "create it (mode 0600, owned by root)",
+                    "sms_http_password_file %s is missing: no texted code can be sent", pw);
+        else if (pw[0] && ((st.st_mode & 077) || st.st_uid != 0))
+                add(d, SEV_PROBLEM, "sms-secret", pw, "chown root: && chmod 0600 the file",
+                    "sms_http_password_file %s is not root's alone: acctsecd refuses to use it", pw);
+}
+
 /* -------------------------------------------------------------- output */
 
 static void print_human(const struct doctor *d) {
@@ -1361,6 +1410,7 @@ int cmd_doctor(struct cli *c) {
         }
         check_sshd(&d);
         check_lockout(&d);
+        check_sms(&d);
         check_daemon(&d);
         unsigned problems = 0, warnings = 0;
         for (size_t i = 0; i < d.n; i++) {

@@ -774,6 +774,35 @@ def test_private_socket_with_daemon(e):
         d.cleanup()
 
 
+def test_sms_gateway(e):
+    """An SMS gateway without TLS, a missing program, a secret others can read."""
+    e.service("sshd", GOOD)
+    e.write(e.conf, "sms_transport = http\nsms_url = http://sms.example.net/send\n")
+    rc, doc = e.findings()
+    f = one(doc, "sms-tls")
+    assert rc == 1 and "travel unencrypted across the network" in f["message"] and "https://" in f["fix"], f
+    e.write(e.conf, "sms_transport = http\nsms_url = http://127.0.0.1:8080/send\n")
+    rc, doc = e.findings()
+    assert "(to this host)" in one(doc, "sms-tls", "warning")["message"], doc
+    secret = os.path.join(e.dir, "sms.secret")
+    e.write(secret, "k\n")
+    os.chmod(secret, 0o644)
+    e.write(e.conf, "sms_transport = http\nsms_url = https://sms.example.net/send\nsms_http_user = a\n"
+                    "sms_http_password_file = %s\n" % secret)
+    rc, doc = e.findings()
+    one(doc, "sms-tls", "ok")
+    assert "is not root's alone" in one(doc, "sms-secret")["message"] or os.geteuid() != 0, doc
+    e.write(e.conf, "sms_transport = command\nsms_command = %s/no-such-gateway --x\n" % e.dir)
+    rc, doc = e.findings()
+    assert "is not an executable program" in one(doc, "sms-gateway")["message"], doc
+    e.write(e.conf, "sms_transport = command\nsms_command = /bin/true --x\n")
+    rc, doc = e.findings()
+    one(doc, "sms-gateway", "ok")
+    e.write(e.conf, "")
+    rc, doc = e.findings()
+    assert not [f for f in doc["findings"] if f["check"].startswith("sms-")], "no SMS, no SMS findings"
+
+
 TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
 
 
