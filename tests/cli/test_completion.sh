@@ -45,7 +45,8 @@ expect "acctsec lo" "lockout log"
 expect "acctsec log " "show export"
 expect "acctsec --json session " "list terminate"
 expect "acctsec --socket /tmp/s mfa " "enroll confirm status reset disable require"
-expect "acctsec mfa enroll " "totp email"
+expect "acctsec mfa enroll " "totp email sms"
+expect "acctsec phone " "set verify clear"
 expect "acctsec log export --format " "json csv"
 has "acctsec log show --" --since --type --limit --all --user --json --help
 has "acctsec token create --" --name --expires --services
@@ -54,7 +55,7 @@ has "acctsec doctor --" --pam-dir --pam-file --sshd-config --config --module-dir
 expect "acctsec fleet " "import key"
 expect "acctsec fleet key " "check rotate"
 has "acctsec fleet import --" --state-dir --config --dry-run --json
-has "acctsec " status lockout mfa email account token allowlist backup-codes session notify log doctor fleet
+has "acctsec " status lockout mfa email phone account token allowlist backup-codes session notify log doctor fleet
 
 # Every command in the CLI's table is offered.
 missing=

@@ -420,6 +420,38 @@ static void test_key_mail_max_per_hour(void **state) {
         assert_int_equal(c.mail_max_per_hour, 10);
 }
 
+/* The SMS gateway: global only; its templates take spaces, no control
+ * characters; the transport and format are words. */
+static void test_key_sms(void **state) {
+        static const struct good_value transports[] = {
+                { "command", ACCTSEC_SMS_COMMAND }, { "http", ACCTSEC_SMS_HTTP }, { "none", ACCTSEC_SMS_NONE } };
+        static const char *const bad_transports[] = { "", "smtp", "HTTP", "https", "command line" };
+        CHECK_KEY_VALUES("sms_transport", sms_transport, transports, bad_transports);
+        static const struct good_value formats[] = { { "json", ACCTSEC_SMS_JSON }, { "form", ACCTSEC_SMS_FORM } };
+        static const char *const bad_formats[] = { "", "xml", "JSON", "form json" };
+        CHECK_KEY_VALUES("sms_http_format", sms_http_format, formats, bad_formats);
+
+        struct acctsec_conf c = fresh();
+        assert_int_equal(c.sms_transport, ACCTSEC_SMS_NONE);
+        assert_int_equal(c.sms_timeout, 20);
+        assert_int_equal(set_g(&c, "sms_command", "/usr/local/bin/send-sms --route eu"), 0);
+        assert_string_equal(c.sms_command, "/usr/local/bin/send-sms --route eu");
+        assert_int_equal(set_g(&c, "sms_http_body", "{{\"to\":\"{to}\", \"text\":\"{text}\"}"), 0);
+        assert_int_equal(set_g(&c, "sms_http_header", "Authorization: Bearer {secret}"), 0);
+        assert_string_equal(c.sms_http_header, "Authorization: Bearer {secret}");
+        assert_int_equal(set_g(&c, "sms_http_header", "X: a\tb"), -EINVAL);
+        assert_string_equal(c.sms_http_header, "Authorization: Bearer {secret}");
+        assert_int_equal(set_g(&c, "sms_url", "https://api.example.com/send"), 0);
+        assert_int_equal(set_g(&c, "sms_url", "https://api.example.com/send now"), -EINVAL);
+        assert_int_equal(set_g(&c, "sms_timeout", "51"), -EINVAL);
+        assert_int_equal(set_g(&c, "sms_timeout", "10s"), 0);
+        assert_int_equal(c.sms_timeout, 10);
+        assert_int_equal(set_g(&c, "sms_http_password_file", ""), 0);
+        assert_int_equal(set_o(&c, "sms_transport", "http", ACCTSEC_CONF_SECTION), -EPERM);
+        assert_int_equal(set_o(&c, "sms_url", "https://evil.example/", ACCTSEC_CONF_ARGV), -EPERM);
+        assert_string_equal(c.sms_url, "https://api.example.com/send");
+}
+
 static void test_key_max_password_age(void **state) {
         static const struct good_value good[] = {
                 { "90d", 90 * DAY },
@@ -1402,6 +1434,7 @@ int main(void) {
                 cmocka_unit_test(test_key_fail_interval),
                 cmocka_unit_test(test_key_unlock_time),
                 cmocka_unit_test(test_key_lock_scope),
+                cmocka_unit_test(test_key_sms),
                 cmocka_unit_test(test_key_groups),
                 cmocka_unit_test(test_key_password_numbers),
                 cmocka_unit_test(test_key_mail_max_per_hour),
