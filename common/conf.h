@@ -84,6 +84,8 @@ struct acctsec_conf {
         char allowlist[ACCTSEC_CONF_STR_MAX]; /* "CIDR,CIDR,LOCAL"; "": no restriction from the config */
         /* notifications and the security log */
         bool notify_new_source;      /* mail a user on a login from a new source (they may opt out) */
+        bool password_recovery;      /* "forgot" at the password prompt sends a recovery code */
+        bool password_recovery_admins; /* global: recovery for root and admin_group too (not by default) */
         unsigned log_retention_days; /* events and ended sessions older than this are purged; 0: kept */
         /* mail delivery: global section only */
         enum acctsec_mail_transport mail_transport;

@@ -73,7 +73,9 @@
         X(PHONE_SET, 48, "phone-set")                                                                           \
         X(PHONE_VERIFY, 49, "phone-verify")                                                                     \
         X(PHONE_CODES, 50, "phone-codes")                                                                       \
-        X(PHONE_CLEAR, 51, "phone-clear")
+        X(PHONE_CLEAR, 51, "phone-clear")                                                                       \
+        X(RECOVERY_BEGIN, 58, "recovery-begin")                                                                 \
+        X(RECOVERY_VERIFY, 59, "recovery-verify")
 
 enum acctsec_op {
 #define ACCTSEC_OP_ENUM(name, number, wire) ACCTSEC_OP_##name = number,

@@ -18,6 +18,7 @@ static const struct {
         { "mfa", MODE_MFA },
         { "commit", MODE_COMMIT },
         { "token", MODE_TOKEN },
+        { "recover", MODE_RECOVER },
 };
 
 static int load_file(pam_handle_t *pamh, const char *path, bool explicit, struct acctsec_conf *c) {

@@ -13,6 +13,7 @@ enum acctsec_mode {
         MODE_MFA,
         MODE_COMMIT, /* password: after pam_unix changed it */
         MODE_TOKEN,  /* auth: an API token typed as the password */
+        MODE_RECOVER, /* auth: "forgot" typed as the password: a recovery code instead */
 };
 
 #define OVERRIDES_MAX 2048

@@ -459,6 +459,74 @@ static int do_token(pam_handle_t *pamh, const struct module_args *a, const char 
         return PAM_AUTH_ERR;
 }
 
+/* Password recovery: "forgot" typed as the password (before pam_unix, which
+ * takes anything else with try_first_pass).  A code is sent to the user's
+ * verified address, if the daemon allows it; the answer is the same
+ * whoever the user is.  The right code stands in for the password step
+ * only: the stack's mfa line follows, and the account phase then asks for
+ * a new password.  A wrong code is counted and delayed like a wrong
+ * password, and ends this stack (default=die). */
+#define RECOVER_WORD "forgot"
+#define RECOVERED_DATA "pam_acctsec_recovered" /* the temporary password, for this login's forced change */
+
+static void wipe_data(pam_handle_t *pamh, void *data, int error_status) {
+        acctsec_erase_and_free(data);
+}
+
+static int do_recover(pam_handle_t *pamh, const struct module_args *a, const char *user, struct exchange *x) {
+        const char *tok = NULL;
+        char attempt[64] = "";
+        bool open = false;
+
+        int r = pam_get_authtok(pamh, PAM_AUTHTOK, &tok, NULL);
+        if (r != PAM_SUCCESS)
+                return r;
+        if (!tok || strcmp(tok, RECOVER_WORD) != 0)
+                return PAM_IGNORE;
+        r = ask(pamh, a, ACCTSEC_OP_RECOVERY_BEGIN, user, NULL, x, &open);
+        if (r != PAM_SUCCESS)
+                return r;
+        if (open) /* failmode=open never grants by itself: the password step decides */
+                return PAM_IGNORE;
+        if (is_locked(&x->reply))
+                return deny_like_wrong_answer(pamh, a, &x->reply, true);
+        const char *id = acctsec_msg_str(&x->reply, ACCTSEC_TAG_ATTEMPT);
+        const char *m = acctsec_msg_str(&x->reply, ACCTSEC_TAG_MESSAGE);
+        if (!id || strlen(id) >= sizeof(attempt))
+                return PAM_SERVICE_ERR;
+        strcpy(attempt, id);
+        if (m)
+                pam_info(pamh, "%s", m);
+        _cleanup_erase_ char *code = NULL;
+        r = prompt_code(pamh, "Recovery code: ", &code);
+        if (r != PAM_SUCCESS)
+                return r;
+        r = ask_for(pamh, a, ACCTSEC_OP_RECOVERY_VERIFY, user, code, attempt, a->conf.timeout_ms, x, &open);
+        if (r != PAM_SUCCESS)
+                return r;
+        if (open)
+                return PAM_AUTH_ERR;
+        if (is_locked(&x->reply)) {
+                tell_locked(pamh, a, &x->reply);
+                (void) pam_fail_delay(pamh, FAIL_DELAY_USEC);
+                return PAM_AUTH_ERR;
+        }
+        /* The password the daemon put in place of the forgotten one: the
+         * forced change gives it to pam_unix as the current password. */
+        const char *temp = acctsec_msg_str(&x->reply, ACCTSEC_TAG_PASSWORD);
+        char *keep = temp ? strdup(temp) : NULL;
+        if (!keep)
+                return PAM_SERVICE_ERR;
+        if (pam_set_data(pamh, RECOVERED_DATA, keep, wipe_data) != PAM_SUCCESS) {
+                acctsec_erase_and_free(keep);
+                return PAM_SERVICE_ERR;
+        }
+        m = acctsec_msg_str(&x->reply, ACCTSEC_TAG_MESSAGE);
+        if (m && !a->conf.silent)
+                pam_info(pamh, "%s", m);
+        return PAM_SUCCESS;
+}
+
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv) {
         struct module_args a;
         struct exchange *x __attribute__((cleanup(exchange_free))) = NULL;
@@ -468,7 +536,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         if (r != PAM_SUCCESS)
                 return r;
         if (a.mode == MODE_NONE || a.mode == MODE_COMMIT) {
-                pam_syslog(pamh, LOG_ERR, "auth needs a mode: preauth, authfail, authsucc, mfa or token");
+                pam_syslog(pamh, LOG_ERR, "auth needs a mode: preauth, authfail, authsucc, mfa, token or recover");
                 return PAM_SERVICE_ERR;
         }
         r = get_user_and_exchange(pamh, &user, &x);
@@ -476,6 +544,8 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
                 return a.mode == MODE_AUTHFAIL ? PAM_AUTH_ERR : r;
         if (a.mode == MODE_TOKEN)
                 return do_token(pamh, &a, user, x);
+        if (a.mode == MODE_RECOVER)
+                return do_recover(pamh, &a, user, x);
         return a.mode == MODE_MFA ? do_mfa(pamh, &a, user, x) : do_auth(pamh, &a, user, x);
 }
 
@@ -531,9 +601,10 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
         }
         if (must_change) {
                 if (!a.conf.silent)
-                        pam_error(pamh, must_change == 2 ? "Your password has expired: you are required to change it now."
-                                                         : "You are required to change your password now "
-                                                           "(administrator request).");
+                        pam_error(pamh, must_change == 2   ? "Your password has expired: you are required to change it now."
+                                        : must_change == 3 ? "You logged in with a recovery code: set a new password now."
+                                                           : "You are required to change your password now "
+                                                             "(administrator request).");
                 return PAM_NEW_AUTHTOK_REQD;
         }
         return PAM_SUCCESS;
@@ -546,6 +617,13 @@ static int password_policy(pam_handle_t *pamh, const struct module_args *a, int 
                            struct exchange *x) {
         bool at_login = flags & PAM_CHANGE_EXPIRED_AUTHTOK, open = false;
         uint64_t decision = ACCTSEC_DENY_POLICY;
+        const void *recovered = NULL;
+
+        /* After a recovery in this handle's authentication: the current
+         * password is the temporary one (libpam cleared the items when
+         * pam_chauthtok began, so it is set here, for pam_unix). */
+        if (at_login && pam_get_data(pamh, RECOVERED_DATA, &recovered) == PAM_SUCCESS && recovered)
+                (void) pam_set_item(pamh, PAM_OLDAUTHTOK, recovered);
 
         int r = ask_password(pamh, a, ACCTSEC_OP_PASSWORD_POLICY, user, NULL, at_login, a->conf.timeout_ms, x, &open);
         if (open)

@@ -41,6 +41,10 @@ static const struct request_type table[] = {
                                     .rate = RATE_WRITE, .fields = { LOGIN_FIELDS, S_ANY(CODE), S_ANY(ATTEMPT) } },
         [ACCTSEC_OP_CODE_SEND] = { handle_code_send, ACCESS_LOGIN, .login = true, .writes = true,
                                    .rate = RATE_WRITE, .deferred = true, .fields = { LOGIN_FIELDS, S(ATTEMPT) } },
+        [ACCTSEC_OP_RECOVERY_BEGIN] = { handle_recovery_begin, ACCESS_LOGIN, .login = true, .writes = true,
+                                        .rate = RATE_WRITE, .fields = { LOGIN_FIELDS } },
+        [ACCTSEC_OP_RECOVERY_VERIFY] = { handle_recovery_verify, ACCESS_LOGIN, .login = true, .writes = true,
+                                         .rate = RATE_WRITE, .deferred = true, .fields = { LOGIN_FIELDS, S_ANY(CODE), S_ANY(ATTEMPT) } },
         [ACCTSEC_OP_TOKEN_AUTH] = { handle_token_auth, ACCESS_LOGIN, .login = true, .writes = true,
                                     .rate = RATE_WRITE, .fields = { LOGIN_FIELDS, S_ANY(TOKEN) } },
 

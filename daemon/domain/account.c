@@ -14,7 +14,7 @@ static void read_account(const struct store_rows *row, void *ud) {
         struct account_info *ret = ud;
         ret->disabled = store_int(row, 0);
         snprintf(ret->disabled_by, sizeof(ret->disabled_by), "%s", store_text(row, 1));
-        ret->must_change = store_int(row, 2) != 0;
+        ret->must_change = (enum must_change) store_int(row, 2);
         ret->changed = store_int(row, 3);
 }
 
@@ -47,17 +47,17 @@ int account_set_disabled(struct store *s, const char *user, bool disabled, const
         return seclog_add(s, now, &ev);
 }
 
-int account_expire_in(struct store *s, const char *user, int64_t now) {
+int account_expire_in(struct store *s, const char *user, enum must_change why, int64_t now) {
         int r = ensure_row(s, user, now);
         if (r == 0)
-                r = store_exec(s, Q_ACCOUNT_EXPIRE, STORE_ARGS(A_INT(now), A_TEXT(user)));
+                r = store_exec(s, Q_ACCOUNT_EXPIRE, STORE_ARGS(A_INT(why), A_INT(now), A_TEXT(user)));
         return r < 0 ? r : 0;
 }
 
 int account_expire_password(struct store *s, const char *user, const char *actor, int64_t now) {
         struct event ev = { .type = EV_PASSWORD_EXPIRED, .user = user, .actor = actor,
                             .detail = "the password must be changed at the next login" };
-        int r = account_expire_in(s, user, now);
+        int r = account_expire_in(s, user, MUST_CHANGE_ADMIN, now);
         return r < 0 ? r : seclog_add(s, now, &ev);
 }
 

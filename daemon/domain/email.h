@@ -15,7 +15,7 @@
 /* What a code is for; a code is good only for its own purpose.  Login and
  * disable codes go to the address or the phone number their attempt was
  * made for (phone.h: texted codes share this table and its rules). */
-enum email_purpose { EMAIL_LOGIN = 0, EMAIL_VERIFY = 1, EMAIL_DISABLE = 2, PHONE_VERIFY = 3 };
+enum email_purpose { EMAIL_LOGIN = 0, EMAIL_VERIFY = 1, EMAIL_DISABLE = 2, PHONE_VERIFY = 3, EMAIL_RECOVERY = 4 };
 
 struct email_info {
         char address[EMAIL_ADDRESS_MAX]; /* verified; "" none */

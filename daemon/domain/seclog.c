@@ -57,6 +57,7 @@ static const struct {
         [EV_MAIL_CAPPED] = { "mail_capped", "f4ee99f999ca4080bdafd522294051b9", LOG_WARNING, OUT_FAILURE },
         [EV_FLEET_KEY_ROTATED] = { "fleet_key_rotated", "80343be2d4cb482ba1fab3ff969bc135", LOG_NOTICE, OUT_INFO },
         [EV_PHONE_SET] = { "phone_set", "6d613fda08d34de4a1bb26b6017f1a88", LOG_NOTICE, OUT_INFO },
+        [EV_PASSWORD_RECOVERED] = { "password_recovered", "499a4baeb5554880a1aa7ca1bd4f37d1", LOG_WARNING, OUT_SUCCESS },
         [EV_PHONE_VERIFIED] = { "phone_verified", "ab6d998cf6554c599ea89acd8e46db2a", LOG_NOTICE, OUT_INFO },
 };
 

@@ -46,6 +46,7 @@ enum event_type {
         EV_FLEET_KEY_ROTATED, /* a fleet's secrets were re-sealed: the new key is the fleet's */
         EV_PHONE_SET,       /* a phone number set (verified or waiting) or removed */
         EV_PHONE_VERIFIED,  /* a user's number confirmed with the texted code */
+        EV_PASSWORD_RECOVERED, /* a recovery code took the password's place at a login */
         _EV_MAX,
 };
 

@@ -65,6 +65,18 @@ static void body_of(const struct send_job *j, const char *code, unsigned ttl, ch
                          "(passwd) and tell your administrator.\n",
                          code, j->user, host, or_dash(j->service), or_dash(j->rhost), when, ttl / 60);
                 break;
+        case EMAIL_RECOVERY:
+                snprintf(buf, n,
+                         "Your code to recover the account %s on %s is: %s\n\n"
+                         "It was asked for at the login prompt (\"forgot\")\n"
+                         "  service: %s\n  from:    %s\n  at:      %s\n\n"
+                         "It is valid for %u minutes, for one login, in place of the password; that\n"
+                         "login then asks for your second factor, if you have one, and for a new\n"
+                         "password.\n\n"
+                         "If this was not you, someone is trying to get into your account: do not\n"
+                         "give this code to anyone, and tell your administrator.\n",
+                         j->user, host, code, or_dash(j->service), or_dash(j->rhost), when, ttl / 60);
+                break;
         case PHONE_VERIFY: /* texted, never mailed */
         case EMAIL_VERIFY:
                 snprintf(buf, n,
@@ -105,6 +117,10 @@ static void text_of(const struct send_job *j, const char *code, unsigned ttl, ch
                 snprintf(buf, n, "%s is your code to turn OFF the second factor of %s on %s. Not you? Change your password.",
                          code, j->user, host);
                 break;
+        case EMAIL_RECOVERY:
+                snprintf(buf, n, "%s is your code to recover %s on %s (valid %u min). Not you? Tell your administrator.",
+                         code, j->user, host, ttl / 60);
+                break;
         }
 }
 
@@ -112,13 +128,15 @@ static const char *purpose_name(enum email_purpose p) {
         return p == EMAIL_LOGIN    ? "login"
                : p == EMAIL_VERIFY ? "address check"
                : p == PHONE_VERIFY ? "number check"
+               : p == EMAIL_RECOVERY ? "recovery"
                                    : "disable";
 }
 
 static const char *subject_of(enum email_purpose p) {
-        return p == EMAIL_LOGIN ? "Your login verification code"
-               : p == EMAIL_VERIFY ? "Confirm your mail address"
-                                   : "Code to turn off your second factor";
+        return p == EMAIL_LOGIN      ? "Your login verification code"
+               : p == EMAIL_VERIFY   ? "Confirm your mail address"
+               : p == EMAIL_RECOVERY ? "Your password recovery code"
+                                     : "Code to turn off your second factor";
 }
 
 static void reply_sent(struct acctsec_frame *f, const struct send_job *j, bool sent, const char *attempt) {
@@ -171,7 +189,9 @@ static void on_sent(int r, const char *err, void *userdata) {
 
 /* Mail (or text) the code that was just committed; the reply is deferred
  * until the delivery ends.  On any failure to start, the code is void and
- * the reply says it was not sent. */
+ * the reply says it was not sent.  Without a reply (a recovery code, whose
+ * answer must not depend on the account) the delivery goes on alone: its
+ * outcome is only logged. */
 static int send_code(struct daemon *d, struct send_job *j, const char *address, char code[EMAIL_CODE_MAX],
                      unsigned ttl, struct acctsec_frame *reply) {
         char body[1024];
@@ -196,10 +216,13 @@ static int send_code(struct daemon *d, struct send_job *j, const char *address, 
                 log_error("cannot start %s delivery for %s: %s", j->texted ? "SMS" : "mail", j->user, strerror(-r));
                 if (email_code_unsend(&d->store, j->attempt, now) == 0)
                         (void) seclog_add(&d->store, now, &ev);
-                reply_sent(reply, j, false, NULL);
+                if (reply)
+                        reply_sent(reply, j, false, NULL);
                 free(j);
                 return 0;
         }
+        if (!reply)
+                return 0;
         j->pending = server_defer(d->srv);
         if (!j->pending) /* on_sent will find nobody to answer */
                 return reply_error(reply, -ENOMEM, "out of memory");
@@ -354,6 +377,17 @@ int mail_new_code(struct request *rq, enum email_purpose purpose, const char *ad
         }
         copy(j->attempt, sizeof(j->attempt), attempt);
         return send_code(d, j, to, code, conf->code_ttl, reply);
+}
+
+int code_send_detached(struct daemon *d, enum email_purpose purpose, const struct attempt *a, const char *attempt,
+                       const char *to, char code[EMAIL_CODE_MAX], unsigned ttl) {
+        struct send_job *j = job_new(d, purpose, a->user, to, a);
+        if (!j) {
+                acctsec_wipe(code, EMAIL_CODE_MAX);
+                return -ENOMEM;
+        }
+        copy(j->attempt, sizeof(j->attempt), attempt);
+        return send_code(d, j, to, code, ttl, NULL);
 }
 
 int handle_email_set(struct request *rq) {

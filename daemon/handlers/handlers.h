@@ -46,6 +46,23 @@ struct request;
 int mail_new_code(struct request *rq, enum email_purpose purpose, const char *address, bool set_pending,
                   struct event *ev);
 
+/* passwords.c: whether a notice may be mailed to the user's verified
+ * address, inside the caller's transaction: 1 yes (counted), 0 no address,
+ * or the cap bit and *ret_capped holds the mail_capped event (detail in
+ * buf). */
+int notice_allowed(struct daemon *d, const char *user, const char *what, int64_t now, struct email_info *e,
+                   struct event *ret_capped, char *buf, size_t n);
+
+/* passwords.c: a random password that meets the user's policy (20
+ * characters, each class). */
+#define PASSWORD_TEMP_LENGTH 20
+int password_generate(const struct acctsec_conf *c, const char *user, char out[PASSWORD_TEMP_LENGTH + 1]);
+
+/* email_codes.c: mail (or text) a committed code and answer nobody: the
+ * delivery's outcome is only logged (password recovery). */
+int code_send_detached(struct daemon *d, enum email_purpose purpose, const struct attempt *a, const char *attempt,
+                       const char *to, char code[EMAIL_CODE_MAX], unsigned ttl);
+
 /* A login from a source the allowlists do not contain: logged with the
  * source, answered with ACCTSEC_DENY_NETWORK. */
 int deny_network(struct daemon *d, const struct login *l, int64_t now, struct acctsec_frame *reply);
@@ -83,6 +100,8 @@ int handle_phone_set(struct request *rq);
 int handle_phone_verify(struct request *rq);
 int handle_phone_codes(struct request *rq);
 int handle_phone_clear(struct request *rq);
+int handle_recovery_begin(struct request *rq);
+int handle_recovery_verify(struct request *rq);
 int handle_disable_code(struct request *rq);
 int handle_mfa_disable(struct request *rq);
 int handle_account_disable(struct request *rq); /* ACCOUNT_DISABLE, ACCOUNT_ENABLE */

@@ -48,7 +48,8 @@ static int account_phase(struct daemon *d, struct login *l, int64_t now, struct 
                 return 0;
         }
         if (info.must_change || password_expired(l, &info, now))
-                acctsec_frame_add_u64(reply, ACCTSEC_TAG_MUST_CHANGE, info.must_change ? 1 : 2);
+                acctsec_frame_add_u64(reply, ACCTSEC_TAG_MUST_CHANGE,
+                                      info.must_change == MUST_CHANGE_RECOVERY ? 3 : info.must_change ? 1 : 2);
         return 0;
 }
 

@@ -206,11 +206,8 @@ static void notify(struct daemon *d, const struct commit_job *j, const char *add
         }
 }
 
-/* Whether a notice may be mailed to the user's verified address, inside
- * the caller's transaction: 1 yes (counted), 0 no address, or the cap bit
- * and *ret_capped holds the mail_capped event (detail in buf). */
-static int notice_allowed(struct daemon *d, const char *user, const char *what, int64_t now, struct email_info *e,
-                          struct event *ret_capped, char *buf, size_t n) {
+int notice_allowed(struct daemon *d, const char *user, const char *what, int64_t now, struct email_info *e,
+                   struct event *ret_capped, char *buf, size_t n) {
         int64_t wait;
         int r = email_get(&d->store, user, e);
         if (r < 0 || !e->address[0])
@@ -320,7 +317,6 @@ int handle_password_commit(struct request *rq) {
  * policy, set through the system's own password stack (/etc/pam.d/acctsec,
  * pam_unix hashes it), to be changed at the next login; shown once to the
  * admin, or mailed to the user's verified address. */
-#define RESET_LENGTH 20
 #define RESET_TIMEOUT_USEC (30 * 1000000ULL)
 
 struct reset_job {
@@ -329,31 +325,31 @@ struct reset_job {
         struct passcheck pc;
         char user[USER_NAME_MAX];
         char actor[USER_NAME_MAX + 16];
-        char password[RESET_LENGTH + 1];
+        char password[PASSWORD_TEMP_LENGTH + 1];
         bool mail;
 };
 
 /* 20 characters with each class: about 120 bits, and the policy's rules
  * (user name, dictionary) are checked too; a refusal draws again. */
-static int generate(const struct acctsec_conf *c, const char *user, char out[RESET_LENGTH + 1]) {
+int password_generate(const struct acctsec_conf *c, const char *user, char out[PASSWORD_TEMP_LENGTH + 1]) {
         static const char upper[] = "ABCDEFGHJKLMNPQRSTUVWXYZ", lower[] = "abcdefghijkmnopqrstuvwxyz",
                           digit[] = "23456789", special[] = "-_.:+=%@", all[] =
                                   "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_.:+=%@";
         const char *sets[] = { upper, lower, digit, special };
         for (int round = 0; round < 100; round++) {
-                for (int i = 0; i < RESET_LENGTH; i++) {
+                for (int i = 0; i < PASSWORD_TEMP_LENGTH; i++) {
                         const char *set = i < 4 ? sets[i] : all;
                         out[i] = set[randombytes_uniform((uint32_t) strlen(set))];
                 }
-                out[RESET_LENGTH] = '\0';
+                out[PASSWORD_TEMP_LENGTH] = '\0';
                 /* shuffle so the classes are not always in front */
-                for (int i = RESET_LENGTH - 1; i > 0; i--) {
+                for (int i = PASSWORD_TEMP_LENGTH - 1; i > 0; i--) {
                         int k = (int) randombytes_uniform((uint32_t) i + 1);
                         char t = out[i];
                         out[i] = out[k];
                         out[k] = t;
                 }
-                int r = pwpolicy_check(c, user, out, RESET_LENGTH, NULL);
+                int r = pwpolicy_check(c, user, out, PASSWORD_TEMP_LENGTH, NULL);
                 if (r == 0)
                         return 0;
                 if (r != -EINVAL)
@@ -390,7 +386,7 @@ static int record_reset(struct daemon *d, struct reset_job *j, struct email_info
         struct event ev[2] = { { .type = EV_PASSWORD_RESET, .user = j->user, .actor = j->actor } };
         int r = account_password_changed_in(&d->store, j->user, now);
         if (r == 0)
-                r = account_expire_in(&d->store, j->user, now);
+                r = account_expire_in(&d->store, j->user, MUST_CHANGE_ADMIN, now);
         if (r == 0 && j->mail)
                 r = notice_allowed(d, j->user, "password reset mail", now, e, &ev[1], capped, sizeof(capped));
         if (r < 0)
@@ -472,7 +468,7 @@ int handle_reset_password(struct request *rq) {
         j->mail = mail != 0;
         snprintf(j->user, sizeof(j->user), "%s", p.name);
         actor_name(peer, j->actor, sizeof(j->actor));
-        r = generate(&conf, p.name, j->password);
+        r = password_generate(&conf, p.name, j->password);
         if (r < 0) {
                 free(j);
                 return reply_error(reply, r, "cannot make a password that meets the policy (check min_length, "

@@ -336,7 +336,7 @@ const char *const pgsql_sql[_Q_MAX] = {
                               " WHERE \"user\" = $3 AND disabled = 0",
         [Q_ACCOUNT_ENABLE] = "UPDATE account SET disabled = 0, disabled_by = $2, updated = $1"
                              " WHERE \"user\" = $3 AND disabled <> 0",
-        [Q_ACCOUNT_EXPIRE] = "UPDATE account SET must_change = 1, updated = $1 WHERE \"user\" = $2",
+        [Q_ACCOUNT_EXPIRE] = "UPDATE account SET must_change = $1, updated = $2 WHERE \"user\" = $3",
         [Q_ACCOUNT_PASSWORD_CHANGED] = "UPDATE account SET must_change = 0, changed = $1, updated = $1"
                                        " WHERE \"user\" = $2",
 

@@ -107,7 +107,7 @@ static const char *const migrations[] = {
         "  user TEXT PRIMARY KEY,"
         "  disabled INTEGER NOT NULL DEFAULT 0,"    /* unix time it was disabled; 0 enabled */
         "  disabled_by TEXT NOT NULL DEFAULT '',"
-        "  must_change INTEGER NOT NULL DEFAULT 0," /* 1: change the password at the next login */
+        "  must_change INTEGER NOT NULL DEFAULT 0," /* 1: change the password at the next login (2: after a recovery) */
         "  changed INTEGER NOT NULL DEFAULT 0,"     /* last recorded password change; 0 unknown */
         "  updated INTEGER NOT NULL) WITHOUT ROWID;",
         /* 6: password history: argon2id hashes (crypto_pwhash_str) of the
@@ -260,7 +260,7 @@ static const char *const sql[_Q_MAX] = {
                               " WHERE user = ?3 AND disabled = 0",
         [Q_ACCOUNT_ENABLE] = "UPDATE account SET disabled = 0, disabled_by = ?2, updated = ?1"
                              " WHERE user = ?3 AND disabled != 0",
-        [Q_ACCOUNT_EXPIRE] = "UPDATE account SET must_change = 1, updated = ? WHERE user = ?",
+        [Q_ACCOUNT_EXPIRE] = "UPDATE account SET must_change = ?, updated = ? WHERE user = ?",
         [Q_ACCOUNT_PASSWORD_CHANGED] = "UPDATE account SET must_change = 0, changed = ?1, updated = ?1 WHERE user = ?2",
 
         /* allowlist: an entry is added only while the list has room */
