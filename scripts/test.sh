@@ -75,6 +75,7 @@ suites() {
     ACCTSEC_BUILD_DIR=$b tap "${p}daemon_integration" python3 "$top/tests/integration/test_daemon.py"
     ACCTSEC_BUILD_DIR=$b tap "${p}doctor" python3 "$top/tests/integration/test_doctor.py"
     ACCTSEC_BUILD_DIR=$b tap "${p}sms" python3 "$top/tests/integration/test_sms.py"
+    ACCTSEC_BUILD_DIR=$b tap "${p}recovery" python3 "$top/tests/integration/test_recovery.py"
     # tier 6 too: hosts of a fleet on a private PostgreSQL (77 without one)
     ACCTSEC_BUILD_DIR=$b tap "${p}fleet_hosts" python3 "$top/tests/fleet/test_fleet.py"
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_lockout" "$b/tests/pam/test_pam_lockout"

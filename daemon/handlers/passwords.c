@@ -280,7 +280,12 @@ int handle_password_commit(struct request *rq) {
         snprintf(j->service, sizeof(j->service), "%s", c.l.a.service ? c.l.a.service : "");
         snprintf(j->rhost, sizeof(j->rhost), "%s", c.l.a.rhost ? c.l.a.rhost : "");
         snprintf(j->tty, sizeof(j->tty), "%s", c.l.a.tty ? c.l.a.tty : "");
+        struct account_info info = { .must_change = MUST_CHANGE_NO };
         if (c.at_login) /* sshd, login (as root) and su (as its caller), for the user */
+                (void) account_get(&d->store, c.l.a.user, &info);
+        if (c.at_login && info.must_change == MUST_CHANGE_RECOVERY)
+                snprintf(j->detail, sizeof(j->detail), "by the user, at login (after a password recovery)");
+        else if (c.at_login)
                 snprintf(j->detail, sizeof(j->detail), "by the user, at login (the password had expired)");
         else if (c.ruid == c.l.p.uid)
                 snprintf(j->detail, sizeof(j->detail), "by the user");
