@@ -116,7 +116,7 @@ static const char *const no_factor_modules[] = {
         "pam_cap.so",     "pam_keyinit.so", "pam_loginuid.so",  "pam_selinux.so",   "pam_systemd.so",
         "pam_umask.so",   "pam_mail.so",    "pam_lastlog.so",   "pam_exec.so",      "pam_rootok.so",
 };
-static const char *const modes[] = { "preauth", "authfail", "authsucc", "mfa", "commit", "token" };
+static const char *const modes[] = { "preauth", "authfail", "authsucc", "mfa", "commit", "token", "recover" };
 
 static bool is_acctsec(const struct pamconf_entry *e) {
         return strcmp(e->base, "pam_acctsec.so") == 0;
@@ -460,6 +460,62 @@ static void check_auth_token(struct svc *s, int pre) {
             "%s: auth: token line first; an accepted token stands in for both factors", s->name);
 }
 
+static bool has_arg(const struct pamconf_entry *e, const char *arg) {
+        for (int i = 0; i < e->argc; i++)
+                if (strcmp(e->argv[i], arg) == 0)
+                        return true;
+        return false;
+}
+
+/* The recover line ("forgot" as the password): before the password
+ * module, which must take any other answer from it (try_first_pass); a
+ * right code must jump to the mfa line (never end the stack: the second
+ * factor is still asked), a wrong one end it (default=die: counted once);
+ * and the password stack must have the policy line, which hands pam_unix
+ * the temporary password at the forced change. */
+static void check_auth_recover(struct svc *s, int pw, int mfa) {
+        const struct pamconf_stack *st = s->st;
+        char w[400], l[600];
+        int rc = find(st, PAMCONF_AUTH, "recover");
+        if (rc < 0)
+                return;
+        const struct pamconf_entry *r = &st->e[PAMCONF_AUTH][rc];
+        const char *at = where(w, sizeof(w), s->d->pam_dir, r);
+        const char *fix = "auth [success=2 ignore=ignore default=die] pam_acctsec.so recover, right before "
+                          "\"pam_unix.so try_first_pass\", authfail and mfa after it (pam_acctsec(8))";
+        if (pw < 0 || rc > pw) {
+                add(s->d, SEV_PROBLEM, "auth-recover", at, fix,
+                    "%s: auth: \"%s\" does not come before a password module: \"forgot\" is tried as a password",
+                    s->name, line_text(l, sizeof(l), r));
+                return;
+        }
+        const struct pamconf_entry *p = &st->e[PAMCONF_AUTH][pw];
+        if (!has_arg(p, "try_first_pass") && !has_arg(p, "use_first_pass")) {
+                add(s->d, SEV_PROBLEM, "auth-recover", where(w, sizeof(w), s->d->pam_dir, p), fix,
+                    "%s: auth: %s has no try_first_pass after the recover line: every password is asked twice",
+                    s->name, p->base);
+                return;
+        }
+        if (mfa < 0 || !r->bracket || r->on_success <= 0 || rc + r->on_success + 1 != mfa ||
+            r->on_default != PAMCONF_DIE) {
+                add(s->d, SEV_PROBLEM, "auth-recover", at, fix,
+                    "%s: auth: \"%s\": a right recovery code must jump to the mfa line (the second factor is still "
+                    "asked) and a wrong one end the stack",
+                    s->name, line_text(l, sizeof(l), r));
+                return;
+        }
+        if (find(st, PAMCONF_PASSWORD, "") < 0) {
+                add(s->d, SEV_PROBLEM, "auth-recover", at,
+                    "password requisite pam_acctsec.so, before pam_unix (pam_acctsec(8))",
+                    "%s: auth: a recover line, but no pam_acctsec.so policy line in password: after a recovery "
+                    "pam_unix asks for a current password nobody knows, and the login cannot finish",
+                    s->name);
+                return;
+        }
+        add(s->d, SEV_OK, "auth-recover", s->where, NULL,
+            "%s: auth: recover before %s, a right code goes on to mfa", s->name, p->base);
+}
+
 /* The configuration one pam_acctsec.so line runs with, as the module reads
  * it: the file (conf=, else the one doctor reads) with the service's
  * section, then the line's own arguments.  (A requirement set per user with
@@ -652,6 +708,7 @@ static void check_auth(struct svc *s) {
         } else
                 add(s->d, SEV_OK, "auth-preauth", s->where, NULL, "%s: auth: preauth before %s", s->name, before);
         check_auth_token(s, pre);
+        check_auth_recover(s, pw, mfa);
         check_auth_authfail(s, pw, af);
         check_auth_mfa(s, pw, mfa);
         check_auth_code_alone(s, mfa);
@@ -1347,6 +1404,15 @@ static void check_sms(struct doctor *d) {
                     "sms_http_password_file %s is not root's alone: acctsecd refuses to use it", pw);
 }
 
+/* Recovery for the admins too: their mailbox becomes their password. */
+static void check_recovery(struct doctor *d) {
+        if (d->conf_r < 0 || !d->conf.password_recovery_admins)
+                return;
+        add(d, SEV_WARNING, "recovery-admins", d->conf_path, "password_recovery_admins = no (the default)",
+            "password_recovery_admins = yes: whoever reads an admin's mailbox can replace the admin's password at the "
+            "login prompt (where password_recovery is on)");
+}
+
 /* -------------------------------------------------------------- output */
 
 static void print_human(const struct doctor *d) {
@@ -1411,6 +1477,7 @@ int cmd_doctor(struct cli *c) {
         check_sshd(&d);
         check_lockout(&d);
         check_sms(&d);
+        check_recovery(&d);
         check_daemon(&d);
         unsigned problems = 0, warnings = 0;
         for (size_t i = 0; i < d.n; i++) {

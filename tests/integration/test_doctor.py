@@ -803,6 +803,42 @@ def test_sms_gateway(e):
     assert not [f for f in doc["findings"] if f["check"].startswith("sms-")], "no SMS, no SMS findings"
 
 
+RECOVER_AUTH = """\
+auth  requisite                  pam_acctsec.so preauth
+auth  [success=2 ignore=ignore default=die] pam_acctsec.so recover
+auth  [success=1 default=ignore] pam_unix.so nullok try_first_pass
+auth  [default=die]              pam_acctsec.so authfail
+auth  requisite                  pam_acctsec.so mfa
+"""
+
+
+def test_recover_line(e):
+    """The recover line: before pam_unix try_first_pass, a right code on to
+    mfa, a wrong one ending the stack, the policy line in password; and
+    recovery for admins is a warning."""
+    e.write(e.sshd, PASSWORD_SSHD)
+    rc, doc = e.stack(RECOVER_AUTH + GOOD_ACCOUNT + GOOD_PASSWORD + GOOD_SESSION)
+    one(doc, "auth-recover", "ok")
+    assert not pam_problems(doc), pam_problems(doc)  # (the daemon check is the only problem: no daemon here)
+    assert not [f for f in doc["findings"] if f["severity"] == "warning" and f["check"].startswith("auth")], doc
+    rc, doc = e.stack(RECOVER_AUTH.replace(" try_first_pass", "") + GOOD_ACCOUNT + GOOD_PASSWORD)
+    assert "every password is asked twice" in one(doc, "auth-recover")["message"], doc
+    rc, doc = e.stack(RECOVER_AUTH.replace("success=2 ignore=ignore", "success=done ignore=ignore") + GOOD_ACCOUNT
+                      + GOOD_PASSWORD)
+    assert "must jump to the mfa line" in one(doc, "auth-recover")["message"], doc
+    rc, doc = e.stack(RECOVER_AUTH.replace("default=die] pam_acctsec.so recover", "default=ignore] pam_acctsec.so "
+                                           "recover") + GOOD_ACCOUNT + GOOD_PASSWORD)
+    assert "must jump to the mfa line" in one(doc, "auth-recover")["message"], doc
+    rc, doc = e.stack(RECOVER_AUTH + GOOD_ACCOUNT + GOOD_SESSION)
+    assert "no pam_acctsec.so policy line in password" in one(doc, "auth-recover")["message"], doc
+    lines = RECOVER_AUTH.splitlines(True)
+    rc, doc = e.stack(lines[0] + lines[2] + lines[1] + "".join(lines[3:]) + GOOD_ACCOUNT + GOOD_PASSWORD)
+    assert "does not come before a password module" in one(doc, "auth-recover")["message"], doc
+    e.write(e.conf, "password_recovery_admins = yes\n")
+    rc, doc = e.stack(RECOVER_AUTH + GOOD_ACCOUNT + GOOD_PASSWORD)
+    assert "admin's password" in one(doc, "recovery-admins", "warning")["message"], doc
+
+
 TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
 
 
