@@ -372,6 +372,17 @@ static void test_key_bools(void **state) {
         check_bool_key("require_special", offsetof(struct acctsec_conf, require_special));
         check_bool_key("allow_self_change", offsetof(struct acctsec_conf, allow_self_change));
         check_bool_key("enforce_for_root", offsetof(struct acctsec_conf, enforce_for_root));
+        check_bool_key("password_recovery", offsetof(struct acctsec_conf, password_recovery));
+        check_bool_key("password_recovery_admins", offsetof(struct acctsec_conf, password_recovery_admins));
+        /* recovery is a policy (a section may turn it on); for admins, the global part's alone */
+        struct acctsec_conf c = fresh();
+        assert_false(c.password_recovery);
+        assert_false(c.password_recovery_admins);
+        assert_int_equal(set_o(&c, "password_recovery", "yes", ACCTSEC_CONF_SECTION), 0);
+        assert_true(c.password_recovery);
+        assert_int_equal(set_o(&c, "password_recovery_admins", "yes", ACCTSEC_CONF_SECTION), -EPERM);
+        assert_int_equal(set_o(&c, "password_recovery_admins", "yes", ACCTSEC_CONF_ARGV), -EPERM);
+        assert_false(c.password_recovery_admins);
 }
 
 /* A whole-number key: both ends of its range, one beyond each, and junk. */
