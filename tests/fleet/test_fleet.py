@@ -254,6 +254,30 @@ def a_texted_code_sent_by_one_host_is_used_once_on_another(fleet):
     assert fleet.sql("SELECT number, codes FROM phone WHERE \"user\" = 'alice'") == [(ts.NUMBER, "0")]
 
 
+@test
+def a_recovery_code_asked_on_one_host_counts_on_another(fleet):
+    """Password recovery on PostgreSQL: the code made by one host (mailed
+    to its maildir), a wrong one counted by another, the right one refused
+    there once alice is locked (the password itself is replaced only by a
+    real login: tests/system/test_sshd_recovery.py)."""
+    import test_recovery as tr
+    conf = "password_recovery = yes\ndeny = 2\nmaildir = %s/maildir\n" % fleet.keydir
+    a, b = fleet.host("web1", conf), fleet.host("web2", conf)
+    cli_ok(a, "email", "set", "alice@example.com", "--user", "alice")
+    decision, attempt, msg = tr.begin(a)
+    assert decision == 0 and msg == tr.SENT
+    wait_until(lambda: fleet.sql("SELECT count(*) FROM events WHERE type = 'code_sent'") == [("1",)])
+    assert fleet.sql("SELECT purpose, address FROM email_codes WHERE attempt = '%s'" % attempt) == [
+        ("4", "alice@example.com")]
+    rtype, f = tr.verify(b, attempt, "wrong")
+    assert td.get(f, td.T_DECISION, True) == 2, f
+    rtype, f = tr.verify(a, attempt, "wrong")
+    assert td.get(f, td.T_DECISION, True) == 1, "the second failure, on another host, locks"
+    assert fleet.sql("SELECT failures FROM lockout WHERE \"user\" = 'alice'") == [("2",)]
+    assert fleet.sql("SELECT type, detail, host FROM events WHERE type = 'code_refused' ORDER BY id") == [
+        ("code_refused", "recovery code: wrong code", "web2"), ("code_refused", "recovery code: wrong code", "web1")]
+
+
 def session_from_gone_process(h, rhost=None):
     """A session of root (from rhost, if given) opened on host h by a process
     that exits: its id."""
