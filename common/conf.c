@@ -76,6 +76,7 @@ static const struct key keys[] = {
         { "token_max_months", T_UINT, F(token_max_months), 1, 12, O_POLICY },
         { "allowlist", T_ALLOWLIST, F(allowlist), 0, 0, O_POLICY },
         { "notify_new_source", T_BOOL, F(notify_new_source), 0, 0, O_POLICY },
+        { "geoip_database", T_OPTFILE, F(geoip_database), 0, 0, O_GLOBAL },
         { "log_retention_days", T_UINT, F(log_retention_days), 0, 36500, O_GLOBAL },
         { "mail_transport", T_TRANSPORT, F(mail_transport), 0, 0, O_GLOBAL },
         { "mail_from", T_TEXT, F(mail_from), 0, 0, O_GLOBAL },

@@ -81,6 +81,7 @@ struct acctsec_conf {
         /* notifications and the security log */
         bool notify_new_source;      /* mail a user on a login from a new source (they may opt out) */
         unsigned log_retention_days; /* events and ended sessions older than this are purged; 0: kept */
+        char geoip_database[ACCTSEC_CONF_STR_MAX]; /* a MaxMind DB city file; "": no location; global only */
         /* mail delivery: global section only */
         enum acctsec_mail_transport mail_transport;
         char mail_from[ACCTSEC_CONF_STR_MAX];

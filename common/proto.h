@@ -151,6 +151,8 @@ enum acctsec_tag {
         ACCTSEC_TAG_SEALED_LEFT = 73, /* FLEET_*: TOTP secrets not sealed with this host's key */
         ACCTSEC_TAG_HASHED_LEFT = 74, /* FLEET_*: unused backup codes and tokens hashed with another key */
         ACCTSEC_TAG_ACCOUNT_OK = 75, /* AUTHSUCC/MFA_VERIFY allowed: 1 when ACCOUNT would say a plain yes now */
+        ACCTSEC_TAG_COUNTRY = 85,    /* SESSION_LIST, LOG_*: the ISO 3166 code of the remote address's country */
+        ACCTSEC_TAG_CITY = 86,       /* SESSION_LIST, LOG_*: its city, as the location database names it */
 };
 
 /* What the module must ask for after MFA_BEGIN. */

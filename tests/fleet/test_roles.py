@@ -43,6 +43,7 @@ HOST_GRANTS = {
     "mail_sent": "DELETE,INSERT,SELECT",
     "email": "INSERT,SELECT,UPDATE", "account": "INSERT,SELECT,UPDATE", "notify": "INSERT,SELECT,UPDATE",
     "hosts": "INSERT,SELECT,UPDATE",
+    "known_countries": "INSERT,SELECT",
 }
 FULL = "DELETE,INSERT,SELECT,UPDATE"
 for t in ("lockout", "mfa_totp", "backup_codes", "email_codes", "mfa_required", "tokens", "sessions",
