@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "location.h"
 #include "log.h"
@@ -21,8 +22,12 @@ void location_follow(const char *path) {
                             "reloaded", why);
                 return;
         }
-        log_info("geoip_database %s: %s, built %llu", path, db.db.metadata.database_type,
-                 (unsigned long long) db.db.metadata.build_epoch);
+        char built[32] = "?";
+        time_t t = (time_t) db.db.metadata.build_epoch;
+        struct tm tm;
+        if (gmtime_r(&t, &tm))
+                strftime(built, sizeof(built), "%Y-%m-%d", &tm);
+        log_info("geoip_database %s: %s, built on %s", path, db.db.metadata.database_type, built);
 }
 
 void location_stop(void) {
