@@ -112,9 +112,10 @@ REVOKE ALL ON email, account, notify FROM acctsec_host;
 GRANT SELECT, INSERT, UPDATE ON email, account, notify TO acctsec_host;
 REVOKE ALL ON allowlist, password_history, mail_sent FROM acctsec_host;
 GRANT SELECT, INSERT, DELETE ON allowlist, password_history, mail_sent TO acctsec_host;
--- the countries each user logged in from (schema step 17): only ever added
+-- the countries each user logged in from (schema step 17): added, and an
+-- import (acctsecd --import-from) moves a first sighting earlier; never removed
 REVOKE ALL ON known_countries FROM acctsec_host;
-GRANT SELECT, INSERT ON known_countries TO acctsec_host;
+GRANT SELECT, INSERT, UPDATE ON known_countries TO acctsec_host;
 -- each host's heartbeat (schema step 16): the sessions of a host gone for a day are ended
 REVOKE ALL ON hosts FROM acctsec_host;
 GRANT SELECT, INSERT, UPDATE ON hosts TO acctsec_host;
