@@ -17,9 +17,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "geoip.h"
 #include "macro.h"
 #include "output.h"
 #include "pamconf.h"
@@ -1454,6 +1456,46 @@ static void print_json(const struct doctor *d, unsigned problems, unsigned warni
         json_end(&j);
 }
 
+/* ------------------------------------------------------------ location */
+
+#define GEOIP_STALE_DAYS 60 /* GeoLite2 and DB-IP publish monthly: two months behind is forgotten updates */
+
+/* geoip_database, opened as acctsecd opens it: a file it cannot use
+ * leaves every login without a location (logins still work). */
+static void check_geoip(struct doctor *d) {
+        const char *path = d->conf.geoip_database;
+        struct geoip g;
+        char why[600], built[32];
+        if (d->conf_r < 0 || !path[0])
+                return;
+        int r = geoip_open(&g, path, why, sizeof(why));
+        if (r == -EACCES && geteuid() != 0) {
+                add(d, SEV_WARNING, "geoip", path, "run acctsec doctor as root", "geoip_database %s", why);
+                return;
+        }
+        if (r < 0) {
+                add(d, SEV_PROBLEM, "geoip", path,
+                    "point geoip_database at a GeoLite2-City or DB-IP city .mmdb file (or remove the line), then "
+                    "systemctl reload acctsecd",
+                    "geoip_database %s: acctsecd runs without location (sessions, the log and login mails show "
+                    "none)", why);
+                return;
+        }
+        time_t epoch = (time_t) g.db.metadata.build_epoch, now = time(NULL);
+        struct tm tm;
+        if (!gmtime_r(&epoch, &tm) || strftime(built, sizeof(built), "%Y-%m-%d", &tm) == 0)
+                snprintf(built, sizeof(built), "?");
+        if (now - epoch > (time_t) GEOIP_STALE_DAYS * 86400)
+                add(d, SEV_WARNING, "geoip", path,
+                    "update it (geoipupdate, or a new DB-IP file renamed into place), then systemctl reload acctsecd",
+                    "geoip_database %s was built on %s, more than %d days ago: addresses move, so locations and "
+                    "new-location mails may be wrong", path, built, GEOIP_STALE_DAYS);
+        else
+                add(d, SEV_OK, "geoip", path, NULL, "geoip_database %s: %s, built on %s", path,
+                    g.db.metadata.database_type ? g.db.metadata.database_type : "?", built);
+        geoip_close(&g);
+}
+
 int cmd_doctor(struct cli *c) {
         if (c->pam_dir && c->pam_file) {
                 fprintf(stderr, "acctsec: doctor takes --pam-dir or --pam-file, not both\n");
@@ -1478,6 +1520,7 @@ int cmd_doctor(struct cli *c) {
         check_lockout(&d);
         check_sms(&d);
         check_recovery(&d);
+        check_geoip(&d);
         check_daemon(&d);
         unsigned problems = 0, warnings = 0;
         for (size_t i = 0; i < d.n; i++) {

@@ -113,13 +113,14 @@ const char *export_time_utc(uint64_t t, char *buf, size_t n) {
         return buf;
 }
 
-/* host last: readers of the columns before it are unchanged */
-static const char *const columns[] = { "type", "outcome", "user", "service", "rhost",
-                                       "tty",  "actor",   "detail", "host" };
+/* new columns last: readers of the columns before them are unchanged */
+static const char *const columns[] = { "type", "outcome", "user", "service", "rhost", "tty",
+                                       "actor", "detail", "host", "country", "city" };
 #define TEXT_COLUMNS ARRAY_SIZE(columns)
 
 static void text_fields(const struct export_event *e, const char *ret[TEXT_COLUMNS]) {
-        const char *v[] = { e->type, e->outcome, e->user, e->service, e->rhost, e->tty, e->actor, e->detail, e->host };
+        const char *v[] = { e->type,  e->outcome, e->user, e->service, e->rhost, e->tty,
+                            e->actor, e->detail,  e->host, e->country, e->city };
         for (size_t i = 0; i < TEXT_COLUMNS; i++)
                 ret[i] = v[i] ? v[i] : "";
 }

@@ -14,6 +14,7 @@ struct export_event {
         uint64_t id, time;
         const char *type, *outcome, *user, *service, *rhost, *tty, *actor, *detail;
         const char *host; /* a fleet's: the host that logged it ("" with one host) */
+        const char *country, *city; /* where rhost is: ISO code and city ("" unknown) */
 };
 
 /* A quoted JSON string: '"', '\' and control characters escaped, U+2028 and

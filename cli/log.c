@@ -62,12 +62,13 @@ static const char *str_of(const struct acctsec_field *f) {
  * next RECORD (or nfields). */
 static size_t read_event(const struct acctsec_msg *m, size_t i, struct export_event *e) {
         *e = (struct export_event){ .type = "", .outcome = "", .user = "", .service = "", .rhost = "", .tty = "",
-                                    .actor = "", .detail = "", .host = "" };
+                                    .actor = "", .detail = "", .host = "", .country = "", .city = "" };
         const char **text[] = { [ACCTSEC_TAG_TYPE] = &e->type,       [ACCTSEC_TAG_OUTCOME] = &e->outcome,
                                 [ACCTSEC_TAG_USER] = &e->user,       [ACCTSEC_TAG_SERVICE] = &e->service,
                                 [ACCTSEC_TAG_RHOST] = &e->rhost,     [ACCTSEC_TAG_TTY] = &e->tty,
                                 [ACCTSEC_TAG_ACTOR] = &e->actor,     [ACCTSEC_TAG_DETAIL] = &e->detail,
-                                [ACCTSEC_TAG_HOST] = &e->host };
+                                [ACCTSEC_TAG_HOST] = &e->host,       [ACCTSEC_TAG_COUNTRY] = &e->country,
+                                [ACCTSEC_TAG_CITY] = &e->city };
         for (i++; i < m->nfields && m->f[i].tag != ACCTSEC_TAG_RECORD; i++) {
                 const struct acctsec_field *f = &m->f[i];
                 if (f->tag == ACCTSEC_TAG_ID)
@@ -98,6 +99,7 @@ static void print_event_row(const struct export_event *e) {
         print_padded(stdout, e->outcome, 7);
         print_padded(stdout, *e->service ? e->service : "-", 10);
         print_padded(stdout, *e->rhost ? e->rhost : *e->tty ? e->tty : "-", 24);
+        print_location(stdout, e->country, e->city, 16);
         /* Who acted, when it was not the user (an admin, root). */
         if (*e->actor && strcmp(e->actor, e->user) != 0) {
                 fputs("by ", stdout);
@@ -142,10 +144,9 @@ int cmd_log_show(struct cli *c) {
                 if (cursor == 0 && c->json) /* after the first answer: an error prints its own document */
                         fputs("{\"events\":[", stdout);
                 else if (cursor == 0)
-                        printf("%-19s %s%-16s %-22s %-7s %-10s %-24s %s\n", "TIME",
+                        printf("%-19s %s%-16s %-22s %-7s %-10s %-24s %-16s %s\n", "TIME",
                                acctsec_msg_str(&c->reply, ACCTSEC_TAG_HOST) ? "HOST         " : "", "USER", "TYPE",
-                               "OUTCOME", "SERVICE",
-                               "SOURCE", "DETAIL");
+                               "OUTCOME", "SERVICE", "SOURCE", "LOCATION", "DETAIL");
                 uint64_t next = u64_of(&c->reply, ACCTSEC_TAG_ID);
                 more = u64_of(&c->reply, ACCTSEC_TAG_MORE) != 0;
                 /* Each page starts below the last: a daemon that did not move

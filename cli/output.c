@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "export_format.h"
+#include "geoip.h"
 #include "output.h"
 
 void json_begin(struct json *j, FILE *f) {
@@ -89,4 +90,10 @@ void print_padded(FILE *f, const char *s, int width) {
         for (int n = put_safe(f, s); n < width; n++)
                 fputc(' ', f);
         fputc(' ', f); /* as printf("%-*s ") does */
+}
+
+void print_location(FILE *f, const char *country, const char *city, int width) {
+        char where[GEOIP_NAME_MAX + 8];
+        geoip_format(where, sizeof(where), country, city);
+        print_padded(f, where[0] ? where : "-", width);
 }

@@ -27,3 +27,5 @@ const char *fmt_time(uint64_t t, char *buf, size_t n);
 void print_safe(FILE *f, const char *s);
 /* print_safe, padded to width, then one space: like printf("%-*s "). */
 void print_padded(FILE *f, const char *s, int width);
+/* A login's location as a column: "Berlin, DE", "DE", or "-". */
+void print_location(FILE *f, const char *country, const char *city, int width);

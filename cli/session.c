@@ -16,6 +16,7 @@ struct session_row {
         uint64_t id, pid, started, active, current;
         const char *user, *service, *tty, *rhost, *logind, *terminal;
         const char *host; /* a fleet's: the host it runs on */
+        const char *country, *city; /* where rhost is (geoip_database) */
 };
 
 static void row_field(struct session_row *s, const struct acctsec_field *f) {
@@ -34,6 +35,8 @@ static void row_field(struct session_row *s, const struct acctsec_field *f) {
         case ACCTSEC_TAG_LOGIND: str = &s->logind; break;
         case ACCTSEC_TAG_TERMINAL: str = &s->terminal; break;
         case ACCTSEC_TAG_HOST: str = &s->host; break;
+        case ACCTSEC_TAG_COUNTRY: str = &s->country; break;
+        case ACCTSEC_TAG_CITY: str = &s->city; break;
         default: return;
         }
         if (num)
@@ -56,6 +59,8 @@ static void show_row(struct cli *c, struct json *j, const struct session_row *s,
                 json_str(j, "tty", s->tty);
                 json_str(j, "terminal", s->terminal && *s->terminal ? s->terminal : NULL);
                 json_str(j, "rhost", s->rhost && *s->rhost ? s->rhost : NULL);
+                json_str(j, "country", s->country && *s->country ? s->country : NULL);
+                json_str(j, "city", s->city && *s->city ? s->city : NULL);
                 json_str(j, "logind_session", s->logind && *s->logind ? s->logind : NULL);
                 json_str(j, "host", s->host && *s->host ? s->host : NULL);
                 json_int(j, "pid", (long long) s->pid);
@@ -78,6 +83,7 @@ static void show_row(struct cli *c, struct json *j, const struct session_row *s,
         print_padded(stdout, or_dash(s->service), 10);
         print_padded(stdout, tty, 16);
         print_padded(stdout, s->rhost && *s->rhost ? s->rhost : "local", 24);
+        print_location(stdout, s->country, s->city, 16);
         printf("%-19s  %s\n", fmt_time(s->started, t1, sizeof(t1)), fmt_time(s->active, t2, sizeof(t2)));
 }
 
@@ -100,8 +106,8 @@ int cmd_session_list(struct cli *c) {
                 json_open(&j, NULL, '{');
                 json_open(&j, "sessions", '[');
         } else
-                printf(" %-6s %s%-12s %-10s %-16s %-24s %-19s  %s\n", "ID", fleet ? "HOST         " : "", "USER",
-                       "SERVICE", "TTY", "FROM", "STARTED", "LAST ACTIVITY");
+                printf(" %-6s %s%-12s %-10s %-16s %-24s %-16s %-19s  %s\n", "ID", fleet ? "HOST         " : "",
+                       "USER", "SERVICE", "TTY", "FROM", "LOCATION", "STARTED", "LAST ACTIVITY");
         size_t shown = 0;
         bool any_current = false;
         struct session_row s = { 0 };

@@ -79,6 +79,7 @@ static const struct key keys[] = {
         { "notify_new_source", T_BOOL, F(notify_new_source), 0, 0, O_POLICY },
         { "password_recovery", T_BOOL, F(password_recovery), 0, 0, O_POLICY },
         { "password_recovery_admins", T_BOOL, F(password_recovery_admins), 0, 0, O_GLOBAL },
+        { "geoip_database", T_OPTFILE, F(geoip_database), 0, 0, O_GLOBAL },
         { "log_retention_days", T_UINT, F(log_retention_days), 0, 36500, O_GLOBAL },
         { "mail_transport", T_TRANSPORT, F(mail_transport), 0, 0, O_GLOBAL },
         { "mail_from", T_TEXT, F(mail_from), 0, 0, O_GLOBAL },

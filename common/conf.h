@@ -87,6 +87,7 @@ struct acctsec_conf {
         bool password_recovery;      /* "forgot" at the password prompt sends a recovery code */
         bool password_recovery_admins; /* global: recovery for root and admin_group too (not by default) */
         unsigned log_retention_days; /* events and ended sessions older than this are purged; 0: kept */
+        char geoip_database[ACCTSEC_CONF_STR_MAX]; /* a MaxMind DB city file; "": no location; global only */
         /* mail delivery: global section only */
         enum acctsec_mail_transport mail_transport;
         char mail_from[ACCTSEC_CONF_STR_MAX];

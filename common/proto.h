@@ -160,6 +160,8 @@ enum acctsec_tag {
         ACCTSEC_TAG_PHONE = 76,        /* PHONE_SET, MFA_STATUS: a phone number, E.164 (+4915112345678) */
         ACCTSEC_TAG_PHONE_PENDING = 77, /* MFA_STATUS: a number waiting for its code */
         ACCTSEC_TAG_PHONE_CODES = 78,  /* MFA_STATUS: 1 texted login codes on */
+        ACCTSEC_TAG_COUNTRY = 85,    /* SESSION_LIST, LOG_*: the ISO 3166 code of the remote address's country */
+        ACCTSEC_TAG_CITY = 86,       /* SESSION_LIST, LOG_*: its city, as the location database names it */
 };
 
 /* What the module must ask for after MFA_BEGIN. */

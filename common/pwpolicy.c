@@ -11,6 +11,7 @@
 
 #include "macro.h"
 #include "pwpolicy.h"
+#include "utf8.h"
 #include "secret.h"
 
 #define DICT_LINE_MAX 4096 /* the largest max_length: longer lines match nothing */
@@ -55,36 +56,13 @@ static bool contains_nocase(const char *s, size_t n, const char *needle, size_t 
         return false;
 }
 
-/* The length of the UTF-8 sequence at s and its code point, or 0 when it is
- * invalid: truncated, overlong, a surrogate or above U+10FFFF. */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *ret) {
-        static const uint32_t least[] = { 0, 0, 0x80, 0x800, 0x10000 };
-        size_t k = s[0] < 0x80              ? 1
-                   : (s[0] & 0xE0) == 0xC0 ? 2
-                   : (s[0] & 0xF0) == 0xE0 ? 3
-                   : (s[0] & 0xF8) == 0xF0 ? 4
-                                           : 0;
-        if (k == 0 || k > n)
-                return 0;
-        uint32_t cp = k == 1 ? s[0] : s[0] & (0x7Fu >> k);
-        for (size_t i = 1; i < k; i++) {
-                if ((s[i] & 0xC0) != 0x80)
-                        return 0;
-                cp = cp << 6 | (s[i] & 0x3F);
-        }
-        if (cp < least[k] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-                return 0;
-        *ret = cp;
-        return k;
-}
-
 /* Validate, count characters and note the classes seen. */
 static enum pwpolicy_rule scan(const char *pw, size_t len, size_t *ret_chars, unsigned *ret_classes) {
         size_t chars = 0;
         unsigned seen = 0;
         for (size_t i = 0; i < len; chars++) {
                 uint32_t cp;
-                size_t k = utf8_decode((const unsigned char *) pw + i, len - i, &cp);
+                size_t k = acctsec_utf8_decode((const unsigned char *) pw + i, len - i, &cp);
                 if (k == 0)
                         return PWPOLICY_BAD_UTF8;
                 if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F))

@@ -16,6 +16,7 @@
 #include "client.h"
 #include "conf.h"
 #include "import.h"
+#include "location.h"
 #include "log.h"
 #include "maintenance.h"
 #include "secret.h"
@@ -501,11 +502,13 @@ int main(int argc, char **argv) {
                 log_error("%s:%u: %s; refusing to start", o.config, e.line, e.msg);
                 return 1;
         }
+        location_follow(d.policy.global.geoip_database);
         if (open_state(&d, o.state_dir) == 0)
                 ret = serve(&d, &o);
         acctsec_wipe(d.key, sizeof(d.key));
         acctsec_wipe(d.prev_key, sizeof(d.prev_key));
         store_close(&d.store);
+        location_stop();
         policy_free(&d.policy);
         return ret;
 }

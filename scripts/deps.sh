@@ -8,11 +8,12 @@ set -euo pipefail
 
 build_pkgs=(build-essential autoconf automake libtool pkg-config
             libpam0g-dev libsodium-dev libsqlite3-dev libsystemd-dev liboath-dev libqrencode-dev
-            libcurl4-openssl-dev libpq-dev)
+            libcurl4-openssl-dev libpq-dev libmaxminddb-dev)
 demo_pkgs=(libnss-wrapper libpam-wrapper)
 test_pkgs=(libcmocka-dev libpamtest0-dev python3 sqlite3 clang libclang-rt-14-dev
            valgrind pamtester libpam-modules systemd passwd
            openssh-server openssh-client python3-paramiko
+           libmaxmind-db-writer-perl mmdb-bin  # the location tests build their own .mmdb
            msmtp openssl python3-aiosmtpd
            e2fsprogs util-linux   # the fault tests: mkfs.ext4, e2fsck, findmnt
            mandoc groff-base man-db bash-completion  # man page lint, the completion test

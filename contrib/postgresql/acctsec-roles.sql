@@ -115,6 +115,10 @@ GRANT SELECT, INSERT, DELETE ON allowlist, password_history, mail_sent TO acctse
 -- phone numbers for texted codes (schema step 17): set, verified, removed
 REVOKE ALL ON phone FROM acctsec_host;
 GRANT SELECT, INSERT, UPDATE, DELETE ON phone TO acctsec_host;
+-- the countries each user logged in from (schema step 18): added, and an
+-- import (acctsecd --import-from) moves a first sighting earlier; never removed
+REVOKE ALL ON known_countries FROM acctsec_host;
+GRANT SELECT, INSERT, UPDATE ON known_countries TO acctsec_host;
 -- each host's heartbeat (schema step 16): the sessions of a host gone for a day are ended
 REVOKE ALL ON hosts FROM acctsec_host;
 GRANT SELECT, INSERT, UPDATE ON hosts TO acctsec_host;

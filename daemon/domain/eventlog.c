@@ -31,7 +31,9 @@ static struct event_row row_of(const struct store_rows *row) {
                                    .tty = store_text(row, 6),
                                    .actor = store_text(row, 7),
                                    .detail = store_text(row, 8),
-                                   .host = store_text(row, 9) };
+                                   .host = store_text(row, 9),
+                                   .country = store_text(row, 10),
+                                   .city = store_text(row, 11) };
 }
 
 static enum store_query scan_query(const struct eventlog_filter *f, bool newest_first) {

@@ -21,6 +21,7 @@ struct event_row {
         int64_t id, time;
         const char *type, *user, *service, *rhost, *tty, *actor, *detail;
         const char *host; /* a fleet's: the host that logged it ("" with one host) */
+        const char *country, *city; /* where rhost was (geoip_database): "" unknown */
 };
 
 struct eventlog_filter {

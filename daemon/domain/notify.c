@@ -53,6 +53,20 @@ int notify_learn_source_in(struct store *s, const char *user, const char *rhost,
         return r < 0 ? r : 0;
 }
 
+int notify_learn_country_in(struct store *s, const char *user, const char *country, int64_t now, bool *ret_notice) {
+        int64_t known = 0;
+        *ret_notice = false;
+        /* The insert decides, as for sources: one of two racing logins sees it new. */
+        int r = store_exec(s, Q_NOTIFY_COUNTRY_ADD, STORE_ARGS(A_TEXT(user), A_TEXT(country), A_INT(now)));
+        if (r <= 0)
+                return r;
+        r = store_get_int(s, Q_NOTIFY_COUNTRY_COUNT, STORE_ARGS(A_TEXT(user)), &known);
+        if (r < 0)
+                return r;
+        *ret_notice = known > 1;
+        return 0;
+}
+
 static void read_pref(const struct store_rows *row, void *ud) {
         *(bool *) ud = store_int(row, 0) != 0;
 }
@@ -74,25 +88,40 @@ static void sent(int r, const char *out, void *userdata) {
         free(userdata);
 }
 
-/* Facts only: no link to click, nothing secret. */
+/* "Paris, France (FR)", "France (FR)"; "" without a location. */
+static void place(const struct geoip_location *w, char *out, size_t n) {
+        out[0] = '\0';
+        if (!w || !w->country[0])
+                return;
+        const char *name = w->country_name[0] ? w->country_name : w->country;
+        snprintf(out, n, "%s%s%s (%s)", w->city, w->city[0] ? ", " : "", name, w->country);
+}
+
+/* Facts only: no link to click, nothing secret.  The location's names
+ * come from the database, sanitised (geoip.h): printable text only. */
 void notify_send(struct daemon *d, const struct new_login *l) {
-        char host[256] = "localhost", when[64] = "", body[2048];
+        char host[256] = "localhost", when[64] = "", body[2048], where[3 * GEOIP_NAME_MAX];
         time_t t = (time_t) l->when;
         struct tm tm;
 
         (void) gethostname(host, sizeof(host) - 1);
         if (gmtime_r(&t, &tm))
                 strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+        place(l->where, where, sizeof(where));
         snprintf(body, sizeof(body),
-                 "There was a login to the account %s on %s from a source not seen before.\n\n"
-                 "  at:      %s\n  service: %s\n  from:    %s\n%s%s%s\n"
+                 "There was a login to the account %s on %s from %s.\n\n"
+                 "  at:      %s\n  service: %s\n  from:    %s\n%s%s%s%s%s%s\n"
                  "If this was you, there is nothing to do.  If not, change your password,\n"
                  "end the session (acctsec session list, acctsec session terminate ID)\n"
                  "and tell your administrator now.\n\n"
                  "(acctsec notify off turns these mails off.)\n",
-                 l->user, host, when, l->service && *l->service ? l->service : "-", l->rhost,
-                 l->key ? "  key:     " : "", l->key ? l->key : "", l->key ? "\n" : "");
-        struct mail_message m = { .to = l->address, .subject = "New login to your account", .body = body };
+                 l->user, host, l->new_location ? "a location not seen before" : "a source not seen before", when,
+                 l->service && *l->service ? l->service : "-", l->rhost, where[0] ? "  where:   " : "", where,
+                 where[0] ? "\n" : "", l->key ? "  key:     " : "", l->key ? l->key : "", l->key ? "\n" : "");
+        struct mail_message m = { .to = l->address,
+                                  .subject = l->new_location ? "Login to your account from a new location"
+                                                             : "New login to your account",
+                                  .body = body };
         char *who = strdup(l->user);
         if (!who || mailer_send(d->event, &d->policy.global, &m, sent, who) < 0) {
                 log_warning("new-login notice to %s: cannot start the delivery", l->user);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "location.h"
 #include "log.h"
 #include "macro.h"
 #include "mailer.h"
@@ -74,6 +75,9 @@ int policy_reload(struct policy *p, char *why, size_t n) {
                 return r;
         }
         log_info("reloaded %s", p->path);
+        /* Again even when the path is the same: the file may be a newer
+         * edition (geoipupdate renames a new one into place). */
+        location_follow(p->global.geoip_database);
         return 0;
 }
 

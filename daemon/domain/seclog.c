@@ -7,6 +7,7 @@
 #include <string.h>
 #include <systemd/sd-journal.h>
 
+#include "location.h"
 #include "log.h"
 #include "seclog.h"
 
@@ -59,6 +60,7 @@ static const struct {
         [EV_PHONE_SET] = { "phone_set", "6d613fda08d34de4a1bb26b6017f1a88", LOG_NOTICE, OUT_INFO },
         [EV_PASSWORD_RECOVERED] = { "password_recovered", "499a4baeb5554880a1aa7ca1bd4f37d1", LOG_WARNING, OUT_SUCCESS },
         [EV_PHONE_VERIFIED] = { "phone_verified", "ab6d998cf6554c599ea89acd8e46db2a", LOG_NOTICE, OUT_INFO },
+        [EV_NEW_LOCATION] = { "new_location_login", "2ee5b81990fd4ea5b4652c70c62842af", LOG_NOTICE, OUT_INFO },
 };
 
 const char *seclog_type_name(enum event_type t) {
@@ -91,9 +93,13 @@ static void emit_now(const struct event *e) {
 
         /* Every string here passed the protocol's no-control-character check,
          * so one event is one line wherever it is shown. */
-        snprintf(msg, sizeof(msg), "%s user=%s service=%s rhost=%s tty=%s%s%s%s%s", name, or_empty(e->user),
-                 or_empty(e->service), or_empty(e->rhost), or_empty(e->tty), e->actor ? " actor=" : "",
-                 or_empty(e->actor), e->detail ? " detail=" : "", or_empty(e->detail));
+        char where[GEOIP_NAME_MAX + 16] = "";
+        if (e->country && *e->country)
+                geoip_format(where, sizeof(where), e->country, e->city);
+        snprintf(msg, sizeof(msg), "%s user=%s service=%s rhost=%s%s%s%s tty=%s%s%s%s%s", name, or_empty(e->user),
+                 or_empty(e->service), or_empty(e->rhost), where[0] ? " (" : "", where, where[0] ? ")" : "",
+                 or_empty(e->tty), e->actor ? " actor=" : "", or_empty(e->actor), e->detail ? " detail=" : "",
+                 or_empty(e->detail));
         if (!log_to_journal()) {
                 log_msg(types[e->type].priority, "%s", msg);
                 return;
@@ -102,7 +108,8 @@ static void emit_now(const struct event *e) {
                         types[e->type].priority, "SYSLOG_IDENTIFIER=acctsecd", "ACCTSEC_EVENT=%s", name,
                         "ACCTSEC_USER=%s", or_empty(e->user), "ACCTSEC_SERVICE=%s", or_empty(e->service),
                         "ACCTSEC_RHOST=%s", or_empty(e->rhost), "ACCTSEC_TTY=%s", or_empty(e->tty),
-                        "ACCTSEC_ACTOR=%s", or_empty(e->actor), "ACCTSEC_DETAIL=%s", or_empty(e->detail), NULL);
+                        "ACCTSEC_ACTOR=%s", or_empty(e->actor), "ACCTSEC_DETAIL=%s", or_empty(e->detail),
+                        "ACCTSEC_COUNTRY=%s", or_empty(e->country), "ACCTSEC_CITY=%s", or_empty(e->city), NULL);
 }
 
 /* Events of an open group commit, in order, until it ends. */
@@ -127,7 +134,7 @@ static const char *hold_str(char **p, const char *s) {
 }
 
 static void keep(struct held_list *l, const struct event *e) {
-        const char *f[] = { e->user, e->service, e->rhost, e->tty, e->actor, e->detail };
+        const char *f[] = { e->user, e->service, e->rhost, e->tty, e->actor, e->detail, e->country, e->city };
         size_t n = 0;
         for (size_t i = 0; i < ARRAY_SIZE(f); i++)
                 n += f[i] ? strlen(f[i]) + 1 : 0;
@@ -140,7 +147,8 @@ static void keep(struct held_list *l, const struct event *e) {
         h->next = NULL;
         h->ev = (struct event){ .type = e->type, .user = hold_str(&p, e->user), .service = hold_str(&p, e->service),
                                 .rhost = hold_str(&p, e->rhost), .tty = hold_str(&p, e->tty),
-                                .actor = hold_str(&p, e->actor), .detail = hold_str(&p, e->detail) };
+                                .actor = hold_str(&p, e->actor), .detail = hold_str(&p, e->detail),
+                                .country = hold_str(&p, e->country), .city = hold_str(&p, e->city) };
         *l->tail = h;
         l->tail = &h->next;
 }
@@ -157,15 +165,20 @@ static void drain(struct held_list *l, void (*emit)(const struct event *e)) {
         l->tail = &l->head;
 }
 
-int seclog_add(struct store *s, int64_t now, const struct event *e) {
+int seclog_add(struct store *s, int64_t now, const struct event *in) {
+        struct event e = *in;
+        struct geoip_location loc;
+        if (!e.country && e.rhost && *e.rhost && location_of(e.rhost, &loc))
+                e.country = loc.country, e.city = loc.city;
         int r = store_exec(s, Q_EVENT_ADD,
-                           STORE_ARGS(A_INT(now), A_TEXT(seclog_type_name(e->type)), A_TEXT(or_empty(e->user)),
-                                      A_TEXT(or_empty(e->service)), A_TEXT(or_empty(e->rhost)),
-                                      A_TEXT(or_empty(e->tty)), A_TEXT(or_empty(e->actor)),
-                                      A_TEXT(or_empty(e->detail))));
+                           STORE_ARGS(A_INT(now), A_TEXT(seclog_type_name(e.type)), A_TEXT(or_empty(e.user)),
+                                      A_TEXT(or_empty(e.service)), A_TEXT(or_empty(e.rhost)),
+                                      A_TEXT(or_empty(e.tty)), A_TEXT(or_empty(e.actor)),
+                                      A_TEXT(or_empty(e.detail)), A_TEXT(or_empty(e.country)),
+                                      A_TEXT(or_empty(e.city))));
         if (r < 0)
                 return r;
-        keep(&uncommitted, e);
+        keep(&uncommitted, &e);
         return 0;
 }
 

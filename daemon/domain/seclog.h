@@ -47,6 +47,7 @@ enum event_type {
         EV_PHONE_SET,       /* a phone number set (verified or waiting) or removed */
         EV_PHONE_VERIFIED,  /* a user's number confirmed with the texted code */
         EV_PASSWORD_RECOVERED, /* a recovery code took the password's place at a login */
+        EV_NEW_LOCATION,      /* a login from a country not seen before (mailed or not: detail) */
         _EV_MAX,
 };
 
@@ -58,11 +59,15 @@ struct event {
         const char *tty;
         const char *actor;  /* who acted, when not the user: "root", an admin's name */
         const char *detail; /* free text, never a secret */
+        /* Where rhost is (geoip_database): NULL asks seclog_add to look it
+         * up; "" for none. */
+        const char *country, *city;
 };
 
 /* Insert into the events table, in the request's transaction; the journal
  * gets the event once it committed (seclog_request_end): it never shows
- * what did not commit. */
+ * what did not commit.  An event with a remote host and no location gets
+ * the one the location database gives it now. */
 int seclog_add(struct store *s, int64_t now, const struct event *e);
 int seclog_add_all(struct store *s, int64_t now, const struct event *ev, size_t n);
 /* The request's transaction ended (txn.c): its events go to the journal

@@ -21,7 +21,8 @@ int sessions_insert(struct store *s, const struct session *in, int64_t *ret_id) 
         int r = store_get_int(s, Q_SESSION_INSERT,
                               STORE_ARGS(A_TEXT(in->user), A_TEXT(or_empty(in->service)), A_TEXT(or_empty(in->tty)),
                                          A_TEXT(or_empty(in->rhost)), A_TEXT(or_empty(in->logind)), A_INT(in->pid),
-                                         A_INT((int64_t) in->pid_start), A_INT(in->started), A_INT(in->started)),
+                                         A_INT((int64_t) in->pid_start), A_INT(in->started), A_INT(in->started),
+                                         A_TEXT(or_empty(in->country)), A_TEXT(or_empty(in->city))),
                               ret_id);
         return r < 0 ? r : r == 0 ? -EIO : 0;
 }
@@ -43,6 +44,8 @@ static struct session session_of(const struct store_rows *row) {
                 .ended = store_int(row, 10),
                 .host = store_text(row, 11),
                 .local = store_int(row, 12) != 0,
+                .country = store_text(row, 13),
+                .city = store_text(row, 14),
         };
 }
 
@@ -57,6 +60,8 @@ static void session_copy(const struct store_rows *row, void *userdata) {
         out->rhost = strdup(x.rhost);
         out->logind = strdup(x.logind);
         out->host = strdup(x.host);
+        out->country = strdup(x.country);
+        out->city = strdup(x.city);
 }
 
 void session_free(struct session *s) {
@@ -66,6 +71,8 @@ void session_free(struct session *s) {
         free((char *) s->rhost);
         free((char *) s->logind);
         free((char *) s->host);
+        free((char *) s->country);
+        free((char *) s->city);
         memset(s, 0, sizeof(*s));
 }
 
@@ -85,7 +92,8 @@ int sessions_end(struct store *s, int64_t *io_id, const char *user, pid_t pid, u
                               session_copy, ret);
         if (r <= 0)
                 return r;
-        if (!ret->user || !ret->service || !ret->tty || !ret->rhost || !ret->logind || !ret->host) {
+        if (!ret->user || !ret->service || !ret->tty || !ret->rhost || !ret->logind || !ret->host || !ret->country ||
+            !ret->city) {
                 session_free(ret);
                 return -ENOMEM;
         }
@@ -126,7 +134,7 @@ int sessions_foreach_end_requested(struct store *s, session_end_cb cb, void *use
         int r = store_select(s, Q_SESSION_LIST_END_REQUESTED, STORE_NO_ARGS, &rows);
         while (r >= 0 && (r = store_next(&rows)) > 0) {
                 struct session x = session_of(&rows);
-                r = cb(&x, store_text(&rows, 13), userdata);
+                r = cb(&x, store_text(&rows, 15), userdata);
                 if (r)
                         break;
         }
@@ -172,7 +180,8 @@ static int end_gone(struct store *s, int64_t id, int64_t now) {
                 return r;
         snprintf(detail, sizeof(detail), "session %lld: %s", (long long) id, SESSION_REASON_GONE);
         struct event ev = { .type = EV_SESSION_CLOSED, .user = ended.user, .service = ended.service,
-                            .rhost = ended.rhost, .tty = ended.tty, .detail = detail };
+                            .rhost = ended.rhost, .tty = ended.tty, .detail = detail, .country = ended.country,
+                            .city = ended.city };
         r = seclog_add(s, now, &ev);
         session_free(&ended);
         return r < 0 ? r : 1;
@@ -212,7 +221,8 @@ int sessions_end_hosts_gone(struct store *s, int64_t now) {
                 snprintf(detail[n], sizeof(detail[n]), "session %lld: %s (%s, not seen for a day)",
                          (long long) x[n].id, SESSION_REASON_HOST_GONE, x[n].host ? x[n].host : "?");
                 ev[n] = (struct event){ .type = EV_SESSION_CLOSED, .user = x[n].user, .service = x[n].service,
-                                        .rhost = x[n].rhost, .tty = x[n].tty, .detail = detail[n] };
+                                        .rhost = x[n].rhost, .tty = x[n].tty, .detail = detail[n],
+                                        .country = x[n].country, .city = x[n].city };
                 n++;
         }
         store_rows_end(&rows);

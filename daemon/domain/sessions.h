@@ -21,6 +21,7 @@ struct session {
         int64_t started, last_active, ended;
         const char *host; /* a fleet's: the host it runs on ("" with one host) */
         bool local;       /* on this host: its pid means something here */
+        const char *country, *city; /* where rhost is (geoip_database): "" unknown */
 };
 
 /* Insert an active session. */

@@ -14,6 +14,7 @@
 #include "email.h"
 #include "handlers.h"
 #include "request.h"
+#include "location.h"
 #include "log.h"
 #include "mail.h"
 #include "mailcap.h"
@@ -25,7 +26,7 @@
 
 #define TERMINATE_TIMEOUT_USEC (15 * 1000000ULL) /* logind's grace, ours, SIGKILL: about 8 s */
 #define LIST_ROOM 1024                           /* bytes kept free in a list reply for the count */
-#define LIST_FIELDS 13                           /* per session record: RECORD and 12 fields */
+#define LIST_FIELDS 15                           /* per session record: RECORD and 14 fields */
 /* A reply's fields are capped (ACCTSEC_FIELDS_MAX): records that fit, and COUNT. */
 #define LIST_RECORDS_MAX ((ACCTSEC_FIELDS_MAX - 1) / LIST_FIELDS)
 
@@ -74,18 +75,22 @@ static bool in_lineage(const struct lineage *l, const struct session *s) {
         return l->logind[0] && s->logind[0] && strcmp(l->logind, s->logind) == 0;
 }
 
-/* A login from a source not seen before, decided inside the caller's
- * transaction: whether to mail the user (to e.address), and the
- * new_source_login detail that says so or why not. */
+/* A login from a source or a country not seen before, decided inside the
+ * caller's transaction: whether to mail the user (to e.address; one mail
+ * for both), and the new_source_login and new_location_login details that
+ * say so or why not. */
 struct new_source {
         struct email_info e;
+        bool fresh;        /* a new source */
+        bool new_location; /* a new country, after another one */
         bool mail;
         bool capped; /* mail_max_per_hour stopped it: a mail_capped event too */
-        char masked[EMAIL_ADDRESS_MAX], news[320], capped_detail[160];
+        char masked[EMAIL_ADDRESS_MAX], news[320], location_news[320], capped_detail[160];
 };
 
-static int new_source_in(struct daemon *d, const char *user, const struct acctsec_conf *conf, const char *key,
-                         int64_t now, struct new_source *ns) {
+static int new_source_in(struct daemon *d, const struct session *s, const struct acctsec_conf *conf,
+                         const char *key, int64_t now, struct new_source *ns) {
+        const char *user = s->user;
         bool on = true;
         int64_t wait;
         int r = notify_pref(&d->store, user, &on);
@@ -106,8 +111,11 @@ static int new_source_in(struct daemon *d, const char *user, const struct acctse
         const char *why = ns->capped                          ? "too many mails in the last hour (mail_max_per_hour)"
                           : !conf->notify_new_source || !on ? "notifications are off"
                                                             : "no verified address";
-        snprintf(ns->news, sizeof(ns->news), "%s%s%s%s", key[0] ? key : "", key[0] ? ": " : "",
-                 ns->mail ? "notified " : "not notified: ", ns->mail ? ns->masked : why);
+        const char *said = ns->mail ? "notified " : "not notified: ", *whom = ns->mail ? ns->masked : why;
+        snprintf(ns->news, sizeof(ns->news), "%s%s%s%s", key[0] ? key : "", key[0] ? ": " : "", said, whom);
+        char where[GEOIP_NAME_MAX + 8];
+        geoip_format(where, sizeof(where), s->country, s->city);
+        snprintf(ns->location_news, sizeof(ns->location_news), "%s: %s%s", where, said, whom);
         return 0;
 }
 
@@ -116,28 +124,33 @@ static int new_source_in(struct daemon *d, const char *user, const struct acctse
 static int record_open(struct daemon *d, const struct session *s, const struct acctsec_conf *conf, const char *key,
                        struct new_source *ns, int64_t *ret_id) {
         char opened[128];
-        bool fresh = false;
         int64_t now = s->started;
         int r = sessions_insert(&d->store, s, ret_id);
         if (r == 0 && s->rhost && *s->rhost)
-                r = notify_learn_source_in(&d->store, s->user, s->rhost, key, now, &fresh);
-        if (r == 0 && fresh)
-                r = new_source_in(d, s->user, conf, key, now, ns);
+                r = notify_learn_source_in(&d->store, s->user, s->rhost, key, now, &ns->fresh);
+        if (r == 0 && s->country[0])
+                r = notify_learn_country_in(&d->store, s->user, s->country, now, &ns->new_location);
+        if (r == 0 && (ns->fresh || ns->new_location))
+                r = new_source_in(d, s, conf, key, now, ns);
         if (r < 0)
                 return r;
-        struct event ev[3] = {
-                { .type = EV_SESSION_OPENED, .user = s->user, .service = s->service, .rhost = s->rhost, .tty = s->tty,
-                  .detail = opened },
-                { .type = EV_NEW_SOURCE, .user = s->user, .service = s->service, .rhost = s->rhost, .tty = s->tty,
-                  .detail = ns->news },
-        };
+        struct event ev[4], base = { .user = s->user, .service = s->service, .rhost = s->rhost, .tty = s->tty,
+                                     .country = s->country, .city = s->city };
+        size_t n = 0;
+        ev[n] = base, ev[n].type = EV_SESSION_OPENED, ev[n++].detail = opened;
+        if (ns->fresh)
+                ev[n] = base, ev[n].type = EV_NEW_SOURCE, ev[n++].detail = ns->news;
+        if (ns->new_location)
+                ev[n] = base, ev[n].type = EV_NEW_LOCATION, ev[n++].detail = ns->location_news;
         if (ns->capped) {
-                ev[2] = mailcap_event(s->user, "new-source login notice", d->policy.global.mail_max_per_hour,
-                                      ns->capped_detail, sizeof(ns->capped_detail));
-                ev[2].service = s->service, ev[2].rhost = s->rhost, ev[2].tty = s->tty;
+                const char *what = ns->new_location ? "new-location login notice" : "new-source login notice";
+                ev[n] = mailcap_event(s->user, what, d->policy.global.mail_max_per_hour, ns->capped_detail,
+                                      sizeof(ns->capped_detail));
+                ev[n].service = s->service, ev[n].rhost = s->rhost, ev[n].tty = s->tty;
+                ev[n].country = s->country, ev[n++].city = s->city;
         }
         snprintf(opened, sizeof(opened), "session %lld%s%s", (long long) *ret_id, key[0] ? ", key " : "", key);
-        return seclog_add_all(&d->store, now, ev, fresh ? 2 + ns->capped : 1);
+        return seclog_add_all(&d->store, now, ev, n);
 }
 
 int handle_session_open(struct request *rq) {
@@ -149,6 +162,7 @@ int handle_session_open(struct request *rq) {
         struct acctsec_conf conf;
         struct proc leader;
         struct new_source ns = { 0 };
+        struct geoip_location where;
         char key[SSH_FINGERPRINT_MAX] = "", logind[LOGIND_ID_MAX];
         int64_t now = rq->now, id = 0;
 
@@ -166,14 +180,20 @@ int handle_session_open(struct request *rq) {
                 log_notice("session of %s: SSH_AUTH_INFO_0 holds no public key this daemon can read", user);
                 key[0] = '\0';
         }
+        bool located = rhost && location_of(rhost, &where);
+        if (!located)
+                memset(&where, 0, sizeof(where));
         struct session s = { .user = p.name, .service = service, .tty = tty, .rhost = rhost, .logind = logind,
-                             .pid = peer->pid, .pid_start = leader.start, .started = now };
+                             .pid = peer->pid, .pid_start = leader.start, .started = now,
+                             .country = where.country, .city = where.city };
         r = record_open(d, &s, &conf, key, &ns, &id);
         if (r < 0)
                 return reply_db_error(reply, req->type, p.name, r);
         if (ns.mail)
                 notify_send(d, &(struct new_login){ .user = p.name, .address = ns.e.address, .service = service,
-                                                    .rhost = rhost, .key = key[0] ? key : NULL, .when = now });
+                                                    .rhost = rhost, .key = key[0] ? key : NULL,
+                                                    .where = located ? &where : NULL,
+                                                    .new_location = ns.new_location, .when = now });
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_SESSION, (uint64_t) id);
         return 0;
@@ -197,7 +217,7 @@ int handle_session_close(struct request *rq) {
         if (r == 1) {
                 snprintf(detail, sizeof(detail), "session %lld", (long long) sid);
                 struct event ev = { .type = EV_SESSION_CLOSED, .user = s.user, .service = s.service, .rhost = s.rhost,
-                                    .tty = s.tty, .detail = detail };
+                                    .tty = s.tty, .detail = detail, .country = s.country, .city = s.city };
                 r = seclog_add(&d->store, now, &ev);
                 r = r < 0 ? r : 1;
                 session_free(&s);
@@ -258,6 +278,8 @@ static void add_common(struct acctsec_frame *f, const struct session *x) {
         acctsec_frame_add_str(f, ACCTSEC_TAG_TTY, x->tty);
         acctsec_frame_add_str(f, ACCTSEC_TAG_RHOST, x->rhost);
         acctsec_frame_add_str(f, ACCTSEC_TAG_LOGIND, x->logind);
+        acctsec_frame_add_str(f, ACCTSEC_TAG_COUNTRY, x->country);
+        acctsec_frame_add_str(f, ACCTSEC_TAG_CITY, x->city);
         if (x->host[0])
                 acctsec_frame_add_str(f, ACCTSEC_TAG_HOST, x->host);
         acctsec_frame_add_u64(f, ACCTSEC_TAG_PID, (uint64_t) x->pid);
@@ -401,7 +423,7 @@ static int record_terminated(struct terminate_ctx *t, size_t i, int64_t now, siz
         const char *actor = t->by[i][0] ? t->by[i] : t->actor;
         snprintf(detail, sizeof(detail), "session %lld ended by %s", (long long) id, actor);
         struct event ev = { .type = EV_SESSION_TERMINATED, .user = ended.user, .service = ended.service,
-                            .rhost = ended.rhost, .tty = ended.tty,
+                            .rhost = ended.rhost, .tty = ended.tty, .country = ended.country, .city = ended.city,
                             .actor = strcmp(t->by[i][0] ? t->by[i] : t->self, ended.user) ? actor : NULL,
                             .detail = detail };
         r = seclog_add(&t->d->store, now, &ev);

@@ -16,8 +16,9 @@
 #include "seclog.h"
 
 #define SHOW_DEFAULT 50
-#define RECORD_FIELDS 12 /* RECORD ID TIME TYPE OUTCOME USER SERVICE RHOST TTY ACTOR DETAIL [HOST] */
-#define RECORD_STRINGS 9
+/* RECORD ID TIME TYPE OUTCOME USER SERVICE RHOST TTY ACTOR DETAIL [HOST] [COUNTRY CITY] */
+#define RECORD_FIELDS 14
+#define RECORD_STRINGS 11
 
 /* A request, checked: whose events, which ones, and where the page starts. */
 struct log_request {
@@ -131,16 +132,29 @@ static void add_text(struct acctsec_frame *f, uint8_t tag, const char *s) {
         acctsec_frame_add_str(f, tag, buf);
 }
 
+/* Every field of a record is sent but the optional ones: HOST (a
+ * fleet's), and COUNTRY with CITY (only where there is a location). */
+static bool sent(uint8_t tag, const char *value, bool located) {
+        if (tag == ACCTSEC_TAG_HOST)
+                return value[0] != '\0';
+        if (tag == ACCTSEC_TAG_COUNTRY || tag == ACCTSEC_TAG_CITY)
+                return located;
+        return true;
+}
+
 /* eventlog_fn: one record, if the limit and the frame allow it. */
 static int add_event(const struct event_row *e, void *userdata) {
         static const uint8_t tags[RECORD_STRINGS] = { ACCTSEC_TAG_TYPE,    ACCTSEC_TAG_OUTCOME, ACCTSEC_TAG_USER,
                                                       ACCTSEC_TAG_SERVICE, ACCTSEC_TAG_RHOST,   ACCTSEC_TAG_TTY,
-                                                      ACCTSEC_TAG_ACTOR,   ACCTSEC_TAG_DETAIL,  ACCTSEC_TAG_HOST };
+                                                      ACCTSEC_TAG_ACTOR,   ACCTSEC_TAG_DETAIL,  ACCTSEC_TAG_HOST,
+                                                      ACCTSEC_TAG_COUNTRY, ACCTSEC_TAG_CITY };
         struct page *p = userdata;
         const char *s[RECORD_STRINGS] = { e->type,  seclog_outcome_of(e->type), e->user,  e->service,
                                           e->rhost, e->tty,                     e->actor, e->detail,
-                                          e->host };
-        size_t nfields = RECORD_FIELDS - !e->host[0]; /* the host: a fleet's only */
+                                          e->host,  e->country,                 e->city };
+        /* the host: a fleet's only; the location: where there is one */
+        bool located = e->country[0] != '\0';
+        size_t nfields = RECORD_FIELDS - !e->host[0] - 2 * !located;
         size_t need = nfields * 3 + 3 * 8;            /* field headers, three u64 values */
         for (size_t i = 0; i < RECORD_STRINGS; i++)
                 need += wire_len(s[i]);
@@ -151,7 +165,7 @@ static int add_event(const struct event_row *e, void *userdata) {
         acctsec_frame_add_u64(p->reply, ACCTSEC_TAG_ID, (uint64_t) e->id);
         acctsec_frame_add_u64(p->reply, ACCTSEC_TAG_TIME, (uint64_t) e->time);
         for (size_t i = 0; i < RECORD_STRINGS; i++)
-                if (tags[i] != ACCTSEC_TAG_HOST || s[i][0])
+                if (sent(tags[i], s[i], located))
                         add_text(p->reply, tags[i], s[i]);
         p->fields += nfields;
         return 0;

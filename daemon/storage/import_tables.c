@@ -95,7 +95,7 @@ const struct import_table import_tables[] = {
                   " format('kept the stricter state: failures %s, %s (this host: failures %s, %s)', up.failures, "
                   LOCK_TEXT("up.locked_until") ", i.failures, " LOCK_TEXT("i.locked_until") ") END"
                   " FROM up WHERE up.\"user\" = i.\"user\" AND up.source = i.source" } },
-        APPEND(events, "time, type, \"user\", service, rhost, tty, actor, detail"),
+        APPEND(events, "time, type, \"user\", service, rhost, tty, actor, detail, country, city"),
         /* re-sealed with the fleet key while copied; an active secret of the
          * fleet's is never replaced (its user's app holds it), an
          * unconfirmed one gives way to an active one */
@@ -175,7 +175,7 @@ const struct import_table import_tables[] = {
                   "UPDATE imp_allowlist SET outcome = 'not_importable', note = 'not imported: the list would hold"
                   " more than " STR(ALLOWLIST_MAX) " entries', item = cidr WHERE outcome = ''" } },
         APPEND(sessions, "\"user\", service, tty, rhost, logind, pid, pid_start, started, last_active, ended,"
-                         " end_reason"),
+                         " end_reason, country, city"),
         /* the union: the earliest first and the latest last sighting */
         { .name = "known_sources", .columns = "\"user\", rhost, key, first_seen, last_seen", .reseal_column = -1,
           .default_outcome = "",
@@ -192,6 +192,17 @@ const struct import_table import_tables[] = {
         KEEP_FLEETS(phone, "\"user\", number, pending, codes, updated",
                     "(i.number, i.pending, i.codes) IS NOT DISTINCT FROM (f.number, f.pending, f.codes)",
                     PHONE_TEXT("i"), PHONE_TEXT("f")),
+        /* the union: the earliest sighting of each country */
+        { .name = "known_countries", .columns = "\"user\", country, first_seen", .reseal_column = -1,
+          .default_outcome = "",
+          .steps = { "WITH up AS (INSERT INTO known_countries AS f (\"user\", country, first_seen)"
+                     " SELECT \"user\", country, first_seen FROM imp_known_countries"
+                     " ON CONFLICT (\"user\", country) DO UPDATE SET"
+                     " first_seen = least(f.first_seen, excluded.first_seen)"
+                     " RETURNING \"user\", country, xmax = 0 AS inserted)"
+                     " UPDATE imp_known_countries i SET outcome = CASE WHEN up.inserted THEN 'imported'"
+                     " ELSE 'merged' END FROM up"
+                     " WHERE up.\"user\" = i.\"user\" AND up.country = i.country" } },
 };
 const size_t import_tables_count = ARRAY_SIZE(import_tables);
 

@@ -277,6 +277,19 @@ const char *const pgsql_migrations[] = {
         "  pending " TEXT_C " NOT NULL DEFAULT '',"      /* set by the user, waiting for its code */
         "  codes BIGINT NOT NULL DEFAULT 0,"              /* 1: texted login codes enabled */
         "  updated BIGINT NOT NULL);",
+        /* 18: the location of a login's remote address (geoip_database):
+         * the country's ISO code and the city on sessions and events, ''
+         * none; and the countries each user logged in from, for the
+         * new-location notice (at most one row per country code) */
+        "ALTER TABLE sessions ADD COLUMN country " TEXT_C " NOT NULL DEFAULT '',"
+        "  ADD COLUMN city " TEXT_C " NOT NULL DEFAULT '';"
+        "ALTER TABLE events ADD COLUMN country " TEXT_C " NOT NULL DEFAULT '',"
+        "  ADD COLUMN city " TEXT_C " NOT NULL DEFAULT '';"
+        "CREATE TABLE known_countries ("
+        "  \"user\" " TEXT_C " NOT NULL,"
+        "  country " TEXT_C " NOT NULL,"
+        "  first_seen BIGINT NOT NULL,"
+        "  PRIMARY KEY (\"user\", country));",
 };
 const size_t pgsql_migrations_count = ARRAY_SIZE(pgsql_migrations);
 
@@ -285,8 +298,9 @@ const char *const pgsql_sql[_Q_MAX] = {
         /* seclog */
         /* Under the log's lock, shared: many hosts log at once, and an export's
          * horizon (EVENT_MAX_ID) waits for every one that took an id. */
-        [Q_EVENT_ADD] = "INSERT INTO events (time, type, \"user\", service, rhost, tty, actor, detail)"
-                        " SELECT $1::bigint, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text"
+        [Q_EVENT_ADD] = "INSERT INTO events (time, type, \"user\", service, rhost, tty, actor, detail, country, city)"
+                        " SELECT $1::bigint, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,"
+                        " $9::text, $10::text"
                         " FROM pg_advisory_xact_lock_shared(" EVENTS_LOCK ")",
 
         /* lockout: the tally changes only by compare and swap (TALLY_UPDATE,
@@ -469,6 +483,10 @@ const char *const pgsql_sql[_Q_MAX] = {
         [Q_NOTIFY_SOURCE_TRIM] = "DELETE FROM known_sources WHERE \"user\" = $1 AND (rhost, key) IN ("
                                  "SELECT rhost, key FROM known_sources WHERE \"user\" = $1"
                                  " ORDER BY last_seen DESC OFFSET $2)",
+        /* of two hosts adding the same new country at once, one inserts */
+        [Q_NOTIFY_COUNTRY_ADD] = "INSERT INTO known_countries (\"user\", country, first_seen) VALUES ($1, $2, $3)"
+                                 " ON CONFLICT DO NOTHING",
+        [Q_NOTIFY_COUNTRY_COUNT] = "SELECT count(*) FROM known_countries WHERE \"user\" = $1",
         [Q_NOTIFY_PREF_GET] = "SELECT new_source FROM notify WHERE \"user\" = $1",
         [Q_NOTIFY_PREF_SET] = "INSERT INTO notify (\"user\", new_source) VALUES ($1, $2)"
                               " ON CONFLICT (\"user\") DO UPDATE SET new_source = $2",
@@ -480,9 +498,10 @@ const char *const pgsql_sql[_Q_MAX] = {
          * is used by more than one host (a host-local list is still to do). */
 /* ... and the host, and whether it is this one (1) */
 #define SESSION_COLUMNS "id, \"user\", service, tty, rhost, logind, pid, pid_start, started, last_active, ended," \
-                        " host, (host = current_setting('acctsec.host_id'))::int::bigint"
+                        " host, (host = current_setting('acctsec.host_id'))::int::bigint, country, city"
         [Q_SESSION_INSERT] = "INSERT INTO sessions (\"user\", service, tty, rhost, logind, pid, pid_start, started,"
-                             " last_active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                             " last_active, country, city) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                             " RETURNING id",
         [Q_SESSION_END_BY_ID] = "UPDATE sessions SET ended = $1, end_reason = $2"
                                 " WHERE id = $3 AND ($4::text IS NULL OR \"user\" = $4) AND ended = 0"
                                 " RETURNING " SESSION_COLUMNS,
@@ -548,7 +567,8 @@ const char *const pgsql_sql[_Q_MAX] = {
          * another order by other hosts, so a page read by id may miss a row
          * with a smaller id that commits later (SQLite's single writer
          * commits ids in order). */
-#define EVENT_COLUMNS "SELECT id, time, type, \"user\", service, rhost, tty, actor, detail, host FROM events"
+#define EVENT_COLUMNS                                                                                            \
+        "SELECT id, time, type, \"user\", service, rhost, tty, actor, detail, host, country, city FROM events"
         [Q_EVENT_LIST_ALL_ASC] = EVENT_COLUMNS " WHERE id BETWEEN $1 AND $2 ORDER BY id",
         [Q_EVENT_LIST_ALL_DESC] = EVENT_COLUMNS " WHERE id BETWEEN $1 AND $2 ORDER BY id DESC",
         [Q_EVENT_LIST_USER_ASC] = EVENT_COLUMNS " WHERE \"user\" = $3 AND id BETWEEN $1 AND $2 ORDER BY id",

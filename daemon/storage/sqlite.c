@@ -184,6 +184,19 @@ static const char *const migrations[] = {
         "  pending TEXT NOT NULL DEFAULT '',"  /* set by the user, waiting for its code */
         "  codes INTEGER NOT NULL DEFAULT 0,"  /* 1: texted login codes enabled */
         "  updated INTEGER NOT NULL) WITHOUT ROWID;",
+        /* 13: the location of a login's remote address (geoip_database):
+         * the country's ISO code and the city on sessions and events, ''
+         * none; and the countries each user logged in from, for the
+         * new-location notice (at most one row per country code) */
+        "ALTER TABLE sessions ADD COLUMN country TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE sessions ADD COLUMN city TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE events ADD COLUMN country TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE events ADD COLUMN city TEXT NOT NULL DEFAULT '';"
+        "CREATE TABLE known_countries ("
+        "  user TEXT NOT NULL,"
+        "  country TEXT NOT NULL,"
+        "  first_seen INTEGER NOT NULL,"
+        "  PRIMARY KEY (user, country)) WITHOUT ROWID;",
 };
 
 
@@ -219,8 +232,8 @@ static void sqlite_log(void *unused, int code, const char *msg) {
 /* The statement of every operation in store_queries.h, by domain. */
 static const char *const sql[_Q_MAX] = {
         /* seclog */
-        [Q_EVENT_ADD] = "INSERT INTO events (time, type, user, service, rhost, tty, actor, detail)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [Q_EVENT_ADD] = "INSERT INTO events (time, type, user, service, rhost, tty, actor, detail, country, city)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 
         /* lockout */
         [Q_TALLY_GET] = "SELECT failures, first_failure, last_failure, locked_until"
@@ -369,14 +382,18 @@ static const char *const sql[_Q_MAX] = {
         [Q_NOTIFY_SOURCE_TRIM] = "DELETE FROM known_sources WHERE user = ?1 AND (rhost, key) IN ("
                                  "SELECT rhost, key FROM known_sources WHERE user = ?1"
                                  " ORDER BY last_seen DESC LIMIT -1 OFFSET ?2)",
+        [Q_NOTIFY_COUNTRY_ADD] = "INSERT INTO known_countries (user, country, first_seen) VALUES (?1, ?2, ?3)"
+                                 " ON CONFLICT DO NOTHING",
+        [Q_NOTIFY_COUNTRY_COUNT] = "SELECT count(*) FROM known_countries WHERE user = ?1",
         [Q_NOTIFY_PREF_GET] = "SELECT new_source FROM notify WHERE user = ?",
         [Q_NOTIFY_PREF_SET] = "INSERT OR REPLACE INTO notify (user, new_source) VALUES (?, ?)",
 
         /* sessions */
 /* ... and the host ('' : this one) and whether it is this host's (1) */
-#define SESSION_COLUMNS "id, user, service, tty, rhost, logind, pid, pid_start, started, last_active, ended, '', 1"
+#define SESSION_COLUMNS                                                                                          \
+        "id, user, service, tty, rhost, logind, pid, pid_start, started, last_active, ended, '', 1, country, city"
         [Q_SESSION_INSERT] = "INSERT INTO sessions (user, service, tty, rhost, logind, pid, pid_start, started,"
-                             " last_active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                             " last_active, country, city) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         [Q_SESSION_END_BY_ID] = "UPDATE sessions SET ended = ?1, end_reason = ?2"
                                 " WHERE id = ?3 AND (?4 IS NULL OR user = ?4) AND ended = 0 RETURNING " SESSION_COLUMNS,
         [Q_SESSION_END_BY_PID] = "UPDATE sessions SET ended = ?1, end_reason = ?2 WHERE id = ("
@@ -417,7 +434,8 @@ static const char *const sql[_Q_MAX] = {
         [Q_TOKEN_TOUCH] = "UPDATE tokens SET last_used = ? WHERE hash = ? AND user = ?",
 
         /* eventlog */
-#define EVENT_COLUMNS "SELECT id, time, type, user, service, rhost, tty, actor, detail, '' FROM events" /* no host */
+#define EVENT_COLUMNS                                                                                            \
+        "SELECT id, time, type, user, service, rhost, tty, actor, detail, '', country, city FROM events" /* no host */
         [Q_EVENT_LIST_ALL_ASC] = EVENT_COLUMNS " WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
         [Q_EVENT_LIST_ALL_DESC] = EVENT_COLUMNS " WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC",
         [Q_EVENT_LIST_USER_ASC] = EVENT_COLUMNS " WHERE user = ?3 AND id BETWEEN ?1 AND ?2 ORDER BY id",

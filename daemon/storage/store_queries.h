@@ -97,6 +97,8 @@
         Q(NOTIFY_SOURCE_ADD, LOG)                                                                                \
         Q(NOTIFY_SOURCE_SEEN, LOG)                                                                               \
         Q(NOTIFY_SOURCE_TRIM, LOG)                                                                               \
+        Q(NOTIFY_COUNTRY_ADD, LOG)                                                                               \
+        Q(NOTIFY_COUNTRY_COUNT, READ)                                                                            \
         Q(NOTIFY_PREF_GET, READ)                                                                                 \
         Q(NOTIFY_PREF_SET, STATE)
 

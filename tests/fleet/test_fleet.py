@@ -356,6 +356,33 @@ class Leader:
 
 
 @test
+def a_new_country_is_new_once_for_the_whole_fleet(fleet):
+    """geoip_database on each host: sessions and events carry the location
+    in PostgreSQL as in SQLite, and the countries a user logged in from are
+    the fleet's: the first (on web1) is learned quietly, a second (on web2)
+    is one new_location_login, and web1 does not see it new again."""
+    a = fleet.host("web1")
+    db = td.make_mmdb(a)
+    if not db:
+        return td.NO_WRITER
+    conf = "geoip_database = %s\n" % db
+    a.write_conf(conf)
+    a.stop()
+    a.start()
+    b = fleet.host("web2", conf)
+    session_from_gone_process(a, "127.0.0.1")
+    sid = session_from_gone_process(b, "127.0.0.2")
+    session_from_gone_process(a, "127.0.0.2")
+    assert fleet.sql("SELECT host, country, city FROM sessions WHERE id = %d" % sid) == [("web2", "FR", "Paris")]
+    ev = fleet.sql("SELECT host, rhost, country, city FROM events WHERE type = 'new_location_login'")
+    assert ev == [("web2", "127.0.0.2", "FR", "Paris")], ev
+    assert fleet.sql("SELECT country FROM known_countries ORDER BY country") == [("DE",), ("FR",)]
+    doc = json.loads(cli_ok(a, "--json", "log", "show", "--all", "--type", "session_opened"))
+    assert [(e["host"], e["country"], e["city"]) for e in doc["events"]] == [
+        ("web1", "FR", "Paris"), ("web2", "FR", "Paris"), ("web1", "DE", "Berlin")], doc
+
+
+@test
 def terminate_on_one_host_ends_a_session_on_another(fleet):
     a, b = fleet.host("web1"), fleet.host("web2")
     leader = Leader(b)

@@ -54,7 +54,7 @@ def catalogue_prepares(pg):
 def host_column_is_filled_per_connection(pg):
     pg.psql(DB, "SET acctsec.host_id = 'host-a';"
             "PREPARE ev AS %s;"
-            "EXECUTE ev(1, 'auth_failure', 'alice', 'sshd', '', '', '', '');" % statement("EVENT_ADD"))
+            "EXECUTE ev(1, 'auth_failure', 'alice', 'sshd', '', '', '', '', '', '');" % statement("EVENT_ADD"))
     assert pg.psql(DB, "SELECT host FROM events WHERE \"user\" = 'alice'") == [("host-a",)]
     # No host id set: the row is refused, never written without one.
     try:

@@ -43,6 +43,7 @@ HOST_GRANTS = {
     "mail_sent": "DELETE,INSERT,SELECT",
     "email": "INSERT,SELECT,UPDATE", "account": "INSERT,SELECT,UPDATE", "notify": "INSERT,SELECT,UPDATE",
     "hosts": "INSERT,SELECT,UPDATE",
+    "known_countries": "INSERT,SELECT,UPDATE",
 }
 FULL = "DELETE,INSERT,SELECT,UPDATE"
 for t in ("lockout", "mfa_totp", "backup_codes", "email_codes", "mfa_required", "tokens", "sessions",
@@ -279,6 +280,8 @@ def a_pending_migration_fails_closed_until_the_owner_runs_it(fleet):
     fleet.sql("ALTER TABLE sessions DROP COLUMN end_requested, DROP COLUMN end_requested_by;"
               "DROP FUNCTION acctsec_events_horizon(); DROP FUNCTION acctsec_set_fleet_key(text);"
               "DROP TABLE hosts; DROP TABLE phone;"
+              "ALTER TABLE sessions DROP COLUMN country, DROP COLUMN city;"
+              "ALTER TABLE events DROP COLUMN country, DROP COLUMN city; DROP TABLE known_countries;"
               "UPDATE acctsec_meta SET value = '12' WHERE key = 'schema_version'")
     a = RoleHost(fleet, "web1", "postgresql_timeout = 1s\n")
     rtype, f = a.call(td.login_frame(td.OP_PREAUTH))

@@ -1128,7 +1128,7 @@ def state_survives_restart_and_schema_pragmas(d):
     d.start()
     assert d.db("SELECT failures FROM lockout WHERE user='alice'") == [(1,)]
     assert d.db("PRAGMA journal_mode") == [("wal",)]
-    assert d.db("PRAGMA user_version") == [(12,)]  # the migrations in daemon/storage/store.c
+    assert d.db("PRAGMA user_version") == [(13,)]  # the migrations in daemon/storage/store.c
     mode = os.stat(os.path.join(d.state, "acctsec.db")).st_mode & 0o777
     assert mode == 0o600, oct(mode)
 
@@ -1924,9 +1924,10 @@ def cli_log_show(d):
     p = cli(d, "log", "show", "--all", "--limit", "3")
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
-    assert lines[0].split() == ["TIME", "USER", "TYPE", "OUTCOME", "SERVICE", "SOURCE", "DETAIL"], lines[0]
-    assert lines[1].split()[2:] == ["bob", "unlock", "info", "sshd", "192.0.2.199", "by", "root:", "i=199?[31m"]
-    assert lines[2].split()[2:] == ["bob", "auth_failure", "failure", "sshd", "pts/198", "i=198?[31m"], lines[2]
+    assert lines[0].split() == ["TIME", "USER", "TYPE", "OUTCOME", "SERVICE", "SOURCE", "LOCATION", "DETAIL"], \
+        lines[0]
+    assert lines[1].split()[2:] == ["bob", "unlock", "info", "sshd", "192.0.2.199", "-", "by", "root:", "i=199?[31m"]
+    assert lines[2].split()[2:] == ["bob", "auth_failure", "failure", "sshd", "pts/198", "-", "i=198?[31m"], lines[2]
     assert lines[4].startswith("(older events not shown") and len(lines) == 5, lines
     assert "\x1b" not in p.stdout
     # more than one page (a reply holds at most 93 events), newest first
@@ -2067,14 +2068,238 @@ def cli_export_100k_events(d):
             with open(out, newline="", encoding="utf-8") as f:
                 rows = list(csv.reader(f))
             assert rows[0] == ["id", "time", "unix_time", "type", "outcome", "user", "service", "rhost", "tty",
-                               "actor", "detail", "host"], rows[0]
-            assert all(r[11] == "" for r in rows[1:]), "one host: no host"
+                               "actor", "detail", "host", "country", "city"], rows[0]
+            assert all(r[11:] == ["", "", ""] for r in rows[1:]), "one host: no host; no location"
             got = [(int(r[0]), int(r[2]), unguard(r[3]), unguard(r[5]), unguard(r[6]), unguard(r[7]), unguard(r[8]),
                     unguard(r[9]), unguard(r[10]), unguard(r[4])) for r in rows[1:]]
         assert len(got) == len(want), (fmt, len(got))
         bad = [(g[:9], w) for g, w in zip(got, want) if g[:9] != w]
         assert not bad, (fmt, len(bad), bad[:2])
         assert all(g[9] == outcome[g[2]] for g in got), fmt
+
+# --- location (geoip_database) ------------------------------------------------
+
+MAKE_MMDB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "make_mmdb.pl")
+T_COUNTRY, T_CITY = 85, 86
+NO_WRITER = "SKIP needs Perl's MaxMind::DB::Writer (Debian: libmaxmind-db-writer-perl) to write a test .mmdb"
+
+
+def make_mmdb(d, name="city.mmdb"):
+    """The test database (tests/tools/make_mmdb.pl) in the test's directory,
+    or None without the Perl writer."""
+    if subprocess.run(["perl", "-MMaxMind::DB::Writer::Tree", "-e", "1"], capture_output=True).returncode != 0:
+        return None
+    path = os.path.join(d.dir, name)
+    subprocess.run(["perl", MAKE_MMDB, path], check=True, timeout=120)
+    return path
+
+
+def mails(d, rhost=None):
+    """The messages in the maildir (of logins from rhost, when given), in no
+    particular order (children deliver them): (subject, body)."""
+    new = os.path.join(d.dir, "maildir", "new")
+    out = []
+    for name in os.listdir(new) if os.path.isdir(new) else []:
+        head, _, body = open(os.path.join(new, name), encoding="utf-8").read().partition("\n\n")
+        subject = [h[len("Subject: "):] for h in head.splitlines() if h.startswith("Subject: ")]
+        if rhost is None or "  from:    %s\n" % rhost in body:
+            out.append((subject[0] if subject else "", body))
+    return out
+
+
+def session_from(d, rhost, user="alice", info=None):
+    fields = [(T_USER, user), (T_SERVICE, "sshd"), (T_RHOST, rhost)] + ([(T_AUTH_INFO, info)] if info else [])
+    rtype, f = d.call(frame(OP_SESSION_OPEN, *fields))
+    assert rtype == REPLY_OK, f
+    return get(f, T_SESSION, True)
+
+
+def events_of(d, type_):
+    return d.db("SELECT rhost, country, city, detail FROM events WHERE type = ? ORDER BY id", type_)
+
+
+@test
+def logins_have_a_location_and_a_new_country_is_a_notice(d):
+    """With geoip_database: each session and its events carry the country
+    and city of the remote address; the first country is learned quietly
+    (the new-source mail names it); a second country is a new_location_login
+    and one mail, once; a new source in a known country is only a new
+    source."""
+    if not ROOT:
+        return "SKIP needs root (session requests come from root)"
+    db = make_mmdb(d)
+    if not db:
+        return NO_WRITER
+    restart_with(d, "mfa = required\nmaildir = %s/maildir\ngeoip_database = %s\n" % (d.dir, db))
+    assert "geoip_database %s: GeoLite2-City" % db in open(d.log).read()
+    email_user(d)
+    session_from(d, "127.0.0.1")                        # Berlin: the first country, not "new"
+    wait_until(lambda: len(mails(d)) == 1)
+    [(subject, body)] = mails(d, "127.0.0.1")
+    assert subject == "New login to your account" and "  where:   Berlin, Germany (DE)\n" in body, body
+    assert events_of(d, "new_location_login") == []
+    sid = session_from(d, "127.0.0.2")                  # Paris: a new country
+    assert d.db("SELECT country, city FROM sessions WHERE id = ?", sid) == [("FR", "Paris")]
+    assert events_of(d, "new_location_login") == [
+        ("127.0.0.2", "FR", "Paris", "Paris, FR: notified a\u2022\u2022\u2022@example.com")]
+    assert events_of(d, "new_source_login")[-1][:3] == ("127.0.0.2", "FR", "Paris")
+    assert d.db("SELECT country, city FROM events WHERE type = 'session_opened' ORDER BY id") == [
+        ("DE", "Berlin"), ("FR", "Paris")]
+    wait_until(lambda: len(mails(d)) == 2)              # one mail for the new source and country
+    [(subject, body)] = mails(d, "127.0.0.2")
+    assert subject == "Login to your account from a new location", subject
+    assert "from a location not seen before" in body and "  where:   Paris, France (FR)\n" in body, body
+    # the same source again, and a new source (another key) in France: no new location
+    session_from(d, "127.0.0.2")
+    key = "publickey ssh-ed25519 " + __import__("base64").b64encode(b"k" * 51).decode()
+    session_from(d, "127.0.0.2", info=key)
+    wait_until(lambda: len(mails(d)) == 3)
+    assert sorted(m[0] for m in mails(d, "127.0.0.2")) == ["Login to your account from a new location",
+                                                           "New login to your account"]
+    assert len(events_of(d, "new_location_login")) == 1
+    assert [m[0] for m in mails(d)].count("Login to your account from a new location") == 1
+    # a country without a city; an address the database does not hold
+    session_from(d, "10.9.1.1")
+    session_from(d, "127.0.0.9")
+    assert d.db("SELECT rhost, country, city FROM sessions WHERE rhost IN ('10.9.1.1', '127.0.0.9') ORDER BY id") \
+        == [("10.9.1.1", "US", ""), ("127.0.0.9", "", "")]
+    assert [e[:3] for e in events_of(d, "new_location_login")] == [("127.0.0.2", "FR", "Paris"),
+                                                                   ("10.9.1.1", "US", "")]
+    wait_until(lambda: len(mails(d)) == 5)
+    assert "  where:   United States (US)\n" in mails(d, "10.9.1.1")[0][1]
+    assert "where:" not in mails(d, "127.0.0.9")[0][1]  # a new source without a location
+    assert d.db("SELECT user, country FROM known_countries ORDER BY country") == [
+        ("alice", "DE"), ("alice", "FR"), ("alice", "US")]
+    # what the CLI shows: session list, log show and export
+    p = cli(d, "--json", "session", "list", "--all")
+    assert p.returncode == 0, p.stderr
+    where = {(s["rhost"], s["country"], s["city"]) for s in json.loads(p.stdout)["sessions"]}
+    assert where == {("127.0.0.1", "DE", "Berlin"), ("127.0.0.2", "FR", "Paris"), ("10.9.1.1", "US", None),
+                     ("127.0.0.9", None, None)}, where
+    p = cli(d, "session", "list", "--all")
+    lines = p.stdout.splitlines()
+    assert "LOCATION" in lines[0].split(), lines[0]
+    assert any("127.0.0.2" in ln and "Paris, FR" in ln for ln in lines), p.stdout
+    assert any("10.9.1.1" in ln and " US " in ln for ln in lines), p.stdout
+    assert any("127.0.0.9" in ln and " - " in ln for ln in lines), p.stdout
+    rtype, f = d.call(log_request(OP_LOG_SHOW, user="alice", type_="new_location_login"))
+    assert rtype == REPLY_OK and (get(f, T_COUNTRY), get(f, T_CITY)) == ("US", ""), f
+    p = cli(d, "--json", "log", "show", "--user", "alice", "--type", "new_location_login")
+    ev = json.loads(p.stdout)["events"]
+    assert [(e["country"], e["city"]) for e in ev] == [("US", ""), ("FR", "Paris")], ev
+    p = cli(d, "log", "show", "--user", "alice", "--type", "new_location_login")
+    assert "Paris, FR" in p.stdout.splitlines()[2], p.stdout
+    p = cli(d, "log", "export", "--user", "alice", "--format", "csv")
+    rows = p.stdout.splitlines()
+    assert rows[0].endswith(",host,country,city"), rows[0]
+    assert any(r.startswith(tuple("0123456789")) and ",new_location_login," in r and r.endswith(",FR,Paris")
+               for r in rows), rows
+    p = cli(d, "log", "export", "--user", "alice", "--format", "json")
+    exported = json.loads(p.stdout)
+    assert ("new_location_login", "FR", "Paris") in {(e["type"], e["country"], e["city"]) for e in exported}
+
+
+@test
+def a_hostile_location_database_cannot_reach_a_terminal(d):
+    """Names from the file are data: escapes and reordering marks never
+    reach the store, the CLI or a mail; a code that is no country code
+    gives no location."""
+    if not ROOT:
+        return "SKIP needs root (session requests come from root)"
+    db = make_mmdb(d)
+    if not db:
+        return NO_WRITER
+    restart_with(d, "mfa = required\nmaildir = %s/maildir\ngeoip_database = %s\n" % (d.dir, db))
+    email_user(d)
+    session_from(d, "127.0.0.3")
+    session_from(d, "127.0.0.4")
+    session_from(d, "127.0.0.5")
+    assert d.db("SELECT rhost, country, city FROM sessions ORDER BY id") == [
+        ("127.0.0.3", "NL", "Bad]0;pwnedCity"), ("127.0.0.4", "", ""), ("127.0.0.5", "IT", "A" * 63)]
+    p = cli(d, "session", "list", "--all")
+    assert "\x1b" not in p.stdout and "\x07" not in p.stdout and "\u202e" not in p.stdout
+    wait_until(lambda: len(mails(d)) == 3)
+    [(_, body)] = mails(d, "127.0.0.3")
+    assert "  where:   Bad]0;pwnedCity, Evil[31mland (NL)\n" in body, body
+    assert all("\x1b" not in body and "\x9b" not in body for _, body in mails(d))
+
+
+@test
+def new_location_notices_follow_the_notification_settings(d):
+    """notify_new_source = no: the new country is logged, not mailed; the
+    user's own opt-out the same."""
+    if not ROOT:
+        return "SKIP needs root (session requests come from root)"
+    db = make_mmdb(d)
+    if not db:
+        return NO_WRITER
+    restart_with(d, "mfa = required\nmaildir = %s/maildir\ngeoip_database = %s\nnotify_new_source = no\n" % (d.dir, db))
+    email_user(d)
+    session_from(d, "127.0.0.1")
+    session_from(d, "127.0.0.2")
+    assert events_of(d, "new_location_login") == [
+        ("127.0.0.2", "FR", "Paris", "Paris, FR: not notified: notifications are off")]
+    restart_with(d, "mfa = required\nmaildir = %s/maildir\ngeoip_database = %s\n" % (d.dir, db))
+    d.db("INSERT INTO notify (user, new_source) VALUES ('alice', 0)")
+    session_from(d, "10.9.0.1")
+    assert events_of(d, "new_location_login")[-1] == ("10.9.0.1", "US", "", "US: not notified: notifications are off")
+    assert mails(d) == [] and d.db("SELECT count(*) FROM mail_sent") == [(0,)]
+
+
+@test
+def without_geoip_database_nothing_has_a_location(d):
+    if not ROOT:
+        return "SKIP needs root (session requests come from root)"
+    restart_with(d, "mfa = required\nmaildir = %s/maildir\n" % d.dir)
+    email_user(d)
+    session_from(d, "127.0.0.1")
+    session_from(d, "127.0.0.2")
+    assert d.db("SELECT country, city FROM sessions") == [("", ""), ("", "")]
+    assert d.db("SELECT count(*) FROM events WHERE country != '' OR city != ''") == [(0,)]
+    assert events_of(d, "new_location_login") == [] and d.db("SELECT count(*) FROM known_countries") == [(0,)]
+    wait_until(lambda: len(mails(d)) == 2)
+    assert [m[0] for m in mails(d)] == ["New login to your account"] * 2
+    assert all("where:" not in body for _, body in mails(d))
+    p = cli(d, "--json", "session", "list", "--all")
+    assert {(s["country"], s["city"]) for s in json.loads(p.stdout)["sessions"]} == {(None, None)}
+    # the raw reply: COUNTRY and CITY are there, empty; log records leave them out
+    rtype, f = d.call(log_request(OP_LOG_SHOW, all_=True))
+    assert rtype == REPLY_OK and get(f, T_COUNT, True) > 0 and get(f, T_COUNTRY) is None, f
+
+
+@test
+def a_bad_geoip_database_is_a_warning_and_logins_go_on(d):
+    """A missing file or one that is not a database: a warning, logins are
+    served without location; a reload after the file is fixed picks it up."""
+    if not ROOT:
+        return "SKIP needs root (login and session requests come from root)"
+    db = make_mmdb(d)
+    if not db:
+        return NO_WRITER
+    bad = os.path.join(d.dir, "bad.mmdb")
+    for text in (None, "not a database\n"):
+        if text is not None:
+            with open(bad, "w") as f:
+                f.write(text)
+        restart_with(d, "geoip_database = %s\n" % bad)
+        log = open(d.log).read()
+        want = "No such file or directory" if text is None else "not a MaxMind DB file"
+        assert "geoip_database %s: %s" % (bad, want) in log and "logins have no location" in log, log[-2000:]
+        assert get(d.call(login_frame(OP_PREAUTH, rhost="127.0.0.2"))[1], T_DECISION, True) == 0
+        sid = session_from(d, "127.0.0.2")
+        assert d.db("SELECT country, city FROM sessions WHERE id = ?", sid) == [("", "")]
+    os.replace(db, bad)                                  # as geoipupdate does: a new file renamed into place
+    rtype, f = d.call(frame(OP_RELOAD))
+    assert rtype == REPLY_OK, f
+    sid = session_from(d, "127.0.0.2")
+    assert d.db("SELECT country, city FROM sessions WHERE id = ?", sid) == [("FR", "Paris")]
+    # and SIGHUP with the line gone: no location again
+    d.write_conf("")
+    d.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: open(d.log).read().count("reloaded") >= 2)
+    sid = session_from(d, "127.0.0.2")
+    assert d.db("SELECT country, city FROM sessions WHERE id = ?", sid) == [("", "")]
+
 
 
 def main():

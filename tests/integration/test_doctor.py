@@ -837,6 +837,34 @@ def test_recover_line(e):
     e.write(e.conf, "password_recovery_admins = yes\n")
     rc, doc = e.stack(RECOVER_AUTH + GOOD_ACCOUNT + GOOD_PASSWORD)
     assert "admin's password" in one(doc, "recovery-admins", "warning")["message"], doc
+MAKE_MMDB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "make_mmdb.pl")
+
+
+def test_geoip_database(e):
+    """geoip_database: nothing said without one; a missing file or one that
+    is not a database is a problem; a database built more than 60 days ago
+    a warning; a fresh one ok."""
+    e.service("sshd", GOOD)
+    rc, doc = e.findings()
+    assert not [f for f in doc["findings"] if f["check"] == "geoip"], doc
+    db = os.path.join(e.dir, "city.mmdb")
+    e.write(e.conf, "geoip_database = %s\n" % db)
+    f = one(e.findings()[1], "geoip")
+    assert f["where"] == db and "No such file or directory" in f["message"], f
+    assert "acctsecd runs without location" in f["message"] and "GeoLite2-City or DB-IP" in f["fix"], f
+    e.write(db, "not a database\n")
+    f = one(e.findings()[1], "geoip")
+    assert "not a MaxMind DB file" in f["message"], f
+    if subprocess.run(["perl", "-MMaxMind::DB::Writer::Tree", "-e", "1"], capture_output=True).returncode != 0:
+        return "SKIP the rest needs Perl's MaxMind::DB::Writer (Debian: libmaxmind-db-writer-perl)"
+    subprocess.run(["perl", MAKE_MMDB, db, "1000000000"], check=True)  # 2001-09-09
+    f = one(e.findings()[1], "geoip", "warning")
+    assert "was built on 2001-09-09, more than 60 days ago" in f["message"] and "geoipupdate" in f["fix"], f
+    subprocess.run(["perl", MAKE_MMDB, db], check=True)
+    rc, doc = e.findings()
+    f = one(doc, "geoip", "ok")
+    assert f["message"].startswith("geoip_database %s: GeoLite2-City, built on " % db), f
+    assert not [x for x in doc["findings"] if x["check"] == "geoip" and x["severity"] != "ok"], doc
 
 
 TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]

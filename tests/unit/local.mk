@@ -96,6 +96,16 @@ tests_unit_test_requests_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SYSTEMD_CFLAGS
 tests_unit_test_requests_LDADD = libacctsecd.la $(CMOCKA_LIBS)
 endif
 
+# The location database wrapper, on a .mmdb the test writes (make_mmdb.pl).
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_geoip
+TESTS += tests/unit/test_geoip
+tests_unit_test_geoip_SOURCES = tests/unit/test_geoip.c tests/unit/unit.h tests/unit/tmp_dir.h
+tests_unit_test_geoip_CPPFLAGS = $(AM_CPPFLAGS) $(DAEMON_INCLUDES) -DTOP_SRCDIR='"$(abs_top_srcdir)"'
+tests_unit_test_geoip_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(MAXMINDDB_CFLAGS)
+tests_unit_test_geoip_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(MAXMINDDB_LIBS)
+endif
+
 # Domain tests on a real store (issue 16): mfa, allowlist, lockout.
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_mfa tests/unit/test_allowlist tests/unit/test_lockout

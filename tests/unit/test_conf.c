@@ -500,6 +500,21 @@ static void test_key_dictionary(void **state) {
         assert_string_equal(c.dictionary, "");
 }
 
+/* The location database: a path (or nothing) the daemon opens for every
+ * login, so only in the global part. */
+static void test_key_geoip_database(void **state) {
+        struct acctsec_conf c = fresh();
+        assert_string_equal(c.geoip_database, "");
+        assert_int_equal(set_g(&c, "geoip_database", "/var/lib/GeoIP/GeoLite2-City.mmdb"), 0);
+        assert_string_equal(c.geoip_database, "/var/lib/GeoIP/GeoLite2-City.mmdb");
+        assert_int_equal(set_g(&c, "geoip_database", "GeoLite2-City.mmdb"), -EINVAL);
+        assert_int_equal(set_o(&c, "geoip_database", "/x.mmdb", ACCTSEC_CONF_SECTION), -EPERM);
+        assert_int_equal(set_o(&c, "geoip_database", "/x.mmdb", ACCTSEC_CONF_ARGV), -EPERM);
+        assert_string_equal(c.geoip_database, "/var/lib/GeoIP/GeoLite2-City.mmdb");
+        assert_int_equal(set_g(&c, "geoip_database", ""), 0);
+        assert_string_equal(c.geoip_database, "");
+}
+
 static void test_key_deny(void **state) {
         static const struct good_value good[] = { { "0", 0 }, { "5", 5 }, { "1000000", 1000000 }, { "007", 7 } };
         static const char *const bad[] = {
@@ -1451,6 +1466,7 @@ int main(void) {
                 cmocka_unit_test(test_key_mail_max_per_hour),
                 cmocka_unit_test(test_key_max_password_age),
                 cmocka_unit_test(test_key_dictionary),
+                cmocka_unit_test(test_key_geoip_database),
                 cmocka_unit_test(test_unknown_key),
                 cmocka_unit_test(test_origin_roles),
                 cmocka_unit_test(test_origin_client),

@@ -118,6 +118,8 @@ static const struct export_event sample = {
         .tty = "",
         .actor = "",
         .detail = "failures=1, \"quoted\"",
+        .country = "FR",
+        .city = "=Paris",
 };
 
 static void test_csv_lines(void **state) {
@@ -127,10 +129,10 @@ static void test_csv_lines(void **state) {
         export_csv_event(f, &sample);
         struct export_event nulls = { .id = 1, .time = 0 }; /* missing strings are empty */
         export_csv_event(f, &nulls);
-        capture_is(&c, "id,time,unix_time,type,outcome,user,service,rhost,tty,actor,detail,host\r\n"
+        capture_is(&c, "id,time,unix_time,type,outcome,user,service,rhost,tty,actor,detail,host,country,city\r\n"
                        "42,2025-11-23T00:01:13Z,1763856073,auth_failure,failure,alice,sshd,"
-                       "'=cmd|' /C calc'!A0,,,\"failures=1, \"\"quoted\"\"\",\r\n"
-                       "1,1970-01-01T00:00:00Z,0,,,,,,,,,\r\n");
+                       "'=cmd|' /C calc'!A0,,,\"failures=1, \"\"quoted\"\"\",,FR,'=Paris\r\n"
+                       "1,1970-01-01T00:00:00Z,0,,,,,,,,,,,\r\n");
 }
 
 static void test_json_object(void **state) {
@@ -139,7 +141,8 @@ static void test_json_object(void **state) {
         capture_is(&c, "{\"id\":42,\"time\":\"2025-11-23T00:01:13Z\",\"unix_time\":1763856073,"
                        "\"type\":\"auth_failure\",\"outcome\":\"failure\",\"user\":\"alice\",\"service\":\"sshd\","
                        "\"rhost\":\"=cmd|' /C calc'!A0\",\"tty\":\"\",\"actor\":\"\","
-                       "\"detail\":\"failures=1, \\\"quoted\\\"\",\"host\":\"\"}");
+                       "\"detail\":\"failures=1, \\\"quoted\\\"\",\"host\":\"\",\"country\":\"FR\","
+                       "\"city\":\"=Paris\"}");
 }
 
 static void set_tz(const char *tz) {
