@@ -44,6 +44,7 @@ HOST_GRANTS = {
     "email": "INSERT,SELECT,UPDATE", "account": "INSERT,SELECT,UPDATE", "notify": "INSERT,SELECT,UPDATE",
     "hosts": "INSERT,SELECT,UPDATE",
     "known_countries": "INSERT,SELECT,UPDATE",
+    "phone": "DELETE,INSERT,SELECT,UPDATE",
 }
 FULL = "DELETE,INSERT,SELECT,UPDATE"
 for t in ("lockout", "mfa_totp", "backup_codes", "email_codes", "mfa_required", "tokens", "sessions",
