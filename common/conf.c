@@ -76,6 +76,8 @@ static const struct key keys[] = {
         { "token_max_months", T_UINT, F(token_max_months), 1, 12, O_POLICY },
         { "allowlist", T_ALLOWLIST, F(allowlist), 0, 0, O_POLICY },
         { "notify_new_source", T_BOOL, F(notify_new_source), 0, 0, O_POLICY },
+        { "mfa_skip_networks", T_ALLOWLIST, F(mfa_skip_networks), 0, 0, O_POLICY },
+        { "remember_device", T_SECONDS, F(remember_device), 0, 90 * DAY, O_POLICY },
         { "log_retention_days", T_UINT, F(log_retention_days), 0, 36500, O_GLOBAL },
         { "mail_transport", T_TRANSPORT, F(mail_transport), 0, 0, O_GLOBAL },
         { "mail_from", T_TEXT, F(mail_from), 0, 0, O_GLOBAL },

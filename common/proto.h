@@ -69,7 +69,9 @@
         X(NOTIFY_SET, 44, "notify-set")                                                                         \
         X(RELOAD, 45, "reload")                                                                                 \
         X(FLEET_STATUS, 46, "fleet-status")                                                                     \
-        X(FLEET_KEY_ROTATE, 47, "fleet-key-rotate")
+        X(FLEET_KEY_ROTATE, 47, "fleet-key-rotate")                                                             \
+        X(DEVICE_LIST, 54, "device-list")                                                                       \
+        X(DEVICE_REVOKE, 55, "device-revoke")
 
 enum acctsec_op {
 #define ACCTSEC_OP_ENUM(name, number, wire) ACCTSEC_OP_##name = number,
@@ -126,7 +128,7 @@ enum acctsec_tag {
         ACCTSEC_TAG_CIDR = 48,        /* an allowlist entry: canonical CIDR or LOCAL */
         ACCTSEC_TAG_TOKEN = 49,       /* an API token (a secret: wiped after use) */
         ACCTSEC_TAG_CREATED = 50,     /* unix time */
-        ACCTSEC_TAG_AUTH_INFO = 51,   /* SESSION_OPEN: sshd's SSH_AUTH_INFO_0 "publickey" line */
+        ACCTSEC_TAG_AUTH_INFO = 51,   /* SESSION_OPEN, PREAUTH, MFA_*: sshd's SSH_AUTH_INFO_0 "publickey" line */
         ACCTSEC_TAG_SESSION = 52,     /* a session's id */
         ACCTSEC_TAG_LOGIND = 53,      /* a session's logind session id */
         ACCTSEC_TAG_PID = 54,         /* a session's leader process */
@@ -151,6 +153,11 @@ enum acctsec_tag {
         ACCTSEC_TAG_SEALED_LEFT = 73, /* FLEET_*: TOTP secrets not sealed with this host's key */
         ACCTSEC_TAG_HASHED_LEFT = 74, /* FLEET_*: unused backup codes and tokens hashed with another key */
         ACCTSEC_TAG_ACCOUNT_OK = 75, /* AUTHSUCC/MFA_VERIFY allowed: 1 when ACCOUNT would say a plain yes now */
+        ACCTSEC_TAG_DEVICE = 90,      /* a remembered device's id (DEVICE_LIST, DEVICE_REVOKE) */
+        ACCTSEC_TAG_DEVICE_KIND = 91, /* a remembered device: "key" or "address" */
+        ACCTSEC_TAG_DEVICE_NAME = 92, /* a remembered device: the key's SHA256:... fingerprint, or the address */
+        ACCTSEC_TAG_REASON = 93,      /* MFA_BEGIN: why no code is asked ("trusted network 10.1.0.0/16") */
+        ACCTSEC_TAG_REVOKED = 94,     /* SESSION_TERMINATE --all-others, MFA_RESET: remembered devices revoked */
 };
 
 /* What the module must ask for after MFA_BEGIN. */

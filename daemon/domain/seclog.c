@@ -56,6 +56,9 @@ static const struct {
         [EV_LOG_EXPORTED] = { "log_exported", "0e233333b2ec41b987c4ce9a1318b195", LOG_NOTICE, OUT_INFO },
         [EV_MAIL_CAPPED] = { "mail_capped", "f4ee99f999ca4080bdafd522294051b9", LOG_WARNING, OUT_FAILURE },
         [EV_FLEET_KEY_ROTATED] = { "fleet_key_rotated", "80343be2d4cb482ba1fab3ff969bc135", LOG_NOTICE, OUT_INFO },
+        [EV_MFA_SKIPPED] = { "mfa_skipped", "0ccc92cd48e349769b66d939c5c7e351", LOG_NOTICE, OUT_SUCCESS },
+        [EV_DEVICE_REMEMBERED] = { "device_remembered", "d02786d3d461424da8e83137fe315716", LOG_NOTICE, OUT_INFO },
+        [EV_DEVICE_REVOKED] = { "device_revoked", "047f16fb2d504616a54d578ca2744071", LOG_NOTICE, OUT_INFO },
 };
 
 const char *seclog_type_name(enum event_type t) {

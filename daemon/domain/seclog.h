@@ -44,6 +44,9 @@ enum event_type {
         EV_LOG_EXPORTED,    /* someone exported the security log */
         EV_MAIL_CAPPED,     /* a mail not sent: mail_max_per_hour was reached */
         EV_FLEET_KEY_ROTATED, /* a fleet's secrets were re-sealed: the new key is the fleet's */
+        EV_MFA_SKIPPED,       /* no code asked: a trusted network or a remembered device (detail) */
+        EV_DEVICE_REMEMBERED, /* a good code remembered for a device (remember_device) */
+        EV_DEVICE_REVOKED,    /* remembered devices revoked (by the user, an admin, sign-out, mfa reset) */
         _EV_MAX,
 };
 

@@ -46,7 +46,7 @@ HOST_GRANTS = {
 }
 FULL = "DELETE,INSERT,SELECT,UPDATE"
 for t in ("lockout", "mfa_totp", "backup_codes", "email_codes", "mfa_required", "tokens", "sessions",
-          "known_sources"):
+          "known_sources", "devices"):
     HOST_GRANTS[t] = FULL
 
 
