@@ -266,7 +266,6 @@ int handle_mfa_reset(struct request *rq) {
         const char *user = rq->target.name;
         char actor[USER_NAME_MAX + 16];
         bool had = false;
-
         int64_t devices = 0;
 
         actor_name(peer, actor, sizeof(actor));
