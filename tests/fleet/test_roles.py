@@ -275,10 +275,10 @@ def a_pending_migration_fails_closed_until_the_owner_runs_it(fleet):
     admin's one-shot run as the owner has migrated (doc/fleet.md,
     Upgrading)."""
     prepared(fleet)
-    # The fleet as an older release left it: steps 13 to 16 not applied.
+    # The fleet as an older release left it: steps 13 to 17 not applied.
     fleet.sql("ALTER TABLE sessions DROP COLUMN end_requested, DROP COLUMN end_requested_by;"
               "DROP FUNCTION acctsec_events_horizon(); DROP FUNCTION acctsec_set_fleet_key(text);"
-              "DROP TABLE hosts;"
+              "DROP TABLE hosts; DROP TABLE devices;"
               "UPDATE acctsec_meta SET value = '12' WHERE key = 'schema_version'")
     a = RoleHost(fleet, "web1", "postgresql_timeout = 1s\n")
     rtype, f = a.call(td.login_frame(td.OP_PREAUTH))
