@@ -1128,7 +1128,7 @@ def state_survives_restart_and_schema_pragmas(d):
     d.start()
     assert d.db("SELECT failures FROM lockout WHERE user='alice'") == [(1,)]
     assert d.db("PRAGMA journal_mode") == [("wal",)]
-    assert d.db("PRAGMA user_version") == [(11,)]  # the migrations in daemon/storage/store.c
+    assert d.db("PRAGMA user_version") == [(12,)]  # the migrations in daemon/storage/store.c
     mode = os.stat(os.path.join(d.state, "acctsec.db")).st_mode & 0o777
     assert mode == 0o600, oct(mode)
 
