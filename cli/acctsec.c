@@ -47,10 +47,13 @@ static void usage(FILE *f) {
               "  token revoke NAME [--user NAME]  stops working at once\n"
               "  allowlist add|remove CIDR [--user NAME]  admins; no --user: the global list\n"
               "  allowlist list [--user NAME]  a list (empty: no restriction from it)\n"
+              "  device list [--user NAME]     remembered devices: no code asked from them until they expire\n"
+              "  device revoke ID | --all [--user NAME]  the next login from it asks for a code again\n"
               "  backup-codes generate [--user NAME]  a new set of 10 single-use codes (voids the old set)\n"
               "  backup-codes status [--user NAME]  how many are left\n"
               "  session list [--user NAME | --all]  active sessions; * marks this one\n"
               "  session terminate ID | --all-others [--user NAME]  end a session, or all but this one\n"
+              "                                (--all-others also revokes the remembered devices)\n"
               "  notify on|off|status [--user NAME]  mail on a login from a new source\n"
               "  log show [--user NAME | --all] [--since T] [--type T] [--limit N]  the newest events\n"
               "  log export [--user NAME | --all] [--since T] [--type T] --format json|csv [--output FILE]\n"
@@ -344,6 +347,8 @@ static const struct command {
         { "allowlist", "add", 1, cmd_allowlist_add },
         { "allowlist", "remove", 1, cmd_allowlist_remove },
         { "allowlist", "list", 0, cmd_allowlist_list },
+        { "device", "list", 0, cmd_device_list },
+        { "device", "revoke", -1, cmd_device_revoke },
         { "backup-codes", "generate", 0, cmd_backup_generate },
         { "backup-codes", "status", 0, cmd_backup_status },
         { "session", "list", 0, cmd_session_list },

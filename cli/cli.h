@@ -70,6 +70,12 @@ int cmd_token_revoke(struct cli *c);
 int cmd_allowlist_add(struct cli *c);
 int cmd_allowlist_remove(struct cli *c);
 int cmd_allowlist_list(struct cli *c);
+/* A positive decimal id (a session's, a device's): 0 or -EINVAL. */
+int parse_id(const char *s, uint64_t *ret);
+int cmd_device_list(struct cli *c);
+int cmd_device_revoke(struct cli *c);
+/* "N remembered devices revoked: ..." when N > 0. */
+void print_devices_revoked(uint64_t n);
 int cmd_session_list(struct cli *c);
 int cmd_session_terminate(struct cli *c);
 int cmd_notify(struct cli *c);

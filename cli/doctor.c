@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cidr.h"
 #include "cli.h"
 #include "geoip.h"
 #include "macro.h"
@@ -1415,6 +1416,94 @@ static void check_recovery(struct doctor *d) {
             "login prompt (where password_recovery is on)");
 }
 
+/* ------------------------------------------------- second-factor relief */
+
+/* Every "key = value" line of the file for one of these keys, in any
+ * section: relief is usually set for a service or a group. */
+struct relief_lines {
+        bool remember;  /* remember_device > 0 somewhere */
+        bool allowlist; /* a non-empty allowlist= somewhere */
+};
+
+/* Each range of one mfa_skip_networks value: wider than /8 is a problem
+ * (anyone who can reach sshd from there needs only the password). */
+static void check_skip_networks(struct doctor *d, const char *at, const char *list) {
+        char item[CIDR_TEXT_MAX];
+        struct cidr c;
+        for (const char *p = list; *p;) {
+                size_t n = strcspn(p, ",");
+                if (n < sizeof(item)) {
+                        memcpy(item, p, n);
+                        item[n] = '\0';
+                        if (cidr_parse(item, &c) == 0 && !c.local && c.prefix < 8)
+                                add(d, SEV_PROBLEM, "mfa-skip-networks", at,
+                                    "list only networks you control end to end (at most a /8), or remove it",
+                                    "mfa_skip_networks holds %s: logins from %s need only the password", item,
+                                    c.prefix == 0 ? "anywhere" : "a range that wide");
+                }
+                p += n + (p[n] == ',');
+        }
+}
+
+static void relief_line(struct doctor *d, char *line, unsigned no, struct relief_lines *rl) {
+        char at[4200];
+        unsigned long long secs = 0;
+        line += strspn(line, " \t");
+        char *eq = strchr(line, '=');
+        if (!eq || *line == '#' || *line == ';' || *line == '[')
+                return;
+        char *key = line, *v = eq + 1;
+        for (char *e = eq; e > key && (e[-1] == ' ' || e[-1] == '\t');)
+                *--e = '\0';
+        *eq = '\0';
+        v += strspn(v, " \t");
+        v[strcspn(v, " \t\r")] = '\0';
+        snprintf(at, sizeof(at), "%s:%u", d->conf_path, no);
+        if (strcmp(key, "mfa_skip_networks") == 0)
+                check_skip_networks(d, at, v);
+        else if (strcmp(key, "remember_device") == 0 && acctsec_parse_duration(v, &secs) == 0 && secs > 0)
+                rl->remember = true;
+        else if (strcmp(key, "allowlist") == 0 && *v)
+                rl->allowlist = true;
+}
+
+/* The daemon's global allowlist has entries (as root: -1 when it cannot say). */
+static int global_allowlist(struct doctor *d) {
+        struct cli *c = d->c;
+        char at[ACCTSEC_SOCKET_PATH_MAX];
+        acctsec_frame_init(&c->req, ACCTSEC_OP_ALLOWLIST_LIST);
+        if (acctsec_call_as_caller(c->socket, d->private_socket, 3000, &c->req, &c->reply, at) < 0 ||
+            acctsec_reply_errno(&c->reply) != 0)
+                return -1;
+        return acctsec_msg_str(&c->reply, ACCTSEC_TAG_CIDR) != NULL;
+}
+
+static void check_relief(struct doctor *d) {
+        struct relief_lines rl = { 0 };
+        char *text = NULL;
+        size_t len = 0;
+        if (d->conf_r < 0 || acctsec_conf_read_file(d->conf_path, &text, &len, NULL) < 0)
+                return;
+        unsigned no = 1;
+        for (char *line = text, *next; line && *line; line = next, no++) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                relief_line(d, line, no, &rl);
+        }
+        free(text);
+        if (!rl.remember || rl.allowlist)
+                return;
+        int global = global_allowlist(d);
+        if (global == 1)
+                return;
+        add(d, SEV_WARNING, "remember-device", d->conf_path,
+            "add the networks devices may be remembered from: allowlist = CIDR,... or acctsec allowlist add CIDR",
+            "remember_device is set, but no allowlist is%s: a device is remembered only for a source inside an "
+            "allowlist entry, so nothing is remembered (but for users with a list of their own)",
+            global == 0 ? " in the config or the global list" : " in the config (the daemon's lists could not be read)");
+}
+
 /* -------------------------------------------------------------- output */
 
 static void print_human(const struct doctor *d) {
@@ -1522,6 +1611,7 @@ int cmd_doctor(struct cli *c) {
         check_recovery(&d);
         check_geoip(&d);
         check_daemon(&d);
+        check_relief(&d);
         unsigned problems = 0, warnings = 0;
         for (size_t i = 0; i < d.n; i++) {
                 problems += d.f[i].sev == SEV_PROBLEM;

@@ -196,7 +196,7 @@ int cmd_mfa_status(struct cli *c) {
 }
 
 int cmd_mfa_reset(struct cli *c) {
-        uint64_t had = 0;
+        uint64_t had = 0, devices = 0;
         if (!c->user) {
                 fprintf(stderr, "acctsec: mfa reset needs --user NAME\n");
                 return EXIT_USAGE;
@@ -207,17 +207,20 @@ int cmd_mfa_reset(struct cli *c) {
         if (r)
                 return r;
         (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_COUNT, &had);
+        (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_REVOKED, &devices);
         if (c->json) {
                 struct json j;
                 json_begin(&j, stdout);
                 json_open(&j, NULL, '{');
                 json_str(&j, "user", c->user);
                 json_bool(&j, "removed", had);
+                json_int(&j, "devices_revoked", (long long) devices);
                 json_close(&j, '}');
                 json_end(&j);
         } else {
                 print_safe(stdout, c->user);
                 printf(": %s\n", had ? "second factor removed" : "had no second factor");
+                print_devices_revoked(devices);
         }
         return 0;
 }

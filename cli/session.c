@@ -145,7 +145,7 @@ int cmd_session_list(struct cli *c) {
         return 0;
 }
 
-static int parse_id(const char *s, uint64_t *ret) {
+int parse_id(const char *s, uint64_t *ret) {
         char *end;
         errno = 0;
         unsigned long long v = strtoull(s, &end, 10);
@@ -188,8 +188,9 @@ int cmd_session_terminate(struct cli *c) {
         int r = cli_call_long(c);
         if (r)
                 return r;
-        uint64_t n = 0, remote = 0;
+        uint64_t n = 0, remote = 0, devices = 0;
         (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_COUNT, &n);
+        (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_REVOKED, &devices);
         (void) acctsec_msg_u64(&c->reply, ACCTSEC_TAG_REMOTE, &remote);
         const char *warn = acctsec_msg_str(&c->reply, ACCTSEC_TAG_MESSAGE);
         const char *host = acctsec_msg_str(&c->reply, ACCTSEC_TAG_HOST);
@@ -200,11 +201,15 @@ int cmd_session_terminate(struct cli *c) {
                 json_int(&j, "terminated", (long long) n);
                 if (remote) /* a fleet: sessions whose hosts end them */
                         json_int(&j, "requested_on_other_hosts", (long long) remote);
+                if (!one)
+                        json_int(&j, "devices_revoked", (long long) devices);
                 json_str(&j, "warning", warn);
                 json_close(&j, '}');
                 json_end(&j);
-        } else
+        } else {
                 print_terminated(one ? id : 0, n, remote, host);
+                print_devices_revoked(devices);
+        }
         if (warn && !c->json) {
                 fprintf(stderr, "acctsec: ");
                 print_safe(stderr, warn);

@@ -80,6 +80,8 @@ static const struct key keys[] = {
         { "password_recovery", T_BOOL, F(password_recovery), 0, 0, O_POLICY },
         { "password_recovery_admins", T_BOOL, F(password_recovery_admins), 0, 0, O_GLOBAL },
         { "geoip_database", T_OPTFILE, F(geoip_database), 0, 0, O_GLOBAL },
+        { "mfa_skip_networks", T_ALLOWLIST, F(mfa_skip_networks), 0, 0, O_POLICY },
+        { "remember_device", T_SECONDS, F(remember_device), 0, 90 * DAY, O_POLICY },
         { "log_retention_days", T_UINT, F(log_retention_days), 0, 36500, O_GLOBAL },
         { "mail_transport", T_TRANSPORT, F(mail_transport), 0, 0, O_GLOBAL },
         { "mail_from", T_TEXT, F(mail_from), 0, 0, O_GLOBAL },

@@ -82,6 +82,9 @@ struct acctsec_conf {
         unsigned token_max;        /* tokens per user */
         unsigned token_max_months; /* the longest expiry a token may have */
         char allowlist[ACCTSEC_CONF_STR_MAX]; /* "CIDR,CIDR,LOCAL"; "": no restriction from the config */
+        /* second-factor relief (daemon/domain/relief.c) */
+        char mfa_skip_networks[ACCTSEC_CONF_STR_MAX]; /* "CIDR,CIDR,LOCAL": no code asked from there; "": none */
+        unsigned remember_device; /* seconds a good code is remembered per device; 0: never */
         /* notifications and the security log */
         bool notify_new_source;      /* mail a user on a login from a new source (they may opt out) */
         bool password_recovery;      /* "forgot" at the password prompt sends a recovery code */

@@ -75,7 +75,9 @@
         X(PHONE_CODES, 50, "phone-codes")                                                                       \
         X(PHONE_CLEAR, 51, "phone-clear")                                                                       \
         X(RECOVERY_BEGIN, 58, "recovery-begin")                                                                 \
-        X(RECOVERY_VERIFY, 59, "recovery-verify")
+        X(RECOVERY_VERIFY, 59, "recovery-verify")                                                               \
+        X(DEVICE_LIST, 54, "device-list")                                                                       \
+        X(DEVICE_REVOKE, 55, "device-revoke")
 
 enum acctsec_op {
 #define ACCTSEC_OP_ENUM(name, number, wire) ACCTSEC_OP_##name = number,
@@ -132,7 +134,7 @@ enum acctsec_tag {
         ACCTSEC_TAG_CIDR = 48,        /* an allowlist entry: canonical CIDR or LOCAL */
         ACCTSEC_TAG_TOKEN = 49,       /* an API token (a secret: wiped after use) */
         ACCTSEC_TAG_CREATED = 50,     /* unix time */
-        ACCTSEC_TAG_AUTH_INFO = 51,   /* SESSION_OPEN: sshd's SSH_AUTH_INFO_0 "publickey" line */
+        ACCTSEC_TAG_AUTH_INFO = 51,   /* SESSION_OPEN, PREAUTH, MFA_*: sshd's SSH_AUTH_INFO_0 "publickey" line */
         ACCTSEC_TAG_SESSION = 52,     /* a session's id */
         ACCTSEC_TAG_LOGIND = 53,      /* a session's logind session id */
         ACCTSEC_TAG_PID = 54,         /* a session's leader process */
@@ -162,6 +164,11 @@ enum acctsec_tag {
         ACCTSEC_TAG_PHONE_CODES = 78,  /* MFA_STATUS: 1 texted login codes on */
         ACCTSEC_TAG_COUNTRY = 85,    /* SESSION_LIST, LOG_*: the ISO 3166 code of the remote address's country */
         ACCTSEC_TAG_CITY = 86,       /* SESSION_LIST, LOG_*: its city, as the location database names it */
+        ACCTSEC_TAG_DEVICE = 90,      /* a remembered device's id (DEVICE_LIST, DEVICE_REVOKE) */
+        ACCTSEC_TAG_DEVICE_KIND = 91, /* a remembered device: "key" or "address" */
+        ACCTSEC_TAG_DEVICE_NAME = 92, /* a remembered device: the key's SHA256:... fingerprint, or the address */
+        ACCTSEC_TAG_REASON = 93,      /* MFA_BEGIN: why no code is asked ("trusted network 10.1.0.0/16") */
+        ACCTSEC_TAG_REVOKED = 94,     /* SESSION_TERMINATE --all-others, MFA_RESET: remembered devices revoked */
 };
 
 /* What the module must ask for after MFA_BEGIN. */

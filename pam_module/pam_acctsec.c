@@ -63,6 +63,26 @@ static void add_item(pam_handle_t *pamh, struct acctsec_frame *f, uint8_t tag, i
         acctsec_frame_add_str(f, tag, buf);
 }
 
+#define AUTH_INFO_MAX 4000 /* one "publickey TYPE BASE64" line; longer keys are not fingerprinted */
+
+/* sshd's SSH_AUTH_INFO_0 ("publickey ssh-ed25519 AAAA...", a line per
+ * method): the first public key line, for the daemon to fingerprint. */
+static void add_auth_info(pam_handle_t *pamh, struct acctsec_frame *f) {
+        const char *info = pam_getenv(pamh, "SSH_AUTH_INFO_0");
+        char line[AUTH_INFO_MAX + 1];
+        for (const char *p = info; p && *p;) {
+                size_t n = strcspn(p, "\n");
+                if (n <= AUTH_INFO_MAX && strncmp(p, "publickey ", 10) == 0) {
+                        for (size_t i = 0; i < n; i++)
+                                line[i] = ((unsigned char) p[i] < 0x20 || p[i] == 0x7f) ? '?' : p[i];
+                        line[n] = '\0';
+                        acctsec_frame_add_str(f, ACCTSEC_TAG_AUTH_INFO, line);
+                        return;
+                }
+                p += n + (p[n] == '\n');
+        }
+}
+
 static bool transport_error(int r) {
         return r == -ENOENT || r == -ECONNREFUSED || r == -ECONNRESET || r == -ECONNABORTED || r == -EPIPE ||
                r == -ETIMEDOUT || r == -EAGAIN || r == -EHOSTDOWN;
@@ -80,6 +100,9 @@ static struct acctsec_frame *begin_request(pam_handle_t *pamh, const struct modu
         add_item(pamh, f, ACCTSEC_TAG_TTY, PAM_TTY);
         if (a->overrides_len > 0)
                 acctsec_frame_add_str(f, ACCTSEC_TAG_CONF, a->overrides);
+        /* The key a remembered device is known by (second-factor relief). */
+        if (op == ACCTSEC_OP_PREAUTH || op == ACCTSEC_OP_MFA_BEGIN || op == ACCTSEC_OP_MFA_VERIFY)
+                add_auth_info(pamh, f);
         return f;
 }
 
@@ -404,7 +427,10 @@ static int do_mfa(pam_handle_t *pamh, const struct module_args *a, const char *u
         if (is_locked(&x->reply))
                 what = ACCTSEC_MFA_TOTP;
         switch (what) {
-        case ACCTSEC_MFA_NONE: /* not required, not enrolled: the stack decides, never us */
+        case ACCTSEC_MFA_NONE: /* not required, not enrolled, or relieved: the stack decides, never us */
+                if (a->conf.debug && acctsec_msg_str(&x->reply, ACCTSEC_TAG_REASON))
+                        pam_syslog(pamh, LOG_DEBUG, "mfa: no code asked of %s: %s", user,
+                                   acctsec_msg_str(&x->reply, ACCTSEC_TAG_REASON));
                 return PAM_IGNORE;
         case ACCTSEC_MFA_ENROL:
                 if (!a->conf.silent)
@@ -694,28 +720,9 @@ static int password_commit(pam_handle_t *pamh, const struct module_args *a, int 
  * process is gone.  Only root's login programs record sessions, and not
  * the user's service manager (not_a_login). */
 #define SESSION_DATA "pam_acctsec_session"
-#define AUTH_INFO_MAX 4000 /* one "publickey TYPE BASE64" line; longer keys are not fingerprinted */
 
 static void free_data(pam_handle_t *pamh, void *data, int error_status) {
         free(data);
-}
-
-/* sshd's SSH_AUTH_INFO_0 ("publickey ssh-ed25519 AAAA...", a line per
- * method): the first public key line, for the daemon to fingerprint. */
-static void add_auth_info(pam_handle_t *pamh, struct acctsec_frame *f) {
-        const char *info = pam_getenv(pamh, "SSH_AUTH_INFO_0");
-        char line[AUTH_INFO_MAX + 1];
-        for (const char *p = info; p && *p;) {
-                size_t n = strcspn(p, "\n");
-                if (n <= AUTH_INFO_MAX && strncmp(p, "publickey ", 10) == 0) {
-                        for (size_t i = 0; i < n; i++)
-                                line[i] = ((unsigned char) p[i] < 0x20 || p[i] == 0x7f) ? '?' : p[i];
-                        line[n] = '\0';
-                        acctsec_frame_add_str(f, ACCTSEC_TAG_AUTH_INFO, line);
-                        return;
-                }
-                p += n + (p[n] == '\n');
-        }
 }
 
 /* A session that is not a login, left unrecorded: user@.service opens one

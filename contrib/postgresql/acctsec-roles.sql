@@ -103,10 +103,10 @@ GRANT SELECT, INSERT ON acctsec_meta TO acctsec_host;
 -- (failures of unknown users); never rewritten
 REVOKE ALL ON events FROM acctsec_host;
 GRANT SELECT, INSERT, DELETE ON events TO acctsec_host;
-REVOKE ALL ON lockout, mfa_totp, backup_codes, email_codes, mfa_required, tokens, sessions, known_sources
-  FROM acctsec_host;
+REVOKE ALL ON lockout, mfa_totp, backup_codes, email_codes, mfa_required, tokens, sessions, known_sources,
+  devices FROM acctsec_host;
 GRANT SELECT, INSERT, UPDATE, DELETE
-  ON lockout, mfa_totp, backup_codes, email_codes, mfa_required, tokens, sessions, known_sources
+  ON lockout, mfa_totp, backup_codes, email_codes, mfa_required, tokens, sessions, known_sources, devices
   TO acctsec_host;
 REVOKE ALL ON email, account, notify FROM acctsec_host;
 GRANT SELECT, INSERT, UPDATE ON email, account, notify TO acctsec_host;

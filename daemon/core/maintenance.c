@@ -9,6 +9,7 @@
 #include "log.h"
 #include "mailcap.h"
 #include "maintenance.h"
+#include "relief.h"
 #include "sessions.h"
 #include "txn.h"
 
@@ -58,7 +59,7 @@ static void tick(void *userdata) {
                 d->maint_more = false; /* another host of the fleet purges */
 }
 
-/* Ended sessions, mail counts and old events, and the sessions of hosts
+/* Ended sessions, mail counts, expired remembered devices and old events, and the sessions of hosts
  * gone for good: the fleet's, by one host. */
 static void purge(struct daemon *d, int64_t now, unsigned days) {
         int r;
@@ -76,6 +77,10 @@ static void purge(struct daemon *d, int64_t now, unsigned days) {
         r = job_end(d, mailcap_purge(&d->store, now));
         if (r < 0)
                 log_warning("purging the mail counts older than an hour failed: %s", strerror(-r));
+        txn_begin(&d->store);
+        r = job_end(d, relief_purge(&d->store, now));
+        if (r < 0)
+                log_warning("purging expired remembered devices failed: %s", strerror(-r));
         /* One batch of events per tick, so a large purge never holds up logins. */
         txn_begin(&d->store);
         r = job_end(d, eventlog_purge(&d->store, now, days));

@@ -89,11 +89,14 @@ static int probe_entry(const char *text, const char *actor, int64_t created, voi
         return 0;
 }
 
-/* One list from the database: empty, or it contains the source. */
-static int db_list_allows(struct store *s, const char *user, const struct cidr_source *src, bool *ret) {
+/* One list from the database: empty, or it contains the source;
+ * *ret_listed when it has entries. */
+static int db_list_allows(struct store *s, const char *user, const struct cidr_source *src, bool *ret,
+                          bool *ret_listed) {
         struct probe p = { .src = src };
         int r = allowlist_list(s, user, probe_entry, &p);
         *ret = p.entries == 0 || p.hit;
+        *ret_listed = p.entries > 0;
         return r;
 }
 
@@ -115,17 +118,34 @@ static bool conf_list_allows(const char *list, const struct cidr_source *src) {
         return false;
 }
 
-int allowlist_check(struct store *s, const struct acctsec_conf *conf, const char *user, const char *rhost,
-                    bool *ret_allowed) {
+/* Allowed: every non-empty list contains the source; listed: at least one
+ * list is not empty (so the source is in an entry, not merely unlimited). */
+static int check(struct store *s, const struct acctsec_conf *conf, const char *user, const char *rhost,
+                 bool *ret_allowed, bool *ret_listed) {
         struct cidr_source src;
-        bool global = false, mine = true;
+        bool global = false, mine = true, in_global = false, in_mine = false;
         cidr_source_parse(rhost, &src);
-        *ret_allowed = false;
-        int r = db_list_allows(s, "", &src, &global);
+        *ret_allowed = *ret_listed = false;
+        int r = db_list_allows(s, "", &src, &global, &in_global);
         if (r == 0 && user && user[0])
-                r = db_list_allows(s, user, &src, &mine);
+                r = db_list_allows(s, user, &src, &mine, &in_mine);
         if (r < 0)
                 return r;
         *ret_allowed = conf_list_allows(conf->allowlist, &src) && global && mine;
+        *ret_listed = conf->allowlist[0] || in_global || in_mine;
         return 0;
+}
+
+int allowlist_check(struct store *s, const struct acctsec_conf *conf, const char *user, const char *rhost,
+                    bool *ret_allowed) {
+        bool listed;
+        return check(s, conf, user, rhost, ret_allowed, &listed);
+}
+
+int allowlist_covers(struct store *s, const struct acctsec_conf *conf, const char *user, const char *rhost,
+                     bool *ret_covered) {
+        bool allowed, listed;
+        int r = check(s, conf, user, rhost, &allowed, &listed);
+        *ret_covered = r == 0 && allowed && listed;
+        return r;
 }

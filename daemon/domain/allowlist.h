@@ -26,3 +26,8 @@ int allowlist_list(struct store *s, const char *user, int (*cb)(const char *cidr
  * 0 or a negative errno (then the caller denies). */
 int allowlist_check(struct store *s, const struct acctsec_conf *conf, const char *user, const char *rhost,
                     bool *ret_allowed);
+/* Is rhost allowed AND inside an entry of some list (not merely allowed
+ * because every list is empty)?  Second-factor relief (relief.c) trusts a
+ * source only when an admin listed it. */
+int allowlist_covers(struct store *s, const struct acctsec_conf *conf, const char *user, const char *rhost,
+                     bool *ret_covered);

@@ -61,6 +61,9 @@ static const struct {
         [EV_PASSWORD_RECOVERED] = { "password_recovered", "499a4baeb5554880a1aa7ca1bd4f37d1", LOG_WARNING, OUT_SUCCESS },
         [EV_PHONE_VERIFIED] = { "phone_verified", "ab6d998cf6554c599ea89acd8e46db2a", LOG_NOTICE, OUT_INFO },
         [EV_NEW_LOCATION] = { "new_location_login", "2ee5b81990fd4ea5b4652c70c62842af", LOG_NOTICE, OUT_INFO },
+        [EV_MFA_SKIPPED] = { "mfa_skipped", "0ccc92cd48e349769b66d939c5c7e351", LOG_NOTICE, OUT_SUCCESS },
+        [EV_DEVICE_REMEMBERED] = { "device_remembered", "d02786d3d461424da8e83137fe315716", LOG_NOTICE, OUT_INFO },
+        [EV_DEVICE_REVOKED] = { "device_revoked", "047f16fb2d504616a54d578ca2744071", LOG_NOTICE, OUT_INFO },
 };
 
 const char *seclog_type_name(enum event_type t) {

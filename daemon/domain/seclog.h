@@ -48,6 +48,9 @@ enum event_type {
         EV_PHONE_VERIFIED,  /* a user's number confirmed with the texted code */
         EV_PASSWORD_RECOVERED, /* a recovery code took the password's place at a login */
         EV_NEW_LOCATION,      /* a login from a country not seen before (mailed or not: detail) */
+        EV_MFA_SKIPPED,       /* no code asked: a trusted network or a remembered device (detail) */
+        EV_DEVICE_REMEMBERED, /* a good code remembered for a device (remember_device) */
+        EV_DEVICE_REVOKED,    /* remembered devices revoked (by the user, an admin, sign-out, mfa reset) */
         _EV_MAX,
 };
 

@@ -20,6 +20,7 @@
 #include "mailcap.h"
 #include "notify.h"
 #include "procs.h"
+#include "relief.h"
 #include "seclog.h"
 #include "sessions.h"
 #include "terminate.h"
@@ -375,6 +376,7 @@ struct terminate_ctx {
         int64_t want; /* one id, or 0: all but the caller's */
         const char *owner; /* only this user's (NULL: any, for admins) */
         uint64_t skipped;  /* beyond TERMINATE_MAX */
+        int64_t devices; /* --all-others: remembered devices revoked with them */
         /* a fleet: sessions on other hosts, asked to end (their hosts do it) */
         int64_t remote;
         char remote_host[64];
@@ -433,6 +435,8 @@ static int record_terminated(struct terminate_ctx *t, size_t i, int64_t now, siz
 
 /* Sessions of other hosts that their hosts were asked to end. */
 static void add_remote(const struct terminate_ctx *t, struct acctsec_frame *f) {
+        if (t->devices > 0)
+                acctsec_frame_add_u64(f, ACCTSEC_TAG_REVOKED, (uint64_t) t->devices);
         if (t->remote > 0) {
                 acctsec_frame_add_u64(f, ACCTSEC_TAG_REMOTE, (uint64_t) t->remote);
                 acctsec_frame_add_str(f, ACCTSEC_TAG_HOST, t->remote_host);
@@ -533,11 +537,20 @@ int handle_session_terminate(struct request *rq) {
         t->d = d;
         actor_name(peer, t->actor, sizeof(t->actor));
         strcpy(t->self, self.name);
+        /* Sign out everywhere else: the devices that would skip the code go too. */
+        char actor[USER_NAME_MAX + 16];
+        int r = all_others ? relief_revoke(&d->store, rq->target.name, 0, rq_actor(rq, actor, sizeof(actor)),
+                                           "(session terminate --all-others)", rq->now, &t->devices)
+                           : 0;
+        if (r < 0) {
+                free(t);
+                return reply_db_error(reply, req->type, rq->target.name, r);
+        }
         if (choose(rq, t, id, all_others != 0)) {
                 free(t);
                 return 0;
         }
-        int r = child_run_async(d->event, TERMINATE_TIMEOUT_USEC, terminate_run, &t->job, on_terminated, t);
+        r = child_run_async(d->event, TERMINATE_TIMEOUT_USEC, terminate_run, &t->job, on_terminated, t);
         if (r < 0) {
                 free(t);
                 return reply_error(reply, r, "cannot start ending the sessions");

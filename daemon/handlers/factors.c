@@ -13,6 +13,7 @@
 #include "email.h"
 #include "mail.h"
 #include "sms.h"
+#include "relief.h"
 #include "secret.h"
 
 /* What to ask this user for.  An unknown user is asked like an enrolled one
@@ -79,6 +80,12 @@ int handle_mfa_begin(struct request *rq) {
         if (r == 0 && l.a.known)
                 r = factors_of(d, l.a.user, &f);
         enum acctsec_mfa_ask ask = what_to_ask(&l, &f);
+        /* A trusted network or a remembered device: no code (relief.c). */
+        struct relief rl = { 0 };
+        if (r == 0 && !res.locked && ask != ACCTSEC_MFA_NONE)
+                r = relief_at_login(rq, &l, !no_first_factor, true, &rl);
+        if (rl.skip)
+                ask = ACCTSEC_MFA_NONE;
         if (r == 0 && !res.locked && ask == ACCTSEC_MFA_NONE && no_first_factor)
                 r = refuse_no_factor(d, &l, now, &res);
         /* Nothing to ask: this line ends a successful authentication, as
@@ -101,6 +108,8 @@ int handle_mfa_begin(struct request *rq) {
         reply_decision(reply, &l.conf, &res);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_MFA, ask);
         acctsec_frame_add_str(reply, ACCTSEC_TAG_POLICY, acctsec_mfa_name(l.conf.mfa));
+        if (rl.skip && !res.locked)
+                acctsec_frame_add_str(reply, ACCTSEC_TAG_REASON, rl.reason);
         if (attempt[0]) {
                 acctsec_frame_add_str(reply, ACCTSEC_TAG_ATTEMPT, attempt);
                 acctsec_frame_add_str(reply, ACCTSEC_TAG_ADDRESS, masked);
@@ -170,6 +179,8 @@ int handle_mfa_verify(struct request *rq) {
         reply_decision(reply, &l.conf, &res);
         if (!good && !res.locked) /* replace the decision: this code was refused */
                 reply_refused_code(reply);
+        if (good && (r = relief_after_code(rq, &l)) < 0)
+                return reply_db_error(reply, req->type, l.a.user, r);
         if (good && (r = add_account_ok(d, &l, now, &res, reply)) < 0)
                 return reply_db_error(reply, req->type, l.a.user, r);
         if (good && left >= 0 && left <= BACKUP_WARN_AT) {
@@ -283,14 +294,19 @@ int handle_mfa_reset(struct request *rq) {
         const char *user = rq->target.name;
         char actor[USER_NAME_MAX + 16];
         bool had = false;
+        int64_t devices = 0;
 
         actor_name(peer, actor, sizeof(actor));
         int r = mfa_reset(&d->mfa, user, actor, rq->now, &had);
+        /* A lost phone: what its codes let skip goes with it. */
+        if (r == 0)
+                r = relief_revoke(&d->store, user, 0, actor, "(mfa reset)", rq->now, &devices);
         if (r < 0)
                 return reply_db_error(reply, req->type, user, r);
         acctsec_frame_init(reply, ACCTSEC_REPLY_OK);
         acctsec_frame_add_str(reply, ACCTSEC_TAG_USER, user);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_COUNT, had);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_REVOKED, (uint64_t) devices);
         return 0;
 }
 

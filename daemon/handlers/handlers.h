@@ -71,6 +71,14 @@ int deny_network(struct daemon *d, const struct login *l, int64_t now, struct ac
 int add_account_ok(struct daemon *d, const struct login *l, int64_t now, const struct lock_result *res,
                    struct acctsec_frame *reply);
 
+/* Second-factor relief (devices.c, over domain/relief.c): whether this
+ * login may skip the code (act: log the skip and touch the device), and,
+ * after a good code, remembering the device. */
+struct relief;
+struct request;
+int relief_at_login(struct request *rq, const struct login *l, bool first_checked, bool act, struct relief *ret);
+int relief_after_code(struct request *rq, const struct login *l);
+
 /* The handlers of the request table (requests.c). */
 /* Not a request: a unit of work when the store says another host asked this
  * one to end some of its sessions (a fleet). */
@@ -123,3 +131,5 @@ int handle_session_terminate(struct request *rq);
 int handle_notify_set(struct request *rq);
 int handle_log_show(struct request *rq);
 int handle_log_export(struct request *rq);
+int handle_device_list(struct request *rq);
+int handle_device_revoke(struct request *rq);

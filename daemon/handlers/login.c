@@ -9,6 +9,7 @@
 #include "allowlist.h"
 #include "lockout.h"
 #include "mfa.h"
+#include "relief.h"
 #include "request.h"
 
 int deny_network(struct daemon *d, const struct login *l, int64_t now, struct acctsec_frame *reply) {
@@ -81,17 +82,17 @@ int add_account_ok(struct daemon *d, const struct login *l, int64_t now, const s
  * asked like an enrolled one), so that the module can prompt and verify in
  * one request instead of asking MFA_BEGIN first.  Only a hint: MFA_VERIFY
  * decides.  Emailed codes and the rest still begin with MFA_BEGIN. */
-static int add_mfa_hint(struct daemon *d, const struct login *l, struct acctsec_frame *reply) {
+static int add_mfa_hint(struct request *rq, const struct login *l, struct acctsec_frame *reply) {
         enum acctsec_mfa_state state = ACCTSEC_MFA_STATE_NONE;
+        struct relief rl = { 0 };
         if (l->conf.mfa == ACCTSEC_MFA_OFF)
                 return 0;
-        if (!l->a.known) {
-                if (l->conf.mfa == ACCTSEC_MFA_REQUIRED)
-                        acctsec_frame_add_u64(reply, ACCTSEC_TAG_MFA, ACCTSEC_MFA_TOTP);
-                return 0;
-        }
-        int r = mfa_totp_state(&d->mfa, l->a.user, &state);
-        if (r == 0 && state == ACCTSEC_MFA_STATE_ACTIVE)
+        int r = l->a.known ? mfa_totp_state(&rq->d->mfa, l->a.user, &state) : 0;
+        bool next = l->a.known ? state == ACCTSEC_MFA_STATE_ACTIVE : l->conf.mfa == ACCTSEC_MFA_REQUIRED;
+        /* No hint where relief may apply: MFA_BEGIN decides it (and logs it). */
+        if (r == 0 && next)
+                r = relief_at_login(rq, l, true, false, &rl);
+        if (r == 0 && next && !rl.skip)
                 acctsec_frame_add_u64(reply, ACCTSEC_TAG_MFA, ACCTSEC_MFA_TOTP);
         return r;
 }
@@ -131,7 +132,7 @@ int handle_login(struct request *rq) {
         if (op == ACCTSEC_OP_ACCOUNT && !res.locked && a->known)
                 return account_phase(d, &l, now, reply);
         if (op == ACCTSEC_OP_PREAUTH && !res.locked)
-                r = add_mfa_hint(d, &l, reply);
+                r = add_mfa_hint(rq, &l, reply);
         else if (op == ACCTSEC_OP_AUTHSUCC)
                 r = add_account_ok(d, &l, now, &res, reply);
         if (r < 0)

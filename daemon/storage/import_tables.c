@@ -203,6 +203,10 @@ const struct import_table import_tables[] = {
                      " UPDATE imp_known_countries i SET outcome = CASE WHEN up.inserted THEN 'imported'"
                      " ELSE 'merged' END FROM up"
                      " WHERE up.\"user\" = i.\"user\" AND up.country = i.country" } },
+        /* Remembered devices are not moved: relief is this host's trust in
+         * its sources, and on the fleet a user types one code again. */
+        { .name = "devices", .columns = "id, \"user\", kind, device, source, created, expires, last_used",
+          .reseal_column = -1, .default_outcome = "not_importable" },
 };
 const size_t import_tables_count = ARRAY_SIZE(import_tables);
 

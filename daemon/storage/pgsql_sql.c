@@ -290,6 +290,18 @@ const char *const pgsql_migrations[] = {
         "  country " TEXT_C " NOT NULL,"
         "  first_seen BIGINT NOT NULL,"
         "  PRIMARY KEY (\"user\", country));",
+        /* 19: remembered devices (domain/relief.c), as SQLite's step 14 */
+        "CREATE TABLE devices ("
+        "  " ID ","
+        "  \"user\" " TEXT_C " NOT NULL,"
+        "  kind " TEXT_C " NOT NULL,"                    /* key or address */
+        "  device " TEXT_C " NOT NULL,"                  /* SHA256:... of the ssh key, or the address (LOCAL) */
+        "  source " TEXT_C " NOT NULL,"                  /* the address it was remembered from (LOCAL) */
+        "  created BIGINT NOT NULL,"
+        "  expires BIGINT NOT NULL,"
+        "  last_used BIGINT NOT NULL DEFAULT 0,"
+        "  UNIQUE (\"user\", kind, device));"
+        "CREATE INDEX devices_by_expiry ON devices (expires);",
 };
 const size_t pgsql_migrations_count = ARRAY_SIZE(pgsql_migrations);
 
@@ -562,6 +574,22 @@ const char *const pgsql_sql[_Q_MAX] = {
                          " WHERE hash = $1 AND \"user\" = $2",
         /* By the hash that was found: nothing when it was revoked meanwhile. */
         [Q_TOKEN_TOUCH] = "UPDATE tokens SET last_used = $1 WHERE hash = $2 AND \"user\" = $3",
+
+        /* relief: one row per (user, kind, device); remembering again starts anew */
+        [Q_DEVICE_FIND] = "SELECT id, source, created, expires FROM devices"
+                          " WHERE \"user\" = $1 AND kind = $2 AND device = $3",
+        [Q_DEVICE_REMEMBER] = "INSERT INTO devices (\"user\", kind, device, source, created, expires, last_used)"
+                              " VALUES ($1, $2, $3, $4, $5, $6, $5) ON CONFLICT (\"user\", kind, device) DO UPDATE"
+                              " SET source = $4, created = $5, expires = $6, last_used = $5",
+        [Q_DEVICE_TRIM] = "DELETE FROM devices WHERE \"user\" = $1 AND id IN (SELECT id FROM devices"
+                          " WHERE \"user\" = $1 ORDER BY last_used DESC, id DESC OFFSET $2)",
+        [Q_DEVICE_TOUCH] = "UPDATE devices SET last_used = greatest(last_used, $1) WHERE id = $2",
+        [Q_DEVICE_LIST] = "SELECT id, kind, device, source, created, expires, last_used FROM devices"
+                          " WHERE \"user\" = $1 ORDER BY id",
+        /* one ($2 the id) or all ($2 = 0) of a user's */
+        [Q_DEVICE_REVOKE] = "DELETE FROM devices WHERE \"user\" = $1 AND ($2::bigint = 0 OR id = $2)"
+                            " RETURNING id, kind, device",
+        [Q_DEVICE_PURGE] = "DELETE FROM devices WHERE expires <= $1",
 
         /* eventlog.  Fleet: ids are taken at insert and committed in
          * another order by other hosts, so a page read by id may miss a row

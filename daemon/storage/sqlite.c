@@ -197,6 +197,19 @@ static const char *const migrations[] = {
         "  country TEXT NOT NULL,"
         "  first_seen INTEGER NOT NULL,"
         "  PRIMARY KEY (user, country)) WITHOUT ROWID;",
+        /* 14: remembered devices (domain/relief.c): a good code skips the
+         * next ones from this key or address until expires */
+        "CREATE TABLE devices ("
+        "  id INTEGER PRIMARY KEY,"
+        "  user TEXT NOT NULL,"
+        "  kind TEXT NOT NULL,"                    /* key or address */
+        "  device TEXT NOT NULL,"                  /* SHA256:... of the ssh key, or the address (LOCAL) */
+        "  source TEXT NOT NULL,"                  /* the address it was remembered from (LOCAL) */
+        "  created INTEGER NOT NULL,"
+        "  expires INTEGER NOT NULL,"
+        "  last_used INTEGER NOT NULL DEFAULT 0,"
+        "  UNIQUE (user, kind, device));"
+        "CREATE INDEX devices_by_expiry ON devices (expires);",
 };
 
 
@@ -432,6 +445,20 @@ static const char *const sql[_Q_MAX] = {
         [Q_TOKEN_FIND] = "SELECT name, services, created, expires, last_used FROM tokens WHERE hash = ? AND user = ?",
         /* By the hash that was found: nothing when it was revoked meanwhile. */
         [Q_TOKEN_TOUCH] = "UPDATE tokens SET last_used = ? WHERE hash = ? AND user = ?",
+
+        /* relief: one row per (user, kind, device); remembering again starts anew */
+        [Q_DEVICE_FIND] = "SELECT id, source, created, expires FROM devices WHERE user = ? AND kind = ? AND device = ?",
+        [Q_DEVICE_REMEMBER] = "INSERT INTO devices (user, kind, device, source, created, expires, last_used)"
+                              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5) ON CONFLICT (user, kind, device) DO UPDATE"
+                              " SET source = ?4, created = ?5, expires = ?6, last_used = ?5",
+        [Q_DEVICE_TRIM] = "DELETE FROM devices WHERE user = ?1 AND id IN (SELECT id FROM devices WHERE user = ?1"
+                          " ORDER BY last_used DESC, id DESC LIMIT -1 OFFSET ?2)",
+        [Q_DEVICE_TOUCH] = "UPDATE devices SET last_used = max(last_used, ?) WHERE id = ?",
+        [Q_DEVICE_LIST] = "SELECT id, kind, device, source, created, expires, last_used FROM devices"
+                          " WHERE user = ? ORDER BY id",
+        /* one (?2 the id) or all (?2 = 0) of a user's */
+        [Q_DEVICE_REVOKE] = "DELETE FROM devices WHERE user = ?1 AND (?2 = 0 OR id = ?2) RETURNING id, kind, device",
+        [Q_DEVICE_PURGE] = "DELETE FROM devices WHERE expires <= ?",
 
         /* eventlog */
 #define EVENT_COLUMNS                                                                                            \

@@ -132,6 +132,16 @@
         Q(EVENT_MAX_ID, READ)                                                                                    \
         Q(EVENT_PURGE, LOG)
 
+/* Second-factor relief: remembered devices (domain/relief.c). */
+#define STORE_QUERIES_DEVICES(Q)                                                                                 \
+        Q(DEVICE_FIND, READ)                                                                                     \
+        Q(DEVICE_REMEMBER, STATE)                                                                                \
+        Q(DEVICE_TRIM, STATE)                                                                                    \
+        Q(DEVICE_TOUCH, LOG)                                                                                     \
+        Q(DEVICE_LIST, READ)                                                                                     \
+        Q(DEVICE_REVOKE, STATE)                                                                                  \
+        Q(DEVICE_PURGE, LOG)
+
 /* The fleet key's rotation (PostgreSQL; one host: nothing to rotate). */
 #define STORE_QUERIES_FLEET(Q)                                                                                   \
         Q(FLEET_KEY_ID_GET, READ)                                                                                \
@@ -159,6 +169,7 @@
         STORE_QUERIES_NOTIFY(Q)                                                                                  \
         STORE_QUERIES_SESSIONS(Q)                                                                                \
         STORE_QUERIES_TOKENS(Q)                                                                                  \
+        STORE_QUERIES_DEVICES(Q)                                                                                 \
         STORE_QUERIES_EVENTLOG(Q)                                                                                \
         STORE_QUERIES_MAINTENANCE(Q)                                                                             \
         STORE_QUERIES_FLEET(Q)

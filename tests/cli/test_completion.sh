@@ -51,11 +51,14 @@ expect "acctsec log export --format " "json csv"
 has "acctsec log show --" --since --type --limit --all --user --json --help
 has "acctsec token create --" --name --expires --services
 has "acctsec session terminate --" --all-others
+expect "acctsec device " "list revoke"
+has "acctsec device revoke --" --all --user
 has "acctsec doctor --" --pam-dir --pam-file --sshd-config --config --module-dir
 expect "acctsec fleet " "import key"
 expect "acctsec fleet key " "check rotate"
 has "acctsec fleet import --" --state-dir --config --dry-run --json
-has "acctsec " status lockout mfa email phone account token allowlist backup-codes session notify log doctor fleet
+has "acctsec " status lockout mfa email phone account token allowlist device backup-codes session notify log doctor \
+    fleet
 
 # Every command in the CLI's table is offered.
 missing=

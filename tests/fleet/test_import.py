@@ -25,7 +25,7 @@ from sshd_env import totp  # noqa: E402
 OP_MFA_VERIFY, T_CODE = 10, 6
 TABLES = ["lockout", "events", "mfa_totp", "backup_codes", "tokens", "email_codes", "email", "account",
           "mfa_required", "notify", "password_history", "allowlist", "sessions", "known_sources", "mail_sent",
-          "phone", "known_countries"]
+          "phone", "known_countries", "devices"]
 
 
 def decision(d, op, user="alice", **kw):

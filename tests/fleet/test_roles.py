@@ -48,7 +48,7 @@ HOST_GRANTS = {
 }
 FULL = "DELETE,INSERT,SELECT,UPDATE"
 for t in ("lockout", "mfa_totp", "backup_codes", "email_codes", "mfa_required", "tokens", "sessions",
-          "known_sources"):
+          "known_sources", "devices"):
     HOST_GRANTS[t] = FULL
 
 
@@ -280,7 +280,7 @@ def a_pending_migration_fails_closed_until_the_owner_runs_it(fleet):
     # The fleet as an older release left it: steps 13 to 17 not applied.
     fleet.sql("ALTER TABLE sessions DROP COLUMN end_requested, DROP COLUMN end_requested_by;"
               "DROP FUNCTION acctsec_events_horizon(); DROP FUNCTION acctsec_set_fleet_key(text);"
-              "DROP TABLE hosts; DROP TABLE phone;"
+              "DROP TABLE hosts; DROP TABLE phone; DROP TABLE devices;"
               "ALTER TABLE sessions DROP COLUMN country, DROP COLUMN city;"
               "ALTER TABLE events DROP COLUMN country, DROP COLUMN city; DROP TABLE known_countries;"
               "UPDATE acctsec_meta SET value = '12' WHERE key = 'schema_version'")

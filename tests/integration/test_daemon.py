@@ -1128,7 +1128,7 @@ def state_survives_restart_and_schema_pragmas(d):
     d.start()
     assert d.db("SELECT failures FROM lockout WHERE user='alice'") == [(1,)]
     assert d.db("PRAGMA journal_mode") == [("wal",)]
-    assert d.db("PRAGMA user_version") == [(13,)]  # the migrations in daemon/storage/store.c
+    assert d.db("PRAGMA user_version") == [(14,)]  # the migrations in daemon/storage/store.c
     mode = os.stat(os.path.join(d.state, "acctsec.db")).st_mode & 0o777
     assert mode == 0o600, oct(mode)
 
@@ -2300,6 +2300,197 @@ def a_bad_geoip_database_is_a_warning_and_logins_go_on(d):
     sid = session_from(d, "127.0.0.2")
     assert d.db("SELECT country, city FROM sessions WHERE id = ?", sid) == [("", "")]
 
+
+
+# --- second-factor relief: trusted networks and remembered devices ------------
+OP_MFA_VERIFY, OP_MFA_RESET, OP_DEVICE_LIST, OP_DEVICE_REVOKE = 10, 14, 54, 55
+T_CODE, T_REASON, T_REVOKED = 6, 93, 94
+
+
+def enrol_totp(d, user="alice"):
+    """An active TOTP for user; returns its ten backup codes (each a good code once)."""
+    out = json.loads(cli(d, "--json", "mfa", "enroll", "totp", "--user", user).stdout)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "system"))
+    from sshd_env import totp
+    step = int(time.time()) // 30
+    r = cli(d, "--json", "mfa", "confirm", totp(out["secret"], step - 1), "--user", user)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)["backup_codes"]
+
+
+def mfa_frame(op, user="alice", rhost=None, key=None, flag=None, code=None):
+    fields = [(T_USER, user), (T_SERVICE, "sshd")]
+    if rhost:
+        fields.append((T_RHOST, rhost))
+    if key:
+        fields.append((T_AUTH_INFO, "publickey ssh-ed25519 " + key))
+    if flag is not None:
+        fields.append((T_FLAG, flag))
+    if code is not None:
+        fields.append((T_CODE, code))
+    return frame(op, *fields)
+
+
+def begin(d, **kw):
+    """MFA_BEGIN: (what to ask, the reason for asking nothing, the decision)."""
+    rtype, f = d.call(mfa_frame(OP_MFA_BEGIN, **kw))
+    assert rtype == REPLY_OK, f
+    return get(f, T_MFA, True), get(f, T_REASON), get(f, T_DECISION, True)
+
+
+def good_code(d, code, **kw):
+    rtype, f = d.call(mfa_frame(OP_MFA_VERIFY, code=code, **kw))
+    assert rtype == REPLY_OK and get(f, T_DECISION, True) == 0, f
+
+
+def preauth_hint(d, **kw):
+    rtype, f = d.call(mfa_frame(OP_PREAUTH, **kw))
+    assert rtype == REPLY_OK and get(f, T_DECISION, True) == 0, f
+    return get(f, T_MFA, True)
+
+
+def events_of(d, type_):
+    return [r[0] for r in d.db("SELECT detail FROM events WHERE type = ? ORDER BY id", type_)]
+
+
+def ssh_key():
+    """A made-up ed25519 public key (base64 blob) and its OpenSSH fingerprint."""
+    import base64
+    import hashlib
+    blob = struct.pack(">I", 11) + b"ssh-ed25519" + struct.pack(">I", 32) + os.urandom(32)
+    fp = "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+    return base64.b64encode(blob).decode(), fp
+
+
+@test
+def trusted_network_skips_the_code_and_logs_why(d):
+    restart_with(d, "mfa_skip_networks = 10.1.0.0/16,LOCAL\n")
+    enrol_totp(d)
+    assert begin(d, rhost="10.1.2.3") == (0, "trusted network 10.1.0.0/16", 0)
+    assert events_of(d, "mfa_skipped") == ["trusted network 10.1.0.0/16"]
+    assert d.db("SELECT count(*) FROM events WHERE type = 'auth_success'") == [(1,)], "a skip ends the login"
+    assert begin(d) == (0, "trusted network LOCAL", 0), "LOCAL: no remote host"
+    # Outside: the code is asked, and nothing is logged as skipped.
+    assert begin(d, rhost="192.0.2.7")[:2] == (1, None)
+    assert begin(d, rhost="10.2.0.1")[:2] == (1, None)
+    assert begin(d, rhost="host.example.com")[:2] == (1, None), "a host name is no network"
+    # PREAUTH's "the code comes next" hint: never where a skip applies.
+    assert preauth_hint(d, rhost="10.1.2.3") is None
+    assert preauth_hint(d, rhost="192.0.2.7") == 1
+    assert len(events_of(d, "mfa_skipped")) == 2
+    # Never when no first factor was checked (sshd's keyboard-interactive alone).
+    assert begin(d, rhost="10.1.2.3", flag=1)[:2] == (1, None)
+    # Never for a caller that is not root (a screen locker picks no relief for itself).
+    if ROOT:
+        got = as_uid(1001, lambda: begin(d, rhost="10.1.2.3")[:2])
+        assert got == repr((1, None)), got
+    # Never past the allowlist, nor for a disabled account.
+    assert cli(d, "allowlist", "add", "192.0.2.0/24").returncode == 0
+    assert begin(d, rhost="10.1.2.3")[:2] == (1, None)
+    assert cli(d, "allowlist", "remove", "192.0.2.0/24").returncode == 0
+    assert cli(d, "account", "disable", "--user", "alice").returncode == 0
+    assert begin(d, rhost="10.1.2.3")[:2] == (1, None)
+    assert cli(d, "account", "enable", "--user", "alice").returncode == 0
+    # Never for a locked user.
+    for _ in range(3):
+        d.call(login_frame(OP_AUTHFAIL, rhost="10.1.2.3"))
+    assert begin(d, rhost="10.1.2.3") == (1, None, 1)
+    assert len(events_of(d, "mfa_skipped")) == 2
+
+
+@test
+def a_good_code_is_remembered_only_for_an_allowlisted_source(d):
+    restart_with(d, "remember_device = 1d\n")
+    codes = enrol_totp(d)
+    good_code(d, codes[0], rhost="192.0.2.7")
+    assert d.db("SELECT count(*) FROM devices") == [(0,)], "no allowlist: nothing remembered"
+    assert begin(d, rhost="192.0.2.7")[:2] == (1, None)
+    assert cli(d, "allowlist", "add", "192.0.2.0/24", "--user", "alice").returncode == 0
+    good_code(d, codes[1], rhost="198.51.100.9")
+    assert d.db("SELECT count(*) FROM devices") == [(0,)], "a source outside the allowlist"
+    good_code(d, codes[2], rhost="192.0.2.7")
+    rows = d.db("SELECT user, kind, device, source, expires - created FROM devices")
+    assert rows == [("alice", "address", "192.0.2.7", "192.0.2.7", 86400)], rows
+    assert len(events_of(d, "device_remembered")) == 1 and "address 192.0.2.7 from 192.0.2.7 until" in \
+        events_of(d, "device_remembered")[0]
+    # The next login from it: no code, and why.
+    what, reason, _ = begin(d, rhost="192.0.2.7")
+    assert what == 0 and reason.startswith("remembered device 192.0.2.7 until "), reason
+    assert events_of(d, "mfa_skipped") == [reason]
+    assert preauth_hint(d, rhost="192.0.2.7") is None and preauth_hint(d, rhost="192.0.2.8") == 1
+    assert begin(d, rhost="192.0.2.8")[:2] == (1, None), "another address is another device"
+    assert begin(d, rhost="192.0.2.7", flag=1)[:2] == (1, None), "never without a first factor"
+    # A key is the device when sshd passed one: from any allowlisted source.
+    key, fp = ssh_key()
+    good_code(d, codes[3], rhost="192.0.2.8", key=key)
+    assert d.db("SELECT kind, device, source FROM devices WHERE kind = 'key'") == [("key", fp, "192.0.2.8")]
+    what, reason, _ = begin(d, rhost="192.0.2.9", key=key)
+    assert what == 0 and reason.startswith("remembered device %s until " % fp), reason
+    assert begin(d, rhost="192.0.2.9")[:2] == (1, None), "no key: the address, not remembered"
+    # Off the allowlist (the entry removed: every list empty), no skip.
+    assert cli(d, "allowlist", "remove", "192.0.2.0/24", "--user", "alice").returncode == 0
+    assert begin(d, rhost="192.0.2.7")[:2] == (1, None)
+    assert begin(d, rhost="192.0.2.9", key=key)[:2] == (1, None)
+    assert len(events_of(d, "mfa_skipped")) == 2
+
+
+@test
+def a_remembered_device_expires(d):
+    restart_with(d, "remember_device = 1h\nallowlist = 192.0.2.0/24\n")
+    codes = enrol_totp(d)
+    good_code(d, codes[0], rhost="192.0.2.7")
+    assert begin(d, rhost="192.0.2.7")[0] == 0
+    d.db("UPDATE devices SET expires = strftime('%s', 'now') - 1")
+    assert begin(d, rhost="192.0.2.7")[:2] == (1, None), "expired"
+    # A shorter remember_device applies to devices remembered before it.
+    good_code(d, codes[1], rhost="192.0.2.7")
+    d.db("UPDATE devices SET created = strftime('%s', 'now') - 1800")
+    assert begin(d, rhost="192.0.2.7")[0] == 0
+    restart_with(d, "remember_device = 20m\nallowlist = 192.0.2.0/24\n")
+    assert begin(d, rhost="192.0.2.7")[:2] == (1, None)
+    restart_with(d, "allowlist = 192.0.2.0/24\n")
+    d.db("UPDATE devices SET created = strftime('%s', 'now')")
+    assert begin(d, rhost="192.0.2.7")[:2] == (1, None), "remember_device = 0: off"
+
+
+@test
+def remembered_devices_are_listed_and_revoked(d):
+    restart_with(d, "remember_device = 30d\nallowlist = 192.0.2.0/24\n")
+    codes = enrol_totp(d)
+    key, fp = ssh_key()
+    good_code(d, codes[0], rhost="192.0.2.7")
+    good_code(d, codes[1], rhost="192.0.2.8", key=key)
+    r = cli(d, "--json", "device", "list", "--user", "alice")
+    doc = json.loads(r.stdout)
+    assert r.returncode == 0 and doc["remember_device"] == 30 * 86400, r.stdout
+    assert [(x["kind"], x["device"], x["source"]) for x in doc["devices"]] == \
+        [("address", "192.0.2.7", "192.0.2.7"), ("key", fp, "192.0.2.8")], doc
+    r = cli(d, "device", "list", "--user", "alice")
+    assert fp in r.stdout and "192.0.2.7" in r.stdout, r.stdout
+    if ROOT:  # another user may neither see nor revoke them
+        r = cli(d, "device", "list", "--user", "alice", uid=1002)
+        assert r.returncode == 4, (r.returncode, r.stdout, r.stderr)
+        r = cli(d, "device", "revoke", "--all", "--user", "alice", uid=1002)
+        assert r.returncode == 4 and d.db("SELECT count(*) FROM devices") == [(2,)]
+    first = doc["devices"][0]["id"]
+    r = cli(d, "--json", "device", "revoke", str(first), "--user", "alice")
+    assert r.returncode == 0 and json.loads(r.stdout)["revoked"] == 1, r.stdout
+    assert cli(d, "device", "revoke", str(first), "--user", "alice").returncode == 1, "gone already"
+    assert begin(d, rhost="192.0.2.7")[:2] == (1, None), "revoked: the code is asked again"
+    assert begin(d, rhost="192.0.2.8", key=key)[0] == 0
+    assert events_of(d, "device_revoked") == ["device %d (address 192.0.2.7) by an administrator" % first]
+    # "Sign out all other sessions" revokes them too, and says so.
+    r = cli(d, "session", "terminate", "--all-others", "--user", "alice")
+    assert r.returncode == 0 and "1 remembered device revoked" in r.stdout, (r.stdout, r.stderr)
+    assert d.db("SELECT count(*) FROM devices") == [(0,)]
+    assert events_of(d, "device_revoked")[-1] == "1 remembered device (session terminate --all-others)"
+    assert begin(d, rhost="192.0.2.8", key=key)[:2] == (1, None)
+    # ... and an admin's mfa reset (a lost phone).
+    good_code(d, codes[2], rhost="192.0.2.7")
+    r = cli(d, "--json", "mfa", "reset", "--user", "alice")
+    assert r.returncode == 0 and json.loads(r.stdout)["devices_revoked"] == 1, r.stdout
+    assert d.db("SELECT count(*) FROM devices") == [(0,)]
+    assert cli(d, "device", "revoke", "--user", "alice").returncode == 2, "an id or --all"
 
 
 def main():

@@ -865,6 +865,46 @@ def test_geoip_database(e):
     f = one(doc, "geoip", "ok")
     assert f["message"].startswith("geoip_database %s: GeoLite2-City, built on " % db), f
     assert not [x for x in doc["findings"] if x["check"] == "geoip" and x["severity"] != "ok"], doc
+def test_relief_settings(e):
+    """Second-factor relief: a skip network wider than /8 (in any section)
+    is a problem; remember_device with no allowlist anywhere remembers
+    nothing, a warning that a config allowlist or the daemon's global list
+    silences."""
+    e.service("sshd", GOOD)
+    e.write(e.conf, "mfa_skip_networks = 10.1.0.0/16,LOCAL\n[service sshd]\nmfa_skip_networks = 0.0.0.0/0\n"
+                    "[group staff]\nmfa_skip_networks = 2001:db8::/32,::/0,172.0.0.0/7\n")
+    rc, doc = e.findings()
+    hits = [f for f in doc["findings"] if f["check"] == "mfa-skip-networks"]
+    assert [(f["where"].rsplit(":", 1)[1], f["message"].split(": ")[0]) for f in hits] == [
+        ("3", "mfa_skip_networks holds 0.0.0.0/0"), ("5", "mfa_skip_networks holds ::/0"),
+        ("5", "mfa_skip_networks holds 172.0.0.0/7")], hits
+    assert all(f["severity"] == "problem" and "need only the password" in f["message"] for f in hits), hits
+    e.write(e.conf, "mfa_skip_networks = 10.0.0.0/8,192.168.0.0/16\n")
+    rc, doc = e.findings()
+    assert not [f for f in doc["findings"] if f["check"] == "mfa-skip-networks"], doc
+    # remember_device with no allowlist: nothing can be remembered
+    e.write(e.conf, "[service sshd]\nremember_device = 7d\n")
+    rc, doc = e.findings()
+    f = one(doc, "remember-device", "warning")
+    assert "nothing is remembered" in f["message"] and "could not be read" in f["message"], f
+    e.write(e.conf, "remember_device = 0\n")
+    rc, doc = e.findings()
+    assert not [f for f in doc["findings"] if f["check"] == "remember-device"], doc
+    e.write(e.conf, "remember_device = 7d\n[service sshd]\nallowlist = 192.0.2.0/24\n")
+    rc, doc = e.findings()
+    assert not [f for f in doc["findings"] if f["check"] == "remember-device"], doc
+    d = Daemon()
+    try:
+        e.write(e.conf, "remember_device = 7d\n")
+        rc, doc = e.findings(socket=d.sock)
+        f = one(doc, "remember-device", "warning")
+        assert "in the config or the global list" in f["message"], f
+        p = subprocess.run([CLI, "--socket", d.sock, "allowlist", "add", "192.0.2.0/24"], capture_output=True)
+        assert p.returncode == 0, p.stderr
+        rc, doc = e.findings(socket=d.sock)
+        assert not [f for f in doc["findings"] if f["check"] == "remember-device"], doc
+    finally:
+        d.cleanup()
 
 
 TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]

@@ -8,7 +8,7 @@ if HAVE_PAMTEST
 if HAVE_CMOCKA
 PAM_TESTS = tests/pam/test_pam_lockout tests/pam/test_pam_concurrency tests/pam/test_pam_mfa tests/pam/test_pam_email \
 	tests/pam/test_pam_account tests/pam/test_pam_password tests/pam/test_pam_tokens tests/pam/test_pam_session \
-	tests/pam/test_pam_faults tests/pam/test_pam_hygiene tests/pam/test_pam_prompts
+	tests/pam/test_pam_faults tests/pam/test_pam_hygiene tests/pam/test_pam_prompts tests/pam/test_pam_relief
 check_PROGRAMS += $(PAM_TESTS)
 TESTS += $(PAM_TESTS)
 AM_TESTS_ENVIRONMENT += ACCTSEC_BUILD_DIR='$(abs_top_builddir)'; export ACCTSEC_BUILD_DIR;
@@ -29,6 +29,9 @@ tests_pam_test_pam_lockout_LDADD = $(PAM_TEST_LIBS)
 tests_pam_test_pam_concurrency_SOURCES = tests/pam/test_pam_concurrency.c
 tests_pam_test_pam_concurrency_CFLAGS = $(PAM_TEST_CFLAGS)
 tests_pam_test_pam_concurrency_LDADD = $(PAM_TEST_LIBS)
+tests_pam_test_pam_relief_SOURCES = tests/pam/test_pam_relief.c
+tests_pam_test_pam_relief_CFLAGS = $(PAM_TEST_CFLAGS) $(OATH_CFLAGS)
+tests_pam_test_pam_relief_LDADD = $(PAM_TEST_LIBS) $(OATH_LIBS)
 tests_pam_test_pam_mfa_SOURCES = tests/pam/test_pam_mfa.c
 tests_pam_test_pam_mfa_CFLAGS = $(PAM_TEST_CFLAGS) $(OATH_CFLAGS)
 tests_pam_test_pam_mfa_LDADD = $(PAM_TEST_LIBS) $(OATH_LIBS)

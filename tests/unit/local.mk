@@ -152,6 +152,13 @@ tests_unit_test_sessions_CPPFLAGS = $(AM_CPPFLAGS) $(DAEMON_INCLUDES)
 tests_unit_test_sessions_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS)
 tests_unit_test_sessions_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(SQLITE_LIBS)
 
+check_PROGRAMS += tests/unit/test_relief
+TESTS += tests/unit/test_relief
+tests_unit_test_relief_SOURCES = tests/unit/test_relief.c tests/unit/unit.h tests/unit/store_fixture.h
+tests_unit_test_relief_CPPFLAGS = $(AM_CPPFLAGS) $(DAEMON_INCLUDES)
+tests_unit_test_relief_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(SQLITE_CFLAGS) $(SYSTEMD_CFLAGS)
+tests_unit_test_relief_LDADD = libacctsecd.la $(CMOCKA_LIBS) $(SQLITE_LIBS)
+
 check_PROGRAMS += tests/unit/test_notify
 TESTS += tests/unit/test_notify
 tests_unit_test_notify_SOURCES = tests/unit/test_notify.c tests/unit/unit.h tests/unit/store_fixture.h

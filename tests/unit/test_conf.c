@@ -477,6 +477,28 @@ static void test_key_max_password_age(void **state) {
         CHECK_KEY_VALUES("max_password_age", max_password_age, good, bad);
 }
 
+/* Second-factor relief: the skip networks are written like allowlist
+ * entries; a remembered device lasts at most 90 days; both are policy
+ * keys (sections and module arguments), off by default. */
+static void test_key_relief(void **state) {
+        static const struct good_value good[] = {
+                { "0", 0 }, { "12h", 12 * 3600 }, { "30d", 30 * DAY }, { "90d", 90 * DAY },
+        };
+        static const char *const bad[] = { "", "91d", "-1", "1w", "forever", "7776001" };
+        struct acctsec_conf c = fresh();
+        assert_string_equal(c.mfa_skip_networks, "");
+        assert_int_equal(c.remember_device, 0);
+        CHECK_KEY_VALUES("remember_device", remember_device, good, bad);
+        assert_int_equal(set_g(&c, "mfa_skip_networks", "10.1.0.0/16,2001:db8::/32,LOCAL"), 0);
+        assert_string_equal(c.mfa_skip_networks, "10.1.0.0/16,2001:db8::/32,LOCAL");
+        assert_int_equal(set_g(&c, "mfa_skip_networks", "10.1.0.1/16"), -EINVAL); /* host bits */
+        assert_int_equal(set_g(&c, "mfa_skip_networks", "office.example.com"), -EINVAL);
+        assert_int_equal(set_g(&c, "mfa_skip_networks", "10.1.0.0/16,"), -EINVAL);
+        assert_int_equal(set_o(&c, "mfa_skip_networks", "192.0.2.0/24", ACCTSEC_CONF_SECTION), 0);
+        assert_int_equal(set_o(&c, "remember_device", "1d", ACCTSEC_CONF_ARGV), 0);
+        assert_int_equal(c.remember_device, DAY);
+}
+
 static void test_key_dictionary(void **state) {
         struct acctsec_conf c = fresh();
         char path[ACCTSEC_CONF_STR_MAX + 1];
@@ -1465,6 +1487,7 @@ int main(void) {
                 cmocka_unit_test(test_key_password_numbers),
                 cmocka_unit_test(test_key_mail_max_per_hour),
                 cmocka_unit_test(test_key_max_password_age),
+                cmocka_unit_test(test_key_relief),
                 cmocka_unit_test(test_key_dictionary),
                 cmocka_unit_test(test_key_geoip_database),
                 cmocka_unit_test(test_unknown_key),
