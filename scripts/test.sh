@@ -89,6 +89,7 @@ suites() {
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_faults" "$b/tests/pam/test_pam_faults"
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_hygiene" "$b/tests/pam/test_pam_hygiene"
     ACCTSEC_BUILD_DIR=$b tap "${p}pam_prompts" "$b/tests/pam/test_pam_prompts"
+    ACCTSEC_BUILD_DIR=$b tap "${p}pam_relief" "$b/tests/pam/test_pam_relief"
 }
 
 echo "== tiers 1-3: units, daemon integration, PAM stacks, concurrency"
@@ -182,7 +183,7 @@ fi
 # valgrind follows forks, not execs: pam_concurrency's parallel logins run
 # tests/tools/pam_login natively, so there only the test process is checked).
 # All module suites together take about 2 minutes more.
-for t in lockout concurrency mfa email account password tokens session hygiene prompts faults; do
+for t in lockout concurrency mfa email account password tokens session hygiene prompts faults relief; do
     ACCTSEC_BUILD_DIR=$top/build PAM_WRAPPER_DISABLE_DEEPBIND=1 UID_WRAPPER_DISABLE_DEEPBIND=1 \
         ACCTSEC_TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$top/tests/valgrind.supp" \
         tap "valgrind:pam_$t" "$top/build/tests/pam/test_pam_$t"
