@@ -172,11 +172,11 @@ static const char *const arg_menu[] = {
         "debug", "silent", "failmode=open", "failmode=secure", "deny=0", "mfa=off", "mfa=required",
         "lock_message=yes", "retry=1", "retry=3", "preauth", "mfa", "token", "commit", "authfail",
         "no_such_key=1", "timeout=50", "timeout=bad", "allowlist=10.0.0.0/8", "lock_scope=user+source",
-        "debug=maybe", "socket=relative", "min_length=8", "history=0", "mfa=optional",
+        "debug=maybe", "socket=relative", "min_length=8", "history=0", "mfa=optional", "recover",
 };
 static const char *const answer_menu[] = {
         "", "resend", "123456", "alice-Secret-1", "acst_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG012345",
-        "RESEND", "New-Password-42!",
+        "RESEND", "New-Password-42!", "forgot",
 };
 static const int errno_menu[] = {
         ENOMEM, EINTR, EAGAIN, EPIPE, ECONNRESET, EIO, ECONNREFUSED, ENOENT, EACCES, ETIMEDOUT, EPERM, 0,
@@ -1057,11 +1057,11 @@ static bool reply_went_away(const struct record *rec) {
 struct call {
         int which, mode, flags, rc;
         const char *user;
-        bool failmode_open, overrides, token_shaped;
+        bool failmode_open, overrides, token_shaped, recover_word;
         unsigned first, last; /* fake daemon connections made during the call: [first, last) */
 };
 
-enum { M_NONE, M_PREAUTH, M_AUTHFAIL, M_AUTHSUCC, M_MFA, M_COMMIT, M_TOKEN };
+enum { M_NONE, M_PREAUTH, M_AUTHFAIL, M_AUTHSUCC, M_MFA, M_COMMIT, M_TOKEN, M_RECOVER };
 
 /* The fake daemon's last answer says this call may pass. */
 static bool justified(const struct call *c) {
@@ -1069,8 +1069,9 @@ static bool justified(const struct call *c) {
         size_t len;
         struct field dec, f;
         if (c->last == c->first)
-                /* no request: only "not a token, not ours" */
-                return c->which == W_AUTH && c->mode == M_TOKEN && c->rc == PAM_IGNORE && !c->token_shaped;
+                /* no request: only "not a token, not ours", or not "forgot" */
+                return c->which == W_AUTH && c->rc == PAM_IGNORE &&
+                       ((c->mode == M_TOKEN && !c->token_shaped) || (c->mode == M_RECOVER && !c->recover_word));
         if (c->last - 1 >= RECORDS_MAX)
                 return true; /* not recorded: nothing to say */
         const struct record *rec = &records[c->last - 1];
@@ -1083,6 +1084,8 @@ static bool justified(const struct call *c) {
                         return ok && rec->op == (c->mode == M_PREAUTH ? ACCTSEC_OP_PREAUTH : ACCTSEC_OP_AUTHSUCC);
                 if (c->mode == M_TOKEN)
                         return ok && rec->op == ACCTSEC_OP_TOKEN_AUTH;
+                if (c->mode == M_RECOVER) /* only a right recovery code lets the stack go on to mfa */
+                        return ok && rec->op == ACCTSEC_OP_RECOVERY_VERIFY;
                 if (c->mode == M_MFA && ok)
                         return rec->op == ACCTSEC_OP_MFA_VERIFY;
                 if (c->mode == M_MFA)
@@ -1101,7 +1104,8 @@ static bool justified(const struct call *c) {
 }
 
 static const char *call_name(const struct call *c) {
-        static const char *const modes[] = { "", " preauth", " authfail", " authsucc", " mfa", " commit", " token" };
+        static const char *const modes[] = { "", " preauth", " authfail", " authsucc", " mfa", " commit", " token",
+                                             " recover" };
         static const char *const whichs[] = { "authenticate", "acct_mgmt", "chauthtok", "open_session",
                                               "close_session" };
         static char buf[64];
@@ -1129,7 +1133,7 @@ static void check_call(const struct call *c) {
         if (cur_in->fake || !have_real || c->overrides || c->failmode_open || !c->user)
                 return;
         if (strcmp(c->user, "carol") == 0 && carol_locked &&
-            (c->which == W_ACCOUNT || (c->which == W_AUTH && c->mode != M_TOKEN)))
+            (c->which == W_ACCOUNT || (c->which == W_AUTH && c->mode != M_TOKEN && c->mode != M_RECOVER)))
                 die("%s returned %s for carol, who is locked", call_name(c), rc);
         if (strcmp(c->user, "bob") == 0 && bob_disabled && c->which == W_ACCOUNT)
                 die("%s returned %s for bob, who is disabled", call_name(c), rc);
@@ -1139,7 +1143,8 @@ static void check_call(const struct call *c) {
 
 /* What the module's own parser makes of the arguments (last mode word wins). */
 static void describe(struct call *c, int argc, const char **argv) {
-        static const char *const words[] = { "", "preauth", "authfail", "authsucc", "mfa", "commit", "token" };
+        static const char *const words[] = { "", "preauth", "authfail", "authsucc", "mfa", "commit", "token",
+                                             "recover" };
         struct acctsec_conf conf;
         acctsec_conf_defaults(&conf);
         c->mode = M_NONE;
@@ -1196,6 +1201,7 @@ int fuzz_pam_dispatch(int which, pam_handle_t *pamh, int flags, int argc, const 
                 c.user = v;
         v = NULL;
         c.token_shaped = pam_get_item(pamh, PAM_AUTHTOK, &v) == PAM_SUCCESS && v && token_looks_like(v);
+        c.recover_word = v && strcmp(v, "forgot") == 0;
         check_call(&c);
         return c.rc;
 }

@@ -2349,7 +2349,7 @@ def preauth_hint(d, **kw):
     return get(f, T_MFA, True)
 
 
-def events_of(d, type_):
+def details_of(d, type_):
     return [r[0] for r in d.db("SELECT detail FROM events WHERE type = ? ORDER BY id", type_)]
 
 
@@ -2367,7 +2367,7 @@ def trusted_network_skips_the_code_and_logs_why(d):
     restart_with(d, "mfa_skip_networks = 10.1.0.0/16,LOCAL\n")
     enrol_totp(d)
     assert begin(d, rhost="10.1.2.3") == (0, "trusted network 10.1.0.0/16", 0)
-    assert events_of(d, "mfa_skipped") == ["trusted network 10.1.0.0/16"]
+    assert details_of(d, "mfa_skipped") == ["trusted network 10.1.0.0/16"]
     assert d.db("SELECT count(*) FROM events WHERE type = 'auth_success'") == [(1,)], "a skip ends the login"
     assert begin(d) == (0, "trusted network LOCAL", 0), "LOCAL: no remote host"
     # Outside: the code is asked, and nothing is logged as skipped.
@@ -2377,7 +2377,7 @@ def trusted_network_skips_the_code_and_logs_why(d):
     # PREAUTH's "the code comes next" hint: never where a skip applies.
     assert preauth_hint(d, rhost="10.1.2.3") is None
     assert preauth_hint(d, rhost="192.0.2.7") == 1
-    assert len(events_of(d, "mfa_skipped")) == 2
+    assert len(details_of(d, "mfa_skipped")) == 2
     # Never when no first factor was checked (sshd's keyboard-interactive alone).
     assert begin(d, rhost="10.1.2.3", flag=1)[:2] == (1, None)
     # Never for a caller that is not root (a screen locker picks no relief for itself).
@@ -2395,7 +2395,7 @@ def trusted_network_skips_the_code_and_logs_why(d):
     for _ in range(3):
         d.call(login_frame(OP_AUTHFAIL, rhost="10.1.2.3"))
     assert begin(d, rhost="10.1.2.3") == (1, None, 1)
-    assert len(events_of(d, "mfa_skipped")) == 2
+    assert len(details_of(d, "mfa_skipped")) == 2
 
 
 @test
@@ -2411,12 +2411,12 @@ def a_good_code_is_remembered_only_for_an_allowlisted_source(d):
     good_code(d, codes[2], rhost="192.0.2.7")
     rows = d.db("SELECT user, kind, device, source, expires - created FROM devices")
     assert rows == [("alice", "address", "192.0.2.7", "192.0.2.7", 86400)], rows
-    assert len(events_of(d, "device_remembered")) == 1 and "address 192.0.2.7 from 192.0.2.7 until" in \
-        events_of(d, "device_remembered")[0]
+    assert len(details_of(d, "device_remembered")) == 1 and "address 192.0.2.7 from 192.0.2.7 until" in \
+        details_of(d, "device_remembered")[0]
     # The next login from it: no code, and why.
     what, reason, _ = begin(d, rhost="192.0.2.7")
     assert what == 0 and reason.startswith("remembered device 192.0.2.7 until "), reason
-    assert events_of(d, "mfa_skipped") == [reason]
+    assert details_of(d, "mfa_skipped") == [reason]
     assert preauth_hint(d, rhost="192.0.2.7") is None and preauth_hint(d, rhost="192.0.2.8") == 1
     assert begin(d, rhost="192.0.2.8")[:2] == (1, None), "another address is another device"
     assert begin(d, rhost="192.0.2.7", flag=1)[:2] == (1, None), "never without a first factor"
@@ -2431,7 +2431,7 @@ def a_good_code_is_remembered_only_for_an_allowlisted_source(d):
     assert cli(d, "allowlist", "remove", "192.0.2.0/24", "--user", "alice").returncode == 0
     assert begin(d, rhost="192.0.2.7")[:2] == (1, None)
     assert begin(d, rhost="192.0.2.9", key=key)[:2] == (1, None)
-    assert len(events_of(d, "mfa_skipped")) == 2
+    assert len(details_of(d, "mfa_skipped")) == 2
 
 
 @test
@@ -2478,12 +2478,12 @@ def remembered_devices_are_listed_and_revoked(d):
     assert cli(d, "device", "revoke", str(first), "--user", "alice").returncode == 1, "gone already"
     assert begin(d, rhost="192.0.2.7")[:2] == (1, None), "revoked: the code is asked again"
     assert begin(d, rhost="192.0.2.8", key=key)[0] == 0
-    assert events_of(d, "device_revoked") == ["device %d (address 192.0.2.7) by an administrator" % first]
+    assert details_of(d, "device_revoked") == ["device %d (address 192.0.2.7) by an administrator" % first]
     # "Sign out all other sessions" revokes them too, and says so.
     r = cli(d, "session", "terminate", "--all-others", "--user", "alice")
     assert r.returncode == 0 and "1 remembered device revoked" in r.stdout, (r.stdout, r.stderr)
     assert d.db("SELECT count(*) FROM devices") == [(0,)]
-    assert events_of(d, "device_revoked")[-1] == "1 remembered device (session terminate --all-others)"
+    assert details_of(d, "device_revoked")[-1] == "1 remembered device (session terminate --all-others)"
     assert begin(d, rhost="192.0.2.8", key=key)[:2] == (1, None)
     # ... and an admin's mfa reset (a lost phone).
     good_code(d, codes[2], rhost="192.0.2.7")
