@@ -74,8 +74,8 @@
         X(PHONE_VERIFY, 49, "phone-verify")                                                                     \
         X(PHONE_CODES, 50, "phone-codes")                                                                       \
         X(PHONE_CLEAR, 51, "phone-clear")                                                                       \
-        X(RECOVERY_BEGIN, 58, "recovery-begin")                                                                 \
-        X(RECOVERY_VERIFY, 59, "recovery-verify")                                                               \
+        X(RECOVERY_BEGIN, 52, "recovery-begin")                                                                 \
+        X(RECOVERY_VERIFY, 53, "recovery-verify")                                                               \
         X(DEVICE_LIST, 54, "device-list")                                                                       \
         X(DEVICE_REVOKE, 55, "device-revoke")
 

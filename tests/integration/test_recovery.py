@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_daemon import (Daemon, ROOT, REPLY_OK, T_USER, T_SERVICE, T_MESSAGE, T_DECISION,  # noqa: E402
                          frame, get, login_frame, maildir_count, wait_until)
 
-OP_EMAIL_SET, OP_RECOVERY_BEGIN, OP_RECOVERY_VERIFY = 18, 58, 59
+OP_EMAIL_SET, OP_RECOVERY_BEGIN, OP_RECOVERY_VERIFY = 18, 52, 53
 T_CODE, T_ATTEMPT, T_ADDRESS = 6, 33, 34
 SENT = "If this account can be recovered, a code was sent to its verified address or phone."
 TESTS = []
