@@ -514,19 +514,25 @@ static int do_recover(pam_handle_t *pamh, const struct module_args *a, const cha
                 return r;
         if (open) /* failmode=open never grants by itself: the password step decides */
                 return PAM_IGNORE;
-        if (is_locked(&x->reply))
-                return deny_like_wrong_answer(pamh, a, &x->reply, true);
+        /* A locked user sees what anyone sees, and the code is never checked. */
+        bool locked = is_locked(&x->reply);
         const char *id = acctsec_msg_str(&x->reply, ACCTSEC_TAG_ATTEMPT);
         const char *m = acctsec_msg_str(&x->reply, ACCTSEC_TAG_MESSAGE);
-        if (!id || strlen(id) >= sizeof(attempt))
+        if (!locked && (!id || strlen(id) >= sizeof(attempt)))
                 return PAM_SERVICE_ERR;
-        strcpy(attempt, id);
+        if (!locked)
+                strcpy(attempt, id);
         if (m)
                 pam_info(pamh, "%s", m);
         _cleanup_erase_ char *code = NULL;
         r = prompt_code(pamh, "Recovery code: ", &code);
         if (r != PAM_SUCCESS)
                 return r;
+        if (locked) {
+                tell_locked(pamh, a, &x->reply);
+                (void) pam_fail_delay(pamh, FAIL_DELAY_USEC);
+                return PAM_AUTH_ERR;
+        }
         r = ask_for(pamh, a, ACCTSEC_OP_RECOVERY_VERIFY, user, code, attempt, a->conf.timeout_ms, x, &open);
         if (r != PAM_SUCCESS)
                 return r;

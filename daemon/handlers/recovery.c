@@ -122,10 +122,10 @@ int handle_recovery_begin(struct request *rq) {
         if (r < 0)
                 return reply_db_error(reply, req->type, l.a.user, r);
         reply_decision(reply, &l.conf, &res);
-        if (!res.locked) {
+        if (!res.locked)
                 acctsec_frame_add_str(reply, ACCTSEC_TAG_ATTEMPT, attempt);
-                acctsec_frame_add_str(reply, ACCTSEC_TAG_MESSAGE, SENT_MESSAGE);
-        }
+        /* A locked user is told the same, and asked for a code that is never checked. */
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_MESSAGE, SENT_MESSAGE);
         return 0;
 }
 

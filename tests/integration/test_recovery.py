@@ -133,8 +133,8 @@ def a_code_is_mailed_and_wrong_codes_count(d):
     # Locked: neither request goes on.
     verify(d, attempt, "x")
     verify(d, attempt, "y")
-    decision, attempt2, _ = begin(d)
-    assert decision == 1 and attempt2 is None
+    decision, attempt2, msg = begin(d)
+    assert decision == 1 and attempt2 is None and msg == SENT, "a locked user is told what anyone is"
     rtype, f = verify(d, attempt, code)
     assert get(f, T_DECISION, True) == 1, f
     assert d.db("SELECT failures FROM lockout WHERE user = 'alice'") == [(3,)]
