@@ -533,7 +533,9 @@ static int do_recover(pam_handle_t *pamh, const struct module_args *a, const cha
                 (void) pam_fail_delay(pamh, FAIL_DELAY_USEC);
                 return PAM_AUTH_ERR;
         }
-        r = ask_for(pamh, a, ACCTSEC_OP_RECOVERY_VERIFY, user, code, attempt, a->conf.timeout_ms, x, &open);
+        /* A right code is answered once the password was replaced (a child). */
+        r = ask_for(pamh, a, ACCTSEC_OP_RECOVERY_VERIFY, user, code, attempt, a->conf.timeout_ms + PWHASH_WAIT_MS, x,
+                    &open);
         if (r != PAM_SUCCESS)
                 return r;
         if (open)
