@@ -8,11 +8,10 @@ resend interval, a locked user.  TAP output."""
 import os
 import re
 import sys
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_daemon import (Daemon, ROOT, REPLY_OK, T_USER, T_SERVICE, T_MESSAGE, T_DECISION,  # noqa: E402
-                         frame, get, login_frame, maildir_count, wait_until)
+from test_daemon import (ROOT, REPLY_OK, T_USER, T_SERVICE, T_MESSAGE, T_DECISION,  # noqa: E402
+                         frame, get, login_frame, main as run_all, maildir_count, wait_until)
 
 OP_EMAIL_SET, OP_RECOVERY_BEGIN, OP_RECOVERY_VERIFY = 18, 52, 53
 T_CODE, T_ATTEMPT, T_ADDRESS = 6, 33, 34
@@ -175,33 +174,5 @@ def no_trusted_network_after_a_recovery(d):
     assert d.db("SELECT count(*) FROM events WHERE type = 'mfa_skipped'") == [(1,)]
 
 
-def main():
-    tests = [fn for fn in TESTS if not sys.argv[1:] or any(a in fn.__name__ for a in sys.argv[1:])]
-    print("1..%d" % len(tests))
-    failed = 0
-    for i, fn in enumerate(tests, 1):
-        d = None
-        try:
-            d = Daemon()
-            result = fn(d)
-            if isinstance(result, str) and result.startswith("SKIP"):
-                print("ok %d - %s # %s" % (i, fn.__name__, result))
-            else:
-                print("ok %d - %s" % (i, fn.__name__))
-        except Exception:  # noqa: BLE001 - reported as TAP
-            failed += 1
-            print("not ok %d - %s" % (i, fn.__name__))
-            for line in traceback.format_exc().splitlines():
-                print("# " + line)
-            if d:
-                for line in open(d.log).read().splitlines()[-10:]:
-                    print("#   daemon: " + line)
-        finally:
-            if d:
-                d.cleanup()
-        sys.stdout.flush()
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_all(TESTS))

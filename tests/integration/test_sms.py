@@ -10,14 +10,13 @@ import json
 import os
 import re
 import sys
-import traceback
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from sms_gateway import Gateway  # noqa: E402
-from test_daemon import (Daemon, ROOT, REPLY_OK, T_USER, T_SERVICE, T_MESSAGE, T_DECISION, T_ERRNO,  # noqa: E402
-                         cli, frame, get, login_frame)
+from test_daemon import (ROOT, REPLY_OK, T_USER, T_SERVICE, T_MESSAGE, T_DECISION, T_ERRNO,  # noqa: E402
+                         cli, frame, get, login_frame, main as run_all)
 
 OP_MFA_BEGIN, OP_MFA_VERIFY, OP_CODE_SEND, OP_MFA_STATUS = 9, 10, 17, 13
 OP_PHONE_SET, OP_PHONE_VERIFY, OP_PHONE_CODES, OP_PHONE_CLEAR = 48, 49, 50, 51
@@ -249,33 +248,5 @@ def numbers_and_gateways_that_cannot_work_are_refused(d):
         assert why in open(d.log).read(), (conf, open(d.log).read()[-400:])
 
 
-def main():
-    tests = [fn for fn in TESTS if not sys.argv[1:] or any(a in fn.__name__ for a in sys.argv[1:])]
-    print("1..%d" % len(tests))
-    failed = 0
-    for i, fn in enumerate(tests, 1):
-        d = None
-        try:
-            d = Daemon()
-            result = fn(d)
-            if isinstance(result, str) and result.startswith("SKIP"):
-                print("ok %d - %s # %s" % (i, fn.__name__, result))
-            else:
-                print("ok %d - %s" % (i, fn.__name__))
-        except Exception:  # noqa: BLE001 - reported as TAP
-            failed += 1
-            print("not ok %d - %s" % (i, fn.__name__))
-            for line in traceback.format_exc().splitlines():
-                print("# " + line)
-            if d:
-                for line in open(d.log).read().splitlines()[-10:]:
-                    print("#   daemon: " + line)
-        finally:
-            if d:
-                d.cleanup()
-        sys.stdout.flush()
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_all(TESTS))
