@@ -35,6 +35,16 @@ int program_run(char *const argv[], const char *input, size_t len, unsigned time
 #define SECRET_LINE_MAX 1024
 int secret_file_read(const char *path, char buf[static SECRET_LINE_MAX + 2], const char **ret_why);
 
+/* libcurl (curl_base.c): the options every transfer sets — an error
+ * buffer, no signals, only these protocols, the URL and no proxy from the
+ * environment, no redirects, the transfer and its connect within
+ * timeout_s, TLS 1.2 or later with peer and host verified (against ca_file
+ * when set) — and a negative errno for a libcurl error. */
+#include <curl/curl.h>
+CURLcode mail_curl_base(CURL *c, const char *protocols, long protomask, const char *url, unsigned timeout_s,
+                        const char *ca_file, char *errbuf);
+int mail_curl_errno(CURLcode e);
+
 /* The transports: s and to already checked by mail_deliver(). */
 int mail_deliver_maildir(const char *dir, const char *msg, size_t len, char *err, size_t errlen);
 int mail_deliver_sendmail(const struct mail_settings *s, const char *to, const char *msg, size_t len, char *err,

@@ -37,42 +37,12 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *data) {
 static CURLcode set_options(CURL *c, const struct mail_settings *s, struct curl_slist *rcpt, const char *from,
                             struct upload *u, char *errbuf) {
         bool implicit_tls = strncmp(s->smtp_url, "smtps://", 8) == 0;
-        long timeout = (long) s->timeout_s;
-        CURLcode e = CURLE_OK;
+        CURLcode e = mail_curl_base(c, "smtp,smtps", (long) (CURLPROTO_SMTP | CURLPROTO_SMTPS), s->smtp_url,
+                                    s->timeout_s, s->smtp_ca_file, errbuf);
 
-        /* Each step only while every one before it succeeded. */
-        if (!e)
-                e = curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-        if (!e) /* no SIGALRM for resolver timeouts: we must not touch signals */
-                e = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85 */
-        if (!e)
-                e = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-#else
-        if (!e)
-                e = curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long) (CURLPROTO_SMTP | CURLPROTO_SMTPS));
-#endif
-        if (!e)
-                e = curl_easy_setopt(c, CURLOPT_URL, s->smtp_url);
-        if (!e) /* the mail goes where smtp_url says, not where an inherited *_proxy variable points */
-                e = curl_easy_setopt(c, CURLOPT_PROXY, "");
-        if (!e)
-                e = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-        if (!e)
-                e = curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
-        if (!e)
-                e = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout);
         if (!e) /* STARTTLS or fail: a server that drops it from EHLO gets nothing */
                 e = curl_easy_setopt(c, CURLOPT_USE_SSL,
                                      (long) (implicit_tls || s->smtp_starttls ? CURLUSESSL_ALL : CURLUSESSL_NONE));
-        if (!e)
-                e = curl_easy_setopt(c, CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2);
-        if (!e)
-                e = curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-        if (!e)
-                e = curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-        if (!e && s->smtp_ca_file && *s->smtp_ca_file)
-                e = curl_easy_setopt(c, CURLOPT_CAINFO, s->smtp_ca_file);
         if (!e && s->smtp_user && *s->smtp_user)
                 e = curl_easy_setopt(c, CURLOPT_USERNAME, s->smtp_user);
         if (!e)
@@ -88,26 +58,6 @@ static CURLcode set_options(CURL *c, const struct mail_settings *s, struct curl_
         if (!e)
                 e = curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t) u->left);
         return e;
-}
-
-static int curl_errno(CURLcode e) {
-        switch (e) {
-        case CURLE_OPERATION_TIMEDOUT:
-                return -ETIMEDOUT;
-        case CURLE_LOGIN_DENIED:
-                return -EACCES;
-        case CURLE_COULDNT_CONNECT:
-                return -ECONNREFUSED;
-        case CURLE_COULDNT_RESOLVE_HOST:
-                return -EHOSTUNREACH;
-        case CURLE_PEER_FAILED_VERIFICATION:
-        case CURLE_SSL_CONNECT_ERROR:
-        case CURLE_SSL_CACERT_BADFILE:
-        case CURLE_USE_SSL_FAILED:
-                return -EPROTO;
-        default:
-                return -EIO;
-        }
 }
 
 /* One transfer with the easy handle; err names libcurl's reason and the
@@ -138,7 +88,7 @@ static int transfer(CURL *c, const struct mail_settings *s, const char *to, stru
         char reply[48] = "";
         if (code > 0)
                 snprintf(reply, sizeof(reply), " (last SMTP reply %ld)", code);
-        int r = mail_error(err, errlen, curl_errno(e), "smtp: %s%s", errbuf[0] ? errbuf : curl_easy_strerror(e),
+        int r = mail_error(err, errlen, mail_curl_errno(e), "smtp: %s%s", errbuf[0] ? errbuf : curl_easy_strerror(e),
                            reply);
         /* libcurl's messages hold no password; a server could echo one back. */
         if (*password && errlen > 0 && strstr(err, password))

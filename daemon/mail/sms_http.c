@@ -36,38 +36,9 @@ static size_t write_cb(char *buf, size_t size, size_t nitems, void *data) {
 
 static CURLcode set_options(CURL *c, const struct sms_settings *s, const char *body, struct curl_slist *headers,
                             struct answer *a, char *errbuf) {
-        long timeout = (long) s->timeout_s;
-        CURLcode e = CURLE_OK;
+        CURLcode e = mail_curl_base(c, "http,https", (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS), s->url, s->timeout_s,
+                                    s->ca_file, errbuf);
 
-        if (!e)
-                e = curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-        if (!e)
-                e = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85 */
-        if (!e)
-                e = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-        if (!e)
-                e = curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-        if (!e)
-                e = curl_easy_setopt(c, CURLOPT_URL, s->url);
-        if (!e) /* the code goes where sms_url says, not where an inherited *_proxy variable points */
-                e = curl_easy_setopt(c, CURLOPT_PROXY, "");
-        if (!e)
-                e = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-        if (!e)
-                e = curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
-        if (!e)
-                e = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout);
-        if (!e)
-                e = curl_easy_setopt(c, CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2);
-        if (!e)
-                e = curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-        if (!e)
-                e = curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-        if (!e && s->ca_file && *s->ca_file)
-                e = curl_easy_setopt(c, CURLOPT_CAINFO, s->ca_file);
         if (!e && s->user && *s->user)
                 e = curl_easy_setopt(c, CURLOPT_USERNAME, s->user);
         if (!e)
@@ -79,23 +50,6 @@ static CURLcode set_options(CURL *c, const struct sms_settings *s, const char *b
         if (!e)
                 e = curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
         return e;
-}
-
-static int curl_errno(CURLcode e) {
-        switch (e) {
-        case CURLE_OPERATION_TIMEDOUT:
-                return -ETIMEDOUT;
-        case CURLE_COULDNT_CONNECT:
-                return -ECONNREFUSED;
-        case CURLE_COULDNT_RESOLVE_HOST:
-                return -EHOSTUNREACH;
-        case CURLE_PEER_FAILED_VERIFICATION:
-        case CURLE_SSL_CONNECT_ERROR:
-        case CURLE_SSL_CACERT_BADFILE:
-                return -EPROTO;
-        default:
-                return -EIO;
-        }
 }
 
 /* The request's body and headers, rendered; -EINVAL/-ENOBUFS as sms_render. */
@@ -147,7 +101,7 @@ static int transfer(CURL *c, const struct sms_settings *s, const char *to, const
         curl_slist_free_all(headers);
         acctsec_wipe(body, sizeof(body));
         if (e)
-                r = mail_error(err, errlen, curl_errno(e), "sms: %s", errbuf[0] ? errbuf : curl_easy_strerror(e));
+                r = mail_error(err, errlen, mail_curl_errno(e), "sms: %s", errbuf[0] ? errbuf : curl_easy_strerror(e));
         else if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status < 200 || status > 299)
                 r = mail_error(err, errlen, status == 401 || status == 403 ? -EACCES : -EIO,
                                "sms: the gateway answered HTTP %ld%s%.*s", status, a.got ? ": " : "",
