@@ -53,6 +53,15 @@ int mail_new_code(struct request *rq, enum email_purpose purpose, const char *ad
 int notice_allowed(struct daemon *d, const char *user, const char *what, int64_t now, struct email_info *e,
                    struct event *ret_capped, char *buf, size_t n);
 
+/* passwords.c: a notice mailed to a user (never waited for; a failed
+ * delivery is logged as "WHAT to USER not delivered"), and the host name
+ * and UTC time its text names. */
+#define NOTICE_HOST_MAX 256
+#define NOTICE_WHEN_MAX 64
+void notice_send(struct daemon *d, const char *user, const char *address, const char *what, const char *subject,
+                 const char *body);
+void notice_stamp(char host[NOTICE_HOST_MAX], char when[NOTICE_WHEN_MAX]);
+
 /* passwords.c: a random password that meets the user's policy (20
  * characters, each class). */
 #define PASSWORD_TEMP_LENGTH 20

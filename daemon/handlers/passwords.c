@@ -178,32 +178,53 @@ struct commit_job {
         struct pwhistory_job job;
 };
 
+struct notice {
+        char user[USER_NAME_MAX];
+        char what[48];
+};
+
 static void notified(int r, const char *out, void *userdata) {
+        struct notice *n = userdata;
         if (r < 0)
-                log_warning("password change notice to %s not delivered: %s", (const char *) userdata, out);
-        free(userdata);
+                log_warning("%s to %s not delivered: %s", n->what, n->user, out);
+        free(n);
+}
+
+void notice_stamp(char host[NOTICE_HOST_MAX], char when[NOTICE_WHEN_MAX]) {
+        time_t t = time(NULL);
+        struct tm tm;
+        snprintf(host, NOTICE_HOST_MAX, "localhost");
+        (void) gethostname(host, NOTICE_HOST_MAX - 1);
+        when[0] = '\0';
+        if (gmtime_r(&t, &tm))
+                strftime(when, NOTICE_WHEN_MAX, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+void notice_send(struct daemon *d, const char *user, const char *address, const char *what, const char *subject,
+                 const char *body) {
+        struct mail_message m = { .to = address, .subject = subject, .body = body };
+        struct notice *n = calloc(1, sizeof(*n));
+        if (n) {
+                snprintf(n->user, sizeof(n->user), "%s", user);
+                snprintf(n->what, sizeof(n->what), "%s", what);
+        }
+        if (!n || mailer_send(d->event, &d->policy.global, &m, notified, n) < 0) {
+                log_warning("%s to %s: cannot start the delivery", what, user);
+                free(n);
+        }
 }
 
 /* "Your password was changed": never the password, never a link. */
 static void notify(struct daemon *d, const struct commit_job *j, const char *address) {
-        char host[256] = "localhost", when[64] = "", body[2048];
-        time_t t = time(NULL);
-        struct tm tm;
-        (void) gethostname(host, sizeof(host) - 1);
-        if (gmtime_r(&t, &tm))
-                strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+        char host[NOTICE_HOST_MAX], when[NOTICE_WHEN_MAX], body[2048];
+        notice_stamp(host, when);
         snprintf(body, sizeof(body),
                  "The password of the account %s on %s was changed.\n\n"
                  "  at:      %s\n  service: %s\n  from:    %s\n  who:     %s\n\n"
                  "If this was not you, tell your administrator now.\n",
                  j->user, host, when, j->service[0] ? j->service : "-", j->rhost[0] ? j->rhost : "this machine",
                  j->detail);
-        struct mail_message m = { .to = address, .subject = "Your password was changed", .body = body };
-        char *who = strdup(j->user);
-        if (!who || mailer_send(d->event, &d->policy.global, &m, notified, who) < 0) {
-                log_warning("password change notice to %s: cannot start the delivery", j->user);
-                free(who);
-        }
+        notice_send(d, j->user, address, "password change notice", "Your password was changed", body);
 }
 
 int notice_allowed(struct daemon *d, const char *user, const char *what, int64_t now, struct email_info *e,
@@ -364,20 +385,15 @@ int password_generate(const struct acctsec_conf *c, const char *user, char out[P
 }
 
 static void mail_reset(struct daemon *d, const struct reset_job *j, const char *address) {
-        char host[256] = "localhost", body[1024];
-        (void) gethostname(host, sizeof(host) - 1);
+        char host[NOTICE_HOST_MAX], when[NOTICE_WHEN_MAX], body[1024];
+        notice_stamp(host, when);
         snprintf(body, sizeof(body),
                  "An administrator (%s) reset the password of the account %s on %s.\n\n"
                  "Your temporary password: %s\n\n"
                  "It works for one login: you will be asked to choose a new password\n"
                  "then.  Delete this mail afterwards.\n",
                  j->actor, j->user, host, j->password);
-        struct mail_message m = { .to = address, .subject = "Your password was reset", .body = body };
-        char *who = strdup(j->user);
-        if (!who || mailer_send(d->event, &d->policy.global, &m, notified, who) < 0) {
-                log_warning("password reset mail to %s: cannot start the delivery", j->user);
-                free(who);
-        }
+        notice_send(d, j->user, address, "password reset mail", "Your password was reset", body);
         acctsec_wipe(body, sizeof(body));
 }
 

@@ -18,19 +18,15 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "account.h"
 #include "handlers.h"
 #include "log.h"
-#include "mail.h"
 #include "mailcap.h"
 #include "mailer.h"
 #include "passcheck.h"
 #include "request.h"
 #include "secret.h"
-#include "sms.h"
 
 #define RECOVER_TIMEOUT_USEC (30 * 1000000ULL)
 #define SENT_MESSAGE "If this account can be recovered, a code was sent to its verified address or phone."
@@ -129,21 +125,11 @@ int handle_recovery_begin(struct request *rq) {
         return 0;
 }
 
-static void notice_sent(int r, const char *out, void *userdata) {
-        if (r < 0)
-                log_warning("recovery notice to %s not delivered: %s", (const char *) userdata, out);
-        free(userdata);
-}
-
 /* "Your account was recovered": where from, and what to do if it was not
  * the user.  Never a code, never a link. */
 static void mail_notice(struct daemon *d, const struct attempt *a, const char *address) {
-        char host[256] = "localhost", when[64] = "", body[1024];
-        time_t t = time(NULL);
-        struct tm tm;
-        (void) gethostname(host, sizeof(host) - 1);
-        if (gmtime_r(&t, &tm))
-                strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+        char host[NOTICE_HOST_MAX], when[NOTICE_WHEN_MAX], body[1024];
+        notice_stamp(host, when);
         snprintf(body, sizeof(body),
                  "A recovery code was used to log in to the account %s on %s\n"
                  "in place of its password.\n\n"
@@ -152,12 +138,7 @@ static void mail_notice(struct daemon *d, const struct attempt *a, const char *a
                  "If this was not you, tell your administrator now.\n",
                  a->user, host, when, a->service && *a->service ? a->service : "-",
                  a->rhost && *a->rhost ? a->rhost : "this machine");
-        struct mail_message m = { .to = address, .subject = "Your password was recovered", .body = body };
-        char *who = strdup(a->user);
-        if (!who || mailer_send(d->event, &d->policy.global, &m, notice_sent, who) < 0) {
-                log_warning("recovery notice to %s: cannot start the delivery", a->user);
-                free(who);
-        }
+        notice_send(d, a->user, address, "recovery notice", "Your password was recovered", body);
 }
 
 /* A right code: the forgotten password is replaced by a random one the
