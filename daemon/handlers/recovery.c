@@ -62,25 +62,34 @@ static int recovery_destination(struct daemon *d, const struct login *l, char to
 }
 
 /* A code for this attempt, committed and sent (never waited for).  A
- * request within code_resend_interval of the last recovery code, or past
- * mail_max_per_hour, sends nothing (the answer is the same). */
+ * request within code_resend_interval of the last recovery code sends
+ * nothing and counts nothing; nor does one past half of mail_max_per_hour:
+ * anyone can type "forgot", so recovery codes may use only half of a
+ * user's hourly mails, and never the half that login codes need (the
+ * answer is the same either way). */
 static int issue(struct daemon *d, const struct login *l, const char *to, int64_t now, char attempt[EMAIL_ATTEMPT_HEX]) {
         char code[EMAIL_CODE_MAX], dest[EMAIL_ADDRESS_MAX], capped[160];
-        int64_t wait = 0;
-        int r = mailcap_take(&d->store, l->a.user, now, d->policy.global.mail_max_per_hour, &wait);
+        unsigned cap = d->policy.global.mail_max_per_hour, half = cap ? (cap + 1) / 2 : 0;
+        int64_t wait = 0, last = 0;
+        int r = email_last_sent(&d->store, l->a.user, EMAIL_RECOVERY, &last);
+        if (r < 0 || (last > 0 && now < last + (int64_t) l->conf.code_resend_interval))
+                return r; /* one went out a moment ago: that one is still good */
+        /* The attempt first (the interval again, in the insert: another
+         * daemon may have sent one since), then the cap: an attempt left
+         * without a code sends and counts nothing (purged after a day). */
+        r = email_attempt_new_spaced_in(&d->store, l->a.user, EMAIL_RECOVERY, to, l->conf.code_resend_interval, now,
+                                        attempt, &wait);
+        if (r == -EAGAIN)
+                return 0;
+        if (r == 0)
+                r = mailcap_take(&d->store, l->a.user, now, half, &wait);
         if (r == -EDQUOT) {
-                struct event ev = mailcap_event(l->a.user, "recovery code", d->policy.global.mail_max_per_hour, capped,
-                                                sizeof(capped));
+                struct event ev = mailcap_event(l->a.user, "recovery code", half, capped, sizeof(capped));
                 ev.service = l->a.service;
                 ev.rhost = l->a.rhost;
                 ev.tty = l->a.tty;
                 return seclog_add(&d->store, now, &ev);
         }
-        if (r == 0)
-                r = email_attempt_new_spaced_in(&d->store, l->a.user, EMAIL_RECOVERY, to, l->conf.code_resend_interval,
-                                                now, attempt, &wait);
-        if (r == -EAGAIN)
-                return 0; /* one went out a moment ago: that one is still good */
         if (r == 0)
                 r = email_code_issue_in(&d->store, d->key, attempt, l->a.user, EMAIL_RECOVERY, l->conf.code_digits,
                                         l->conf.code_ttl, 0, now, code, dest, &wait);

@@ -142,6 +142,23 @@ def a_code_is_mailed_and_wrong_codes_count(d):
 
 
 @test
+def recovery_codes_use_only_half_of_the_mail_cap(d):
+    """Anyone can type "forgot": recovery codes may use half of a user's
+    hourly mails, so the login codes keep the other half."""
+    if not ROOT:
+        return "SKIP needs root"
+    restart(d, "password_recovery = yes\nmail_max_per_hour = 2\ncode_resend_interval = 0\nmfa = required\n")
+    set_address(d, "alice", "alice@example.com")
+    assert begin(d)[2] == SENT and begin(d)[2] == SENT
+    assert d.db("SELECT count(*), count(hash) FROM email_codes WHERE purpose = 4") == [(2, 1)], "one code, two asks"
+    assert d.db("SELECT detail FROM events WHERE type = 'mail_capped'") == [
+        ("recovery code not mailed: 1 mail in the last hour (mail_max_per_hour)",)]
+    from test_daemon import code_send
+    assert code_send(d)[0] == 1, "the login code was refused: recovery used up the cap"
+    assert d.db("SELECT count(*) FROM mail_sent") == [(2,)]
+
+
+@test
 def only_root_login_programs_may_recover(d):
     if not ROOT:
         return "SKIP needs root to act as alice"
