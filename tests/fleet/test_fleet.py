@@ -278,6 +278,39 @@ def a_recovery_code_asked_on_one_host_counts_on_another(fleet):
         ("code_refused", "recovery code: wrong code", "web2"), ("code_refused", "recovery code: wrong code", "web1")]
 
 
+@test
+def relief_holds_for_the_whole_fleet(fleet):
+    """Second-factor relief on PostgreSQL: a trusted network spares the code
+    on any host; a device remembered after a good code on one host spares it
+    on another; a revoke on a third ends it everywhere."""
+    T_REASON = 93
+    conf = ("mfa = required\nmfa_skip_networks = 10.9.0.0/16\nremember_device = 1d\n"
+            "allowlist = 192.0.2.0/24,10.9.0.0/16\n")
+    a, b, c = fleet.host("web1", conf), fleet.host("web2", conf), fleet.host("web3", conf)
+
+    def begin(h, rhost):
+        rtype, f = h.call(td.login_frame(OP_MFA_BEGIN, rhost=rhost))
+        assert rtype == td.REPLY_OK, f
+        return td.get(f, T_MFA, True), td.get(f, T_REASON)
+
+    assert begin(a, "10.9.1.2") == (0, "trusted network 10.9.0.0/16")
+    out = json.loads(cli_ok(a, "--json", "mfa", "enroll", "totp", "--user", "alice"))
+    step = int(fleet.sql("SELECT floor(extract(epoch FROM clock_timestamp()))::bigint")[0][0]) // 30
+    cli_ok(b, "mfa", "confirm", totp(out["secret"], step - 1), "--user", "alice")
+    assert begin(b, "192.0.2.7")[0] == 1, "no device yet: the code is asked"
+    rtype, f = a.call(td.frame(OP_MFA_VERIFY, (td.T_USER, "alice"), (td.T_SERVICE, "sshd"), (td.T_RHOST, "192.0.2.7"),
+                               (T_CODE, totp(out["secret"], step))))
+    assert rtype == td.REPLY_OK and td.get(f, td.T_DECISION, True) == 0, f
+    ask, reason = begin(b, "192.0.2.7")
+    assert ask == 0 and reason.startswith("remembered device 192.0.2.7 until "), reason
+    assert fleet.sql("SELECT kind, device FROM devices") == [("address", "192.0.2.7")]
+    cli_ok(c, "device", "revoke", "--all", "--user", "alice")
+    assert begin(b, "192.0.2.7")[0] == 1, "revoked on web3, still spared on web2"
+    assert fleet.sql("SELECT type, host FROM events WHERE type IN ('mfa_skipped', 'device_remembered',"
+                     " 'device_revoked') ORDER BY id") == [
+        ("mfa_skipped", "web1"), ("device_remembered", "web1"), ("mfa_skipped", "web2"), ("device_revoked", "web3")]
+
+
 def session_from_gone_process(h, rhost=None):
     """A session of root (from rhost, if given) opened on host h by a process
     that exits: its id."""
