@@ -154,12 +154,12 @@
                  h("span", { class: "pf-c-label__content", text }));
     }
 
-    /* A place for one section's messages: ok/fail replace what was there. */
+    /* The page's messages, above the tab's content: they outlive the
+     * tab's redrawing after an action, and a new tab clears them. */
     function notices() {
-        const box = h("div", { class: "acctsec-notices", "aria-live": "polite" });
+        const box = document.getElementById("acctsec-notices");
         box.ok = text => replace(box, alert("success", text));
         box.fail = err => replace(box, alert("danger", _("That did not work"), err.message || String(err)));
-        box.info = (title, text) => replace(box, alert("info", title, text));
         box.clear = () => replace(box);
         return box;
     }
@@ -253,6 +253,7 @@
         if (cockpit.location.path[0] !== tab.id)
             cockpit.location.go([tab.id]);
         drawTabs();
+        notices().clear();
         const body = document.getElementById("acctsec-body");
         body.setAttribute("data-tab", tab.id);
         replace(body, spinner());
@@ -373,7 +374,7 @@
                   h("h3", { class: "pf-c-title pf-m-md", text: _("Password rules") }), h("p", { text: rules })),
                 s.password_self_change === false
                     ? alert("info", _("Passwords are changed by an administrator"), _("Ask one to reset your password."))
-                    : [box, changeForm]));
+                    : changeForm));
         });
     }
 
@@ -459,7 +460,7 @@
 
             if (m.totp === "active" || m.email_codes || m.sms_codes)
                 parts.push(card(_("Turn the second factor off"), { id: "acctsec-disable" }, disableForm(box, again, m)));
-            replace(body, box, h("p", { class: "acctsec-policy" }, format(_("Second-factor policy for you: $0."), m.policy)),
+            replace(body, h("p", { class: "acctsec-policy" }, format(_("Second-factor policy for you: $0."), m.policy)),
                     h("div", { class: "acctsec-grid" }, parts));
         });
     }
@@ -570,7 +571,7 @@
         return tokenSection(box, null, false, shown => renderTokens(body, shown)).then(parts => {
             if (keep)
                 parts[0] = keep;
-            replace(body, box, card(_("API tokens"), { id: "acctsec-tokens" },
+            replace(body, card(_("API tokens"), { id: "acctsec-tokens" },
                 h("p", {}, _("A token works in place of your password for the services it names, until it expires or you revoke it.")),
                 parts));
         });
@@ -599,7 +600,7 @@
                             .then(() => { box.ok(_("The device will be asked for a code again.")); return again() }, err => box.fail(err))),
                     "secondary", { "aria-label": format(_("Forget device $0"), x.device) })],
             }));
-            replace(body, box,
+            replace(body,
                 card(_("Active sessions"), { id: "acctsec-sessions" },
                      table(_("Active sessions"), [_("Session"), _("Service"), _("From"), _("Location"), _("Host"), _("Started"), ""],
                            rows, _("No active sessions are recorded.")),
@@ -672,7 +673,7 @@
             _("Show"), () => { box.clear(); return load() },
             [button(_("Export JSON"), exportAs("json"), "secondary", { id: "acctsec-log-export-json" }),
                 button(_("Export CSV"), exportAs("csv"), "secondary", { id: "acctsec-log-export-csv" })]);
-        return load().then(() => [box, filterForm, out]);
+        return load().then(() => [filterForm, out]);
     }
 
     function renderLog(body) {
@@ -693,7 +694,7 @@
                 acctsec(["notify", toggle.checked ? "on" : "off"]).then(() => renderNotifications(body),
                     err => { toggle.checked = on; toggle.disabled = false; box.fail(err) });
             });
-            replace(body, box, card(_("Login notifications"), { id: "acctsec-notify" },
+            replace(body, card(_("Login notifications"), { id: "acctsec-notify" },
                 h("label", { class: "pf-c-switch", for: "acctsec-notify-switch" }, toggle,
                   h("span", { class: "pf-c-switch__toggle" }),
                   h("span", { class: "pf-c-switch__label", "aria-hidden": "true", text: _("Mail me when I log in from a new place") })),
@@ -802,7 +803,7 @@
             cards.push(h("div", { id: "acctsec-admin-log" }));
             replace(body, state.superuser ? null : alert("info", _("Administrative access is off"),
                 _("Actions run as you: acctsecd allows them only if you are in its admin group. Turn on administrative access for the rest.")),
-            box, cards);
+            cards);
             return Promise.all([allowlistSection(box, [], globalAllow, globalCidr),
                 logSection(true).then(parts => replace(document.getElementById("acctsec-admin-log"),
                     card(_("Everyone's security log"), {}, parts)))]);

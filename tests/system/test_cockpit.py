@@ -163,7 +163,7 @@ class Page:
         self.b.key("Enter")
 
     def alert(self, kind="danger", timeout=30):
-        sel = "#acctsec-body .acctsec-notices .pf-m-%s" % kind
+        sel = "#acctsec-notices .pf-m-%s" % kind
         self.wait(sel, what="a %s message" % kind, timeout=timeout)
         return self.text(sel)
 
@@ -364,7 +364,7 @@ def user_tests(env, port, shots, pages):
             and token.encode() not in rows[0][1], token)
     a.click('tr[data-token="deploy"] button')
     wait_for(lambda: not env.db("SELECT 1 FROM tokens WHERE user='cpuser' AND name='deploy'"), 30)
-    a.wait_text("#acctsec-body .acctsec-notices", "revoked")
+    a.wait_text("#acctsec-notices", "revoked")
     check(env, "a token is revoked", not env.db("SELECT 1 FROM tokens WHERE user='cpuser'")
             and env.events("cpuser", "token_revoked") == 1)
 
@@ -391,7 +391,7 @@ def user_tests(env, port, shots, pages):
     n_rows = a.b.eval("%s.contentDocument.querySelectorAll('#acctsec-sessions tbody tr').length" % FRAME)
     check(env, "both sessions listed, this one marked", n_rows == 2, n_rows)
     a.click("#acctsec-sessions-end-others")
-    a.wait_text("#acctsec-body .acctsec-notices", "ended")
+    a.wait_text("#acctsec-notices", "ended")
     wait_for(lambda: env.db("SELECT count(*) FROM sessions WHERE user='cpuser' AND ended=0")[0][0] == 1, 30)
     check(env, "sign out all other sessions: the other one ended, this one kept",
             env.db("SELECT count(*) FROM sessions WHERE user='cpuser' AND ended=0")[0][0] == 1
@@ -493,8 +493,8 @@ def admin_tests(env, port, shots, pages):
     def action(button, cond, name):
         p.click(button)
         ok = wait_for(cond, 30)
-        p.wait("#acctsec-body .acctsec-notices .pf-m-success")
-        check(env, name, ok, p.text("#acctsec-body .acctsec-notices"))
+        p.wait("#acctsec-notices .pf-m-success")
+        check(env, name, ok, p.text("#acctsec-notices"))
 
     first = env.db("SELECT max(id) FROM events")[0][0]
     action("#acctsec-admin-unlock", lambda: not locked(env, "cpuser") and env.events("cpuser", "unlock") == 1,
