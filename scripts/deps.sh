@@ -20,6 +20,7 @@ test_pkgs=(libcmocka-dev libpamtest0-dev python3 sqlite3 clang libclang-rt-14-de
            debhelper              # test_deb.sh: dpkg-buildpackage of debian/
            debootstrap systemd-container zstd  # the booted tier: a Debian 12 under systemd-nspawn
            postgresql             # the fleet tier: a private cluster (tests/fleet/pgcluster.py)
+           cockpit-ws cockpit-system sudo chromium  # test_cockpit.py: the page in a real browser
            libpam-google-authenticator libpam-oath)  # bench/run.sh: the peers' TOTP rows
 
 want=("${build_pkgs[@]}")

@@ -52,6 +52,9 @@ fi
 # shellcheck disable=SC2317 # invoked by the trap
 cleanup() {
     if [ -n "$daemon" ]; then kill "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null; fi
+    if dpkg-query -W -f='${Status}' cockpit-acctsec 2>/dev/null | grep -q 'installed'; then
+        DEBIAN_FRONTEND=noninteractive dpkg --purge cockpit-acctsec >/dev/null 2>&1
+    fi
     if dpkg-query -W -f='${Status}' acctsec 2>/dev/null | grep -q 'installed'; then
         DEBIAN_FRONTEND=noninteractive dpkg --purge acctsec >/dev/null 2>&1
     fi
@@ -127,6 +130,25 @@ done
 if [ "$(grep -cE '/lib/systemd/system/acctsecd(-private)?\.(socket|service)$' "$work/contents")" -eq 3 ]; then
     pass "package ships acctsecd.socket, acctsecd-private.socket and acctsecd.service"
 else fail "package ships acctsecd.socket, acctsecd-private.socket and acctsecd.service" "$work/contents"; fi
+# The Cockpit page: a package of its own, for every architecture.
+cdeb=
+for f in "$work"/src/cockpit-acctsec_*_all.deb; do [ -e "$f" ] && cdeb=$f; done
+if [ -n "$cdeb" ]; then
+    pass "cockpit-acctsec_*_all.deb was built"
+    dpkg-deb -c "$cdeb" | awk '{print $6}' | sed 's|^\./|/|' >"$work/cockpit-contents"
+    for f in manifest.json index.html acctsec.js acctsec.css; do
+        if grep -qxF "/usr/share/cockpit/acctsec/$f" "$work/cockpit-contents"; then pass "cockpit-acctsec ships $f"
+        else fail "cockpit-acctsec ships $f" "$work/cockpit-contents"; fi
+    done
+    check "cockpit-acctsec depends on acctsec (same version), cockpit-bridge and cockpit-system" sh -c "
+        d=\$(dpkg-deb -f '$cdeb' Depends)
+        v=\$(dpkg-deb -f '$deb' Version)
+        echo \"\$d\" | grep -qF \"acctsec (>= \$v)\" && echo \"\$d\" | grep -qw cockpit-bridge && echo \"\$d\" | grep -qw cockpit-system"
+    if grep -q cockpit "$work/contents"; then fail "the acctsec package ships no Cockpit file" "$work/contents"
+    else pass "the acctsec package ships no Cockpit file"; fi
+else
+    fail "cockpit-acctsec_*_all.deb was built" "$work/build.log"
+fi
 dpkg-deb -e "$deb" "$work/control"
 check "conffiles: /etc/security/acctsec.conf and /etc/pam.d/acctsec" \
     sh -c "grep -qx /etc/security/acctsec.conf '$work/control/conffiles' && grep -qx /etc/pam.d/acctsec '$work/control/conffiles'"
@@ -138,6 +160,14 @@ check "apt-get install ./acctsec_*.deb (systemd running: $systemd)" \
         -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$deb"
 dpkg-query -W -f='${Status}' acctsec 2>/dev/null | grep -q 'install ok installed' || finish
 check "module beside pam_unix.so ($pamdir)" test -f "$pamdir/pam_acctsec.so"
+if [ -n "$cdeb" ] && dpkg-query -W -f='${Status}' cockpit-bridge 2>/dev/null | grep -q 'install ok installed'; then
+    check "apt-get install ./cockpit-acctsec_*.deb" apt-get install -y -q --no-install-recommends "$cdeb"
+    check "the page is where cockpit-bridge finds it" \
+        python3 -c "import json; json.load(open('/usr/share/cockpit/acctsec/manifest.json'))"
+    check "cockpit-bridge lists the page" sh -c "cockpit-bridge --packages | grep -q '^acctsec'"
+    check "apt-get purge -y cockpit-acctsec" apt-get purge -y -q cockpit-acctsec
+    check "the purge removed the page" test ! -e /usr/share/cockpit/acctsec
+fi
 for f in common-auth common-account common-password common-session; do
     if grep -q pam_acctsec "/etc/pam.d/$f"; then fail "installing does not change $f (Default: no)" "/etc/pam.d/$f"
     else pass "installing does not change $f (Default: no)"; fi
