@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from sshd_env import Env, stop, totp, wait_for  # noqa: E402
 from cdp import Browser, CDPError, chromium_path  # noqa: E402
+from sms_gateway import Gateway  # noqa: E402
 
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 WS = "/usr/lib/cockpit/cockpit-ws"
@@ -193,11 +194,13 @@ def main_with(env):
     os.makedirs(shots)
     files = Replaced(env.work)
     pages = []
-    ws = None
+    ws = gateway = None
     try:
         subprocess.run(["groupadd", "-f", "acctsecadm"], check=True)
+        gateway = env.gateway = Gateway()
         env.start_daemon("mail_transport = maildir\nmaildir = %s\nadmin_group = acctsecadm\nmin_length = 12\n"
-                         "totp_window = 3\n" % env.maildir)
+                         "totp_window = 3\nsms_transport = http\nsms_url = http://127.0.0.1:%d/send\n"
+                         % (env.maildir, gateway.port))
         env.add_user("cpuser", USER_PW)
         env.add_user("cpadmin", ADMIN_PW)
         subprocess.run(["usermod", "-aG", "acctsecadm,sudo", "cpadmin"], check=True)
@@ -235,6 +238,8 @@ def main_with(env):
             p.close()
         if ws:
             stop(ws)
+        if gateway:
+            gateway.close()
         files.restore()
         subprocess.run(["groupdel", "acctsecadm"], capture_output=True)
         print("# screenshots: %s" % shots)
@@ -340,6 +345,20 @@ def user_tests(env, port, shots, pages):
     check(env, "an address set, confirmed with the mailed code, and used for login codes",
             env.db("SELECT address, codes FROM email WHERE user='cpuser'") == [("cpuser@example.test", 1)]
             and env.events("cpuser", "email_verified") == 1)
+    a.tab("two-factor", shot=False)
+
+    # --- texted codes: a number, its texted code, then login codes by text ---
+    a.type("#acctsec-phone-value", "+4915112345678")
+    a.enter("#acctsec-phone-value")
+    a.wait("#acctsec-phone-code")
+    wait_for(lambda: env.gateway.got, 30, "the text to the gateway")
+    a.type("#acctsec-phone-code", env.gateway.code())
+    a.enter("#acctsec-phone-code")
+    a.click("#acctsec-phone-enrol")
+    wait_for(lambda: env.db("SELECT number, codes FROM phone WHERE user='cpuser'") == [("+4915112345678", 1)], 30)
+    check(env, "a phone number set, confirmed with the texted code, and used for login codes",
+          env.db("SELECT number, codes FROM phone WHERE user='cpuser'") == [("+4915112345678", 1)]
+          and env.events("cpuser", "phone_verified") == 1)
     a.tab("two-factor")
 
     # --- API tokens ---
