@@ -171,8 +171,25 @@ static void status_json(const struct acctsec_msg *m) {
         json_bool(&j, "sms_codes", u64(m, ACCTSEC_TAG_PHONE_CODES) != 0);
         json_str(&j, "mfa_policy", acctsec_msg_str(m, ACCTSEC_TAG_POLICY));
         json_bool(&j, "new_source_mails", u64(m, ACCTSEC_TAG_NOTIFY) == 1);
+        json_str(&j, "password_rules", acctsec_msg_str(m, ACCTSEC_TAG_RULES));
+        json_bool(&j, "password_self_change", u64(m, ACCTSEC_TAG_SELF_CHANGE) != 0);
         json_close(&j, '}');
         json_end(&j);
+}
+
+/* The daemon's sentence starts "Password policy: "; the line's label says it. */
+static void print_rules(const struct acctsec_msg *m) {
+        static const char prefix[] = "Password policy: ";
+        const char *rules = acctsec_msg_str(m, ACCTSEC_TAG_RULES);
+        if (!rules)
+                return; /* an older acctsecd */
+        if (strncmp(rules, prefix, sizeof(prefix) - 1) == 0)
+                rules += sizeof(prefix) - 1;
+        printf("Password rules:  ");
+        print_safe(stdout, rules);
+        if (!u64(m, ACCTSEC_TAG_SELF_CHANGE))
+                printf("\n                 (password changes are made by an administrator)");
+        fputc('\n', stdout);
 }
 
 static void status_text(const struct acctsec_msg *m) {
@@ -197,6 +214,7 @@ static void status_text(const struct acctsec_msg *m) {
         uint64_t changed = u64(m, ACCTSEC_TAG_CHANGED);
         printf("\nPassword:        %s%s%s\n", u64(m, ACCTSEC_TAG_MUST_CHANGE) ? "must be changed at the next login; " : "",
                changed ? "last changed " : "no change recorded", changed ? fmt_time(changed, b1, sizeof(b1)) : "");
+        print_rules(m);
         const char *policy = acctsec_msg_str(m, ACCTSEC_TAG_POLICY);
         printf("Second factor:   TOTP %s, emailed codes %s, texted codes %s (mfa = %s)\n",
                mfa_state_name(u64(m, ACCTSEC_TAG_MFA)), u64(m, ACCTSEC_TAG_FLAG) ? "on" : "off",

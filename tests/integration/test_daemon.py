@@ -2493,6 +2493,28 @@ def remembered_devices_are_listed_and_revoked(d):
     assert cli(d, "device", "revoke", "--user", "alice").returncode == 2, "an id or --all"
 
 
+@test
+def status_shows_the_password_rules(d):
+    """status: the rules a new password must meet (the sentence passwd
+    shows) and whether the user may change it, per user's policy."""
+    restart_with(d, "min_length = 14\nrequire_upper = no\nrequire_lower = no\nrequire_special = no\nhistory = 3\n"
+                    "[group bob]\nallow_self_change = no\nmin_length = 20\n")
+    doc = json.loads(cli(d, "--json", "status", "--user", "alice").stdout)
+    assert doc["password_rules"] == ("Password policy: at least 14 characters, with a digit; not containing your"
+                                     " user name; not one of your last 3 passwords."), doc
+    assert doc["password_self_change"] is True and doc["user"] == "alice", doc
+    doc = json.loads(cli(d, "--json", "status", "--user", "bob").stdout)
+    assert doc["password_rules"].startswith("Password policy: at least 20 characters, with a digit;"), doc
+    assert doc["password_self_change"] is False, doc
+    assert doc["totp"] == "none" and doc["locked"] is False, "the other fields stay"
+    text = cli(d, "status", "--user", "bob").stdout.splitlines()
+    rules = [i for i, line in enumerate(text) if line.startswith("Password rules:  ")]
+    assert len(rules) == 1 and text[rules[0]].endswith("at least 20 characters, with a digit; not containing your"
+                                                       " user name; not one of your last 3 passwords."), text
+    assert "made by an administrator" in text[rules[0] + 1], text
+    assert "administrator" not in cli(d, "status", "--user", "alice").stdout
+
+
 def main(all_tests=None):
     """Each test against a fresh Daemon, as TAP (test_sms.py and
     test_recovery.py run theirs through it).  Names on the command line run
