@@ -2515,6 +2515,39 @@ def status_shows_the_password_rules(d):
     assert "administrator" not in cli(d, "status", "--user", "alice").stdout
 
 
+def finder_at(qr, top, left):
+    """The 7x7 finder pattern: a dark ring, a light ring, a dark 3x3 core."""
+    for y in range(7):
+        for x in range(7):
+            ring = max(abs(y - 3), abs(x - 3))
+            if qr[top + y][left + x] != ("0" if ring == 2 else "1"):
+                return False
+    return True
+
+
+@test
+def enroll_json_has_the_qr_code(d):
+    """mfa enroll totp --json: the QR code of the URI as rows of 1 (dark)
+    and 0 (light), no quiet zone, beside the fields scripts already read."""
+    r = cli(d, "--json", "mfa", "enroll", "totp", "--user", "alice")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["uri"].startswith("otpauth://totp/") and doc["secret"] in doc["uri"], doc
+    assert doc["state"] == "pending" and len(doc["secret"]) >= 16, doc
+    qr = doc["qr"]
+    w = len(qr)
+    assert w >= 21 and (w - 21) % 4 == 0, w
+    assert all(len(row) == w and set(row) <= {"0", "1"} for row in qr), qr
+    assert finder_at(qr, 0, 0) and finder_at(qr, 0, w - 7) and finder_at(qr, w - 7, 0), "\n".join(qr)
+    assert not finder_at(qr, w - 7, w - 7), "three corners only"
+    # separators: a light line around each finder, and the timing pattern between them
+    assert qr[7][:8] == "0" * 8 and qr[7][w - 8:] == "0" * 8 and qr[w - 8][:8] == "0" * 8, qr
+    assert qr[6][8:w - 8] == ("10" * w)[:w - 16], qr[6]
+    # a new enrolment, a new key: another code
+    again = json.loads(cli(d, "--json", "mfa", "enroll", "totp", "--user", "alice").stdout)
+    assert again["secret"] != doc["secret"] and again["qr"] != qr
+
+
 def main(all_tests=None):
     """Each test against a fresh Daemon, as TAP (test_sms.py and
     test_recovery.py run theirs through it).  Names on the command line run
