@@ -64,8 +64,10 @@ static void usage(FILE *f) {
               "                                exit 1 when a problem is found\n"
               "  fleet import [--state-dir DIR] [--config FILE] [--dry-run]\n"
               "                                move this host's SQLite state into the fleet's PostgreSQL\n"
+              "                                database (root; acctsec.conf: store = postgresql)\n"
               "  fleet key check|rotate        the fleet key's state; re-seal with fleet_key (root)\n"
-              "                                database (root; acctsec.conf: store = postgresql)\n\n"
+              "  fleet hosts                   the fleet's hosts: last seen, active sessions\n"
+              "                                (admins, auditors; store = sqlite: this host alone)\n\n"
               "Options:\n"
               "  --socket PATH   the acctsecd socket (default: socket= in " ACCTSEC_DEFAULT_CONF ",\n"
               "                  else " ACCTSEC_DEFAULT_SOCKET ")\n"
@@ -126,14 +128,6 @@ static uint64_t u64(const struct acctsec_msg *m, uint8_t tag) {
         uint64_t v = 0;
         (void) acctsec_msg_u64(m, tag, &v);
         return v;
-}
-
-/* Unix time for JSON: null when unset, -1 for "until an admin unlocks". */
-static void json_time(struct json *j, const char *key, uint64_t t) {
-        if (t == 0)
-                json_null(j, key);
-        else
-                json_int(j, key, t == ACCTSEC_LOCKED_FOREVER ? -1 : (long long) t);
 }
 
 static const char *lock_text(uint64_t until, char *buf, size_t n) {
@@ -379,6 +373,7 @@ static const struct command {
         { "doctor", NULL, 0, cmd_doctor },
         { "fleet", "import", 0, cmd_fleet_import },
         { "fleet", "key", 1, cmd_fleet_key },
+        { "fleet", "hosts", 0, cmd_fleet_hosts },
 };
 
 /* The socket named in the config file, if it names one and is readable. */

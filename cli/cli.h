@@ -88,3 +88,5 @@ int cmd_doctor(struct cli *c);
 /* Runs acctsecd --import-from (root only); returns only when it cannot. */
 int cmd_fleet_key(struct cli *c);
 int cmd_fleet_import(struct cli *c);
+/* The fleet's hosts (admins and auditors); one host alone with SQLite. */
+int cmd_fleet_hosts(struct cli *c);

@@ -77,7 +77,8 @@
         X(RECOVERY_BEGIN, 52, "recovery-begin")                                                                 \
         X(RECOVERY_VERIFY, 53, "recovery-verify")                                                               \
         X(DEVICE_LIST, 54, "device-list")                                                                       \
-        X(DEVICE_REVOKE, 55, "device-revoke")
+        X(DEVICE_REVOKE, 55, "device-revoke")                                                                   \
+        X(HOST_LIST, 56, "host-list")
 
 enum acctsec_op {
 #define ACCTSEC_OP_ENUM(name, number, wire) ACCTSEC_OP_##name = number,

@@ -21,7 +21,7 @@ DAEMON = os.path.join(BUILD, "acctsecd")
 ROOT = os.geteuid() == 0
 
 OP_PING, OP_PREAUTH, OP_AUTHFAIL, OP_AUTHSUCC, OP_ACCOUNT, OP_STATUS = 1, 2, 3, 4, 5, 6
-OP_LOCKOUT_RESET, OP_RELOAD = 8, 45
+OP_LOCKOUT_RESET, OP_RELOAD, OP_HOST_LIST = 8, 45, 56
 REPLY_OK, REPLY_ERROR = 0x80, 0x81
 T_USER, T_SERVICE, T_RHOST, T_CONF = 1, 2, 3, 5
 T_ERRNO, T_MESSAGE, T_DECISION, T_FAILURES, T_LOCKED_UNTIL = 16, 17, 18, 19, 20
@@ -2546,6 +2546,39 @@ def enroll_json_has_the_qr_code(d):
     # a new enrolment, a new key: another code
     again = json.loads(cli(d, "--json", "mfa", "enroll", "totp", "--user", "alice").stdout)
     assert again["secret"] != doc["secret"] and again["qr"] != qr
+
+
+@test
+def fleet_hosts_on_one_host(d):
+    """fleet hosts with store = sqlite: this host alone, seen now, with its
+    active sessions; admins and auditors only."""
+    if not ROOT:
+        return "SKIP needs root (sessions are root's; other uids)"
+    with_roles(d, "host_id = web-1.example\n")
+    for user in ("alice", "bob"):
+        assert d.call(frame(OP_SESSION_OPEN, (T_USER, user), (T_SERVICE, "sshd")))[0] == REPLY_OK
+    rtype, f = d.call(frame(OP_SESSION_OPEN, (T_USER, "carol"), (T_SERVICE, "sshd")))
+    d.call(frame(OP_SESSION_CLOSE, (T_USER, "carol"), (T_SESSION, get(f, T_SESSION, True))))
+    before = int(time.time())
+    for uid in (None, 1002, 1003):  # root, bob (auditor), carol (admin)
+        r = cli(d, "--json", "fleet", "hosts", uid=uid)
+        assert r.returncode == 0, (uid, r.stderr)
+        doc = json.loads(r.stdout)
+        assert doc["fleet"] is False and [h["host"] for h in doc["hosts"]] == ["web-1.example"], doc
+        assert doc["hosts"][0]["sessions"] == 2 and before <= doc["hosts"][0]["last_seen"] <= time.time(), doc
+    lines = cli(d, "fleet", "hosts").stdout.splitlines()
+    assert lines[0].split() == ["HOST", "LAST", "SEEN", "SESSIONS"], lines
+    assert lines[1].startswith("web-1.example ") and lines[1].split()[-1] == "2", lines
+    r = cli(d, "--json", "fleet", "hosts", uid=1001)
+    assert r.returncode == 4 and json.loads(r.stdout)["exit_status"] == 4, (r.stdout, r.stderr)
+    assert "only admins and auditors may list the fleet's hosts" in r.stderr, r.stderr
+    rtype, f = as_caller(1001, d, lambda call: call(frame(OP_HOST_LIST)))
+    assert rtype == REPLY_ERROR and get(f, T_ERRNO, True) == 1, f  # EPERM
+    assert d.db("SELECT count(*) FROM events WHERE type = 'request_refused' AND user = 'alice'")[0][0] >= 1
+    # without host_id: the host name
+    restart_with(d, "")
+    doc = json.loads(cli(d, "--json", "fleet", "hosts").stdout)
+    assert [h["host"] for h in doc["hosts"]] == [socket.gethostname()], doc
 
 
 def main(all_tests=None):

@@ -53,7 +53,8 @@ static void every_type_has_a_row(void **state) {
                 assert_non_null(t->handler);
                 if (t->access == ACCESS_LOGIN) /* its authorization is login_prologue() */
                         assert_true(t->login);
-                if (t->access == ACCESS_ROOT || t->access == ACCESS_ADMIN || t->access == ACCESS_OWN)
+                if (t->access == ACCESS_ROOT || t->access == ACCESS_ADMIN || t->access == ACCESS_OWN ||
+                    t->access == ACCESS_READERS)
                         assert_true(t->access == ACCESS_OWN && t->others == OTHERS_NOBODY ? true : !!t->refusal);
                 if (t->access == ACCESS_ADMIN)
                         assert_int_not_equal(t->rate, RATE_FREE);
