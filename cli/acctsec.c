@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "output.h"
@@ -58,6 +59,8 @@ static void usage(FILE *f) {
               "  log show [--user NAME | --all] [--since T] [--type T] [--limit N]  the newest events\n"
               "  log export [--user NAME | --all] [--since T] [--type T] --format json|csv [--output FILE]\n"
               "                                every matching event, oldest first\n"
+              "  user list                     every account (UID_MIN..UID_MAX of /etc/login.defs): lock,\n"
+              "                                account, second factor, last login (admins, auditors)\n"
               "  doctor [--pam-dir DIR | --pam-file FILE] [--sshd-config FILE] [--config FILE]\n"
               "         [--module-dir DIR]\n"
               "                                check the PAM stacks, sshd, the daemon and lock-out risks;\n"
@@ -95,9 +98,45 @@ int cli_fail(const struct cli *c, int code, const char *fmt, ...) {
         return code;
 }
 
-static int call(struct cli *c, unsigned timeout_ms) {
+void cli_keep_connection(struct cli *c) {
+        c->keep = true;
+}
+
+void cli_disconnect(struct cli *c) {
+        if (c->connected)
+                (void) close(c->fd);
+        c->connected = false;
+}
+
+/* One request on the kept connection, opened first when there is none.  A
+ * request the daemon never read (it had closed the idle connection: EPIPE,
+ * ECONNRESET) goes again, once, on a new one; after any other error the
+ * connection's state is unknown, and it is closed. */
+static int exchange(struct cli *c, unsigned timeout_ms, char path[static ACCTSEC_SOCKET_PATH_MAX]) {
+        long long deadline = acctsec_deadline(timeout_ms);
+        int r;
+        for (int tries = 0;; tries++) {
+                if (!c->connected) {
+                        r = acctsec_connect_as_caller(c->socket, c->private_socket, deadline, &c->fd, path);
+                        if (r < 0)
+                                return r;
+                        c->connected = true;
+                        snprintf(c->connected_to, sizeof(c->connected_to), "%s", path);
+                }
+                snprintf(path, ACCTSEC_SOCKET_PATH_MAX, "%s", c->connected_to);
+                r = acctsec_exchange(c->fd, deadline, false, NULL, &c->req, &c->reply);
+                if (r >= 0)
+                        return r;
+                cli_disconnect(c);
+                if (tries > 0 || (r != -EPIPE && r != -ECONNRESET))
+                        return r;
+        }
+}
+
+static int call(struct cli *c, unsigned timeout_ms, int allowed) {
         char path[ACCTSEC_SOCKET_PATH_MAX];
-        int r = acctsec_call_as_caller(c->socket, c->private_socket, timeout_ms, &c->req, &c->reply, path);
+        int r = c->keep ? exchange(c, timeout_ms, path)
+                        : acctsec_call_as_caller(c->socket, c->private_socket, timeout_ms, &c->req, &c->reply, path);
         if (r == -ENOENT || r == -ECONNREFUSED || r == -ETIMEDOUT || r == -ECONNRESET || r == -ECONNABORTED ||
             r == -EPIPE)
                 return cli_fail(c, EXIT_UNAVAILABLE, "cannot reach acctsecd at %s: %s", path, strerror(-r));
@@ -110,6 +149,8 @@ static int call(struct cli *c, unsigned timeout_ms) {
         int e = acctsec_reply_errno(&c->reply);
         if (e == 0)
                 return 0;
+        if (allowed && e == allowed)
+                return -e;
         const char *m = acctsec_msg_str(&c->reply, ACCTSEC_TAG_MESSAGE);
         if (e == EPERM || e == EACCES)
                 return cli_fail(c, EXIT_DENIED, "permission denied: %s", m ? m : strerror(e));
@@ -117,11 +158,15 @@ static int call(struct cli *c, unsigned timeout_ms) {
 }
 
 int cli_call(struct cli *c) {
-        return call(c, CLI_TIMEOUT_MS);
+        return call(c, CLI_TIMEOUT_MS, 0);
+}
+
+int cli_call_allowing(struct cli *c, int allowed) {
+        return call(c, CLI_TIMEOUT_MS, allowed);
 }
 
 int cli_call_long(struct cli *c) {
-        return call(c, CLI_LONG_TIMEOUT_MS);
+        return call(c, CLI_LONG_TIMEOUT_MS, 0);
 }
 
 static uint64_t u64(const struct acctsec_msg *m, uint8_t tag) {
@@ -374,6 +419,7 @@ static const struct command {
         { "fleet", "import", 0, cmd_fleet_import },
         { "fleet", "key", 1, cmd_fleet_key },
         { "fleet", "hosts", 0, cmd_fleet_hosts },
+        { "user", "list", 0, cmd_user_list },
 };
 
 /* The socket named in the config file, if it names one and is readable. */

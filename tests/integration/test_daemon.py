@@ -1905,8 +1905,12 @@ def cli_exe(d):
     return exe
 
 
-def cli(d, *args, uid=None):
+def cli(d, *args, uid=None, nss=False):
+    """The CLI as root or uid; nss: with the daemon's users (nss_wrapper),
+    for commands that read the passwd database themselves."""
     kw = dict(user=uid, group=uid, extra_groups=[]) if uid is not None else {}
+    if nss:
+        kw["env"] = d.env()
     return subprocess.run([cli_exe(d), "--socket", d.sock, *args], capture_output=True, text=True, timeout=120,
                           cwd=d.dir, stdin=subprocess.DEVNULL, **kw)
 
@@ -2579,6 +2583,68 @@ def fleet_hosts_on_one_host(d):
     restart_with(d, "")
     doc = json.loads(cli(d, "--json", "fleet", "hosts").stdout)
     assert [h["host"] for h in doc["hosts"]] == [socket.gethostname()], doc
+
+
+@test
+def user_list_shows_every_account(d):
+    """user list: the accounts of the uid range, by name, each with its
+    lock, account, second factor and last login (the newer of its last
+    session_opened and auth_success); admins and auditors only, and a
+    refusal prints nothing else."""
+    if not ROOT:
+        return "SKIP needs root to act as other uids"
+    with open(os.path.join(d.dir, "passwd"), "a") as f:  # outside UID_MIN..UID_MAX, nobody; 40 more
+        f.write("nobody:x:65534:65534::/:/bin/sh\nsvc:x:999:999::/:/bin/sh\nbig:x:60001:60001::/:/bin/sh\n")
+        f.writelines("u%02d:x:%d:%d::/:/bin/sh\n" % (i, 2000 + i, 2000 + i) for i in range(40))
+    with_roles(d)  # bob audits, carol administers
+    now = int(time.time())
+    for _ in range(3):
+        d.call(login_frame(OP_AUTHFAIL, user="alice"))
+    assert cli(d, "account", "disable", "--user", "bob").returncode == 0
+    enrol_totp(d, "carol")
+    assert d.call(frame(OP_SESSION_OPEN, (T_USER, "alice"), (T_SERVICE, "sshd"), (T_RHOST, "192.0.2.7")))[0] \
+        == REPLY_OK
+    add_events(d, [ev(now - 1000, "auth_success", "alice", rhost="192.0.2.99"),
+                   ev(now - 100, "session_opened", "carol", rhost="192.0.2.1"),
+                   ev(now - 50, "auth_success", "carol", rhost="192.0.2.2")])
+    r = cli(d, "--json", "user", "list", nss=True)
+    assert r.returncode == 0, r.stderr
+    users = json.loads(r.stdout)["users"]
+    assert [u["user"] for u in users] == ["alice", "bob", "carol"] + ["u%02d" % i for i in range(40)], users
+    alice, bob, carol = users[:3]
+    assert users[3]["uid"] == 2000 and users[3]["last_login"] is None and users[3]["totp"] == "none", users[3]
+    assert set(alice) == {"user", "uid", "locked", "locked_until", "failures", "disabled",
+                          "password_change_required", "totp", "email_codes", "sms_codes", "mfa_policy",
+                          "last_login", "last_login_from"}, alice
+    assert alice["uid"] == 1001 and alice["locked"] is True and alice["locked_until"] > now, alice
+    assert alice["failures"] == 3 and alice["disabled"] is False and alice["totp"] == "none", alice
+    assert alice["last_login"] >= now and alice["last_login_from"] == "192.0.2.7", "the session is newer"
+    assert bob["disabled"] is True and bob["locked"] is False and bob["locked_until"] is None, bob
+    assert bob["last_login"] is None and bob["last_login_from"] is None, bob
+    assert carol["totp"] == "active" and carol["mfa_policy"] == "optional", carol
+    assert (carol["last_login"], carol["last_login_from"]) == (now - 50, "192.0.2.2"), "auth_success is newer"
+    assert bob["email_codes"] is False and bob["sms_codes"] is False and bob["password_change_required"] is False
+    # The text table; the auditor sees the same.
+    lines = cli(d, "user", "list", nss=True).stdout.splitlines()
+    assert len(lines) == 44, lines
+    assert lines[0].split() == ["USER", "LOCKED", "ACCOUNT", "SECOND", "FACTOR", "LAST", "LOGIN"], lines
+    assert lines[1].startswith("alice ") and " until " in lines[1] and lines[1].endswith("from 192.0.2.7"), lines
+    assert "disabled" in lines[2] and lines[2].endswith("never"), lines
+    assert "totp (optional)" in lines[3] and lines[3].endswith("from 192.0.2.2"), lines
+    r = cli(d, "--json", "user", "list", uid=1002, nss=True)
+    assert r.returncode == 0 and json.loads(r.stdout)["users"] == users, (r.stdout, r.stderr)
+    if shutil.which("strace"):  # 129 requests, one connection
+        trace = os.path.join(d.dir, "connects")
+        subprocess.run(["strace", "-f", "-qq", "-e", "trace=connect", "-o", trace, cli_exe(d), "--socket", d.sock,
+                        "user", "list"], env=d.env(), capture_output=True, timeout=120, check=True)
+        connects = [line for line in open(trace) if d.dir in line]
+        assert len(connects) == 1, "%d connections" % len(connects)
+    # A plain user: the refusal, nothing partial.
+    r = cli(d, "--json", "user", "list", uid=1001, nss=True)
+    assert r.returncode == 4 and list(json.loads(r.stdout)) == ["error", "exit_status"], (r.stdout, r.stderr)
+    assert "only admins and auditors may see other users" in r.stderr, r.stderr
+    r = cli(d, "user", "list", uid=1001, nss=True)
+    assert r.returncode == 4 and r.stdout == "", r.stdout
 
 
 def main(all_tests=None):
