@@ -12,7 +12,7 @@
 #include "request.h"
 #include "sessions.h"
 
-#define HOSTS_MAX 400 /* records in one reply: a record is at most 90 bytes */
+#define HOSTS_MAX 400 /* records in one reply: a record is at most 100 bytes */
 
 /* This host's name, as its sessions and events carry it in a fleet. */
 static const char *this_host(struct daemon *d, char *buf, size_t n) {
