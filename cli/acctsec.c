@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "output.h"
@@ -58,14 +59,18 @@ static void usage(FILE *f) {
               "  log show [--user NAME | --all] [--since T] [--type T] [--limit N]  the newest events\n"
               "  log export [--user NAME | --all] [--since T] [--type T] --format json|csv [--output FILE]\n"
               "                                every matching event, oldest first\n"
+              "  user list                     every account (UID_MIN..UID_MAX of /etc/login.defs): lock,\n"
+              "                                account, second factor, last login (admins, auditors)\n"
               "  doctor [--pam-dir DIR | --pam-file FILE] [--sshd-config FILE] [--config FILE]\n"
               "         [--module-dir DIR]\n"
               "                                check the PAM stacks, sshd, the daemon and lock-out risks;\n"
               "                                exit 1 when a problem is found\n"
               "  fleet import [--state-dir DIR] [--config FILE] [--dry-run]\n"
               "                                move this host's SQLite state into the fleet's PostgreSQL\n"
+              "                                database (root; acctsec.conf: store = postgresql)\n"
               "  fleet key check|rotate        the fleet key's state; re-seal with fleet_key (root)\n"
-              "                                database (root; acctsec.conf: store = postgresql)\n\n"
+              "  fleet hosts                   the fleet's hosts: last seen, active sessions\n"
+              "                                (admins, auditors; store = sqlite: this host alone)\n\n"
               "Options:\n"
               "  --socket PATH   the acctsecd socket (default: socket= in " ACCTSEC_DEFAULT_CONF ",\n"
               "                  else " ACCTSEC_DEFAULT_SOCKET ")\n"
@@ -93,9 +98,45 @@ int cli_fail(const struct cli *c, int code, const char *fmt, ...) {
         return code;
 }
 
-static int call(struct cli *c, unsigned timeout_ms) {
+void cli_keep_connection(struct cli *c) {
+        c->keep = true;
+}
+
+void cli_disconnect(struct cli *c) {
+        if (c->connected)
+                (void) close(c->fd);
+        c->connected = false;
+}
+
+/* One request on the kept connection, opened first when there is none.  A
+ * request the daemon never read (it had closed the idle connection: EPIPE,
+ * ECONNRESET) goes again, once, on a new one; after any other error the
+ * connection's state is unknown, and it is closed. */
+static int exchange(struct cli *c, unsigned timeout_ms, char path[static ACCTSEC_SOCKET_PATH_MAX]) {
+        long long deadline = acctsec_deadline(timeout_ms);
+        int r;
+        for (int tries = 0;; tries++) {
+                if (!c->connected) {
+                        r = acctsec_connect_as_caller(c->socket, c->private_socket, deadline, &c->fd, path);
+                        if (r < 0)
+                                return r;
+                        c->connected = true;
+                        snprintf(c->connected_to, sizeof(c->connected_to), "%s", path);
+                }
+                snprintf(path, ACCTSEC_SOCKET_PATH_MAX, "%s", c->connected_to);
+                r = acctsec_exchange(c->fd, deadline, false, NULL, &c->req, &c->reply);
+                if (r >= 0)
+                        return r;
+                cli_disconnect(c);
+                if (tries > 0 || (r != -EPIPE && r != -ECONNRESET))
+                        return r;
+        }
+}
+
+static int call(struct cli *c, unsigned timeout_ms, int allowed) {
         char path[ACCTSEC_SOCKET_PATH_MAX];
-        int r = acctsec_call_as_caller(c->socket, c->private_socket, timeout_ms, &c->req, &c->reply, path);
+        int r = c->keep ? exchange(c, timeout_ms, path)
+                        : acctsec_call_as_caller(c->socket, c->private_socket, timeout_ms, &c->req, &c->reply, path);
         if (r == -ENOENT || r == -ECONNREFUSED || r == -ETIMEDOUT || r == -ECONNRESET || r == -ECONNABORTED ||
             r == -EPIPE)
                 return cli_fail(c, EXIT_UNAVAILABLE, "cannot reach acctsecd at %s: %s", path, strerror(-r));
@@ -108,6 +149,8 @@ static int call(struct cli *c, unsigned timeout_ms) {
         int e = acctsec_reply_errno(&c->reply);
         if (e == 0)
                 return 0;
+        if (allowed && e == allowed)
+                return -e;
         const char *m = acctsec_msg_str(&c->reply, ACCTSEC_TAG_MESSAGE);
         if (e == EPERM || e == EACCES)
                 return cli_fail(c, EXIT_DENIED, "permission denied: %s", m ? m : strerror(e));
@@ -115,25 +158,21 @@ static int call(struct cli *c, unsigned timeout_ms) {
 }
 
 int cli_call(struct cli *c) {
-        return call(c, CLI_TIMEOUT_MS);
+        return call(c, CLI_TIMEOUT_MS, 0);
+}
+
+int cli_call_allowing(struct cli *c, int allowed) {
+        return call(c, CLI_TIMEOUT_MS, allowed);
 }
 
 int cli_call_long(struct cli *c) {
-        return call(c, CLI_LONG_TIMEOUT_MS);
+        return call(c, CLI_LONG_TIMEOUT_MS, 0);
 }
 
 static uint64_t u64(const struct acctsec_msg *m, uint8_t tag) {
         uint64_t v = 0;
         (void) acctsec_msg_u64(m, tag, &v);
         return v;
-}
-
-/* Unix time for JSON: null when unset, -1 for "until an admin unlocks". */
-static void json_time(struct json *j, const char *key, uint64_t t) {
-        if (t == 0)
-                json_null(j, key);
-        else
-                json_int(j, key, t == ACCTSEC_LOCKED_FOREVER ? -1 : (long long) t);
 }
 
 static const char *lock_text(uint64_t until, char *buf, size_t n) {
@@ -171,8 +210,25 @@ static void status_json(const struct acctsec_msg *m) {
         json_bool(&j, "sms_codes", u64(m, ACCTSEC_TAG_PHONE_CODES) != 0);
         json_str(&j, "mfa_policy", acctsec_msg_str(m, ACCTSEC_TAG_POLICY));
         json_bool(&j, "new_source_mails", u64(m, ACCTSEC_TAG_NOTIFY) == 1);
+        json_str(&j, "password_rules", acctsec_msg_str(m, ACCTSEC_TAG_RULES));
+        json_bool(&j, "password_self_change", u64(m, ACCTSEC_TAG_SELF_CHANGE) != 0);
         json_close(&j, '}');
         json_end(&j);
+}
+
+/* The daemon's sentence starts "Password policy: "; the line's label says it. */
+static void print_rules(const struct acctsec_msg *m) {
+        static const char prefix[] = "Password policy: ";
+        const char *rules = acctsec_msg_str(m, ACCTSEC_TAG_RULES);
+        if (!rules)
+                return; /* an older acctsecd */
+        if (strncmp(rules, prefix, sizeof(prefix) - 1) == 0)
+                rules += sizeof(prefix) - 1;
+        printf("Password rules:  ");
+        print_safe(stdout, rules);
+        if (!u64(m, ACCTSEC_TAG_SELF_CHANGE))
+                printf("\n                 (password changes are made by an administrator)");
+        fputc('\n', stdout);
 }
 
 static void status_text(const struct acctsec_msg *m) {
@@ -197,6 +253,7 @@ static void status_text(const struct acctsec_msg *m) {
         uint64_t changed = u64(m, ACCTSEC_TAG_CHANGED);
         printf("\nPassword:        %s%s%s\n", u64(m, ACCTSEC_TAG_MUST_CHANGE) ? "must be changed at the next login; " : "",
                changed ? "last changed " : "no change recorded", changed ? fmt_time(changed, b1, sizeof(b1)) : "");
+        print_rules(m);
         const char *policy = acctsec_msg_str(m, ACCTSEC_TAG_POLICY);
         printf("Second factor:   TOTP %s, emailed codes %s, texted codes %s (mfa = %s)\n",
                mfa_state_name(u64(m, ACCTSEC_TAG_MFA)), u64(m, ACCTSEC_TAG_FLAG) ? "on" : "off",
@@ -361,6 +418,8 @@ static const struct command {
         { "doctor", NULL, 0, cmd_doctor },
         { "fleet", "import", 0, cmd_fleet_import },
         { "fleet", "key", 1, cmd_fleet_key },
+        { "fleet", "hosts", 0, cmd_fleet_hosts },
+        { "user", "list", 0, cmd_user_list },
 };
 
 /* The socket named in the config file, if it names one and is readable. */

@@ -32,10 +32,21 @@ struct cli {
         char **args; /* the command's own positional arguments */
         struct acctsec_frame req;
         struct acctsec_msg reply;
+        bool keep;      /* cli_keep_connection(): one connection for all requests */
+        bool connected; /* fd is that connection */
+        int fd;
+        char connected_to[ACCTSEC_SOCKET_PATH_MAX];
 };
 
 /* Send c->req; on failure print why and return the exit status (else 0). */
 int cli_call(struct cli *c);
+/* cli_call, except that an error reply with errno allowed (positive)
+ * returns -allowed, and says nothing. */
+int cli_call_allowing(struct cli *c, int allowed);
+/* Requests from now on share one connection (many in a row: user list),
+ * until cli_disconnect(). */
+void cli_keep_connection(struct cli *c);
+void cli_disconnect(struct cli *c);
 /* The same for requests that wait for a mail server or a PAM stack. */
 int cli_call_long(struct cli *c);
 int cli_fail(const struct cli *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -88,3 +99,7 @@ int cmd_doctor(struct cli *c);
 /* Runs acctsecd --import-from (root only); returns only when it cannot. */
 int cmd_fleet_key(struct cli *c);
 int cmd_fleet_import(struct cli *c);
+/* The fleet's hosts (admins and auditors); one host alone with SQLite. */
+int cmd_fleet_hosts(struct cli *c);
+/* Every regular account's state and last login (admins and auditors). */
+int cmd_user_list(struct cli *c);

@@ -117,6 +117,70 @@ static int rotate(struct cli *c, struct key_state *k) {
         return 0;
 }
 
+static void host_row(struct cli *c, struct json *j, const struct acctsec_field *f, size_t n) {
+        const char *host = "";
+        uint64_t seen = 0, sessions = 0;
+        char t[64];
+        for (size_t i = 0; i < n; i++) {
+                if (f[i].tag == ACCTSEC_TAG_HOST && acctsec_field_is_string(&f[i]))
+                        host = f[i].val;
+                else if (f[i].tag == ACCTSEC_TAG_TIME)
+                        (void) acctsec_field_u64(&f[i], &seen);
+                else if (f[i].tag == ACCTSEC_TAG_COUNT)
+                        (void) acctsec_field_u64(&f[i], &sessions);
+        }
+        if (c->json) {
+                json_open(j, NULL, '{');
+                json_str(j, "host", host);
+                json_time(j, "last_seen", seen);
+                json_int(j, "sessions", (long long) sessions);
+                json_close(j, '}');
+                return;
+        }
+        print_padded(stdout, host, 24);
+        printf("%-19s  %8llu\n", fmt_time(seen, t, sizeof(t)), (unsigned long long) sessions);
+}
+
+/* The fleet's hosts: when each was last seen (its maintenance tick, every
+ * 5 minutes; the answering host: now) and its active sessions. */
+int cmd_fleet_hosts(struct cli *c) {
+        const struct acctsec_msg *m = &c->reply;
+        uint64_t fleet = 0, more = 0;
+        struct json j;
+        if (c->user)
+                return cli_fail(c, EXIT_USAGE, "fleet hosts takes no --user");
+        acctsec_frame_init(&c->req, ACCTSEC_OP_HOST_LIST);
+        int r = cli_call(c);
+        if (r)
+                return r;
+        (void) acctsec_msg_u64(m, ACCTSEC_TAG_FLAG, &fleet);
+        (void) acctsec_msg_u64(m, ACCTSEC_TAG_MORE, &more);
+        if (c->json) {
+                json_begin(&j, stdout);
+                json_open(&j, NULL, '{');
+                json_bool(&j, "fleet", fleet != 0);
+                json_open(&j, "hosts", '[');
+        } else
+                printf("%-24s %-19s  %8s\n", "HOST", "LAST SEEN", "SESSIONS");
+        for (size_t i = 0; i < m->nfields; i++) {
+                if (m->f[i].tag != ACCTSEC_TAG_RECORD)
+                        continue;
+                size_t end = i + 1;
+                while (end < m->nfields && m->f[end].tag != ACCTSEC_TAG_RECORD && m->f[end].tag != ACCTSEC_TAG_MORE)
+                        end++;
+                host_row(c, &j, &m->f[i + 1], end - i - 1);
+        }
+        if (c->json) {
+                json_close(&j, ']');
+                json_close(&j, '}');
+                json_end(&j);
+        } else if (!fleet)
+                printf("(one host: store = sqlite)\n");
+        if (more)
+                fprintf(stderr, "acctsec: more hosts than one answer holds: the first by name are shown\n");
+        return 0;
+}
+
 int cmd_fleet_key(struct cli *c) {
         struct key_state k = { 0 };
         bool rot = strcmp(c->args[0], "rotate") == 0;

@@ -14,9 +14,21 @@ const char *mfa_state_name(uint64_t s) {
         return s == ACCTSEC_MFA_STATE_ACTIVE ? "active" : s == ACCTSEC_MFA_STATE_PENDING ? "pending" : "none";
 }
 
+/* The QR code of an otpauth URI, as every output draws it: the same
+ * version, level and mode for the terminal and for --json.  It holds the
+ * secret: free it with qr_free(). */
+static QRcode *qr_make(const char *uri) {
+        return QRcode_encodeString(uri, 0, QR_ECLEVEL_L, QR_MODE_8, 1);
+}
+
+static void qr_free(QRcode *qr) {
+        acctsec_wipe(qr->data, (size_t) qr->width * (size_t) qr->width);
+        QRcode_free(qr);
+}
+
 /* Two modules per character cell, light on dark, with a quiet zone. */
 static void print_qr(const char *text) {
-        QRcode *qr = QRcode_encodeString(text, 0, QR_ECLEVEL_L, QR_MODE_8, 1);
+        QRcode *qr = qr_make(text);
         if (!qr)
                 return;
         int w = qr->width, q = 2;
@@ -29,7 +41,33 @@ static void print_qr(const char *text) {
                 }
                 fputc('\n', stdout);
         }
-        QRcode_free(qr);
+        qr_free(qr);
+}
+
+#define QR_WIDTH_MAX (17 + 4 * QRSPEC_VERSION_MAX) /* modules across version 40 */
+
+/* --json: "qr": one string per row, '1' a dark module, '0' a light one, no
+ * quiet zone (a page draws it at any size); null if it cannot be made. */
+static void json_qr(struct json *j, const char *uri) {
+        char row[QR_WIDTH_MAX + 1];
+        QRcode *qr = qr_make(uri);
+        if (!qr || qr->width > QR_WIDTH_MAX) {
+                if (qr)
+                        qr_free(qr);
+                json_null(j, "qr");
+                return;
+        }
+        int w = qr->width;
+        json_open(j, "qr", '[');
+        for (int y = 0; y < w; y++) {
+                for (int x = 0; x < w; x++)
+                        row[x] = qr->data[y * w + x] & 1 ? '1' : '0';
+                row[w] = '\0';
+                json_str(j, NULL, row);
+        }
+        json_close(j, ']');
+        acctsec_wipe(row, sizeof(row));
+        qr_free(qr);
 }
 
 /* The codes in a reply: printed once, never stored by the CLI. */
@@ -112,6 +150,7 @@ int cmd_mfa_enroll(struct cli *c) {
                 json_str(&j, "uri", uri);
                 json_str(&j, "secret", secret);
                 json_str(&j, "state", "pending");
+                json_qr(&j, uri);
                 json_close(&j, '}');
                 json_end(&j);
                 acctsec_msg_wipe(&c->reply);

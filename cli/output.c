@@ -6,6 +6,7 @@
 #include "export_format.h"
 #include "geoip.h"
 #include "output.h"
+#include "proto.h"
 
 void json_begin(struct json *j, FILE *f) {
         *j = (struct json){ .f = f };
@@ -57,6 +58,13 @@ void json_bool(struct json *j, const char *key, bool v) {
 void json_null(struct json *j, const char *key) {
         sep(j, key);
         fputs("null", j->f);
+}
+
+void json_time(struct json *j, const char *key, uint64_t t) {
+        if (t == 0)
+                json_null(j, key);
+        else
+                json_int(j, key, t == ACCTSEC_LOCKED_FOREVER ? -1 : (long long) t);
 }
 
 void json_end(struct json *j) {

@@ -19,6 +19,8 @@ void json_str(struct json *j, const char *key, const char *value); /* NULL -> nu
 void json_int(struct json *j, const char *key, long long value);
 void json_bool(struct json *j, const char *key, bool value);
 void json_null(struct json *j, const char *key);
+/* Unix time: null when unset (0), -1 for "until an admin unlocks". */
+void json_time(struct json *j, const char *key, uint64_t t);
 void json_end(struct json *j);
 
 /* "2026-11-22 19:40:01" in local time; "-" for 0. */

@@ -77,7 +77,8 @@
         X(RECOVERY_BEGIN, 52, "recovery-begin")                                                                 \
         X(RECOVERY_VERIFY, 53, "recovery-verify")                                                               \
         X(DEVICE_LIST, 54, "device-list")                                                                       \
-        X(DEVICE_REVOKE, 55, "device-revoke")
+        X(DEVICE_REVOKE, 55, "device-revoke")                                                                   \
+        X(HOST_LIST, 56, "host-list")
 
 enum acctsec_op {
 #define ACCTSEC_OP_ENUM(name, number, wire) ACCTSEC_OP_##name = number,
@@ -169,6 +170,8 @@ enum acctsec_tag {
         ACCTSEC_TAG_DEVICE_NAME = 92, /* a remembered device: the key's SHA256:... fingerprint, or the address */
         ACCTSEC_TAG_REASON = 93,      /* MFA_BEGIN: why no code is asked ("trusted network 10.1.0.0/16") */
         ACCTSEC_TAG_REVOKED = 94,     /* SESSION_TERMINATE --all-others, MFA_RESET: remembered devices revoked */
+        ACCTSEC_TAG_RULES = 95,       /* STATUS: the password policy in words (pwpolicy_text) */
+        ACCTSEC_TAG_SELF_CHANGE = 96, /* STATUS: 1 the user may change their own password (allow_self_change) */
 };
 
 /* What the module must ask for after MFA_BEGIN. */

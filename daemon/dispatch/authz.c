@@ -117,6 +117,9 @@ int authorize(struct request *rq) {
                 }
                 r = look_up(rq, name);
                 break;
+        case ACCESS_READERS:
+                rq->role = role_of(rq->peer->uid, &rq->d->policy.global);
+                return rq->role >= ROLE_AUDITOR ? 0 : refused(rq);
         case ACCESS_OWN:
                 rq->role = role_of(rq->peer->uid, &rq->d->policy.global);
                 if (t->all && rq_u64(rq, ACCTSEC_TAG_ALL, 0))

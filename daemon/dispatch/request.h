@@ -25,6 +25,7 @@ enum access {
         ACCESS_LOGIN,  /* the module: root about anyone, a process of the user about that user only */
         ACCESS_OWN,    /* one's own account; .others says who may name another user */
         ACCESS_ADMIN,  /* admins only */
+        ACCESS_READERS, /* admins and auditors: reads about no one account */
 };
 
 /* Who may name another user's account in an ACCESS_OWN request. */

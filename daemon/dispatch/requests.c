@@ -71,6 +71,10 @@ static const struct request_type table[] = {
                                           .refusal = "only root rotates the fleet key" },
         [ACCTSEC_OP_RELOAD] = { handle_reload, ACCESS_ROOT, .refusal = "only root reloads the configuration" },
 
+        /* Admins and auditors: about no one account. */
+        [ACCTSEC_OP_HOST_LIST] = { handle_host_list, ACCESS_READERS,
+                                   .refusal = "only admins and auditors may list the fleet's hosts" },
+
         /* One's own account; admins and auditors read others'. */
         [ACCTSEC_OP_STATUS] = { handle_status, ACCESS_OWN, OTHERS_READERS, TARGET_USER, .refusal = others_read,
                                 .fields = { S(USER) } },
@@ -214,6 +218,8 @@ static const char *who(const struct request_type *t) {
                 return "root; the user: own account";
         case ACCESS_ADMIN:
                 return "admins";
+        case ACCESS_READERS:
+                return "admins, auditors";
         default:
                 return others[t->others];
         }

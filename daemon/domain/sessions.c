@@ -207,6 +207,20 @@ int sessions_host_seen(struct store *s, int64_t now) {
         return r < 0 ? r : 0;
 }
 
+int sessions_foreach_host(struct store *s, const char *host, int64_t now, int64_t max, fleet_host_cb cb,
+                          void *userdata) {
+        struct store_rows rows;
+        int r = store_select(s, Q_HOST_LIST, STORE_ARGS(A_INT(now), A_TEXT(host), A_INT(max)), &rows);
+        while (r >= 0 && (r = store_next(&rows)) > 0) {
+                struct fleet_host h = { .host = store_text(&rows, 0), .last_seen = store_int(&rows, 1),
+                                        .sessions = store_int(&rows, 2) };
+                if ((r = cb(&h, userdata)) != 0)
+                        break;
+        }
+        store_rows_end(&rows);
+        return r;
+}
+
 int sessions_end_hosts_gone(struct store *s, int64_t now) {
         struct store_rows rows;
         struct event ev[SESSIONS_GONE_BATCH];

@@ -66,4 +66,15 @@ int sessions_purge(struct store *s, int64_t now, unsigned days);
 #define SESSIONS_HOST_GONE_AFTER (24 * 3600)
 #define SESSION_REASON_HOST_GONE "host gone"
 int sessions_host_seen(struct store *s, int64_t now);
+/* The fleet's hosts by name, at most max: when each was last seen (host,
+ * this one: now) and its active sessions; one host (SQLite) is host alone.
+ * A callback's nonzero return stops the walk and is returned. */
+struct fleet_host {
+        const char *host;
+        int64_t last_seen;
+        int64_t sessions;
+};
+typedef int (*fleet_host_cb)(const struct fleet_host *h, void *userdata);
+int sessions_foreach_host(struct store *s, const char *host, int64_t now, int64_t max, fleet_host_cb cb,
+                          void *userdata);
 int sessions_end_hosts_gone(struct store *s, int64_t now);

@@ -96,6 +96,7 @@ void sessions_end_requested(struct daemon *d);
 int handle_ping(struct request *rq);
 int handle_fleet_status(struct request *rq);
 int handle_fleet_key_rotate(struct request *rq);
+int handle_host_list(struct request *rq);
 int handle_reload(struct request *rq);
 int handle_login(struct request *rq); /* PREAUTH, AUTHFAIL, AUTHSUCC, ACCOUNT */
 int handle_status(struct request *rq);

@@ -7,6 +7,7 @@
 #include "account.h"
 #include "lockout.h"
 #include "notify.h"
+#include "pwpolicy.h"
 #include "request.h"
 
 #define LIST_MAX 500 /* records in one reply (and what fits in a frame); the rest is counted */
@@ -31,6 +32,17 @@ static int sum_tally(const char *user, const struct tally *t, void *ud) {
             (t->locked_until == LOCKED_FOREVER || t->locked_until > s->locked_until))
                 s->locked_until = t->locked_until;
         return 0;
+}
+
+/* The rules a new password must meet, as passwd shows them (PASSWORD_POLICY),
+ * and whether the user may change it at all: a page that offers "change
+ * password" must not offer it when only an administrator may. */
+static void add_password_rules(const struct acctsec_conf *conf, struct acctsec_frame *reply) {
+        char text[512];
+        /* A text cut short is still the rules' start: better than none. */
+        (void) pwpolicy_text(conf, text, sizeof(text));
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_RULES, text);
+        acctsec_frame_add_u64(reply, ACCTSEC_TAG_SELF_CHANGE, conf->allow_self_change ? 1 : 0);
 }
 
 /* What acctsec status adds to the lockout: account, password, second factor. */
@@ -59,6 +71,7 @@ static int add_account_status(struct daemon *d, const struct principal *p, const
         /* 1 on; 0 the user turned them off; 2 notify_new_source = no; 3 on, but no verified address */
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_NOTIFY,
                               !conf->notify_new_source ? 2 : !notify ? 0 : f.email.address[0] ? 1 : 3);
+        add_password_rules(conf, reply);
         return 0;
 }
 

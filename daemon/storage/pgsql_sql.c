@@ -621,6 +621,12 @@ const char *const pgsql_sql[_Q_MAX] = {
         /* maintenance: the host whose session holds this lock purges for the
          * fleet; when its connection goes, the lock goes with it and the next
          * host to ask takes over */
+        /* The fleet's hosts by name, this host ($2) seen now, each with its
+         * active sessions (few rows: along sessions_active's ended = 0) */
+        [Q_HOST_LIST] = "SELECT h.host, h.last_seen,"
+                        " (SELECT count(*) FROM sessions s WHERE s.ended = 0 AND s.host = h.host)"
+                        " FROM (SELECT host, last_seen FROM hosts WHERE host <> $2"
+                        " UNION ALL SELECT $2, $1) h ORDER BY h.host LIMIT $3",
         [Q_HOST_SEEN] = "INSERT INTO hosts (host, last_seen) VALUES (current_setting('acctsec.host_id'), $1)"
                         " ON CONFLICT (host) DO UPDATE SET last_seen = greatest(hosts.last_seen, excluded.last_seen)",
         [Q_MAINTENANCE_LEAD] = "SELECT (EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"

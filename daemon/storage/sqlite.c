@@ -480,6 +480,8 @@ static const char *const sql[_Q_MAX] = {
         [Q_MAINTENANCE_LEAD] = "SELECT 1",
         /* one host: no other host to outlive */
         [Q_HOST_SEEN] = "UPDATE mfa_totp SET user = user WHERE 0 AND ?1 IS ?1",
+        /* one host: itself, seen now, with every active session */
+        [Q_HOST_LIST] = "SELECT ?2, ?1, (SELECT count(*) FROM sessions WHERE ended = 0) WHERE ?3 > 0",
 
         [Q_EVENT_PURGE] = "DELETE FROM events WHERE id IN (SELECT id FROM events INDEXED BY events_by_time"
                           " WHERE time < ?1 AND id < (SELECT max(id) FROM events) ORDER BY time LIMIT ?2)",

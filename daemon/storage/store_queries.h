@@ -154,6 +154,7 @@
 #define STORE_QUERIES_MAINTENANCE(Q)                                                                             \
         Q(MAINTENANCE_LEAD, READ)                                                                                \
         Q(HOST_SEEN, LOG)                                                                                        \
+        Q(HOST_LIST, READ)                                                                                       \
         Q(SESSION_END_HOSTS_GONE, STATE)
 
 #define STORE_QUERIES(Q)                                                                                         \

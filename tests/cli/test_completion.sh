@@ -54,10 +54,13 @@ has "acctsec session terminate --" --all-others
 expect "acctsec device " "list revoke"
 has "acctsec device revoke --" --all --user
 has "acctsec doctor --" --pam-dir --pam-file --sshd-config --config --module-dir
-expect "acctsec fleet " "import key"
+expect "acctsec fleet " "import key hosts"
+has "acctsec fleet hosts --" --json --socket --help
+expect "acctsec user " "list"
+has "acctsec user list --" --json --socket --help
 expect "acctsec fleet key " "check rotate"
 has "acctsec fleet import --" --state-dir --config --dry-run --json
-has "acctsec " status lockout mfa email phone account token allowlist device backup-codes session notify log doctor \
+has "acctsec " status lockout mfa email phone account token allowlist device backup-codes session notify log doctor user \
     fleet
 
 # Every command in the CLI's table is offered.

@@ -581,6 +581,33 @@ def the_sessions_of_a_host_gone_for_good_are_ended_by_the_fleet(fleet):
     assert ev == [("web1", "session %d: host gone (web2, not seen for a day)" % sid)], ev
 
 
+@test
+def fleet_hosts_lists_every_host_with_its_sessions(fleet):
+    """acctsec fleet hosts: each host that has run (its maintenance tick at
+    start records it), by name, with its active sessions; the host that
+    answers is seen now.  Users may not read it."""
+    a, b = fleet.host("web2"), fleet.host("web1")
+    for h in (a, b):
+        assert decision(h, td.OP_PREAUTH) == 0
+    wait_until(lambda: fleet.sql("SELECT count(*) FROM hosts") == [("2",)])  # both ticked
+    for _ in range(2):
+        assert b.call(td.frame(OP_SESSION_OPEN, (td.T_USER, "root"), (td.T_SERVICE, "sshd")))[0] == td.REPLY_OK
+    assert a.call(td.frame(OP_SESSION_OPEN, (td.T_USER, "alice"), (td.T_SERVICE, "sshd")))[0] == td.REPLY_OK
+    fleet.sql("UPDATE hosts SET last_seen = 1700000000")
+    doc = json.loads(cli_ok(a, "--json", "fleet", "hosts"))
+    assert doc["fleet"] is True, doc
+    assert [(h["host"], h["sessions"]) for h in doc["hosts"]] == [("web1", 2), ("web2", 1)], doc
+    web1, web2 = doc["hosts"]
+    assert web1["last_seen"] == 1700000000 and web2["last_seen"] > 1700000000, "web2 answers: seen now"
+    text = cli_ok(b, "fleet", "hosts").splitlines()  # web1 answers: now web2 is the one seen long ago
+    assert [line.split()[0] for line in text] == ["HOST", "web1", "web2"], text
+    long_ago = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(1700000000))
+    assert text[2].split()[1:] == long_ago.split() + ["1"] and long_ago not in text[1], text
+    if td.ROOT:
+        r = td.cli(a, "--json", "fleet", "hosts", uid=1001)
+        assert r.returncode == 4 and json.loads(r.stdout)["exit_status"] == 4, r
+
+
 def wait_until(what, timeout=60):
     """A bounded wait for an outcome (the daemon reconnects with backoff)."""
     deadline = time.monotonic() + timeout

@@ -21,7 +21,7 @@ DAEMON = os.path.join(BUILD, "acctsecd")
 ROOT = os.geteuid() == 0
 
 OP_PING, OP_PREAUTH, OP_AUTHFAIL, OP_AUTHSUCC, OP_ACCOUNT, OP_STATUS = 1, 2, 3, 4, 5, 6
-OP_LOCKOUT_RESET, OP_RELOAD = 8, 45
+OP_LOCKOUT_RESET, OP_RELOAD, OP_HOST_LIST = 8, 45, 56
 REPLY_OK, REPLY_ERROR = 0x80, 0x81
 T_USER, T_SERVICE, T_RHOST, T_CONF = 1, 2, 3, 5
 T_ERRNO, T_MESSAGE, T_DECISION, T_FAILURES, T_LOCKED_UNTIL = 16, 17, 18, 19, 20
@@ -1905,8 +1905,12 @@ def cli_exe(d):
     return exe
 
 
-def cli(d, *args, uid=None):
+def cli(d, *args, uid=None, nss=False):
+    """The CLI as root or uid; nss: with the daemon's users (nss_wrapper),
+    for commands that read the passwd database themselves."""
     kw = dict(user=uid, group=uid, extra_groups=[]) if uid is not None else {}
+    if nss:
+        kw["env"] = d.env()
     return subprocess.run([cli_exe(d), "--socket", d.sock, *args], capture_output=True, text=True, timeout=120,
                           cwd=d.dir, stdin=subprocess.DEVNULL, **kw)
 
@@ -2491,6 +2495,159 @@ def remembered_devices_are_listed_and_revoked(d):
     assert r.returncode == 0 and json.loads(r.stdout)["devices_revoked"] == 1, r.stdout
     assert d.db("SELECT count(*) FROM devices") == [(0,)]
     assert cli(d, "device", "revoke", "--user", "alice").returncode == 2, "an id or --all"
+
+
+@test
+def status_shows_the_password_rules(d):
+    """status: the rules a new password must meet (the sentence passwd
+    shows) and whether the user may change it, per user's policy."""
+    restart_with(d, "min_length = 14\nrequire_upper = no\nrequire_lower = no\nrequire_special = no\nhistory = 3\n"
+                    "[group bob]\nallow_self_change = no\nmin_length = 20\n")
+    doc = json.loads(cli(d, "--json", "status", "--user", "alice").stdout)
+    assert doc["password_rules"] == ("Password policy: at least 14 characters, with a digit; not containing your"
+                                     " user name; not one of your last 3 passwords."), doc
+    assert doc["password_self_change"] is True and doc["user"] == "alice", doc
+    doc = json.loads(cli(d, "--json", "status", "--user", "bob").stdout)
+    assert doc["password_rules"].startswith("Password policy: at least 20 characters, with a digit;"), doc
+    assert doc["password_self_change"] is False, doc
+    assert doc["totp"] == "none" and doc["locked"] is False, "the other fields stay"
+    text = cli(d, "status", "--user", "bob").stdout.splitlines()
+    rules = [i for i, line in enumerate(text) if line.startswith("Password rules:  ")]
+    assert len(rules) == 1 and text[rules[0]].endswith("at least 20 characters, with a digit; not containing your"
+                                                       " user name; not one of your last 3 passwords."), text
+    assert "made by an administrator" in text[rules[0] + 1], text
+    assert "administrator" not in cli(d, "status", "--user", "alice").stdout
+
+
+def finder_at(qr, top, left):
+    """The 7x7 finder pattern: a dark ring, a light ring, a dark 3x3 core."""
+    for y in range(7):
+        for x in range(7):
+            ring = max(abs(y - 3), abs(x - 3))
+            if qr[top + y][left + x] != ("0" if ring == 2 else "1"):
+                return False
+    return True
+
+
+@test
+def enroll_json_has_the_qr_code(d):
+    """mfa enroll totp --json: the QR code of the URI as rows of 1 (dark)
+    and 0 (light), no quiet zone, beside the fields scripts already read."""
+    r = cli(d, "--json", "mfa", "enroll", "totp", "--user", "alice")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["uri"].startswith("otpauth://totp/") and doc["secret"] in doc["uri"], doc
+    assert doc["state"] == "pending" and len(doc["secret"]) >= 16, doc
+    qr = doc["qr"]
+    w = len(qr)
+    assert w >= 21 and (w - 21) % 4 == 0, w
+    assert all(len(row) == w and set(row) <= {"0", "1"} for row in qr), qr
+    assert finder_at(qr, 0, 0) and finder_at(qr, 0, w - 7) and finder_at(qr, w - 7, 0), "\n".join(qr)
+    assert not finder_at(qr, w - 7, w - 7), "three corners only"
+    # separators: a light line around each finder, and the timing pattern between them
+    assert qr[7][:8] == "0" * 8 and qr[7][w - 8:] == "0" * 8 and qr[w - 8][:8] == "0" * 8, qr
+    assert qr[6][8:w - 8] == ("10" * w)[:w - 16], qr[6]
+    # a new enrolment, a new key: another code
+    again = json.loads(cli(d, "--json", "mfa", "enroll", "totp", "--user", "alice").stdout)
+    assert again["secret"] != doc["secret"] and again["qr"] != qr
+
+
+@test
+def fleet_hosts_on_one_host(d):
+    """fleet hosts with store = sqlite: this host alone, seen now, with its
+    active sessions; admins and auditors only."""
+    if not ROOT:
+        return "SKIP needs root (sessions are root's; other uids)"
+    with_roles(d, "host_id = web-1.example\n")
+    for user in ("alice", "bob"):
+        assert d.call(frame(OP_SESSION_OPEN, (T_USER, user), (T_SERVICE, "sshd")))[0] == REPLY_OK
+    rtype, f = d.call(frame(OP_SESSION_OPEN, (T_USER, "carol"), (T_SERVICE, "sshd")))
+    d.call(frame(OP_SESSION_CLOSE, (T_USER, "carol"), (T_SESSION, get(f, T_SESSION, True))))
+    before = int(time.time())
+    for uid in (None, 1002, 1003):  # root, bob (auditor), carol (admin)
+        r = cli(d, "--json", "fleet", "hosts", uid=uid)
+        assert r.returncode == 0, (uid, r.stderr)
+        doc = json.loads(r.stdout)
+        assert doc["fleet"] is False and [h["host"] for h in doc["hosts"]] == ["web-1.example"], doc
+        assert doc["hosts"][0]["sessions"] == 2 and before <= doc["hosts"][0]["last_seen"] <= time.time(), doc
+    lines = cli(d, "fleet", "hosts").stdout.splitlines()
+    assert lines[0].split() == ["HOST", "LAST", "SEEN", "SESSIONS"], lines
+    assert lines[1].startswith("web-1.example ") and lines[1].split()[-1] == "2", lines
+    r = cli(d, "--json", "fleet", "hosts", uid=1001)
+    assert r.returncode == 4 and json.loads(r.stdout)["exit_status"] == 4, (r.stdout, r.stderr)
+    assert "only admins and auditors may list the fleet's hosts" in r.stderr, r.stderr
+    rtype, f = as_caller(1001, d, lambda call: call(frame(OP_HOST_LIST)))
+    assert rtype == REPLY_ERROR and get(f, T_ERRNO, True) == 1, f  # EPERM
+    assert d.db("SELECT count(*) FROM events WHERE type = 'request_refused' AND user = 'alice'")[0][0] >= 1
+    # without host_id: the host name
+    restart_with(d, "")
+    doc = json.loads(cli(d, "--json", "fleet", "hosts").stdout)
+    assert [h["host"] for h in doc["hosts"]] == [socket.gethostname()], doc
+
+
+@test
+def user_list_shows_every_account(d):
+    """user list: the accounts of the uid range, by name, each with its
+    lock, account, second factor and last login (the newer of its last
+    session_opened and auth_success); admins and auditors only, and a
+    refusal prints nothing else."""
+    if not ROOT:
+        return "SKIP needs root to act as other uids"
+    with open(os.path.join(d.dir, "passwd"), "a") as f:  # outside UID_MIN..UID_MAX, nobody; 40 more
+        f.write("nobody:x:65534:65534::/:/bin/sh\nsvc:x:999:999::/:/bin/sh\nbig:x:60001:60001::/:/bin/sh\n")
+        f.writelines("u%02d:x:%d:%d::/:/bin/sh\n" % (i, 2000 + i, 2000 + i) for i in range(40))
+    with_roles(d)  # bob audits, carol administers
+    now = int(time.time())
+    for _ in range(3):
+        d.call(login_frame(OP_AUTHFAIL, user="alice"))
+    assert cli(d, "account", "disable", "--user", "bob").returncode == 0
+    enrol_totp(d, "carol")
+    assert d.call(frame(OP_SESSION_OPEN, (T_USER, "alice"), (T_SERVICE, "sshd"), (T_RHOST, "192.0.2.7")))[0] \
+        == REPLY_OK
+    add_events(d, [ev(now - 1000, "auth_success", "alice", rhost="192.0.2.99"),
+                   ev(now - 100, "session_opened", "carol", rhost="192.0.2.1"),
+                   ev(now - 50, "auth_success", "carol", rhost="192.0.2.2")])
+    r = cli(d, "--json", "user", "list", nss=True)
+    assert r.returncode == 0, r.stderr
+    users = json.loads(r.stdout)["users"]
+    assert [u["user"] for u in users] == ["alice", "bob", "carol"] + ["u%02d" % i for i in range(40)], users
+    alice, bob, carol = users[:3]
+    assert users[3]["uid"] == 2000 and users[3]["last_login"] is None and users[3]["totp"] == "none", users[3]
+    assert set(alice) == {"user", "uid", "locked", "locked_until", "failures", "disabled",
+                          "password_change_required", "totp", "email_codes", "sms_codes", "mfa_policy",
+                          "last_login", "last_login_from"}, alice
+    assert alice["uid"] == 1001 and alice["locked"] is True and alice["locked_until"] > now, alice
+    assert alice["failures"] == 3 and alice["disabled"] is False and alice["totp"] == "none", alice
+    assert alice["last_login"] >= now and alice["last_login_from"] == "192.0.2.7", "the session is newer"
+    assert bob["disabled"] is True and bob["locked"] is False and bob["locked_until"] is None, bob
+    assert bob["last_login"] is None and bob["last_login_from"] is None, bob
+    assert carol["totp"] == "active" and carol["mfa_policy"] == "optional", carol
+    assert (carol["last_login"], carol["last_login_from"]) == (now - 50, "192.0.2.2"), "auth_success is newer"
+    assert bob["email_codes"] is False and bob["sms_codes"] is False and bob["password_change_required"] is False
+    # The text table; the auditor sees the same.
+    lines = cli(d, "user", "list", nss=True).stdout.splitlines()
+    assert len(lines) == 44, lines
+    assert lines[0].split() == ["USER", "LOCKED", "ACCOUNT", "SECOND", "FACTOR", "LAST", "LOGIN"], lines
+    assert lines[1].startswith("alice ") and " until " in lines[1] and lines[1].endswith("from 192.0.2.7"), lines
+    assert "disabled" in lines[2] and lines[2].endswith("never"), lines
+    assert "totp (optional)" in lines[3] and lines[3].endswith("from 192.0.2.2"), lines
+    r = cli(d, "--json", "user", "list", uid=1002, nss=True)
+    assert r.returncode == 0 and json.loads(r.stdout)["users"] == users, (r.stdout, r.stderr)
+    if shutil.which("strace"):  # 129 requests, one connection
+        trace = os.path.join(d.dir, "connects")
+        env = d.env()  # LeakSanitizer cannot run under ptrace (an ASan build)
+        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
+        p = subprocess.run(["strace", "-f", "-qq", "-e", "trace=connect", "-o", trace, cli_exe(d), "--socket",
+                            d.sock, "user", "list"], env=env, capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        connects = [line for line in open(trace) if d.dir in line]
+        assert len(connects) == 1, "%d connections" % len(connects)
+    # A plain user: the refusal, nothing partial.
+    r = cli(d, "--json", "user", "list", uid=1001, nss=True)
+    assert r.returncode == 4 and list(json.loads(r.stdout)) == ["error", "exit_status"], (r.stdout, r.stderr)
+    assert "only admins and auditors may see other users" in r.stderr, r.stderr
+    r = cli(d, "user", "list", uid=1001, nss=True)
+    assert r.returncode == 4 and r.stdout == "", r.stdout
 
 
 def main(all_tests=None):

@@ -810,8 +810,9 @@ static void test_op_name(void **state) {
         assert_string_equal(acctsec_op_name(ACCTSEC_OP_FLEET_KEY_ROTATE), "fleet-key-rotate");
         assert_string_equal(acctsec_op_name(ACCTSEC_OP_PHONE_SET), "phone-set");
         assert_string_equal(acctsec_op_name(ACCTSEC_OP_DEVICE_REVOKE), "device-revoke");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_HOST_LIST), "host-list");
         assert_string_equal(acctsec_op_name(ACCTSEC_OP_RECOVERY_VERIFY), "recovery-verify");
-        assert_string_equal(acctsec_op_name(ACCTSEC_OP_DEVICE_REVOKE + 1), "unknown");
+        assert_string_equal(acctsec_op_name(ACCTSEC_OP_HOST_LIST + 1), "unknown");
         assert_string_equal(acctsec_op_name(ACCTSEC_REPLY_OK), "unknown");
         assert_string_equal(acctsec_op_name(255), "unknown");
 }

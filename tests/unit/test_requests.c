@@ -53,7 +53,8 @@ static void every_type_has_a_row(void **state) {
                 assert_non_null(t->handler);
                 if (t->access == ACCESS_LOGIN) /* its authorization is login_prologue() */
                         assert_true(t->login);
-                if (t->access == ACCESS_ROOT || t->access == ACCESS_ADMIN || t->access == ACCESS_OWN)
+                if (t->access == ACCESS_ROOT || t->access == ACCESS_ADMIN || t->access == ACCESS_OWN ||
+                    t->access == ACCESS_READERS)
                         assert_true(t->access == ACCESS_OWN && t->others == OTHERS_NOBODY ? true : !!t->refusal);
                 if (t->access == ACCESS_ADMIN)
                         assert_int_not_equal(t->rate, RATE_FREE);
@@ -100,6 +101,38 @@ static void the_documentation_agrees(void **state) {
         free(doc);
 }
 
+/* "| 95  | `RULES`  |" rows of the tag table, for the tags clients read
+ * by number (a page built on the CLI's JSON relies on these). */
+static void the_tag_table_agrees(void **state) {
+        (void) state;
+        static const struct {
+                int tag;
+                const char *name;
+        } tags[] = {
+                { ACCTSEC_TAG_USER, "USER" },       { ACCTSEC_TAG_FLAG, "FLAG" },
+                { ACCTSEC_TAG_HOST, "HOST" },       { ACCTSEC_TAG_TIME, "TIME" },
+                { ACCTSEC_TAG_REVOKED, "REVOKED" }, { ACCTSEC_TAG_RULES, "RULES" },
+                { ACCTSEC_TAG_SELF_CHANGE, "SELF_CHANGE" },
+        };
+        char *doc = slurp("doc/protocol.md");
+        const char *table = strstr(doc, "### Tags");
+        assert_non_null(table);
+        for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
+                char number[16], name[64], row[1024] = "";
+                snprintf(number, sizeof(number), "\n| %d ", tags[i].tag);
+                snprintf(name, sizeof(name), "| `%s` ", tags[i].name);
+                const char *p = strstr(table, number);
+                if (p)
+                        snprintf(row, sizeof(row), "%.*s", (int) strcspn(p + 1, "\n"), p + 1);
+                /* the columns are padded: "| 95  | `RULES`        |" */
+                for (char *q = row; (q = strstr(q, "  ")); )
+                        memmove(q, q + 1, strlen(q));
+                if (!strstr(row, name))
+                        fail_msg("doc/protocol.md: no tag row \"| %d | `%s`\": %s", tags[i].tag, tags[i].name, row);
+        }
+        free(doc);
+}
+
 /* OP_A, OP_B = 1, 2 lines in tests/integration/test_daemon.py. */
 static void the_tests_constants_agree(void **state) {
         (void) state;
@@ -136,6 +169,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(every_type_has_a_row),
                 cmocka_unit_test(the_documentation_agrees),
+                cmocka_unit_test(the_tag_table_agrees),
                 cmocka_unit_test(the_tests_constants_agree),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
