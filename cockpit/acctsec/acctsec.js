@@ -735,11 +735,16 @@
                 })), _("No users.")));
         });
 
+        /* An action on the user shown; the list and the card are redrawn
+         * after it (aria-busy on the card until they are). */
         function act(args, done) {
-            return ev => busy(ev.currentTarget, acctsec(args, admin).then(r => {
-                box.ok(typeof done === "function" ? done(r) : done);
-                return Promise.all([loadUsers(), showUser(args[args.indexOf("--user") + 1], true)]);
-            }, err => box.fail(err)));
+            return ev => {
+                detail.setAttribute("aria-busy", "true");
+                busy(ev.currentTarget, acctsec(args, admin).then(r => {
+                    box.ok(typeof done === "function" ? done(r) : done);
+                    return Promise.all([loadUsers(), showUser(args[args.indexOf("--user") + 1], true)]);
+                }, err => box.fail(err))).then(() => detail.removeAttribute("aria-busy"));
+            };
         }
 
         function showUser(name, keepNotice) {

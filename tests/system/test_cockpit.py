@@ -512,7 +512,7 @@ def admin_tests(env, port, shots, pages):
     def action(button, cond, name):
         p.click(button)
         ok = wait_for(cond, 30)
-        p.wait("#acctsec-notices .pf-m-success")
+        p.wait("#acctsec-admin-detail:not([aria-busy])", what="the user's card redrawn")
         check(env, name, ok, p.text("#acctsec-notices"))
 
     first = env.db("SELECT max(id) FROM events")[0][0]
@@ -530,7 +530,8 @@ def admin_tests(env, port, shots, pages):
            and not env.db("SELECT 1 FROM mfa_totp WHERE user='cpuser'"), "reset the second factor")
     before = shadow_hash("cpuser")
     p.click("#acctsec-admin-reset-password")
-    shown = p.alert("success")
+    p.wait("#acctsec-admin-detail:not([aria-busy])", what="the user's card redrawn")
+    shown = p.wait_text("#acctsec-notices", "Temporary password")
     temp = re.search(r"Temporary password for cpuser: (\S+)", shown)
     check(env, "reset password: a temporary password shown once, the password file changed",
             temp and shadow_hash("cpuser") != before and env.events("cpuser", "password_reset") == 1, shown)
@@ -554,13 +555,13 @@ def admin_tests(env, port, shots, pages):
     check(env, "and removes it", not env.db("SELECT 1 FROM allowlist WHERE user='cpuser'"))
     p.type("#acctsec-admin-global-cidr", "127.0.0.0/8")
     p.enter("#acctsec-admin-global-cidr")
-    wait_for(lambda: env.db("SELECT cidr FROM allowlist WHERE user='*'") == [("127.0.0.0/8",)], 30)
+    wait_for(lambda: env.db("SELECT cidr FROM allowlist WHERE user=''") == [("127.0.0.0/8",)], 30)
     check(env, "an admin adds to the global allowlist",
-            env.db("SELECT cidr FROM allowlist WHERE user='*'") == [("127.0.0.0/8",)])
+            env.db("SELECT cidr FROM allowlist WHERE user=''") == [("127.0.0.0/8",)])
     p.wait('#acctsec-admin-global-allowlist tr[data-cidr="127.0.0.0/8"]')
     p.click('#acctsec-admin-global-allowlist tr[data-cidr="127.0.0.0/8"] button')
-    wait_for(lambda: not env.db("SELECT 1 FROM allowlist WHERE user='*'"), 30)
-    check(env, "and removes it", not env.db("SELECT 1 FROM allowlist WHERE user='*'"))
+    wait_for(lambda: not env.db("SELECT 1 FROM allowlist WHERE user=''"), 30)
+    check(env, "and removes it", not env.db("SELECT 1 FROM allowlist WHERE user=''"))
     actors = {r[0] for r in env.db("SELECT actor FROM events WHERE user='cpuser' AND id > ? AND type IN "
                                    "('unlock', 'account_disabled', 'mfa_reset', 'token_created')", first)}
     check(env, "the admin's actions ran as root (administrative access through sudo)", actors == {"root"}, actors)
