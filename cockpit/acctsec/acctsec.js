@@ -228,9 +228,9 @@
     const tabs = [
         { id: "overview", label: _("Overview"), render: renderOverview },
         { id: "password", label: _("Password"), render: renderPassword },
-        { id: "two-factor", label: _("Two-factor authentication"), render: renderTwoFactor },
+        { id: "two-factor", label: _("Two-factor"), render: renderTwoFactor },
         { id: "tokens", label: _("API tokens"), render: renderTokens },
-        { id: "sessions", label: _("Sessions and devices"), render: renderSessions },
+        { id: "sessions", label: _("Sessions"), render: renderSessions },
         { id: "log", label: _("Security log"), render: renderLog },
         { id: "notifications", label: _("Notifications"), render: renderNotifications },
         { id: "admin", label: _("Administration"), render: renderAdmin, admin: true },
@@ -668,7 +668,7 @@
         }, err => box.fail(err));
         const exportAs = fmt => ev => busy(ev.currentTarget, exportLog(["--format", fmt].concat(f.args()), { admin }).then(text =>
             download("acctsec-security-log." + fmt, fmt === "csv" ? "text/csv" : "application/json", text), err => box.fail(err)));
-        const filterForm = form({ id: "acctsec-log-filter", class: "pf-c-form pf-m-horizontal acctsec-filters" },
+        const filterForm = form({ id: "acctsec-log-filter", class: "pf-c-form acctsec-filters" },
             [admin ? field(_("User"), f.user) : null, field(_("Event"), f.type), field(_("Since"), f.since)],
             _("Show"), () => { box.clear(); return load() },
             [button(_("Export JSON"), exportAs("json"), "secondary", { id: "acctsec-log-export-json" }),
@@ -797,15 +797,15 @@
             const cards = [
                 card(_("Users"), { id: "acctsec-admin-users" }, usersCard),
                 detail,
+                fleet && fleet.fleet ? card(_("Fleet hosts"), { id: "acctsec-admin-fleet" },
+                    h("p", {}, _("The hosts that share this fleet's database, and when each was last seen.")),
+                    table(_("Fleet hosts"), [_("Host"), _("Last seen"), _("Active sessions")],
+                          (fleet.hosts || []).map(x => ({ attrs: { "data-host": x.host }, cells: [x.host, when(x.last_seen), String(x.sessions || 0)] })),
+                          _("No hosts yet."))) : null,
                 card(_("Global allowlist"), { id: "acctsec-admin-global-allowlist" },
                      h("p", {}, _("Logins of every user are allowed only from these addresses (empty: from anywhere).")), globalAllow),
+                h("div", { id: "acctsec-admin-log" }),
             ];
-            if (fleet && fleet.fleet)
-                cards.push(card(_("Fleet hosts"), { id: "acctsec-admin-fleet" },
-                    table(_("Fleet hosts"), [_("Host"), _("Last seen"), _("Sessions")],
-                          (fleet.hosts || []).map(x => ({ attrs: { "data-host": x.host }, cells: [x.host, when(x.last_seen), String(x.sessions || 0)] })),
-                          _("No hosts yet."))));
-            cards.push(h("div", { id: "acctsec-admin-log" }));
             replace(body, state.superuser ? null : alert("info", _("Administrative access is off"),
                 _("Actions run as you: acctsecd allows them only if you are in its admin group. Turn on administrative access for the rest.")),
             cards);
@@ -828,7 +828,7 @@
             cidr.value = "";
             replace(into, r.config ? h("p", {}, format(_("From the configuration file: $0"), r.config)) : null,
                 table(_("Allowlist"), [_("Address or range"), _("Added by"), _("Added"), ""], rows, _("No entries: no restriction.")),
-                form({ class: "pf-c-form pf-m-horizontal" }, [field(_("Add an address or range"), cidr)], _("Add"), () =>
+                form({ class: "pf-c-form acctsec-inline" }, [field(_("Add an address or range"), cidr)], _("Add"), () =>
                     acctsec(["allowlist", "add", cidr.value.trim()].concat(args), admin).then(reload, err => box.fail(err))));
         });
     }

@@ -233,6 +233,7 @@ def main_with(env):
 
         user_tests(env, port, shots, pages)
         admin_tests(env, port, shots, pages)
+        fleet_tests(env, port, shots, pages)
     finally:
         for p in pages:
             p.close()
@@ -568,6 +569,50 @@ def admin_tests(env, port, shots, pages):
     p.tab("admin")
     p.close()
     pages.remove(p)
+
+
+def fleet_tests(env, port, shots, pages):
+    """store = postgresql: the administration tab lists the fleet's hosts
+    (this acctsecd as web1, a second one as web2, on one private cluster)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fleet"))
+    import pgcluster
+    from test_fleet import Fleet
+    try:
+        cluster = pgcluster.PgCluster(fsync=False)
+    except pgcluster.PgMissing as e:
+        check(env, "the fleet's hosts # SKIP %s" % e, True)
+        return
+    web2 = None
+    try:
+        fleet = Fleet(cluster, "cockpit")
+        settings = ("store = postgresql\npostgresql = %s\nhost_id = %%s\nfleet_key = %s\nadmin_group = acctsecadm\n"
+                    % (fleet.conninfo, fleet.key))
+        env.start_daemon(settings % "web1")
+        web2 = Env("acctsec-cockpit-web2.", "acctsec-cockpit-web2-unused")
+        web2.start_daemon(settings % "web2")
+        p = Page(env, port, shots, "fleet")
+        pages.append(p)
+        p.login("cpadmin", ADMIN_PW, admin=True)
+        p.ready()
+        p.tab("admin", shot=False)
+        p.wait('#acctsec-admin-fleet tr[data-host="web2"]')
+        p.wait('#acctsec-admin-fleet tr[data-host="web1"]')
+        hosts = json.loads(p.b.eval("JSON.stringify(Array.from(%s.contentDocument.querySelectorAll("
+                                    "'#acctsec-admin-fleet tbody tr')).map(r => r.dataset.host))" % FRAME))
+        p.b.eval(p.q("#acctsec-admin-fleet") + ".scrollIntoView()")
+        p.shot("admin-fleet")
+        in_db = sorted(h for (h,) in fleet.sql("SELECT host FROM hosts"))
+        check(env, "fleet mode: the administration tab lists the fleet's hosts", sorted(hosts) == in_db == ["web1", "web2"],
+              "%s vs %s" % (hosts, in_db))
+        p.close()
+        pages.remove(p)
+    finally:
+        if web2:
+            web2.failed = env.failed  # its logs too, when the run failed
+            web2.cleanup()
+        if env.daemon:
+            stop(env.daemon)  # before its database goes
+        cluster.cleanup()
 
 
 def main():
