@@ -417,9 +417,27 @@ def user_tests(env, port, shots, pages):
             env.db("SELECT count(*) FROM sessions WHERE user='cpuser' AND ended=0")[0][0] == 1
             and env.events("cpuser", "session_terminated") >= 1)
     # the other browser is logged out (its bridge is gone)
-    other.b.wait("!document.querySelector('iframe[name=\"cockpit1:localhost/acctsec\"]') ||"
-                 " document.querySelector('.curtains, #login, .pf-c-empty-state') != null",
-                 what="the other browser to lose its session", timeout=30)
+    gone = other.b.wait("document.body.innerText.includes('Server has closed the connection')",
+                        what="Cockpit's shell in the other browser to say it was disconnected", timeout=30)
+    other.shot("after-sign-out")
+    check(env, "the other browser is disconnected: its Cockpit session is gone", gone)
+    # a third login, with a backup code at Cockpit's login, then signed out alone
+    third = Page(env, port, shots, "third")
+    pages.append(third)
+    third.login("cpuser", new_pw, code=codes2[0])
+    third.ready()
+    check(env, "a backup code logs in at Cockpit's login, and is used up",
+          env.db("SELECT count(*) FROM backup_codes WHERE user='cpuser' AND used<>0")[0][0] == 1)
+    a.tab("sessions", shot=False)
+    a.wait("#acctsec-sessions tbody tr:not(.acctsec-current) button")
+    a.click("#acctsec-sessions tbody tr:not(.acctsec-current) button")
+    wait_for(lambda: env.db("SELECT count(*) FROM sessions WHERE user='cpuser' AND ended=0")[0][0] == 1, 30)
+    gone = third.b.wait("document.body.innerText.includes('Server has closed the connection')",
+                        what="the third browser to be disconnected", timeout=30)
+    check(env, "sign out one session: that one ended, this one kept",
+          gone and env.db("SELECT count(*) FROM sessions WHERE user='cpuser' AND ended=0")[0][0] == 1)
+    third.close()
+    pages.remove(third)
     a.shot("sessions-after")
 
     # --- the security log: filter, export ---
