@@ -475,6 +475,24 @@ def user_tests(env, port, shots, pages):
     wait_for(lambda: not env.db("SELECT 1 FROM mfa_totp WHERE user='cpuser'"), 30)
     check(env, "the second factor is turned off with the password and a code",
             not env.db("SELECT 1 FROM mfa_totp WHERE user='cpuser'") and env.events("cpuser", "mfa_disabled") == 1)
+
+    # --- without an app: the code is mailed first, then typed ---
+    a.tab("two-factor", shot=False)
+    a.click("#acctsec-email-enrol")
+    wait_for(lambda: env.db("SELECT codes FROM email WHERE user='cpuser'") == [(1,)], 30)
+    a.tab("two-factor", shot=False)
+    a.type("#acctsec-disable-password", new_pw)
+    a.enter("#acctsec-disable-password")
+    a.wait("#acctsec-disable-code-form")
+    mail = env.mailbox.take()["data"]
+    code = re.search(r"is: (\d{6})", mail).group(1)
+    a.type("#acctsec-disable-code", code)
+    a.enter("#acctsec-disable-code")
+    wait_for(lambda: env.db("SELECT codes FROM email WHERE user='cpuser'") == [(0,)], 30)
+    a.wait_text("#acctsec-notices", "off")
+    check(env, "without an app: the code mailed, typed, and the emailed codes turned off",
+          env.db("SELECT codes FROM email WHERE user='cpuser'") == [(0,)] and env.events("cpuser", "mfa_disabled") == 2,
+          a.text("#acctsec-notices"))
     a.close()
     pages.remove(a)
     other.close()
