@@ -64,6 +64,13 @@
         return new Date(t * 1000).toLocaleString();
     }
 
+    /* "Last changed <date> (N days ago)": the password's age */
+    function changedText(t) {
+        const days = Math.max(0, Math.floor((Date.now() / 1000 - t) / 86400));
+        return format(_("Last changed $0 ($1)"), when(t),
+                      days === 0 ? _("today") : format(cockpit.ngettext("$0 day ago", "$0 days ago", days), days));
+    }
+
     function spinner(text) {
         return h("div", { class: "acctsec-loading" },
                  h("span", { class: "pf-c-spinner pf-m-md", role: "progressbar", "aria-valuetext": _("Loading...") }),
@@ -299,7 +306,7 @@
                     [_("Failed logins"), format(_("$0 (locked at $1)"), s.failures, s.deny)],
                     [_("Last failed login"), when(s.last_failure)],
                     [_("Password"), s.password_change_required ? label(_("Must be changed at the next login"), "orange")
-                        : s.password_changed ? format(_("Last changed $0"), when(s.password_changed))
+                        : s.password_changed ? changedText(s.password_changed)
                             : _("No change recorded")],
                     [_("Second factor"), factorText(s), { id: "acctsec-status-factor" }],
                     [_("Second-factor policy"), s.mfa_policy],
@@ -766,7 +773,7 @@
                             : format(_("Not locked ($0 failures)"), s.failures)],
                         [_("Account"), s.disabled ? format(_("Disabled by $0 on $1"), s.disabled_by || "?", when(s.disabled_since)) : _("Enabled")],
                         [_("Password"), s.password_change_required ? _("Must be changed at the next login")
-                            : s.password_changed ? format(_("Last changed $0"), when(s.password_changed)) : _("No change recorded")],
+                            : s.password_changed ? changedText(s.password_changed) : _("No change recorded")],
                         [_("Second factor"), [factorText(s), " (", s.mfa_policy, ")"]],
                     ]),
                     h("div", { class: "acctsec-actions", id: "acctsec-admin-actions" },
