@@ -254,6 +254,10 @@
               }, h("span", { class: "pf-c-tabs__item-text", text: t.label })))));
     }
 
+    /* Each visit of a tab renders into a view of its own: a slow answer
+     * for a tab left meanwhile lands in a view no longer shown. */
+    let generation = 0;
+
     function go(id) {
         const tab = tabs.find(t => t.id === id && (!t.admin || isAdmin())) || tabs[0];
         current = tab.id;
@@ -262,12 +266,17 @@
         drawTabs();
         notices().clear();
         const body = document.getElementById("acctsec-body");
+        const view = h("div", { class: "acctsec-view" }, spinner());
+        const mine = ++generation;
         body.setAttribute("data-tab", tab.id);
-        replace(body, spinner());
         body.setAttribute("aria-busy", "true");
-        Promise.resolve().then(() => tab.render(body)).catch(err => {
-            replace(body, alert("danger", _("This section cannot be shown"), err.message || String(err)));
-        }).then(() => body.removeAttribute("aria-busy"));
+        replace(body, view);
+        Promise.resolve().then(() => tab.render(view)).catch(err => {
+            replace(view, alert("danger", _("This section cannot be shown"), err.message || String(err)));
+        }).then(() => {
+            if (mine === generation)
+                body.removeAttribute("aria-busy");
+        });
     }
 
     function refreshStatus() {

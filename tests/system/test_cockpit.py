@@ -112,6 +112,12 @@ class Page:
             b.eval("document.querySelector('#login-button').click()")
             return prompt
 
+    def wait_admin_access(self):
+        """Cockpit's shell says administrative access is on: sudo ran, and
+        the page's "superuser: try" commands run as root from now on."""
+        self.b.wait("document.body.innerText.includes('Administrative access')",
+                    what="administrative access", timeout=60)
+
     def login_error(self):
         return self.b.wait("(() => { const g = document.querySelector('#error-group');"
                            " return g && !g.hidden && document.querySelector('#login-error-message').textContent })()",
@@ -124,7 +130,7 @@ class Page:
 
     def ready(self, timeout=60):
         self.b.wait("%s && %s && %s" % (FRAME, self.q("#acctsec-tab-list button"),
-                                        self.q("#acctsec-body:not([aria-busy])")),
+                                        self.q("#acctsec-body[data-tab]:not([aria-busy])")),
                     timeout=timeout, what="the Account security page")
 
     def tab(self, name, shot=True):
@@ -537,6 +543,7 @@ def admin_tests(env, port, shots, pages):
     pages.append(p)
     p.login("cpadmin", ADMIN_PW, admin=True)
     p.ready()
+    p.wait_admin_access()
     p.wait("#acctsec-tab-admin")
     p.tab("admin")
     p.wait('tr[data-user="cpuser"]')
@@ -630,6 +637,7 @@ def fleet_tests(env, port, shots, pages):
         pages.append(p)
         p.login("cpadmin", ADMIN_PW, admin=True)
         p.ready()
+        p.wait_admin_access()
         p.tab("admin", shot=False)
         p.wait('#acctsec-admin-fleet tr[data-host="web2"]')
         p.wait('#acctsec-admin-fleet tr[data-host="web1"]')

@@ -102,8 +102,13 @@ class Browser:
         self.send("Emulation.setDeviceMetricsOverride",
                   {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False})
 
-    def navigate(self, url):
+    def navigate(self, url, timeout=30):
+        """Load URL; returns once the new document is complete (a mark left
+        on the old one tells them apart)."""
+        self.eval("window.__cdp_old_document = true")
         self.send("Page.navigate", {"url": url})
+        self.wait("!window.__cdp_old_document && document.readyState == 'complete'", timeout,
+                  what="the page at " + url)
 
     def eval(self, expression, timeout=60):
         """The value of a JavaScript expression (a promise is awaited)."""
