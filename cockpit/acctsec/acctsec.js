@@ -854,14 +854,24 @@
     function start() {
         cockpit.translate();
         const permission = cockpit.permission({ admin: true });
+        /* Administrative access as the page knows it (also on the page's
+         * root, data-superuser, for scripts that drive the page). */
         const update = () => {
+            const was = state.superuser;
             state.superuser = !!permission.allowed;
-            drawTabs();
+            document.getElementById("acctsec-page").toggleAttribute("data-superuser", state.superuser);
+            return was !== state.superuser;
         };
-        permission.addEventListener("changed", () => { update(); if (current === "admin") go("admin") });
+        permission.addEventListener("changed", () => {
+            if (!update() || !state.status)
+                return;
+            drawTabs();
+            if (current === "admin")
+                go("admin");
+        });
         cockpit.user().then(u => { state.user = u });
         refreshStatus().then(() => {
-            state.superuser = !!permission.allowed;
+            update();
             go(cockpit.location.path[0] || "overview");
         }, err => {
             replace(document.getElementById("acctsec-body"),

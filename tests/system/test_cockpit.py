@@ -117,6 +117,7 @@ class Page:
         the page's "superuser: try" commands run as root from now on."""
         self.b.wait("document.body.innerText.includes('Administrative access')",
                     what="administrative access", timeout=60)
+        self.wait("#acctsec-page[data-superuser]", what="the page to know administrative access is on", timeout=60)
 
     def login_error(self):
         return self.b.wait("(() => { const g = document.querySelector('#error-group');"
