@@ -25,6 +25,7 @@ void policy_free(struct policy *p);
 int policy_reload(struct policy *p, char *why, size_t n);
 
 /* The settings for one login.  user may be NULL (unknown user); overrides
- * are the module's space-separated "key=value" policy arguments, honoured only from root. */
+ * are the module's space-separated "key=value" policy arguments, honoured only from root.
+ * On an error *ret is half made: the caller refuses the request. */
 int policy_for(const struct policy *p, const struct principal *user, const char *service, const char *overrides,
                struct acctsec_conf *ret, const char **ret_why);

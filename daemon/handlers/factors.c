@@ -68,46 +68,45 @@ static int refuse_no_factor(struct daemon *d, const struct login *l, int64_t now
 
 int handle_mfa_begin(struct request *rq) {
         REQUEST_UNPACK(rq);
-        struct login l = rq->login;
+        struct login *l = &rq->login; /* not a copy: 7 KB, on every login */
         struct lock_result res;
         struct factors f = { 0 };
         char attempt[EMAIL_ATTEMPT_HEX] = "", masked[EMAIL_ADDRESS_MAX + 8] = "";
         int64_t now = rq->now;
         uint64_t no_first_factor = rq_u64(rq, ACCTSEC_TAG_FLAG, 0);
 
-        l.a.conf = &l.conf;
-        int r = lockout_check(&d->store, &l.a, now, &res);
-        if (r == 0 && l.a.known)
-                r = factors_of(d, l.a.user, &f);
-        enum acctsec_mfa_ask ask = what_to_ask(&l, &f);
+        int r = lockout_check(&d->store, &l->a, now, &res);
+        if (r == 0 && l->a.known)
+                r = factors_of(d, l->a.user, &f);
+        enum acctsec_mfa_ask ask = what_to_ask(l, &f);
         /* A trusted network or a remembered device: no code (relief.c). */
         struct relief rl = { 0 };
         if (r == 0 && !res.locked && ask != ACCTSEC_MFA_NONE)
-                r = relief_at_login(rq, &l, !no_first_factor, true, &rl);
+                r = relief_at_login(rq, l, !no_first_factor, true, &rl);
         if (rl.skip)
                 ask = ACCTSEC_MFA_NONE;
         if (r == 0 && !res.locked && ask == ACCTSEC_MFA_NONE && no_first_factor)
-                r = refuse_no_factor(d, &l, now, &res);
+                r = refuse_no_factor(d, l, now, &res);
         /* Nothing to ask: this line ends a successful authentication, as
          * authsucc would.  (authsucc must not run before mfa: it would clear
          * the count before every guess of the code.) */
         else if (r == 0 && !res.locked && ask == ACCTSEC_MFA_NONE)
-                r = lockout_success(&d->store, &l.a, now, &res);
+                r = lockout_success(&d->store, &l->a, now, &res);
         if (r == 0 && !res.locked && ask == ACCTSEC_MFA_EMAIL) {
                 /* An emailed code: a new attempt, its code sent by CODE_SEND. */
-                r = email_attempt_new_in(&d->store, l.a.user, EMAIL_LOGIN, f.email.address, now, attempt);
+                r = email_attempt_new_in(&d->store, l->a.user, EMAIL_LOGIN, f.email.address, now, attempt);
                 (void) mail_mask(f.email.address, masked, sizeof(masked));
         }
         if (r == 0 && !res.locked && ask == ACCTSEC_MFA_SMS) {
                 /* A texted code: the same, to the number. */
-                r = email_attempt_new_in(&d->store, l.a.user, EMAIL_LOGIN, f.phone.number, now, attempt);
+                r = email_attempt_new_in(&d->store, l->a.user, EMAIL_LOGIN, f.phone.number, now, attempt);
                 (void) sms_mask(f.phone.number, masked, sizeof(masked));
         }
         if (r < 0)
-                return reply_db_error(reply, req->type, l.a.user, r);
-        reply_decision(reply, &l.conf, &res);
+                return reply_db_error(reply, req->type, l->a.user, r);
+        reply_decision(reply, &l->conf, &res);
         acctsec_frame_add_u64(reply, ACCTSEC_TAG_MFA, ask);
-        acctsec_frame_add_str(reply, ACCTSEC_TAG_POLICY, acctsec_mfa_name(l.conf.mfa));
+        acctsec_frame_add_str(reply, ACCTSEC_TAG_POLICY, acctsec_mfa_name(l->conf.mfa));
         if (rl.skip && !res.locked)
                 acctsec_frame_add_str(reply, ACCTSEC_TAG_REASON, rl.reason);
         if (attempt[0]) {
@@ -150,39 +149,38 @@ static const char *factor_of_attempt(struct daemon *d, const char *attempt, cons
  * replayed or expired → it counts toward the lockout like a wrong password. */
 int handle_mfa_verify(struct request *rq) {
         REQUEST_UNPACK(rq);
-        struct login l = rq->login;
+        struct login *l = &rq->login; /* not a copy: 7 KB, on every login */
         struct lock_result res;
         const char *code = rq_str(rq, ACCTSEC_TAG_CODE); /* a malformed code is a wrong code */
         const char *attempt = rq_str(rq, ACCTSEC_TAG_ATTEMPT);
         int64_t now = rq->now;
 
-        l.a.conf = &l.conf;
-        int r = lockout_check(&d->store, &l.a, now, &res);
+        int r = lockout_check(&d->store, &l->a, now, &res);
         if (r < 0)
-                return reply_db_error(reply, req->type, l.a.user, r);
+                return reply_db_error(reply, req->type, l->a.user, r);
         if (res.locked) {
-                reply_decision(reply, &l.conf, &res);
+                reply_decision(reply, &l->conf, &res);
                 return 0;
         }
         int64_t left = -1;
         char why[64];
-        l.a.factor = factor_of_attempt(d, attempt, l.a.user);
-        r = l.a.known && code ? mfa_verify(&d->mfa, &l.a, now, l.conf.totp_window, attempt, code, &res, &left)
+        l->a.factor = factor_of_attempt(d, attempt, l->a.user);
+        r = l->a.known && code ? mfa_verify(&d->mfa, &l->a, now, l->conf.totp_window, attempt, code, &res, &left)
                               : -ENOENT;
         bool good = r == 0;
         if (r == -EACCES || r == -EALREADY || r == -ENOENT || r == -ETIME) {
-                l.a.refusal = refusal(l.a.factor, code, r, why, sizeof(why));
-                r = lockout_fail(&d->store, &l.a, now, &res);
+                l->a.refusal = refusal(l->a.factor, code, r, why, sizeof(why));
+                r = lockout_fail(&d->store, &l->a, now, &res);
         }
         if (r < 0)
-                return reply_db_error(reply, req->type, l.a.user, r);
-        reply_decision(reply, &l.conf, &res);
+                return reply_db_error(reply, req->type, l->a.user, r);
+        reply_decision(reply, &l->conf, &res);
         if (!good && !res.locked) /* replace the decision: this code was refused */
                 reply_refused_code(reply);
-        if (good && (r = relief_after_code(rq, &l)) < 0)
-                return reply_db_error(reply, req->type, l.a.user, r);
-        if (good && (r = add_account_ok(d, &l, now, &res, reply)) < 0)
-                return reply_db_error(reply, req->type, l.a.user, r);
+        if (good && (r = relief_after_code(rq, l)) < 0)
+                return reply_db_error(reply, req->type, l->a.user, r);
+        if (good && (r = add_account_ok(d, l, now, &res, reply)) < 0)
+                return reply_db_error(reply, req->type, l->a.user, r);
         if (good && left >= 0 && left <= BACKUP_WARN_AT) {
                 char msg[160];
                 snprintf(msg, sizeof(msg), "Backup code accepted. %lld backup code%s left: "

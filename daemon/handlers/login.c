@@ -101,19 +101,18 @@ static int add_mfa_hint(struct request *rq, const struct login *l, struct acctse
 int handle_login(struct request *rq) {
         struct daemon *d = rq->d;
         struct acctsec_frame *reply = rq->reply;
-        struct login l = rq->login;
-        struct attempt *a = &l.a;
+        struct login *l = &rq->login; /* not a copy: 7 KB, on every login request */
+        struct attempt *a = &l->a;
         struct lock_result res;
         int64_t now = rq->now;
         uint8_t op = rq->op;
         int r;
 
-        a->conf = &l.conf;
         if (op == ACCTSEC_OP_AUTHFAIL)
                 r = lockout_fail(&d->store, a, now, &res);
         else if (op == ACCTSEC_OP_AUTHSUCC)
                 r = lockout_success(&d->store, a, now, &res);
-        else if (op == ACCTSEC_OP_ACCOUNT && !l.conf.account_lock)
+        else if (op == ACCTSEC_OP_ACCOUNT && !l->conf.account_lock)
                 r = 0, res = (struct lock_result){ 0 }; /* not a login (cron): a lock does not stop it */
         else
                 r = lockout_check(&d->store, a, now, &res);
@@ -122,19 +121,19 @@ int handle_login(struct request *rq) {
         /* The allowlist, in preauth and in account (public keys skip auth). */
         if ((op == ACCTSEC_OP_PREAUTH || op == ACCTSEC_OP_ACCOUNT) && !res.locked) {
                 bool allowed = false;
-                r = allowlist_check(&d->store, &l.conf, a->user, a->rhost, &allowed);
+                r = allowlist_check(&d->store, &l->conf, a->user, a->rhost, &allowed);
                 if (r < 0)
                         return reply_db_error(reply, op, a->user, r);
                 if (!allowed)
-                        return deny_network(d, &l, now, reply);
+                        return deny_network(d, l, now, reply);
         }
-        reply_decision(reply, &l.conf, &res);
+        reply_decision(reply, &l->conf, &res);
         if (op == ACCTSEC_OP_ACCOUNT && !res.locked && a->known)
-                return account_phase(d, &l, now, reply);
+                return account_phase(d, l, now, reply);
         if (op == ACCTSEC_OP_PREAUTH && !res.locked)
-                r = add_mfa_hint(rq, &l, reply);
+                r = add_mfa_hint(rq, l, reply);
         else if (op == ACCTSEC_OP_AUTHSUCC)
-                r = add_account_ok(d, &l, now, &res, reply);
+                r = add_account_ok(d, l, now, &res, reply);
         if (r < 0)
                 return reply_db_error(reply, op, a->user, r);
         return 0;

@@ -75,7 +75,9 @@ int login_prologue(struct daemon *d, const struct ucred *peer, const struct acct
         const char *overrides, *why = NULL;
         uint8_t op = req->type;
 
-        memset(l, 0, sizeof(*l));
+        /* Not l->conf, 7 KB: policy_for() below sets all of it. */
+        l->a = (struct attempt){ 0 };
+        l->p = (struct principal){ 0 };
         if (get_str(req, ACCTSEC_TAG_USER, true, &a->user) < 0 || get_str(req, ACCTSEC_TAG_SERVICE, false, &a->service) < 0 ||
             get_str(req, ACCTSEC_TAG_RHOST, false, &a->rhost) < 0 || get_str(req, ACCTSEC_TAG_TTY, false, &a->tty) < 0 ||
             get_str(req, ACCTSEC_TAG_CONF, false, &overrides) < 0)
