@@ -221,7 +221,6 @@
     /* --- state ----------------------------------------------------------- */
 
     const state = {
-        user: null, /* cockpit.user() */
         status: null, /* acctsec status */
         superuser: false, /* administrative access on */
     };
@@ -869,7 +868,6 @@
             if (current === "admin")
                 go("admin");
         });
-        cockpit.user().then(u => { state.user = u });
         refreshStatus().then(() => {
             update();
             go(cockpit.location.path[0] || "overview");

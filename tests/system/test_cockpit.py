@@ -207,6 +207,7 @@ def main_with(env):
         gateway = env.gateway = Gateway()
         env.start_daemon("mail_transport = maildir\nmaildir = %s\nadmin_group = acctsecadm\nmin_length = 12\n"
                          "totp_window = 3\nsms_transport = http\nsms_url = http://127.0.0.1:%d/send\n"
+                         "allowlist = 127.0.0.0/8\nremember_device = 30\n"
                          % (env.maildir, gateway.port))
         env.add_user("cpuser", USER_PW)
         env.add_user("cpadmin", ADMIN_PW)
@@ -417,6 +418,17 @@ def user_tests(env, port, shots, pages):
     a.wait('#acctsec-sessions tr.acctsec-current')
     n_rows = a.b.eval("%s.contentDocument.querySelectorAll('#acctsec-sessions tbody tr').length" % FRAME)
     check(env, "both sessions listed, this one marked", n_rows == 2, n_rows)
+    # remember_device: the good code at the other login remembered its address
+    a.wait('#acctsec-devices tr[data-device]')
+    device = a.text('#acctsec-devices tr[data-device]')
+    check(env, "the device remembered at that login is listed",
+          "127.0.0.1" in device and env.db("SELECT kind, device FROM devices WHERE user='cpuser'")
+          == [("address", "127.0.0.1")], device)
+    a.click('#acctsec-devices tr[data-device] button')
+    wait_for(lambda: not env.db("SELECT 1 FROM devices WHERE user='cpuser'"), 30)
+    check(env, "a remembered device is forgotten", not env.db("SELECT 1 FROM devices WHERE user='cpuser'")
+          and env.events("cpuser", "device_revoked") == 1)
+    a.tab("sessions", shot=False)
     a.click("#acctsec-sessions-end-others")
     a.wait_text("#acctsec-notices", "ended")
     wait_for(lambda: env.db("SELECT count(*) FROM sessions WHERE user='cpuser' AND ended=0")[0][0] == 1, 30)
