@@ -173,16 +173,9 @@
 
     /* --- the acctsec command -------------------------------------------- */
 
-    /* Run acctsec --json ARGS; resolves with its JSON document, rejects with
-     * an Error carrying the command's own message ({"error": ...}). */
-    function acctsec(args, opts) {
-        opts = opts || {};
-        const spawnOpts = { err: "message" };
-        if (opts.admin)
-            spawnOpts.superuser = "try";
-        const proc = cockpit.spawn(["acctsec", "--json"].concat(args), spawnOpts);
-        if (opts.input !== undefined)
-            proc.input(opts.input);
+    /* What a spawned acctsec --json prints when it ends: its JSON document,
+     * or an Error carrying the command's own message ({"error": ...}). */
+    function result(proc) {
         return new Promise((resolve, reject) => {
             proc.then(out => {
                 try {
@@ -192,6 +185,19 @@
                 }
             }, (ex, out) => reject(commandError(ex, out)));
         });
+    }
+
+    /* Run acctsec --json ARGS (opts.admin: with administrative access;
+     * opts.input: its standard input). */
+    function acctsec(args, opts) {
+        opts = opts || {};
+        const spawnOpts = { err: "message" };
+        if (opts.admin)
+            spawnOpts.superuser = "try";
+        const proc = cockpit.spawn(["acctsec", "--json"].concat(args), spawnOpts);
+        if (opts.input !== undefined)
+            proc.input(opts.input);
+        return result(proc);
     }
 
     function commandError(ex, out) {
@@ -510,33 +516,27 @@
         const code = input({ inputmode: "numeric", autocomplete: "one-time-code", id: "acctsec-disable-code" });
         const withApp = m.totp === "active";
         const out = h("div", {});
-        let proc = null;
-        const finish = (p, btn) => busy(btn, p.then(() => again(), err => box.fail(err)));
-        const start = h("div", {},
+        const done = ended => ended.then(() => { box.ok(_("The second factor is off.")); return again() },
+                                         err => box.fail(err));
+        return append(out,
             h("p", {}, _("This removes your authenticator app, backup codes and login codes. Your password and a current code are needed.")),
             form({ id: "acctsec-disable-form" }, [field(_("Password"), password),
                 withApp ? field(_("Code from your app, or a backup code"), code) : null],
             withApp ? _("Turn off") : _("Send me a code"), () => {
                 if (withApp)
-                    return acctsec(["mfa", "disable"], { input: password.value + "\n" + code.value.trim() + "\n" })
-                            .then(() => { box.ok(_("The second factor is off.")); return again() }, err => box.fail(err));
-                /* the command sends the code after the password, then reads the code */
-                const spawned = cockpit.spawn(["acctsec", "--json", "mfa", "disable"], { err: "message" });
-                spawned.input(password.value + "\n", true);
-                proc = new Promise((resolve, reject) => spawned.then(resolve, (ex, outp) => reject(commandError(ex, outp))));
-                proc.spawned = spawned;
-                proc.catch(err => box.fail(err));
+                    return done(acctsec(["mfa", "disable"], { input: password.value + "\n" + code.value.trim() + "\n" }));
+                const proc = cockpit.spawn(["acctsec", "--json", "mfa", "disable"], { err: "message" });
+                proc.input(password.value + "\n", true);
                 password.value = "";
-                const codeForm = form({ id: "acctsec-disable-code-form" },
-                                      [field(_("The code just sent to you"), code)], _("Turn off"), (f, btn) => {
-                                          spawned.input(code.value.trim() + "\n");
-                                          return finish(proc.then(() => box.ok(_("The second factor is off."))), btn);
-                                      });
-                replace(out, codeForm);
+                const ended = result(proc);
+                ended.catch(err => box.fail(err)); /* no code could be sent */
+                replace(out, form({ id: "acctsec-disable-code-form" },
+                                  [field(_("The code just sent to you"), code)], _("Turn off"), () => {
+                                      proc.input(code.value.trim() + "\n");
+                                      return done(ended);
+                                  }));
                 code.focus();
-                return Promise.resolve();
             }));
-        return append(out, start);
     }
 
     /* --- API tokens -------------------------------------------------------- */

@@ -27,7 +27,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from sshd_env import Env, stop, totp, wait_for  # noqa: E402
-from cdp import Browser, CDPError, chromium_path  # noqa: E402
+from cdp import Browser, chromium_path  # noqa: E402
 from sms_gateway import Gateway  # noqa: E402
 
 SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -540,6 +540,21 @@ def locked(env, user):
     return json.loads(env.cli("--json", "status", "--user", user).stdout)["locked"]
 
 
+def allowlist_round_trip(env, p, card, field, cidr, user, name):
+    """An admin adds CIDR to a list (USER's; "" the global one) and removes it."""
+    def rows():
+        return env.db("SELECT cidr FROM allowlist WHERE user=?", user)
+    p.type(field, cidr)
+    p.enter(field)
+    wait_for(lambda: rows() == [(cidr,)], 30)
+    check(env, "an admin adds to %s" % name, rows() == [(cidr,)], rows())
+    row = '%s tr[data-cidr="%s"]' % (card, cidr)
+    p.wait(row)
+    p.click(row + " button")
+    wait_for(lambda: not rows(), 30)
+    check(env, "and removes it from %s" % name, not rows(), rows())
+
+
 def admin_tests(env, port, shots, pages):
     SECRETS["cpuser"], _ = env.enrol_totp("cpuser")  # a factor for the admin to reset
     # three wrong passwords at Cockpit's login lock cpuser (deny = 3)
@@ -601,24 +616,10 @@ def admin_tests(env, port, shots, pages):
     check(env, "an admin creates a token for a user",
             len(env.db("SELECT 1 FROM tokens WHERE user='cpuser' AND name='ci-runner'")) == 1)
     # the user's allowlist, then the global one
-    p.type("#acctsec-admin-allow-cidr", "192.0.2.0/24")
-    p.enter("#acctsec-admin-allow-cidr")
-    wait_for(lambda: env.db("SELECT cidr FROM allowlist WHERE user='cpuser'") == [("192.0.2.0/24",)], 30)
-    check(env, "an admin adds to a user's allowlist",
-            env.db("SELECT cidr FROM allowlist WHERE user='cpuser'") == [("192.0.2.0/24",)])
-    p.wait('#acctsec-admin-user tr[data-cidr="192.0.2.0/24"]')
-    p.click('#acctsec-admin-user tr[data-cidr="192.0.2.0/24"] button')
-    wait_for(lambda: not env.db("SELECT 1 FROM allowlist WHERE user='cpuser'"), 30)
-    check(env, "and removes it", not env.db("SELECT 1 FROM allowlist WHERE user='cpuser'"))
-    p.type("#acctsec-admin-global-cidr", "127.0.0.0/8")
-    p.enter("#acctsec-admin-global-cidr")
-    wait_for(lambda: env.db("SELECT cidr FROM allowlist WHERE user=''") == [("127.0.0.0/8",)], 30)
-    check(env, "an admin adds to the global allowlist",
-            env.db("SELECT cidr FROM allowlist WHERE user=''") == [("127.0.0.0/8",)])
-    p.wait('#acctsec-admin-global-allowlist tr[data-cidr="127.0.0.0/8"]')
-    p.click('#acctsec-admin-global-allowlist tr[data-cidr="127.0.0.0/8"] button')
-    wait_for(lambda: not env.db("SELECT 1 FROM allowlist WHERE user=''"), 30)
-    check(env, "and removes it", not env.db("SELECT 1 FROM allowlist WHERE user=''"))
+    allowlist_round_trip(env, p, "#acctsec-admin-user", "#acctsec-admin-allow-cidr", "192.0.2.0/24", "cpuser",
+                         "a user's allowlist")
+    allowlist_round_trip(env, p, "#acctsec-admin-global-allowlist", "#acctsec-admin-global-cidr", "127.0.0.0/8", "",
+                         "the global allowlist")
     actors = {r[0] for r in env.db("SELECT actor FROM events WHERE user='cpuser' AND id > ? AND type IN "
                                    "('unlock', 'account_disabled', 'mfa_reset', 'token_created')", first)}
     check(env, "the admin's actions ran as root (administrative access through sudo)", actors == {"root"}, actors)
